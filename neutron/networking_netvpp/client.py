@@ -1,0 +1,87 @@
+"""HTTP client of the netvpp controller REST API (docs/controller-api.md).
+
+Plain urllib: neutron-server monkey-patches sockets with eventlet, so these
+calls yield to other green threads while they wait.
+"""
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+class ControllerError(Exception):
+    """The controller could not be reached or did not accept a request."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class ControllerClient(object):
+
+    def __init__(self, base_url, timeout):
+        self.base_url = base_url.rstrip('/')
+        self.timeout = timeout
+
+    def _request(self, method, path, body=None, timeout=None):
+        url = self.base_url + path
+        data = None
+        headers = {'Accept': 'application/json'}
+        if body is not None:
+            data = json.dumps(body, default=str).encode('utf-8')
+            headers['Content-Type'] = 'application/json'
+        req = urllib.request.Request(url, data=data, headers=headers,
+                                     method=method)
+        try:
+            with urllib.request.urlopen(
+                    req, timeout=timeout or self.timeout) as resp:
+                raw = resp.read()
+                status = resp.status
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            status = e.code
+            try:
+                detail = json.loads(raw.decode('utf-8')).get('error')
+            except (ValueError, AttributeError):
+                detail = raw[:200].decode('utf-8', 'replace')
+            raise ControllerError('%s %s: HTTP %s: %s' % (
+                method, path, status, detail), status=status)
+        except (urllib.error.URLError, OSError) as e:
+            # includes timeouts (socket.timeout is an OSError)
+            raise ControllerError('%s %s: %s' % (method, path, e))
+        try:
+            return json.loads(raw.decode('utf-8')) if raw else None
+        except ValueError:
+            raise ControllerError('%s %s: HTTP %s with a body that is not '
+                                  'JSON' % (method, path, status),
+                                  status=status)
+
+    def post_journal(self, rows):
+        """Send rows; return (done ids, rejected [{id, error}])."""
+        reply = self._request('POST', '/v1/journal', {'rows': rows})
+        if not isinstance(reply, dict) or not isinstance(
+                reply.get('done'), list):
+            raise ControllerError('POST /v1/journal: reply has no "done" list')
+        return reply['done'], reply.get('rejected') or []
+
+    def get_host(self, host):
+        """One host's liveness record, or None when the controller has none."""
+        try:
+            return self._request(
+                'GET', '/v1/hosts/' + urllib.parse.quote(host, safe=''))
+        except ControllerError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def port_events(self, since, timeout):
+        query = {'timeout': str(timeout)}
+        if since is not None:
+            query['since'] = since
+        # the HTTP timeout must outlast the long poll itself
+        return self._request(
+            'GET', '/v1/ports/events?' + urllib.parse.urlencode(query),
+            timeout=timeout + self.timeout)
+
+    def health(self):
+        return self._request('GET', '/v1/health')

@@ -1,0 +1,55 @@
+"""Options of the netvpp mechanism driver, section [ml2_netvpp]."""
+from oslo_config import cfg
+
+GROUP = 'ml2_netvpp'
+
+OPTS = [
+    cfg.StrOpt('controller_url', default='http://127.0.0.1:9797',
+               help='Base URL of the netvpp controller REST API.'),
+    cfg.StrOpt('vhostuser_socket_dir', default='/var/run/netvpp/vhost',
+               help='Directory of vhost-user sockets. The hypervisor creates '
+                    'the socket there (vhostuser_mode server) and VPP '
+                    'connects to it as client. Must be the same path on '
+                    'every compute node.'),
+    cfg.FloatOpt('http_timeout', default=10.0, min=0.1,
+                 help='Seconds to wait for a controller reply (journal '
+                      'batches, host look-ups). A journal batch that times '
+                      'out is kept and sent again.'),
+    cfg.IntOpt('journal_batch_size', default=100, min=1,
+               help='Most journal rows sent in one request.'),
+    cfg.IntOpt('journal_batch_bytes', default=1048576, min=1024,
+               help='Soft limit on the JSON size of one journal request; a '
+                    'single larger row is still sent alone.'),
+    cfg.FloatOpt('journal_poll_interval', default=0.5, min=0.05,
+                 help='Seconds between journal checks when it is empty. '
+                      'Rows written by this process wake the forwarder at '
+                      'once; rows of other workers wait at most this long.'),
+    cfg.FloatOpt('retry_max_backoff', default=30.0, min=0.1,
+                 help='Longest pause between retries when the controller '
+                      'is unreachable or refuses a batch.'),
+    cfg.IntOpt('events_poll_timeout', default=25, min=1,
+               help='Seconds one long poll of the port event stream may '
+                    'wait on the controller.'),
+    cfg.FloatOpt('events_full_resync_interval', default=600.0, min=0,
+                 help='Seconds after which the follower re-reads the full '
+                      'port state instead of resuming from its cursor '
+                      '(heals any missed event). 0 disables.'),
+    cfg.FloatOpt('host_cache_seconds', default=2.0, min=0,
+                 help='How long bind_port may reuse a host\'s liveness and '
+                      'physnets from the controller.'),
+    cfg.FloatOpt('leader_retry_interval', default=2.0, min=0.1,
+                 help='Seconds between attempts of a non-leading worker to '
+                      'become the journal forwarder or event follower.'),
+]
+
+
+def register_opts(conf=cfg.CONF):
+    conf.register_opts(OPTS, GROUP)
+
+
+def list_opts():
+    return [(GROUP, OPTS)]
+
+
+def get():
+    return cfg.CONF.ml2_netvpp

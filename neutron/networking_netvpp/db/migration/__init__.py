@@ -1,0 +1,1 @@
+"""Alembic branch `networking-netvpp`, applied by `neutron-db-manage upgrade heads`."""

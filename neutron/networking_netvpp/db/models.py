@@ -1,0 +1,50 @@
+"""The driver's own tables. Both are written inside Neutron's transactions."""
+from neutron_lib.db import model_base
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
+
+# A security group with all of its rules can exceed MySQL's 64 KiB TEXT.
+JSON_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), 'mysql')
+# SQLite only auto-increments INTEGER PRIMARY KEY (used by unit tests).
+JOURNAL_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
+
+class NetvppJournal(model_base.BASEV2):
+    """Outbox of Neutron changes not yet acknowledged by the controller.
+
+    One row is a full snapshot of one resource at one Neutron revision, so a
+    row may be sent any number of times; the controller keeps the newest
+    revision of each resource. A row is deleted only after the controller has
+    listed its id in `done` (the change is durable in etcd).
+    """
+
+    __tablename__ = 'netvpp_journal'
+
+    id = sa.Column(JOURNAL_ID, primary_key=True, autoincrement=True)
+    resource = sa.Column(sa.String(32), nullable=False)
+    op = sa.Column(sa.String(16), nullable=False)
+    resource_id = sa.Column(sa.String(36), nullable=False)
+    revision = sa.Column(sa.BigInteger, nullable=False)
+    data = sa.Column(JSON_TEXT, nullable=False)
+    created_at = sa.Column(sa.DateTime, nullable=False,
+                           server_default=sa.func.now())
+    retry_count = sa.Column(sa.Integer, nullable=False, default=0,
+                            server_default='0')
+    last_error = sa.Column(sa.String(255), nullable=True)
+
+
+class NetvppPortProvisioning(model_base.BASEV2):
+    """A port bound by netvpp that waits for its agent to report it ready.
+
+    `revision` is the port's revision when it was bound to `host`: a ready
+    report for an older revision (an earlier binding) must not make the port
+    ACTIVE. The row goes away with the port (cascade) or on unbind.
+    """
+
+    __tablename__ = 'netvpp_port_provisioning'
+
+    port_id = sa.Column(sa.String(36),
+                        sa.ForeignKey('ports.id', ondelete='CASCADE'),
+                        primary_key=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    revision = sa.Column(sa.BigInteger, nullable=False)

@@ -1,0 +1,213 @@
+// What the ML2 driver sends (docs/controller-api.md): journal rows and Neutron resource dicts.
+// Each is checked here and turned into the few fields the translation needs; anything malformed
+// becomes a per-row error, never an exception that stops the batch.
+import {
+  arrayOf,
+  bool,
+  type Check,
+  int,
+  ipAddress,
+  ipOrCidr,
+  literal,
+  mac,
+  nullable,
+  obj,
+  optional,
+  str,
+  uuid,
+} from '../model/validate.ts';
+import { isIP } from 'node:net';
+
+export type RowResource = 'port' | 'network' | 'subnet' | 'security_group';
+export type RowOp = 'create' | 'update' | 'delete';
+
+/** One journal row as it arrives; `data` is checked later, per resource. */
+export interface JournalRow {
+  id: number;
+  resource: string;
+  op: string;
+  resource_id: string;
+  /** Neutron revision_number; may be null on deletes (then the delete is unconditional). */
+  revision: number | null;
+  data: unknown;
+}
+
+export const journalRowSchema: Check<JournalRow> = obj<JournalRow>({
+  id: int(0, Number.MAX_SAFE_INTEGER),
+  resource: str({ min: 1, max: 64 }),
+  op: str({ min: 1, max: 16 }),
+  resource_id: str({ min: 1, max: 255 }),
+  revision: nullable(int(0, Number.MAX_SAFE_INTEGER)),
+  data: (v) => v,
+});
+
+/** The segment a port is bound on, added to port rows by the driver as `netvpp:network`. */
+export interface NetvppNetwork {
+  id: string;
+  network_type: string;
+  physical_network: string | null;
+  segmentation_id: number | null;
+  mtu: number | null;
+}
+
+/** The subset of a Neutron port dict netvpp uses. */
+export interface NeutronPort {
+  id: string;
+  network_id: string;
+  mac_address: string;
+  fixed_ips: { subnet_id: string; ip_address: string }[];
+  device_owner: string;
+  admin_state_up: boolean;
+  security_groups: string[];
+  port_security_enabled: boolean;
+  allowed_address_pairs: { ip_address: string; mac_address: string | null }[];
+  'binding:host_id': string;
+  'binding:vif_type': string;
+  'binding:vif_details': Record<string, unknown>;
+  'netvpp:network': NetvppNetwork | null;
+  /** Optional hint from the driver: true iff netvpp bound this port (else guessed from vif_type). */
+  'netvpp:bound': boolean | null;
+}
+
+const anyObject: Check<Record<string, unknown>> = (v, path, errs) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    errs.push({ field: path, message: 'expected an object' });
+    return {};
+  }
+  return v as Record<string, unknown>;
+};
+
+export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
+  id: uuid,
+  network_id: uuid,
+  mac_address: mac,
+  fixed_ips: optional(arrayOf(obj({ subnet_id: uuid, ip_address: ipAddress })), []),
+  device_owner: optional(str({ max: 255 }), ''),
+  admin_state_up: optional(bool, true),
+  security_groups: optional(arrayOf(uuid), []),
+  port_security_enabled: optional(bool, true),
+  allowed_address_pairs: optional(
+    arrayOf(obj({ ip_address: ipOrCidr, mac_address: nullable(mac) })),
+    [],
+  ),
+  'binding:host_id': optional(str({ max: 255 }), ''),
+  'binding:vif_type': optional(str({ max: 64 }), 'unbound'),
+  'binding:vif_details': optional(anyObject, {}),
+  'netvpp:network': nullable(
+    obj<NetvppNetwork>({
+      id: uuid,
+      network_type: str({ min: 1, max: 64 }),
+      physical_network: nullable(str({ max: 255 })),
+      segmentation_id: nullable(int(0, Number.MAX_SAFE_INTEGER)),
+      mtu: nullable(int(0, 65535)),
+    }),
+  ),
+  'netvpp:bound': nullable(bool),
+});
+
+export interface NeutronRule {
+  id: string;
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  protocol: string | number | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix: string | null;
+  remote_group_id: string | null;
+  remote_address_group_id: string | null;
+}
+
+export interface NeutronSecurityGroup {
+  id: string;
+  stateful: boolean;
+  security_group_rules: NeutronRule[];
+}
+
+const protocolField: Check<string | number | null> = (v, path, errs) => {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'number') return v;
+  errs.push({ field: path, message: 'expected a protocol name or number' });
+  return null;
+};
+
+export const neutronSecurityGroupSchema: Check<NeutronSecurityGroup> = obj<NeutronSecurityGroup>({
+  id: uuid,
+  stateful: optional(bool, true),
+  security_group_rules: optional(
+    arrayOf(
+      obj<NeutronRule>({
+        id: uuid,
+        direction: literal('ingress', 'egress'),
+        ethertype: literal('IPv4', 'IPv6'),
+        protocol: protocolField,
+        port_range_min: nullable(int(0, 65535)),
+        port_range_max: nullable(int(0, 65535)),
+        remote_ip_prefix: nullable(str({ max: 64 })),
+        remote_group_id: nullable(uuid),
+        remote_address_group_id: nullable(uuid),
+      }),
+    ),
+    [],
+  ),
+});
+
+export interface NeutronNetwork {
+  id: string;
+  mtu: number | null;
+}
+
+export const neutronNetworkSchema: Check<NeutronNetwork> = obj<NeutronNetwork>({
+  id: uuid,
+  mtu: nullable(int(0, 65535)),
+});
+
+// ---- protocol names --------------------------------------------------------------------------------
+
+/** Neutron's protocol names (neutron-lib constants) and their IANA numbers. */
+const PROTOCOL_NUMBERS: Record<string, number> = {
+  ah: 51,
+  dccp: 33,
+  egp: 8,
+  esp: 50,
+  gre: 47,
+  hopopt: 0,
+  icmp: 1,
+  icmpv6: 58,
+  igmp: 2,
+  ipip: 4,
+  'ipv6-encap': 41,
+  'ipv6-frag': 44,
+  'ipv6-icmp': 58,
+  'ipv6-nonxt': 59,
+  'ipv6-opts': 60,
+  'ipv6-route': 43,
+  ospf: 89,
+  pgm: 113,
+  rsvp: 46,
+  sctp: 132,
+  tcp: 6,
+  udp: 17,
+  udplite: 136,
+  vrrp: 112,
+};
+
+/**
+ * A rule's protocol as an IANA number (null = any). IPv6 rules saying "icmp" mean ICMPv6, as in
+ * Neutron's own agents. Throws with a readable message for an unknown name.
+ */
+export function protocolNumber(p: string | number | null, ethertype: 'IPv4' | 'IPv6'): number | null {
+  let n: number;
+  if (p === null || p === '' || p === 'any') return null;
+  if (typeof p === 'number') n = p;
+  else if (/^\d{1,3}$/.test(p)) n = Number(p);
+  else if (p.toLowerCase() in PROTOCOL_NUMBERS) n = PROTOCOL_NUMBERS[p.toLowerCase()];
+  else throw new Error(`unknown protocol "${p}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 255) throw new Error(`protocol ${p} is not 0..255`);
+  return ethertype === 'IPv6' && n === 1 ? 58 : n;
+}
+
+/** "10.0.0.1" → "10.0.0.1/32"; a CIDR stays as it is; anything else is returned unchanged (then rejected). */
+export function prefixOf(s: string): string {
+  const family = isIP(s);
+  return family === 4 ? `${s}/32` : family === 6 ? `${s}/128` : s;
+}

@@ -1,0 +1,531 @@
+/**
+ * VPP binary-API client over the socket transport.
+ *
+ * - Many requests in flight, matched by context, with a bounded window (excess waits locally)
+ *   and a per-request timeout; frames written in one batch per event-loop turn.
+ * - At connect, every whitelisted message is checked against VPP's message table (name + CRC);
+ *   sending anything else is refused.
+ * - A dead peer rejects every pending request and emits `disconnected`; `reconnect()` is explicit
+ *   and reports whether VPP restarted (its state is then gone).
+ */
+import { EventEmitter } from 'node:events';
+import { createConnection, type Socket } from 'node:net';
+import {
+  ALL_MESSAGES,
+  control_ping,
+  sockclnt_create,
+  sockclnt_create_reply,
+  sockclnt_delete,
+} from './binapi/index.ts';
+import { messageCodec, msgKey, type MessageCodec, type MessageDef } from './codec/index.ts';
+import { FrameReader, HEADER_SIZE, sealFrame } from './transport/framing.ts';
+import {
+  VppApiError,
+  VppDisconnectedError,
+  VppTimeoutError,
+  VppVersionError,
+  VppWhitelistError,
+} from './errors.ts';
+import { logger, type Logger } from '../util/log.ts';
+
+export const DEFAULT_SOCKET = '/run/vpp/api.sock';
+/** VPP's socket server answers the handshake on these fixed ids, before any table exists. */
+const SOCKCLNT_CREATE_ID = 15;
+const SOCKCLNT_CREATE_REPLY_ID = 16;
+const HANDSHAKE_CONTEXT = 124;
+
+/** Request arguments: every field optional (zero/default), header fields filled by the client. */
+export type Args<T> = Partial<Omit<T, 'client_index' | 'context'>>;
+
+export interface VppClientOptions {
+  socket?: string;
+  /** Client name shown by VPP's `show api clients`. */
+  name?: string;
+  /** Per-request timeout (ms), from the moment the request is written. */
+  timeoutMs?: number;
+  /** Most requests in flight at once; more wait in a local queue. */
+  window?: number;
+  connectTimeoutMs?: number;
+  /** The whitelist; defaults to every generated binding. */
+  messages?: readonly MessageDef[];
+  log?: Logger;
+}
+
+interface Pending {
+  name: string;
+  /** Expected final message id (reply, control_ping_reply, or stream end reply). */
+  endId: number;
+  /** For dumps: the details message id and what has been collected. */
+  detailsId?: number;
+  details?: unknown[];
+  deadline: number;
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+interface Waiting {
+  frame: Buffer;
+  context: number;
+  pending: Pending;
+}
+
+interface Conn {
+  socket: Socket;
+  clientIndex: number;
+  ids: Map<string, number>;
+  vpePid: number;
+}
+
+export interface VppClientStats {
+  sent: number;
+  received: number;
+  inFlight: number;
+  queued: number;
+  timeouts: number;
+  dropped: number;
+}
+
+export class VppClient extends EventEmitter {
+  private readonly opts: Required<Omit<VppClientOptions, 'log'>>;
+  private readonly log: Logger;
+  private conn: Conn | null = null;
+  private readonly whitelist = new Map<string, MessageDef>();
+  private readonly codecs = new Map<number, MessageCodec>();
+  private readonly idOf = new Map<string, number>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly waiting: Waiting[] = [];
+  private outbox: Buffer[] = [];
+  private flushScheduled = false;
+  private nextContext = 1;
+  private sweep: NodeJS.Timeout | null = null;
+  private readonly subscriptions = new Map<string, Set<(msg: unknown) => void>>();
+  /** want_* registrations to replay after a reconnect. */
+  private readonly registrations = new Map<string, { def: MessageDef; args: object }>();
+  private closing = false;
+  readonly stats: VppClientStats = { sent: 0, received: 0, inFlight: 0, queued: 0, timeouts: 0, dropped: 0 };
+
+  private constructor(opts: VppClientOptions) {
+    super();
+    this.opts = {
+      socket: opts.socket ?? DEFAULT_SOCKET,
+      name: opts.name ?? 'netvpp',
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      window: opts.window ?? 512,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+      messages: opts.messages ?? ALL_MESSAGES,
+    };
+    this.log = opts.log ?? logger('vpp-client');
+    for (const m of [...this.opts.messages, control_ping, sockclnt_delete]) this.whitelist.set(m.name, m);
+    // A disconnected event with no listener must not crash the process.
+    this.on('error', () => {});
+  }
+
+  static async connect(opts: VppClientOptions = {}): Promise<VppClient> {
+    const c = new VppClient(opts);
+    await c.open();
+    return c;
+  }
+
+  get connected(): boolean {
+    return this.conn !== null;
+  }
+
+  /** VPP's process id as of the last connect: a different value after reconnect means a restart. */
+  get vpePid(): number {
+    return this.conn?.vpePid ?? 0;
+  }
+
+  get socketPath(): string {
+    return this.opts.socket;
+  }
+
+  /** Reconnects after a disconnect; resolves `restarted: true` when VPP lost its state meanwhile. */
+  async reconnect(): Promise<{ restarted: boolean }> {
+    const before = this.lastPid;
+    if (this.conn) this.teardown(new VppDisconnectedError('reconnecting'));
+    await this.open();
+    for (const { def, args } of this.registrations.values()) await this.request(def, args);
+    return { restarted: before !== 0 && before !== this.vpePid };
+  }
+
+  private lastPid = 0;
+
+  private async open(): Promise<void> {
+    this.closing = false;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = createConnection(this.opts.socket);
+      const t = setTimeout(() => {
+        s.destroy();
+        reject(new VppDisconnectedError(`connect to VPP at ${this.opts.socket} timed out`));
+      }, this.opts.connectTimeoutMs);
+      s.once('connect', () => {
+        clearTimeout(t);
+        resolve(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(t);
+        reject(new VppDisconnectedError(`cannot connect to VPP at ${this.opts.socket}: ${e.message}`));
+      });
+    });
+    socket.setNoDelay?.(true);
+    const reply = await this.handshake(socket);
+    const ids = new Map<string, number>();
+    for (const e of reply.message_table) ids.set(e.name, e.index);
+    this.checkVersions(ids, socket);
+    this.codecs.clear();
+    this.idOf.clear();
+    for (const def of this.whitelist.values()) {
+      const id = ids.get(msgKey(def)) as number;
+      this.codecs.set(id, messageCodec(def));
+      this.idOf.set(def.name, id);
+    }
+    this.conn = { socket, clientIndex: reply.index, ids, vpePid: 0 };
+    const reader = new FrameReader(
+      (p) => this.onFrame(p),
+      (e) => {
+        this.log.error('VPP socket stream corrupt; closing', { error: e.message });
+        socket.destroy(e);
+      },
+    );
+    socket.on('data', (d: Buffer) => reader.push(d));
+    socket.on('error', (e) => this.log.warn('VPP socket error', { error: e.message }));
+    socket.on('close', () => {
+      if (this.conn?.socket !== socket) return;
+      const err = new VppDisconnectedError(
+        this.closing ? 'VPP client closed' : `connection to VPP at ${this.opts.socket} lost`,
+      );
+      this.teardown(err);
+      if (!this.closing) this.emit('disconnected', err);
+    });
+    this.sweep = setInterval(() => this.expire(), Math.max(20, Math.min(250, this.opts.timeoutMs / 4)));
+    this.sweep.unref();
+    const ping = await this.request(control_ping, {});
+    this.conn.vpePid = ping.vpe_pid;
+    this.lastPid = ping.vpe_pid;
+    this.log.debug('connected to VPP', {
+      socket: this.opts.socket,
+      vpe_pid: ping.vpe_pid,
+      messages: ids.size,
+    });
+  }
+
+  private handshake(
+    socket: Socket,
+  ): Promise<{ index: number; message_table: { index: number; name: string }[] }> {
+    const codec = messageCodec(sockclnt_create);
+    const replyCodec = messageCodec(sockclnt_create_reply);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => {
+        socket.destroy();
+        reject(new VppDisconnectedError(`VPP at ${this.opts.socket} did not answer the handshake`));
+      }, this.opts.connectTimeoutMs);
+      const done = (e: Error | null, v?: ReturnType<typeof decodeReply>): void => {
+        clearTimeout(t);
+        socket.removeAllListeners('data');
+        socket.removeListener('close', onClose);
+        if (e) {
+          socket.destroy();
+          reject(e);
+        } else resolve(v as ReturnType<typeof decodeReply>);
+      };
+      const decodeReply = (p: Buffer) =>
+        replyCodec.decode(p) as unknown as {
+          response: number;
+          index: number;
+          message_table: { index: number; name: string }[];
+        };
+      const reader = new FrameReader(
+        (p) => {
+          if (p.readUInt16BE(0) !== SOCKCLNT_CREATE_REPLY_ID) {
+            done(
+              new VppDisconnectedError(`unexpected message ${p.readUInt16BE(0)} during the VPP handshake`),
+            );
+            return;
+          }
+          try {
+            const r = decodeReply(p);
+            if (r.response !== 0) done(new VppApiError('sockclnt_create', r.response));
+            else done(null, r);
+          } catch (e) {
+            done(e as Error);
+          }
+        },
+        (e) => done(e),
+      );
+      const onClose = (): void =>
+        done(new VppDisconnectedError('VPP closed the connection during the handshake'));
+      socket.on('data', (d: Buffer) => reader.push(d));
+      socket.once('close', onClose);
+      socket.write(
+        sealFrame(
+          codec.encode(SOCKCLNT_CREATE_ID, { context: HANDSHAKE_CONTEXT, name: this.opts.name }, HEADER_SIZE),
+        ),
+      );
+    });
+  }
+
+  private checkVersions(ids: Map<string, number>, socket: Socket): void {
+    const byName = new Map<string, string>();
+    for (const key of ids.keys()) {
+      const i = key.lastIndexOf('_');
+      byName.set(key.slice(0, i), key.slice(i + 1));
+    }
+    const missing: string[] = [];
+    const changed: { name: string; want: string; have: string }[] = [];
+    for (const def of this.whitelist.values()) {
+      if (ids.has(msgKey(def))) continue;
+      const have = byName.get(def.name);
+      if (have === undefined) missing.push(def.name);
+      else changed.push({ name: def.name, want: def.crc, have: `0x${have}` });
+    }
+    if (missing.length || changed.length) {
+      socket.destroy();
+      throw new VppVersionError(missing, changed);
+    }
+  }
+
+  /** Sends a request and resolves its reply; a non-zero retval rejects with VppApiError. */
+  request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>, opts: { timeoutMs?: number } = {}): Promise<R> {
+    if (def.stream) return Promise.reject(new Error(`${def.name} is a dump; use dump()`));
+    return this.send(def, args, opts.timeoutMs, false) as Promise<R>;
+  }
+
+  /** Sends a dump request and resolves every details message (VPP's order). */
+  dump<Q, R>(def: MessageDef<Q, R>, args: Args<Q>, opts: { timeoutMs?: number } = {}): Promise<R[]> {
+    if (!def.stream) return Promise.reject(new Error(`${def.name} is not a dump; use request()`));
+    return this.send(def, args, opts.timeoutMs, true) as Promise<R[]>;
+  }
+
+  /**
+   * Registers for events (a want_* request) and calls `handler` for each event message.
+   * The registration is replayed after a reconnect. Returns a function that unsubscribes.
+   */
+  async subscribe<Q, R, E>(
+    want: MessageDef<Q, R>,
+    args: Args<Q>,
+    event: MessageDef<E>,
+    handler: (ev: E) => void,
+  ): Promise<() => Promise<void>> {
+    if (!want.events?.includes(event.name))
+      throw new Error(`${want.name} does not register for ${event.name}`);
+    let set = this.subscriptions.get(event.name);
+    if (!set) this.subscriptions.set(event.name, (set = new Set()));
+    const h = handler as (m: unknown) => void;
+    set.add(h);
+    this.registrations.set(want.name, { def: want, args: { ...args, enable_disable: true } });
+    await this.request(want, { ...args, enable_disable: true } as Args<Q>);
+    return async () => {
+      set.delete(h);
+      if (set.size === 0) {
+        this.registrations.delete(want.name);
+        if (this.conn) await this.request(want, { ...args, enable_disable: false } as Args<Q>);
+      }
+    };
+  }
+
+  private send(
+    def: MessageDef,
+    args: object,
+    timeoutMs: number | undefined,
+    isDump: boolean,
+  ): Promise<unknown> {
+    const allowed = this.whitelist.get(def.name);
+    if (allowed !== def && (!allowed || allowed.crc !== def.crc))
+      return Promise.reject(new VppWhitelistError(`${def.name} is not in netvpp's VPP message whitelist`));
+    const conn = this.conn;
+    if (!conn) return Promise.reject(new VppDisconnectedError(`not connected to VPP (${def.name})`));
+    const id = this.idOf.get(def.name) as number;
+    const replyName = def.streamMsg ?? def.reply;
+    if (!replyName) return Promise.reject(new Error(`${def.name} has no reply`));
+    const context = this.nextContext;
+    this.nextContext = this.nextContext >= 0xfffffffe ? 1 : this.nextContext + 1;
+    let frame: Buffer;
+    try {
+      frame = sealFrame(
+        (this.codecs.get(id) as MessageCodec).encode(
+          id,
+          { ...args, client_index: conn.clientIndex, context },
+          HEADER_SIZE,
+        ),
+      );
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    if (isDump && !def.streamMsg) {
+      // Close the details stream with a control_ping on the same context.
+      const pingId = this.idOf.get('control_ping') as number;
+      const ping = Buffer.alloc(HEADER_SIZE + 10);
+      ping.writeUInt16BE(pingId, HEADER_SIZE);
+      ping.writeUInt32BE(conn.clientIndex, HEADER_SIZE + 2);
+      ping.writeUInt32BE(context, HEADER_SIZE + 6);
+      frame = Buffer.concat([frame, sealFrame(ping)]);
+    }
+    return new Promise((resolve, reject) => {
+      const pending: Pending = {
+        name: def.name,
+        endId: isDump
+          ? def.streamMsg
+            ? (this.idOf.get(def.streamMsg) as number)
+            : (this.idOf.get('control_ping_reply') as number)
+          : (this.idOf.get(replyName) as number),
+        detailsId: isDump ? (this.idOf.get(def.reply as string) as number) : undefined,
+        details: isDump ? [] : undefined,
+        deadline: timeoutMs ?? this.opts.timeoutMs,
+        resolve,
+        reject,
+      };
+      if (this.pending.size < this.opts.window) this.transmit(context, frame, pending);
+      else {
+        this.waiting.push({ frame, context, pending });
+        this.stats.queued = this.waiting.length;
+      }
+    });
+  }
+
+  private transmit(context: number, frame: Buffer, p: Pending): void {
+    p.deadline = Date.now() + p.deadline;
+    this.pending.set(context, p);
+    this.stats.inFlight = this.pending.size;
+    this.outbox.push(frame);
+    this.stats.sent++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const conn = this.conn;
+    const out = this.outbox;
+    this.outbox = [];
+    if (!conn || out.length === 0) return;
+    conn.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+
+  private onFrame(p: Buffer): void {
+    this.stats.received++;
+    const id = p.readUInt16BE(0);
+    const codec = this.codecs.get(id);
+    if (!codec) {
+      this.stats.dropped++;
+      this.log.warn('dropping a message with an id netvpp does not use', { id, length: p.length });
+      return;
+    }
+    const def = codec.def;
+    if (def.role === 'event') return this.dispatchEvent(codec, p);
+    if (def.name === 'memclnt_keepalive') return this.answerKeepalive(p);
+    if (p.length < 6) {
+      this.stats.dropped++;
+      this.log.warn('dropping a truncated reply', { message: def.name, length: p.length });
+      return;
+    }
+    const context = p.readUInt32BE(2);
+    const pend = this.pending.get(context);
+    if (!pend) {
+      this.stats.dropped++;
+      this.log.debug('dropping a reply for an unknown context', { message: def.name, context });
+      return;
+    }
+    let msg: Record<string, unknown>;
+    try {
+      msg = codec.decode(p);
+    } catch (e) {
+      this.settle(context, pend);
+      pend.reject(new Error(`malformed ${def.name} from VPP: ${(e as Error).message}`));
+      return;
+    }
+    if (pend.details && id === pend.detailsId && id !== pend.endId) {
+      pend.details.push(msg);
+      return;
+    }
+    if (id !== pend.endId) {
+      this.stats.dropped++;
+      this.log.warn('dropping an unexpected message for a pending request', {
+        message: def.name,
+        request: pend.name,
+      });
+      return;
+    }
+    this.settle(context, pend);
+    const retval = msg.retval;
+    if (typeof retval === 'number' && retval !== 0) pend.reject(new VppApiError(pend.name, retval));
+    else pend.resolve(pend.details ?? msg);
+  }
+
+  private settle(context: number, _p: Pending): void {
+    this.pending.delete(context);
+    // Free the slot for a waiting request.
+    const next = this.waiting.shift();
+    if (next) this.transmit(next.context, next.frame, next.pending);
+    this.stats.inFlight = this.pending.size;
+    this.stats.queued = this.waiting.length;
+  }
+
+  private dispatchEvent(codec: MessageCodec, p: Buffer): void {
+    const subs = this.subscriptions.get(codec.def.name);
+    if (!subs?.size) return;
+    let ev: unknown;
+    try {
+      ev = codec.decode(p);
+    } catch (e) {
+      this.log.warn('dropping a malformed event', { message: codec.def.name, error: (e as Error).message });
+      return;
+    }
+    for (const h of subs) {
+      try {
+        h(ev);
+      } catch (e) {
+        this.log.error('event handler failed', { message: codec.def.name, error: (e as Error).message });
+      }
+    }
+  }
+
+  private answerKeepalive(p: Buffer): void {
+    const id = this.conn?.ids.get(msgKey({ name: 'memclnt_keepalive_reply', crc: '0xe8d4e804' }));
+    if (id === undefined || p.length < 10 || !this.conn) return;
+    const b = Buffer.alloc(HEADER_SIZE + 10);
+    b.writeUInt16BE(id, HEADER_SIZE);
+    b.writeUInt32BE(p.readUInt32BE(6), HEADER_SIZE + 2);
+    this.conn.socket.write(sealFrame(b));
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    for (const [ctx, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.stats.timeouts++;
+      this.settle(ctx, p);
+      p.reject(new VppTimeoutError(`${p.name}: no reply from VPP within the timeout`));
+    }
+  }
+
+  private teardown(err: Error): void {
+    const conn = this.conn;
+    this.conn = null;
+    if (this.sweep) clearInterval(this.sweep);
+    this.sweep = null;
+    this.outbox = [];
+    const pend = [...this.pending.values()];
+    const wait = this.waiting.splice(0);
+    this.pending.clear();
+    this.stats.inFlight = 0;
+    this.stats.queued = 0;
+    for (const p of pend) p.reject(new VppDisconnectedError(`${p.name}: ${err.message}`));
+    for (const w of wait) w.pending.reject(new VppDisconnectedError(`${w.pending.name}: ${err.message}`));
+    conn?.socket.destroy();
+  }
+
+  /** Says goodbye to VPP (sockclnt_delete) and closes; pending requests are rejected. */
+  async close(): Promise<void> {
+    const conn = this.conn;
+    if (!conn) return;
+    this.closing = true;
+    try {
+      await this.request(sockclnt_delete, { index: conn.clientIndex }, { timeoutMs: 1000 });
+    } catch {
+      // VPP may already be gone; closing anyway.
+    }
+    if (this.conn === conn) this.teardown(new VppDisconnectedError('VPP client closed'));
+  }
+}
