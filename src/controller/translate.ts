@@ -1,0 +1,423 @@
+// Neutron rows → etcd writes, as pure functions. For each resource the controller keeps a record
+// (neutron/<kind>/<id>) holding the last applied Neutron revision and the desired-state keys the
+// resource produced. A row is turned into the resource's new set of keys; the writes are the
+// difference from the old set, followed by the new record. Writing the record last makes a batch
+// that died half-way harmless: the same row, replayed, recomputes the same difference.
+import {
+  type AllowedAddressPair,
+  encodeValue,
+  keys,
+  type NetworkType,
+  NETWORK_TYPES,
+  type NeutronKind,
+  type NeutronRecord,
+  neutronRecordSchema,
+  parseKey,
+  type PortBinding,
+  portBindingSchema,
+  type RemoteGroupMember,
+  remoteGroupMemberSchema,
+  type SecurityGroup,
+  type SecurityGroupRule,
+  securityGroupSchema,
+  tapName,
+  type VifType,
+  VIF_TYPES,
+} from '../model/keyspace.ts';
+import { type Check, formatErrors, mustBe, run, SchemaError } from '../model/validate.ts';
+import {
+  type JournalRow,
+  journalRowSchema,
+  type NeutronNetwork,
+  neutronNetworkSchema,
+  type NeutronPort,
+  neutronPortSchema,
+  type NeutronSecurityGroup,
+  neutronSecurityGroupSchema,
+  prefixOf,
+  protocolNumber,
+} from './neutron.ts';
+
+/** A write; the same shape as the store's WriteOp. Values are JSON text. */
+export type WriteOp =
+  | { op: 'put'; key: string; value: string }
+  | { op: 'delete'; key: string }
+  | { op: 'deletePrefix'; prefix: string };
+
+/** The records a translation may consult (the stored ones, overlaid with this batch's changes). */
+export interface RecordView {
+  get(kind: NeutronKind, id: string): NeutronRecord | null;
+  /** Live port records that own a binding on network `networkId`. */
+  portsOnNetwork(networkId: string): NeutronRecord[];
+}
+
+export type Outcome =
+  /** `ops` to write (records last); `records` are the new records (already among the ops). */
+  | { status: 'applied'; ops: WriteOp[]; records: NeutronRecord[] }
+  /** Nothing to write: the row was already applied. */
+  | { status: 'unchanged' }
+  /** Older than (or deleted before) what is stored; ignored. */
+  | { status: 'stale'; reason: string }
+  /** A resource netvpp accepts but has nothing to write for (subnets). */
+  | { status: 'ignored' }
+  | { status: 'rejected'; error: string };
+
+const KIND_OF: Record<string, NeutronKind | 'subnet' | undefined> = {
+  port: 'port',
+  network: 'network',
+  security_group: 'security_group',
+  subnet: 'subnet',
+};
+
+class RowError extends Error {}
+
+function dataOf<T>(check: Check<T>, data: unknown, what: string): T {
+  const r = run(check, data);
+  if (!r.ok) throw new RowError(`invalid ${what}: ${formatErrors(r.errors)}`);
+  return r.value;
+}
+
+/** Checks `value` against the schema of its key; a bad value is a bug in the row, reported as such. */
+function checked<T>(check: Check<T>, value: T, key: string): T {
+  try {
+    return mustBe(check, value, key.slice(key.indexOf('/', 1)));
+  } catch (e) {
+    if (e instanceof SchemaError) throw new RowError(e.message);
+    throw e;
+  }
+}
+
+// ---- ports -----------------------------------------------------------------------------------------
+
+/** Whether netvpp bound the port: the driver says so, or (without a hint) a vif_type netvpp uses. */
+export function isBoundByNetvpp(p: NeutronPort): boolean {
+  if (p['binding:host_id'] === '') return false;
+  if (p['netvpp:bound'] !== null) return p['netvpp:bound'];
+  return (VIF_TYPES as string[]).includes(p['binding:vif_type']);
+}
+
+export function portBinding(p: NeutronPort, revision: number, networkMtu: number | null): PortBinding {
+  const net = p['netvpp:network'];
+  if (!net) throw new RowError('a bound port needs netvpp:network (its bound segment)');
+  if (net.id !== p.network_id) throw new RowError(`netvpp:network.id ${net.id} is not the port's network`);
+  if (!(NETWORK_TYPES as string[]).includes(net.network_type))
+    throw new RowError(`network_type "${net.network_type}" is not supported by netvpp (flat, vlan, vxlan)`);
+  const networkType = net.network_type as NetworkType;
+  const vifType = p['binding:vif_type'];
+  if (!(VIF_TYPES as string[]).includes(vifType))
+    throw new RowError(`binding:vif_type "${vifType}" is not one netvpp binds (vhostuser, tap)`);
+  const details = p['binding:vif_details'];
+  let vhostuser: PortBinding['vhostuser'] = null;
+  if (vifType === 'vhostuser') {
+    const socket = details.vhostuser_socket;
+    const mode = details.vhostuser_mode;
+    if (typeof socket !== 'string' || socket === '')
+      throw new RowError('binding:vif_details.vhostuser_socket is missing');
+    if (mode !== 'server' && mode !== 'client')
+      throw new RowError('binding:vif_details.vhostuser_mode must be "server" or "client"');
+    vhostuser = { socket, mode };
+  }
+  const mtu = networkMtu ?? net.mtu;
+  if (mtu === null) throw new RowError('netvpp:network.mtu is missing');
+  const aaps: AllowedAddressPair[] = p.allowed_address_pairs.map((a) => ({
+    ip_address: a.ip_address,
+    mac_address: a.mac_address ?? p.mac_address,
+  }));
+  const key = keys.portBinding(p['binding:host_id'], p.id);
+  return checked(
+    portBindingSchema,
+    {
+      port_id: p.id,
+      network_id: p.network_id,
+      network_type: networkType,
+      physnet: networkType === 'vxlan' ? null : net.physical_network,
+      segmentation_id: networkType === 'flat' ? null : net.segmentation_id,
+      mtu,
+      mac: p.mac_address,
+      fixed_ips: p.fixed_ips,
+      vif_type: vifType as VifType,
+      vhostuser,
+      tap: vifType === 'tap' ? { host_ifname: tapName(p.id) } : null,
+      device_owner: p.device_owner,
+      admin_state_up: p.admin_state_up,
+      security_groups: [...new Set(p.security_groups)],
+      port_security_enabled: p.port_security_enabled,
+      allowed_address_pairs: aaps,
+      revision,
+    },
+    key,
+  );
+}
+
+/** The addresses a port contributes to each of its groups: fixed IPs, then allowed-address-pair IPs. */
+export function memberIps(p: NeutronPort): string[] {
+  return [...new Set([...p.fixed_ips.map((f) => f.ip_address), ...p.allowed_address_pairs.map((a) => a.ip_address)])];
+}
+
+/** Every key a port produces: its binding (if netvpp bound it) and one membership per security group. */
+export function portOwns(p: NeutronPort, revision: number, networkMtu: number | null): Record<string, unknown> {
+  const owns: Record<string, unknown> = {};
+  if (isBoundByNetvpp(p)) {
+    if (!/^[^/\s]{1,255}$/.test(p['binding:host_id']))
+      throw new RowError(`binding:host_id "${p['binding:host_id']}" can't be used in a key`);
+    owns[keys.portBinding(p['binding:host_id'], p.id)] = portBinding(p, revision, networkMtu);
+  }
+  const ips = memberIps(p);
+  for (const sg of new Set(p.security_groups)) {
+    const key = keys.remoteGroupMember(sg, p.id);
+    owns[key] = checked<RemoteGroupMember>(remoteGroupMemberSchema, { ips, revision }, key);
+  }
+  return owns;
+}
+
+// ---- security groups -------------------------------------------------------------------------------
+
+export function securityGroup(sg: NeutronSecurityGroup, revision: number): SecurityGroup {
+  const rules: SecurityGroupRule[] = sg.security_group_rules.map((r) => {
+    if (r.remote_address_group_id !== null)
+      throw new RowError(`rule ${r.id}: remote address groups are not supported by netvpp`);
+    let protocol: number | null;
+    try {
+      protocol = protocolNumber(r.protocol, r.ethertype);
+    } catch (e) {
+      throw new RowError(`rule ${r.id}: ${(e as Error).message}`);
+    }
+    return {
+      id: r.id,
+      direction: r.direction,
+      ethertype: r.ethertype,
+      protocol,
+      port_range_min: r.port_range_min,
+      port_range_max: r.port_range_max,
+      remote_ip_prefix: r.remote_ip_prefix === null ? null : prefixOf(r.remote_ip_prefix),
+      remote_group_id: r.remote_group_id,
+    };
+  });
+  // Neutron lists rules in no promised order; sorting keeps an unchanged group byte-identical.
+  rules.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const key = keys.secGroup(sg.id);
+  return checked(securityGroupSchema, { id: sg.id, revision, stateful: sg.stateful, rules }, key);
+}
+
+// ---- diffs -----------------------------------------------------------------------------------------
+
+/** JSON with sorted object keys, for comparing values. */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
+/**
+ * Same content apart from the Neutron revision. Values are rewritten only when their content changes,
+ * so a port whose revision moved for something netvpp doesn't use (status, name) writes nothing and
+ * no agent wakes up; a value's revision is that of the last change that mattered.
+ */
+export function sameContent(a: unknown, b: unknown): boolean {
+  const strip = (v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? { ...(v as Record<string, unknown>), revision: 0 } : v;
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+/** Writes that turn `before` into `after`; returns them and what the record should now list. */
+export function diffOwns(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+): { ops: WriteOp[]; owns: Record<string, unknown> } {
+  const ops: WriteOp[] = [];
+  const owns: Record<string, unknown> = {};
+  for (const key of Object.keys(before)) if (!(key in after)) ops.push({ op: 'delete', key });
+  for (const [key, value] of Object.entries(after)) {
+    if (key in before && sameContent(before[key], value)) {
+      owns[key] = before[key];
+    } else {
+      owns[key] = value;
+      ops.push({ op: 'put', key, value: JSON.stringify(value) });
+    }
+  }
+  return { ops, owns };
+}
+
+export function recordOp(r: NeutronRecord): WriteOp {
+  const key = keys.neutronRecord(r.kind, r.id);
+  return { op: 'put', key, value: encodeValue(key, r) };
+}
+
+function sameRecord(a: NeutronRecord | null, b: NeutronRecord): boolean {
+  return a !== null && canonical(a) === canonical(b);
+}
+
+/** Builds the outcome of replacing record `old` by `next` with the writes `ops` (record put last). */
+function outcome(old: NeutronRecord | null, next: NeutronRecord, ops: WriteOp[]): Outcome {
+  if (ops.length === 0 && sameRecord(old, next)) return { status: 'unchanged' };
+  checked(neutronRecordSchema, next, keys.neutronRecord(next.kind, next.id));
+  return { status: 'applied', ops: [...ops, recordOp(next)], records: [next] };
+}
+
+// ---- rows ------------------------------------------------------------------------------------------
+
+export interface ApplyOptions {
+  /** ISO time used for tombstones. */
+  now: string;
+  /** Full sync: Neutron says the resource exists, so a tombstone doesn't stop it. */
+  revive?: boolean;
+}
+
+/** The new state of a resource after a create/update with `revision`. */
+function upsert(
+  kind: NeutronKind,
+  id: string,
+  revision: number,
+  data: unknown,
+  view: RecordView,
+  opts: ApplyOptions,
+): Outcome {
+  const old = view.get(kind, id);
+  if (old && old.deleted_at !== null && !opts.revive)
+    return { status: 'stale', reason: `${kind} ${id} was deleted (at revision ${old.revision})` };
+  if (old && old.deleted_at === null && revision < old.revision)
+    return { status: 'stale', reason: `revision ${revision} is older than the applied ${old.revision}` };
+  const before = old && old.deleted_at === null ? old.owns : {};
+
+  switch (kind) {
+    case 'port': {
+      const port = dataOf(neutronPortSchema, data, 'port');
+      if (port.id !== id) throw new RowError(`data.id ${port.id} differs from resource_id ${id}`);
+      const net = view.get('network', port.network_id);
+      const mtu = net && net.deleted_at === null ? net.mtu : null;
+      const { ops, owns } = diffOwns(before, portOwns(port, revision, mtu));
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
+    case 'security_group': {
+      const sg = dataOf(neutronSecurityGroupSchema, data, 'security_group');
+      if (sg.id !== id) throw new RowError(`data.id ${sg.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, { [keys.secGroup(id)]: securityGroup(sg, revision) });
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
+    case 'network': {
+      const net: NeutronNetwork = dataOf(neutronNetworkSchema, data, 'network');
+      if (net.id !== id) throw new RowError(`data.id ${net.id} differs from resource_id ${id}`);
+      if (net.mtu !== null && net.mtu < 68) throw new RowError(`invalid network: mtu ${net.mtu} is below 68`);
+      const next: NeutronRecord = { kind, id, revision, deleted_at: null, owns: {}, mtu: net.mtu };
+      const oldMtu = old && old.deleted_at === null ? old.mtu : null;
+      if (net.mtu === null || net.mtu === oldMtu) return outcome(old, next, []);
+      // An MTU change reaches every bound port of the network; each port's record follows its binding.
+      const ops: WriteOp[] = [];
+      const records: NeutronRecord[] = [];
+      for (const rec of view.portsOnNetwork(id)) {
+        const owns = { ...rec.owns };
+        let changed = false;
+        for (const [key, value] of Object.entries(rec.owns)) {
+          if (parseKey(key)?.kind !== 'portBinding') continue;
+          const b = value as PortBinding;
+          if (b.mtu === net.mtu) continue;
+          owns[key] = { ...b, mtu: net.mtu };
+          ops.push({ op: 'put', key, value: JSON.stringify(owns[key]) });
+          changed = true;
+        }
+        if (changed) {
+          const r = { ...rec, owns };
+          ops.push(recordOp(r));
+          records.push(r);
+        }
+      }
+      const last = outcome(old, next, []);
+      if (last.status !== 'applied') return { status: 'applied', ops, records };
+      return { status: 'applied', ops: [...ops, ...last.ops], records: [...records, ...last.records] };
+    }
+  }
+}
+
+function remove(kind: NeutronKind, id: string, revision: number | null, view: RecordView, opts: ApplyOptions): Outcome {
+  const old = view.get(kind, id);
+  if (old && old.deleted_at !== null) return { status: 'unchanged' };
+  // A delete is final whatever its revision: Neutron never reuses an id.
+  const ops = diffOwns(old?.owns ?? {}, {}).ops;
+  if (kind === 'security_group') ops.push({ op: 'deletePrefix', prefix: keys.remoteGroup(id) });
+  const tomb: NeutronRecord = {
+    kind,
+    id,
+    revision: Math.max(old?.revision ?? 0, revision ?? 0),
+    deleted_at: opts.now,
+    owns: {},
+    mtu: null,
+  };
+  return outcome(old, tomb, ops);
+}
+
+/** Translates one journal row (as received) against the records in `view`. Never throws on bad input. */
+export function applyRow(raw: unknown, view: RecordView, opts: ApplyOptions): Outcome {
+  const env = run(journalRowSchema, raw);
+  if (!env.ok) return { status: 'rejected', error: `invalid row: ${formatErrors(env.errors)}` };
+  const row: JournalRow = env.value;
+  const kind = KIND_OF[row.resource];
+  if (!kind) return { status: 'rejected', error: `unsupported resource "${row.resource}"` };
+  if (row.op !== 'create' && row.op !== 'update' && row.op !== 'delete')
+    return { status: 'rejected', error: `unsupported op "${row.op}" (create, update, delete)` };
+  if (kind === 'subnet') return { status: 'ignored' };
+  const id = run((v, p, e) => uuidCheck(v, p, e), row.resource_id);
+  if (!id.ok) return { status: 'rejected', error: `invalid resource_id: ${formatErrors(id.errors)}` };
+  try {
+    if (row.op === 'delete') return remove(kind, id.value, row.revision, view, opts);
+    if (row.revision === null) return { status: 'rejected', error: `a ${row.op} row needs a revision` };
+    return upsert(kind, id.value, row.revision, row.data, view, opts);
+  } catch (e) {
+    if (e instanceof RowError) return { status: 'rejected', error: e.message };
+    throw e;
+  }
+}
+
+/** Applies a full-sync resource (a Neutron dict with revision_number) as an update. */
+export function applyResource(kind: NeutronKind, data: unknown, view: RecordView, opts: ApplyOptions): Outcome {
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  return applyRow(
+    { id: 0, resource: kind, op: 'update', resource_id: d.id, revision: d.revision_number ?? null, data },
+    view,
+    { ...opts, revive: true },
+  );
+}
+
+/** Marks `kind/id` deleted (full sync: Neutron no longer has it). */
+export function applyDelete(kind: NeutronKind, id: string, view: RecordView, opts: ApplyOptions): Outcome {
+  return remove(kind, id, null, view, opts);
+}
+
+import { uuid as uuidCheck } from '../model/validate.ts';
+
+/** A RecordView over a map of records that also remembers this batch's changes. */
+export class Overlay implements RecordView {
+  private readonly map = new Map<string, NeutronRecord>();
+
+  constructor(records: Iterable<NeutronRecord> = []) {
+    for (const r of records) this.set(r);
+  }
+
+  private static k(kind: NeutronKind, id: string): string {
+    return `${kind}/${id}`;
+  }
+
+  get(kind: NeutronKind, id: string): NeutronRecord | null {
+    return this.map.get(Overlay.k(kind, id)) ?? null;
+  }
+
+  set(r: NeutronRecord): void {
+    this.map.set(Overlay.k(r.kind, r.id), r);
+  }
+
+  all(): NeutronRecord[] {
+    return [...this.map.values()];
+  }
+
+  portsOnNetwork(networkId: string): NeutronRecord[] {
+    return this.all().filter(
+      (r) =>
+        r.kind === 'port' &&
+        r.deleted_at === null &&
+        Object.entries(r.owns).some(
+          ([k, v]) => parseKey(k)?.kind === 'portBinding' && (v as PortBinding).network_id === networkId,
+        ),
+    );
+  }
+}
