@@ -18,10 +18,29 @@ class ControllerError(Exception):
 
 
 class ControllerClient(object):
+    """Talks to one of the configured controllers.
 
-    def __init__(self, base_url, timeout):
-        self.base_url = base_url.rstrip('/')
+    `base_urls` may name several controller instances. Any of them answers
+    reads; only the elected leader takes journal writes, and the others
+    answer 503 with the leader's URL, which the client then uses. After a
+    connection failure the next configured URL is tried.
+    """
+
+    def __init__(self, base_urls, timeout):
+        if isinstance(base_urls, str):
+            base_urls = base_urls.split(',')
+        self.base_urls = [u.strip().rstrip('/') for u in base_urls if u.strip()]
+        if not self.base_urls:
+            raise ValueError('netvpp: no controller URL configured')
+        self.base_url = self.base_urls[0]
         self.timeout = timeout
+
+    def _rotate(self):
+        try:
+            i = self.base_urls.index(self.base_url)
+        except ValueError:
+            i = -1
+        self.base_url = self.base_urls[(i + 1) % len(self.base_urls)]
 
     def _request(self, method, path, body=None, timeout=None):
         url = self.base_url + path
@@ -41,14 +60,21 @@ class ControllerClient(object):
             raw = e.read()
             status = e.code
             try:
-                detail = json.loads(raw.decode('utf-8')).get('error')
+                reply = json.loads(raw.decode('utf-8'))
+                detail = reply.get('error')
             except (ValueError, AttributeError):
+                reply = {}
                 detail = raw[:200].decode('utf-8', 'replace')
+            leader = reply.get('leader') if isinstance(reply, dict) else None
+            if status == 503 and isinstance(leader, str) and leader:
+                # a follower instance: go to the leader next time
+                self.base_url = leader.rstrip('/')
             raise ControllerError('%s %s: HTTP %s: %s' % (
-                method, path, status, detail), status=status)
+                method, url, status, detail), status=status)
         except (urllib.error.URLError, OSError) as e:
             # includes timeouts (socket.timeout is an OSError)
-            raise ControllerError('%s %s: %s' % (method, path, e))
+            self._rotate()
+            raise ControllerError('%s %s: %s' % (method, url, e))
         try:
             return json.loads(raw.decode('utf-8')) if raw else None
         except ValueError:

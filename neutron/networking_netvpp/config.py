@@ -5,7 +5,8 @@ GROUP = 'ml2_netvpp'
 
 OPTS = [
     cfg.StrOpt('controller_url', default='http://127.0.0.1:9797',
-               help='Base URL of the netvpp controller REST API.'),
+               help='Base URL of the netvpp controller REST API; several URLs '
+                    '(comma-separated) for a cluster of controllers.'),
     cfg.StrOpt('vhostuser_socket_dir', default='/var/run/netvpp/vhost',
                help='Directory of vhost-user sockets. The hypervisor creates '
                     'the socket there (vhostuser_mode server) and VPP '

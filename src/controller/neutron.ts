@@ -44,7 +44,8 @@ export const journalRowSchema: Check<JournalRow> = obj<JournalRow>({
 /** The segment a port is bound on, added to port rows by the driver as `netvpp:network`. */
 export interface NetvppNetwork {
   id: string;
-  network_type: string;
+  /** null when the network has no segment (the driver then sends only id and mtu). */
+  network_type: string | null;
   physical_network: string | null;
   segmentation_id: number | null;
   mtu: number | null;
@@ -86,17 +87,14 @@ export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
   admin_state_up: optional(bool, true),
   security_groups: optional(arrayOf(uuid), []),
   port_security_enabled: optional(bool, true),
-  allowed_address_pairs: optional(
-    arrayOf(obj({ ip_address: ipOrCidr, mac_address: nullable(mac) })),
-    [],
-  ),
+  allowed_address_pairs: optional(arrayOf(obj({ ip_address: ipOrCidr, mac_address: nullable(mac) })), []),
   'binding:host_id': optional(str({ max: 255 }), ''),
   'binding:vif_type': optional(str({ max: 64 }), 'unbound'),
   'binding:vif_details': optional(anyObject, {}),
   'netvpp:network': nullable(
     obj<NetvppNetwork>({
       id: uuid,
-      network_type: str({ min: 1, max: 64 }),
+      network_type: nullable(str({ min: 1, max: 64 })),
       physical_network: nullable(str({ max: 255 })),
       segmentation_id: nullable(int(0, Number.MAX_SAFE_INTEGER)),
       mtu: nullable(int(0, 65535)),

@@ -24,7 +24,7 @@ import {
   type VifType,
   VIF_TYPES,
 } from '../model/keyspace.ts';
-import { type Check, formatErrors, mustBe, run, SchemaError } from '../model/validate.ts';
+import { type Check, formatErrors, mustBe, run, SchemaError, uuid } from '../model/validate.ts';
 import {
   type JournalRow,
   journalRowSchema,
@@ -80,7 +80,7 @@ function dataOf<T>(check: Check<T>, data: unknown, what: string): T {
 /** Checks `value` against the schema of its key; a bad value is a bug in the row, reported as such. */
 function checked<T>(check: Check<T>, value: T, key: string): T {
   try {
-    return mustBe(check, value, key.slice(key.indexOf('/', 1)));
+    return mustBe(check, value, key);
   } catch (e) {
     if (e instanceof SchemaError) throw new RowError(e.message);
     throw e;
@@ -100,6 +100,8 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
   const net = p['netvpp:network'];
   if (!net) throw new RowError('a bound port needs netvpp:network (its bound segment)');
   if (net.id !== p.network_id) throw new RowError(`netvpp:network.id ${net.id} is not the port's network`);
+  if (net.network_type === null)
+    throw new RowError('a bound port needs a segment (netvpp:network.network_type)');
   if (!(NETWORK_TYPES as string[]).includes(net.network_type))
     throw new RowError(`network_type "${net.network_type}" is not supported by netvpp (flat, vlan, vxlan)`);
   const networkType = net.network_type as NetworkType;
@@ -151,11 +153,20 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
 
 /** The addresses a port contributes to each of its groups: fixed IPs, then allowed-address-pair IPs. */
 export function memberIps(p: NeutronPort): string[] {
-  return [...new Set([...p.fixed_ips.map((f) => f.ip_address), ...p.allowed_address_pairs.map((a) => a.ip_address)])];
+  return [
+    ...new Set([
+      ...p.fixed_ips.map((f) => f.ip_address),
+      ...p.allowed_address_pairs.map((a) => a.ip_address),
+    ]),
+  ];
 }
 
 /** Every key a port produces: its binding (if netvpp bound it) and one membership per security group. */
-export function portOwns(p: NeutronPort, revision: number, networkMtu: number | null): Record<string, unknown> {
+export function portOwns(
+  p: NeutronPort,
+  revision: number,
+  networkMtu: number | null,
+): Record<string, unknown> {
   const owns: Record<string, unknown> = {};
   if (isBoundByNetvpp(p)) {
     if (!/^[^/\s]{1,255}$/.test(p['binding:host_id']))
@@ -330,7 +341,13 @@ function upsert(
   }
 }
 
-function remove(kind: NeutronKind, id: string, revision: number | null, view: RecordView, opts: ApplyOptions): Outcome {
+function remove(
+  kind: NeutronKind,
+  id: string,
+  revision: number | null,
+  view: RecordView,
+  opts: ApplyOptions,
+): Outcome {
   const old = view.get(kind, id);
   if (old && old.deleted_at !== null) return { status: 'unchanged' };
   // A delete is final whatever its revision: Neutron never reuses an id.
@@ -357,7 +374,7 @@ export function applyRow(raw: unknown, view: RecordView, opts: ApplyOptions): Ou
   if (row.op !== 'create' && row.op !== 'update' && row.op !== 'delete')
     return { status: 'rejected', error: `unsupported op "${row.op}" (create, update, delete)` };
   if (kind === 'subnet') return { status: 'ignored' };
-  const id = run((v, p, e) => uuidCheck(v, p, e), row.resource_id);
+  const id = run(uuid, row.resource_id);
   if (!id.ok) return { status: 'rejected', error: `invalid resource_id: ${formatErrors(id.errors)}` };
   try {
     if (row.op === 'delete') return remove(kind, id.value, row.revision, view, opts);
@@ -370,7 +387,12 @@ export function applyRow(raw: unknown, view: RecordView, opts: ApplyOptions): Ou
 }
 
 /** Applies a full-sync resource (a Neutron dict with revision_number) as an update. */
-export function applyResource(kind: NeutronKind, data: unknown, view: RecordView, opts: ApplyOptions): Outcome {
+export function applyResource(
+  kind: NeutronKind,
+  data: unknown,
+  view: RecordView,
+  opts: ApplyOptions,
+): Outcome {
   const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   return applyRow(
     { id: 0, resource: kind, op: 'update', resource_id: d.id, revision: d.revision_number ?? null, data },
@@ -383,8 +405,6 @@ export function applyResource(kind: NeutronKind, data: unknown, view: RecordView
 export function applyDelete(kind: NeutronKind, id: string, view: RecordView, opts: ApplyOptions): Outcome {
   return remove(kind, id, null, view, opts);
 }
-
-import { uuid as uuidCheck } from '../model/validate.ts';
 
 /** A RecordView over a map of records that also remembers this batch's changes. */
 export class Overlay implements RecordView {
@@ -420,4 +440,40 @@ export class Overlay implements RecordView {
         ),
     );
   }
+}
+
+export interface BatchResult {
+  /** All writes of the batch, in row order (each row's record after its keys). */
+  ops: WriteOp[];
+  /** Row ids that are settled: applied, already applied, stale, ignored or rejected. */
+  done: number[];
+  rejected: { id: number; error: string }[];
+  stale: { id: number; reason: string }[];
+  applied: number;
+}
+
+/** Journal id of a raw row; rows without one are refused by the caller before translation. */
+export function rowId(raw: unknown): number | null {
+  const id = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).id : undefined;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : null;
+}
+
+/** Translates rows in order; each row sees the records left by the rows before it. */
+export function translateBatch(rows: unknown[], view: Overlay, opts: ApplyOptions): BatchResult {
+  const res: BatchResult = { ops: [], done: [], rejected: [], stale: [], applied: 0 };
+  for (const raw of rows) {
+    const id = rowId(raw) ?? -1;
+    const out = applyRow(raw, view, opts);
+    res.done.push(id);
+    if (out.status === 'applied') {
+      res.ops.push(...out.ops);
+      for (const r of out.records) view.set(r);
+      res.applied++;
+    } else if (out.status === 'rejected') {
+      res.rejected.push({ id, error: out.error });
+    } else if (out.status === 'stale') {
+      res.stale.push({ id, reason: out.reason });
+    }
+  }
+  return res;
 }

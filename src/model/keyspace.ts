@@ -160,10 +160,18 @@ export interface NeutronRecord {
   revision: number;
   /** Set when the resource was deleted: the record stays as a tombstone so a late row can't revive it. */
   deleted_at: string | null;
-  /** Desired-state keys (full keys) this resource produced, with their values. */
+  /** Desired-state keys (relative to PREFIX) this resource produced, with their values. */
   owns: Record<string, unknown>;
   /** Networks: the MTU from the latest network row (it wins over the copy carried by port rows). */
   mtu: number | null;
+}
+
+/** `election/controller`: who leads the controllers, so followers can point the driver at it. */
+export interface ControllerLeader {
+  id: string;
+  /** Base URL of the leader's REST API, as the driver should reach it. */
+  url: string;
+  since: string;
 }
 
 // ---- schemas ---------------------------------------------------------------------------------------
@@ -194,7 +202,8 @@ export function segmentError(type: NetworkType, physnet: string | null, seg: num
       return null;
     case 'vxlan':
       if (physnet !== null) return 'a vxlan network has no physnet';
-      if (seg === null || seg < 1 || seg > MAX_VNI) return `a vxlan segmentation_id (VNI) must be 1..${MAX_VNI}`;
+      if (seg === null || seg < 1 || seg > MAX_VNI)
+        return `a vxlan segmentation_id (VNI) must be 1..${MAX_VNI}`;
       return null;
   }
 }
@@ -323,6 +332,12 @@ export const neutronRecordSchema: Check<NeutronRecord> = obj<NeutronRecord>({
   mtu: nullable(mtu),
 });
 
+export const controllerLeaderSchema: Check<ControllerLeader> = obj<ControllerLeader>({
+  id: str({ min: 1, max: 255 }),
+  url: str({ min: 1, max: 1024 }),
+  since: isoTime,
+});
+
 // ---- keys ------------------------------------------------------------------------------------------
 
 function seg(what: string, v: string): string {
@@ -330,34 +345,35 @@ function seg(what: string, v: string): string {
   return v;
 }
 
-/** Builders for every key (and the prefixes watchers and scans use). */
+/**
+ * Builders for every key (and the prefixes watchers and scans use). Keys are relative to PREFIX:
+ * open the store with `namespace: PREFIX` (the etcd key is PREFIX + key).
+ */
 export const keys = {
-  nodes: `${PREFIX}nodes/`,
-  hostNodes: (host: string) => `${PREFIX}nodes/${seg('host', host)}/`,
-  portBinding: (host: string, portId: string) =>
-    `${PREFIX}nodes/${seg('host', host)}/ports/${seg('port id', portId)}`,
-  hostPortBindings: (host: string) => `${PREFIX}nodes/${seg('host', host)}/ports/`,
+  nodes: `nodes/`,
+  hostNodes: (host: string) => `nodes/${seg('host', host)}/`,
+  portBinding: (host: string, portId: string) => `nodes/${seg('host', host)}/ports/${seg('port id', portId)}`,
+  hostPortBindings: (host: string) => `nodes/${seg('host', host)}/ports/`,
 
-  secGroups: `${PREFIX}global/secgroups/`,
-  secGroup: (sgId: string) => `${PREFIX}global/secgroups/${seg('security group id', sgId)}`,
-  remoteGroups: `${PREFIX}global/remote_group/`,
-  remoteGroup: (sgId: string) => `${PREFIX}global/remote_group/${seg('security group id', sgId)}/`,
+  secGroups: `global/secgroups/`,
+  secGroup: (sgId: string) => `global/secgroups/${seg('security group id', sgId)}`,
+  remoteGroups: `global/remote_group/`,
+  remoteGroup: (sgId: string) => `global/remote_group/${seg('security group id', sgId)}/`,
   remoteGroupMember: (sgId: string, portId: string) =>
-    `${PREFIX}global/remote_group/${seg('security group id', sgId)}/${seg('port id', portId)}`,
+    `global/remote_group/${seg('security group id', sgId)}/${seg('port id', portId)}`,
 
-  state: `${PREFIX}state/`,
-  hostState: (host: string) => `${PREFIX}state/${seg('host', host)}/`,
-  hostAlive: (host: string) => `${PREFIX}state/${seg('host', host)}/alive`,
-  portState: (host: string, portId: string) =>
-    `${PREFIX}state/${seg('host', host)}/ports/${seg('port id', portId)}`,
-  hostPortStates: (host: string) => `${PREFIX}state/${seg('host', host)}/ports/`,
+  state: `state/`,
+  hostState: (host: string) => `state/${seg('host', host)}/`,
+  hostAlive: (host: string) => `state/${seg('host', host)}/alive`,
+  portState: (host: string, portId: string) => `state/${seg('host', host)}/ports/${seg('port id', portId)}`,
+  hostPortStates: (host: string) => `state/${seg('host', host)}/ports/`,
 
-  neutron: `${PREFIX}neutron/`,
-  neutronKind: (kind: NeutronKind) => `${PREFIX}neutron/${kind}/`,
-  neutronRecord: (kind: NeutronKind, id: string) => `${PREFIX}neutron/${kind}/${seg('id', id)}`,
+  neutron: `neutron/`,
+  neutronKind: (kind: NeutronKind) => `neutron/${kind}/`,
+  neutronRecord: (kind: NeutronKind, id: string) => `neutron/${kind}/${seg('id', id)}`,
 
-  /** Election prefix of the netvpp-controller instances (etcd v3 election: one key per candidate). */
-  controllerElection: `${PREFIX}election/controller/`,
+  /** Held (lease-backed) by the leading netvpp-controller; value: ControllerLeader. */
+  controllerLeader: `election/controller`,
 } as const;
 
 export type ParsedKey =
@@ -366,14 +382,14 @@ export type ParsedKey =
   | { kind: 'remoteGroupMember'; sgId: string; portId: string }
   | { kind: 'hostAlive'; host: string }
   | { kind: 'portState'; host: string; portId: string }
-  | { kind: 'neutronRecord'; neutronKind: NeutronKind; id: string };
+  | { kind: 'neutronRecord'; neutronKind: NeutronKind; id: string }
+  | { kind: 'controllerLeader' };
 
 export type KeyKind = ParsedKey['kind'];
 
-/** Parses a full key; null for anything that is not one of the keys above. */
+/** Parses a key (relative, or absolute with PREFIX); null for anything that is not one of the keys above. */
 export function parseKey(key: string): ParsedKey | null {
-  if (!key.startsWith(PREFIX)) return null;
-  const p = key.slice(PREFIX.length).split('/');
+  const p = (key.startsWith(PREFIX) ? key.slice(PREFIX.length) : key).split('/');
   if (p.some((s) => !KEY_SEGMENT_RE.test(s))) return null;
   const [a, b, c, d] = p;
   if (p.length === 4 && a === 'nodes' && c === 'ports') return { kind: 'portBinding', host: b, portId: d };
@@ -382,6 +398,7 @@ export function parseKey(key: string): ParsedKey | null {
     return { kind: 'remoteGroupMember', sgId: c, portId: d };
   if (p.length === 3 && a === 'state' && c === 'alive') return { kind: 'hostAlive', host: b };
   if (p.length === 4 && a === 'state' && c === 'ports') return { kind: 'portState', host: b, portId: d };
+  if (p.length === 2 && a === 'election' && b === 'controller') return { kind: 'controllerLeader' };
   if (p.length === 3 && a === 'neutron' && (NEUTRON_KINDS as string[]).includes(b))
     return { kind: 'neutronRecord', neutronKind: b as NeutronKind, id: c };
   return null;
@@ -394,6 +411,7 @@ interface ValueTypes {
   hostAlive: HostState;
   portState: PortState;
   neutronRecord: NeutronRecord;
+  controllerLeader: ControllerLeader;
 }
 
 /** The schema of each key kind's value. */
@@ -404,6 +422,7 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   hostAlive: hostStateSchema,
   portState: portStateSchema,
   neutronRecord: neutronRecordSchema,
+  controllerLeader: controllerLeaderSchema,
 };
 
 /** Parses and checks a stored value (a JSON string or its bytes) of the given key kind. */

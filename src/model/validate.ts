@@ -47,6 +47,7 @@ function fail<T>(errs: FieldError[], path: string, message: string, placeholder:
 }
 
 function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (missing)';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
@@ -54,7 +55,9 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-export function str(opts: { min?: number; max?: number; pattern?: RegExp; what?: string } = {}): Check<string> {
+export function str(
+  opts: { min?: number; max?: number; pattern?: RegExp; what?: string } = {},
+): Check<string> {
   const min = opts.min ?? 0;
   const max = opts.max ?? 65535;
   return (v, path, errs) => {
@@ -62,7 +65,12 @@ export function str(opts: { min?: number; max?: number; pattern?: RegExp; what?:
     if (v.length < min) return fail(errs, path, min === 1 ? 'must not be empty' : `shorter than ${min}`, v);
     if (v.length > max) return fail(errs, path, `longer than ${max} characters`, v);
     if (opts.pattern && !opts.pattern.test(v))
-      return fail(errs, path, `expected ${opts.what ?? `a string matching ${opts.pattern}`}, got ${describe(v)}`, v);
+      return fail(
+        errs,
+        path,
+        `expected ${opts.what ?? `a string matching ${opts.pattern}`}, got ${describe(v)}`,
+        v,
+      );
     return v;
   };
 }
@@ -114,7 +122,13 @@ export function obj<T>(shape: Shape<T>): Check<T> {
     const src = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(shape) as (keyof T & string)[]) {
-      out[k] = shape[k](src[k], path ? `${path}.${k}` : k, errs);
+      const p = path ? `${path}.${k}` : k;
+      const before = errs.length;
+      out[k] = shape[k](src[k], p, errs);
+      // An absent required field: say so, instead of what it should have been.
+      if (src[k] === undefined && errs.length === before + 1 && errs[before].field === p) {
+        errs[before] = { field: p, message: 'missing' };
+      }
     }
     return out as T;
   };

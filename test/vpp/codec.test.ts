@@ -140,7 +140,10 @@ test('addresses: family byte + 16-byte union; prefixes add a length; MACs are 6 
 test('IPv6 text forms: embedded IPv4 and zero runs parse to the same bytes', () => {
   const c = messageCodec(msg([{ name: 'a', type: { kind: 'ip6' } }]));
   assert.deepEqual(c.encode(1, { a: '::ffff:1.2.3.4' }), c.encode(1, { a: '0:0:0:0:0:ffff:102:304' }));
-  assert.equal((c.decode(c.encode(1, { a: '2001:0db8:0:0:1:0:0:1' })) as { a: string }).a, '2001:db8::1:0:0:1');
+  assert.equal(
+    (c.decode(c.encode(1, { a: '2001:0db8:0:0:1:0:0:1' })) as { a: string }).a,
+    '2001:db8::1:0:0:1',
+  );
 });
 
 test('unions take the size of their largest member', () => {

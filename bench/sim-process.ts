@@ -1,0 +1,33 @@
+/** Runs the simulator in a child process, so a benchmark's client does not share its CPU. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface SimProcess {
+  socket: string;
+  stop(): Promise<void>;
+}
+
+export async function startSimProcess(): Promise<SimProcess> {
+  const socket = join(mkdtempSync(join(tmpdir(), 'netvpp-bench-')), 'api.sock');
+  const main = new URL('../src/sim/main.ts', import.meta.url).pathname;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main, '--socket', socket], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const t0 = Date.now();
+  while (!existsSync(socket)) {
+    if (child.exitCode !== null) throw new Error(`simulator exited with ${child.exitCode}`);
+    if (Date.now() - t0 > 15_000) throw new Error('simulator did not start within 15 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    socket,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

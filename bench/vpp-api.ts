@@ -1,0 +1,77 @@
+/**
+ * VPP binary-API client throughput: one-at-a-time vs pipelined requests, dump rate, memory.
+ * Against a real VPP when NETVPP_TEST_VPP_SOCKET is set, else against the simulator in a child
+ * process. Prints one line per figure.
+ */
+import { VppClient } from '../src/vpp/client.ts';
+import {
+  control_ping,
+  create_loopback,
+  delete_loopback,
+  sw_interface_dump,
+  sw_interface_set_flags,
+  sw_interface_tag_add_del,
+} from '../src/vpp/binapi/index.ts';
+import { startSimProcess } from './sim-process.ts';
+
+const N_SEQ = Number(process.env.BENCH_SEQ ?? 20_000);
+const N_PIPE = Number(process.env.BENCH_PIPE ?? 200_000);
+const N_DUMP = Number(process.env.BENCH_DUMP_IFS ?? 10_000);
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+const real = process.env.NETVPP_TEST_VPP_SOCKET;
+const sim = real ? null : await startSimProcess();
+const socket = real ?? (sim?.socket as string);
+console.log(`target: ${real ? `VPP at ${real}` : 'simulator (child process)'}`);
+const c = await VppClient.connect({ socket, window: 1024, timeoutMs: 60_000 });
+
+async function sequential(label: string, n: number, fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await fn();
+  const rate = n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  console.log(`sequential ${label}: ${fmt(rate)} req/s`);
+  return rate;
+}
+
+async function pipelined(label: string, n: number, fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  // Issue in slices so the promise array itself does not dominate memory.
+  const slice = 20_000;
+  for (let done = 0; done < n; done += slice) {
+    const ps: Promise<unknown>[] = [];
+    for (let i = 0; i < Math.min(slice, n - done); i++) ps.push(fn());
+    await Promise.all(ps);
+  }
+  const rate = n / (Number(process.hrtime.bigint() - t0) / 1e9);
+  console.log(`pipelined ${label}: ${fmt(rate)} req/s`);
+  return rate;
+}
+
+const rssBefore = process.memoryUsage().rss;
+const seqPing = await sequential('control_ping', N_SEQ, () => c.request(control_ping, {}));
+const pipePing = await pipelined('control_ping', N_PIPE, () => c.request(control_ping, {}));
+console.log(`pipelined/sequential control_ping: ${(pipePing / seqPing).toFixed(1)}x`);
+
+const lo = await c.request(create_loopback, {});
+await c.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: lo.sw_if_index, tag: 'netvpp-bench' });
+let up = 0;
+const flags = () => c.request(sw_interface_set_flags, { sw_if_index: lo.sw_if_index, flags: (up ^= 1) });
+const seqFlags = await sequential('sw_interface_set_flags', N_SEQ, flags);
+const pipeFlags = await pipelined('sw_interface_set_flags', N_PIPE / 2, flags);
+console.log(`pipelined/sequential sw_interface_set_flags: ${(pipeFlags / seqFlags).toFixed(1)}x`);
+
+const made = await Promise.all(Array.from({ length: N_DUMP }, () => c.request(create_loopback, {})));
+const t0 = process.hrtime.bigint();
+const details = await c.dump(sw_interface_dump, {});
+const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+console.log(
+  `dump sw_interface_dump (${fmt(details.length)} interfaces): ${fmt(details.length / secs)} details/s`,
+);
+await Promise.all([lo, ...made].map((m) => c.request(delete_loopback, { sw_if_index: m.sw_if_index })));
+
+const mem = process.memoryUsage();
+console.log(
+  `memory: rss ${fmt(mem.rss / 2 ** 20)} MiB (grew ${fmt((mem.rss - rssBefore) / 2 ** 20)} MiB), heap used ${fmt(mem.heapUsed / 2 ** 20)} MiB`,
+);
+await c.close();
+await sim?.stop();

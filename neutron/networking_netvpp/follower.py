@@ -1,0 +1,116 @@
+"""Turns the controller's port events into Neutron provisioning completions.
+
+A port bound by netvpp carries an L2 provisioning block and a row in
+netvpp_port_provisioning (host, revision of the binding). When the agent on
+that host reports the port ready at that revision or later, the follower
+completes the block and ML2 sets the port ACTIVE. A report for another host
+or an older binding is ignored. Without a cursor (start, leadership change,
+periodic re-read) the controller replays the full current state, so ports
+that became ready while no follower ran are caught up.
+"""
+import time
+
+from neutron.db import provisioning_blocks
+from neutron_lib.callbacks import resources
+from neutron_lib import context as n_context
+from neutron_lib.db import api as db_api
+from oslo_log import log as logging
+
+from networking_netvpp import backoff
+from networking_netvpp import client as nclient
+from networking_netvpp.db import models
+from networking_netvpp import leader
+
+LOG = logging.getLogger(__name__)
+
+
+class Follower(object):
+
+    def __init__(self, conf, client):
+        self.conf = conf
+        self.client = client
+        self.lock = leader.NamedLock('follower')
+        self.stopped = False
+        self.completed = 0
+
+    def stop(self):
+        self.stopped = True
+
+    def handle(self, event):
+        port_id = event.get('port_id')
+        host = event.get('host')
+        revision = event.get('revision')
+        if not port_id:
+            return
+        if event.get('error'):
+            LOG.warning('netvpp: agent on %s reports port %s (revision %s) '
+                        'failed: %s', host, port_id, revision, event['error'])
+        if not event.get('ready'):
+            return
+        ctx = n_context.get_admin_context()
+        with db_api.CONTEXT_READER.using(ctx):
+            row = ctx.session.query(models.NetvppPortProvisioning).get(
+                port_id)
+            if row is None:
+                return  # not waiting (already ACTIVE, unbound or gone)
+            want_host, want_rev = row.host, row.revision
+        if host != want_host:
+            LOG.debug('netvpp: ignoring ready of port %s on %s: bound to %s',
+                      port_id, host, want_host)
+            return
+        if not isinstance(revision, int) or revision < want_rev:
+            LOG.debug('netvpp: ignoring ready of port %s at revision %s: '
+                      'bound at %s', port_id, revision, want_rev)
+            return
+        provisioning_blocks.provisioning_complete(
+            ctx, port_id, resources.PORT, provisioning_blocks.L2_AGENT_ENTITY)
+        with db_api.CONTEXT_WRITER.using(ctx):
+            # Only this binding's row: a newer binding must wait again.
+            ctx.session.query(models.NetvppPortProvisioning).filter_by(
+                port_id=port_id, revision=want_rev).delete(
+                synchronize_session=False)
+        self.completed += 1
+        LOG.info('netvpp: port %s ready on %s (revision %s): provisioning '
+                 'complete', port_id, host, revision)
+
+    def run(self):
+        LOG.info('netvpp port event follower started (controller %s)',
+                 self.client.base_url)
+        retry = backoff.Backoff(0.25, self.conf.retry_max_backoff)
+        cursor = None
+        last_full = 0.0
+        leading = False
+        while not self.stopped:
+            try:
+                if not self.lock.held():
+                    leading = False
+                    time.sleep(self.conf.leader_retry_interval)
+                    continue
+                if not leading:
+                    cursor = None  # new leader: start from the full state
+                    leading = True
+                interval = self.conf.events_full_resync_interval
+                if interval and time.monotonic() - last_full > interval:
+                    cursor = None
+                if cursor is None:
+                    last_full = time.monotonic()
+                reply = self.client.port_events(
+                    cursor, self.conf.events_poll_timeout)
+                if not isinstance(reply, dict):
+                    raise nclient.ControllerError(
+                        'GET /v1/ports/events: reply is not an object')
+                for event in reply.get('events') or []:
+                    if isinstance(event, dict):
+                        self.handle(event)
+                cursor = reply.get('cursor', cursor)
+                retry.reset()
+            except nclient.ControllerError as e:
+                delay = retry.next()
+                LOG.warning('netvpp: port event stream unavailable (%s); '
+                            'retrying in %.1fs', e, delay)
+                time.sleep(delay)
+            except Exception:
+                LOG.exception('netvpp port event follower error')
+                cursor = None
+                time.sleep(retry.next())
+        self.lock.release()

@@ -1,0 +1,275 @@
+"""The netvpp ML2 mechanism driver.
+
+Inside Neutron's transactions (precommit) it only journals: a full snapshot of
+the port, network or subnet (security groups: see secgroups.py). Everything
+else runs outside them: the forwarder and follower threads, and bind_port,
+which asks the controller whether the host has a live agent with the
+segment's physnet.
+"""
+import os
+import threading
+
+from neutron.db import provisioning_blocks
+from neutron_lib.api.definitions import portbindings
+from neutron_lib.callbacks import events
+from neutron_lib.callbacks import registry
+from neutron_lib.callbacks import resources
+from neutron_lib import constants
+from neutron_lib.plugins.ml2 import api
+from oslo_log import log as logging
+
+from networking_netvpp import client as nclient
+from networking_netvpp import config
+from networking_netvpp import follower
+from networking_netvpp import forwarder
+from networking_netvpp import hosts
+from networking_netvpp import journal
+from networking_netvpp import secgroups
+
+LOG = logging.getLogger(__name__)
+
+config.register_opts()
+
+DRIVER_NAME = 'netvpp'
+BINDABLE_TYPES = (constants.TYPE_FLAT, constants.TYPE_VLAN)
+# Ports of Neutron's own agents (DHCP, router) get a tap interface in VPP.
+TAP_OWNER_PREFIXES = (constants.DEVICE_OWNER_NETWORK_PREFIX, 'neutron:')
+VIF_TYPE_TAP = 'tap'
+
+
+def vhostuser_socket_path(socket_dir, port_id):
+    # 'vhu' + 11 characters of the id: the 14-character name Nova and OVS
+    # use for the port's device, short enough for any sun_path.
+    return os.path.join(socket_dir, 'vhu' + port_id[:11])
+
+
+def segment_summary(segment, network):
+    if not segment:
+        return {'id': network.get('id'), 'network_type': None,
+                'physical_network': None, 'segmentation_id': None,
+                'mtu': network.get('mtu')}
+    return {
+        'id': network.get('id'),
+        'network_type': segment.get(api.NETWORK_TYPE),
+        'physical_network': segment.get(api.PHYSICAL_NETWORK),
+        'segmentation_id': segment.get(api.SEGMENTATION_ID),
+        'mtu': network.get('mtu'),
+    }
+
+
+class NetvppMechanismDriver(api.MechanismDriver):
+
+    def __init__(self):
+        super().__init__()
+        self._threads_pid = None
+        self._threads_lock = threading.Lock()
+        self.forwarder = None
+        self.follower = None
+
+    # ---------------------------------------------------------------- setup
+    def initialize(self):
+        self.conf = config.get()
+        self.client = nclient.ControllerClient(self.conf.controller_url,
+                                               self.conf.http_timeout)
+        self.hosts = hosts.HostCache(self.client, self.conf.host_cache_seconds)
+        journal.install_session_hooks(on_commit=self._kick)
+        secgroups.subscribe()
+        # neutron-server loads plugins, then forks workers; threads started
+        # now would not exist in the children. Start them in each worker
+        # after the fork, and lazily in processes that never publish
+        # AFTER_INIT (the API process when api_workers = 0, uwsgi).
+        registry.subscribe(self._after_init, resources.PROCESS,
+                           events.AFTER_INIT)
+        LOG.info('netvpp mechanism driver initialized: controller %s, '
+                 'vhost-user sockets in %s', self.conf.controller_url,
+                 self.conf.vhostuser_socket_dir)
+
+    @property
+    def connectivity(self):
+        # Zed binds ports without IP addresses only through L2 drivers.
+        return portbindings.CONNECTIVITY_L2
+
+    def _after_init(self, resource, event, trigger, payload=None):
+        self._ensure_threads()
+
+    def _ensure_threads(self):
+        with self._threads_lock:
+            if self._threads_pid == os.getpid():
+                return
+            self._threads_pid = os.getpid()
+            self.forwarder = forwarder.Forwarder(self.conf, self.client)
+            self.follower = follower.Follower(self.conf, self.client)
+            for name, target in (('netvpp-forwarder', self.forwarder.run),
+                                 ('netvpp-follower', self.follower.run)):
+                threading.Thread(target=target, name=name,
+                                 daemon=True).start()
+            LOG.info('netvpp: forwarder and follower threads started in '
+                     'pid %s', self._threads_pid)
+
+    def _kick(self):
+        fwd = self.forwarder
+        if fwd is not None and self._threads_pid == os.getpid():
+            fwd.kick()
+
+    def _postcommit(self, context):
+        self._ensure_threads()
+
+    # ------------------------------------------------------------- networks
+    def _network_data(self, context):
+        data = dict(context.current)
+        data['netvpp:segments'] = [
+            segment_summary(s, context.current)
+            for s in (context.network_segments or [])]
+        return data
+
+    def create_network_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.NETWORK,
+                       journal.CREATE, context.current['id'],
+                       self._network_data(context))
+
+    def update_network_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.NETWORK,
+                       journal.UPDATE, context.current['id'],
+                       self._network_data(context))
+
+    def delete_network_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.NETWORK,
+                       journal.DELETE, context.current['id'],
+                       self._network_data(context))
+
+    create_network_postcommit = _postcommit
+    update_network_postcommit = _postcommit
+    delete_network_postcommit = _postcommit
+
+    # -------------------------------------------------------------- subnets
+    def create_subnet_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.SUBNET,
+                       journal.CREATE, context.current['id'], context.current)
+
+    def update_subnet_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.SUBNET,
+                       journal.UPDATE, context.current['id'], context.current)
+
+    def delete_subnet_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.SUBNET,
+                       journal.DELETE, context.current['id'], context.current)
+
+    create_subnet_postcommit = _postcommit
+    update_subnet_postcommit = _postcommit
+    delete_subnet_postcommit = _postcommit
+
+    # ---------------------------------------------------------------- ports
+    def _port_data(self, context):
+        data = dict(context.current)
+        segment = context.bottom_bound_segment
+        if segment is None:
+            segments = context.network.network_segments or []
+            segment = segments[0] if segments else None
+        data['netvpp:network'] = segment_summary(segment,
+                                                 context.network.current)
+        return data
+
+    def _bound_by_netvpp(self, context):
+        levels = context.binding_levels
+        return bool(levels) and \
+            levels[-1].get(api.BOUND_DRIVER) == DRIVER_NAME and \
+            context.vif_type not in (portbindings.VIF_TYPE_UNBOUND,
+                                     portbindings.VIF_TYPE_BINDING_FAILED)
+
+    def _track_binding(self, context):
+        session = context._plugin_context.session
+        port = context.current
+        if not self._bound_by_netvpp(context):
+            journal.forget_ready(session, port['id'])
+            return
+        new_binding = (context.original is None or
+                       context.original_host != context.host or
+                       context.original_vif_type != context.vif_type)
+        if not new_binding:
+            return
+        # Hold the port DOWN until the agent on this host reports it ready
+        # (interface, bridge, anti-spoofing and security groups in place).
+        provisioning_blocks.add_provisioning_component(
+            context._plugin_context, port['id'], resources.PORT,
+            provisioning_blocks.L2_AGENT_ENTITY)
+        journal.expect_ready(session, port['id'], context.host)
+
+    def create_port_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.PORT,
+                       journal.CREATE, context.current['id'],
+                       self._port_data(context))
+
+    def update_port_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.PORT,
+                       journal.UPDATE, context.current['id'],
+                       self._port_data(context))
+        self._track_binding(context)
+
+    def delete_port_precommit(self, context):
+        journal.record(context._plugin_context.session, journal.PORT,
+                       journal.DELETE, context.current['id'],
+                       self._port_data(context))
+
+    create_port_postcommit = _postcommit
+    update_port_postcommit = _postcommit
+    delete_port_postcommit = _postcommit
+
+    # -------------------------------------------------------------- binding
+    def _vif_details(self, vif_type, port_id):
+        details = {
+            portbindings.CAP_PORT_FILTER: True,
+            portbindings.VIF_DETAILS_CONNECTIVITY:
+                portbindings.CONNECTIVITY_L2,
+        }
+        if vif_type == portbindings.VIF_TYPE_VHOST_USER:
+            details[portbindings.VHOST_USER_SOCKET] = vhostuser_socket_path(
+                self.conf.vhostuser_socket_dir, port_id)
+            # The hypervisor is the socket server; VPP connects as client.
+            details[portbindings.VHOST_USER_MODE] = \
+                portbindings.VHOST_USER_MODE_SERVER
+        return details
+
+    def bind_port(self, context):
+        port = context.current
+        vnic_type = port.get(portbindings.VNIC_TYPE,
+                             portbindings.VNIC_NORMAL)
+        if vnic_type != portbindings.VNIC_NORMAL:
+            LOG.debug('netvpp: not binding port %s: vnic_type %s',
+                      port['id'], vnic_type)
+            return
+        host = context.host
+        try:
+            info = self.hosts.get(host)
+        except nclient.ControllerError as e:
+            LOG.error('netvpp: cannot bind port %s on host %s: controller '
+                      'unavailable: %s', port['id'], host, e)
+            return
+        if not info or not info.get('alive'):
+            LOG.warning('netvpp: not binding port %s: host %s has no live '
+                        'netvpp agent', port['id'], host)
+            return
+        owner = port.get('device_owner') or ''
+        vif_type = VIF_TYPE_TAP if owner.startswith(TAP_OWNER_PREFIXES) \
+            else portbindings.VIF_TYPE_VHOST_USER
+        vif_types = info.get('vif_types')
+        if vif_types and vif_type not in vif_types:
+            LOG.warning('netvpp: not binding port %s: host %s does not offer '
+                        'vif type %s', port['id'], host, vif_type)
+            return
+        physnets = set(info.get('physnets') or [])
+        for segment in context.segments_to_bind:
+            net_type = segment.get(api.NETWORK_TYPE)
+            physnet = segment.get(api.PHYSICAL_NETWORK)
+            if net_type not in BINDABLE_TYPES or physnet not in physnets:
+                continue
+            context.set_binding(segment[api.ID], vif_type,
+                                self._vif_details(vif_type, port['id']))
+            LOG.info('netvpp: bound port %s on host %s: %s %s/%s as %s',
+                     port['id'], host, net_type, physnet,
+                     segment.get(api.SEGMENTATION_ID), vif_type)
+            return
+        LOG.warning('netvpp: not binding port %s on host %s: no flat/vlan '
+                    'segment on its physnets %s (segments %s)', port['id'],
+                    host, sorted(physnets),
+                    [(s.get(api.NETWORK_TYPE), s.get(api.PHYSICAL_NETWORK))
+                     for s in context.segments_to_bind])

@@ -1,0 +1,167 @@
+// What etcd says this host should look like: the port bindings under nodes/<host>/, and the security
+// groups and remote-group memberships those ports reference. Values are decoded and checked here; a
+// bad value is kept as an error on its port or group (never thrown), so one bad key can't stop a
+// watcher or the agent.
+import type { KeyValue, PutEvent, DeleteEvent } from '../store/index.ts';
+import { formatErrors } from '../model/validate.ts';
+import {
+  decodeValue,
+  keys,
+  parseKey,
+  type PortBinding,
+  type SecurityGroup,
+} from '../model/keyspace.ts';
+
+export type Entry<T> = { ok: true; value: T } | { ok: false; error: string; revision: number | null };
+
+/** Best-effort Neutron revision of a value that failed validation, for the port state. */
+function revisionOf(raw: string): number | null {
+  try {
+    const v: unknown = JSON.parse(raw);
+    if (typeof v === 'object' && v !== null && 'revision' in v) {
+      const r = (v as { revision: unknown }).revision;
+      if (typeof r === 'number' && Number.isInteger(r) && r >= 0) return r;
+    }
+  } catch {
+    // not JSON: no revision
+  }
+  return null;
+}
+
+export class DesiredState {
+  readonly bindings = new Map<string, Entry<PortBinding>>();
+  readonly groups = new Map<string, Entry<SecurityGroup>>();
+  /** sg id → port id → addresses (valid members only). */
+  readonly members = new Map<string, Map<string, string[]>>();
+  /** Bad membership values, by key: logged and shown by health; they belong to no local port. */
+  readonly memberErrors = new Map<string, string>();
+  /** Groups whose watcher has delivered its initial content. */
+  readonly loadedGroups = new Set<string>();
+  /** Bumped on every change, so consumers can tell whether to recompile. */
+  version = 0;
+
+  constructor(readonly host: string) {}
+
+  // ---- host keys (nodes/<host>/) ------------------------------------------------------------------
+
+  /** Replaces every binding with a snapshot (a watcher's initial list or re-list). */
+  resetHost(kvs: KeyValue[]): void {
+    this.bindings.clear();
+    for (const kv of kvs) this.putHost(kv.key, kv.value);
+    this.version++;
+  }
+
+  hostEvent(ev: PutEvent | DeleteEvent): void {
+    if (ev.type === 'put') this.putHost(ev.key, ev.value);
+    else {
+      const k = parseKey(ev.key);
+      if (k?.kind === 'portBinding' && k.host === this.host) this.bindings.delete(k.portId);
+    }
+    this.version++;
+  }
+
+  private putHost(key: string, value: string): void {
+    const k = parseKey(key);
+    // nodes/<host>/ may hold other kinds of keys in later versions; only port bindings matter here.
+    if (k?.kind !== 'portBinding' || k.host !== this.host) return;
+    const r = decodeValue('portBinding', value);
+    if (!r.ok) {
+      this.bindings.set(k.portId, { ok: false, error: `invalid port binding: ${formatErrors(r.errors)}`, revision: revisionOf(value) });
+    } else if (r.value.port_id !== k.portId) {
+      this.bindings.set(k.portId, {
+        ok: false,
+        error: `invalid port binding: port_id ${r.value.port_id} does not match its key`,
+        revision: r.value.revision,
+      });
+    } else {
+      this.bindings.set(k.portId, { ok: true, value: r.value });
+    }
+  }
+
+  // ---- group keys (global/secgroups/<sg>, global/remote_group/<sg>/) -------------------------------
+
+  /** Replaces what is known of one group with a snapshot of its keys. */
+  resetGroup(sgId: string, kvs: KeyValue[]): void {
+    this.groups.delete(sgId);
+    this.members.delete(sgId);
+    for (const key of [...this.memberErrors.keys()]) {
+      if (key.startsWith(keys.remoteGroup(sgId))) this.memberErrors.delete(key);
+    }
+    for (const kv of kvs) this.putGroup(sgId, kv.key, kv.value);
+    this.loadedGroups.add(sgId);
+    this.version++;
+  }
+
+  groupEvent(sgId: string, ev: PutEvent | DeleteEvent): void {
+    if (ev.type === 'put') this.putGroup(sgId, ev.key, ev.value);
+    else {
+      const k = parseKey(ev.key);
+      if (k?.kind === 'secGroup' && k.sgId === sgId) this.groups.delete(sgId);
+      if (k?.kind === 'remoteGroupMember' && k.sgId === sgId) {
+        this.members.get(sgId)?.delete(k.portId);
+        this.memberErrors.delete(ev.key);
+      }
+    }
+    this.version++;
+  }
+
+  /** Forgets a group nobody here references any more. */
+  dropGroup(sgId: string): void {
+    this.groups.delete(sgId);
+    this.members.delete(sgId);
+    this.loadedGroups.delete(sgId);
+    for (const key of [...this.memberErrors.keys()]) {
+      if (key.startsWith(keys.remoteGroup(sgId))) this.memberErrors.delete(key);
+    }
+    this.version++;
+  }
+
+  private putGroup(sgId: string, key: string, value: string): void {
+    const k = parseKey(key);
+    if (k?.kind === 'secGroup' && k.sgId === sgId) {
+      const r = decodeValue('secGroup', value);
+      if (!r.ok) this.groups.set(sgId, { ok: false, error: formatErrors(r.errors), revision: revisionOf(value) });
+      else if (r.value.id !== sgId) this.groups.set(sgId, { ok: false, error: 'id does not match its key', revision: r.value.revision });
+      else this.groups.set(sgId, { ok: true, value: r.value });
+      return;
+    }
+    if (k?.kind === 'remoteGroupMember' && k.sgId === sgId) {
+      const r = decodeValue('remoteGroupMember', value);
+      let m = this.members.get(sgId);
+      if (!r.ok) {
+        m?.delete(k.portId);
+        this.memberErrors.set(key, formatErrors(r.errors));
+        return;
+      }
+      this.memberErrors.delete(key);
+      if (!m) this.members.set(sgId, (m = new Map()));
+      m.set(k.portId, r.value.ips);
+    }
+  }
+
+  /** Every address of a group's members (sorted, for stable output). */
+  memberAddresses(sgId: string): string[] {
+    const m = this.members.get(sgId);
+    if (!m) return [];
+    const out: string[] = [];
+    for (const ips of m.values()) out.push(...ips);
+    return out.sort();
+  }
+
+  /**
+   * The groups this host needs: every group a bound port names, plus every remote group their rules
+   * name (for the membership). Only these are watched.
+   */
+  interest(): Set<string> {
+    const out = new Set<string>();
+    for (const e of this.bindings.values()) {
+      if (!e.ok) continue;
+      for (const sg of e.value.security_groups) out.add(sg);
+    }
+    for (const sg of [...out]) {
+      const g = this.groups.get(sg);
+      if (g?.ok) for (const r of g.value.rules) if (r.remote_group_id) out.add(r.remote_group_id);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,161 @@
+// diff: desired graph × actual state → an ordered plan. Parents are created before children and
+// children deleted before parents; settings VPP can change in place are updated in place (an ACL's
+// rules with acl_add_replace, an interface's ACL list in one set_acl_list — make-before-break, since the
+// new ACLs are created before the list names them and the old ones deleted only after).
+import type { ActualState } from './actual.ts';
+import { compare, depsOf, portOfKey, refsOf, type VppObject } from './objects.ts';
+
+export type OpType = 'create' | 'update' | 'delete';
+
+export interface PlanOp {
+  type: OpType;
+  key: string;
+  /** create/update: what to make. */
+  desired?: VppObject;
+  /** update/delete: what is there now. */
+  actual?: VppObject;
+  /** Ops that must succeed first. */
+  waitsFor: PlanOp[];
+  /** Set when the op can't run in this pass; its dependents are blocked too. */
+  blocked?: Blocked;
+}
+
+export interface Blocked {
+  reason: string;
+  /** true when caused by a failure (reported as an error), false when merely waiting. */
+  error: boolean;
+}
+
+export interface Plan {
+  ops: PlanOp[];
+}
+
+export interface DiffInput {
+  objects: ReadonlyMap<string, VppObject>;
+  frozenKeys: ReadonlySet<string>;
+  frozenPorts: ReadonlySet<string>;
+}
+
+/**
+ * Builds the plan. `hold(key)` says why an object must not be touched in this pass (a failure in
+ * back-off); such objects get no op and whatever needs them is blocked.
+ */
+export function diff(desired: DiffInput, actual: ActualState, hold: (key: string) => Blocked | undefined): Plan {
+  const frozen = (key: string): boolean => {
+    if (desired.frozenKeys.has(key)) return true;
+    const p = portOfKey(key);
+    return p !== null && desired.frozenPorts.has(p);
+  };
+
+  // Objects a frozen object uses must stay too, even if nothing desired needs them any more.
+  const kept = new Set<string>();
+  const stack: string[] = [];
+  for (const [key, obj] of actual.objects) if (frozen(key)) stack.push(...refsOf(obj));
+  while (stack.length > 0) {
+    const k = stack.pop() as string;
+    if (kept.has(k)) continue;
+    kept.add(k);
+    const o = actual.get(k);
+    if (o) stack.push(...refsOf(o));
+  }
+
+  const toCreate = new Set<string>();
+  const toUpdate = new Set<string>();
+  const toDelete = new Set<string>();
+  for (const [key, d] of desired.objects) {
+    if (frozen(key)) continue;
+    const a = actual.get(key);
+    if (!a) toCreate.add(key);
+    else {
+      const c = compare(d, a);
+      if (c === 'update') toUpdate.add(key);
+      else if (c === 'replace') {
+        toDelete.add(key);
+        toCreate.add(key);
+      }
+    }
+  }
+  for (const [key, a] of actual.objects) {
+    if (desired.objects.has(key) || frozen(key) || kept.has(key) || a.kind === 'uplink') continue;
+    toDelete.add(key);
+  }
+
+  // A deleted object takes down what references it: those are deleted first, and re-created after
+  // it when still desired (e.g. a port interface re-created with a new socket re-joins its bridge).
+  const stillUsed = new Map<string, string>();
+  const queue = [...toDelete];
+  while (queue.length > 0) {
+    const x = queue.pop() as string;
+    for (const y of actual.referrersOf(x)) {
+      if (toDelete.has(y)) continue;
+      const dy = desired.objects.get(y);
+      if (toUpdate.has(y) && dy && !depsOf(dy).includes(x)) continue;
+      if (dy && !frozen(y)) {
+        toUpdate.delete(y);
+        toDelete.add(y);
+        toCreate.add(y);
+        queue.push(y);
+      } else {
+        stillUsed.set(x, y);
+      }
+    }
+  }
+
+  const createOps = new Map<string, PlanOp>();
+  const deleteOps = new Map<string, PlanOp>();
+  const ops: PlanOp[] = [];
+  const held = (key: string, op: PlanOp): void => {
+    const h = hold(key);
+    if (h) op.blocked = h;
+  };
+
+  for (const key of toDelete) {
+    const op: PlanOp = { type: 'delete', key, actual: actual.get(key), waitsFor: [] };
+    const user = stillUsed.get(key);
+    if (user) op.blocked = { reason: `${key} is still used by ${user}`, error: false };
+    else if (!toCreate.has(key)) held(key, op);
+    deleteOps.set(key, op);
+    ops.push(op);
+  }
+  for (const key of [...toCreate, ...toUpdate]) {
+    const isCreate = toCreate.has(key);
+    const op: PlanOp = {
+      type: isCreate ? 'create' : 'update',
+      key,
+      desired: desired.objects.get(key),
+      ...(isCreate ? {} : { actual: actual.get(key) }),
+      waitsFor: [],
+    };
+    held(key, op);
+    createOps.set(key, op);
+    ops.push(op);
+  }
+
+  // Edges.
+  for (const op of createOps.values()) {
+    const d = op.desired as VppObject;
+    const del = deleteOps.get(op.key);
+    if (del) op.waitsFor.push(del);
+    for (const dep of depsOf(d)) {
+      const parent = createOps.get(dep);
+      if (parent) {
+        op.waitsFor.push(parent);
+        continue;
+      }
+      if (actual.get(dep) && !deleteOps.has(dep)) continue;
+      if (op.blocked) continue;
+      const h = hold(dep);
+      op.blocked = h
+        ? { reason: `needs ${dep}: ${h.reason}`, error: h.error }
+        : { reason: `waiting for ${dep}`, error: false };
+    }
+  }
+  for (const op of deleteOps.values()) {
+    for (const y of actual.referrersOf(op.key)) {
+      // Its delete, or the update that stops it referencing this object.
+      const child = deleteOps.get(y) ?? createOps.get(y);
+      if (child && child !== op) op.waitsFor.push(child);
+    }
+  }
+  return { ops };
+}

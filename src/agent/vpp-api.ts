@@ -1,0 +1,49 @@
+// The slice of the VPP client the agent uses, with call counting (for progress logs, the benchmark
+// and "a resync of an unchanged host writes nothing").
+import type { Args } from '../vpp/client.ts';
+import type { MessageDef } from '../vpp/codec/index.ts';
+
+export interface VppApi {
+  request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R>;
+  dump<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R[]>;
+}
+
+export interface CallCounts {
+  /** Every request and dump sent. */
+  calls: number;
+  /** Requests that change VPP state (everything but dumps and read-only requests). */
+  writes: number;
+  byName: Map<string, number>;
+}
+
+/** Requests that only read. */
+const READ_ONLY = new Set(['show_version', 'macip_acl_interface_get', 'acl_plugin_get_version', 'control_ping']);
+
+export class CountingVpp implements VppApi {
+  counts: CallCounts = { calls: 0, writes: 0, byName: new Map() };
+
+  constructor(private readonly inner: VppApi) {}
+
+  /** Returns the counts so far and starts new ones. */
+  take(): CallCounts {
+    const c = this.counts;
+    this.counts = { calls: 0, writes: 0, byName: new Map() };
+    return c;
+  }
+
+  private count(name: string, write: boolean): void {
+    this.counts.calls++;
+    if (write) this.counts.writes++;
+    this.counts.byName.set(name, (this.counts.byName.get(name) ?? 0) + 1);
+  }
+
+  request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R> {
+    this.count(def.name, !READ_ONLY.has(def.name));
+    return this.inner.request(def, args);
+  }
+
+  dump<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R[]> {
+    this.count(def.name, false);
+    return this.inner.dump(def, args);
+  }
+}

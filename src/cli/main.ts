@@ -1,0 +1,55 @@
+/**
+ * The `netvpp` command.
+ *   netvpp demo [--once]          the whole local stack on an embedded default (etcd, controller,
+ *                                 agents, the VPP simulator when no VPP is installed)
+ *   netvpp vpp [--socket PATH]    VPP's version, interfaces, bridge domains and ACLs
+ *   netvpp sim --socket PATH      run the VPP simulator
+ *   netvpp agent [options]        run the agent (see docs/agent.md)
+ *   netvpp controller [options]   run the controller (see docs/controller.md)
+ */
+import { DEFAULT_SOCKET } from '../vpp/client.ts';
+
+const [cmd, ...rest] = process.argv.slice(2);
+
+function flag(name: string): string | undefined {
+  const i = rest.indexOf(`--${name}`);
+  return i >= 0 ? rest[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  switch (cmd) {
+    case 'demo': {
+      const { runDemo } = await import('./demo.ts');
+      await runDemo({ once: rest.includes('--once') });
+      return;
+    }
+    case 'vpp': {
+      const { showVpp } = await import('./vpp-show.ts');
+      await showVpp(flag('socket') ?? process.env.NETVPP_VPP_SOCKET ?? DEFAULT_SOCKET);
+      return;
+    }
+    case 'sim':
+    case 'agent':
+    case 'controller': {
+      // Each daemon's main module reads process.argv itself.
+      process.argv.splice(2, 1);
+      const mains: Record<string, string> = {
+        sim: '../sim/main.ts',
+        agent: '../agent/main.ts',
+        controller: '../controller/main.ts',
+      };
+      await import(mains[cmd]);
+      return;
+    }
+    default:
+      console.error(
+        'usage: netvpp demo [--once] | vpp [--socket PATH] | sim --socket PATH | agent [...] | controller [...]',
+      );
+      process.exitCode = cmd ? 2 : 0;
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`netvpp ${cmd}: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,182 @@
+// netvpp-controller: the REST API for the Neutron driver, backed by etcd. Every instance serves
+// reads (hosts, port events, health); the one holding the election key also takes writes (journal,
+// sync). Followers answer writes with 503 and the leader's URL, so the driver retries there.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { createElection, type Election, openStore, type Store, type StoreOptions } from '../store/index.ts';
+import { decodeValue, keys, PREFIX } from '../model/keyspace.ts';
+import { logger, type Logger } from '../util/log.ts';
+import { apiHandler } from './http.ts';
+import { Intake } from './intake.ts';
+import { StateView } from './state.ts';
+
+export interface ControllerConfig {
+  bindHost: string;
+  /** 0 picks a free port (tests). */
+  bindPort: number;
+  /** URL other parties use to reach this instance; default http://<bind_host>:<port>. */
+  advertiseUrl: string | null;
+  /** This instance's name in the election; default <hostname>:<pid>. */
+  id: string | null;
+  etcd: StoreOptions;
+  /** Leader lease TTL: a dead leader is replaced after at most this long. */
+  electionTtlSec: number;
+  /** Deleted resources are remembered this long so late rows can't revive them. */
+  tombstoneTtlSec: number;
+  maxBodyBytes: number;
+  maxPollSec: number;
+}
+
+export const DEFAULTS: ControllerConfig = {
+  bindHost: '127.0.0.1',
+  bindPort: 9797,
+  advertiseUrl: null,
+  id: null,
+  etcd: { endpoints: ['http://127.0.0.1:2379'] },
+  electionTtlSec: 10,
+  tombstoneTtlSec: 86400,
+  maxBodyBytes: 64 * 1024 * 1024,
+  maxPollSec: 300,
+};
+
+export class Controller {
+  readonly url: string;
+  readonly id: string;
+  private readonly store: Store;
+  private readonly state: StateView;
+  private readonly intake: Intake;
+  private readonly election: Election;
+  private stopping = false;
+  private lostWake: (() => void) | undefined;
+  private electionLoop: Promise<void> = Promise.resolve();
+  private gcTimer: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(
+    private readonly cfg: ControllerConfig,
+    private readonly server: Server,
+    private readonly log: Logger,
+  ) {
+    const addr = server.address() as AddressInfo;
+    this.url =
+      cfg.advertiseUrl ??
+      `http://${cfg.bindHost.includes(':') ? `[${cfg.bindHost}]` : cfg.bindHost}:${addr.port}`;
+    this.id = cfg.id ?? `${hostname()}:${process.pid}`;
+    this.store = openStore({ ...cfg.etcd, namespace: PREFIX });
+    this.state = new StateView(this.store, log.child('state'));
+    this.election = createElection(this.store, {
+      key: keys.controllerLeader,
+      value: JSON.stringify({ id: this.id, url: this.url, since: new Date().toISOString() }),
+      ttlSec: cfg.electionTtlSec,
+      onLost: (reason) => this.onLost(reason),
+      log: (msg, err) => log.info(msg, err ? { error: err } : {}),
+    });
+    this.intake = new Intake({
+      store: this.store,
+      guard: () => this.election.guard,
+      log: log.child('intake'),
+    });
+  }
+
+  /** Listens, then connects to etcd and campaigns in the background (health shows progress). */
+  static async start(cfg: ControllerConfig, log: Logger = logger('controller')): Promise<Controller> {
+    const server = createServer();
+    server.keepAliveTimeout = 65_000;
+    // Long polls must outlive node's default request timeout.
+    server.requestTimeout = (cfg.maxPollSec + 30) * 1000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(cfg.bindPort, cfg.bindHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const c = new Controller(cfg, server, log);
+    server.on(
+      'request',
+      apiHandler({
+        intake: c.intake,
+        state: c.state,
+        log,
+        isLeader: () => c.election.isLeader,
+        leaderUrl: () => c.leaderUrl(),
+        maxBodyBytes: cfg.maxBodyBytes,
+        maxPollSec: cfg.maxPollSec,
+      }),
+    );
+    log.info('listening', { url: c.url, id: c.id, etcd: cfg.etcd.endpoints.join(',') });
+    void c.state.start().then(() => log.info('agent state loaded from etcd'));
+    c.electionLoop = c.campaign();
+    return c;
+  }
+
+  get isLeader(): boolean {
+    return this.election.isLeader;
+  }
+
+  private async leaderUrl(): Promise<string | null> {
+    const v = await this.election.leader();
+    if (v === undefined) return null;
+    const r = decodeValue('controllerLeader', v);
+    return r.ok ? r.value.url : null;
+  }
+
+  private async campaign(): Promise<void> {
+    this.log.info('standing for election');
+    while (!this.stopping) {
+      try {
+        await this.election.campaign();
+      } catch (e) {
+        if (this.stopping) return;
+        this.log.warn('campaign failed; retrying', { error: e });
+        continue;
+      }
+      this.log.info('this controller is now the leader and accepts journal writes');
+      this.startGc();
+      await new Promise<void>((resolve) => (this.lostWake = resolve));
+      this.stopGc();
+      if (!this.stopping) this.log.info('standing by for the next election');
+    }
+  }
+
+  private onLost(reason: string): void {
+    this.log.warn('leadership lost', { reason });
+    this.lostWake?.();
+  }
+
+  private startGc(): void {
+    const ttlMs = this.cfg.tombstoneTtlSec * 1000;
+    const every = Math.min(Math.max(ttlMs / 4, 1000), 3_600_000);
+    this.gcTimer = setInterval(() => {
+      this.intake
+        .gcTombstones(ttlMs)
+        .catch((e: unknown) => this.log.warn('tombstone cleanup failed', { error: e }));
+    }, every);
+    this.gcTimer.unref();
+  }
+
+  private stopGc(): void {
+    clearInterval(this.gcTimer);
+    this.gcTimer = undefined;
+  }
+
+  /** Stops serving; a leader resigns so a standby takes over at once. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('stopping');
+    this.stopGc();
+    this.server.closeIdleConnections();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.state.stop();
+    // Long polls end once the state view stops; give in-flight writes a moment, then cut the rest.
+    const cut = setTimeout(() => this.server.closeAllConnections(), 2000);
+    await closed;
+    clearTimeout(cut);
+    await this.election.resign();
+    this.lostWake?.();
+    await this.electionLoop;
+    this.store.close();
+    this.log.info('stopped');
+  }
+}

@@ -1,0 +1,253 @@
+// What the agents report, as the driver sees it: live hosts (state/<host>/alive) and port states
+// (state/<host>/ports/<port>). One resilient watch over state/ keeps a cache and a log of changes;
+// GET /v1/hosts reads the cache, GET /v1/ports/events long-polls the log (cursor = etcd revision).
+import { decodeValue, type HostState, keys, parseKey } from '../model/keyspace.ts';
+import { formatErrors } from '../model/validate.ts';
+import {
+  type KeyValue,
+  type PrefixWatcher,
+  type Store,
+  watchPrefixes,
+  type WatchEvent,
+} from '../store/index.ts';
+import type { Logger } from '../util/log.ts';
+
+export interface HostInfo extends Partial<HostState> {
+  host: string;
+  alive: true;
+  /** Set when the agent's liveness value is malformed; such a host offers nothing to bind to. */
+  error?: string;
+}
+
+export interface PortEvent {
+  port_id: string;
+  host: string;
+  /** Neutron revision the agent applied (null if none yet or unknown). */
+  revision: number | null;
+  ready: boolean;
+  error: string | null;
+  /** Present (true) when the agent removed the port's state (port unbound from that host). */
+  deleted?: true;
+}
+
+export interface EventsReply {
+  cursor: string;
+  events: PortEvent[];
+  /** true: `events` is the full current state (no cursor, or one older than the change log). */
+  resync: boolean;
+}
+
+interface Logged {
+  rev: number;
+  event: PortEvent;
+}
+
+/** How many changes are kept for long-polling clients; older cursors get the full state. */
+const DEFAULT_LOG_LIMIT = 20000;
+
+export class StateView {
+  private watcher: PrefixWatcher | undefined;
+  private readonly hostMap = new Map<string, HostInfo>();
+  /** Current state per `host/port`. */
+  private readonly portMap = new Map<string, PortEvent>();
+  private changes: Logged[] = [];
+  /** Changes after this revision are all in `changes`. */
+  private base = 0;
+  /** Highest revision reflected in the cache. */
+  private rev = 0;
+  private synced = false;
+  private waiters = new Set<() => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly logLimit = DEFAULT_LOG_LIMIT,
+  ) {}
+
+  /** Starts watching; resolves once the initial state is loaded. */
+  async start(): Promise<void> {
+    this.watcher = watchPrefixes(this.store, {
+      prefixes: [keys.state],
+      onEvent: (ev) => this.onEvent(ev),
+      log: (msg, err) =>
+        this.log.warn(msg, err ? { error: err instanceof Error ? err.message : String(err) } : {}),
+    });
+    await this.watcher.ready;
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    for (const w of this.waiters) w();
+    this.waiters.clear();
+  }
+
+  /** Loaded and currently connected to etcd. */
+  get connected(): boolean {
+    return this.synced && (this.watcher?.connected ?? false);
+  }
+
+  hosts(): HostInfo[] {
+    return [...this.hostMap.values()].sort((a, b) => (a.host < b.host ? -1 : 1));
+  }
+
+  host(name: string): HostInfo | undefined {
+    return this.hostMap.get(name);
+  }
+
+  // ---- watch events --------------------------------------------------------------------------------
+
+  private onEvent(ev: WatchEvent): void {
+    switch (ev.type) {
+      case 'resync': {
+        if (ev.reason === 'initial') {
+          this.hostMap.clear();
+          this.portMap.clear();
+          for (const kv of ev.kvs) this.apply(kv.key, kv, 0);
+          this.base = ev.revision;
+          this.synced = true;
+        } else {
+          // History was lost (compaction, etcd reset): log the differences so pollers see them.
+          for (const kv of ev.changed) this.apply(kv.key, kv, ev.revision);
+          for (const key of ev.removed) this.apply(key, undefined, ev.revision);
+          this.log.info('port state re-read after a watch gap', { reason: ev.reason, revision: ev.revision });
+        }
+        this.rev = Math.max(this.rev, ev.revision);
+        break;
+      }
+      case 'put':
+        this.apply(ev.key, ev, ev.modRevision);
+        this.rev = Math.max(this.rev, ev.modRevision);
+        break;
+      case 'delete':
+        this.apply(ev.key, undefined, ev.modRevision);
+        this.rev = Math.max(this.rev, ev.modRevision);
+        break;
+      case 'connection':
+        this.log.info(`etcd watch ${ev.state}`, ev.error ? { error: ev.error } : {});
+        return;
+    }
+    this.trim();
+    for (const w of this.waiters) w();
+    this.waiters.clear();
+  }
+
+  /** Updates the cache from one key; logs a port event when `rev` > 0. */
+  private apply(key: string, kv: KeyValue | undefined, rev: number): void {
+    const k = parseKey(key);
+    if (k?.kind === 'hostAlive') {
+      if (!kv) {
+        if (this.hostMap.delete(k.host)) this.log.info('host is gone', { host: k.host });
+        return;
+      }
+      const r = decodeValue('hostAlive', kv.value);
+      const known = this.hostMap.has(k.host);
+      if (r.ok) {
+        this.hostMap.set(k.host, { ...r.value, host: k.host, alive: true });
+      } else {
+        const error = `invalid liveness value: ${formatErrors(r.errors)}`;
+        this.hostMap.set(k.host, {
+          host: k.host,
+          alive: true,
+          error,
+          physnets: [],
+          network_types: [],
+          vif_types: [],
+        });
+        this.log.warn('agent liveness value is malformed', { host: k.host, error });
+      }
+      if (!known) this.log.info('host is alive', { host: k.host });
+      return;
+    }
+    if (k?.kind !== 'portState') return;
+    const id = `${k.host}/${k.portId}`;
+    let event: PortEvent;
+    if (!kv) {
+      this.portMap.delete(id);
+      event = { port_id: k.portId, host: k.host, revision: null, ready: false, error: null, deleted: true };
+    } else {
+      const r = decodeValue('portState', kv.value);
+      event = r.ok
+        ? {
+            port_id: k.portId,
+            host: k.host,
+            revision: r.value.revision,
+            ready: r.value.ready,
+            error: r.value.error,
+          }
+        : {
+            port_id: k.portId,
+            host: k.host,
+            revision: null,
+            ready: false,
+            error: `invalid port state value: ${formatErrors(r.errors)}`,
+          };
+      this.portMap.set(id, event);
+    }
+    if (rev > 0) this.changes.push({ rev, event });
+  }
+
+  /** Keeps the log at most 1.5 × its limit long (trimming in steps keeps appends cheap). */
+  private trim(): void {
+    if (this.changes.length <= this.logLimit * 1.5) return;
+    const drop = this.changes.length - this.logLimit;
+    this.base = this.changes[drop - 1].rev;
+    this.changes = this.changes.slice(drop);
+  }
+
+  // ---- long poll -----------------------------------------------------------------------------------
+
+  private snapshot(): EventsReply {
+    return { cursor: String(this.rev), events: [...this.portMap.values()], resync: true };
+  }
+
+  /** Changes after `since`, the latest per port, in the order they happened. */
+  private since(since: number): PortEvent[] {
+    // The log is in revision order: find the first change after `since` by bisection.
+    let lo = 0;
+    let hi = this.changes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.changes[mid].rev > since) hi = mid;
+      else lo = mid + 1;
+    }
+    const latest = new Map<string, Logged>();
+    for (let i = lo; i < this.changes.length; i++) {
+      const c = this.changes[i];
+      latest.set(`${c.event.host}/${c.event.port_id}`, c);
+    }
+    return [...latest.values()].sort((a, b) => a.rev - b.rev).map((c) => c.event);
+  }
+
+  /**
+   * Port events after cursor `since` (null: the full current state). Waits up to `timeoutMs` for
+   * one when there is none yet; `abort` ends the wait early (client went away).
+   */
+  async events(since: number | null, timeoutMs: number, abort?: AbortSignal): Promise<EventsReply> {
+    if (since === null || since < this.base) return this.snapshot();
+    if (since > this.rev) {
+      // A cursor from the future: another controller saw more, or etcd lost its data since.
+      const current = await this.store.revision();
+      if (since > current) return this.snapshot();
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (since < this.base) return this.snapshot();
+      const events = this.since(since);
+      if (events.length > 0) return { cursor: String(this.rev), events, resync: false };
+      const left = deadline - Date.now();
+      if (left <= 0 || abort?.aborted)
+        return { cursor: String(Math.max(since, this.rev)), events, resync: false };
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(t);
+          this.waiters.delete(done);
+          abort?.removeEventListener('abort', done);
+          resolve();
+        };
+        const t = setTimeout(done, left);
+        this.waiters.add(done);
+        abort?.addEventListener('abort', done);
+      });
+    }
+  }
+}

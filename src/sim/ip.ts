@@ -1,0 +1,146 @@
+/**
+ * Interface addresses and table (VRF) binding as vnet/ip keeps them: addresses per interface in
+ * the order added, no overlapping subnets within one table (ip4/ip6_add_del_interface_address),
+ * IPv6 link-local addresses kept apart (never in ip_address_dump), and tables that exist while
+ * the API or an interface holds them.
+ */
+import { isIPv6 } from 'node:net';
+import { ip6Words } from './acl.ts';
+import { SUB_IF, type SwIf } from './interfaces.ts';
+import { RV } from './retval.ts';
+
+interface IfAddr {
+  /** Address text as the codec gave it, and its prefix length. */
+  addr: string;
+  len: number;
+  words: number[];
+}
+
+function words(addr: string): number[] {
+  if (isIPv6(addr)) return ip6Words(addr);
+  const p = addr.split('.').map(Number);
+  return [((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0];
+}
+
+/** VPP's ip4/ip6_destination_matches_route: `key` lies within dest/len. */
+function within(key: number[], dest: number[], len: number): boolean {
+  for (let w = 0; w < key.length; w++) {
+    const keep = Math.max(0, Math.min(32, len - 32 * w));
+    if (keep === 0) continue;
+    const mask = (0xffffffff << (32 - keep)) >>> 0;
+    if (((key[w] ^ dest[w]) & mask) >>> 0 !== 0) return false;
+  }
+  return true;
+}
+
+export class Ip {
+  private readonly v4 = new Map<number, IfAddr[]>();
+  private readonly v6 = new Map<number, IfAddr[]>();
+  private readonly linkLocal = new Map<number, string>();
+  /** sw_if_index -> table id, per family (absent = table 0). */
+  private readonly bound: [Map<number, number>, Map<number, number>] = [new Map(), new Map()];
+  /** `${family}:${table id}` -> holders. */
+  private readonly tables = new Map<string, { api: boolean; users: number }>();
+
+  addresses(sw: number, ip6: boolean): { addr: string; len: number }[] {
+    return (ip6 ? this.v6 : this.v4).get(sw) ?? [];
+  }
+
+  tableOf(sw: number, ip6: boolean): number {
+    return this.bound[ip6 ? 1 : 0].get(sw) ?? 0;
+  }
+
+  /** sw_interface_add_del_address (after the sw_if_index check). */
+  addDel(s: SwIf, isAdd: boolean, delAll: boolean, prefix: string): number {
+    if (delAll) {
+      this.v4.delete(s.index);
+      this.v6.delete(s.index);
+      return RV.OK;
+    }
+    // vnet_sw_interface_supports_addressing
+    if (s.index === 0 || (s.isSub && !(s.subFlags & SUB_IF.EXACT_MATCH))) return RV.UNSUPPORTED;
+    const slash = prefix.lastIndexOf('/');
+    const addr = prefix.slice(0, slash);
+    const len = Number(prefix.slice(slash + 1));
+    const ip6 = isIPv6(addr);
+    const w = words(addr);
+    if (ip6 && w[0] >>> 22 === 0x3fa) return this.linkLocalAddDel(s.index, isAdd, addr, len);
+    const family = ip6 ? this.v6 : this.v4;
+    const mine = family.get(s.index) ?? [];
+    if (!isAdd) {
+      const i = mine.findIndex((a) => a.addr === addr);
+      if (i < 0) return RV.ADDRESS_NOT_FOUND_FOR_INTERFACE;
+      mine.splice(i, 1);
+      if (mine.length === 0) family.delete(s.index);
+      return RV.OK;
+    }
+    const table = this.tableOf(s.index, ip6);
+    for (const [sw, list] of family) {
+      if (this.tableOf(sw, ip6) !== table) continue;
+      for (const x of list) {
+        if (!within(w, x.words, x.len) && !within(x.words, w, len)) continue;
+        // An interface may have several addresses from one subnet.
+        if (sw === s.index && x.len === len && x.addr !== addr) continue;
+        return ip6 ? RV.DUPLICATE_IF_ADDRESS : RV.ADDRESS_IN_USE;
+      }
+    }
+    if (len === 0 || len > (ip6 ? 128 : 32)) return RV.ADDRESS_LENGTH_MISMATCH;
+    mine.push({ addr, len, words: w });
+    family.set(s.index, mine);
+    return RV.OK;
+  }
+
+  private linkLocalAddDel(sw: number, isAdd: boolean, addr: string, len: number): number {
+    if (len !== 128) return RV.ADDRESS_LENGTH_MISMATCH;
+    if (isAdd) {
+      this.linkLocal.set(sw, addr);
+      return RV.OK;
+    }
+    return this.linkLocal.get(sw) === addr ? RV.ADDRESS_NOT_DELETABLE : RV.ADDRESS_NOT_FOUND_FOR_INTERFACE;
+  }
+
+  /** ip_table_add_del: always succeeds; table 0 is always there and never touched. */
+  tableAddDel(tableId: number, ip6: boolean, isAdd: boolean): number {
+    if (tableId === 0) return RV.OK;
+    const key = `${ip6 ? 6 : 4}:${tableId}`;
+    const t = this.tables.get(key);
+    if (isAdd) {
+      if (t) t.api = true;
+      else this.tables.set(key, { api: true, users: 0 });
+    } else if (t) {
+      t.api = false;
+      if (t.users === 0) this.tables.delete(key);
+    }
+    return RV.OK;
+  }
+
+  /** sw_interface_set_table (after the sw_if_index check). */
+  bind(sw: number, ip6: boolean, tableId: number): number {
+    if (tableId !== 0 && !this.tables.has(`${ip6 ? 6 : 4}:${tableId}`)) return RV.NO_SUCH_FIB;
+    if ((ip6 ? this.v6 : this.v4).get(sw)?.length) return RV.ADDRESS_FOUND_FOR_INTERFACE;
+    this.setBinding(sw, ip6, tableId);
+    return RV.OK;
+  }
+
+  private setBinding(sw: number, ip6: boolean, tableId: number): void {
+    const fam = ip6 ? 6 : 4;
+    const old = this.tableOf(sw, ip6);
+    if (old !== 0) {
+      const t = this.tables.get(`${fam}:${old}`);
+      if (t && --t.users === 0 && !t.api) this.tables.delete(`${fam}:${old}`);
+    }
+    if (tableId === 0) this.bound[ip6 ? 1 : 0].delete(sw);
+    else {
+      this.bound[ip6 ? 1 : 0].set(sw, tableId);
+      (this.tables.get(`${fam}:${tableId}`) as { users: number }).users++;
+    }
+  }
+
+  interfaceDeleted(sw: number): void {
+    this.v4.delete(sw);
+    this.v6.delete(sw);
+    this.linkLocal.delete(sw);
+    this.setBinding(sw, false, 0);
+    this.setBinding(sw, true, 0);
+  }
+}

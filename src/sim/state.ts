@@ -1,0 +1,46 @@
+/**
+ * Everything a VPP process holds that the API can see. A crash drops the whole object and starts
+ * a fresh one, exactly as a restarted VPP starts from nothing.
+ */
+import { existsSync } from 'node:fs';
+import { AclPlugin } from './acl.ts';
+import { PendingEvents } from './events.ts';
+import { Interfaces } from './interfaces.ts';
+import { Ip } from './ip.ts';
+import { L2 } from './l2.ts';
+
+export interface StateOptions {
+  /** tap_create_v3 works (true) or fails with -11 as on a host without /dev/vhost-net. */
+  vhostNet: boolean;
+  /** af_packet_create_v3 requires the host interface to exist in /sys/class/net. */
+  checkHostInterfaces: boolean;
+}
+
+export class VppState {
+  readonly events: PendingEvents;
+  readonly ifs: Interfaces;
+  readonly l2: L2;
+  readonly acl: AclPlugin;
+  readonly ip: Ip;
+
+  constructor(
+    readonly opts: StateOptions,
+    /** Called when interface events are waiting to be delivered. */
+    onEvents: () => void,
+    /** VPP's process id, reported by control_ping; a new one after every restart. */
+    readonly vpePid: number,
+  ) {
+    this.events = new PendingEvents(onEvents);
+    this.l2 = new L2(this);
+    this.acl = new AclPlugin();
+    this.ip = new Ip();
+    this.ifs = new Interfaces(this);
+    // local0 exists from the start; VPP's link-state process was not yet running for it.
+    this.events.clear();
+  }
+
+  hostInterfaceExists(name: string): boolean {
+    if (!this.opts.checkHostInterfaces) return true;
+    return name !== '' && !name.includes('/') && existsSync(`/sys/class/net/${name}`);
+  }
+}

@@ -1,0 +1,193 @@
+// The whole netvpp path for end-to-end tests, every part real and on loopback:
+//   etcd (src/store/etcd-process.ts) → netvpp-controller (src/controller/main.ts, its own process)
+//   → agents (AGENT STEP below) → MariaDB + neutron-server with the netvpp driver (neutron-harness.ts).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PREFIX } from '../../src/model/keyspace.ts';
+import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
+import { AgentStandIn } from './agent-standin.ts';
+import { freePort, NeutronEnv, REPO_ROOT, sleep, waitFor } from './neutron-harness.ts';
+
+export interface AgentSpec {
+  host: string;
+  physnets: string[];
+}
+
+export interface StackOptions {
+  agents: AgentSpec[];
+  vhostSocketDir?: string;
+  log?: (msg: string) => void;
+}
+
+/** The controller as the operator runs it: `node --import tsx src/controller/main.ts`. */
+export class ControllerProcess {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  port = 0;
+
+  constructor(
+    private readonly etcdEndpoints: string[],
+    readonly logFile: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    if (this.port === 0) this.port = await freePort();
+    const fd = openSync(this.logFile, 'a');
+    const args = [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'src', 'controller', 'main.ts'),
+      '--config-file',
+      '/dev/null',
+      '--bind-port',
+      String(this.port),
+      '--etcd-hosts',
+      this.etcdEndpoints.join(','),
+      '--controller-id',
+      'e2e-controller',
+    ];
+    const env = { ...process.env, NETVPP_LOG_LEVEL: process.env.NETVPP_LOG_LEVEL ?? 'info' };
+    delete env.NODE_TEST_CONTEXT; // the controller is not a test: keep its normal log level
+    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
+    closeSync(fd);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    await waitFor('the controller to lead and be connected to etcd', async () => {
+      if (child.exitCode !== null) throw new Error(`controller exited:\n${this.tail(20)}`);
+      try {
+        const r = await fetch(`${this.url}/v1/health`, { signal: AbortSignal.timeout(2000) });
+        const h = (await r.json()) as { leader?: boolean; etcd?: string };
+        return r.ok && h.leader === true ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  }
+
+  /** SIGSTOP/SIGCONT: a controller that hangs (requests time out) without losing its state. */
+  pause(): void {
+    if (this.child?.pid) process.kill(this.child.pid, 'SIGSTOP');
+  }
+
+  resume(): void {
+    if (this.child?.pid) process.kill(this.child.pid, 'SIGCONT');
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    const done = await Promise.race([this.exited.then(() => true), sleep(10_000).then(() => false)]);
+    if (!done) {
+      child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  tail(lines = 30): string {
+    if (!existsSync(this.logFile)) return '(no controller log)';
+    return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+  }
+}
+
+export class NetvppStack {
+  etcd: EtcdProcess | undefined;
+  /** etcd as the tests read it: keys relative to /netvpp/v1/. */
+  store: Store | undefined;
+  controller: ControllerProcess | undefined;
+  neutron: NeutronEnv | undefined;
+  readonly agents = new Map<string, AgentStandIn>();
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly opts: StackOptions) {
+    this.log = opts.log ?? ((m) => console.log(`[e2e] ${m}`));
+  }
+
+  static async start(opts: StackOptions): Promise<NetvppStack> {
+    const s = new NetvppStack(opts);
+    try {
+      await s.setUp();
+    } catch (e) {
+      await s.stop();
+      throw e;
+    }
+    return s;
+  }
+
+  private async setUp(): Promise<void> {
+    let t = Date.now();
+    const lap = (what: string): void => {
+      this.log(`${what} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      t = Date.now();
+    };
+    this.etcd = await startEtcd();
+    this.store = openStore({ endpoints: this.etcd.endpoints, namespace: PREFIX });
+    lap(`etcd up on ${this.etcd.endpoints.join(',')}`);
+
+    // neutron first (for its work dir), but pointed at the controller's port picked now
+    const controllerPort = await freePort();
+    this.neutron = new NeutronEnv({
+      controllerUrl: `http://127.0.0.1:${controllerPort}`,
+      vhostSocketDir: this.opts.vhostSocketDir,
+      log: this.log,
+    });
+    this.controller = new ControllerProcess(this.etcd.endpoints, join(this.neutron.workDir, 'logs', 'controller.log'));
+    this.controller.port = controllerPort;
+    await this.controller.start();
+    lap(`controller leading on ${this.controller.url}`);
+
+    // ---- AGENT STEP -------------------------------------------------------------------------------
+    // TODO(lead): replace the stand-in with the real netvpp agent on the VPP simulator, one per host
+    // (same etcd endpoints, the host name and physnet mapping of `spec`), once src/agent and src/sim
+    // have an entry point. The stand-in only reports liveness and port readiness through etcd.
+    for (const spec of this.opts.agents) {
+      const agent = new AgentStandIn({ store: this.store, host: spec.host, physnets: spec.physnets });
+      await agent.start();
+      this.agents.set(spec.host, agent);
+    }
+    lap(`agents up: ${this.opts.agents.map((a) => `${a.host} (${a.physnets.join(',')})`).join(', ')}`);
+    // ---- end of AGENT STEP ------------------------------------------------------------------------
+
+    await this.neutron.up();
+  }
+
+  /** Reads one desired-state or state key (relative to /netvpp/v1/), parsed; undefined if absent. */
+  async etcdGet<T = unknown>(key: string): Promise<T | undefined> {
+    const { kv } = await (this.store as Store).get(key);
+    return kv ? (JSON.parse(kv.value) as T) : undefined;
+  }
+
+  async etcdKeys(prefix: string): Promise<string[]> {
+    const { kvs } = await (this.store as Store).getPrefix(prefix);
+    return kvs.map((kv) => kv.key);
+  }
+
+  async stop(): Promise<void> {
+    const errors: unknown[] = [];
+    const attempt = async (fn: () => Promise<void>): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(e);
+      }
+    };
+    await attempt(async () => this.neutron?.stop());
+    for (const a of this.agents.values()) await attempt(() => a.stop());
+    await attempt(async () => this.controller?.stop());
+    this.store?.close();
+    await attempt(async () => this.etcd?.destroy());
+    if (errors.length) throw errors[0];
+  }
+}

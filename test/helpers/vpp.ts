@@ -1,0 +1,32 @@
+/**
+ * The VPP a test talks to: a real one when NETVPP_TEST_VPP_SOCKET names its API socket, else an
+ * in-process simulator on a fresh socket. Tests that need faults (crash, delays) check `sim`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSimulator, type Sim } from '../../src/sim/index.ts';
+
+export interface VppTarget {
+  socket: string;
+  /** Set when the target is the simulator. */
+  sim: Sim | null;
+  stop(): Promise<void>;
+}
+
+export const REAL_VPP_SOCKET = process.env.NETVPP_TEST_VPP_SOCKET ?? '';
+
+export async function vppTarget(): Promise<VppTarget> {
+  if (REAL_VPP_SOCKET) return { socket: REAL_VPP_SOCKET, sim: null, stop: async () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-sim-'));
+  const socket = join(dir, 'api.sock');
+  const sim = await startSimulator({ socket });
+  return {
+    socket,
+    sim,
+    stop: async () => {
+      await sim.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
