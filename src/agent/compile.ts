@@ -118,6 +118,8 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
   /** uplink-side member key → network that put it in a bridge. */
   const members = new Map<string, string>();
 
+  /** port → the membership key of its network's uplink side (flat: the uplink, vlan: the sub-interface). */
+  const uplinkSideOf = new Map<string, string>();
   const sortedIds = [...state.bindings.keys()].sort();
   const usedGroups = new Set<string>();
   const usedShared = new Set<string>();
@@ -177,6 +179,7 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
       plan.errors.push(`${segment} already carries network ${taken} on this host`);
       continue;
     }
+    uplinkSideOf.set(portId, keyOf.l2(member));
     if (!claim) {
       networks.set(b.network_id, { by: portId, segment, bd, member });
       members.set(member, b.network_id);
@@ -269,9 +272,10 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
 
   // ---- readiness requirements: each port's objects and everything they depend on ----
   for (const plan of ports.values()) {
-    if (frozenPorts.has(plan.portId) || plan.errors.length > 0 && !objects.has(keyOf.port(plan.portId))) continue;
+    const uplinkSide = uplinkSideOf.get(plan.portId);
+    if (frozenPorts.has(plan.portId) || uplinkSide === undefined) continue;
     const seen = new Set<string>();
-    const stack = [keyOf.port(plan.portId), keyOf.l2(keyOf.port(plan.portId))];
+    const stack = [keyOf.port(plan.portId), keyOf.l2(keyOf.port(plan.portId)), uplinkSide];
     for (const k of [keyOf.up(keyOf.port(plan.portId)), keyOf.aclbind(plan.portId), keyOf.macipbind(plan.portId)]) {
       if (objects.has(k) || frozenKeys.has(k)) stack.push(k);
     }

@@ -5,8 +5,15 @@
 // from a Store are relative to its namespace.
 
 import { readFileSync } from 'node:fs';
-import { circuitBreaker, ConsecutiveBreaker, handleWhen } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IKeyValue, type IOptions, type IRequestOp, type ICompare } from 'etcd3';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel';
+import {
+  Etcd3,
+  isRecoverableError,
+  type IKeyValue,
+  type IOptions,
+  type IRequestOp,
+  type ICompare,
+} from 'etcd3';
 
 export interface StoreOptions {
   /** Client URLs, e.g. ['http://127.0.0.1:2379'] or https://… for TLS. */
@@ -153,16 +160,21 @@ export function etcd3Options(o: StoreOptions): IOptions {
     dialTimeout: timeout,
     // A partitioned etcd must not hang calls forever; streams (watch, keepalive) have no deadline.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
-    // etcd3's default breaker blocks a host for 5 s after 3 failures: a restarted etcd would sit idle.
+    // A breaker lets calls skip a dead host for a while. etcd3's default blocks it for 5 s after 3
+    // failures, so a restarted etcd would sit idle; with a single host there is nothing to skip to.
     faultHandling: {
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
-          halfOpenAfter: 500,
-          breaker: new ConsecutiveBreaker(3),
-        }),
+        o.endpoints.length === 1
+          ? noop
+          : circuitBreaker(handleWhen(isRecoverableError), {
+              halfOpenAfter: 500,
+              breaker: new ConsecutiveBreaker(3),
+            }),
     },
     // Detect dead connections under a silent watch; etcd's minimum permitted ping interval is 5 s.
     grpcOptions: {
+      // A watch catching up or a page of large values can exceed gRPC's 4 MiB default.
+      'grpc.max_receive_message_length': -1,
       'grpc.keepalive_time_ms': 10000,
       'grpc.keepalive_timeout_ms': 5000,
       'grpc.keepalive_permit_without_calls': 1,
@@ -215,7 +227,10 @@ class EtcdStore implements Store {
     return { kv: res.kvs[0] ? this.toKv(res.kvs[0]) : undefined, revision: Number(res.header.revision) };
   }
 
-  async getPrefix(prefix: string, opts: { revision?: number } = {}): Promise<{ kvs: KeyValue[]; revision: number }> {
+  async getPrefix(
+    prefix: string,
+    opts: { revision?: number } = {},
+  ): Promise<{ kvs: KeyValue[]; revision: number }> {
     const start = enc(this.abs(prefix));
     const end = prefixEnd(start);
     const kvs: KeyValue[] = [];
@@ -248,7 +263,11 @@ class EtcdStore implements Store {
   }
 
   async put(key: string, value: string, opts: { lease?: string } = {}): Promise<number> {
-    const res = await this.etcd.kv.put({ key: enc(this.abs(key)), value: enc(value), lease: opts.lease ?? 0 });
+    const res = await this.etcd.kv.put({
+      key: enc(this.abs(key)),
+      value: enc(value),
+      lease: opts.lease ?? 0,
+    });
     return Number(res.header.revision);
   }
 
@@ -289,7 +308,11 @@ class EtcdStore implements Store {
     ops: WriteOp[],
     opts: { maxOpsPerTxn?: number; maxBytesPerTxn?: number; guard?: Guard } = {},
   ): Promise<{ revision: number; txns: number }> {
-    const chunks = splitOps(ops, opts.maxOpsPerTxn ?? DEFAULT_MAX_OPS, opts.maxBytesPerTxn ?? DEFAULT_MAX_BYTES);
+    const chunks = splitOps(
+      ops,
+      opts.maxOpsPerTxn ?? DEFAULT_MAX_OPS,
+      opts.maxBytesPerTxn ?? DEFAULT_MAX_BYTES,
+    );
     let revision = 0;
     for (const chunk of chunks) {
       const res = await this.etcd.kv.txn({
@@ -339,7 +362,8 @@ class EtcdStore implements Store {
       }
       if (opts.guard) {
         const g = res.responses[1].response_range.kvs[0];
-        if (!g || Number(g.create_revision) !== opts.guard.createRevision) throw new GuardFailedError(opts.guard);
+        if (!g || Number(g.create_revision) !== opts.guard.createRevision)
+          throw new GuardFailedError(opts.guard);
       }
       const cur = res.responses[0].response_range.kvs[0];
       kv = cur ? this.toKv(cur) : undefined;
@@ -374,7 +398,8 @@ class EtcdStore implements Store {
   }
 
   async revision(): Promise<number> {
-    const res = await this.etcd.kv.range({ key: enc(this.abs('')), count_only: true });
+    // Any single-key read returns the store revision in its header; "\0" is valid in every namespace.
+    const res = await this.etcd.kv.range({ key: Buffer.from([0]), count_only: true });
     return Number(res.header.revision);
   }
 
@@ -388,7 +413,9 @@ class EtcdStore implements Store {
 }
 
 function opBytes(op: WriteOp): number {
-  return op.op === 'put' ? op.key.length + op.value.length + 32 : (op.op === 'delete' ? op.key : op.prefix).length + 32;
+  return op.op === 'put'
+    ? op.key.length + op.value.length + 32
+    : (op.op === 'delete' ? op.key : op.prefix).length + 32;
 }
 
 /** Does `op` touch a key already touched by ops in the chunk? (etcd rejects such txns.) */

@@ -130,7 +130,11 @@ class KeyElection implements Election {
       onEvent: (ev) => {
         if (ev.type === 'delete' && ev.key === this.opts.key) vacant();
         // The initial list is at or after the failed txn: absent there means it was deleted since.
-        if (ev.type === 'resync' && ev.revision >= readRevision && !ev.kvs.some((kv) => kv.key === this.opts.key)) {
+        if (
+          ev.type === 'resync' &&
+          ev.revision >= readRevision &&
+          !ev.kvs.some((kv) => kv.key === this.opts.key)
+        ) {
           vacant();
         }
       },

@@ -23,6 +23,11 @@ export interface EtcdProcessOptions {
   extraArgs?: string[];
   /** How long to wait for /health. Default 20 s. */
   startTimeoutMs?: number;
+  /**
+   * Serve clients over TLS (endpoints become https://). With `caFile`, clients must present a
+   * certificate signed by it (--client-cert-auth). Files are PEM paths.
+   */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
 }
 
 export interface EtcdProcess {
@@ -45,13 +50,26 @@ export interface EtcdProcess {
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** Kill any etcd still running when this process exits, so aborted tests leave nothing behind. */
+function killAll(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
+/**
+ * Kill any etcd still running when this process exits, so aborted tests leave nothing behind. 'exit'
+ * doesn't run when a signal ends the process (the test runner stops a timed-out file with SIGTERM), so
+ * those signals get a hook too; it re-raises the signal unless someone else handles it.
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
+  process.on('exit', killAll);
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAll();
+      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    };
+    process.once(sig, onSignal);
+  }
 }
 
 function ephemeralLow(): number {
@@ -118,6 +136,7 @@ class EtcdInstance implements EtcdProcess {
   endpoints: string[] = [];
   private clientPort = 0;
   private peerPort = 0;
+  private metricsPort = 0;
 
   constructor(
     readonly dataDir: string,
@@ -129,10 +148,11 @@ class EtcdInstance implements EtcdProcess {
     return this.child?.pid;
   }
 
-  setPorts(client: number, peer: number): void {
+  setPorts(client: number, peer: number, metrics: number): void {
     this.clientPort = client;
     this.peerPort = peer;
-    this.endpoints = [`http://127.0.0.1:${client}`];
+    this.metricsPort = metrics;
+    this.endpoints = [`${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${client}`];
   }
 
   private logPath(): string {
@@ -141,12 +161,18 @@ class EtcdInstance implements EtcdProcess {
 
   /** Spawn etcd and wait for /health; throws StartError if it exits or times out. */
   async spawnOnce(): Promise<void> {
-    const client = `http://127.0.0.1:${this.clientPort}`;
+    const client = this.endpoints[0];
     const peer = `http://127.0.0.1:${this.peerPort}`;
+    // /health is polled on a plain-HTTP metrics listener, so it works the same with client TLS.
+    const metrics = `http://127.0.0.1:${this.metricsPort}`;
+    const tls = this.opts.tls;
     const args = [
       '--name=netvpp-test',
       `--data-dir=${join(this.dataDir, 'etcd')}`,
       `--listen-client-urls=${client}`,
+      `--listen-metrics-urls=${metrics}`,
+      ...(tls ? [`--cert-file=${tls.certFile}`, `--key-file=${tls.keyFile}`] : []),
+      ...(tls?.caFile ? [`--trusted-ca-file=${tls.caFile}`, '--client-cert-auth'] : []),
       `--advertise-client-urls=${client}`,
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
@@ -183,13 +209,16 @@ class EtcdInstance implements EtcdProcess {
           /address already in use/.test(log),
         );
       }
-      if (await healthy(client)) return;
+      if (await healthy(metrics)) return;
       await sleep(50);
     }
     child.kill('SIGKILL');
     await waitExit(child);
     this.child = undefined;
-    throw new StartError(`etcd did not become healthy within the start timeout (log: ${this.logPath()})`, false);
+    throw new StartError(
+      `etcd did not become healthy within the start timeout (log: ${this.logPath()})`,
+      false,
+    );
   }
 
   private async signal(sig: NodeJS.Signals): Promise<void> {
@@ -236,8 +265,8 @@ export async function startEtcd(opts: EtcdProcessOptions = {}): Promise<EtcdProc
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
   const inst = new EtcdInstance(dataDir, ownsDir, opts);
   for (let attempt = 0; ; attempt++) {
-    const [client, peer] = await pickPorts(2);
-    inst.setPorts(client, peer);
+    const [client, peer, metrics] = await pickPorts(3);
+    inst.setPorts(client, peer, metrics);
     try {
       await inst.spawnOnce();
       return inst;

@@ -114,7 +114,9 @@ class LeaseKeeper implements LeaseKey {
         lease.release();
         this.leaseId = undefined;
         if (this.isClosed()) break;
-        this.log(`lease for ${this.opts.key} lost (${err instanceof Error ? err.message : String(err)}); renewing`);
+        this.log(
+          `lease for ${this.opts.key} lost (${err instanceof Error ? err.message : String(err)}); renewing`,
+        );
         this.setState('lost', err);
         await this.pause(delay * (0.75 + Math.random() / 2));
         delay = Math.min(2000, delay * 2);
@@ -132,6 +134,8 @@ class LeaseKeeper implements LeaseKey {
       const { kv } = await this.store.get(this.opts.key);
       if (!kv || kv.lease !== id || kv.value !== this.value) {
         if (!kv) this.log(`${this.opts.key} disappeared while its lease is alive; writing it again`);
+        else if (kv.lease !== id)
+          this.log(`${this.opts.key} is held under another lease (a second holder?); taking it`);
         await this.store.put(this.opts.key, this.value, { lease: id });
       }
     } catch {

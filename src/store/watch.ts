@@ -150,7 +150,8 @@ class Watcher implements PrefixWatcher {
       try {
         await this.opts.onEvent(ev);
       } catch (err) {
-        const what = ev.type === 'put' || ev.type === 'delete' ? `${ev.type} ${ev.key}@${ev.modRevision}` : ev.type;
+        const what =
+          ev.type === 'put' || ev.type === 'delete' ? `${ev.type} ${ev.key}@${ev.modRevision}` : ev.type;
         this.log(`handler failed on ${what}; continuing`, err);
       }
       if (ev.type === 'resync' && ev.reason === 'initial') this.resolveReady();
@@ -247,6 +248,8 @@ class Watcher implements PrefixWatcher {
     const stream = await this.store.etcd.watchClient.watch();
     this.stream = stream;
     const prefixes = this.opts.prefixes;
+    // etcd answers create requests in order; map ids by that order rather than trusting watch_id support.
+    const prefixById = new Map<string, string>();
     let created = 0;
     return new Promise<SessionEnd>((resolve) => {
       let done = false;
@@ -270,13 +273,14 @@ class Watcher implements PrefixWatcher {
           return finish({ kind: 'error', error: new Error(`watch canceled by etcd: ${res.cancel_reason}`) });
         }
         if (res.created) {
+          prefixById.set(String(res.watch_id), prefixes[created]);
           if (++created === prefixes.length) {
             onConnected();
             this.setConnected(true);
           }
           return;
         }
-        const prefix = prefixes[Number(res.watch_id) - 1];
+        const prefix = prefixById.get(String(res.watch_id));
         if (prefix === undefined) return;
         if (res.events.length === 0) {
           // Progress notification: everything up to header.revision was sent.

@@ -231,6 +231,12 @@ describe('Neutron end to end: openstack CLI â†’ neutron-server + netvpp driver â
   });
 
   it('loses nothing when neutron-server is killed -9 in the middle of a stream of changes', { timeout: 240_000 }, async () => {
+    const streamNet = (await neutron.api<{ network: { id: string } }>('POST', '/networks', {
+      network: { name: 'e2e-stream' },
+    })).network.id;
+    await neutron.api('POST', '/subnets', {
+      subnet: { network_id: streamNet, ip_version: 4, cidr: '10.30.0.0/22', name: 'e2e-stream' },
+    });
     const sg = (await neutron.api<{ security_group: { id: string } }>('POST', '/security-groups', {
       security_group: { name: 'e2e-stream' },
     })).security_group;
@@ -239,12 +245,15 @@ describe('Neutron end to end: openstack CLI â†’ neutron-server + netvpp driver â
     let stop = false;
     const failures: string[] = [];
     // Three clients change ports and rules as fast as Neutron takes them; the first error (Neutron
-    // gone) ends a client. Only acknowledged changes are counted as promised.
+    // gone) ends a client. Only acknowledged changes are counted as promised. While the controller
+    // hangs, new ports get no host: binding needs the controller's word that the host is alive.
+    let controllerHung = false;
     const lane = async (lane: number): Promise<void> => {
       for (let i = 0; !stop; i++) {
         try {
+          const host = controllerHung ? {} : { 'binding:host_id': 'compute1' };
           const p = (await neutron.api<{ port: Port }>('POST', '/ports', {
-            port: { network_id: netId, name: `s${lane}-${i}`, 'binding:host_id': 'compute1', security_groups: [sg.id] },
+            port: { network_id: streamNet, name: `s${lane}-${i}`, security_groups: [sg.id], ...host },
           })).port;
           acked.created.push(p.id);
           await neutron.api('PUT', `/ports/${p.id}`, { port: { name: `s${lane}-${i}-renamed` } });
@@ -276,6 +285,7 @@ describe('Neutron end to end: openstack CLI â†’ neutron-server + netvpp driver â
     };
     await waitFor('the stream to get going', going(9), 60_000, 50);
     // A hung controller: rows now pile up in the journal, so the kill finds some unsent.
+    controllerHung = true;
     stack.controller?.pause();
     await waitFor('more changes while the controller hangs', going(acked.created.length + 6), 60_000, 50);
     await neutron.killServer();
@@ -293,15 +303,18 @@ describe('Neutron end to end: openstack CLI â†’ neutron-server + netvpp driver â
       throw withLogs(e);
     }
 
-    const ports = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${netId}`)).ports;
+    const ports = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${streamNet}`)).ports;
     const bound = ports.filter((p) => p['binding:host_id'] === 'compute1' && p['binding:vif_type'] === 'vhostuser');
     for (const id of acked.created) {
       if (deleting.has(id) && !acked.deleted.includes(id)) continue;
       const gone = acked.deleted.includes(id);
       assert.equal(ports.some((p) => p.id === id), !gone, `port ${id} ${gone ? 'deleted' : 'created'} before the kill`);
     }
+    const onNet = new Set(ports.map((p) => p.id).concat(acked.created));
     await converge('etcd to hold exactly the ports Neutron has bound to compute1', async () => {
-      const inEtcd = (await stack.etcdKeys(keys.hostPortBindings('compute1'))).map((k) => k.split('/').pop());
+      const inEtcd = (await stack.etcdKeys(keys.hostPortBindings('compute1')))
+        .map((k) => k.split('/').pop() as string)
+        .filter((id) => onNet.has(id));
       const want = bound.map((p) => p.id).sort();
       return JSON.stringify(inEtcd.sort()) === JSON.stringify(want) ? true : undefined;
     });
@@ -321,8 +334,13 @@ describe('Neutron end to end: openstack CLI â†’ neutron-server + netvpp driver â
       const g = await stack.etcdGet<SecurityGroup>(keys.secGroup(sg.id));
       return g && JSON.stringify(g.rules.map((r) => r.id).sort()) === JSON.stringify(rules) ? true : undefined;
     });
+    const members = ports.filter((p) => p.security_groups?.includes(sg.id)).map((p) => p.id).sort();
+    await converge('etcd to list exactly the group\'s ports as its members', async () => {
+      const inEtcd = (await stack.etcdKeys(keys.remoteGroup(sg.id))).map((k) => k.split('/').pop()).sort();
+      return JSON.stringify(inEtcd) === JSON.stringify(members) ? true : undefined;
+    });
     await converge('every bound port to be ACTIVE', async () => {
-      const now = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${netId}`)).ports;
+      const now = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${streamNet}`)).ports;
       const down = now.filter((p) => p['binding:host_id'] === 'compute1' && p.status !== 'ACTIVE');
       return down.length === 0 ? true : undefined;
     });

@@ -1,0 +1,83 @@
+import http.server
+import json
+import threading
+import unittest
+
+from networking_netvpp import client as nclient
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    routes = {}
+
+    def _serve(self):
+        length = int(self.headers.get('Content-Length') or 0)
+        body = json.loads(self.rfile.read(length)) if length else None
+        self.server.seen.append((self.command, self.path, body))
+        status, reply = self.server.routes(self.command, self.path, body)
+        data = json.dumps(reply).encode()
+        self.send_response(status)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = _serve
+    do_POST = _serve
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(routes):
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    srv.routes = routes
+    srv.seen = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, 'http://127.0.0.1:%d' % srv.server_address[1]
+
+
+class ClientTest(unittest.TestCase):
+
+    def test_follower_instance_redirects_journal_writes_to_the_leader(self):
+        leader, leader_url = serve(
+            lambda m, p, b: (200, {'done': [r['id'] for r in b['rows']]}))
+        follower, follower_url = serve(
+            lambda m, p, b: (503, {'error': 'not the leader',
+                                   'leader': leader_url}))
+        self.addCleanup(leader.shutdown)
+        self.addCleanup(follower.shutdown)
+        c = nclient.ControllerClient(follower_url, 5)
+        with self.assertRaises(nclient.ControllerError) as e:
+            c.post_journal([{'id': 1}])
+        self.assertEqual(e.exception.status, 503)
+        self.assertEqual(c.post_journal([{'id': 1}]), ([1], []))
+        self.assertEqual(len(leader.seen), 1)
+
+    def test_unreachable_controller_moves_on_to_the_next_url(self):
+        live, live_url = serve(lambda m, p, b: (200, {'done': []}))
+        self.addCleanup(live.shutdown)
+        c = nclient.ControllerClient('http://127.0.0.1:1,' + live_url, 5)
+        with self.assertRaises(nclient.ControllerError):
+            c.health()
+        self.assertEqual(c.base_url, live_url)
+
+    def test_unknown_host_is_none_and_errors_carry_the_message(self):
+        srv, url = serve(lambda m, p, b: (
+            (404, {'error': 'no live agent'}) if p.startswith('/v1/hosts/')
+            else (500, {'error': 'boom'})))
+        self.addCleanup(srv.shutdown)
+        c = nclient.ControllerClient(url, 5)
+        self.assertIsNone(c.get_host('compute 9'))
+        self.assertEqual(srv.seen[0][1], '/v1/hosts/compute%209')
+        with self.assertRaisesRegex(nclient.ControllerError, 'HTTP 500: boom'):
+            c.post_journal([])
+
+    def test_a_reply_without_done_is_an_error_not_an_empty_ack(self):
+        srv, url = serve(lambda m, p, b: (200, {'ok': True}))
+        self.addCleanup(srv.shutdown)
+        with self.assertRaisesRegex(nclient.ControllerError, 'no "done"'):
+            nclient.ControllerClient(url, 5).post_journal([{'id': 3}])
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,465 @@
+// The agent: etcd (desired) → compile → diff against VPP (actual) → apply → port state in etcd.
+//
+// One worker loop does the VPP work, so resync, passes and re-reads never overlap. It wakes on a
+// change in etcd, a VPP (re)connect, an interface event, or a retry timer. Nothing is compiled (and so
+// nothing deleted) before the full desired state has been read.
+import { EventEmitter } from 'node:events';
+import { encodeValue, keys, type HostState } from '../model/keyspace.ts';
+import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
+import { logger, type Logger } from '../util/log.ts';
+import {
+  IfStatusFlags,
+  show_version,
+  sw_interface_dump,
+  sw_interface_event,
+  want_interface_events,
+  type SwInterfaceEvent,
+} from '../vpp/binapi/index.ts';
+import { VppClient } from '../vpp/client.ts';
+import { ActualState, readActual } from './actual.ts';
+import { compile, type Compiled } from './compile.ts';
+import type { AgentConfig } from './config.ts';
+import { DesiredState } from './desired.ts';
+import { DesiredFeed } from './feed.ts';
+import { linuxHostNet, type HostNet } from './host-net.ts';
+import { keyOf, tagOf, type UpObj } from './objects.ts';
+import { Reconciler, type BackoffOptions } from './reconciler.ts';
+import { PortStateReporter } from './report.ts';
+import { CountingVpp } from './vpp-api.ts';
+
+export const AGENT_VERSION = '0.1.0';
+const ADMIN_UP = IfStatusFlags.IF_STATUS_API_FLAG_ADMIN_UP;
+const LINK_UP = IfStatusFlags.IF_STATUS_API_FLAG_LINK_UP;
+
+export interface AgentOptions {
+  /** An open store (tests share one); default: opened from the configuration, closed by stop(). */
+  store?: Store;
+  hostNet?: HostNet;
+  log?: Logger;
+  backoff?: BackoffOptions;
+  /** VPP reconnect back-off bounds (ms). */
+  vppRetryMinMs?: number;
+  vppRetryMaxMs?: number;
+  /** TTL of the liveness key (s). */
+  livenessTtlSec?: number;
+  /** How long a security group nobody uses stays watched (ms). */
+  groupDropAfterMs?: number;
+}
+
+export interface ResyncStats {
+  reason: 'start' | 'vpp-restart' | 'vpp-reconnect';
+  ports: number;
+  /** VPP calls from the first dump to the end of the first pass. */
+  calls: number;
+  writes: number;
+  ms: number;
+}
+
+export interface PortCounts {
+  total: number;
+  ready: number;
+  errored: number;
+  pending: number;
+}
+
+export interface AgentHealth {
+  ok: boolean;
+  host: string;
+  etcd: { connected: boolean; desiredLoaded: boolean; watchedGroups: number };
+  vpp: { connected: boolean; version: string | null; socket: string };
+  liveness: string;
+  ports: PortCounts;
+  /** Objects that failed and are being retried. */
+  failing: { key: string; error: string; attempts: number }[];
+  lastResync: ResyncStats | null;
+}
+
+/**
+ * Events: 'synced' (ResyncStats) after the first pass following each resync; 'pass' after every pass;
+ * 'idle' whenever the loop has nothing left to do.
+ */
+export class Agent extends EventEmitter {
+  readonly desired: DesiredState;
+  readonly reconciler: Reconciler;
+  private readonly log: Logger;
+  private readonly store: Store;
+  private readonly ownsStore: boolean;
+  private readonly hostNet: HostNet;
+  private readonly feed: DesiredFeed;
+  private readonly reporter: PortStateReporter;
+  private liveness: LeaseKey | undefined;
+  private client: VppClient | undefined;
+  private vpp: CountingVpp | undefined;
+  private vppConnected = false;
+  private vppVersion: string | null = null;
+  private actual: ActualState | undefined;
+  private resyncReason: ResyncStats['reason'] | undefined;
+  private compiled: Compiled | undefined;
+  private compiledVersion = -1;
+  private warned = new Set<string>();
+  private stopped = false;
+  private wanted = false;
+  private wake: (() => void) | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private reportWanted = false;
+  private loopDone: Promise<void> | undefined;
+  private connecting: Promise<void> | undefined;
+  private busy = false;
+  /** sw_if_indexes whose events the agent's record does not explain. */
+  private readonly dirtyIfs = new Set<number>();
+  private counts: PortCounts = { total: 0, ready: 0, errored: 0, pending: 0 };
+  private startedAt = new Date().toISOString();
+  lastResync: ResyncStats | null = null;
+
+  constructor(
+    readonly config: AgentConfig,
+    private readonly opts: AgentOptions = {},
+  ) {
+    super();
+    this.log = opts.log ?? logger('agent');
+    this.ownsStore = !opts.store;
+    this.store =
+      opts.store ??
+      openStore({
+        endpoints: config.etcd.endpoints,
+        ...(config.etcd.tls ? { tls: config.etcd.tls } : {}),
+        ...(config.etcd.auth ? { auth: config.etcd.auth } : {}),
+      });
+    this.hostNet = opts.hostNet ?? linuxHostNet();
+    this.desired = new DesiredState(config.host);
+    this.reconciler = new Reconciler(opts.backoff);
+    this.reporter = new PortStateReporter(this.store, config.host, this.log.child('report'));
+    this.feed = new DesiredFeed(this.store, this.desired, () => this.kick(), this.log.child('etcd'), {
+      ...(opts.groupDropAfterMs !== undefined ? { dropAfterMs: opts.groupDropAfterMs } : {}),
+    });
+  }
+
+  /** Starts watching etcd, connecting to VPP and reconciling; returns at once. */
+  start(): void {
+    this.log.info('starting', {
+      host: this.config.host,
+      physnets: [...this.config.physnets].map(([p, i]) => `${p}:${i}`).join(','),
+      vpp: this.config.vppSocket,
+      tap_backend: this.config.tapBackend,
+    });
+    this.startedAt = new Date().toISOString();
+    this.feed.start();
+    this.liveness = keepLeaseKey(this.store, {
+      key: keys.hostAlive(this.config.host),
+      value: this.hostState(),
+      ttlSec: this.opts.livenessTtlSec ?? 30,
+      log: (msg) => this.log.warn(msg),
+    });
+    this.connecting = this.connectVpp();
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wake?.();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.loopDone;
+    await this.connecting?.catch(() => undefined);
+    await this.feed.close();
+    await this.liveness?.close();
+    await this.client?.close();
+    if (this.ownsStore) this.store.close();
+  }
+
+  /** Resolves the next time the loop has nothing to do (desired read, VPP in sync as far as it can be). */
+  whenIdle(): Promise<void> {
+    return new Promise((resolve) => this.once('idle', resolve));
+  }
+
+  get vppClient(): VppClient | undefined {
+    return this.client;
+  }
+
+  /** The actual state as the agent knows it (for tests and `netvpp plan`). */
+  get actualState(): ActualState | undefined {
+    return this.actual;
+  }
+
+  get compiledState(): Compiled | undefined {
+    return this.compiled;
+  }
+
+  health(): AgentHealth {
+    const failing = [...this.reconciler.failures].map(([key, f]) => ({ key, error: f.error, attempts: f.attempts }));
+    const etcd = { connected: this.feed.connected, desiredLoaded: this.feed.complete, watchedGroups: this.feed.watchedGroups };
+    return {
+      ok: etcd.connected && this.vppConnected,
+      host: this.config.host,
+      etcd,
+      vpp: { connected: this.vppConnected, version: this.vppVersion, socket: this.config.vppSocket },
+      liveness: this.liveness?.state ?? 'lost',
+      ports: { ...this.counts },
+      failing: failing.slice(0, 50),
+      lastResync: this.lastResync,
+    };
+  }
+
+  // ---- VPP connection ----------------------------------------------------------------------------
+
+  private async connectVpp(): Promise<void> {
+    const min = this.opts.vppRetryMinMs ?? 200;
+    const max = this.opts.vppRetryMaxMs ?? 5000;
+    let delay = min;
+    let restarted = true;
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        if (!this.client) {
+          const c = await VppClient.connect({ socket: this.config.vppSocket, name: 'netvpp-agent', log: this.log.child('vpp') });
+          this.client = c;
+          c.on('disconnected', (err: Error) => this.onVppDisconnected(err));
+          await c.subscribe(want_interface_events, { pid: process.pid }, sw_interface_event, (ev) => this.onInterfaceEvent(ev));
+        } else {
+          restarted = (await this.client.reconnect()).restarted;
+        }
+        this.vpp = new CountingVpp(this.client);
+        this.vppVersion = (await this.client.request(show_version, {})).version;
+        break;
+      } catch (e) {
+        if (this.stopped) return;
+        attempt++;
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.log.warn('cannot connect to VPP; retrying', { socket: this.config.vppSocket, attempt, error: (e as Error).message });
+        }
+        await this.sleep(delay * (0.8 + Math.random() * 0.4));
+        delay = Math.min(max, delay * 2);
+      }
+    }
+    if (this.stopped) return;
+    this.vppConnected = true;
+    this.log.info('connected to VPP', { version: this.vppVersion, socket: this.config.vppSocket });
+    this.resyncReason = this.lastResync === null && this.actual === undefined ? 'start' : restarted ? 'vpp-restart' : 'vpp-reconnect';
+    if (restarted) this.reconciler.reset();
+    this.actual = undefined;
+    void this.liveness?.update(this.hostState());
+    this.kick();
+  }
+
+  private onVppDisconnected(err: Error): void {
+    if (this.stopped) return;
+    this.vppConnected = false;
+    this.actual = undefined;
+    this.dirtyIfs.clear();
+    this.log.warn('lost the connection to VPP; reconnecting', { error: err.message });
+    void this.liveness?.update(this.hostState());
+    this.connecting = this.connectVpp();
+  }
+
+  /**
+   * VPP's interface events carry the changes of a batch, not the state: ADMIN_UP / LINK_UP say that
+   * the interface went up, but a missing bit may mean "went down" or "did not change". So an event
+   * the agent's own record explains is taken as is; any other is checked with a dump of that
+   * interface before the next pass (a guest connecting, someone else flipping the admin state).
+   */
+  private onInterfaceEvent(ev: SwInterfaceEvent): void {
+    const a = this.actual;
+    if (!a) return;
+    if (ev.deleted) {
+      if (a.keyByIf.has(ev.sw_if_index)) {
+        this.dirtyIfs.add(ev.sw_if_index);
+        this.kick();
+      }
+      return;
+    }
+    const key = a.keyByIf.get(ev.sw_if_index);
+    const linkUp = (ev.flags & LINK_UP) !== 0;
+    const adminUp = (ev.flags & ADMIN_UP) !== 0;
+    if (linkUp && a.linkUp.get(ev.sw_if_index) !== true) {
+      a.linkUp.set(ev.sw_if_index, true);
+      this.scheduleReport();
+    }
+    if (!key) return;
+    const believedUp = this.believedAdminUp(a, key);
+    if ((adminUp && !believedUp) || (!adminUp && believedUp) || (!linkUp && a.linkUp.get(ev.sw_if_index) === true)) {
+      this.dirtyIfs.add(ev.sw_if_index);
+      this.kick();
+    }
+  }
+
+  private believedAdminUp(a: ActualState, key: string): boolean {
+    const o = a.get(key);
+    if (o?.kind === 'uplink' || o?.kind === 'vlan') return o.adminUp;
+    return a.get(keyOf.up(key)) !== undefined;
+  }
+
+  /** Re-reads interfaces that events said changed in a way the agent did not cause. */
+  private async refreshInterfaces(vpp: CountingVpp, a: ActualState): Promise<void> {
+    const dirty = [...this.dirtyIfs];
+    this.dirtyIfs.clear();
+    for (const idx of dirty) {
+      const key = a.keyByIf.get(idx);
+      const [d] = await vpp.dump(sw_interface_dump, { sw_if_index: idx });
+      const o0 = key ? a.get(key) : undefined;
+      const same = !!d && (!o0 || (o0.kind === 'uplink' ? o0.name === d.interface_name : d.tag === tagOf(key?.replace(/#\d+$/, '') ?? '')));
+      if (!same) {
+        if (key) {
+          this.log.warn('an interface of netvpp disappeared from VPP; re-creating it', { key, sw_if_index: idx });
+          a.interfaceGone(idx);
+        }
+        continue;
+      }
+      if (!d) continue;
+      a.linkUp.set(idx, (d.flags & LINK_UP) !== 0);
+      if (!key) continue;
+      const adminUp = (d.flags & ADMIN_UP) !== 0;
+      const o = a.get(key);
+      if (o?.kind === 'uplink' || o?.kind === 'vlan') {
+        if (o.adminUp !== adminUp) a.set({ ...o, adminUp }, idx);
+      } else if (o?.kind === 'port') {
+        const upKey = keyOf.up(key);
+        if (adminUp && !a.get(upKey)) a.set({ kind: 'up', key: upKey, iface: key, after: [] } satisfies UpObj);
+        if (!adminUp && a.get(upKey)) {
+          this.log.warn('a port interface was set down outside netvpp; setting it up again', { key });
+          a.remove(upKey);
+        }
+      }
+    }
+  }
+
+  private hostState(): string {
+    const v: HostState = {
+      host: this.config.host,
+      physnets: [...this.config.physnets.keys()],
+      network_types: ['flat', 'vlan'],
+      vif_types: ['vhostuser', 'tap'],
+      agent_version: AGENT_VERSION,
+      vpp: { connected: this.vppConnected, version: this.vppVersion },
+      started_at: this.startedAt,
+    };
+    return encodeValue(keys.hostAlive(this.config.host), v);
+  }
+
+  // ---- the worker loop ---------------------------------------------------------------------------
+
+  private kick(): void {
+    this.wanted = true;
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      t.unref?.();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      if (!this.wanted && !this.reportWanted) {
+        this.emit('idle');
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          if (this.wanted || this.reportWanted || this.stopped) resolve();
+        });
+        this.wake = undefined;
+        continue;
+      }
+      const full = this.wanted;
+      this.wanted = false;
+      this.reportWanted = false;
+      this.log.debug('loop', { full, vpp: this.vppConnected, complete: this.feed.complete });
+      if (!this.vppConnected || !this.vpp || !this.feed.complete) continue;
+      this.busy = true;
+      try {
+        if (full) await this.work(this.vpp);
+        else await this.report();
+      } catch (e) {
+        this.log.error('reconcile pass failed; retrying', { error: (e as Error).message });
+        this.retryIn(1000);
+      } finally {
+        this.busy = false;
+      }
+    }
+  }
+
+  private async work(vpp: CountingVpp): Promise<void> {
+    const started = Date.now();
+    let reason: ResyncStats['reason'] | undefined;
+    if (!this.actual) {
+      reason = this.resyncReason ?? 'vpp-reconnect';
+      vpp.take();
+      this.log.info('resync: reading VPP', { reason });
+      this.actual = await readActual(vpp, { physnets: this.config.physnets });
+      this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
+    }
+    if (this.dirtyIfs.size > 0) await this.refreshInterfaces(vpp, this.actual);
+    if (this.compiledVersion !== this.desired.version || !this.compiled) {
+      this.compiledVersion = this.desired.version;
+      this.compiled = compile(this.desired, {
+        physnets: this.config.physnets,
+        vhostUserDir: this.config.vhostUserDir,
+        tapBackend: this.config.tapBackend,
+      });
+      for (const [k, w] of this.compiled.warnings) {
+        if (!this.warned.has(k)) this.log.warn(w);
+      }
+      this.warned = new Set(this.compiled.warnings.keys());
+    }
+    const actual = this.actual;
+    const summary = await this.reconciler.pass(this.compiled, { vpp, actual, hostNet: this.hostNet });
+    if (summary.ops > 0) {
+      this.log.debug('pass', { ...summary });
+      for (const [key, f] of this.reconciler.failures) {
+        if (f.attempts === 1 || f.attempts % 10 === 0) this.log.warn(`failed: ${f.error}`, { key, attempts: f.attempts });
+      }
+    }
+    this.emit('pass', summary);
+    if (summary.aborted) return; // the disconnect handler re-reads VPP after reconnecting
+    if (summary.nextRetryAt !== undefined) this.retryIn(summary.nextRetryAt - Date.now());
+    // Progress may have unblocked deletes of objects that were still in use.
+    if (summary.done > 0 && summary.blocked > 0) this.kick();
+    if (reason) {
+      const c = vpp.take();
+      this.lastResync = { reason, ports: this.desired.bindings.size, calls: c.calls, writes: c.writes, ms: Date.now() - started };
+      this.log.info(
+        `resync: ${this.lastResync.ports} ports, ${c.calls} calls (${c.writes} writes), ${(this.lastResync.ms / 1000).toFixed(1)} s`,
+        { reason, failed: summary.failed, blocked: summary.blocked },
+      );
+      this.resyncReason = undefined;
+      this.emit('synced', this.lastResync);
+    }
+    await this.report();
+  }
+
+  private retryIn(ms: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, Math.max(10, ms));
+    this.retryTimer.unref?.();
+  }
+
+  /** Port states need recomputing (a link came up): done by the loop, without a pass. */
+  private scheduleReport(): void {
+    this.reportWanted = true;
+    this.wake?.();
+  }
+
+  /** Recomputes every port's status and writes what changed. */
+  private async report(): Promise<void> {
+    const compiled = this.compiled;
+    const actual = this.actual;
+    if (!compiled || !actual || !this.feed.complete) return;
+    const statuses = new Map<string, { revision: number | null; ready: boolean; error: string | null }>();
+    const counts: PortCounts = { total: 0, ready: 0, errored: 0, pending: 0 };
+    for (const plan of compiled.ports.values()) {
+      const s = this.reconciler.portStatus(plan, compiled, actual);
+      statuses.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
+      counts.total++;
+      if (s.ready) counts.ready++;
+      else if (s.error) counts.errored++;
+      else counts.pending++;
+    }
+    this.counts = counts;
+    this.reporter.setAll(statuses);
+    await this.reporter.flush();
+    if (this.reporter.dirty > 0) this.retryIn(1000);
+  }
+}

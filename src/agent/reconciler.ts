@@ -1,0 +1,122 @@
+// The reconcile loop's memory between passes: which objects failed, how often, and when each may be
+// tried again (exponential back-off per object), plus what each pass left blocked. Also the readiness
+// of each port, computed from the compiled graph and the actual state.
+import type { ActualState } from './actual.ts';
+import { execute, type PassResult } from './apply.ts';
+import type { Compiled, PortPlan } from './compile.ts';
+import { diff, type Blocked, type PlanOp } from './diff.ts';
+import { compare, keyOf } from './objects.ts';
+import { createObject, deleteObject, updateObject, type OpContext } from './ops.ts';
+
+export interface Failure {
+  error: string;
+  attempts: number;
+  retryAt: number;
+}
+
+export interface BackoffOptions {
+  /** First retry delay; doubled per failure up to maxMs. */
+  minMs: number;
+  maxMs: number;
+}
+
+export interface PassSummary {
+  ops: number;
+  done: number;
+  failed: number;
+  blocked: number;
+  aborted: boolean;
+  /** The earliest time a held object may be retried (undefined: nothing to retry). */
+  nextRetryAt: number | undefined;
+}
+
+export class Reconciler {
+  readonly failures = new Map<string, Failure>();
+  /** What the last pass left blocked (key → why). */
+  blocked = new Map<string, Blocked>();
+
+  constructor(private readonly backoff: BackoffOptions = { minMs: 200, maxMs: 30_000 }) {}
+
+  /** Forget every failure (after a VPP restart the world is new). */
+  reset(): void {
+    this.failures.clear();
+    this.blocked.clear();
+  }
+
+  /** Diffs and applies once. */
+  async pass(compiled: Compiled, ctx: OpContext, now = Date.now()): Promise<PassSummary> {
+    const hold = (key: string): Blocked | undefined => {
+      const f = this.failures.get(key);
+      if (!f || f.retryAt <= now) return undefined;
+      return { reason: `${f.error} (retry ${f.attempts} in ${Math.ceil((f.retryAt - now) / 1000)} s)`, error: true };
+    };
+    const plan = diff(compiled, ctx.actual, hold);
+    const res: PassResult = await execute(plan, (op) => runOp(op, ctx));
+    const t = Date.now();
+    for (const op of res.done) this.failures.delete(op.key);
+    for (const [op, err] of res.failed) {
+      const prev = this.failures.get(op.key);
+      const attempts = (prev?.attempts ?? 0) + 1;
+      const delay = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** (attempts - 1));
+      this.failures.set(op.key, { error: `${describe(op)}: ${err.message}`, attempts, retryAt: t + delay * (0.8 + Math.random() * 0.4) });
+    }
+    this.blocked = new Map([...res.blocked].map(([op, b]) => [op.key, b]));
+    // Failures of objects nobody wants any more are moot.
+    for (const key of [...this.failures.keys()]) {
+      if (!compiled.objects.has(key) && !ctx.actual.get(key)) this.failures.delete(key);
+    }
+    let nextRetryAt: number | undefined;
+    for (const f of this.failures.values()) if (nextRetryAt === undefined || f.retryAt < nextRetryAt) nextRetryAt = f.retryAt;
+    return {
+      ops: plan.ops.length,
+      done: res.done.length,
+      failed: res.failed.size,
+      blocked: res.blocked.size,
+      aborted: res.aborted,
+      nextRetryAt,
+    };
+  }
+
+  /** Whether a port is ready, and if not, whether something is wrong (error) or it is on its way. */
+  portStatus(plan: PortPlan, compiled: Compiled, actual: ActualState): { ready: boolean; error: string | null } {
+    const errors = [...plan.errors];
+    let complete = plan.errors.length === 0 && plan.waiting.length === 0 && !compiled.frozenPorts.has(plan.portId);
+    for (const key of plan.requires) {
+      const f = this.failures.get(key);
+      if (f) errors.push(f.error);
+      const b = this.blocked.get(key);
+      if (b?.error && !f) errors.push(b.reason);
+      const d = compiled.objects.get(key);
+      const a = actual.get(key);
+      if (!a || (d && compare(d, a) !== 'same')) complete = false;
+    }
+    if (complete && plan.needsLink) {
+      const h = actual.handle(keyOf.port(plan.portId));
+      if (h === undefined || actual.linkUp.get(h) !== true) complete = false;
+    }
+    const unique = [...new Set(errors)];
+    const error = unique.length ? truncate(unique.join('; '), 4000) : null;
+    return { ready: complete && error === null, error };
+  }
+}
+
+function truncate(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 1) + '…';
+}
+
+function describe(op: PlanOp): string {
+  return `${op.type} ${op.key}`;
+}
+
+async function runOp(op: PlanOp, ctx: OpContext): Promise<void> {
+  switch (op.type) {
+    case 'create':
+      return createObject(op.desired as NonNullable<PlanOp['desired']>, ctx);
+    case 'update':
+      return updateObject(op.desired as NonNullable<PlanOp['desired']>, op.actual as NonNullable<PlanOp['actual']>, ctx);
+    case 'delete':
+      // Re-read: an earlier op of this pass may have changed or removed it.
+      if (!ctx.actual.get(op.key)) return;
+      return deleteObject(ctx.actual.get(op.key) as NonNullable<PlanOp['actual']>, ctx);
+  }
+}

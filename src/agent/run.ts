@@ -1,0 +1,30 @@
+// Starting and stopping a whole agent (agent + health endpoint), for `netvpp agent` and the demo.
+import { setLogLevel } from '../util/log.ts';
+import { Agent, type AgentOptions } from './agent.ts';
+import type { AgentConfig } from './config.ts';
+import { startHealthServer, type HealthServer } from './health.ts';
+
+export interface RunningAgent {
+  agent: Agent;
+  /** null when the health endpoint is off. */
+  health: HealthServer | null;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): Promise<RunningAgent> {
+  setLogLevel(config.logLevel);
+  const agent = new Agent(config, opts);
+  let health: HealthServer | null = null;
+  if (config.health) {
+    health = await startHealthServer(config.health.host, config.health.port, () => agent.health());
+  }
+  agent.start();
+  return {
+    agent,
+    health,
+    async stop() {
+      await health?.close();
+      await agent.stop();
+    },
+  };
+}

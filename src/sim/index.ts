@@ -1,0 +1,63 @@
+/**
+ * The VPP simulator: a server on a unix socket speaking VPP 26.06's socket API, with VPP's state
+ * semantics for every message netvpp uses. See docs/simulator.md for what it models and what it
+ * deliberately does not.
+ */
+import { SimServer, type CrashOptions, type SimOptions } from './server.ts';
+
+export type { SimOptions, CrashOptions } from './server.ts';
+export { VERSION } from './handlers.ts';
+
+export interface Sim {
+  /** The API socket path. */
+  readonly socket: string;
+  /** The simulated VPP's process id (control_ping's vpe_pid); changes on every crash. */
+  readonly vpePid: number;
+  /** Stops listening, drops every client and removes the socket. */
+  stop(): Promise<void>;
+  /** VPP dies and restarts: connections dropped, all state lost, a new vpe_pid. */
+  crash(opts?: CrashOptions): Promise<void>;
+  /** Holds every reply to `message` (or every message, with '*') back by `ms`; 0 removes it. */
+  setDelay(message: string, ms: number): void;
+  /** The n-th next call of `message` fails with `retval` and changes nothing. */
+  failNth(message: string, n: number, retval: number): void;
+  /** Removes every delay and pending injected failure. */
+  clearFaults(): void;
+  /** Calls of one message since start (or the last resetCounters). */
+  calls(message: string): number;
+  /** Calls per message name. */
+  counters(): Record<string, number>;
+  /** Calls that change VPP state (everything except dumps, pings, gets and registrations). */
+  writes(): number;
+  resetCounters(): void;
+  /** Connected API clients. */
+  clients(): number;
+  /** A guest attaches to the vhost-user interface on this socket path; false if there is none. */
+  connectGuest(sockFilename: string): boolean;
+  disconnectGuest(sockFilename: string): boolean;
+}
+
+export async function startSimulator(opts: SimOptions): Promise<Sim> {
+  const server = new SimServer(opts);
+  await server.listen();
+  return {
+    get socket() {
+      return server.socketPath;
+    },
+    get vpePid() {
+      return server.vpePid;
+    },
+    stop: () => server.stop(),
+    crash: (o) => server.crash(o),
+    setDelay: (m, ms) => server.setDelay(m, ms),
+    failNth: (m, n, rv) => server.failNth(m, n, rv),
+    clearFaults: () => server.clearFaults(),
+    calls: (m) => server.calls(m),
+    counters: () => server.counters(),
+    writes: () => server.writes(),
+    resetCounters: () => server.resetCounters(),
+    clients: () => server.clients(),
+    connectGuest: (p) => server.connectGuest(p),
+    disconnectGuest: (p) => server.disconnectGuest(p),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * `netvpp sim --socket PATH [--no-vhost-net] [--check-host-interfaces]`: runs the VPP simulator
+ * until SIGINT/SIGTERM, then removes its socket.
+ */
+import { parseArgs } from 'node:util';
+import { startSimulator } from './index.ts';
+import { logger } from '../util/log.ts';
+
+const log = logger('vpp-sim');
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    socket: { type: 'string', default: process.env.NETVPP_VPP_SOCKET ?? '/run/vpp/api.sock' },
+    'no-vhost-net': { type: 'boolean', default: false },
+    'check-host-interfaces': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(
+    'usage: netvpp sim [--socket PATH] [--no-vhost-net] [--check-host-interfaces]\n' +
+      '  --socket PATH             API socket to serve (default /run/vpp/api.sock)\n' +
+      '  --no-vhost-net            tap_create_v3 fails with -11, as on a host without /dev/vhost-net\n' +
+      '  --check-host-interfaces   af_packet_create_v3 needs /sys/class/net/<name>',
+  );
+  process.exit(0);
+}
+
+const sim = await startSimulator({
+  socket: values.socket as string,
+  vhostNet: !values['no-vhost-net'],
+  checkHostInterfaces: values['check-host-interfaces'] as boolean,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('stopping the VPP simulator', { signal });
+  await sim.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

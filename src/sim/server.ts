@@ -1,0 +1,564 @@
+/**
+ * The simulator's socket server: VPP's socket API (16-byte framed messages on a unix socket),
+ * one registration per connection (handles 0x80000001.. reused like VPP's pool), replies to the
+ * registration named by client_index, interface events to registered clients, and the test
+ * faults (crash, delays, injected errors) plus per-message call counters.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { ALL_MESSAGES } from '../vpp/binapi/index.ts';
+import { messageCodec, msgKey, type MessageCodec, type MessageDef } from '../vpp/codec/index.ts';
+import { FrameReader, HEADER_SIZE, sealFrame } from '../vpp/transport/framing.ts';
+import { logger, type Logger } from '../util/log.ts';
+import { HANDLERS, type Fields, type Handler, type Result } from './handlers.ts';
+import { NO_INDEX } from './interfaces.ts';
+import { VPP_MSG_IDS } from './msg-ids.ts';
+import { IndexPool } from './pool.ts';
+import { RV } from './retval.ts';
+import { VppState } from './state.ts';
+
+export interface SimOptions {
+  /** Path of the API socket (VPP's is /run/vpp/api.sock). */
+  socket: string;
+  /** tap_create_v3 succeeds (default) or fails with -11, as on a host without /dev/vhost-net. */
+  vhostNet?: boolean;
+  /** af_packet_create_v3 requires /sys/class/net/<host_if_name> (default: any name is accepted). */
+  checkHostInterfaces?: boolean;
+  log?: Logger;
+}
+
+export interface CrashOptions {
+  /** How long the socket stays away before the restarted VPP listens again (default 0). */
+  downMs?: number;
+}
+
+/** Messages that only read; everything else counts as a write (see `writes()`). */
+const READ_ONLY = new Set([
+  'sockclnt_create',
+  'sockclnt_delete',
+  'control_ping',
+  'memclnt_keepalive',
+  'show_version',
+  'show_vpe_system_time',
+  'sw_interface_get_mac_address',
+  'acl_plugin_get_version',
+  'macip_acl_interface_get',
+  'want_interface_events',
+]);
+
+const SOCK_API_REG_HANDLE_BIT = 0x80000000;
+
+type Kind = 'ping' | 'keepalive' | 'sockclnt_create' | 'sockclnt_delete' | 'want_interface_events' | 'state';
+
+interface Spec {
+  name: string;
+  kind: Kind;
+  codec: MessageCodec;
+  handler: Handler | null;
+  stream: boolean;
+  replyId: number;
+  replyCodec: MessageCodec | null;
+  /** The reply carries context and retval only: encoded without the generic codec. */
+  retvalOnly: boolean;
+  readOnly: boolean;
+}
+
+interface Conn {
+  socket: Socket;
+  reg: number;
+  out: Buffer[];
+  /** Frames waiting behind a delayed one (VPP answers a client's messages in order). */
+  queue: Buffer[] | null;
+  closed: boolean;
+}
+
+interface EventReg {
+  clientIndex: number;
+  pid: number;
+}
+
+export class SimServer {
+  readonly socketPath: string;
+  private readonly log: Logger;
+  private readonly opts: { vhostNet: boolean; checkHostInterfaces: boolean };
+  private server: Server | null = null;
+  private vpp: VppState;
+  private readonly specs: (Spec | undefined)[] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly codecs = new Map<string, MessageCodec>();
+  private readonly table: { index: number; name: string }[] = [];
+  private regPool = new IndexPool(1);
+  private readonly conns = new Map<number, Conn>();
+  private eventRegs: (EventReg | undefined)[] = [];
+  private eventPool = new IndexPool();
+  private readonly dirty = new Set<Conn>();
+  private flushQueued = false;
+  private eventsQueued = false;
+  private readonly delays = new Map<string, number>();
+  private readonly faults = new Map<string, { remaining: number; retval: number }>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly counts = new Map<string, number>();
+  private generation = 0;
+
+  constructor(opts: SimOptions) {
+    this.socketPath = opts.socket;
+    this.log = opts.log ?? logger('vpp-sim');
+    this.opts = { vhostNet: opts.vhostNet ?? true, checkHostInterfaces: opts.checkHostInterfaces ?? false };
+    this.buildTable();
+    this.vpp = this.freshState(0);
+  }
+
+  private freshState(previousPid: number): VppState {
+    let pid = randomInt(1000, 4_000_000);
+    while (pid === previousPid) pid = randomInt(1000, 4_000_000);
+    return new VppState(this.opts, () => this.queueEvents(), pid);
+  }
+
+  get vpePid(): number {
+    return this.vpp.vpePid;
+  }
+
+  /** The live state, for white-box tests of the simulator itself. */
+  get state(): VppState {
+    return this.vpp;
+  }
+
+  private buildTable(): void {
+    let spare = 0xff00;
+    for (const def of ALL_MESSAGES) {
+      let id = VPP_MSG_IDS.get(msgKey(def));
+      if (id === undefined) {
+        id = spare++;
+        this.log.warn('message missing from the simulator id table; add it to src/sim/msg-ids.ts', {
+          message: msgKey(def),
+          id,
+        });
+      }
+      this.ids.set(def.name, id);
+      this.codecs.set(def.name, messageCodec(def));
+      this.table.push({ index: id, name: msgKey(def) });
+    }
+    this.table.sort((a, b) => a.index - b.index);
+    const byName = new Map(ALL_MESSAGES.map((d) => [d.name, d] as const));
+    for (const def of ALL_MESSAGES) {
+      if (def.role !== 'request') continue;
+      const replyDef = def.reply ? byName.get(def.reply) : undefined;
+      const kind: Kind =
+        def.name === 'control_ping'
+          ? 'ping'
+          : def.name === 'memclnt_keepalive'
+            ? 'keepalive'
+            : def.name === 'sockclnt_create' ||
+                def.name === 'sockclnt_delete' ||
+                def.name === 'want_interface_events'
+              ? def.name
+              : 'state';
+      const handler = HANDLERS[def.name] ?? null;
+      if (kind === 'state' && !handler) this.log.warn('no simulator handler for a whitelisted message', { message: def.name });
+      this.specs[this.ids.get(def.name) as number] = {
+        name: def.name,
+        kind,
+        codec: this.codecs.get(def.name) as MessageCodec,
+        handler,
+        stream: def.stream === true,
+        replyId: replyDef ? (this.ids.get(replyDef.name) as number) : -1,
+        replyCodec: replyDef ? (this.codecs.get(replyDef.name) as MessageCodec) : null,
+        retvalOnly: isRetvalOnly(replyDef),
+        readOnly: READ_ONLY.has(def.name) || def.stream === true,
+      };
+    }
+  }
+
+  async listen(): Promise<void> {
+    try {
+      unlinkSync(this.socketPath);
+    } catch {
+      // Nothing stale to remove.
+    }
+    const server = createServer((s) => this.accept(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.log.error('API socket error', { error: e.message }));
+    this.server = server;
+    this.log.info('VPP simulator listening', { socket: this.socketPath, vpe_pid: this.vpp.vpePid });
+  }
+
+  private accept(socket: Socket): void {
+    // VPP creates the registration when it accepts the connection, before sockclnt_create.
+    const reg = this.regPool.alloc();
+    const conn: Conn = { socket, reg, out: [], queue: null, closed: false };
+    this.conns.set(reg, conn);
+    socket.setNoDelay?.(true);
+    const reader = new FrameReader(
+      (p) => this.onFrame(conn, p),
+      (e) => {
+        this.log.warn('bad frame from an API client; closing it', { error: e.message });
+        socket.destroy();
+      },
+    );
+    socket.on('data', (d: Buffer) => reader.push(d));
+    socket.on('error', (e) => this.log.debug('API client socket error', { error: e.message }));
+    socket.on('close', () => this.dropConn(conn));
+  }
+
+  private dropConn(conn: Conn): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.queue = null;
+    this.dirty.delete(conn);
+    if (this.conns.get(conn.reg) === conn) {
+      this.conns.delete(conn.reg);
+      this.regPool.release(conn.reg);
+      // The want_* reaper: registrations die with their client.
+      const handle = (conn.reg | SOCK_API_REG_HANDLE_BIT) >>> 0;
+      this.eventRegs.forEach((r, i) => {
+        if (r && r.clientIndex === handle) this.removeEventReg(i);
+      });
+    }
+  }
+
+  private onFrame(conn: Conn, p: Buffer): void {
+    if (conn.queue) conn.queue.push(p);
+    else this.process(conn, p);
+  }
+
+  private process(conn: Conn, p: Buffer): void {
+    if (conn.closed) return;
+    // VPP's link-state process runs before the API process handles the next message.
+    if (this.vpp.events.size > 0) this.deliverEvents();
+    const id = p.readUInt16BE(0);
+    const spec = this.specs[id];
+    if (!spec) {
+      this.log.warn('no handler for msg id', { id, length: p.length });
+      return;
+    }
+    const delay = this.delays.get(spec.name) ?? this.delays.get('*') ?? 0;
+    if (delay > 0) {
+      conn.queue = [];
+      const gen = this.generation;
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        if (gen !== this.generation || conn.closed) return;
+        this.handle(conn, spec, p);
+        const waiting = conn.queue ?? [];
+        conn.queue = null;
+        for (let i = 0; i < waiting.length; i++) {
+          if (conn.queue) {
+            // Another delayed message: the rest waits behind it.
+            (conn.queue as Buffer[]).push(...waiting.slice(i));
+            break;
+          }
+          this.process(conn, waiting[i]);
+        }
+        this.flushAll();
+      }, delay);
+      this.timers.add(t);
+      return;
+    }
+    this.handle(conn, spec, p);
+  }
+
+  private handle(conn: Conn, spec: Spec, p: Buffer): void {
+    this.counts.set(spec.name, (this.counts.get(spec.name) ?? 0) + 1);
+    switch (spec.kind) {
+      case 'ping':
+        return this.ping(p);
+      case 'keepalive':
+        // VPP answers a keepalive into its own shared-memory queue: a socket client gets nothing.
+        return;
+      case 'sockclnt_create':
+        return this.sockclntCreate(conn, spec, p);
+    }
+    let msg: Fields;
+    try {
+      msg = spec.codec.decode(p);
+    } catch (e) {
+      // VPP drops a message shorter than its declared size without answering.
+      this.log.warn('dropping a truncated message', { message: spec.name, error: (e as Error).message });
+      return;
+    }
+    const target = this.conns.get(((msg.client_index as number) & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
+    if (!target || ((msg.client_index as number) & SOCK_API_REG_HANDLE_BIT) === 0) {
+      this.log.debug('message from an unknown client index; no reply', {
+        message: spec.name,
+        client_index: msg.client_index,
+      });
+      return;
+    }
+    const context = msg.context as number;
+    if (spec.kind === 'sockclnt_delete') return this.sockclntDelete(target, spec, msg);
+    if (spec.kind === 'want_interface_events') {
+      return this.reply(target, spec, context, this.wantInterfaceEvents(msg));
+    }
+    const fault = this.takeFault(spec.name);
+    let result: Result;
+    if (fault !== undefined) result = this.faultResult(spec, fault);
+    else if (spec.handler) result = spec.handler(this.vpp, msg);
+    else {
+      this.log.warn('no simulator handler', { message: spec.name });
+      return;
+    }
+    this.reply(target, spec, context, result);
+  }
+
+  private reply(conn: Conn, spec: Spec, context: number, result: Result): void {
+    if (result === null || !spec.replyCodec) return;
+    try {
+      if (typeof result === 'number') {
+        if (spec.retvalOnly) {
+          const b = Buffer.allocUnsafe(HEADER_SIZE + 10);
+          b.fill(0, 0, HEADER_SIZE);
+          b.writeUInt32BE(10, 8);
+          b.writeUInt16BE(spec.replyId, HEADER_SIZE);
+          b.writeUInt32BE(context, HEADER_SIZE + 2);
+          b.writeInt32BE(result, HEADER_SIZE + 6);
+          this.write(conn, b);
+        } else this.write(conn, this.encode(spec.replyCodec, spec.replyId, { context, retval: result }));
+      } else if (Array.isArray(result)) {
+        for (const d of result) this.write(conn, this.encode(spec.replyCodec, spec.replyId, { ...d, context }));
+      } else this.write(conn, this.encode(spec.replyCodec, spec.replyId, { ...result, context }));
+    } catch (e) {
+      this.log.error('simulator could not encode a reply', { message: spec.name, error: (e as Error).message });
+    }
+  }
+
+  private encode(codec: MessageCodec, id: number, value: object): Buffer {
+    return sealFrame(codec.encode(id, value, HEADER_SIZE));
+  }
+
+  /** control_ping, the hot path of every dump and health check: no decoding, no codec. */
+  private ping(p: Buffer): void {
+    if (p.length < 10) return;
+    const target = this.conns.get((p.readUInt32BE(2) & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
+    if (!target || (p.readUInt32BE(2) & SOCK_API_REG_HANDLE_BIT) === 0) return;
+    const fault = this.faults.size > 0 ? this.takeFault('control_ping') : undefined;
+    const b = Buffer.alloc(HEADER_SIZE + 18);
+    b.writeUInt32BE(18, 8);
+    b.writeUInt16BE(this.ids.get('control_ping_reply') as number, HEADER_SIZE);
+    b.writeUInt32BE(p.readUInt32BE(6), HEADER_SIZE + 2);
+    if (fault !== undefined) b.writeInt32BE(fault, HEADER_SIZE + 6);
+    // client_index stays 0 (VPP leaves it zero), then the pid.
+    b.writeUInt32BE(this.vpp.vpePid, HEADER_SIZE + 14);
+    this.write(target, b);
+  }
+
+  private sockclntCreate(conn: Conn, spec: Spec, p: Buffer): void {
+    let msg: Fields;
+    try {
+      msg = spec.codec.decode(p);
+    } catch {
+      return;
+    }
+    this.reply(conn, spec, msg.context as number, {
+      client_index: 0,
+      response: 0,
+      index: (conn.reg | SOCK_API_REG_HANDLE_BIT) >>> 0,
+      count: this.table.length,
+      message_table: this.table,
+    });
+  }
+
+  private sockclntDelete(sender: Conn, spec: Spec, msg: Fields): void {
+    const target = this.conns.get(((msg.index as number) & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
+    this.reply(sender, spec, msg.context as number, { response: target ? 1 : -1 });
+    if (!target) return;
+    this.flush(sender);
+    // VPP closes the sender's socket and frees the named registration.
+    sender.socket.end();
+    this.dropConn(sender);
+  }
+
+  private wantInterfaceEvents(msg: Fields): number {
+    const clientIndex = msg.client_index as number;
+    const i = this.eventRegs.findIndex((r) => r?.clientIndex === clientIndex);
+    if (i >= 0) {
+      if (msg.enable_disable) return RV.INVALID_REGISTRATION;
+      this.removeEventReg(i);
+      return RV.OK;
+    }
+    if (!msg.enable_disable) return RV.INVALID_REGISTRATION;
+    const slot = this.eventPool.alloc();
+    this.eventRegs[slot] = { clientIndex, pid: msg.pid as number };
+    return RV.OK;
+  }
+
+  private removeEventReg(i: number): void {
+    this.eventRegs[i] = undefined;
+    this.eventPool.release(i);
+  }
+
+  private queueEvents(): void {
+    if (this.eventsQueued) return;
+    this.eventsQueued = true;
+    const gen = this.generation;
+    setImmediate(() => {
+      this.eventsQueued = false;
+      if (gen === this.generation) this.deliverEvents();
+    });
+  }
+
+  /** VPP's link-state process: one sw_interface_event per changed interface, per registration. */
+  private deliverEvents(): void {
+    const batch = this.vpp.events.take();
+    if (batch.length === 0) return;
+    const codec = this.codecs.get('sw_interface_event') as MessageCodec;
+    const id = this.ids.get('sw_interface_event') as number;
+    for (const r of this.eventRegs) {
+      if (!r) continue;
+      const conn = this.conns.get((r.clientIndex & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
+      if (!conn) continue;
+      for (const [sw, flags, deleted] of batch) {
+        this.write(conn, this.encode(codec, id, { client_index: r.clientIndex, pid: r.pid, sw_if_index: sw, flags, deleted }));
+      }
+    }
+    this.flushAll();
+  }
+
+  private write(conn: Conn, b: Buffer): void {
+    if (conn.closed) return;
+    conn.out.push(b);
+    this.dirty.add(conn);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flushAll());
+    }
+  }
+
+  private flushAll(): void {
+    this.flushQueued = false;
+    for (const c of this.dirty) this.flush(c);
+    this.dirty.clear();
+  }
+
+  private flush(conn: Conn): void {
+    const out = conn.out;
+    if (out.length === 0 || conn.closed) return;
+    conn.out = [];
+    conn.socket.write(out.length === 1 ? out[0] : Buffer.concat(out));
+  }
+
+  // --- faults and counters ---
+
+  setDelay(message: string, ms: number): void {
+    if (ms > 0) this.delays.set(message, ms);
+    else this.delays.delete(message);
+  }
+
+  failNth(message: string, n: number, retval: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`failNth: n must be 1 or more, got ${n}`);
+    this.faults.set(message, { remaining: n, retval });
+  }
+
+  clearFaults(): void {
+    this.delays.clear();
+    this.faults.clear();
+  }
+
+  private takeFault(name: string): number | undefined {
+    const f = this.faults.get(name);
+    if (!f) return undefined;
+    if (--f.remaining > 0) return undefined;
+    this.faults.delete(name);
+    return f.retval;
+  }
+
+  /** An injected failure changes nothing: the reply carries the retval, a dump returns nothing. */
+  private faultResult(spec: Spec, retval: number): Result {
+    if (spec.stream) return [];
+    const fields = spec.replyCodec?.def.fields ?? [];
+    if (!fields.some((f) => f.name === 'retval')) return spec.handler ? spec.handler(this.vpp, {}) : null;
+    const r: Fields = { retval };
+    if (fields.some((f) => f.name === 'sw_if_index')) r.sw_if_index = NO_INDEX;
+    return r;
+  }
+
+  calls(message: string): number {
+    return this.counts.get(message) ?? 0;
+  }
+
+  counters(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
+  }
+
+  writes(): number {
+    let n = 0;
+    for (const [name, c] of this.counts) {
+      const spec = this.specs[this.ids.get(name) as number];
+      if (spec && !spec.readOnly) n += c;
+    }
+    return n;
+  }
+
+  resetCounters(): void {
+    this.counts.clear();
+  }
+
+  clients(): number {
+    return this.conns.size;
+  }
+
+  // --- lifecycle ---
+
+  private async close(): Promise<void> {
+    this.generation++;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const server = this.server;
+    this.server = null;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const c of [...this.conns.values()]) {
+      c.socket.destroy();
+      this.dropConn(c);
+    }
+    await closed;
+    this.regPool = new IndexPool(1);
+    this.eventRegs = [];
+    this.eventPool = new IndexPool();
+    this.dirty.clear();
+    this.eventsQueued = false;
+  }
+
+  /** VPP dies and comes back: every connection drops, every object is gone, a new vpe_pid. */
+  async crash(opts: CrashOptions = {}): Promise<void> {
+    await this.close();
+    this.vpp = this.freshState(this.vpp.vpePid);
+    this.log.info('VPP simulator crashed; restarting', { down_ms: opts.downMs ?? 0 });
+    if (opts.downMs) await new Promise((r) => setTimeout(r, opts.downMs));
+    await this.listen();
+  }
+
+  async stop(): Promise<void> {
+    await this.close();
+    try {
+      unlinkSync(this.socketPath);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** A guest attaches to a vhost-user socket: the interface's link comes up if it is admin up. */
+  connectGuest(sockFilename: string): boolean {
+    return this.vpp.ifs.setGuest(sockFilename, true);
+  }
+
+  disconnectGuest(sockFilename: string): boolean {
+    return this.vpp.ifs.setGuest(sockFilename, false);
+  }
+}
+
+function isRetvalOnly(def: MessageDef | undefined): boolean {
+  return (
+    def !== undefined &&
+    def.fields.length === 2 &&
+    def.fields[0].name === 'context' &&
+    def.fields[1].name === 'retval' &&
+    def.fields[1].type.kind === 'scalar' &&
+    def.fields[1].type.t === 'i32'
+  );
+}

@@ -1,0 +1,232 @@
+// An agent's world for scenario tests: a real etcd (started on loopback), a VPP (the simulator, or a
+// real VPP when NETVPP_TEST_VPP_SOCKET names one) with an "operator" who made the uplink, and agents
+// started and stopped at will. Everything started here is stopped by stop().
+import { Agent, type AgentOptions } from '../../../src/agent/agent.ts';
+import type { AgentConfig } from '../../../src/agent/config.ts';
+import { RecordingHostNet } from '../../../src/agent/host-net.ts';
+import {
+  decodeValue,
+  encodeValue,
+  keys,
+  type PortBinding,
+  type PortState,
+  type SecurityGroup,
+} from '../../../src/model/keyspace.ts';
+import { openStore, startEtcd, type EtcdProcess, type Store } from '../../../src/store/index.ts';
+import {
+  create_loopback_instance,
+  sw_interface_dump,
+  type SwInterfaceDetails,
+} from '../../../src/vpp/binapi/index.ts';
+import { VppClient } from '../../../src/vpp/client.ts';
+import { REAL_VPP_SOCKET, vppTarget, type VppTarget } from '../../helpers/vpp.ts';
+import { VHOST_DIR } from './fixtures.ts';
+
+export const UPLINK = 'loop0';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `cond` until true (a throw counts as false); the limit only bounds a hang. */
+export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, limitMs = 20000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await cond();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
+    await sleep(20);
+  }
+}
+
+/** One compute node's VPP, with the operator's own connection to it. */
+export interface Node {
+  vpp: VppTarget;
+  /** The operator's VPP connection (makes the uplink, inspects VPP). */
+  operator: VppClient;
+}
+
+export interface World {
+  etcd: EtcdProcess;
+  store: Store;
+  /** compute1's VPP (the simulator, or the real VPP of NETVPP_TEST_VPP_SOCKET). */
+  vpp: VppTarget;
+  operator: VppClient;
+  /** The VPP of another host (a further simulator); throws with a real VPP, which is one host only. */
+  node(host: string): Promise<Node>;
+  hostNet: RecordingHostNet;
+  agents: Agent[];
+  config(host?: string, over?: Partial<AgentConfig>): AgentConfig;
+  startAgent(host?: string, over?: Partial<AgentConfig>, opts?: AgentOptions): Agent;
+  stopAgent(a: Agent): Promise<void>;
+  /** Creates the uplink (loop0) as the operator would; after a VPP restart too. */
+  makeUplink(host?: string): Promise<number>;
+  bind(host: string, b: PortBinding): Promise<void>;
+  unbind(host: string, portId: string): Promise<void>;
+  putGroup(sg: SecurityGroup): Promise<void>;
+  deleteGroup(sgId: string): Promise<void>;
+  putMember(sgId: string, portId: string, ips: string[]): Promise<void>;
+  deleteMember(sgId: string, portId: string): Promise<void>;
+  portState(host: string, portId: string): Promise<PortState | undefined>;
+  waitReady(host: string, portId: string, revision?: number): Promise<PortState>;
+  waitState(host: string, portId: string, what: string, pred: (s: PortState | undefined) => boolean): Promise<PortState | undefined>;
+  /** The VPP interface of a port (by its netvpp tag), if any. */
+  portInterface(portId: string, host?: string): Promise<SwInterfaceDetails | undefined>;
+  /** A guest (QEMU) connects to the port's vhost-user socket; retried until the interface exists. */
+  connectGuest(b: PortBinding, host?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function makeUplink(operator: VppClient): Promise<number> {
+  if (!operator.connected) await operator.reconnect();
+  const all = await operator.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+  const existing = all.find((d) => d.interface_name === UPLINK);
+  if (existing) return existing.sw_if_index;
+  const r = await operator.request(create_loopback_instance, {
+    mac_address: '02:fe:00:00:00:01',
+    is_specified: true,
+    user_instance: 0,
+  });
+  return r.sw_if_index;
+}
+
+async function startNode(): Promise<Node> {
+  const vpp = await vppTarget();
+  const operator = await VppClient.connect({ socket: vpp.socket, name: 'operator' });
+  await makeUplink(operator);
+  return { vpp, operator };
+}
+
+export async function startWorld(): Promise<World> {
+  const etcd = await startEtcd();
+  const store = openStore({ endpoints: etcd.endpoints });
+  const first = await startNode();
+  const nodes = new Map<string, Node>([['compute1', first]]);
+  const hostNet = new RecordingHostNet();
+  const agents: Agent[] = [];
+  const nodeOf = (host: string): Node => {
+    const n = nodes.get(host);
+    if (!n) throw new Error(`no VPP for ${host}: call world.node('${host}') first`);
+    return n;
+  };
+
+  const w: World = {
+    etcd,
+    store,
+    vpp: first.vpp,
+    operator: first.operator,
+    hostNet,
+    agents,
+    async node(host) {
+      const n = nodes.get(host);
+      if (n) return n;
+      if (REAL_VPP_SOCKET) throw new Error('a second host needs a second VPP: only with the simulator');
+      const created = await startNode();
+      nodes.set(host, created);
+      return created;
+    },
+    config(host = 'compute1', over = {}) {
+      return {
+        host,
+        etcd: { endpoints: etcd.endpoints },
+        vppSocket: nodeOf(host).vpp.socket,
+        physnets: new Map([['physnet1', UPLINK]]),
+        vhostUserDir: VHOST_DIR,
+        tapBackend: 'tap',
+        tapBackendSetting: 'tap',
+        logLevel: 'warn',
+        health: null,
+        configFile: null,
+        ...over,
+      };
+    },
+    startAgent(host = 'compute1', over = {}, opts = {}) {
+      const a = new Agent(w.config(host, over), {
+        hostNet,
+        backoff: { minMs: 50, maxMs: 500 },
+        vppRetryMinMs: 20,
+        vppRetryMaxMs: 200,
+        livenessTtlSec: 5,
+        groupDropAfterMs: 200,
+        ...opts,
+      });
+      agents.push(a);
+      a.start();
+      return a;
+    },
+    async stopAgent(a) {
+      agents.splice(agents.indexOf(a), 1);
+      await a.stop();
+    },
+    makeUplink(host = 'compute1') {
+      return makeUplink(nodeOf(host).operator);
+    },
+    async bind(host, b) {
+      await store.put(keys.portBinding(host, b.port_id), encodeValue(keys.portBinding(host, b.port_id), b));
+    },
+    async unbind(host, portId) {
+      await store.delete(keys.portBinding(host, portId));
+    },
+    async putGroup(sg) {
+      await store.put(keys.secGroup(sg.id), encodeValue(keys.secGroup(sg.id), sg));
+    },
+    async deleteGroup(sgId) {
+      await store.delete(keys.secGroup(sgId));
+    },
+    async putMember(sgId, portId, ips) {
+      const k = keys.remoteGroupMember(sgId, portId);
+      await store.put(k, encodeValue(k, { ips, revision: 1 }));
+    },
+    async deleteMember(sgId, portId) {
+      await store.delete(keys.remoteGroupMember(sgId, portId));
+    },
+    async portState(host, portId) {
+      const { kv } = await store.get(keys.portState(host, portId));
+      if (!kv) return undefined;
+      const r = decodeValue('portState', kv.value);
+      if (!r.ok) throw new Error(`bad port state: ${kv.value}`);
+      return r.value;
+    },
+    async waitReady(host, portId, revision) {
+      let last: PortState | undefined;
+      try {
+        return await waitFor(`port ${portId} ready${revision !== undefined ? ` at revision ${revision}` : ''}`, async () => {
+          const s = (last = await w.portState(host, portId));
+          return s?.ready && (revision === undefined || s.revision === revision) ? s : undefined;
+        });
+      } catch (e) {
+        throw new Error(`${(e as Error).message}; last state: ${JSON.stringify(last)}`);
+      }
+    },
+    async waitState(host, portId, what, pred) {
+      let last: PortState | undefined;
+      await waitFor(what, async () => {
+        last = await w.portState(host, portId);
+        return pred(last);
+      });
+      return last;
+    },
+    async portInterface(portId, host = 'compute1') {
+      const all = await nodeOf(host).operator.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+      return all.find((d) => d.tag === `netvpp:port:${portId}`);
+    },
+    async connectGuest(b, host = 'compute1') {
+      const sim = nodeOf(host).vpp.sim;
+      if (!sim || !b.vhostuser) return;
+      await waitFor(`vhost-user interface of ${b.port_id}`, () => sim.connectGuest(b.vhostuser?.socket ?? ''));
+    },
+    async stop() {
+      for (const a of [...agents]) await a.stop();
+      for (const n of nodes.values()) {
+        await n.operator.close();
+        await n.vpp.stop();
+      }
+      store.close();
+      await etcd.destroy();
+    },
+  };
+  return w;
+}

@@ -1,0 +1,78 @@
+// What VPP holds, read through the operator's own connection and named by tags, so tests can state
+// expectations the way an operator reads `netvpp vpp`: "the port is in the network's bridge".
+import {
+  acl_dump,
+  acl_interface_list_dump,
+  bridge_domain_dump,
+  macip_acl_dump,
+  macip_acl_interface_get,
+  sw_interface_dump,
+  type AclRule,
+  type MacipAclRule,
+  type SwInterfaceDetails,
+} from '../../../src/vpp/binapi/index.ts';
+import type { VppClient } from '../../../src/vpp/client.ts';
+
+export interface VppView {
+  /** Interfaces by name (local0 excluded). */
+  ifs: Map<string, SwInterfaceDetails>;
+  /** tag → interface */
+  byTag: Map<string, SwInterfaceDetails>;
+  /** bridge tag → member interface names; bd ids by tag. */
+  bridges: Map<string, string[]>;
+  bdIds: Map<string, number>;
+  /** ACL tag (or `#<index>` when untagged) → index and rules. */
+  acls: Map<string, { index: number; rules: AclRule[] }>;
+  /** interface name → input and output ACL tags. */
+  aclLists: Map<string, { input: string[]; output: string[] }>;
+  macips: Map<string, { index: number; rules: MacipAclRule[] }>;
+  /** interface name → MAC-IP ACL tag. */
+  macipOf: Map<string, string>;
+  adminUp(name: string): boolean;
+  linkUp(name: string): boolean;
+}
+
+export async function inspect(vpp: VppClient): Promise<VppView> {
+  const [ifList, bds, acls, lists, macips, macipIfs] = await Promise.all([
+    vpp.dump(sw_interface_dump, { sw_if_index: 0xffffffff }),
+    vpp.dump(bridge_domain_dump, { bd_id: 0xffffffff, sw_if_index: 0xffffffff }),
+    vpp.dump(acl_dump, { acl_index: 0xffffffff }),
+    vpp.dump(acl_interface_list_dump, { sw_if_index: 0xffffffff }),
+    vpp.dump(macip_acl_dump, { acl_index: 0xffffffff }),
+    vpp.request(macip_acl_interface_get, {}),
+  ]);
+  const byIndex = new Map(ifList.map((d) => [d.sw_if_index, d]));
+  const nameOf = (i: number) => byIndex.get(i)?.interface_name ?? `#${i}`;
+  const aclTag = new Map(acls.map((a) => [a.acl_index, a.tag || `#${a.acl_index}`]));
+  const macipTag = new Map(macips.map((a) => [a.acl_index, a.tag || `#${a.acl_index}`]));
+  const v: VppView = {
+    ifs: new Map(ifList.filter((d) => d.interface_name !== 'local0').map((d) => [d.interface_name, d])),
+    byTag: new Map(ifList.filter((d) => d.tag).map((d) => [d.tag, d])),
+    bridges: new Map(bds.map((b) => [b.bd_tag || `#${b.bd_id}`, b.sw_if_details.map((m) => nameOf(m.sw_if_index)).sort()])),
+    bdIds: new Map(bds.map((b) => [b.bd_tag || `#${b.bd_id}`, b.bd_id])),
+    acls: new Map(acls.map((a) => [a.tag || `#${a.acl_index}`, { index: a.acl_index, rules: a.r }])),
+    aclLists: new Map(
+      lists
+        .filter((l) => l.count > 0)
+        .map((l) => [
+          nameOf(l.sw_if_index),
+          {
+            input: l.acls.slice(0, l.n_input).map((i) => aclTag.get(i) ?? `?${i}`),
+            output: l.acls.slice(l.n_input).map((i) => aclTag.get(i) ?? `?${i}`),
+          },
+        ]),
+    ),
+    macips: new Map(macips.map((a) => [a.tag || `#${a.acl_index}`, { index: a.acl_index, rules: a.r }])),
+    macipOf: new Map(
+      macipIfs.acls.flatMap((a, i) => (a === 0xffffffff ? [] : [[nameOf(i), macipTag.get(a) ?? `?${a}`] as [string, string]])),
+    ),
+    adminUp: (name) => ((v.ifs.get(name)?.flags ?? 0) & 1) !== 0,
+    linkUp: (name) => ((v.ifs.get(name)?.flags ?? 0) & 2) !== 0,
+  };
+  return v;
+}
+
+/** The VPP name of a port's interface, by its tag. */
+export function portIf(v: VppView, portId: string): string | undefined {
+  return v.byTag.get(`netvpp:port:${portId}`)?.interface_name;
+}

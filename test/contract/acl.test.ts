@@ -1,0 +1,195 @@
+// Contract: the ACL plugin (ACLs, interface lists, MAC-IP ACLs) as VPP 26.06 does it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  acl_add_replace,
+  acl_del,
+  acl_dump,
+  acl_interface_list_dump,
+  acl_interface_set_acl_list,
+  acl_plugin_get_version,
+  delete_loopback,
+  macip_acl_add_replace,
+  macip_acl_del,
+  macip_acl_dump,
+  macip_acl_interface_add_del,
+  macip_acl_interface_get,
+  macip_acl_interface_list_dump,
+  type AclRule,
+  type MacipAclRule,
+} from '../../src/vpp/binapi/index.ts';
+import type { VppClient } from '../../src/vpp/client.ts';
+import { Cleanup, contractHarness, loopback, NO_INDEX, NO_SUCH_INDEX, rejectsWith, TAG, uniq } from './helpers.ts';
+
+const h = contractHarness();
+
+function rule(over: Partial<AclRule> = {}): AclRule {
+  return {
+    is_permit: 2,
+    src_prefix: '0.0.0.0/0',
+    dst_prefix: '0.0.0.0/0',
+    proto: 6,
+    srcport_or_icmptype_first: 0,
+    srcport_or_icmptype_last: 65535,
+    dstport_or_icmpcode_first: 22,
+    dstport_or_icmpcode_last: 22,
+    tcp_flags_mask: 0,
+    tcp_flags_value: 0,
+    ...over,
+  };
+}
+
+function macipRule(mac: string, prefix: string): MacipAclRule {
+  return { is_permit: 1, src_mac: mac, src_mac_mask: 'ff:ff:ff:ff:ff:ff', src_prefix: prefix };
+}
+
+async function acl(c: VppClient, cleanup: Cleanup, rules: AclRule[], tag = `${TAG}${uniq()}`): Promise<number> {
+  const r = await c.request(acl_add_replace, { acl_index: NO_INDEX, tag, count: rules.length, r: rules });
+  cleanup.add(() => c.request(acl_del, { acl_index: r.acl_index }));
+  return r.acl_index;
+}
+
+async function lists(c: VppClient, sw: number) {
+  const d = await c.dump(acl_interface_list_dump, { sw_if_index: sw });
+  assert.equal(d.length, 1);
+  return { n_input: d[0].n_input, acls: d[0].acls };
+}
+
+test('the ACL plugin reports its version', async () => {
+  const v = await h.c.request(acl_plugin_get_version, {});
+  assert.deepEqual([v.major, v.minor], [1, 4]);
+});
+
+test('ACLs: create, dump, replace in place, and nothing to replace', async (t) => {
+  const cleanup = new Cleanup();
+  t.after(() => cleanup.run());
+  const c = h.c;
+  const tag = `${TAG}${uniq()}`;
+  const ingress = [rule(), rule({ src_prefix: '::/0', dst_prefix: '::/0', proto: 58, srcport_or_icmptype_last: 255, dstport_or_icmpcode_first: 0, dstport_or_icmpcode_last: 255 })];
+  const a = await acl(c, cleanup, ingress, tag);
+  let d = await c.dump(acl_dump, { acl_index: a });
+  assert.equal(d.length, 1);
+  assert.equal(d[0].tag, tag);
+  assert.deepEqual(d[0].r, ingress);
+  assert.ok((await c.dump(acl_dump, { acl_index: NO_INDEX })).some((x) => x.acl_index === a));
+
+  const replaced = [rule({ src_prefix: '10.0.0.0/8' })];
+  const r = await c.request(acl_add_replace, { acl_index: a, tag, count: 1, r: replaced });
+  assert.equal(r.acl_index, a, 'replaced in place');
+  d = await c.dump(acl_dump, { acl_index: a });
+  assert.deepEqual(d[0].r, replaced);
+
+  await rejectsWith(
+    c.request(acl_add_replace, { acl_index: NO_SUCH_INDEX, tag: 'x', count: 0, r: [] }),
+    -6,
+    'replacing an ACL that does not exist',
+  );
+  await rejectsWith(
+    c.request(acl_add_replace, { acl_index: NO_INDEX, tag, count: 1, r: [rule({ src_prefix: '10.0.0.1/8' })] }),
+    -57,
+    'host bits in a source prefix',
+  );
+  await rejectsWith(
+    c.request(acl_add_replace, { acl_index: NO_INDEX, tag, count: 1, r: [rule({ dst_prefix: '::/0' })] }),
+    -57,
+    'mixed address families',
+  );
+  await rejectsWith(
+    c.request(acl_add_replace, {
+      acl_index: NO_INDEX,
+      tag,
+      count: 1,
+      r: [rule({ dstport_or_icmpcode_first: 100, dstport_or_icmpcode_last: 99 })],
+    }),
+    -8,
+    'a port range upside down',
+  );
+  await c.request(acl_del, { acl_index: a });
+  assert.deepEqual(await c.dump(acl_dump, { acl_index: a }), []);
+  await rejectsWith(c.request(acl_del, { acl_index: a }), -6, 'deleting twice');
+});
+
+test('interface ACL lists: input then output, an applied ACL cannot go, lists vanish with the interface', async (t) => {
+  const cleanup = new Cleanup();
+  t.after(() => cleanup.run());
+  const c = h.c;
+  const inA = await acl(c, cleanup, [rule()]);
+  const outA = await acl(c, cleanup, [rule({ proto: 17 })]);
+  const lo = await loopback(c, cleanup);
+  await c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 2, n_input: 1, acls: [inA, outA] });
+  cleanup.add(() => c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 0, n_input: 0, acls: [] }));
+  assert.deepEqual(await lists(c, lo), { n_input: 1, acls: [inA, outA] });
+  const all = await c.dump(acl_interface_list_dump, { sw_if_index: NO_INDEX });
+  assert.ok(all.some((x) => x.sw_if_index === lo && x.count === 2));
+  assert.ok(all.some((x) => x.sw_if_index === 0), 'every interface is listed, with or without ACLs');
+
+  await rejectsWith(c.request(acl_del, { acl_index: inA }), -142, 'an input ACL in use');
+  await rejectsWith(c.request(acl_del, { acl_index: outA }), -143, 'an output ACL in use');
+  await rejectsWith(
+    c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 1, n_input: 1, acls: [NO_SUCH_INDEX] }),
+    -6,
+    'applying an ACL that does not exist',
+  );
+  assert.deepEqual(await lists(c, lo), { n_input: 1, acls: [inA, outA] }, 'a refused list changes nothing');
+
+  // Swap directions: make-before-break style replacement of the whole list.
+  await c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 2, n_input: 1, acls: [outA, inA] });
+  assert.deepEqual(await lists(c, lo), { n_input: 1, acls: [outA, inA] });
+  await rejectsWith(c.request(acl_del, { acl_index: inA }), -143);
+
+  await c.request(delete_loopback, { sw_if_index: lo });
+  await c.request(acl_del, { acl_index: inA });
+  await c.request(acl_del, { acl_index: outA });
+  assert.deepEqual(await c.dump(acl_interface_list_dump, { sw_if_index: lo }), []);
+});
+
+test('MAC-IP ACLs: one per interface, shown by interface, deleting the ACL unbinds it', async (t) => {
+  const cleanup = new Cleanup();
+  t.after(() => cleanup.run());
+  const c = h.c;
+  const rules = [macipRule('fa:16:3e:00:00:01', '10.0.0.5/32'), macipRule('fa:16:3e:00:00:01', 'fe80::f816:3eff:fe00:1/128')];
+  const tag = `${TAG}${uniq()}`;
+  const m = await c.request(macip_acl_add_replace, { acl_index: NO_INDEX, tag, count: rules.length, r: rules });
+  cleanup.add(() => c.request(macip_acl_del, { acl_index: m.acl_index }));
+  const d = await c.dump(macip_acl_dump, { acl_index: m.acl_index });
+  assert.equal(d.length, 1);
+  assert.equal(d[0].tag, tag);
+  assert.deepEqual(d[0].r, rules);
+
+  const lo = await loopback(c, cleanup);
+  await c.request(macip_acl_interface_add_del, { is_add: true, sw_if_index: lo, acl_index: m.acl_index });
+  cleanup.add(() => c.request(macip_acl_interface_add_del, { is_add: false, sw_if_index: lo, acl_index: m.acl_index }));
+  const got = await c.request(macip_acl_interface_get, {});
+  assert.equal(got.count, got.acls.length);
+  assert.equal(got.acls[lo], m.acl_index, 'indexed by sw_if_index');
+  assert.deepEqual(
+    (await c.dump(macip_acl_interface_list_dump, { sw_if_index: lo })).map((x) => [x.sw_if_index, x.acls]),
+    [[lo, [m.acl_index]]],
+  );
+  assert.ok(
+    (await c.dump(macip_acl_interface_list_dump, { sw_if_index: NO_INDEX })).some(
+      (x) => x.sw_if_index === lo && x.acls[0] === m.acl_index,
+    ),
+  );
+
+  const replaced = [macipRule('fa:16:3e:00:00:02', '10.0.0.6/32')];
+  const r = await c.request(macip_acl_add_replace, { acl_index: m.acl_index, tag, count: 1, r: replaced });
+  assert.equal(r.acl_index, m.acl_index);
+  assert.deepEqual((await c.dump(macip_acl_dump, { acl_index: m.acl_index }))[0].r, replaced);
+  assert.equal((await c.request(macip_acl_interface_get, {})).acls[lo], m.acl_index, 'still bound after replace');
+
+  await c.request(macip_acl_del, { acl_index: m.acl_index });
+  assert.equal((await c.request(macip_acl_interface_get, {})).acls[lo], NO_INDEX, 'unbound by the delete');
+  assert.deepEqual(await c.dump(macip_acl_dump, { acl_index: m.acl_index }), []);
+  await rejectsWith(
+    c.request(macip_acl_interface_add_del, { is_add: false, sw_if_index: lo, acl_index: m.acl_index }),
+    -6,
+    'nothing bound',
+  );
+  await rejectsWith(
+    c.request(macip_acl_interface_add_del, { is_add: true, sw_if_index: lo, acl_index: NO_SUCH_INDEX }),
+    -6,
+    'binding an ACL that does not exist',
+  );
+  await rejectsWith(c.request(macip_acl_del, { acl_index: m.acl_index }), -6);
+});
