@@ -9,16 +9,24 @@ export interface SimProcess {
   stop(): Promise<void>;
 }
 
-export async function startSimProcess(): Promise<SimProcess> {
+export function startSimProcess(): Promise<SimProcess> {
+  return startPeerProcess(new URL('../src/sim/main.ts', import.meta.url).pathname, (s) => ['--socket', s]);
+}
+
+/** The minimal echo peer (bench/echo-peer.ts): the client's own ceiling. */
+export function startEchoPeer(): Promise<SimProcess> {
+  return startPeerProcess(new URL('./echo-peer.ts', import.meta.url).pathname, (s) => [s]);
+}
+
+async function startPeerProcess(main: string, args: (socket: string) => string[]): Promise<SimProcess> {
   const socket = join(mkdtempSync(join(tmpdir(), 'netvpp-bench-')), 'api.sock');
-  const main = new URL('../src/sim/main.ts', import.meta.url).pathname;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main, '--socket', socket], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main, ...args(socket)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const t0 = Date.now();
   while (!existsSync(socket)) {
-    if (child.exitCode !== null) throw new Error(`simulator exited with ${child.exitCode}`);
-    if (Date.now() - t0 > 15_000) throw new Error('simulator did not start within 15 s');
+    if (child.exitCode !== null) throw new Error(`${main} exited with ${child.exitCode}`);
+    if (Date.now() - t0 > 15_000) throw new Error(`${main} did not start within 15 s`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {

@@ -12,7 +12,7 @@ import {
   sw_interface_set_flags,
   sw_interface_tag_add_del,
 } from '../src/vpp/binapi/index.ts';
-import { startSimProcess } from './sim-process.ts';
+import { startEchoPeer, startSimProcess } from './sim-process.ts';
 
 const N_SEQ = Number(process.env.BENCH_SEQ ?? 20_000);
 const N_PIPE = Number(process.env.BENCH_PIPE ?? 200_000);
@@ -68,6 +68,16 @@ console.log(
   `dump sw_interface_dump (${fmt(details.length)} interfaces): ${fmt(details.length / secs)} details/s`,
 );
 await Promise.all([lo, ...made].map((m) => c.request(delete_loopback, { sw_if_index: m.sw_if_index })));
+
+if (!real) {
+  // The simulator is JavaScript and costs more per call than VPP; an echo peer shows how fast the
+  // client itself goes, which is what a real VPP would see.
+  const echo = await startEchoPeer();
+  const e = await VppClient.connect({ socket: echo.socket, window: 1024 });
+  await pipelined('control_ping (echo peer: client ceiling)', N_PIPE, () => e.request(control_ping, {}));
+  await e.close();
+  await echo.stop();
+}
 
 const mem = process.memoryUsage();
 console.log(

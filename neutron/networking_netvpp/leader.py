@@ -11,12 +11,46 @@ different nodes may each forward. That is still correct (rows are idempotent
 snapshots), only redundant.
 """
 import hashlib
+import os
+import weakref
 
 from neutron_lib.db import api as db_api
 from oslo_log import log as logging
 import sqlalchemy as sa
 
 LOG = logging.getLogger(__name__)
+
+_locks = weakref.WeakSet()
+# Lock connections inherited through fork; kept referenced so that nothing in
+# the child ever uses, returns or garbage-collects them.
+_inherited = []
+
+
+def _forget_locks_in_child():
+    """After fork: the child must not keep the parent's lock session alive.
+
+    neutron-server forks replacement workers from a parent that may hold a
+    lock. If the child kept a copy of that socket, the database session (and
+    the lock) would outlive the parent's own connection. Closing the child's
+    copy of the descriptor leaves the parent's session untouched; sending a
+    QUIT, as closing the DB-API connection would, must not happen.
+    """
+    for lock in list(_locks):
+        conn, lock._conn = lock._conn, None
+        if conn is None:
+            continue
+        _inherited.append(conn)
+        try:
+            fairy = conn.connection
+            raw = getattr(fairy, 'dbapi_connection', None) or fairy.connection
+            sock = getattr(raw, '_sock', None)  # PyMySQL
+            if sock is not None:
+                os.close(sock.detach())
+        except Exception:
+            pass
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
 
 
 class NamedLock(object):
@@ -26,6 +60,7 @@ class NamedLock(object):
         self._conn = None
         self._name = None
         self._dialect = None
+        _locks.add(self)
 
     def _engine(self):
         return db_api.get_context_manager().writer.get_engine()

@@ -133,14 +133,22 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
   const a = new ActualState();
 
   const extra = new Map<number, IfExtra>();
-  for (const v of vhosts) extra.set(v.sw_if_index, { vif: { type: 'vhostuser', socket: v.sock_filename, server: v.is_server } });
+  for (const v of vhosts)
+    extra.set(v.sw_if_index, { vif: { type: 'vhostuser', socket: v.sock_filename, server: v.is_server } });
   for (const t of taps) {
     extra.set(t.sw_if_index, {
-      vif: { type: 'tap', hostIfName: t.host_if_name, hostMac: t.host_mac_addr.toLowerCase(), hostMtu: t.host_mtu_size },
+      vif: {
+        type: 'tap',
+        hostIfName: t.host_if_name,
+        hostMac: t.host_mac_addr.toLowerCase(),
+        hostMtu: t.host_mtu_size,
+      },
     });
   }
   for (const p of afps) {
-    extra.set(p.sw_if_index, { vif: { type: 'veth', hostIfName: '', vppIfName: p.host_if_name, hostMac: '', hostMtu: 0 } });
+    extra.set(p.sw_if_index, {
+      vif: { type: 'veth', hostIfName: '', vppIfName: p.host_if_name, hostMac: '', hostMtu: 0 },
+    });
   }
 
   const uplinkByName = new Map<string, string>();
@@ -154,7 +162,13 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
     const physnet = uplinkByName.get(d.interface_name);
     if (physnet !== undefined) {
       a.set(
-        { kind: 'uplink', key: keyOf.uplink(physnet), physnet, name: d.interface_name, adminUp: (d.flags & ADMIN_UP) !== 0 },
+        {
+          kind: 'uplink',
+          key: keyOf.uplink(physnet),
+          physnet,
+          name: d.interface_name,
+          adminUp: (d.flags & ADMIN_UP) !== 0,
+        },
         d.sw_if_index,
       );
     }
@@ -184,7 +198,10 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
     if (port) {
       const vif: PortVif = extra.get(d.sw_if_index)?.vif ?? { type: 'other', dev: d.interface_dev_type };
       const k = uniqueKey(key, d.sw_if_index);
-      a.set({ kind: 'port', key: k, portId: port[1], vif, mac: d.l2_address.toLowerCase(), mtu: d.mtu[0] }, d.sw_if_index);
+      a.set(
+        { kind: 'port', key: k, portId: port[1], vif, mac: d.l2_address.toLowerCase(), mtu: d.mtu[0] },
+        d.sw_if_index,
+      );
       if (adminUp) a.set({ kind: 'up', key: keyOf.up(k), iface: k, after: [] });
     }
     // Other netvpp tags (a newer agent's objects) are left alone.

@@ -186,8 +186,16 @@ export class Agent extends EventEmitter {
   }
 
   health(): AgentHealth {
-    const failing = [...this.reconciler.failures].map(([key, f]) => ({ key, error: f.error, attempts: f.attempts }));
-    const etcd = { connected: this.feed.connected, desiredLoaded: this.feed.complete, watchedGroups: this.feed.watchedGroups };
+    const failing = [...this.reconciler.failures].map(([key, f]) => ({
+      key,
+      error: f.error,
+      attempts: f.attempts,
+    }));
+    const etcd = {
+      connected: this.feed.connected,
+      desiredLoaded: this.feed.complete,
+      watchedGroups: this.feed.watchedGroups,
+    };
     return {
       ok: etcd.connected && this.vppConnected,
       host: this.config.host,
@@ -211,10 +219,16 @@ export class Agent extends EventEmitter {
     while (!this.stopped) {
       try {
         if (!this.client) {
-          const c = await VppClient.connect({ socket: this.config.vppSocket, name: 'netvpp-agent', log: this.log.child('vpp') });
+          const c = await VppClient.connect({
+            socket: this.config.vppSocket,
+            name: 'netvpp-agent',
+            log: this.log.child('vpp'),
+          });
           this.client = c;
           c.on('disconnected', (err: Error) => this.onVppDisconnected(err));
-          await c.subscribe(want_interface_events, { pid: process.pid }, sw_interface_event, (ev) => this.onInterfaceEvent(ev));
+          await c.subscribe(want_interface_events, { pid: process.pid }, sw_interface_event, (ev) =>
+            this.onInterfaceEvent(ev),
+          );
         } else {
           restarted = (await this.client.reconnect()).restarted;
         }
@@ -225,7 +239,11 @@ export class Agent extends EventEmitter {
         if (this.stopped) return;
         attempt++;
         if (attempt === 1 || attempt % 10 === 0) {
-          this.log.warn('cannot connect to VPP; retrying', { socket: this.config.vppSocket, attempt, error: (e as Error).message });
+          this.log.warn('cannot connect to VPP; retrying', {
+            socket: this.config.vppSocket,
+            attempt,
+            error: (e as Error).message,
+          });
         }
         await this.sleep(delay * (0.8 + Math.random() * 0.4));
         delay = Math.min(max, delay * 2);
@@ -234,7 +252,12 @@ export class Agent extends EventEmitter {
     if (this.stopped) return;
     this.vppConnected = true;
     this.log.info('connected to VPP', { version: this.vppVersion, socket: this.config.vppSocket });
-    this.resyncReason = this.lastResync === null && this.actual === undefined ? 'start' : restarted ? 'vpp-restart' : 'vpp-reconnect';
+    this.resyncReason =
+      this.lastResync === null && this.actual === undefined
+        ? 'start'
+        : restarted
+          ? 'vpp-restart'
+          : 'vpp-reconnect';
     if (restarted) this.reconciler.reset();
     this.actual = undefined;
     void this.liveness?.update(this.hostState());
@@ -276,7 +299,11 @@ export class Agent extends EventEmitter {
     }
     if (!key) return;
     const believedUp = this.believedAdminUp(a, key);
-    if ((adminUp && !believedUp) || (!adminUp && believedUp) || (!linkUp && a.linkUp.get(ev.sw_if_index) === true)) {
+    if (
+      (adminUp && !believedUp) ||
+      (!adminUp && believedUp) ||
+      (!linkUp && a.linkUp.get(ev.sw_if_index) === true)
+    ) {
       this.dirtyIfs.add(ev.sw_if_index);
       this.kick();
     }
@@ -296,10 +323,18 @@ export class Agent extends EventEmitter {
       const key = a.keyByIf.get(idx);
       const [d] = await vpp.dump(sw_interface_dump, { sw_if_index: idx });
       const o0 = key ? a.get(key) : undefined;
-      const same = !!d && (!o0 || (o0.kind === 'uplink' ? o0.name === d.interface_name : d.tag === tagOf(key?.replace(/#\d+$/, '') ?? '')));
+      const same =
+        !!d &&
+        (!o0 ||
+          (o0.kind === 'uplink'
+            ? o0.name === d.interface_name
+            : d.tag === tagOf(key?.replace(/#\d+$/, '') ?? '')));
       if (!same) {
         if (key) {
-          this.log.warn('an interface of netvpp disappeared from VPP; re-creating it', { key, sw_if_index: idx });
+          this.log.warn('an interface of netvpp disappeared from VPP; re-creating it', {
+            key,
+            sw_if_index: idx,
+          });
           a.interfaceGone(idx);
         }
         continue;
@@ -313,7 +348,8 @@ export class Agent extends EventEmitter {
         if (o.adminUp !== adminUp) a.set({ ...o, adminUp }, idx);
       } else if (o?.kind === 'port') {
         const upKey = keyOf.up(key);
-        if (adminUp && !a.get(upKey)) a.set({ kind: 'up', key: upKey, iface: key, after: [] } satisfies UpObj);
+        if (adminUp && !a.get(upKey))
+          a.set({ kind: 'up', key: upKey, iface: key, after: [] } satisfies UpObj);
         if (!adminUp && a.get(upKey)) {
           this.log.warn('a port interface was set down outside netvpp; setting it up again', { key });
           a.remove(upKey);
@@ -406,7 +442,8 @@ export class Agent extends EventEmitter {
     if (summary.ops > 0) {
       this.log.debug('pass', { ...summary });
       for (const [key, f] of this.reconciler.failures) {
-        if (f.attempts === 1 || f.attempts % 10 === 0) this.log.warn(`failed: ${f.error}`, { key, attempts: f.attempts });
+        if (f.attempts === 1 || f.attempts % 10 === 0)
+          this.log.warn(`failed: ${f.error}`, { key, attempts: f.attempts });
       }
     }
     this.emit('pass', summary);
@@ -416,7 +453,13 @@ export class Agent extends EventEmitter {
     if (summary.done > 0 && summary.blocked > 0) this.kick();
     if (reason) {
       const c = vpp.take();
-      this.lastResync = { reason, ports: this.desired.bindings.size, calls: c.calls, writes: c.writes, ms: Date.now() - started };
+      this.lastResync = {
+        reason,
+        ports: this.desired.bindings.size,
+        calls: c.calls,
+        writes: c.writes,
+        ms: Date.now() - started,
+      };
       this.log.info(
         `resync: ${this.lastResync.ports} ports, ${c.calls} calls (${c.writes} writes), ${(this.lastResync.ms / 1000).toFixed(1)} s`,
         { reason, failed: summary.failed, blocked: summary.blocked },
@@ -429,10 +472,13 @@ export class Agent extends EventEmitter {
 
   private retryIn(ms: number): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.kick();
-    }, Math.max(10, ms));
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.kick();
+      },
+      Math.max(10, ms),
+    );
     this.retryTimer.unref?.();
   }
 

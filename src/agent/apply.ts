@@ -13,7 +13,17 @@ export interface PassResult {
   aborted: boolean;
 }
 
-export async function execute(plan: Plan, run: (op: PlanOp) => Promise<void>): Promise<PassResult> {
+/**
+ * Most ops running at once. Enough to keep VPP's queue full (the client pipelines up to its window);
+ * more would only grow queues in memory.
+ */
+export const MAX_CONCURRENT_OPS = 1024;
+
+export async function execute(
+  plan: Plan,
+  run: (op: PlanOp) => Promise<void>,
+  maxConcurrent = MAX_CONCURRENT_OPS,
+): Promise<PassResult> {
   const result: PassResult = { done: [], failed: new Map(), blocked: new Map(), aborted: false };
   const pending = new Map<PlanOp, number>();
   const dependents = new Map<PlanOp, PlanOp[]>();
@@ -43,6 +53,10 @@ export async function execute(plan: Plan, run: (op: PlanOp) => Promise<void>): P
     }
   };
 
+  // Ops whose prerequisites are done, waiting for a free slot (FIFO, read from `head`).
+  const ready: PlanOp[] = [];
+  let head = 0;
+  let running = 0;
   const launch = (op: PlanOp): void => {
     if (settled.has(op)) return;
     if (result.aborted) {
@@ -53,6 +67,26 @@ export async function execute(plan: Plan, run: (op: PlanOp) => Promise<void>): P
       block(op, op.blocked);
       return;
     }
+    ready.push(op);
+    pump();
+  };
+  const pump = (): void => {
+    while (running < maxConcurrent && head < ready.length) {
+      const op = ready[head++];
+      if (head > 4096 && head * 2 > ready.length) {
+        ready.splice(0, head);
+        head = 0;
+      }
+      if (settled.has(op)) continue;
+      if (result.aborted) {
+        block(op, { reason: 'VPP connection lost', error: false });
+        continue;
+      }
+      start(op);
+    }
+  };
+  const start = (op: PlanOp): void => {
+    running++;
     inFlight++;
     run(op).then(
       () => {
@@ -73,18 +107,22 @@ export async function execute(plan: Plan, run: (op: PlanOp) => Promise<void>): P
         } else {
           settled.add(op);
           result.failed.set(op, e);
-          for (const d of dependents.get(op) ?? []) block(d, { reason: `needs ${op.key}, which failed: ${e.message}`, error: true });
+          for (const d of dependents.get(op) ?? [])
+            block(d, { reason: `needs ${op.key}, which failed: ${e.message}`, error: true });
         }
         land();
       },
     );
   };
   const land = (): void => {
+    running--;
     inFlight--;
-    if (inFlight === 0) finish();
+    pump();
+    if (inFlight === 0 && head >= ready.length) finish();
   };
 
   inFlight++; // hold the pass open while the first ops launch
+  running++;
   for (const op of plan.ops) if (op.waitsFor.length === 0) launch(op);
   land();
   await finished;

@@ -128,11 +128,25 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
     const entry = state.bindings.get(portId) as Entry<PortBinding>;
     if (!entry.ok) {
       frozenPorts.add(portId);
-      ports.set(portId, { portId, revision: entry.revision, requires: [], needsLink: false, errors: [entry.error], waiting: [] });
+      ports.set(portId, {
+        portId,
+        revision: entry.revision,
+        requires: [],
+        needsLink: false,
+        errors: [entry.error],
+        waiting: [],
+      });
       continue;
     }
     const b = entry.value;
-    const plan: PortPlan = { portId, revision: b.revision, requires: [], needsLink: false, errors: [], waiting: [] };
+    const plan: PortPlan = {
+      portId,
+      revision: b.revision,
+      requires: [],
+      needsLink: false,
+      errors: [],
+      waiting: [],
+    };
     ports.set(portId, plan);
 
     // ---- interface ----
@@ -141,7 +155,9 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
       const vu = b.vhostuser as NonNullable<PortBinding['vhostuser']>;
       const socket = posix.normalize(vu.socket);
       if (!posix.isAbsolute(socket) || !socket.startsWith(opts.vhostUserDir + '/')) {
-        plan.errors.push(`vhost-user socket ${vu.socket} is outside the configured directory ${opts.vhostUserDir}`);
+        plan.errors.push(
+          `vhost-user socket ${vu.socket} is outside the configured directory ${opts.vhostUserDir}`,
+        );
         continue;
       }
       // Neutron's mode is QEMU's role: QEMU 'server' → VPP connects as client.
@@ -152,7 +168,13 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
       vif =
         opts.tapBackend === 'tap'
           ? { type: 'tap', hostIfName, hostMac: b.mac.toLowerCase(), hostMtu: b.mtu }
-          : { type: 'veth', hostIfName, vppIfName: vethVppName(portId), hostMac: b.mac.toLowerCase(), hostMtu: b.mtu };
+          : {
+              type: 'veth',
+              hostIfName,
+              vppIfName: vethVppName(portId),
+              hostMac: b.mac.toLowerCase(),
+              hostMtu: b.mtu,
+            };
     }
     // ---- network ----
     if (b.network_type === 'vxlan') {
@@ -162,16 +184,21 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
     const physnet = b.physnet as string;
     const ifname = opts.physnets.get(physnet);
     if (ifname === undefined) {
-      plan.errors.push(`physnet ${physnet} is not configured on this host (physnets: ${[...opts.physnets.keys()].join(', ') || 'none'})`);
+      plan.errors.push(
+        `physnet ${physnet} is not configured on this host (physnets: ${[...opts.physnets.keys()].join(', ') || 'none'})`,
+      );
       continue;
     }
     const uplink = keyOf.uplink(physnet);
-    const segment = b.network_type === 'vlan' ? `vlan ${b.segmentation_id} on ${physnet}` : `flat on ${physnet}`;
+    const segment =
+      b.network_type === 'vlan' ? `vlan ${b.segmentation_id} on ${physnet}` : `flat on ${physnet}`;
     const member = b.network_type === 'vlan' ? keyOf.vlan(physnet, b.segmentation_id as number) : uplink;
     const bd = keyOf.bd(b.network_id);
     const claim = networks.get(b.network_id);
     if (claim && claim.segment !== segment) {
-      plan.errors.push(`network ${b.network_id} is ${segment} here but ${claim.segment} for port ${claim.by}`);
+      plan.errors.push(
+        `network ${b.network_id} is ${segment} here but ${claim.segment} for port ${claim.by}`,
+      );
       continue;
     }
     const taken = members.get(member);
@@ -185,7 +212,14 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
       members.set(member, b.network_id);
       add({ kind: 'uplink', key: uplink, physnet, name: ifname, adminUp: true });
       if (b.network_type === 'vlan') {
-        add({ kind: 'vlan', key: member, uplink, vlan: b.segmentation_id as number, pop: true, adminUp: true });
+        add({
+          kind: 'vlan',
+          key: member,
+          uplink,
+          vlan: b.segmentation_id as number,
+          pop: true,
+          adminUp: true,
+        });
       }
       add({
         kind: 'bd',
@@ -266,7 +300,10 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
     const compiled = compileGroupAcls(sg, (g) => state.memberAddresses(g));
     for (const d of DIRECTIONS) add({ kind: 'acl', key: `sg:${id}:${d}`, rules: compiled[d] });
     for (const u of compiled.unsupported) {
-      warnings.set(`${id}/${u.ruleId}/${u.reason}`, `security group ${id} rule ${u.ruleId} left out: ${u.reason}`);
+      warnings.set(
+        `${id}/${u.ruleId}/${u.reason}`,
+        `security group ${id} rule ${u.ruleId} left out: ${u.reason}`,
+      );
     }
   }
 
@@ -276,7 +313,11 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
     if (frozenPorts.has(plan.portId) || uplinkSide === undefined) continue;
     const seen = new Set<string>();
     const stack = [keyOf.port(plan.portId), keyOf.l2(keyOf.port(plan.portId)), uplinkSide];
-    for (const k of [keyOf.up(keyOf.port(plan.portId)), keyOf.aclbind(plan.portId), keyOf.macipbind(plan.portId)]) {
+    for (const k of [
+      keyOf.up(keyOf.port(plan.portId)),
+      keyOf.aclbind(plan.portId),
+      keyOf.macipbind(plan.portId),
+    ]) {
       if (objects.has(k) || frozenKeys.has(k)) stack.push(k);
     }
     while (stack.length > 0) {

@@ -62,7 +62,9 @@ export function parseIni(text: string, file = 'config'): { ini: Ini; problems: s
     }
     const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
     if (!kv) {
-      problems.push(`${file}:${i + 1}: expected "option = value" or "[section]", got ${JSON.stringify(line)}`);
+      problems.push(
+        `${file}:${i + 1}: expected "option = value" or "[section]", got ${JSON.stringify(line)}`,
+      );
       return;
     }
     if (!section) {
@@ -102,7 +104,13 @@ interface RawOptions {
 
 const OPTIONS: OptionSpec[] = [
   { name: 'host', section: 'default', env: 'NETVPP_HOST', flag: 'host', help: 'this node name' },
-  { name: 'log_level', section: 'default', env: 'NETVPP_LOG_LEVEL', flag: 'log-level', help: 'debug|info|warn|error' },
+  {
+    name: 'log_level',
+    section: 'default',
+    env: 'NETVPP_LOG_LEVEL',
+    flag: 'log-level',
+    help: 'debug|info|warn|error',
+  },
   {
     name: 'physnets',
     section: 'agent',
@@ -117,7 +125,13 @@ const OPTIONS: OptionSpec[] = [
     flag: 'vhost-user-dir',
     help: 'directory of vhost-user sockets',
   },
-  { name: 'tap_backend', section: 'agent', env: 'NETVPP_TAP_BACKEND', flag: 'tap-backend', help: 'auto|tap|veth' },
+  {
+    name: 'tap_backend',
+    section: 'agent',
+    env: 'NETVPP_TAP_BACKEND',
+    flag: 'tap-backend',
+    help: 'auto|tap|veth',
+  },
   {
     name: 'health_port',
     section: 'agent',
@@ -125,7 +139,13 @@ const OPTIONS: OptionSpec[] = [
     flag: 'health-port',
     help: 'port of GET /health on loopback (0 = any free port, "off" = none)',
   },
-  { name: 'health_host', section: 'agent', env: 'NETVPP_HEALTH_HOST', flag: 'health-host', help: 'loopback address' },
+  {
+    name: 'health_host',
+    section: 'agent',
+    env: 'NETVPP_HEALTH_HOST',
+    flag: 'health-host',
+    help: 'loopback address',
+  },
   {
     name: 'endpoints',
     section: 'etcd',
@@ -133,11 +153,35 @@ const OPTIONS: OptionSpec[] = [
     flag: 'etcd-endpoints',
     help: 'comma-separated etcd client URLs or host:port',
   },
-  { name: 'ca_file', section: 'etcd', env: 'NETVPP_ETCD_CA', flag: 'etcd-ca', help: 'CA certificate (PEM) for TLS' },
-  { name: 'cert_file', section: 'etcd', env: 'NETVPP_ETCD_CERT', flag: 'etcd-cert', help: 'client certificate (PEM)' },
+  {
+    name: 'ca_file',
+    section: 'etcd',
+    env: 'NETVPP_ETCD_CA',
+    flag: 'etcd-ca',
+    help: 'CA certificate (PEM) for TLS',
+  },
+  {
+    name: 'cert_file',
+    section: 'etcd',
+    env: 'NETVPP_ETCD_CERT',
+    flag: 'etcd-cert',
+    help: 'client certificate (PEM)',
+  },
   { name: 'key_file', section: 'etcd', env: 'NETVPP_ETCD_KEY', flag: 'etcd-key', help: 'client key (PEM)' },
-  { name: 'username', section: 'etcd', env: 'NETVPP_ETCD_USERNAME', flag: 'etcd-username', help: 'etcd user' },
-  { name: 'password', section: 'etcd', env: 'NETVPP_ETCD_PASSWORD', flag: 'etcd-password', help: 'etcd password' },
+  {
+    name: 'username',
+    section: 'etcd',
+    env: 'NETVPP_ETCD_USERNAME',
+    flag: 'etcd-username',
+    help: 'etcd user',
+  },
+  {
+    name: 'password',
+    section: 'etcd',
+    env: 'NETVPP_ETCD_PASSWORD',
+    flag: 'etcd-password',
+    help: 'etcd password',
+  },
   { name: 'socket', section: 'vpp', env: 'NETVPP_VPP_SOCKET', flag: 'vpp-socket', help: 'VPP API socket' },
 ];
 
@@ -153,7 +197,10 @@ export const DEFAULTS: Partial<RawOptions> = {
 
 /** Usage text for `netvpp agent --help`. */
 export function usage(): string {
-  const lines = ['Options (flag / environment / ini [section] option):', '  --config-file PATH  (NETVPP_CONFIG)'];
+  const lines = [
+    'Options (flag / environment / ini [section] option):',
+    '  --config-file PATH  (NETVPP_CONFIG)',
+  ];
   for (const o of OPTIONS) {
     lines.push(`  --${o.flag} VALUE  (${o.env}; [${o.section.toUpperCase()}] ${o.name}): ${o.help}`);
   }
@@ -161,7 +208,10 @@ export function usage(): string {
 }
 
 /** Splits `--name value` / `--name=value` flags; unknown flags are problems. */
-function parseFlags(argv: string[], problems: string[]): { values: Map<string, string>; configFile?: string } {
+function parseFlags(
+  argv: string[],
+  problems: string[],
+): { values: Map<string, string>; configFile?: string } {
   const known = new Set(OPTIONS.map((o) => o.flag).concat('config-file'));
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -301,11 +351,13 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   const where = (n: keyof RawOptions) => from.get(n) ?? `default ${n}`;
 
   const host = raw.host ?? hostname();
-  if (!/^[^/\s]{1,255}$/.test(host)) problems.push(`${where('host')}: host name ${JSON.stringify(host)} is not valid`);
+  if (!/^[^/\s]{1,255}$/.test(host))
+    problems.push(`${where('host')}: host name ${JSON.stringify(host)} is not valid`);
 
   const levels: Level[] = ['debug', 'info', 'warn', 'error'];
   const logLevel = (raw.log_level ?? 'info').toLowerCase() as Level;
-  if (!levels.includes(logLevel)) problems.push(`${where('log_level')}: log level must be one of ${levels.join('|')}`);
+  if (!levels.includes(logLevel))
+    problems.push(`${where('log_level')}: log level must be one of ${levels.join('|')}`);
 
   const physnets = parsePhysnets(raw.physnets ?? '', problems, where('physnets'));
   if (physnets.size === 0 && raw.physnets === undefined) {
@@ -320,7 +372,8 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     problems.push(`${where('tap_backend')}: must be auto, tap or veth, got ${JSON.stringify(tapSetting)}`);
   }
   const hasVhostNet = opts.hasVhostNet ?? (() => existsSync('/dev/vhost-net'));
-  const tapBackend: TapBackend = tapSetting === 'veth' || (tapSetting === 'auto' && !hasVhostNet()) ? 'veth' : 'tap';
+  const tapBackend: TapBackend =
+    tapSetting === 'veth' || (tapSetting === 'auto' && !hasVhostNet()) ? 'veth' : 'tap';
 
   let health: AgentConfig['health'] = null;
   const hp = (raw.health_port ?? '').toLowerCase();
@@ -363,7 +416,8 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   }
 
   const vppSocket = raw.socket ?? '';
-  if (!isAbsolute(vppSocket)) problems.push(`${where('socket')}: the VPP API socket must be an absolute path`);
+  if (!isAbsolute(vppSocket))
+    problems.push(`${where('socket')}: the VPP API socket must be an absolute path`);
 
   if (problems.length) throw new ConfigError(problems);
   return {

@@ -4,13 +4,7 @@
 // watcher or the agent.
 import type { KeyValue, PutEvent, DeleteEvent } from '../store/index.ts';
 import { formatErrors } from '../model/validate.ts';
-import {
-  decodeValue,
-  keys,
-  parseKey,
-  type PortBinding,
-  type SecurityGroup,
-} from '../model/keyspace.ts';
+import { decodeValue, keys, parseKey, type PortBinding, type SecurityGroup } from '../model/keyspace.ts';
 
 export type Entry<T> = { ok: true; value: T } | { ok: false; error: string; revision: number | null };
 
@@ -66,7 +60,11 @@ export class DesiredState {
     if (k?.kind !== 'portBinding' || k.host !== this.host) return;
     const r = decodeValue('portBinding', value);
     if (!r.ok) {
-      this.bindings.set(k.portId, { ok: false, error: `invalid port binding: ${formatErrors(r.errors)}`, revision: revisionOf(value) });
+      this.bindings.set(k.portId, {
+        ok: false,
+        error: `invalid port binding: ${formatErrors(r.errors)}`,
+        revision: revisionOf(value),
+      });
     } else if (r.value.port_id !== k.portId) {
       this.bindings.set(k.portId, {
         ok: false,
@@ -120,8 +118,10 @@ export class DesiredState {
     const k = parseKey(key);
     if (k?.kind === 'secGroup' && k.sgId === sgId) {
       const r = decodeValue('secGroup', value);
-      if (!r.ok) this.groups.set(sgId, { ok: false, error: formatErrors(r.errors), revision: revisionOf(value) });
-      else if (r.value.id !== sgId) this.groups.set(sgId, { ok: false, error: 'id does not match its key', revision: r.value.revision });
+      if (!r.ok)
+        this.groups.set(sgId, { ok: false, error: formatErrors(r.errors), revision: revisionOf(value) });
+      else if (r.value.id !== sgId)
+        this.groups.set(sgId, { ok: false, error: 'id does not match its key', revision: r.value.revision });
       else this.groups.set(sgId, { ok: true, value: r.value });
       return;
     }
@@ -153,6 +153,7 @@ export class DesiredState {
    * name (for the membership). Only these are watched.
    */
   interest(): Set<string> {
+    if (this.interestCache?.version === this.version) return this.interestCache.groups;
     const out = new Set<string>();
     for (const e of this.bindings.values()) {
       if (!e.ok) continue;
@@ -162,6 +163,9 @@ export class DesiredState {
       const g = this.groups.get(sg);
       if (g?.ok) for (const r of g.value.rules) if (r.remote_group_id) out.add(r.remote_group_id);
     }
+    this.interestCache = { version: this.version, groups: out };
     return out;
   }
+
+  private interestCache: { version: number; groups: Set<string> } | undefined;
 }

@@ -40,7 +40,11 @@ export interface DiffInput {
  * Builds the plan. `hold(key)` says why an object must not be touched in this pass (a failure in
  * back-off); such objects get no op and whatever needs them is blocked.
  */
-export function diff(desired: DiffInput, actual: ActualState, hold: (key: string) => Blocked | undefined): Plan {
+export function diff(
+  desired: DiffInput,
+  actual: ActualState,
+  hold: (key: string) => Blocked | undefined,
+): Plan {
   const frozen = (key: string): boolean => {
     if (desired.frozenKeys.has(key)) return true;
     const p = portOfKey(key);

@@ -38,7 +38,8 @@ export class DesiredFeed {
     this.host = watchPrefixes(this.store, {
       prefixes: [keys.hostNodes(this.desired.host)],
       onEvent: (ev) => this.onHostEvent(ev),
-      log: (msg, err) => this.log.warn(`etcd watch of this host's keys: ${msg}`, err ? { error: String(err) } : undefined),
+      log: (msg, err) =>
+        this.log.warn(`etcd watch of this host's keys: ${msg}`, err ? { error: String(err) } : undefined),
     });
   }
 
@@ -76,7 +77,8 @@ export class DesiredFeed {
   private onHostEvent(ev: WatchEvent): void {
     switch (ev.type) {
       case 'resync':
-        if (ev.reason !== 'initial') this.log.info(`re-read this host's keys from etcd (${ev.reason})`, { keys: ev.kvs.length });
+        if (ev.reason !== 'initial')
+          this.log.info(`re-read this host's keys from etcd (${ev.reason})`, { keys: ev.kvs.length });
         this.desired.resetHost(ev.kvs);
         this.hostLoaded = true;
         break;
@@ -86,7 +88,8 @@ export class DesiredFeed {
         break;
       case 'connection':
         this.hostConnected = ev.state === 'connected';
-        if (ev.state === 'disconnected') this.log.warn('etcd connection lost; VPP keeps its state meanwhile', { error: ev.error });
+        if (ev.state === 'disconnected')
+          this.log.warn('etcd connection lost; VPP keeps its state meanwhile', { error: ev.error });
         else this.log.info('etcd connected');
         return;
     }
@@ -119,7 +122,11 @@ export class DesiredFeed {
       const w = watchPrefixes(this.store, {
         prefixes: [keys.secGroup(id), keys.remoteGroup(id)],
         onEvent: (ev) => this.onGroupEvent(id, ev),
-        log: (msg, err) => this.log.warn(`etcd watch of security group ${id}: ${msg}`, err ? { error: String(err) } : undefined),
+        log: (msg, err) =>
+          this.log.warn(
+            `etcd watch of security group ${id}: ${msg}`,
+            err ? { error: String(err) } : undefined,
+          ),
       });
       this.groups.set(id, w);
     }

@@ -31,7 +31,23 @@ export function linuxHostNet(): HostNet {
   return {
     async ensureVeth(nsSide, vppSide, mac, mtu) {
       if (!(await exists(vppSide))) {
-        await ip(['link', 'add', 'name', nsSide, 'mtu', String(mtu), 'address', mac, 'type', 'veth', 'peer', 'name', vppSide, 'mtu', String(mtu)]);
+        await ip([
+          'link',
+          'add',
+          'name',
+          nsSide,
+          'mtu',
+          String(mtu),
+          'address',
+          mac,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          vppSide,
+          'mtu',
+          String(mtu),
+        ]);
         await ip(['link', 'set', 'dev', nsSide, 'up']);
       }
       await ip(['link', 'set', 'dev', vppSide, 'mtu', String(mtu), 'up']);

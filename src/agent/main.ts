@@ -13,7 +13,10 @@ async function main(): Promise<void> {
   }
   const config = loadConfig({ argv });
   const running = await startAgent(config);
-  if (running.health) log.info('health endpoint listening', { url: `http://${config.health?.host}:${running.health.port}/health` });
+  if (running.health)
+    log.info('health endpoint listening', {
+      url: `http://${config.health?.host}:${running.health.port}/health`,
+    });
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;

@@ -53,7 +53,11 @@ export interface BridgeObj {
 }
 
 export type PortVif =
-  | { type: 'vhostuser'; socket: string; /** VPP is the socket server (Neutron vhostuser_mode client) */ server: boolean }
+  | {
+      type: 'vhostuser';
+      socket: string;
+      /** VPP is the socket server (Neutron vhostuser_mode client) */ server: boolean;
+    }
   | { type: 'tap'; hostIfName: string; hostMac: string; hostMtu: number }
   | {
       type: 'veth';
@@ -124,7 +128,8 @@ export interface UpObj {
   after: string[];
 }
 
-export type VppObject = UplinkObj | VlanObj | BridgeObj | PortObj | L2Obj | AclObj | MacipObj | AclBindObj | MacipBindObj | UpObj;
+export type VppObject =
+  UplinkObj | VlanObj | BridgeObj | PortObj | L2Obj | AclObj | MacipObj | AclBindObj | MacipBindObj | UpObj;
 export type ObjKind = VppObject['kind'];
 
 /** Kinds VPP stores a netvpp tag on; an object of these kinds without our tag is never touched. */
@@ -230,7 +235,11 @@ function sameVif(a: PortVif, b: PortVif): boolean {
     }
     case 'tap': {
       const o = b as typeof a;
-      return a.hostIfName === o.hostIfName && a.hostMac.toLowerCase() === o.hostMac.toLowerCase() && a.hostMtu === o.hostMtu;
+      return (
+        a.hostIfName === o.hostIfName &&
+        a.hostMac.toLowerCase() === o.hostMac.toLowerCase() &&
+        a.hostMtu === o.hostMtu
+      );
     }
     case 'veth': {
       const o = b as typeof a;
@@ -277,13 +286,15 @@ export function compare(desired: VppObject, actual: VppObject): Change {
     }
     case 'acl': {
       const a = actual as AclObj;
-      const same = a.rules.length === desired.rules.length && a.rules.every((r, i) => sameAclRule(r, desired.rules[i]));
+      const same =
+        a.rules.length === desired.rules.length && a.rules.every((r, i) => sameAclRule(r, desired.rules[i]));
       return same ? 'same' : 'update';
     }
     case 'macip': {
       const a = actual as MacipObj;
       const same =
-        a.rules.length === desired.rules.length && a.rules.every((r, i) => sameMacipRule(r, desired.rules[i]));
+        a.rules.length === desired.rules.length &&
+        a.rules.every((r, i) => sameMacipRule(r, desired.rules[i]));
       return same ? 'same' : 'update';
     }
     case 'aclbind': {

@@ -43,7 +43,6 @@ import {
   type MacipBindObj,
   type MacipObj,
   type PortObj,
-  type UpObj,
   type UplinkObj,
   type VlanObj,
   type VppObject,
@@ -109,7 +108,11 @@ export async function createObject(o: VppObject, ctx: OpContext): Promise<void> 
 
 /** The uplink is the operator's: found by name (it may appear after the agent started), set up. */
 async function findUplink(o: UplinkObj, ctx: OpContext): Promise<void> {
-  const found = await ctx.vpp.dump(sw_interface_dump, { sw_if_index: NO_INDEX, name_filter_valid: true, name_filter: o.name });
+  const found = await ctx.vpp.dump(sw_interface_dump, {
+    sw_if_index: NO_INDEX,
+    name_filter_valid: true,
+    name_filter: o.name,
+  });
   const d = found.find((x) => x.interface_name === o.name);
   if (!d) throw new ObjectError(`uplink interface ${o.name} of physnet ${o.physnet} does not exist in VPP`);
   const adminUp = (d.flags & ADMIN_UP) !== 0;
@@ -131,7 +134,9 @@ async function createVlan(o: VlanObj, ctx: OpContext): Promise<void> {
     if (e instanceof VppApiError && SUBIF_ALREADY_EXISTS.includes(e.retval)) {
       throw new ObjectError(
         `VLAN ${o.vlan} sub-interface of ${o.uplink} already exists without netvpp's tag; ` +
-          'netvpp will not take it over (delete it, or tag it "' + tagOf(o.key) + '")',
+          'netvpp will not take it over (delete it, or tag it "' +
+          tagOf(o.key) +
+          '")',
       );
     }
     throw e;
@@ -362,11 +367,19 @@ async function bindMacip(o: MacipBindObj, old: MacipBindObj | undefined, ctx: Op
   if (old) {
     const oldIndex = ctx.actual.handle(old.acl) ?? Number(/^macip-index:(\d+)$/.exec(old.acl)?.[1] ?? NaN);
     if (Number.isInteger(oldIndex)) {
-      await ctx.vpp.request(macip_acl_interface_add_del, { is_add: false, sw_if_index: idx, acl_index: oldIndex });
+      await ctx.vpp.request(macip_acl_interface_add_del, {
+        is_add: false,
+        sw_if_index: idx,
+        acl_index: oldIndex,
+      });
     }
     ctx.actual.remove(old.key);
   }
-  await ctx.vpp.request(macip_acl_interface_add_del, { is_add: true, sw_if_index: idx, acl_index: need(ctx, o.acl) });
+  await ctx.vpp.request(macip_acl_interface_add_del, {
+    is_add: true,
+    sw_if_index: idx,
+    acl_index: need(ctx, o.acl),
+  });
   ctx.actual.set({ ...o });
 }
 
@@ -430,12 +443,21 @@ export async function deleteObject(o: VppObject, ctx: OpContext): Promise<void> 
       await ctx.vpp.request(macip_acl_del, { acl_index: need(ctx, o.key) });
       break;
     case 'aclbind':
-      await ctx.vpp.request(acl_interface_set_acl_list, { sw_if_index: need(ctx, o.iface), count: 0, n_input: 0, acls: [] });
+      await ctx.vpp.request(acl_interface_set_acl_list, {
+        sw_if_index: need(ctx, o.iface),
+        count: 0,
+        n_input: 0,
+        acls: [],
+      });
       break;
     case 'macipbind': {
       const index = ctx.actual.handle(o.acl) ?? Number(/^macip-index:(\d+)$/.exec(o.acl)?.[1] ?? NaN);
       if (Number.isInteger(index)) {
-        await ctx.vpp.request(macip_acl_interface_add_del, { is_add: false, sw_if_index: need(ctx, o.iface), acl_index: index });
+        await ctx.vpp.request(macip_acl_interface_add_del, {
+          is_add: false,
+          sw_if_index: need(ctx, o.iface),
+          acl_index: index,
+        });
       }
       break;
     }

@@ -48,7 +48,10 @@ export class Reconciler {
     const hold = (key: string): Blocked | undefined => {
       const f = this.failures.get(key);
       if (!f || f.retryAt <= now) return undefined;
-      return { reason: `${f.error} (retry ${f.attempts} in ${Math.ceil((f.retryAt - now) / 1000)} s)`, error: true };
+      return {
+        reason: `${f.error} (retry ${f.attempts} in ${Math.ceil((f.retryAt - now) / 1000)} s)`,
+        error: true,
+      };
     };
     const plan = diff(compiled, ctx.actual, hold);
     const res: PassResult = await execute(plan, (op) => runOp(op, ctx));
@@ -58,7 +61,11 @@ export class Reconciler {
       const prev = this.failures.get(op.key);
       const attempts = (prev?.attempts ?? 0) + 1;
       const delay = Math.min(this.backoff.maxMs, this.backoff.minMs * 2 ** (attempts - 1));
-      this.failures.set(op.key, { error: `${describe(op)}: ${err.message}`, attempts, retryAt: t + delay * (0.8 + Math.random() * 0.4) });
+      this.failures.set(op.key, {
+        error: `${describe(op)}: ${err.message}`,
+        attempts,
+        retryAt: t + delay * (0.8 + Math.random() * 0.4),
+      });
     }
     this.blocked = new Map([...res.blocked].map(([op, b]) => [op.key, b]));
     // Failures of objects nobody wants any more are moot.
@@ -66,7 +73,8 @@ export class Reconciler {
       if (!compiled.objects.has(key) && !ctx.actual.get(key)) this.failures.delete(key);
     }
     let nextRetryAt: number | undefined;
-    for (const f of this.failures.values()) if (nextRetryAt === undefined || f.retryAt < nextRetryAt) nextRetryAt = f.retryAt;
+    for (const f of this.failures.values())
+      if (nextRetryAt === undefined || f.retryAt < nextRetryAt) nextRetryAt = f.retryAt;
     return {
       ops: plan.ops.length,
       done: res.done.length,
@@ -78,9 +86,14 @@ export class Reconciler {
   }
 
   /** Whether a port is ready, and if not, whether something is wrong (error) or it is on its way. */
-  portStatus(plan: PortPlan, compiled: Compiled, actual: ActualState): { ready: boolean; error: string | null } {
+  portStatus(
+    plan: PortPlan,
+    compiled: Compiled,
+    actual: ActualState,
+  ): { ready: boolean; error: string | null } {
     const errors = [...plan.errors];
-    let complete = plan.errors.length === 0 && plan.waiting.length === 0 && !compiled.frozenPorts.has(plan.portId);
+    let complete =
+      plan.errors.length === 0 && plan.waiting.length === 0 && !compiled.frozenPorts.has(plan.portId);
     for (const key of plan.requires) {
       const f = this.failures.get(key);
       if (f) errors.push(f.error);
@@ -113,7 +126,11 @@ async function runOp(op: PlanOp, ctx: OpContext): Promise<void> {
     case 'create':
       return createObject(op.desired as NonNullable<PlanOp['desired']>, ctx);
     case 'update':
-      return updateObject(op.desired as NonNullable<PlanOp['desired']>, op.actual as NonNullable<PlanOp['actual']>, ctx);
+      return updateObject(
+        op.desired as NonNullable<PlanOp['desired']>,
+        op.actual as NonNullable<PlanOp['actual']>,
+        ctx,
+      );
     case 'delete':
       // Re-read: an earlier op of this pass may have changed or removed it.
       if (!ctx.actual.get(op.key)) return;

@@ -8,7 +8,8 @@ import type { Logger } from '../util/log.ts';
 
 type Status = Omit<PortState, 'updated_at'>;
 
-const same = (a: Status, b: Status): boolean => a.revision === b.revision && a.ready === b.ready && a.error === b.error;
+const same = (a: Status, b: Status): boolean =>
+  a.revision === b.revision && a.ready === b.ready && a.error === b.error;
 
 export class PortStateReporter {
   /** What etcd holds (as far as we know), by port id. */
@@ -34,7 +35,12 @@ export class PortStateReporter {
       if (k?.kind !== 'portState') continue;
       const r = decodeValue('portState', kv.value);
       // An unreadable value is remembered as "something else", so it gets rewritten.
-      this.written.set(k.portId, r.ok ? { revision: r.value.revision, ready: r.value.ready, error: r.value.error } : { revision: -1, ready: false, error: 'unreadable' });
+      this.written.set(
+        k.portId,
+        r.ok
+          ? { revision: r.value.revision, ready: r.value.ready, error: r.value.error }
+          : { revision: -1, ready: false, error: 'unreadable' },
+      );
     }
     this.loaded = true;
   }
@@ -98,7 +104,11 @@ export class PortStateReporter {
         continue;
       }
       if (w && same(w, s)) continue;
-      ops.push({ op: 'put', key: keys.portState(this.host, id), value: encodeValue(keys.portState(this.host, id), { ...s, updated_at: now }) });
+      ops.push({
+        op: 'put',
+        key: keys.portState(this.host, id),
+        value: encodeValue(keys.portState(this.host, id), { ...s, updated_at: now }),
+      });
       planned.set(id, s);
     }
     if (ops.length === 0) return;
@@ -111,7 +121,10 @@ export class PortStateReporter {
         } else this.written.set(id, s);
       }
     } catch (e) {
-      this.log.warn('writing port states to etcd failed; will retry', { ports: ops.length, error: (e as Error).message });
+      this.log.warn('writing port states to etcd failed; will retry', {
+        ports: ops.length,
+        error: (e as Error).message,
+      });
     }
   }
 }

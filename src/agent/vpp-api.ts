@@ -17,7 +17,12 @@ export interface CallCounts {
 }
 
 /** Requests that only read. */
-const READ_ONLY = new Set(['show_version', 'macip_acl_interface_get', 'acl_plugin_get_version', 'control_ping']);
+const READ_ONLY = new Set([
+  'show_version',
+  'macip_acl_interface_get',
+  'acl_plugin_get_version',
+  'control_ping',
+]);
 
 export class CountingVpp implements VppApi {
   counts: CallCounts = { calls: 0, writes: 0, byName: new Map() };

@@ -60,10 +60,18 @@ export function ip6Words(a: string): number[] {
   }
   const [head, rest] = s.split('::');
   const parse = (x: string | undefined): number[] =>
-    x ? x.split(':').filter((h) => h !== '').map((h) => parseInt(h, 16)) : [];
+    x
+      ? x
+          .split(':')
+          .filter((h) => h !== '')
+          .map((h) => parseInt(h, 16))
+      : [];
   const hw = parse(head);
   const tw = [...parse(rest), ...tail];
-  const h16 = rest === undefined ? [...hw, ...tw] : [...hw, ...new Array<number>(8 - hw.length - tw.length).fill(0), ...tw];
+  const h16 =
+    rest === undefined
+      ? [...hw, ...tw]
+      : [...hw, ...new Array<number>(8 - hw.length - tw.length).fill(0), ...tw];
   return [0, 1, 2, 3].map((i) => ((h16[2 * i] << 16) | h16[2 * i + 1]) >>> 0);
 }
 
@@ -136,7 +144,9 @@ export class AclPlugin {
     const byIf = isInput ? this.inputs : this.outputs;
     const users = isInput ? this.inputUsers : this.outputUsers;
     const old = new Set(byIf.get(sw) ?? []);
-    const changed = [...new Set([...old, ...seen])].filter((a) => old.has(a) !== seen.has(a)).sort((x, y) => x - y);
+    const changed = [...new Set([...old, ...seen])]
+      .filter((a) => old.has(a) !== seen.has(a))
+      .sort((x, y) => x - y);
     for (const a of changed) {
       const u = users.get(a) ?? [];
       if (old.has(a)) {
@@ -177,7 +187,8 @@ export class AclPlugin {
   /** macip_acl_del: unbinds the ACL from every interface first; never "in use". */
   macipDel(index: number): number {
     if (!this.macips[index]) return RV.NO_SUCH_ENTRY;
-    for (let i = 0; i < this.macipBySw.length; i++) if (this.macipBySw[i] === index) this.macipBySw[i] = NO_INDEX;
+    for (let i = 0; i < this.macipBySw.length; i++)
+      if (this.macipBySw[i] === index) this.macipBySw[i] = NO_INDEX;
     this.macips[index] = undefined;
     this.macipPool.release(index);
     return RV.OK;

@@ -3,8 +3,8 @@
  * sw_if_index, OR-ed together until the process next runs, then sent as one sw_interface_event
  * per interface (ascending sw_if_index) to every registered client. The process runs in a later
  * main-loop turn than the API call that caused the change, so the event reaches the client after
- * that call's reply and before the reply of its next call (handshake traces: the admin-up event
- * of a set_flags arrives ahead of the reply to the *following* call).
+ * that call's reply and before the reply of its next call (interface_events trace: the admin-up
+ * event of a set_flags arrives ahead of the reply to the *following* call).
  */
 export const EV = {
   LINK_UP: 1 << 1,

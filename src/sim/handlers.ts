@@ -66,7 +66,12 @@ export const VERSION = {
 
 const ACL_PLUGIN_VERSION = { major: 1, minor: 4 };
 /** What a vhost-user dump shows once a guest has negotiated (VPP reports the guest's choice). */
-const VHOST_CONNECTED = { virtio_net_hdr_sz: 12, features_first_32: 0x40008000, features_last_32: 0x1, num_regions: 1 };
+const VHOST_CONNECTED = {
+  virtio_net_hdr_sz: 12,
+  features_first_32: 0x40008000,
+  features_last_32: 0x1,
+  num_regions: 1,
+};
 const ENOENT = 2;
 
 /** C strncpy into char[n]: at most n-1 bytes. */
@@ -222,9 +227,7 @@ export const HANDLERS: Record<string, Handler> = {
     const s = sw(vpp, m.sw_if_index);
     if (!s) return created({ rv: RV.INVALID_SW_IF_INDEX, swIfIndex: NO_INDEX });
     if (m.vlan_id === 0 || m.vlan_id > 4095) return created({ rv: RV.INVALID_VLAN, swIfIndex: NO_INDEX });
-    return created(
-      vpp.ifs.createSub(s, m.vlan_id, SUB_IF.ONE_TAG | SUB_IF.EXACT_MATCH, m.vlan_id, 0),
-    );
+    return created(vpp.ifs.createSub(s, m.vlan_id, SUB_IF.ONE_TAG | SUB_IF.EXACT_MATCH, m.vlan_id, 0));
   },
 
   create_subif(vpp, msg) {
@@ -475,7 +478,12 @@ export const HANDLERS: Record<string, Handler> = {
     const details = (i: number): Fields => {
       const input = vpp.acl.inputOf(i);
       const output = vpp.acl.outputOf(i);
-      return { sw_if_index: i, count: input.length + output.length, n_input: input.length, acls: [...input, ...output] };
+      return {
+        sw_if_index: i,
+        count: input.length + output.length,
+        n_input: input.length,
+        acls: [...input, ...output],
+      };
     };
     if (m.sw_if_index !== NO_INDEX) return sw(vpp, m.sw_if_index) ? [details(m.sw_if_index)] : [];
     const out: Fields[] = [];
@@ -518,9 +526,12 @@ export const HANDLERS: Record<string, Handler> = {
     const v = vpp.acl.macipBySw;
     // A specific interface within the vector is reported even when nothing is bound (~0).
     if (m.sw_if_index !== NO_INDEX)
-      return m.sw_if_index < v.length ? [{ sw_if_index: m.sw_if_index, count: 1, acls: [v[m.sw_if_index]] }] : [];
+      return m.sw_if_index < v.length
+        ? [{ sw_if_index: m.sw_if_index, count: 1, acls: [v[m.sw_if_index]] }]
+        : [];
     const out: Fields[] = [];
-    for (let i = 0; i < v.length; i++) if (v[i] !== NO_INDEX) out.push({ sw_if_index: i, count: 1, acls: [v[i]] });
+    for (let i = 0; i < v.length; i++)
+      if (v[i] !== NO_INDEX) out.push({ sw_if_index: i, count: 1, acls: [v[i]] });
     return out;
   },
 };

@@ -248,8 +248,7 @@ export class Interfaces {
     else instance = this.loopInstances.alloc();
     if (instance < 0) return { rv: RV.INVALID_REGISTRATION, swIfIndex: NO_INDEX };
     // A zero MAC means VPP's default: de:ad:00:00:00:<instance>.
-    const addr =
-      mac === ZERO_MAC ? `de:ad:00:00:00:${(instance & 0xff).toString(16).padStart(2, '0')}` : mac;
+    const addr = mac === ZERO_MAC ? `de:ad:00:00:00:${(instance & 0xff).toString(16).padStart(2, '0')}` : mac;
     const hw = this.newHw('loopback', 'Loopback', `loop${instance}`, addr, instance);
     // Loopbacks do not flood until they become a BVI.
     return { rv: RV.OK, swIfIndex: this.createHw(hw, 'no_flood').index };
@@ -394,6 +393,9 @@ export class Interfaces {
     if (a.sockFilename === '') return { rv: RV.INVALID_ARGUMENT, swIfIndex: NO_INDEX };
     const existing = this.vhostBySock.get(a.sockFilename);
     if (existing) return { rv: RV.IF_ALREADY_EXISTS, swIfIndex: existing.swIfIndex };
+    // A server binds its socket first: bind() failing is VPP's SYSCALL_ERROR_2.
+    if (a.isServer && !this.vpp.canBind(a.sockFilename))
+      return { rv: RV.SYSCALL_ERROR_2, swIfIndex: NO_INDEX };
     const inst = this.vhostPool.alloc();
     const hw = this.newHw(
       'vhost',

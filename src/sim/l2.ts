@@ -204,7 +204,10 @@ export class L2 {
     for (const bd of this.bds) if (bd && bd.features !== 0 && bd.bdId > 0 && bd.bdId !== NO_INDEX) yield bd;
   }
 
-  feature(bd: BridgeDomain, name: 'flood' | 'uu_flood' | 'forward' | 'learn' | 'arp_term' | 'arp_ufwd'): boolean {
+  feature(
+    bd: BridgeDomain,
+    name: 'flood' | 'uu_flood' | 'forward' | 'learn' | 'arp_term' | 'arp_ufwd',
+  ): boolean {
     const bit = {
       flood: FEAT.FLOOD,
       uu_flood: FEAT.UU_FLOOD,
@@ -246,7 +249,8 @@ export class L2 {
 
   /** sw_interface_set_l2_bridge (after the sw_if_index check). */
   setBridge(s: SwIf, bdId: number, portType: number, shg: number, enable: boolean): number {
-    if (portType !== PORT_NORMAL && portType !== PORT_BVI && portType !== PORT_UU_FWD) return RV.INVALID_VALUE;
+    if (portType !== PORT_NORMAL && portType !== PORT_BVI && portType !== PORT_UU_FWD)
+      return RV.INVALID_VALUE;
     if (!enable) return this.setMode(s, false, 0, portType, 0);
     if (bdId > L2_BD_ID_MAX) return RV.BD_ID_EXCEED_MAX;
     // Joining a domain that does not exist creates it with VPP's defaults.

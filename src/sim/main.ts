@@ -1,5 +1,5 @@
 /**
- * `netvpp sim --socket PATH [--no-vhost-net] [--check-host-interfaces]`: runs the VPP simulator
+ * `netvpp sim --socket PATH [--no-vhost-net] [--check-host]`: runs the VPP simulator
  * until SIGINT/SIGTERM, then removes its socket.
  */
 import { parseArgs } from 'node:util';
@@ -13,17 +13,17 @@ const { values } = parseArgs({
   options: {
     socket: { type: 'string', default: process.env.NETVPP_VPP_SOCKET ?? '/run/vpp/api.sock' },
     'no-vhost-net': { type: 'boolean', default: false },
-    'check-host-interfaces': { type: 'boolean', default: false },
+    'check-host': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    'usage: netvpp sim [--socket PATH] [--no-vhost-net] [--check-host-interfaces]\n' +
+    'usage: netvpp sim [--socket PATH] [--no-vhost-net] [--check-host]\n' +
       '  --socket PATH             API socket to serve (default /run/vpp/api.sock)\n' +
       '  --no-vhost-net            tap_create_v3 fails with -11, as on a host without /dev/vhost-net\n' +
-      '  --check-host-interfaces   af_packet_create_v3 needs /sys/class/net/<name>',
+      '  --check-host              af_packet needs /sys/class/net/<name>, a vhost-user server its directory',
   );
   process.exit(0);
 }
@@ -31,7 +31,7 @@ if (values.help) {
 const sim = await startSimulator({
   socket: values.socket as string,
   vhostNet: !values['no-vhost-net'],
-  checkHostInterfaces: values['check-host-interfaces'] as boolean,
+  checkHost: values['check-host'] as boolean,
 });
 
 let stopping = false;

@@ -23,8 +23,11 @@ export interface SimOptions {
   socket: string;
   /** tap_create_v3 succeeds (default) or fails with -11, as on a host without /dev/vhost-net. */
   vhostNet?: boolean;
-  /** af_packet_create_v3 requires /sys/class/net/<host_if_name> (default: any name is accepted). */
-  checkHostInterfaces?: boolean;
+  /**
+   * Check the host as VPP would (default off: any name is accepted): af_packet_create_v3 needs
+   * /sys/class/net/<host_if_name>, a vhost-user server socket needs its directory.
+   */
+  checkHost?: boolean;
   log?: Logger;
 }
 
@@ -81,7 +84,7 @@ interface EventReg {
 export class SimServer {
   readonly socketPath: string;
   private readonly log: Logger;
-  private readonly opts: { vhostNet: boolean; checkHostInterfaces: boolean };
+  private readonly opts: { vhostNet: boolean; checkHost: boolean };
   private server: Server | null = null;
   private vpp: VppState;
   private readonly specs: (Spec | undefined)[] = [];
@@ -104,7 +107,7 @@ export class SimServer {
   constructor(opts: SimOptions) {
     this.socketPath = opts.socket;
     this.log = opts.log ?? logger('vpp-sim');
-    this.opts = { vhostNet: opts.vhostNet ?? true, checkHostInterfaces: opts.checkHostInterfaces ?? false };
+    this.opts = { vhostNet: opts.vhostNet ?? true, checkHost: opts.checkHost ?? false };
     this.buildTable();
     this.vpp = this.freshState(0);
   }
@@ -155,7 +158,8 @@ export class SimServer {
               ? def.name
               : 'state';
       const handler = HANDLERS[def.name] ?? null;
-      if (kind === 'state' && !handler) this.log.warn('no simulator handler for a whitelisted message', { message: def.name });
+      if (kind === 'state' && !handler)
+        this.log.warn('no simulator handler for a whitelisted message', { message: def.name });
       this.specs[this.ids.get(def.name) as number] = {
         name: def.name,
         kind,
@@ -321,10 +325,14 @@ export class SimServer {
           this.write(conn, b);
         } else this.write(conn, this.encode(spec.replyCodec, spec.replyId, { context, retval: result }));
       } else if (Array.isArray(result)) {
-        for (const d of result) this.write(conn, this.encode(spec.replyCodec, spec.replyId, { ...d, context }));
+        for (const d of result)
+          this.write(conn, this.encode(spec.replyCodec, spec.replyId, { ...d, context }));
       } else this.write(conn, this.encode(spec.replyCodec, spec.replyId, { ...result, context }));
     } catch (e) {
-      this.log.error('simulator could not encode a reply', { message: spec.name, error: (e as Error).message });
+      this.log.error('simulator could not encode a reply', {
+        message: spec.name,
+        error: (e as Error).message,
+      });
     }
   }
 
@@ -414,7 +422,16 @@ export class SimServer {
       const conn = this.conns.get((r.clientIndex & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
       if (!conn) continue;
       for (const [sw, flags, deleted] of batch) {
-        this.write(conn, this.encode(codec, id, { client_index: r.clientIndex, pid: r.pid, sw_if_index: sw, flags, deleted }));
+        this.write(
+          conn,
+          this.encode(codec, id, {
+            client_index: r.clientIndex,
+            pid: r.pid,
+            sw_if_index: sw,
+            flags,
+            deleted,
+          }),
+        );
       }
     }
     this.flushAll();

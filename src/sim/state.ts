@@ -3,6 +3,7 @@
  * a fresh one, exactly as a restarted VPP starts from nothing.
  */
 import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { AclPlugin } from './acl.ts';
 import { PendingEvents } from './events.ts';
 import { Interfaces } from './interfaces.ts';
@@ -12,8 +13,8 @@ import { L2 } from './l2.ts';
 export interface StateOptions {
   /** tap_create_v3 works (true) or fails with -11 as on a host without /dev/vhost-net. */
   vhostNet: boolean;
-  /** af_packet_create_v3 requires the host interface to exist in /sys/class/net. */
-  checkHostInterfaces: boolean;
+  /** Look at the host: af_packet needs /sys/class/net/<name>, a vhost-user server its directory. */
+  checkHost: boolean;
 }
 
 export class VppState {
@@ -40,7 +41,12 @@ export class VppState {
   }
 
   hostInterfaceExists(name: string): boolean {
-    if (!this.opts.checkHostInterfaces) return true;
+    if (!this.opts.checkHost) return true;
     return name !== '' && !name.includes('/') && existsSync(`/sys/class/net/${name}`);
+  }
+
+  /** Whether VPP could bind a unix socket at `path` (its directory must exist). */
+  canBind(path: string): boolean {
+    return !this.opts.checkHost || existsSync(dirname(path));
   }
 }

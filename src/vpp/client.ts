@@ -93,7 +93,9 @@ export class VppClient extends EventEmitter {
   private readonly codecs = new Map<number, MessageCodec>();
   private readonly idOf = new Map<string, number>();
   private readonly pending = new Map<number, Pending>();
-  private readonly waiting: Waiting[] = [];
+  /** Requests beyond the window, oldest first; `waitHead` avoids O(n) shifts on long queues. */
+  private waiting: Waiting[] = [];
+  private waitHead = 0;
   private outbox: Buffer[] = [];
   private flushScheduled = false;
   private nextContext = 1;
@@ -377,7 +379,7 @@ export class VppClient extends EventEmitter {
       if (this.pending.size < this.opts.window) this.transmit(context, frame, pending);
       else {
         this.waiting.push({ frame, context, pending });
-        this.stats.queued = this.waiting.length;
+        this.stats.queued = this.waiting.length - this.waitHead;
       }
     });
   }
@@ -456,10 +458,20 @@ export class VppClient extends EventEmitter {
   private settle(context: number, _p: Pending): void {
     this.pending.delete(context);
     // Free the slot for a waiting request.
-    const next = this.waiting.shift();
-    if (next) this.transmit(next.context, next.frame, next.pending);
+    if (this.waitHead < this.waiting.length) {
+      const next = this.waiting[this.waitHead];
+      this.waiting[this.waitHead++] = undefined as unknown as Waiting;
+      if (this.waitHead === this.waiting.length) {
+        this.waiting = [];
+        this.waitHead = 0;
+      } else if (this.waitHead > 4096 && this.waitHead * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.waitHead);
+        this.waitHead = 0;
+      }
+      this.transmit(next.context, next.frame, next.pending);
+    }
     this.stats.inFlight = this.pending.size;
-    this.stats.queued = this.waiting.length;
+    this.stats.queued = this.waiting.length - this.waitHead;
   }
 
   private dispatchEvent(codec: MessageCodec, p: Buffer): void {
@@ -507,7 +519,9 @@ export class VppClient extends EventEmitter {
     this.sweep = null;
     this.outbox = [];
     const pend = [...this.pending.values()];
-    const wait = this.waiting.splice(0);
+    const wait = this.waiting.slice(this.waitHead);
+    this.waiting = [];
+    this.waitHead = 0;
     this.pending.clear();
     this.stats.inFlight = 0;
     this.stats.queued = 0;

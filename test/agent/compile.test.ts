@@ -6,7 +6,16 @@ import { DesiredState } from '../../src/agent/desired.ts';
 import type { KeyValue } from '../../src/store/index.ts';
 import { encodeValue, keys, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
 import type { AclBindObj, L2Obj, PortObj, UpObj, VlanObj } from '../../src/agent/objects.ts';
-import { defaultGroup, dhcpPort, flatNet, rule, secGroup, VHOST_DIR, vlanNet, vmPort } from './helpers/fixtures.ts';
+import {
+  defaultGroup,
+  dhcpPort,
+  flatNet,
+  rule,
+  secGroup,
+  VHOST_DIR,
+  vlanNet,
+  vmPort,
+} from './helpers/fixtures.ts';
 
 const HOST = 'compute1';
 const OPTS: CompileOptions = {
@@ -19,14 +28,24 @@ function kv(key: string, value: string): KeyValue {
   return { key, value, createRevision: 1, modRevision: 1, version: 1, lease: '0' };
 }
 
-function state(ports: PortBinding[], groups: SecurityGroup[] = [], members: [string, string, string[]][] = []): DesiredState {
+function state(
+  ports: PortBinding[],
+  groups: SecurityGroup[] = [],
+  members: [string, string, string[]][] = [],
+): DesiredState {
   const s = new DesiredState(HOST);
-  s.resetHost(ports.map((p) => kv(keys.portBinding(HOST, p.port_id), encodeValue(keys.portBinding(HOST, p.port_id), p))));
+  s.resetHost(
+    ports.map((p) =>
+      kv(keys.portBinding(HOST, p.port_id), encodeValue(keys.portBinding(HOST, p.port_id), p)),
+    ),
+  );
   for (const g of groups) {
     const m = members.filter(([sg]) => sg === g.id);
     s.resetGroup(g.id, [
       kv(keys.secGroup(g.id), encodeValue(keys.secGroup(g.id), g)),
-      ...m.map(([sg, port, ips]) => kv(keys.remoteGroupMember(sg, port), JSON.stringify({ ips, revision: 1 }))),
+      ...m.map(([sg, port, ips]) =>
+        kv(keys.remoteGroupMember(sg, port), JSON.stringify({ ips, revision: 1 })),
+      ),
     ]);
   }
   return s;
@@ -39,7 +58,14 @@ test('a VM port on a VLAN network: sub-interface, bridge, interface, ACLs, then 
   const c = compile(state([p], [sg]), OPTS);
 
   const vlan = c.objects.get('vlan:physnet1:100') as VlanObj;
-  assert.deepEqual(vlan, { kind: 'vlan', key: 'vlan:physnet1:100', uplink: 'uplink:physnet1', vlan: 100, pop: true, adminUp: true });
+  assert.deepEqual(vlan, {
+    kind: 'vlan',
+    key: 'vlan:physnet1:100',
+    uplink: 'uplink:physnet1',
+    vlan: 100,
+    pop: true,
+    adminUp: true,
+  });
   assert.equal(c.objects.get(`bd:${net.id}`)?.kind, 'bd');
   assert.deepEqual((c.objects.get('l2:vlan:physnet1:100') as L2Obj).bd, `bd:${net.id}`);
   const port = c.objects.get(`port:${p.port_id}`) as PortObj;
@@ -61,7 +87,13 @@ test('a VM port on a VLAN network: sub-interface, bridge, interface, ACLs, then 
   const plan = c.ports.get(p.port_id);
   assert.ok(plan?.needsLink);
   assert.deepEqual(plan?.errors, []);
-  for (const k of ['vlan:physnet1:100', 'uplink:physnet1', `bd:${net.id}`, `sg:${sg.id}:ingress`, `up:port:${p.port_id}`]) {
+  for (const k of [
+    'vlan:physnet1:100',
+    'uplink:physnet1',
+    `bd:${net.id}`,
+    `sg:${sg.id}:ingress`,
+    `up:port:${p.port_id}`,
+  ]) {
     assert.ok(plan?.requires.includes(k), `port requires ${k}`);
   }
 });
@@ -138,7 +170,16 @@ test('an invalid binding freezes that port and reports the problem; others are u
   const good = vmPort(net);
   const s = state([good]);
   const bad = '6f0e7c55-0d4e-4f43-9d55-1d0f4a1e0c01';
-  s.hostEvent({ type: 'put', key: keys.portBinding(HOST, bad), value: '{"port_id": 42, "revision": 3}', prefix: '', createRevision: 1, modRevision: 2, version: 1, lease: '0' });
+  s.hostEvent({
+    type: 'put',
+    key: keys.portBinding(HOST, bad),
+    value: '{"port_id": 42, "revision": 3}',
+    prefix: '',
+    createRevision: 1,
+    modRevision: 2,
+    version: 1,
+    lease: '0',
+  });
   const c = compile(s, OPTS);
   assert.ok(c.frozenPorts.has(bad));
   assert.match(c.ports.get(bad)?.errors[0] ?? '', /invalid port binding/);
@@ -157,8 +198,14 @@ test('an unknown physnet, a vhost socket outside the directory and conflicting s
   const c = compile(state([other, outside, first, clash, sameVlan]), OPTS);
   assert.match(c.ports.get(other.port_id)?.errors[0] ?? '', /physnet physnet9 is not configured/);
   assert.match(c.ports.get(outside.port_id)?.errors[0] ?? '', /outside the configured directory/);
-  assert.match(c.ports.get(clash.port_id)?.errors[0] ?? '', /is vlan 101 on physnet1 here but vlan 100 on physnet1/);
-  assert.match(c.ports.get(sameVlan.port_id)?.errors[0] ?? '', /vlan 100 on physnet1 already carries network/);
+  assert.match(
+    c.ports.get(clash.port_id)?.errors[0] ?? '',
+    /is vlan 101 on physnet1 here but vlan 100 on physnet1/,
+  );
+  assert.match(
+    c.ports.get(sameVlan.port_id)?.errors[0] ?? '',
+    /vlan 100 on physnet1 already carries network/,
+  );
   assert.deepEqual(c.ports.get(first.port_id)?.errors, []);
 });
 
@@ -166,9 +213,22 @@ test('remote groups expand to member addresses; a group whose remote group is lo
   const net = vlanNet(100);
   const g = defaultGroup();
   const p = vmPort(net, { security_groups: [g.id] });
-  const c = compile(state([p], [g], [[g.id, p.port_id, ['10.0.0.4']], [g.id, 'other', ['10.0.0.5']]]), OPTS);
+  const c = compile(
+    state(
+      [p],
+      [g],
+      [
+        [g.id, p.port_id, ['10.0.0.4']],
+        [g.id, 'other', ['10.0.0.5']],
+      ],
+    ),
+    OPTS,
+  );
   const ingress = c.objects.get(`sg:${g.id}:ingress`);
-  assert.ok(ingress?.kind === 'acl' && ingress.rules.some((r) => r.src_prefix === '10.0.0.4/31'), 'members aggregated');
+  assert.ok(
+    ingress?.kind === 'acl' && ingress.rules.some((r) => r.src_prefix === '10.0.0.4/31'),
+    'members aggregated',
+  );
 
   const web = secGroup([rule({ remote_group_id: '1b8a2bd0-6b4c-4b7e-9a55-5f1d5b0e7d13' })]);
   const q = vmPort(net, { security_groups: [web.id] });

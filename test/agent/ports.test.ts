@@ -2,6 +2,7 @@
 // flat networks; the agent keeps VPP in step and tells Neutron (through etcd) when each port is ready.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sw_interface_tap_v2_dump } from '../../src/vpp/binapi/index.ts';
 import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { dhcpPort, flatNet, rule, secGroup, vlanNet, vmPort } from './helpers/fixtures.ts';
 import { startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
@@ -61,7 +62,10 @@ describe('ports on one compute node', () => {
     assert.equal(v.bridges.get(`netvpp:bd:${net100.id}`)?.length, 3);
     assert.equal([...v.acls.keys()].filter((t) => t.includes(web.id)).length, 2);
     await w.unbind(H, vm2.port_id);
-    await waitFor('vm2 gone', async () => !(await w.portInterface(vm2.port_id)) && !(await w.portState(H, vm2.port_id)));
+    await waitFor(
+      'vm2 gone',
+      async () => !(await w.portInterface(vm2.port_id)) && !(await w.portState(H, vm2.port_id)),
+    );
     const after = await inspect(w.operator);
     assert.equal(after.bridges.get(`netvpp:bd:${net100.id}`)?.length, 2, 'the network stays for vm1');
   });
@@ -72,7 +76,11 @@ describe('ports on one compute node', () => {
     await w.waitReady(H, dhcp.port_id);
     const v = await inspect(w.operator);
     const ifname = portIf(v, dhcp.port_id) as string;
-    assert.equal(v.ifs.get(ifname)?.interface_dev_type, 'virtio');
+    const taps = await w.operator.dump(sw_interface_tap_v2_dump, { sw_if_index: 0xffffffff });
+    const tap = taps.find((t) => t.sw_if_index === v.ifs.get(ifname)?.sw_if_index);
+    assert.equal(tap?.host_if_name, 'tap' + dhcp.port_id.slice(0, 11));
+    assert.equal(tap?.host_mac_addr, dhcp.mac);
+    assert.equal(tap?.host_mtu_size, 1500);
     assert.equal(v.aclLists.get(ifname), undefined, 'trusted network:* ports are not filtered');
     assert.equal(v.macipOf.get(ifname), undefined);
     assert.ok(v.bridges.get(`netvpp:bd:${net100.id}`)?.includes(ifname));
@@ -86,7 +94,11 @@ describe('ports on one compute node', () => {
     const ifname = portIf(v, vm1.port_id) as string;
     assert.equal(v.aclLists.get(ifname), undefined);
     assert.equal(v.macipOf.get(ifname), undefined);
-    assert.equal(v.macips.get(`netvpp:macip:${vm1.port_id}`), undefined, 'the MAC-IP ACL is deleted, not leaked');
+    assert.equal(
+      v.macips.get(`netvpp:macip:${vm1.port_id}`),
+      undefined,
+      'the MAC-IP ACL is deleted, not leaked',
+    );
 
     await w.bind(H, { ...vm1, revision: 3 });
     await w.waitReady(H, vm1.port_id, 3);
@@ -105,7 +117,9 @@ describe('ports on one compute node', () => {
     const v = await inspect(w.operator);
     const rules = v.macips.get(`netvpp:macip:${vm1.port_id}`)?.rules ?? [];
     assert.ok(rules.some((r) => r.src_mac === 'fa:16:3e:99:99:99' && r.src_prefix === '192.0.2.0/24'));
-    assert.ok(rules.some((r) => r.src_mac === vm1.mac && r.src_prefix === `${vm1.fixed_ips[0].ip_address}/32`));
+    assert.ok(
+      rules.some((r) => r.src_mac === vm1.mac && r.src_prefix === `${vm1.fixed_ips[0].ip_address}/32`),
+    );
   });
 
   it('a flat network bridges the uplink itself; the last port leaving removes the bridge, not the uplink', async () => {
@@ -119,11 +133,17 @@ describe('ports on one compute node', () => {
     await w.waitReady(H, a.port_id);
     await w.waitReady(H, b.port_id);
     let v = await inspect(w.operator);
-    assert.deepEqual(v.bridges.get(`netvpp:bd:${flat.id}`), [UPLINK, portIf(v, a.port_id), portIf(v, b.port_id)].sort());
+    assert.deepEqual(
+      v.bridges.get(`netvpp:bd:${flat.id}`),
+      [UPLINK, portIf(v, a.port_id), portIf(v, b.port_id)].sort(),
+    );
 
     await w.unbind(H, a.port_id);
     await w.unbind(H, b.port_id);
-    await waitFor('the flat bridge removed', async () => !(await inspect(w.operator)).bridges.has(`netvpp:bd:${flat.id}`));
+    await waitFor(
+      'the flat bridge removed',
+      async () => !(await inspect(w.operator)).bridges.has(`netvpp:bd:${flat.id}`),
+    );
     v = await inspect(w.operator);
     assert.ok(v.ifs.has(UPLINK), 'the uplink is the operator’s and stays');
     assert.ok(v.adminUp(UPLINK));
@@ -137,29 +157,40 @@ describe('ports on one compute node', () => {
     });
     const v = await inspect(w.operator);
     assert.equal(portIf(v, vm1.port_id), undefined);
-    assert.deepEqual([...v.acls.keys()].filter((t) => t.startsWith('netvpp:')), [], 'no port uses an ACL any more');
+    assert.deepEqual(
+      [...v.acls.keys()].filter((t) => t.startsWith('netvpp:')),
+      [],
+      'no port uses an ACL any more',
+    );
     assert.equal(v.macips.size, 0);
     assert.equal(await w.portState(H, vm1.port_id), undefined);
   });
 
-  it('rebinding a port to another host moves it: the old host cleans up, the new one plumbs it', { skip: REAL_VPP_SOCKET ? 'needs two VPPs' : false }, async () => {
-    const node2 = await w.node('compute2');
-    w.startAgent('compute2');
-    const net = vlanNet(200);
-    const p = vmPort(net);
-    await w.bind(H, p);
-    await w.connectGuest(p);
-    await w.waitReady(H, p.port_id);
+  it(
+    'rebinding a port to another host moves it: the old host cleans up, the new one plumbs it',
+    { skip: REAL_VPP_SOCKET ? 'needs two VPPs' : false },
+    async () => {
+      const node2 = await w.node('compute2');
+      w.startAgent('compute2');
+      const net = vlanNet(200);
+      const p = vmPort(net);
+      await w.bind(H, p);
+      await w.connectGuest(p);
+      await w.waitReady(H, p.port_id);
 
-    await w.unbind(H, p.port_id);
-    await w.bind('compute2', { ...p, revision: 2 });
-    await w.connectGuest(p, 'compute2');
-    await w.waitReady('compute2', p.port_id, 2);
-    await waitFor('compute1 cleaned up', async () => !(await w.portInterface(p.port_id)) && !(await w.portState(H, p.port_id)));
-    const v2 = await inspect(node2.operator);
-    assert.ok(portIf(v2, p.port_id));
-    assert.ok(v2.byTag.has('netvpp:vlan:physnet1:200'));
-    const v1 = await inspect(w.operator);
-    assert.ok(!v1.byTag.has('netvpp:vlan:physnet1:200'));
-  });
+      await w.unbind(H, p.port_id);
+      await w.bind('compute2', { ...p, revision: 2 });
+      await w.connectGuest(p, 'compute2');
+      await w.waitReady('compute2', p.port_id, 2);
+      await waitFor(
+        'compute1 cleaned up',
+        async () => !(await w.portInterface(p.port_id)) && !(await w.portState(H, p.port_id)),
+      );
+      const v2 = await inspect(node2.operator);
+      assert.ok(portIf(v2, p.port_id));
+      assert.ok(v2.byTag.has('netvpp:vlan:physnet1:200'));
+      const v1 = await inspect(w.operator);
+      assert.ok(!v1.byTag.has('netvpp:vlan:physnet1:200'));
+    },
+  );
 });

@@ -19,7 +19,16 @@ import {
   type MacipAclRule,
 } from '../../src/vpp/binapi/index.ts';
 import type { VppClient } from '../../src/vpp/client.ts';
-import { Cleanup, contractHarness, loopback, NO_INDEX, NO_SUCH_INDEX, rejectsWith, TAG, uniq } from './helpers.ts';
+import {
+  Cleanup,
+  contractHarness,
+  loopback,
+  NO_INDEX,
+  NO_SUCH_INDEX,
+  rejectsWith,
+  TAG,
+  uniq,
+} from './helpers.ts';
 
 const h = contractHarness();
 
@@ -43,7 +52,12 @@ function macipRule(mac: string, prefix: string): MacipAclRule {
   return { is_permit: 1, src_mac: mac, src_mac_mask: 'ff:ff:ff:ff:ff:ff', src_prefix: prefix };
 }
 
-async function acl(c: VppClient, cleanup: Cleanup, rules: AclRule[], tag = `${TAG}${uniq()}`): Promise<number> {
+async function acl(
+  c: VppClient,
+  cleanup: Cleanup,
+  rules: AclRule[],
+  tag = `${TAG}${uniq()}`,
+): Promise<number> {
   const r = await c.request(acl_add_replace, { acl_index: NO_INDEX, tag, count: rules.length, r: rules });
   cleanup.add(() => c.request(acl_del, { acl_index: r.acl_index }));
   return r.acl_index;
@@ -65,7 +79,17 @@ test('ACLs: create, dump, replace in place, and nothing to replace', async (t) =
   t.after(() => cleanup.run());
   const c = h.c;
   const tag = `${TAG}${uniq()}`;
-  const ingress = [rule(), rule({ src_prefix: '::/0', dst_prefix: '::/0', proto: 58, srcport_or_icmptype_last: 255, dstport_or_icmpcode_first: 0, dstport_or_icmpcode_last: 255 })];
+  const ingress = [
+    rule(),
+    rule({
+      src_prefix: '::/0',
+      dst_prefix: '::/0',
+      proto: 58,
+      srcport_or_icmptype_last: 255,
+      dstport_or_icmpcode_first: 0,
+      dstport_or_icmpcode_last: 255,
+    }),
+  ];
   const a = await acl(c, cleanup, ingress, tag);
   let d = await c.dump(acl_dump, { acl_index: a });
   assert.equal(d.length, 1);
@@ -85,7 +109,12 @@ test('ACLs: create, dump, replace in place, and nothing to replace', async (t) =
     'replacing an ACL that does not exist',
   );
   await rejectsWith(
-    c.request(acl_add_replace, { acl_index: NO_INDEX, tag, count: 1, r: [rule({ src_prefix: '10.0.0.1/8' })] }),
+    c.request(acl_add_replace, {
+      acl_index: NO_INDEX,
+      tag,
+      count: 1,
+      r: [rule({ src_prefix: '10.0.0.1/8' })],
+    }),
     -57,
     'host bits in a source prefix',
   );
@@ -109,6 +138,17 @@ test('ACLs: create, dump, replace in place, and nothing to replace', async (t) =
   await rejectsWith(c.request(acl_del, { acl_index: a }), -6, 'deleting twice');
 });
 
+test('freed ACL indexes are reused, most recently freed first', async (t) => {
+  const cleanup = new Cleanup();
+  t.after(() => cleanup.run());
+  const c = h.c;
+  const a = await acl(c, cleanup, [rule()]);
+  const b = await acl(c, cleanup, [rule()]);
+  await c.request(acl_del, { acl_index: a });
+  await c.request(acl_del, { acl_index: b });
+  assert.deepEqual([await acl(c, cleanup, [rule()]), await acl(c, cleanup, [rule()])], [b, a]);
+});
+
 test('interface ACL lists: input then output, an applied ACL cannot go, lists vanish with the interface', async (t) => {
   const cleanup = new Cleanup();
   t.after(() => cleanup.run());
@@ -117,11 +157,16 @@ test('interface ACL lists: input then output, an applied ACL cannot go, lists va
   const outA = await acl(c, cleanup, [rule({ proto: 17 })]);
   const lo = await loopback(c, cleanup);
   await c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 2, n_input: 1, acls: [inA, outA] });
-  cleanup.add(() => c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 0, n_input: 0, acls: [] }));
+  cleanup.add(() =>
+    c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 0, n_input: 0, acls: [] }),
+  );
   assert.deepEqual(await lists(c, lo), { n_input: 1, acls: [inA, outA] });
   const all = await c.dump(acl_interface_list_dump, { sw_if_index: NO_INDEX });
   assert.ok(all.some((x) => x.sw_if_index === lo && x.count === 2));
-  assert.ok(all.some((x) => x.sw_if_index === 0), 'every interface is listed, with or without ACLs');
+  assert.ok(
+    all.some((x) => x.sw_if_index === 0),
+    'every interface is listed, with or without ACLs',
+  );
 
   await rejectsWith(c.request(acl_del, { acl_index: inA }), -142, 'an input ACL in use');
   await rejectsWith(c.request(acl_del, { acl_index: outA }), -143, 'an output ACL in use');
@@ -131,6 +176,12 @@ test('interface ACL lists: input then output, an applied ACL cannot go, lists va
     'applying an ACL that does not exist',
   );
   assert.deepEqual(await lists(c, lo), { n_input: 1, acls: [inA, outA] }, 'a refused list changes nothing');
+  // VPP combines the input and output results with C's ||: a duplicate reads 1, not -116.
+  await rejectsWith(
+    c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 2, n_input: 2, acls: [inA, inA] }),
+    1,
+    'the same ACL twice in a list',
+  );
 
   // Swap directions: make-before-break style replacement of the whole list.
   await c.request(acl_interface_set_acl_list, { sw_if_index: lo, count: 2, n_input: 1, acls: [outA, inA] });
@@ -147,9 +198,17 @@ test('MAC-IP ACLs: one per interface, shown by interface, deleting the ACL unbin
   const cleanup = new Cleanup();
   t.after(() => cleanup.run());
   const c = h.c;
-  const rules = [macipRule('fa:16:3e:00:00:01', '10.0.0.5/32'), macipRule('fa:16:3e:00:00:01', 'fe80::f816:3eff:fe00:1/128')];
+  const rules = [
+    macipRule('fa:16:3e:00:00:01', '10.0.0.5/32'),
+    macipRule('fa:16:3e:00:00:01', 'fe80::f816:3eff:fe00:1/128'),
+  ];
   const tag = `${TAG}${uniq()}`;
-  const m = await c.request(macip_acl_add_replace, { acl_index: NO_INDEX, tag, count: rules.length, r: rules });
+  const m = await c.request(macip_acl_add_replace, {
+    acl_index: NO_INDEX,
+    tag,
+    count: rules.length,
+    r: rules,
+  });
   cleanup.add(() => c.request(macip_acl_del, { acl_index: m.acl_index }));
   const d = await c.dump(macip_acl_dump, { acl_index: m.acl_index });
   assert.equal(d.length, 1);
@@ -158,7 +217,9 @@ test('MAC-IP ACLs: one per interface, shown by interface, deleting the ACL unbin
 
   const lo = await loopback(c, cleanup);
   await c.request(macip_acl_interface_add_del, { is_add: true, sw_if_index: lo, acl_index: m.acl_index });
-  cleanup.add(() => c.request(macip_acl_interface_add_del, { is_add: false, sw_if_index: lo, acl_index: m.acl_index }));
+  cleanup.add(() =>
+    c.request(macip_acl_interface_add_del, { is_add: false, sw_if_index: lo, acl_index: m.acl_index }),
+  );
   const got = await c.request(macip_acl_interface_get, {});
   assert.equal(got.count, got.acls.length);
   assert.equal(got.acls[lo], m.acl_index, 'indexed by sw_if_index');
@@ -176,7 +237,11 @@ test('MAC-IP ACLs: one per interface, shown by interface, deleting the ACL unbin
   const r = await c.request(macip_acl_add_replace, { acl_index: m.acl_index, tag, count: 1, r: replaced });
   assert.equal(r.acl_index, m.acl_index);
   assert.deepEqual((await c.dump(macip_acl_dump, { acl_index: m.acl_index }))[0].r, replaced);
-  assert.equal((await c.request(macip_acl_interface_get, {})).acls[lo], m.acl_index, 'still bound after replace');
+  assert.equal(
+    (await c.request(macip_acl_interface_get, {})).acls[lo],
+    m.acl_index,
+    'still bound after replace',
+  );
 
   await c.request(macip_acl_del, { acl_index: m.acl_index });
   assert.equal((await c.request(macip_acl_interface_get, {})).acls[lo], NO_INDEX, 'unbound by the delete');

@@ -43,10 +43,16 @@ test('-2 for every request naming an sw_if_index that does not exist', async () 
   const calls: [string, Promise<unknown>][] = [
     ['set_flags', c.request(sw_interface_set_flags, { sw_if_index: X, flags: 1 })],
     ['set_mtu', c.request(sw_interface_set_mtu, { sw_if_index: X, mtu: [1500, 0, 0, 0] })],
-    ['set_mac', c.request(sw_interface_set_mac_address, { sw_if_index: X, mac_address: '02:fe:00:00:00:01' })],
+    [
+      'set_mac',
+      c.request(sw_interface_set_mac_address, { sw_if_index: X, mac_address: '02:fe:00:00:00:01' }),
+    ],
     ['get_mac', c.request(sw_interface_get_mac_address, { sw_if_index: X })],
     ['tag', c.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: X, tag: 'x' })],
-    ['address', c.request(sw_interface_add_del_address, { sw_if_index: X, is_add: true, prefix: '10.9.9.9/24' })],
+    [
+      'address',
+      c.request(sw_interface_add_del_address, { sw_if_index: X, is_add: true, prefix: '10.9.9.9/24' }),
+    ],
     ['table', c.request(sw_interface_set_table, { sw_if_index: X, vrf_id: 0 })],
     ['delete_loopback', c.request(delete_loopback, { sw_if_index: X })],
     ['create_vlan_subif', c.request(create_vlan_subif, { sw_if_index: X, vlan_id: 10 })],
@@ -66,7 +72,11 @@ test('-6 for deleting what does not exist', async () => {
   const c = h.c;
   await rejectsWith(c.request(acl_del, { acl_index: X }), -6, 'acl_del');
   await rejectsWith(c.request(macip_acl_del, { acl_index: X }), -6, 'macip_acl_del');
-  await rejectsWith(c.request(bridge_domain_add_del_v2, { bd_id: 0xfffff0, is_add: false }), -6, 'bridge domain');
+  await rejectsWith(
+    c.request(bridge_domain_add_del_v2, { bd_id: 0xfffff0, is_add: false }),
+    -6,
+    'bridge domain',
+  );
 });
 
 test('the wrong kind of interface is an invalid sw_if_index to the deleting driver', async (t) => {

@@ -25,9 +25,14 @@ test('admin up/down events arrive in order, no later than the next reply', async
   const c = h.c;
   const lo = await loopback(c, cleanup);
   const seen: SwInterfaceEvent[] = [];
-  const unsubscribe = await c.subscribe(want_interface_events, { pid: process.pid }, sw_interface_event, (ev) => {
-    if (ev.sw_if_index === lo) seen.push(ev);
-  });
+  const unsubscribe = await c.subscribe(
+    want_interface_events,
+    { pid: process.pid },
+    sw_interface_event,
+    (ev) => {
+      if (ev.sw_if_index === lo) seen.push(ev);
+    },
+  );
   cleanup.add(() => unsubscribe());
   await roundTrip(c);
   seen.length = 0;
@@ -75,7 +80,11 @@ test('registrations are per client: each gets events, a second registration is r
   assert.deepEqual(mine, [3]);
   assert.deepEqual(theirs, [3]);
   await u2();
-  await rejectsWith(other.request(want_interface_events, { enable_disable: 0, pid: 2 }), -31, 'not registered');
+  await rejectsWith(
+    other.request(want_interface_events, { enable_disable: 0, pid: 2 }),
+    -31,
+    'not registered',
+  );
   await c.request(sw_interface_set_flags, { sw_if_index: lo, flags: 0 });
   await roundTrip(c);
   await roundTrip(other);
@@ -92,7 +101,8 @@ test('vhost-user: the link event comes when a guest connects to an admin-up inte
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-vhost-'));
   cleanup.add(async () => rmSync(dir, { recursive: true, force: true }));
   const sock = join(dir, 'vm.sock');
-  const vu = (await c.request(create_vhost_user_if_v2, { sock_filename: sock, tag: `${TAG}vhost` })).sw_if_index;
+  const vu = (await c.request(create_vhost_user_if_v2, { sock_filename: sock, tag: `${TAG}vhost` }))
+    .sw_if_index;
   cleanup.add(() => c.request(delete_vhost_user_if, { sw_if_index: vu }));
   const seen: number[] = [];
   const unsubscribe = await c.subscribe(want_interface_events, { pid: 7 }, sw_interface_event, (e) => {

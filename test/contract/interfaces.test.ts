@@ -138,7 +138,11 @@ test('loopback instances: lowest free number, a chosen number once, default MAC 
 
   let inst = 9000 + Math.floor(Math.random() * 5000);
   while (taken.has(inst)) inst++;
-  const mine = await c.request(create_loopback_instance, { is_specified: true, user_instance: inst, mac_address: testMac() });
+  const mine = await c.request(create_loopback_instance, {
+    is_specified: true,
+    user_instance: inst,
+    mac_address: testMac(),
+  });
   cleanup.add(() => c.request(delete_loopback, { sw_if_index: mine.sw_if_index }));
   assert.equal((await details(c, mine.sw_if_index)).interface_name, `loop${inst}`);
   await rejectsWith(
@@ -149,7 +153,11 @@ test('loopback instances: lowest free number, a chosen number once, default MAC 
   await c.request(delete_loopback, { sw_if_index: mine.sw_if_index });
   const again = await c.request(create_loopback_instance, { is_specified: true, user_instance: inst });
   cleanup.add(() => c.request(delete_loopback, { sw_if_index: again.sw_if_index }));
-  assert.equal((await details(c, again.sw_if_index)).interface_name, `loop${inst}`, 'the instance is free again');
+  assert.equal(
+    (await details(c, again.sw_if_index)).interface_name,
+    `loop${inst}`,
+    'the instance is free again',
+  );
 });
 
 test('VLAN sub-interfaces: naming, sub fields, admin rules, and deleted with their parent', async (t) => {
@@ -201,7 +209,11 @@ test('VLAN sub-interfaces: naming, sub fields, admin rules, and deleted with the
   assert.equal(d.sub_inner_vlan_id, 300);
 
   await c.request(delete_loopback, { sw_if_index: lo });
-  assert.deepEqual(await c.dump(sw_interface_dump, { sw_if_index: sub }), [], 'sub-interfaces go with the parent');
+  assert.deepEqual(
+    await c.dump(sw_interface_dump, { sw_if_index: sub }),
+    [],
+    'sub-interfaces go with the parent',
+  );
   assert.deepEqual(await c.dump(sw_interface_dump, { sw_if_index: qinq.sw_if_index }), []);
 });
 
@@ -235,9 +247,15 @@ test('IP addressing: overlapping subnets, VRF binding, local0', async (t) => {
   );
 
   const table = 2_000_000 + Math.floor(Math.random() * 1_000_000);
-  await rejectsWith(c.request(sw_interface_set_table, { sw_if_index: b, vrf_id: table }), -3, 'no such table');
+  await rejectsWith(
+    c.request(sw_interface_set_table, { sw_if_index: b, vrf_id: table }),
+    -3,
+    'no such table',
+  );
   await c.request(ip_table_add_del, { is_add: true, table: { table_id: table, is_ip6: false, name: '' } });
-  cleanup.add(() => c.request(ip_table_add_del, { is_add: false, table: { table_id: table, is_ip6: false, name: '' } }));
+  cleanup.add(() =>
+    c.request(ip_table_add_del, { is_add: false, table: { table_id: table, is_ip6: false, name: '' } }),
+  );
   await c.request(sw_interface_set_table, { sw_if_index: b, vrf_id: table });
   cleanup.add(() => c.request(sw_interface_set_table, { sw_if_index: b, vrf_id: 0 }));
   // Another table: the same subnet is fine.
@@ -371,7 +389,11 @@ test('af_packet host interfaces are named host-<ifname>', async (t) => {
   assert.equal(d.interface_dev_type, 'af-packet');
   assert.equal(d.l2_address, mac);
   assert.equal(d.flags, 2, 'link up as created');
-  assert.ok((await c.dump(af_packet_dump, {})).some((x) => x.sw_if_index === r.sw_if_index && x.host_if_name === host));
+  assert.ok(
+    (await c.dump(af_packet_dump, {})).some(
+      (x) => x.sw_if_index === r.sw_if_index && x.host_if_name === host,
+    ),
+  );
   await rejectsWith(
     c.request(af_packet_create_v3, { mode: 1, host_if_name: host }),
     -79,
@@ -396,7 +418,10 @@ test('interface dumps: all, one, by name (case-insensitive substring), and missi
     [...all.map((d) => d.sw_if_index)].sort((x, y) => x - y),
     'in sw_if_index order',
   );
-  const byName = await c.dump(sw_interface_dump, { name_filter_valid: true, name_filter: name.toUpperCase() });
+  const byName = await c.dump(sw_interface_dump, {
+    name_filter_valid: true,
+    name_filter: name.toUpperCase(),
+  });
   assert.ok(byName.some((d) => d.sw_if_index === lo));
   assert.ok(byName.every((d) => d.interface_name.toLowerCase().includes(name)));
   assert.deepEqual(await c.dump(sw_interface_dump, { sw_if_index: NO_INDEX - 1 }), []);

@@ -23,13 +23,31 @@ function bdId(): number {
 const FLAGS = { flood: true, uu_flood: true, forward: true, learn: true, arp_term: false, mac_age: 0 };
 
 async function bridge(c: VppClient, cleanup: Cleanup, id = bdId()): Promise<number> {
-  const r = await c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: true, ...FLAGS, bd_tag: `${TAG}${uniq()}` });
+  const r = await c.request(bridge_domain_add_del_v2, {
+    bd_id: id,
+    is_add: true,
+    ...FLAGS,
+    bd_tag: `${TAG}${uniq()}`,
+  });
   cleanup.add(() => c.request(bridge_domain_add_del_v2, { bd_id: r.bd_id, is_add: false }));
   return r.bd_id;
 }
 
-async function join(c: VppClient, cleanup: Cleanup, sw: number, bd: number, portType = 0, shg = 0): Promise<void> {
-  await c.request(sw_interface_set_l2_bridge, { rx_sw_if_index: sw, bd_id: bd, port_type: portType, shg, enable: true });
+async function join(
+  c: VppClient,
+  cleanup: Cleanup,
+  sw: number,
+  bd: number,
+  portType = 0,
+  shg = 0,
+): Promise<void> {
+  await c.request(sw_interface_set_l2_bridge, {
+    rx_sw_if_index: sw,
+    bd_id: bd,
+    port_type: portType,
+    shg,
+    enable: true,
+  });
   cleanup.add(() => c.request(sw_interface_set_l2_bridge, { rx_sw_if_index: sw, bd_id: 0, enable: false }));
 }
 
@@ -45,7 +63,13 @@ test('a bridge domain: flags, tag, members with the BVI first, split horizon, de
   const c = h.c;
   const id = bdId();
   const tag = `${TAG}${uniq()}`;
-  const r = await c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: true, ...FLAGS, mac_age: 5, bd_tag: tag });
+  const r = await c.request(bridge_domain_add_del_v2, {
+    bd_id: id,
+    is_add: true,
+    ...FLAGS,
+    mac_age: 5,
+    bd_tag: tag,
+  });
   cleanup.add(() => c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: false }));
   assert.equal(r.bd_id, id);
   await rejectsWith(
@@ -85,7 +109,11 @@ test('a bridge domain: flags, tag, members with the BVI first, split horizon, de
     -152,
     'a second BVI',
   );
-  await rejectsWith(c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: false }), -120, 'delete with members');
+  await rejectsWith(
+    c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: false }),
+    -120,
+    'delete with members',
+  );
 
   const f = await c.request(bridge_flags, { bd_id: id, is_set: false, flags: 2 });
   assert.equal(f.resulting_feature_bitmap & 0x80, 0, 'forwarding bit cleared');
@@ -130,7 +158,10 @@ test('members move between domains; a member joining a missing domain creates it
     [sub],
   );
   const created = await one(c, b);
-  assert.deepEqual(created.sw_if_details.map((m) => m.sw_if_index), [lo]);
+  assert.deepEqual(
+    created.sw_if_details.map((m) => m.sw_if_index),
+    [lo],
+  );
   assert.deepEqual(
     [created.flood, created.uu_flood, created.forward, created.learn, created.arp_term, created.bd_tag],
     [true, true, true, true, false, ''],
@@ -142,7 +173,12 @@ test('bd_id ~0 lets VPP choose an unused id', async (t) => {
   const cleanup = new Cleanup();
   t.after(() => cleanup.run());
   const c = h.c;
-  const r = await c.request(bridge_domain_add_del_v2, { bd_id: NO_INDEX, is_add: true, ...FLAGS, bd_tag: `${TAG}auto` });
+  const r = await c.request(bridge_domain_add_del_v2, {
+    bd_id: NO_INDEX,
+    is_add: true,
+    ...FLAGS,
+    bd_tag: `${TAG}auto`,
+  });
   cleanup.add(() => c.request(bridge_domain_add_del_v2, { bd_id: r.bd_id, is_add: false }));
   assert.ok(r.bd_id >= 1 && r.bd_id <= 0xffffff, `chosen id ${r.bd_id}`);
   assert.equal((await one(c, r.bd_id)).bd_tag, `${TAG}auto`);
@@ -151,7 +187,11 @@ test('bd_id ~0 lets VPP choose an unused id', async (t) => {
 test('bridge-domain errors: bd 0, ids over 24 bits, flags on a missing domain', async () => {
   const c = h.c;
   await rejectsWith(c.request(bridge_domain_add_del_v2, { bd_id: 0, is_add: false }), -121, 'deleting bd 0');
-  await rejectsWith(c.request(bridge_domain_add_del_v2, { bd_id: 0, is_add: true, ...FLAGS }), -119, 'adding bd 0');
+  await rejectsWith(
+    c.request(bridge_domain_add_del_v2, { bd_id: 0, is_add: true, ...FLAGS }),
+    -119,
+    'adding bd 0',
+  );
   await rejectsWith(
     c.request(bridge_domain_add_del_v2, { bd_id: 0x1000000, is_add: true, ...FLAGS }),
     -122,

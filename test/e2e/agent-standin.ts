@@ -4,11 +4,18 @@
 // keeps `state/<host>/alive` on a lease, and for every binding under `nodes/<host>/ports/` reports
 // `state/<host>/ports/<port>` ready at the binding's revision (and removes it when the binding goes).
 // It programs nothing: tests of the dataplane (ACLs in VPP) need the real agent.
-import { keys, decodeValue, type HostState, type PortState } from '../../src/model/keyspace.ts';
-import { keepLeaseKey, watchPrefixes, type LeaseKey, type PrefixWatcher, type Store } from '../../src/store/index.ts';
+import { keys, decodeValue, PREFIX, type HostState, type PortState } from '../../src/model/keyspace.ts';
+import {
+  keepLeaseKey,
+  openStore,
+  watchPrefixes,
+  type LeaseKey,
+  type PrefixWatcher,
+  type Store,
+} from '../../src/store/index.ts';
 
 export interface AgentStandInOptions {
-  store: Store;
+  etcdEndpoints: string[];
   host: string;
   physnets: string[];
 }
@@ -16,8 +23,13 @@ export interface AgentStandInOptions {
 export class AgentStandIn {
   private alive: LeaseKey | undefined;
   private watcher: PrefixWatcher | undefined;
+  /** Its own etcd client, as a separate agent process would have. */
+  private readonly store: Store;
+  private stopped = false;
 
-  constructor(private readonly o: AgentStandInOptions) {}
+  constructor(private readonly o: AgentStandInOptions) {
+    this.store = openStore({ endpoints: o.etcdEndpoints, namespace: PREFIX });
+  }
 
   get host(): string {
     return this.o.host;
@@ -33,14 +45,14 @@ export class AgentStandIn {
       vpp: { connected: true, version: null },
       started_at: new Date().toISOString(),
     };
-    this.alive = keepLeaseKey(this.o.store, {
+    this.alive = keepLeaseKey(this.store, {
       key: keys.hostAlive(this.o.host),
       value: JSON.stringify(state),
       ttlSec: 5,
     });
     await this.alive.ready;
     const prefix = keys.hostPortBindings(this.o.host);
-    this.watcher = watchPrefixes(this.o.store, {
+    this.watcher = watchPrefixes(this.store, {
       prefixes: [prefix],
       onEvent: async (ev) => {
         if (ev.type === 'put') await this.report(ev.key.slice(prefix.length), ev.value);
@@ -58,19 +70,25 @@ export class AgentStandIn {
     const b = decodeValue('portBinding', raw);
     const value: PortState = b.ok
       ? { revision: b.value.revision, ready: true, error: null, updated_at: new Date().toISOString() }
-      : { revision: null, ready: false, error: b.errors[0]?.message ?? 'bad binding', updated_at: new Date().toISOString() };
-    await this.o.store.put(keys.portState(this.o.host, portId), JSON.stringify(value));
+      : {
+          revision: null,
+          ready: false,
+          error: b.errors[0]?.message ?? 'bad binding',
+          updated_at: new Date().toISOString(),
+        };
+    await this.store.put(keys.portState(this.o.host, portId), JSON.stringify(value));
   }
 
   private async forget(portId: string): Promise<void> {
-    await this.o.store.delete(keys.portState(this.o.host, portId));
+    await this.store.delete(keys.portState(this.o.host, portId));
   }
 
   /** Like an agent that dies: its liveness key goes away with its lease. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     await this.watcher?.close();
     await this.alive?.close();
-    this.watcher = undefined;
-    this.alive = undefined;
+    this.store.close();
   }
 }

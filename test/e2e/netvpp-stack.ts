@@ -6,6 +6,8 @@ import { closeSync, openSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PREFIX } from '../../src/model/keyspace.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
+import type { AclRule } from '../../src/vpp/binapi/index.ts';
+import { AgentNode } from './agent-node.ts';
 import { AgentStandIn } from './agent-standin.ts';
 import { freePort, NeutronEnv, REPO_ROOT, sleep, waitFor } from './neutron-harness.ts';
 
@@ -13,6 +15,21 @@ export interface AgentSpec {
   host: string;
   physnets: string[];
 }
+
+/** A compute node as the tests see it. */
+export interface Node {
+  readonly host: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** ACL rules on the port's VPP interface; undefined when the node has no VPP (stand-in). */
+  portAclRules?(portId: string): Promise<AclRule[]>;
+}
+
+/**
+ * Which agent runs on each node: 'real' (default) is the netvpp agent on a VPP simulator;
+ * 'standin' (NETVPP_E2E_AGENT=standin) only reports through etcd, for isolating the Neutron side.
+ */
+export const AGENT_KIND = process.env.NETVPP_E2E_AGENT === 'standin' ? 'standin' : 'real';
 
 export interface StackOptions {
   agents: AgentSpec[];
@@ -55,7 +72,10 @@ export class ControllerProcess {
       '--controller-id',
       'e2e-controller',
     ];
-    const env = { ...process.env, NETVPP_LOG_LEVEL: process.env.NETVPP_LOG_LEVEL ?? 'info' };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NETVPP_LOG_LEVEL: process.env.NETVPP_LOG_LEVEL ?? 'info',
+    };
     delete env.NODE_TEST_CONTEXT; // the controller is not a test: keep its normal log level
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
     closeSync(fd);
@@ -108,7 +128,7 @@ export class NetvppStack {
   store: Store | undefined;
   controller: ControllerProcess | undefined;
   neutron: NeutronEnv | undefined;
-  readonly agents = new Map<string, AgentStandIn>();
+  readonly agents = new Map<string, Node>();
   private readonly log: (msg: string) => void;
 
   constructor(private readonly opts: StackOptions) {
@@ -143,21 +163,30 @@ export class NetvppStack {
       vhostSocketDir: this.opts.vhostSocketDir,
       log: this.log,
     });
-    this.controller = new ControllerProcess(this.etcd.endpoints, join(this.neutron.workDir, 'logs', 'controller.log'));
+    this.controller = new ControllerProcess(
+      this.etcd.endpoints,
+      join(this.neutron.workDir, 'logs', 'controller.log'),
+    );
     this.controller.port = controllerPort;
     await this.controller.start();
     lap(`controller leading on ${this.controller.url}`);
 
     // ---- AGENT STEP -------------------------------------------------------------------------------
-    // TODO(lead): replace the stand-in with the real netvpp agent on the VPP simulator, one per host
-    // (same etcd endpoints, the host name and physnet mapping of `spec`), once src/agent and src/sim
-    // have an entry point. The stand-in only reports liveness and port readiness through etcd.
+    // One node per spec: the real agent on a VPP simulator (agent-node.ts), or the etcd-only stand-in.
     for (const spec of this.opts.agents) {
-      const agent = new AgentStandIn({ store: this.store, host: spec.host, physnets: spec.physnets });
-      await agent.start();
-      this.agents.set(spec.host, agent);
+      const node: Node =
+        AGENT_KIND === 'real'
+          ? new AgentNode({
+              etcdEndpoints: this.etcd.endpoints,
+              host: spec.host,
+              physnets: spec.physnets,
+              vhostUserDir: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
+            })
+          : new AgentStandIn({ etcdEndpoints: this.etcd.endpoints, host: spec.host, physnets: spec.physnets });
+      this.agents.set(spec.host, node);
+      await node.start();
     }
-    lap(`agents up: ${this.opts.agents.map((a) => `${a.host} (${a.physnets.join(',')})`).join(', ')}`);
+    lap(`${AGENT_KIND} agents up: ${this.opts.agents.map((a) => `${a.host} (${a.physnets.join(',')})`).join(', ')}`);
     // ---- end of AGENT STEP ------------------------------------------------------------------------
 
     await this.neutron.up();

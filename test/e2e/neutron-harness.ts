@@ -4,7 +4,16 @@
 // mechanism driver netvpp and noauth. Configuration comes from scripts/neutron/etc/, shared with
 // scripts/neutron/start.sh. Everything started here is stopped by its own PID / process group.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,7 +49,8 @@ export function neutronUnavailableReason(): string | null {
   if (r.status !== 0) return `${PYTHON} could not probe for Neutron: ${r.stderr.trim().split('\n').pop()}`;
   const probe = JSON.parse(r.stdout) as { neutron: boolean; driver_dir: string | null; entry_point: boolean };
   if (!probe.neutron) return `python3-neutron is not installed: ${install}`;
-  if (!probe.driver_dir || !probe.entry_point) return `the networking-netvpp driver is not installed: ${install}`;
+  if (!probe.driver_dir || !probe.entry_point)
+    return `the networking-netvpp driver is not installed: ${install}`;
   const here = join(REPO_ROOT, 'neutron', 'networking_netvpp');
   if (probe.driver_dir !== here) {
     return `networking-netvpp is installed from ${probe.driver_dir}, not from this tree (${here}): ${install}`;
@@ -198,10 +208,15 @@ export class MariaDb {
     this.port = await freePort();
     writeFileSync(this.cnf, render('mariadb.cnf.in', { DATADIR: this.datadir, DB_PORT: String(this.port) }));
     this.daemon.start(MARIADBD, [`--defaults-file=${this.cnf}`, ...userArgs]);
-    await waitFor('MariaDB to accept connections', () => {
-      if (!this.daemon.running) throw new Error(`mariadbd exited:\n${tailFile(this.daemon.logFile, 20)}`);
-      return this.trySql('SELECT 1') === null ? undefined : true;
-    }, 30_000, 100);
+    await waitFor(
+      'MariaDB to accept connections',
+      () => {
+        if (!this.daemon.running) throw new Error(`mariadbd exited:\n${tailFile(this.daemon.logFile, 20)}`);
+        return this.trySql('SELECT 1') === null ? undefined : true;
+      },
+      30_000,
+      100,
+    );
     this.sql(
       "CREATE DATABASE neutron CHARACTER SET utf8mb4; CREATE USER 'neutron'@'127.0.0.1' IDENTIFIED BY 'neutronpw'; " +
         "GRANT ALL PRIVILEGES ON neutron.* TO 'neutron'@'127.0.0.1';",
@@ -258,7 +273,8 @@ export class NeutronEnv {
 
   constructor(readonly opts: NeutronOptions) {
     this.workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'netvpp-neutron-'));
-    for (const d of ['etc', 'logs', 'bin', 'state/lock']) mkdirSync(join(this.workDir, d), { recursive: true });
+    for (const d of ['etc', 'logs', 'bin', 'state/lock'])
+      mkdirSync(join(this.workDir, d), { recursive: true });
     this.db = new MariaDb({ logDir: join(this.workDir, 'logs') });
     this.server = new Daemon('neutron-server', join(this.workDir, 'logs', 'neutron-server.stdout'));
     this.log = opts.log ?? ((m) => console.log(`[neutron] ${m}`));
@@ -329,7 +345,12 @@ export class NeutronEnv {
         mode: 0o755,
       });
     }
-    this.configArgs = ['--config-file', join(etc, 'neutron.conf'), '--config-file', join(etc, 'ml2_conf.ini')];
+    this.configArgs = [
+      '--config-file',
+      join(etc, 'neutron.conf'),
+      '--config-file',
+      join(etc, 'ml2_conf.ini'),
+    ];
   }
 
   private async run(name: string, args: string[], logName: string): Promise<void> {

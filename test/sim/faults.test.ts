@@ -129,13 +129,19 @@ test('failNth: the n-th call fails with the given retval and changes nothing', a
   const third = await c.request(create_loopback, {});
   assert.equal(third.sw_if_index, first.sw_if_index + 1, 'the failed call allocated nothing');
   s.failNth('sw_interface_set_flags', 1, -2);
-  await assert.rejects(c.request(sw_interface_set_flags, { sw_if_index: first.sw_if_index, flags: 1 }), VppApiError);
+  await assert.rejects(
+    c.request(sw_interface_set_flags, { sw_if_index: first.sw_if_index, flags: 1 }),
+    VppApiError,
+  );
   assert.equal((await c.dump(sw_interface_dump, { sw_if_index: first.sw_if_index }))[0].flags, 0);
   s.failNth('sw_interface_dump', 1, -1);
   assert.deepEqual(await c.dump(sw_interface_dump, {}), [], 'a failed dump returns nothing');
   assert.equal((await c.dump(sw_interface_dump, {})).length, 3);
   s.failNth('control_ping', 1, -5);
-  await assert.rejects(c.request(control_ping, {}), (e: unknown) => e instanceof VppApiError && e.retval === -5);
+  await assert.rejects(
+    c.request(control_ping, {}),
+    (e: unknown) => e instanceof VppApiError && e.retval === -5,
+  );
   assert.throws(() => s.failNth('control_ping', 0, -1));
 });
 
@@ -144,7 +150,11 @@ test('counters: calls per message, writes, reset', async (t) => {
   const c = await client(s);
   s.resetCounters();
   const lo = await c.request(create_loopback, {});
-  await c.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: lo.sw_if_index, tag: 'netvpp-test:x' });
+  await c.request(sw_interface_tag_add_del, {
+    is_add: true,
+    sw_if_index: lo.sw_if_index,
+    tag: 'netvpp-test:x',
+  });
   await c.dump(sw_interface_dump, {});
   await c.dump(acl_dump, { acl_index: 0xffffffff });
   await c.request(control_ping, {});

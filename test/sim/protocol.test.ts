@@ -81,7 +81,12 @@ test('a message naming an unknown client_index is not answered', async (t) => {
   const c = await raw(t, s);
   const id = c.ids.get('control_ping') as number;
   c.send(messageCodec(defOf('control_ping')).encode(id, { client_index: 0x80000077, context: 1 }));
-  c.send(messageCodec(defOf('create_loopback')).encode(c.ids.get('create_loopback') as number, { client_index: 5, context: 2 }));
+  c.send(
+    messageCodec(defOf('create_loopback')).encode(c.ids.get('create_loopback') as number, {
+      client_index: 5,
+      context: 2,
+    }),
+  );
   const got = await c.call('control_ping', {}, 3);
   assert.deepEqual(
     got.map((d) => [d.name, d.msg.context]),
@@ -108,8 +113,18 @@ test('a pipelined batch: each event lands after its cause and before the next re
   const codec = (n: string) => messageCodec(defOf(n));
   const ids = (n: string) => c.ids.get(n) as number;
   c.sendAll([
-    codec('sw_interface_set_flags').encode(ids('sw_interface_set_flags'), { client_index: c.clientIndex, context: 10, sw_if_index: sw, flags: 1 }),
-    codec('sw_interface_set_flags').encode(ids('sw_interface_set_flags'), { client_index: c.clientIndex, context: 11, sw_if_index: sw, flags: 0 }),
+    codec('sw_interface_set_flags').encode(ids('sw_interface_set_flags'), {
+      client_index: c.clientIndex,
+      context: 10,
+      sw_if_index: sw,
+      flags: 1,
+    }),
+    codec('sw_interface_set_flags').encode(ids('sw_interface_set_flags'), {
+      client_index: c.clientIndex,
+      context: 11,
+      sw_if_index: sw,
+      flags: 0,
+    }),
     codec('control_ping').encode(ids('control_ping'), { client_index: c.clientIndex, context: 12 }),
   ]);
   const got = await c.until((d) => d.name === 'control_ping_reply' && d.msg.context === 12);

@@ -54,7 +54,12 @@ function firstContext(t: Trace): number {
   return Buffer.from(t.steps[0].frames[0].hex, 'hex').readUInt32BE(6);
 }
 
-async function replay(c: RawClient, trace: Trace, recorded: Map<number, string>, check: boolean): Promise<void> {
+async function replay(
+  c: RawClient,
+  trace: Trace,
+  recorded: Map<number, string>,
+  check: boolean,
+): Promise<void> {
   for (const [i, step] of trace.steps.entries()) {
     const expected: Decoded[] = step.frames
       .filter((f) => f.dir === 'from_vpp')

@@ -96,8 +96,21 @@ export function defaultGroup(): SecurityGroup {
     stateful: true,
     rules: [
       rule({ direction: 'egress', protocol: null, port_range_min: null, port_range_max: null }),
-      rule({ direction: 'egress', ethertype: 'IPv6', protocol: null, port_range_min: null, port_range_max: null }),
+      rule({
+        direction: 'egress',
+        ethertype: 'IPv6',
+        protocol: null,
+        port_range_min: null,
+        port_range_max: null,
+      }),
       rule({ protocol: null, port_range_min: null, port_range_max: null, remote_group_id: id }),
+      rule({
+        ethertype: 'IPv6',
+        protocol: null,
+        port_range_min: null,
+        port_range_max: null,
+        remote_group_id: id,
+      }),
     ],
   };
 }

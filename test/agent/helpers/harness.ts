@@ -12,7 +12,13 @@ import {
   type PortState,
   type SecurityGroup,
 } from '../../../src/model/keyspace.ts';
-import { openStore, startEtcd, type EtcdProcess, type Store } from '../../../src/store/index.ts';
+import {
+  openStore,
+  startEtcd,
+  watchPrefixes,
+  type EtcdProcess,
+  type Store,
+} from '../../../src/store/index.ts';
 import {
   create_loopback_instance,
   sw_interface_dump,
@@ -27,7 +33,11 @@ export const UPLINK = 'loop0';
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `cond` until true (a throw counts as false); the limit only bounds a hang. */
-export async function waitFor<T>(what: string, cond: () => T | undefined | false | Promise<T | undefined | false>, limitMs = 20000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  cond: () => T | undefined | false | Promise<T | undefined | false>,
+  limitMs = 20000,
+): Promise<T> {
   const deadline = Date.now() + limitMs;
   let last: unknown;
   for (;;) {
@@ -72,7 +82,14 @@ export interface World {
   deleteMember(sgId: string, portId: string): Promise<void>;
   portState(host: string, portId: string): Promise<PortState | undefined>;
   waitReady(host: string, portId: string, revision?: number): Promise<PortState>;
-  waitState(host: string, portId: string, what: string, pred: (s: PortState | undefined) => boolean): Promise<PortState | undefined>;
+  waitState(
+    host: string,
+    portId: string,
+    what: string,
+    pred: (s: PortState | undefined) => boolean,
+  ): Promise<PortState | undefined>;
+  /** Every value the port's state key takes from now on (a watch, so short-lived states are seen too). */
+  recordStates(host: string, portId: string): { values: PortState[]; stop(): Promise<void> };
   /** The VPP interface of a port (by its netvpp tag), if any. */
   portInterface(portId: string, host?: string): Promise<SwInterfaceDetails | undefined>;
   /** A guest (QEMU) connects to the port's vhost-user socket; retried until the interface exists. */
@@ -81,8 +98,11 @@ export interface World {
 }
 
 async function makeUplink(operator: VppClient): Promise<number> {
-  if (!operator.connected) await operator.reconnect();
-  const all = await operator.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+  // Right after a VPP restart the old connection may not have noticed yet: reconnect until it works.
+  const all = await waitFor('the operator connected to VPP', async () => {
+    if (!operator.connected) await operator.reconnect();
+    return await operator.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+  });
   const existing = all.find((d) => d.interface_name === UPLINK);
   if (existing) return existing.sw_if_index;
   const r = await operator.request(create_loopback_instance, {
@@ -193,10 +213,13 @@ export async function startWorld(): Promise<World> {
     async waitReady(host, portId, revision) {
       let last: PortState | undefined;
       try {
-        return await waitFor(`port ${portId} ready${revision !== undefined ? ` at revision ${revision}` : ''}`, async () => {
-          const s = (last = await w.portState(host, portId));
-          return s?.ready && (revision === undefined || s.revision === revision) ? s : undefined;
-        });
+        return await waitFor(
+          `port ${portId} ready${revision !== undefined ? ` at revision ${revision}` : ''}`,
+          async () => {
+            const s = (last = await w.portState(host, portId));
+            return s?.ready && (revision === undefined || s.revision === revision) ? s : undefined;
+          },
+        );
       } catch (e) {
         throw new Error(`${(e as Error).message}; last state: ${JSON.stringify(last)}`);
       }
@@ -209,6 +232,18 @@ export async function startWorld(): Promise<World> {
       });
       return last;
     },
+    recordStates(host, portId) {
+      const values: PortState[] = [];
+      const watcher = watchPrefixes(store, {
+        prefixes: [keys.portState(host, portId)],
+        onEvent: (ev) => {
+          if (ev.type !== 'put') return;
+          const r = decodeValue('portState', ev.value);
+          if (r.ok) values.push(r.value);
+        },
+      });
+      return { values, stop: () => watcher.close() };
+    },
     async portInterface(portId, host = 'compute1') {
       const all = await nodeOf(host).operator.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
       return all.find((d) => d.tag === `netvpp:port:${portId}`);
@@ -216,7 +251,9 @@ export async function startWorld(): Promise<World> {
     async connectGuest(b, host = 'compute1') {
       const sim = nodeOf(host).vpp.sim;
       if (!sim || !b.vhostuser) return;
-      await waitFor(`vhost-user interface of ${b.port_id}`, () => sim.connectGuest(b.vhostuser?.socket ?? ''));
+      await waitFor(`vhost-user interface of ${b.port_id}`, () =>
+        sim.connectGuest(b.vhostuser?.socket ?? ''),
+      );
     },
     async stop() {
       for (const a of [...agents]) await a.stop();

@@ -41,14 +41,18 @@ export async function inspect(vpp: VppClient): Promise<VppView> {
     vpp.dump(macip_acl_dump, { acl_index: 0xffffffff }),
     vpp.request(macip_acl_interface_get, {}),
   ]);
+  // Reply contexts differ per call; they are not VPP state.
+  for (const d of ifList) d.context = 0;
   const byIndex = new Map(ifList.map((d) => [d.sw_if_index, d]));
   const nameOf = (i: number) => byIndex.get(i)?.interface_name ?? `#${i}`;
   const aclTag = new Map(acls.map((a) => [a.acl_index, a.tag || `#${a.acl_index}`]));
   const macipTag = new Map(macips.map((a) => [a.acl_index, a.tag || `#${a.acl_index}`]));
-  const v: VppView = {
+  const v = {
     ifs: new Map(ifList.filter((d) => d.interface_name !== 'local0').map((d) => [d.interface_name, d])),
     byTag: new Map(ifList.filter((d) => d.tag).map((d) => [d.tag, d])),
-    bridges: new Map(bds.map((b) => [b.bd_tag || `#${b.bd_id}`, b.sw_if_details.map((m) => nameOf(m.sw_if_index)).sort()])),
+    bridges: new Map(
+      bds.map((b) => [b.bd_tag || `#${b.bd_id}`, b.sw_if_details.map((m) => nameOf(m.sw_if_index)).sort()]),
+    ),
     bdIds: new Map(bds.map((b) => [b.bd_tag || `#${b.bd_id}`, b.bd_id])),
     acls: new Map(acls.map((a) => [a.tag || `#${a.acl_index}`, { index: a.acl_index, rules: a.r }])),
     aclLists: new Map(
@@ -64,11 +68,14 @@ export async function inspect(vpp: VppClient): Promise<VppView> {
     ),
     macips: new Map(macips.map((a) => [a.tag || `#${a.acl_index}`, { index: a.acl_index, rules: a.r }])),
     macipOf: new Map(
-      macipIfs.acls.flatMap((a, i) => (a === 0xffffffff ? [] : [[nameOf(i), macipTag.get(a) ?? `?${a}`] as [string, string]])),
+      macipIfs.acls.flatMap((a, i) =>
+        a === 0xffffffff ? [] : [[nameOf(i), macipTag.get(a) ?? `?${a}`] as [string, string]],
+      ),
     ),
-    adminUp: (name) => ((v.ifs.get(name)?.flags ?? 0) & 1) !== 0,
-    linkUp: (name) => ((v.ifs.get(name)?.flags ?? 0) & 2) !== 0,
-  };
+  } as VppView;
+  // Not enumerable, so two views compare equal with deepStrictEqual when VPP held the same.
+  Object.defineProperty(v, 'adminUp', { value: (name: string) => ((v.ifs.get(name)?.flags ?? 0) & 1) !== 0 });
+  Object.defineProperty(v, 'linkUp', { value: (name: string) => ((v.ifs.get(name)?.flags ?? 0) & 2) !== 0 });
   return v;
 }
 

@@ -1,0 +1,231 @@
+/**
+ * Agent resync benchmark: a cold resync of N ports (100 security groups × 20 rules) into an empty
+ * VPP, then a warm restart of the agent against the VPP it just programmed. Real etcd (started here),
+ * and the simulator in a child process unless NETVPP_TEST_VPP_SOCKET names a real VPP.
+ * One line per figure. BENCH_PORTS=1000,10000 chooses the sizes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, type ResyncStats } from '../src/agent/agent.ts';
+import type { AgentConfig } from '../src/agent/config.ts';
+import { RecordingHostNet } from '../src/agent/host-net.ts';
+import {
+  encodeValue,
+  keys,
+  type PortBinding,
+  type SecurityGroup,
+  type SecurityGroupRule,
+} from '../src/model/keyspace.ts';
+import { openStore, startEtcd, type WriteOp } from '../src/store/index.ts';
+import { setLogLevel } from '../src/util/log.ts';
+import { create_loopback_instance, sw_interface_dump } from '../src/vpp/binapi/index.ts';
+import { VppClient } from '../src/vpp/client.ts';
+import { startSimProcess, type SimProcess } from './sim-process.ts';
+
+const SIZES = (process.env.BENCH_PORTS ?? '1000,10000').split(',').map(Number);
+const GROUPS = 100;
+const RULES = 20;
+const NETWORKS = 100;
+const HOST = 'bench-compute';
+const VHOST_DIR = '/var/run/netvpp/vhost';
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const real = process.env.NETVPP_TEST_VPP_SOCKET;
+setLogLevel((process.env.NETVPP_LOG_LEVEL as 'warn' | undefined) ?? 'warn');
+
+/** A deterministic UUID from a kind and a number (so runs are comparable). */
+function id(kind: number, n: number): string {
+  const h = (kind * 0x10000000 + n).toString(16).padStart(12, '0');
+  return `00000000-0000-4000-8000-${h}`;
+}
+
+function group(g: number): SecurityGroup {
+  const sgId = id(1, g);
+  const rules: SecurityGroupRule[] = [];
+  for (let r = 0; r < RULES; r++) {
+    const base = { id: id(2, g * RULES + r), remote_ip_prefix: null, remote_group_id: null } as const;
+    if (r < 10) {
+      rules.push({
+        ...base,
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: 6,
+        port_range_min: 1000 + r,
+        port_range_max: 1000 + r,
+        remote_ip_prefix: `10.${g}.${r}.0/24`,
+      });
+    } else if (r < 14) {
+      rules.push({
+        ...base,
+        direction: 'ingress',
+        ethertype: 'IPv6',
+        protocol: 17,
+        port_range_min: 2000 + r,
+        port_range_max: 2100 + r,
+        remote_ip_prefix: `fd00:${g.toString(16)}:${r}::/48`,
+      });
+    } else if (r < 17) {
+      rules.push({
+        ...base,
+        direction: 'ingress',
+        ethertype: 'IPv4',
+        protocol: 1,
+        port_range_min: r - 14,
+        port_range_max: null,
+      });
+    } else if (r < 19) {
+      rules.push({
+        ...base,
+        direction: 'egress',
+        ethertype: r === 17 ? 'IPv4' : 'IPv6',
+        protocol: null,
+        port_range_min: null,
+        port_range_max: null,
+      });
+    } else {
+      // Every tenth group is like Neutron's default: it lets its own members in.
+      rules.push(
+        g % 10 === 0
+          ? {
+              ...base,
+              direction: 'ingress',
+              ethertype: 'IPv4',
+              protocol: null,
+              port_range_min: null,
+              port_range_max: null,
+              remote_group_id: sgId,
+            }
+          : {
+              ...base,
+              direction: 'ingress',
+              ethertype: 'IPv4',
+              protocol: 6,
+              port_range_min: 22,
+              port_range_max: 22,
+              remote_ip_prefix: '192.0.2.0/24',
+            },
+      );
+    }
+  }
+  return { id: sgId, revision: 1, stateful: true, rules };
+}
+
+/** Each port is in two groups (one when both picks coincide). */
+function groupsOf(n: number): number[] {
+  const a = n % GROUPS;
+  const b = (n * 7 + 3) % GROUPS;
+  return a === b ? [a] : [a, b];
+}
+
+function port(n: number): PortBinding {
+  const portId = id(3, n);
+  const net = n % NETWORKS;
+  const ip = `10.${100 + (n >> 16)}.${(n >> 8) & 0xff}.${n & 0xff}`;
+  return {
+    port_id: portId,
+    network_id: id(4, net),
+    network_type: 'vlan',
+    physnet: 'physnet1',
+    segmentation_id: 100 + net,
+    mtu: 1500,
+    mac: `fa:16:3e:${((n >> 16) & 0xff).toString(16).padStart(2, '0')}:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`,
+    fixed_ips: [{ subnet_id: id(5, net), ip_address: ip }],
+    vif_type: 'vhostuser',
+    vhostuser: { socket: `${VHOST_DIR}/${portId}`, mode: 'server' },
+    tap: null,
+    device_owner: 'compute:nova',
+    admin_state_up: true,
+    security_groups: groupsOf(n).map((g) => id(1, g)),
+    port_security_enabled: true,
+    allowed_address_pairs: [],
+    revision: 1,
+  };
+}
+
+function runUntilSynced(config: AgentConfig): Promise<{ agent: Agent; stats: ResyncStats; seconds: number }> {
+  const agent = new Agent(config, { hostNet: new RecordingHostNet() });
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    agent.once('synced', (stats: ResyncStats) => {
+      resolve({ agent, stats, seconds: Number(process.hrtime.bigint() - t0) / 1e9 });
+    });
+    agent.start();
+  });
+}
+
+async function benchSize(n: number): Promise<void> {
+  const etcd = await startEtcd();
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-bench-agent-'));
+  let sim: SimProcess | null = null;
+  const store = openStore({ endpoints: etcd.endpoints });
+  try {
+    sim = real ? null : await startSimProcess();
+    const socket = real ?? (sim as SimProcess).socket;
+    const op = await VppClient.connect({ socket, name: 'bench-operator' });
+    const uplink =
+      (await op.dump(sw_interface_dump, { sw_if_index: 0xffffffff })).find(
+        (d) => d.interface_name === 'loop0',
+      ) ?? (await op.request(create_loopback_instance, { is_specified: true, user_instance: 0 }));
+    void uplink;
+    await op.close();
+
+    const ops: WriteOp[] = [];
+    for (let g = 0; g < GROUPS; g++) {
+      const sg = group(g);
+      ops.push({ op: 'put', key: keys.secGroup(sg.id), value: encodeValue(keys.secGroup(sg.id), sg) });
+    }
+    for (let i = 0; i < n; i++) {
+      const p = port(i);
+      ops.push({
+        op: 'put',
+        key: keys.portBinding(HOST, p.port_id),
+        value: encodeValue(keys.portBinding(HOST, p.port_id), p),
+      });
+      for (const g of groupsOf(i)) {
+        if (g % 10 !== 0) continue; // only the default-like groups are remote groups
+        const sg = id(1, g);
+        const k = keys.remoteGroupMember(sg, p.port_id);
+        ops.push({
+          op: 'put',
+          key: k,
+          value: encodeValue(k, { ips: p.fixed_ips.map((f) => f.ip_address), revision: 1 }),
+        });
+      }
+    }
+    await store.txnBatch(ops);
+
+    const config: AgentConfig = {
+      host: HOST,
+      etcd: { endpoints: etcd.endpoints },
+      vppSocket: socket,
+      physnets: new Map([['physnet1', 'loop0']]),
+      vhostUserDir: VHOST_DIR,
+      tapBackend: 'tap',
+      tapBackendSetting: 'tap',
+      logLevel: 'warn',
+      health: null,
+      configFile: null,
+    };
+    const cold = await runUntilSynced(config);
+    console.log(`cold ${n} ports: ${cold.seconds.toFixed(1)} s, ${fmt(cold.stats.calls)} VPP calls`);
+    const h = cold.agent.health();
+    if (h.failing.length) console.log(`  (${h.failing.length} objects failing, e.g. ${h.failing[0].error})`);
+    await cold.agent.stop();
+
+    const warm = await runUntilSynced(config);
+    console.log(
+      `warm ${n} ports: ${warm.seconds.toFixed(1)} s, ${fmt(warm.stats.writes)} VPP writes (${fmt(warm.stats.calls)} calls)`,
+    );
+    await warm.agent.stop();
+  } finally {
+    store.close();
+    await sim?.stop();
+    await etcd.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+console.log(
+  `target: ${real ? `VPP at ${real}` : 'simulator (child process)'}; ${GROUPS} security groups × ${RULES} rules, ${NETWORKS} VLAN networks`,
+);
+for (const n of SIZES) await benchSize(n);

@@ -1,0 +1,189 @@
+// Scenario: things go wrong — a bad value in etcd, a VPP call that fails, a missing uplink, etcd
+// restarting or compacting its history while the agent is cut off. Each problem shows up as an error
+// on the ports it affects; every other port carries on, and everything recovers by itself.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeValue, keys } from '../../src/model/keyspace.ts';
+import { create_loopback_instance, create_vlan_subif } from '../../src/vpp/binapi/index.ts';
+import { startProxy } from '../store/helpers/tcp-proxy.ts';
+import { rule, secGroup, uuid, vlanNet, vmPort } from './helpers/fixtures.ts';
+import { startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
+import { inspect } from './helpers/inspect.ts';
+
+const H = 'compute1';
+
+describe('failures', () => {
+  let w: World;
+  const net = vlanNet(500);
+  const healthy = vmPort(net);
+
+  before(async () => {
+    w = await startWorld();
+    await w.bind(H, healthy);
+    w.startAgent(H);
+    await w.connectGuest(healthy);
+    await w.waitReady(H, healthy.port_id);
+  });
+  after(async () => {
+    await w?.stop();
+  });
+
+  it('a malformed port binding gives that port an error and leaves the others alone', async () => {
+    const bad = uuid();
+    await w.store.put(keys.portBinding(H, bad), '{"port_id": "' + bad + '", "revision": 7, "mtu": "big"');
+    const st = await w.waitState(H, bad, 'an error state for the bad port', (s) => !!s?.error);
+    assert.match(st?.error ?? '', /invalid port binding: not JSON/);
+    assert.equal(st?.ready, false);
+    const later = vmPort(net);
+    await w.bind(H, later);
+    await w.connectGuest(later);
+    await w.waitReady(H, later.port_id);
+    assert.equal((await w.portState(H, healthy.port_id))?.ready, true);
+
+    await w.store.put(
+      keys.portBinding(H, bad),
+      JSON.stringify({ ...vmPort(net, { port_id: bad }), mtu: 'big' }),
+    );
+    await w.waitState(H, bad, 'the schema error', (s) => /mtu/.test(s?.error ?? ''));
+    const fixed = vmPort(net, { port_id: bad, revision: 8 });
+    await w.bind(H, fixed);
+    await w.connectGuest(fixed);
+    await w.waitReady(H, bad, 8);
+    await w.unbind(H, bad);
+    await w.unbind(H, later.port_id);
+  });
+
+  it('a malformed security group is an error on its ports only', async () => {
+    const sgId = uuid();
+    await w.store.put(
+      keys.secGroup(sgId),
+      JSON.stringify({ id: sgId, revision: 1, stateful: 'yes', rules: [] }),
+    );
+    const p = vmPort(net, { security_groups: [sgId] });
+    await w.bind(H, p);
+    const st = await w.waitState(H, p.port_id, 'an error naming the group', (s) => !!s?.error);
+    assert.match(st?.error ?? '', new RegExp(`security group ${sgId} is invalid: stateful`));
+    assert.equal((await w.portState(H, healthy.port_id))?.ready, true);
+    await w.putGroup(secGroup([rule()], { id: sgId }));
+    await w.connectGuest(p);
+    await w.waitReady(H, p.port_id);
+    // A bad membership value is skipped (and logged); it breaks nothing.
+    await w.store.put(keys.remoteGroupMember(sgId, uuid()), '["not", "an", "object"]');
+    await w.unbind(H, p.port_id);
+    await waitFor('the port gone', async () => !(await w.portState(H, p.port_id)));
+  });
+
+  it('a failing VPP call is reported on its port and retried until it succeeds; other ports are not held up', async () => {
+    const sim = w.vpp.sim;
+    if (!sim) return;
+    sim.failNth('create_vhost_user_if_v2', 1, -1);
+    const unlucky = vmPort(net);
+    const rec = w.recordStates(H, unlucky.port_id);
+    await w.bind(H, unlucky);
+    await waitFor('the VPP error reported', () => rec.values.find((s) => s.error));
+    assert.match(
+      rec.values.find((s) => s.error)?.error ?? '',
+      /create port:.*create_vhost_user_if_v2 failed: VPP returned -1/,
+    );
+    await rec.stop();
+    const other = vmPort(vlanNet(501));
+    await w.bind(H, other);
+    await w.connectGuest(other);
+    await w.waitReady(H, other.port_id);
+    await w.connectGuest(unlucky);
+    await w.waitReady(H, unlucky.port_id);
+    assert.equal((await w.portState(H, unlucky.port_id))?.error, null);
+    await w.unbind(H, unlucky.port_id);
+    await w.unbind(H, other.port_id);
+  });
+
+  it('a VLAN sub-interface someone else made is not taken over: its ports report why', async () => {
+    const uplink = (await inspect(w.operator)).ifs.get(UPLINK)?.sw_if_index as number;
+    await w.operator.request(create_vlan_subif, { sw_if_index: uplink, vlan_id: 777 });
+    const p = vmPort(vlanNet(777));
+    await w.bind(H, p);
+    const st = await w.waitState(H, p.port_id, 'an error about the sub-interface', (s) => !!s?.error);
+    assert.match(
+      st?.error ?? '',
+      /VLAN 777 sub-interface of uplink:physnet1 already exists without netvpp's tag/,
+    );
+    await w.unbind(H, p.port_id);
+  });
+
+  it('a physnet whose uplink is missing in VPP is an error until the interface appears', async () => {
+    await w.stopAgent(w.agents[0]);
+    w.startAgent(H, {
+      physnets: new Map([
+        ['physnet1', UPLINK],
+        ['physnet2', 'loop9'],
+      ]),
+    });
+    const p = vmPort(vlanNet(10, 'physnet2'));
+    await w.bind(H, p);
+    const st = await w.waitState(H, p.port_id, 'an error about the uplink', (s) => !!s?.error);
+    assert.match(st?.error ?? '', /uplink interface loop9 of physnet physnet2 does not exist in VPP/);
+    assert.equal((await w.portState(H, healthy.port_id))?.ready, true);
+    // The operator adds the interface (a NIC hot-plugged, a VPP startup config fixed).
+    await w.operator.request(create_loopback_instance, {
+      mac_address: '02:fe:00:00:00:09',
+      is_specified: true,
+      user_instance: 9,
+    });
+    await w.connectGuest(p);
+    await w.waitReady(H, p.port_id);
+    await w.unbind(H, p.port_id);
+    await waitFor('state removed', async () => !(await w.portState(H, p.port_id)));
+  });
+
+  it('etcd restarting does not disturb VPP, and changes made after it are applied', async () => {
+    await w.etcd.restart();
+    const p = vmPort(net);
+    await waitFor('etcd back', async () => {
+      await w.bind(H, p);
+      return true;
+    });
+    await w.connectGuest(p);
+    await w.waitReady(H, p.port_id);
+    await waitFor('liveness key back', async () => (await w.store.get(keys.hostAlive(H))).kv !== undefined);
+    await w.unbind(H, p.port_id);
+  });
+
+  it('history compacted while the agent was cut off from etcd: it re-reads everything and converges', async () => {
+    await w.stopAgent(w.agents[0]);
+    const proxy = await startProxy(w.etcd.endpoints[0]);
+    try {
+      const a = w.startAgent(H, { etcd: { endpoints: [proxy.url] } });
+      await waitFor('agent in sync', () => a.health().etcd.desiredLoaded && a.health().ports.ready >= 1);
+      proxy.cut();
+      const gone = vmPort(net);
+      const added = vmPort(net);
+      await w.unbind(H, healthy.port_id);
+      await w.bind(H, added);
+      for (let i = 0; i < 5; i++)
+        await w.store.put(keys.portBinding(H, gone.port_id), JSON.stringify({ ...gone, revision: i + 1 }));
+      await w.unbind(H, gone.port_id);
+      await w.store.compact(await w.store.revision());
+      proxy.heal();
+      await w.connectGuest(added);
+      await w.waitReady(H, added.port_id);
+      await waitFor(
+        'the unbound port removed',
+        async () => !(await w.portInterface(healthy.port_id)) && !(await w.portState(H, healthy.port_id)),
+      );
+      assert.equal(await w.portInterface(gone.port_id), undefined);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the liveness key names the host’s physnets and VPP connection', async () => {
+    const { kv } = await w.store.get(keys.hostAlive(H));
+    assert.ok(kv);
+    const r = decodeValue('hostAlive', kv.value);
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.physnets, ['physnet1']);
+    assert.equal(r.value.vpp.connected, true);
+    assert.ok(r.value.vpp.version);
+    assert.notEqual(kv.lease, '0');
+  });
+});

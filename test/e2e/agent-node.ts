@@ -1,0 +1,122 @@
+// One compute node for end-to-end tests: a VPP simulator with the operator's uplink, the real netvpp
+// agent (src/agent) started the way `netvpp agent` starts it (its own etcd client from its config),
+// and a stand-in for Nova/QEMU that connects a guest to the vhost-user socket of every vhost-user
+// port bound to the node (the agent reports such a port ready only once its guest is there).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from '../../src/agent/agent.ts';
+import { RecordingHostNet } from '../../src/agent/host-net.ts';
+import { decodeValue, keys, PREFIX } from '../../src/model/keyspace.ts';
+import { startSimulator, type Sim } from '../../src/sim/index.ts';
+import { openStore, watchPrefixes, type PrefixWatcher, type Store } from '../../src/store/index.ts';
+import {
+  acl_dump,
+  acl_interface_list_dump,
+  create_loopback_instance,
+  sw_interface_dump,
+  type AclRule,
+} from '../../src/vpp/binapi/index.ts';
+import { VppClient } from '../../src/vpp/client.ts';
+import { sleep } from './neutron-harness.ts';
+
+const UPLINK = 'loop0';
+
+export interface AgentNodeOptions {
+  etcdEndpoints: string[];
+  host: string;
+  physnets: string[];
+  vhostUserDir: string;
+}
+
+export class AgentNode {
+  private sim: Sim | undefined;
+  private dir: string | undefined;
+  private operator: VppClient | undefined;
+  private agent: Agent | undefined;
+  private hypervisor: PrefixWatcher | undefined;
+  private store: Store | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: AgentNodeOptions) {}
+
+  get host(): string {
+    return this.o.host;
+  }
+
+  async start(): Promise<void> {
+    this.dir = mkdtempSync(join(tmpdir(), 'netvpp-e2e-sim-'));
+    this.sim = await startSimulator({ socket: join(this.dir, 'api.sock') });
+    this.operator = await VppClient.connect({ socket: this.sim.socket, name: 'operator' });
+    // the operator's uplink: every physnet of this node is carried by it
+    await this.operator.request(create_loopback_instance, {
+      mac_address: '02:fe:00:00:00:01',
+      is_specified: true,
+      user_instance: 0,
+    });
+    this.agent = new Agent(
+      {
+        host: this.o.host,
+        etcd: { endpoints: this.o.etcdEndpoints },
+        vppSocket: this.sim.socket,
+        physnets: new Map(this.o.physnets.map((p) => [p, UPLINK])),
+        vhostUserDir: this.o.vhostUserDir,
+        tapBackend: 'tap',
+        tapBackendSetting: 'tap',
+        logLevel: 'warn',
+        health: null,
+        configFile: null,
+      },
+      { hostNet: new RecordingHostNet(), livenessTtlSec: 5 },
+    );
+    this.agent.start();
+
+    // Nova boots the VM: QEMU (the vhost-user server) gets its guest going on the socket.
+    const sim = this.sim;
+    const store = (this.store = openStore({ endpoints: this.o.etcdEndpoints, namespace: PREFIX }));
+    this.hypervisor = watchPrefixes(store, {
+      prefixes: [keys.hostPortBindings(this.o.host)],
+      onEvent: (ev) => {
+        const kvs = ev.type === 'put' ? [ev] : ev.type === 'resync' ? ev.changed : [];
+        for (const kv of kvs) {
+          const b = decodeValue('portBinding', kv.value);
+          const socket = b.ok ? b.value.vhostuser?.socket : undefined;
+          if (socket) void this.connectGuest(sim, socket);
+        }
+      },
+    });
+    await this.hypervisor.ready;
+  }
+
+  /** Retries until the agent has made the port's vhost-user interface (or the node stops). */
+  private async connectGuest(sim: Sim, socket: string): Promise<void> {
+    for (let i = 0; i < 600 && !this.stopped; i++) {
+      if (sim.connectGuest(socket)) return;
+      await sleep(100);
+    }
+  }
+
+  /** The ACL rules VPP applies on the port's interface (both directions), as the operator sees them. */
+  async portAclRules(portId: string): Promise<AclRule[]> {
+    const op = this.operator as VppClient;
+    const ifs = await op.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+    const port = ifs.find((d) => d.tag === `netvpp:port:${portId}`);
+    if (!port) return [];
+    const lists = await op.dump(acl_interface_list_dump, { sw_if_index: port.sw_if_index });
+    const applied = new Set(lists.flatMap((l) => l.acls.slice(0, l.count)));
+    const acls = await op.dump(acl_dump, { acl_index: 0xffffffff });
+    return acls.filter((a) => applied.has(a.acl_index)).flatMap((a) => a.r);
+  }
+
+  /** Like a node that dies: the agent stops, its liveness key goes with its lease. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.hypervisor?.close();
+    this.store?.close();
+    await this.agent?.stop();
+    await this.operator?.close();
+    await this.sim?.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
