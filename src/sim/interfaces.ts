@@ -12,7 +12,7 @@ import { IndexPool, LowestFree } from './pool.ts';
 import { RV } from './retval.ts';
 import type { VppState } from './state.ts';
 
-export type DevKind = 'local' | 'loopback' | 'tap' | 'vhost' | 'afpacket';
+export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
 export type FloodClass = 'normal' | 'bvi' | 'no_flood';
 
@@ -121,6 +121,18 @@ export class Interfaces {
     const local = this.newHw('local', 'local', 'local0', '', 0);
     const sw = this.newSw(local, false);
     sw.mtu = [0, 0, 0, 0];
+    vpp.opts.nics.forEach((name, i) => {
+      // A cabled NIC: link up, admin down until configured, a stable MAC per position.
+      const hw = this.newHw(
+        'nic',
+        'dpdk',
+        name,
+        `02:fe:4e:49:43:${(i + 1).toString(16).padStart(2, '0')}`,
+        i,
+      );
+      hw.linkUp = true;
+      this.newSw(hw, false);
+    });
   }
 
   get(i: number): SwIf | undefined {

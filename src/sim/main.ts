@@ -1,5 +1,5 @@
 /**
- * `netvpp sim --socket PATH [--no-vhost-net] [--check-host]`: runs the VPP simulator
+ * `netvpp sim --socket PATH [--nic NAME ...] [--no-vhost-net] [--check-host]`: runs the VPP simulator
  * until SIGINT/SIGTERM, then removes its socket.
  */
 import { parseArgs } from 'node:util';
@@ -14,14 +14,16 @@ const { values } = parseArgs({
     socket: { type: 'string', default: process.env.NETVPP_VPP_SOCKET ?? '/run/vpp/api.sock' },
     'no-vhost-net': { type: 'boolean', default: false },
     'check-host': { type: 'boolean', default: false },
+    nic: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    'usage: netvpp sim [--socket PATH] [--no-vhost-net] [--check-host]\n' +
+    'usage: netvpp sim [--socket PATH] [--nic NAME ...] [--no-vhost-net] [--check-host]\n' +
       '  --socket PATH             API socket to serve (default /run/vpp/api.sock)\n' +
+      '  --nic NAME                a physical NIC present at start (repeatable), e.g. GigabitEthernet0/8/0\n' +
       '  --no-vhost-net            tap_create_v3 fails with -11, as on a host without /dev/vhost-net\n' +
       '  --check-host              af_packet needs /sys/class/net/<name>, a vhost-user server its directory',
   );
@@ -32,6 +34,7 @@ const sim = await startSimulator({
   socket: values.socket as string,
   vhostNet: !values['no-vhost-net'],
   checkHost: values['check-host'] as boolean,
+  nics: values.nic as string[],
 });
 
 let stopping = false;

@@ -16,7 +16,7 @@ import { NO_INDEX } from './interfaces.ts';
 import { VPP_MSG_IDS } from './msg-ids.ts';
 import { IndexPool } from './pool.ts';
 import { RV } from './retval.ts';
-import { VppState } from './state.ts';
+import { VppState, type StateOptions } from './state.ts';
 
 export interface SimOptions {
   /** Path of the API socket (VPP's is /run/vpp/api.sock). */
@@ -28,6 +28,11 @@ export interface SimOptions {
    * /sys/class/net/<host_if_name>, a vhost-user server socket needs its directory.
    */
   checkHost?: boolean;
+  /**
+   * Physical NICs present at start and after every restart, right after local0 (as DPDK's
+   * interfaces are): the uplinks an operator names in the agent's physnet map.
+   */
+  nics?: readonly string[];
   log?: Logger;
 }
 
@@ -84,7 +89,7 @@ interface EventReg {
 export class SimServer {
   readonly socketPath: string;
   private readonly log: Logger;
-  private readonly opts: { vhostNet: boolean; checkHost: boolean };
+  private readonly opts: StateOptions;
   private server: Server | null = null;
   private vpp: VppState;
   private readonly specs: (Spec | undefined)[] = [];
@@ -107,7 +112,11 @@ export class SimServer {
   constructor(opts: SimOptions) {
     this.socketPath = opts.socket;
     this.log = opts.log ?? logger('vpp-sim');
-    this.opts = { vhostNet: opts.vhostNet ?? true, checkHost: opts.checkHost ?? false };
+    this.opts = {
+      vhostNet: opts.vhostNet ?? true,
+      checkHost: opts.checkHost ?? false,
+      nics: opts.nics ?? [],
+    };
     this.buildTable();
     this.vpp = this.freshState(0);
   }

@@ -15,6 +15,8 @@ export interface StateOptions {
   vhostNet: boolean;
   /** Look at the host: af_packet needs /sys/class/net/<name>, a vhost-user server its directory. */
   checkHost: boolean;
+  /** Physical NICs VPP found at start (DPDK names like GigabitEthernet0/8/0), in index order. */
+  nics: readonly string[];
 }
 
 export class VppState {

@@ -182,11 +182,17 @@ export class NetvppStack {
               physnets: spec.physnets,
               vhostUserDir: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
             })
-          : new AgentStandIn({ etcdEndpoints: this.etcd.endpoints, host: spec.host, physnets: spec.physnets });
+          : new AgentStandIn({
+              etcdEndpoints: this.etcd.endpoints,
+              host: spec.host,
+              physnets: spec.physnets,
+            });
       this.agents.set(spec.host, node);
       await node.start();
     }
-    lap(`${AGENT_KIND} agents up: ${this.opts.agents.map((a) => `${a.host} (${a.physnets.join(',')})`).join(', ')}`);
+    lap(
+      `${AGENT_KIND} agents up: ${this.opts.agents.map((a) => `${a.host} (${a.physnets.join(',')})`).join(', ')}`,
+    );
     // ---- end of AGENT STEP ------------------------------------------------------------------------
 
     await this.neutron.up();

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PortBinding, RemoteGroupMember, SecurityGroup } from '../../src/model/keyspace.ts';
 import { keys } from '../../src/model/keyspace.ts';
+import type { AclRule } from '../../src/vpp/binapi/index.ts';
 import { neutronUnavailableReason, sleep, waitFor, type NeutronEnv } from './neutron-harness.ts';
 import { NetvppStack } from './netvpp-stack.ts';
 
@@ -193,6 +194,14 @@ describe(
           ips: port.fixed_ips.map((f) => f.ip_address),
         },
       );
+      const node = stack.agents.get('compute1');
+      if (node?.portAclRules) {
+        const rules = await node.portAclRules(portId);
+        assert.ok(
+          rules.some((r) => r.is_permit !== 0 && r.proto === 6 && r.dstport_or_icmpcode_first === 22),
+          'the ssh rule is an ACL on the port in VPP',
+        );
+      }
       const member = await stack.etcdGet<RemoteGroupMember>(keys.remoteGroupMember(sgId, portId));
       assert.deepEqual(
         member?.ips,
@@ -249,8 +258,18 @@ describe(
         group.rules.some((r) => r.id === icmp.id),
         'the icmp rule stays',
       );
-      // AGENT STEP (lead): with the real agent on the simulator, also check here that the port's ACLs in
-      // VPP permit icmp and no longer tcp/22.
+      // ... and into VPP: the port's ACLs permit icmp and no longer tcp/22
+      const node = stack.agents.get('compute1');
+      if (node?.portAclRules) {
+        const acls = node.portAclRules.bind(node);
+        const ssh = (r: AclRule) =>
+          r.proto === 6 && r.dstport_or_icmpcode_first <= 22 && r.dstport_or_icmpcode_last >= 22;
+        await converge('VPP to permit icmp and not tcp/22 on the port', async () => {
+          const rules = await acls(portId);
+          const permits = rules.filter((r) => r.is_permit !== 0);
+          return permits.some((r) => r.proto === 1) && !permits.some(ssh) ? true : undefined;
+        });
+      }
     });
 
     it('removes the binding on unbind and every key of the port on delete', async () => {

@@ -174,3 +174,25 @@ test('counters: calls per message, writes, reset', async (t) => {
   assert.equal(s.writes(), 1);
   assert.equal(s.calls('create_loopback'), 0);
 });
+
+test('NICs given at start exist after local0, linked, and come back after a restart', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-sim-nic-'));
+  const sim = await startSimulator({ socket: join(dir, 'api.sock'), nics: ['GigabitEthernet0/8/0'] });
+  try {
+    for (let round = 0; round < 2; round++) {
+      const c = await VppClient.connect({ socket: sim.socket });
+      const ifs = await c.dump(sw_interface_dump, {});
+      assert.deepEqual(
+        ifs.map((i) => [i.sw_if_index, i.interface_name, i.flags]),
+        [
+          [0, 'local0', 0],
+          [1, 'GigabitEthernet0/8/0', 2],
+        ],
+      );
+      await c.close();
+      await sim.crash();
+    }
+  } finally {
+    await sim.stop();
+  }
+});
