@@ -13,6 +13,7 @@ import { RecordingHostNet } from '../src/agent/host-net.ts';
 import {
   encodeValue,
   keys,
+  PREFIX,
   type PortBinding,
   type SecurityGroup,
   type SecurityGroupRule,
@@ -157,7 +158,7 @@ async function benchSize(n: number): Promise<void> {
   const etcd = await startEtcd();
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-bench-agent-'));
   let sim: SimProcess | null = null;
-  const store = openStore({ endpoints: etcd.endpoints });
+  const store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
   try {
     sim = real ? null : await startSimProcess();
     const socket = real ?? (sim as SimProcess).socket;
@@ -210,6 +211,29 @@ async function benchSize(n: number): Promise<void> {
     console.log(`cold ${n} ports: ${cold.seconds.toFixed(1)} s, ${fmt(cold.stats.calls)} VPP calls`);
     const h = cold.agent.health();
     if (h.failing.length) console.log(`  (${h.failing.length} objects failing, e.g. ${h.failing[0].error})`);
+
+    // One more port on a busy host, once the agent is idle: etcd write → VPP → state key says ready.
+    await cold.agent.whenIdle();
+    const extra: PortBinding = {
+      ...port(n),
+      vif_type: 'tap',
+      vhostuser: null,
+      tap: { host_ifname: 'tap' + id(3, n).slice(0, 11) },
+      device_owner: 'network:dhcp',
+    };
+    const t0 = process.hrtime.bigint();
+    await store.put(
+      keys.portBinding(HOST, extra.port_id),
+      encodeValue(keys.portBinding(HOST, extra.port_id), extra),
+    );
+    for (;;) {
+      const { kv } = await store.get(keys.portState(HOST, extra.port_id));
+      if (kv && (JSON.parse(kv.value) as { ready: boolean }).ready) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    console.log(
+      `bind 1 port next to ${n}: ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms to ready`,
+    );
     await cold.agent.stop();
 
     const warm = await runUntilSynced(config);

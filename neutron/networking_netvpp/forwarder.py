@@ -5,12 +5,21 @@ does once they are durable in etcd. A timeout, a refused batch or a dead
 controller keeps every row; the batch is sent again after a back-off. Rows
 the controller could not translate come back in `done` and `rejected`, so one
 bad row never blocks the journal; they are logged as errors.
+
+Security groups are re-read when sent. A group's snapshot taken inside a
+rule's transaction can miss a rule that a concurrent transaction committed
+meanwhile (InnoDB's consistent read shows the database as it was when the
+transaction first read, and rule changes bump the group's revision without a
+compare-and-swap), so the row with the highest revision could lack a rule.
+Read after the row's commit, the group is complete and at least that new.
 """
 import threading
 import time
 
 from neutron_lib import context as n_context
 from neutron_lib.db import api as db_api
+from neutron_lib import exceptions as n_exc
+from neutron_lib.plugins import directory
 from oslo_log import log as logging
 
 from networking_netvpp import backoff
@@ -56,7 +65,39 @@ class Forwarder(object):
                 if batch and size > self.conf.journal_batch_bytes:
                     break
                 batch.append(journal.row_payload(row))
-            return batch
+        return self.refresh_groups(batch)
+
+    def fetch_group(self, sg_id):
+        """The committed group with all of its rules, or None if it is gone."""
+        plugin = directory.get_plugin()
+        try:
+            # a fresh admin context: a new transaction that sees every commit
+            return plugin.get_security_group(n_context.get_admin_context(),
+                                             sg_id)
+        except n_exc.NotFound:
+            return None
+
+    def refresh_groups(self, batch):
+        fresh = {}
+        for row in batch:
+            if row['resource'] != journal.SECURITY_GROUP or \
+                    row['op'] == journal.DELETE:
+                continue
+            sg_id = row['resource_id']
+            if sg_id not in fresh:
+                fresh[sg_id] = self.fetch_group(sg_id)
+            group = fresh[sg_id]
+            if group is None:
+                # deleted since; its own delete row follows
+                row['op'] = journal.DELETE
+                continue
+            group['security_group_rules'] = sorted(
+                group.get('security_group_rules') or [],
+                key=lambda r: r['id'])
+            row['data'] = group
+            row['revision'] = max(row['revision'],
+                                  group.get('revision_number') or 0)
+        return batch
 
     def delete_rows(self, ids):
         ctx = n_context.get_admin_context()

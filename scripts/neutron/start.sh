@@ -26,6 +26,8 @@ T0=$(date +%s%N)
 log() { local ms=$((($(date +%s%N) - T0) / 1000000)); printf '[neutron %d.%01ds] %s\n' $((ms / 1000)) $((ms % 1000 / 100)) "$*"; }
 die() { echo "start.sh: $*" >&2; exit 1; }
 
+# Load the driver from this tree, whichever clone pip's editable install registered.
+export PYTHONPATH=$ROOT/neutron${PYTHONPATH:+:$PYTHONPATH}
 for bin in $PY /usr/sbin/mariadbd /usr/bin/mariadb-install-db /usr/bin/mariadb; do
   [ -x $bin ] || die "$bin missing: run scripts/neutron/install.sh first"
 done

@@ -4,7 +4,7 @@
 // change in etcd, a VPP (re)connect, an interface event, or a retry timer. Nothing is compiled (and so
 // nothing deleted) before the full desired state has been read.
 import { EventEmitter } from 'node:events';
-import { encodeValue, keys, type HostState } from '../model/keyspace.ts';
+import { encodeValue, keys, PREFIX, type HostState } from '../model/keyspace.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
 import { logger, type Logger } from '../util/log.ts';
 import {
@@ -17,7 +17,7 @@ import {
 } from '../vpp/binapi/index.ts';
 import { VppClient } from '../vpp/client.ts';
 import { ActualState, readActual } from './actual.ts';
-import { compile, type Compiled } from './compile.ts';
+import { compile, CompileCache, type CompileOptions, type Compiled } from './compile.ts';
 import type { AgentConfig } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
@@ -32,7 +32,7 @@ const ADMIN_UP = IfStatusFlags.IF_STATUS_API_FLAG_ADMIN_UP;
 const LINK_UP = IfStatusFlags.IF_STATUS_API_FLAG_LINK_UP;
 
 export interface AgentOptions {
-  /** An open store (tests share one); default: opened from the configuration, closed by stop(). */
+  /** An open store with namespace PREFIX; default: opened from the configuration, closed by stop(). */
   store?: Store;
   hostNet?: HostNet;
   log?: Logger;
@@ -96,17 +96,21 @@ export class Agent extends EventEmitter {
   private resyncReason: ResyncStats['reason'] | undefined;
   private compiled: Compiled | undefined;
   private compiledVersion = -1;
+  private readonly compileCache = new CompileCache();
+  private readonly compileOptions: CompileOptions;
   private warned = new Set<string>();
   private stopped = false;
   private wanted = false;
   private wake: (() => void) | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private reportWanted = false;
+  private reportRetry: NodeJS.Timeout | undefined;
   private loopDone: Promise<void> | undefined;
   private connecting: Promise<void> | undefined;
   private busy = false;
+  private idle = false;
   /** sw_if_indexes whose events the agent's record does not explain. */
-  private readonly dirtyIfs = new Set<number>();
+  private readonly dirtyIfs = new Map<number, number>();
   private counts: PortCounts = { total: 0, ready: 0, errored: 0, pending: 0 };
   private startedAt = new Date().toISOString();
   lastResync: ResyncStats | null = null;
@@ -118,15 +122,26 @@ export class Agent extends EventEmitter {
     super();
     this.log = opts.log ?? logger('agent');
     this.ownsStore = !opts.store;
+    if (opts.store && opts.store.namespace !== PREFIX) {
+      throw new Error(
+        `the agent's store must be opened with namespace ${PREFIX} (got ${JSON.stringify(opts.store.namespace)})`,
+      );
+    }
     this.store =
       opts.store ??
       openStore({
         endpoints: config.etcd.endpoints,
+        namespace: PREFIX,
         ...(config.etcd.tls ? { tls: config.etcd.tls } : {}),
         ...(config.etcd.auth ? { auth: config.etcd.auth } : {}),
       });
     this.hostNet = opts.hostNet ?? linuxHostNet();
     this.desired = new DesiredState(config.host);
+    this.compileOptions = {
+      physnets: config.physnets,
+      vhostUserDir: config.vhostUserDir,
+      tapBackend: config.tapBackend,
+    };
     this.reconciler = new Reconciler(opts.backoff);
     this.reporter = new PortStateReporter(this.store, config.host, this.log.child('report'));
     this.feed = new DesiredFeed(this.store, this.desired, () => this.kick(), this.log.child('etcd'), {
@@ -159,6 +174,7 @@ export class Agent extends EventEmitter {
     this.stopped = true;
     this.wake?.();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.reportRetry) clearTimeout(this.reportRetry);
     await this.loopDone;
     await this.connecting?.catch(() => undefined);
     await this.feed.close();
@@ -167,8 +183,9 @@ export class Agent extends EventEmitter {
     if (this.ownsStore) this.store.close();
   }
 
-  /** Resolves the next time the loop has nothing to do (desired read, VPP in sync as far as it can be). */
+  /** Resolves when the loop has nothing to do (now, or next time): etcd read, VPP as close to it as it gets. */
   whenIdle(): Promise<void> {
+    if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.once('idle', resolve));
   }
 
@@ -283,30 +300,24 @@ export class Agent extends EventEmitter {
   private onInterfaceEvent(ev: SwInterfaceEvent): void {
     const a = this.actual;
     if (!a) return;
-    if (ev.deleted) {
-      if (a.keyByIf.has(ev.sw_if_index)) {
-        this.dirtyIfs.add(ev.sw_if_index);
-        this.kick();
-      }
-      return;
-    }
-    const key = a.keyByIf.get(ev.sw_if_index);
-    const linkUp = (ev.flags & LINK_UP) !== 0;
-    const adminUp = (ev.flags & ADMIN_UP) !== 0;
-    if (linkUp && a.linkUp.get(ev.sw_if_index) !== true) {
+    if ((ev.flags & LINK_UP) !== 0 && a.linkUp.get(ev.sw_if_index) !== true) {
       a.linkUp.set(ev.sw_if_index, true);
       this.scheduleReport();
     }
-    if (!key) return;
-    const believedUp = this.believedAdminUp(a, key);
-    if (
-      (adminUp && !believedUp) ||
-      (!adminUp && believedUp) ||
-      (!linkUp && a.linkUp.get(ev.sw_if_index) === true)
-    ) {
-      this.dirtyIfs.add(ev.sw_if_index);
+    // Judged later, in the loop: the reply that explains it may be processed just after the event.
+    if (ev.deleted || this.unexplained(a, ev.sw_if_index, ev.flags)) {
+      this.dirtyIfs.set(ev.sw_if_index, ev.deleted ? -1 : ev.flags);
       this.kick();
     }
+  }
+
+  /** Whether an event's flags disagree with what the agent believes of that interface. */
+  private unexplained(a: ActualState, idx: number, flags: number): boolean {
+    const key = a.keyByIf.get(idx);
+    if (!key) return false;
+    const adminUp = (flags & ADMIN_UP) !== 0;
+    const linkUp = (flags & LINK_UP) !== 0;
+    return adminUp !== this.believedAdminUp(a, key) || (!linkUp && a.linkUp.get(idx) === true);
   }
 
   private believedAdminUp(a: ActualState, key: string): boolean {
@@ -315,21 +326,25 @@ export class Agent extends EventEmitter {
     return a.get(keyOf.up(key)) !== undefined;
   }
 
-  /** Re-reads interfaces that events said changed in a way the agent did not cause. */
+  /** Re-reads interfaces whose events the agent's own record does not explain. */
   private async refreshInterfaces(vpp: CountingVpp, a: ActualState): Promise<void> {
-    const dirty = [...this.dirtyIfs];
+    const dirty = [...this.dirtyIfs].filter(([idx, flags]) => flags < 0 || this.unexplained(a, idx, flags));
     this.dirtyIfs.clear();
-    for (const idx of dirty) {
+    if (dirty.length === 0) return;
+    const details = await Promise.all(
+      dirty.map(([idx]) => vpp.dump(sw_interface_dump, { sw_if_index: idx })),
+    );
+    dirty.forEach(([idx], i) => {
+      const d = details[i][0];
       const key = a.keyByIf.get(idx);
-      const [d] = await vpp.dump(sw_interface_dump, { sw_if_index: idx });
-      const o0 = key ? a.get(key) : undefined;
+      const o = key ? a.get(key) : undefined;
       const same =
         !!d &&
-        (!o0 ||
-          (o0.kind === 'uplink'
-            ? o0.name === d.interface_name
+        (!o ||
+          (o.kind === 'uplink'
+            ? o.name === d.interface_name
             : d.tag === tagOf(key?.replace(/#\d+$/, '') ?? '')));
-      if (!same) {
+      if (!d || !same) {
         if (key) {
           this.log.warn('an interface of netvpp disappeared from VPP; re-creating it', {
             key,
@@ -337,13 +352,11 @@ export class Agent extends EventEmitter {
           });
           a.interfaceGone(idx);
         }
-        continue;
+        return;
       }
-      if (!d) continue;
       a.linkUp.set(idx, (d.flags & LINK_UP) !== 0);
-      if (!key) continue;
+      if (!key) return;
       const adminUp = (d.flags & ADMIN_UP) !== 0;
-      const o = a.get(key);
       if (o?.kind === 'uplink' || o?.kind === 'vlan') {
         if (o.adminUp !== adminUp) a.set({ ...o, adminUp }, idx);
       } else if (o?.kind === 'port') {
@@ -355,7 +368,8 @@ export class Agent extends EventEmitter {
           a.remove(upKey);
         }
       }
-    }
+    });
+    this.scheduleReport();
   }
 
   private hostState(): string {
@@ -388,18 +402,19 @@ export class Agent extends EventEmitter {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       if (!this.wanted && !this.reportWanted) {
+        this.idle = true;
         this.emit('idle');
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           if (this.wanted || this.reportWanted || this.stopped) resolve();
         });
         this.wake = undefined;
+        this.idle = false;
         continue;
       }
       const full = this.wanted;
       this.wanted = false;
       this.reportWanted = false;
-      this.log.debug('loop', { full, vpp: this.vppConnected, complete: this.feed.complete });
       if (!this.vppConnected || !this.vpp || !this.feed.complete) continue;
       this.busy = true;
       try {
@@ -425,20 +440,19 @@ export class Agent extends EventEmitter {
       this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
     }
     if (this.dirtyIfs.size > 0) await this.refreshInterfaces(vpp, this.actual);
+    const tCompile = Date.now();
     if (this.compiledVersion !== this.desired.version || !this.compiled) {
       this.compiledVersion = this.desired.version;
-      this.compiled = compile(this.desired, {
-        physnets: this.config.physnets,
-        vhostUserDir: this.config.vhostUserDir,
-        tapBackend: this.config.tapBackend,
-      });
+      this.compiled = compile(this.desired, this.compileOptions, this.compileCache);
       for (const [k, w] of this.compiled.warnings) {
         if (!this.warned.has(k)) this.log.warn(w);
       }
       this.warned = new Set(this.compiled.warnings.keys());
     }
     const actual = this.actual;
+    const tPass = Date.now();
     const summary = await this.reconciler.pass(this.compiled, { vpp, actual, hostNet: this.hostNet });
+    const tReport = Date.now();
     if (summary.ops > 0) {
       this.log.debug('pass', { ...summary });
       for (const [key, f] of this.reconciler.failures) {
@@ -468,6 +482,12 @@ export class Agent extends EventEmitter {
       this.emit('synced', this.lastResync);
     }
     await this.report();
+    this.log.debug('work', {
+      compile_ms: tPass - tCompile,
+      pass_ms: tReport - tPass,
+      report_ms: Date.now() - tReport,
+      ops: summary.ops,
+    });
   }
 
   private retryIn(ms: number): void {
@@ -506,6 +526,13 @@ export class Agent extends EventEmitter {
     this.counts = counts;
     this.reporter.setAll(statuses);
     await this.reporter.flush();
-    if (this.reporter.dirty > 0) this.retryIn(1000);
+    // etcd unreachable: try the writes again later, without another pass over VPP.
+    if (this.reporter.dirty > 0 && !this.reportRetry) {
+      this.reportRetry = setTimeout(() => {
+        this.reportRetry = undefined;
+        this.scheduleReport();
+      }, 1000);
+      this.reportRetry.unref?.();
+    }
   }
 }

@@ -22,7 +22,7 @@ import {
 } from './secgroups/index.ts';
 import type { DesiredState, Entry } from './desired.ts';
 import type { TapBackend } from './config.ts';
-import { depsOf, keyFromTag, keyOf, type PortVif, type VppObject } from './objects.ts';
+import { keyFromTag, keyOf, type MacipObj, type PortObj, type PortVif, type VppObject } from './objects.ts';
 
 export interface CompileOptions {
   physnets: ReadonlyMap<string, string>;
@@ -91,7 +91,93 @@ interface NetworkClaim {
   member: string;
 }
 
-export function compile(state: DesiredState, opts: CompileOptions): Compiled {
+/** What compile derives from one binding alone (memoised: a binding object never changes). */
+interface PortPiece {
+  /** A problem with the binding's interface (then nothing else is made for the port). */
+  error: string | null;
+  port: PortObj | null;
+  needsLink: boolean;
+  /** null when the port's groups can't be attached (too many): then `aclError`. */
+  acls: PortAcls | null;
+  aclError: string | null;
+  /** ACL keys (object keys, not tags) of the port's lists. */
+  input: string[];
+  output: string[];
+  macip: MacipObj | null;
+}
+
+/**
+ * Memo of per-port results between compiles, so an event costs work for what changed, not for every
+ * port. Keyed by the binding object (DesiredState replaces it when its value changes) and checked
+ * against the group entries the result depended on.
+ */
+export class CompileCache {
+  pieces = new WeakMap<PortBinding, { sig: unknown[]; piece: PortPiece }>();
+  opts: CompileOptions | undefined;
+}
+
+function portPiece(
+  b: PortBinding,
+  opts: CompileOptions,
+  groups: (id: string) => SecurityGroup | undefined,
+): PortPiece {
+  const piece: PortPiece = {
+    error: null,
+    port: null,
+    needsLink: false,
+    acls: null,
+    aclError: null,
+    input: [],
+    output: [],
+    macip: null,
+  };
+  let vif: PortVif;
+  if (b.vif_type === 'vhostuser') {
+    const vu = b.vhostuser as NonNullable<PortBinding['vhostuser']>;
+    const socket = posix.normalize(vu.socket);
+    if (!posix.isAbsolute(socket) || !socket.startsWith(opts.vhostUserDir + '/')) {
+      piece.error = `vhost-user socket ${vu.socket} is outside the configured directory ${opts.vhostUserDir}`;
+      return piece;
+    }
+    // Neutron's mode is QEMU's role: QEMU 'server' → VPP connects as client.
+    vif = { type: 'vhostuser', socket, server: vu.mode === 'client' };
+    piece.needsLink = true;
+  } else {
+    const hostIfName = (b.tap as NonNullable<PortBinding['tap']>).host_ifname;
+    vif =
+      opts.tapBackend === 'tap'
+        ? { type: 'tap', hostIfName, hostMac: b.mac.toLowerCase(), hostMtu: b.mtu }
+        : {
+            type: 'veth',
+            hostIfName,
+            vppIfName: vethVppName(b.port_id),
+            hostMac: b.mac.toLowerCase(),
+            hostMtu: b.mtu,
+          };
+  }
+  piece.port = {
+    kind: 'port',
+    key: keyOf.port(b.port_id),
+    portId: b.port_id,
+    vif,
+    mac: vppSideMac(b.port_id),
+    mtu: b.mtu,
+  };
+  try {
+    piece.acls = compilePortAcls(b, groups);
+  } catch (e) {
+    if (!(e instanceof PortAclError)) throw e;
+    piece.aclError = e.message;
+  }
+  if (piece.acls?.filtered) {
+    piece.macip = { kind: 'macip', key: keyOf.macip(b.port_id), rules: compileAntiSpoof(b) };
+    piece.input = piece.acls.input.map(aclKey);
+    piece.output = piece.acls.output.map(aclKey);
+  }
+  return piece;
+}
+
+export function compile(state: DesiredState, opts: CompileOptions, cache?: CompileCache): Compiled {
   const objects = new Map<string, VppObject>();
   const frozenKeys = new Set<string>();
   const frozenPorts = new Set<string>();
@@ -100,6 +186,10 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
   const add = (o: VppObject): void => {
     objects.set(o.key, o);
   };
+  if (cache && cache.opts !== opts) {
+    cache.opts = opts;
+    cache.pieces = new WeakMap();
+  }
 
   const groupLookup = (id: string): SecurityGroup | undefined => {
     const g = state.groups.get(id);
@@ -112,19 +202,27 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
     if (!g.ok) return { error: `security group ${id} is invalid: ${g.error}` };
     return {};
   };
+  const pieceOf = (b: PortBinding): PortPiece => {
+    // What the piece depends on besides the binding: each group's entry and whether it is loaded.
+    const sig: unknown[] = [];
+    for (const g of b.security_groups) sig.push(state.groups.get(g), state.loadedGroups.has(g));
+    const hit = cache?.pieces.get(b);
+    if (hit && hit.sig.length === sig.length && hit.sig.every((x, i) => x === sig[i])) return hit.piece;
+    const piece = portPiece(b, opts, groupLookup);
+    cache?.pieces.set(b, { sig, piece });
+    return piece;
+  };
 
   // Networks: one bridge domain each; the uplink (flat) or its VLAN sub-interface joins it.
   const networks = new Map<string, NetworkClaim>();
   /** uplink-side member key → network that put it in a bridge. */
   const members = new Map<string, string>();
-
-  /** port → the membership key of its network's uplink side (flat: the uplink, vlan: the sub-interface). */
-  const uplinkSideOf = new Map<string, string>();
-  const sortedIds = [...state.bindings.keys()].sort();
   const usedGroups = new Set<string>();
   const usedShared = new Set<string>();
+  /** Per port: the network keys it needs (for readiness). */
+  const networkKeys = new Map<string, string[]>();
 
-  for (const portId of sortedIds) {
+  for (const portId of [...state.bindings.keys()].sort()) {
     const entry = state.bindings.get(portId) as Entry<PortBinding>;
     if (!entry.ok) {
       frozenPorts.add(portId);
@@ -148,34 +246,13 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
       waiting: [],
     };
     ports.set(portId, plan);
-
-    // ---- interface ----
-    let vif: PortVif;
-    if (b.vif_type === 'vhostuser') {
-      const vu = b.vhostuser as NonNullable<PortBinding['vhostuser']>;
-      const socket = posix.normalize(vu.socket);
-      if (!posix.isAbsolute(socket) || !socket.startsWith(opts.vhostUserDir + '/')) {
-        plan.errors.push(
-          `vhost-user socket ${vu.socket} is outside the configured directory ${opts.vhostUserDir}`,
-        );
-        continue;
-      }
-      // Neutron's mode is QEMU's role: QEMU 'server' → VPP connects as client.
-      vif = { type: 'vhostuser', socket, server: vu.mode === 'client' };
-      plan.needsLink = true;
-    } else {
-      const hostIfName = (b.tap as NonNullable<PortBinding['tap']>).host_ifname;
-      vif =
-        opts.tapBackend === 'tap'
-          ? { type: 'tap', hostIfName, hostMac: b.mac.toLowerCase(), hostMtu: b.mtu }
-          : {
-              type: 'veth',
-              hostIfName,
-              vppIfName: vethVppName(portId),
-              hostMac: b.mac.toLowerCase(),
-              hostMtu: b.mtu,
-            };
+    const piece = pieceOf(b);
+    if (piece.error !== null || piece.port === null) {
+      plan.errors.push(piece.error ?? 'no interface');
+      continue;
     }
+    plan.needsLink = piece.needsLink;
+
     // ---- network ----
     if (b.network_type === 'vxlan') {
       plan.errors.push('vxlan networks are not supported by this agent');
@@ -206,7 +283,10 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
       plan.errors.push(`${segment} already carries network ${taken} on this host`);
       continue;
     }
-    uplinkSideOf.set(portId, keyOf.l2(member));
+    networkKeys.set(
+      portId,
+      member === uplink ? [uplink, keyOf.l2(uplink), bd] : [uplink, member, keyOf.l2(member), bd],
+    );
     if (!claim) {
       networks.set(b.network_id, { by: portId, segment, bd, member });
       members.set(member, b.network_id);
@@ -234,41 +314,34 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
       add({ kind: 'l2', key: keyOf.l2(member), iface: member, bd, after: [] });
     }
 
-    const iface = keyOf.port(portId);
-    add({ kind: 'port', key: iface, portId, vif, mac: vppSideMac(portId), mtu: b.mtu });
-
-    // ---- security ----
-    let acls: PortAcls | null = null;
-    try {
-      acls = compilePortAcls(b, groupLookup);
-    } catch (e) {
-      if (!(e instanceof PortAclError)) throw e;
-      plan.errors.push(e.message);
-    }
+    // ---- interface and security ----
+    const iface = piece.port.key;
+    add(piece.port);
     const after: string[] = [];
     const aclbind = keyOf.aclbind(portId);
-    if (acls === null) {
+    if (piece.acls === null) {
+      plan.errors.push(piece.aclError ?? 'security groups cannot be applied');
       // Can't say which ACLs: keep whatever the interface has now, and don't bring it up.
       frozenKeys.add(aclbind);
       after.push(aclbind);
-    } else if (acls.filtered) {
-      const macip = keyOf.macip(portId);
-      add({ kind: 'macip', key: macip, rules: compileAntiSpoof(b) });
-      add({ kind: 'macipbind', key: keyOf.macipbind(portId), iface, acl: macip });
-      after.push(keyOf.macipbind(portId));
-      for (const g of acls.groups) usedGroups.add(g);
-      if (acls.missingGroups.length > 0) {
-        for (const g of acls.missingGroups) {
+    } else if (piece.acls.filtered) {
+      const macip = piece.macip as MacipObj;
+      add(macip);
+      const macipbind = keyOf.macipbind(portId);
+      add({ kind: 'macipbind', key: macipbind, iface, acl: macip.key });
+      after.push(macipbind);
+      for (const g of piece.acls.groups) usedGroups.add(g);
+      if (piece.acls.missingGroups.length > 0) {
+        for (const g of piece.acls.missingGroups) {
           const p = groupProblem(g);
           if (p.error) plan.errors.push(p.error);
           if (p.waiting) plan.waiting.push(p.waiting);
         }
         frozenKeys.add(aclbind);
       } else {
-        const input = acls.input.map(aclKey);
-        const output = acls.output.map(aclKey);
-        for (const k of [...input, ...output]) if (!k.startsWith('sg:')) usedShared.add(k);
-        add({ kind: 'aclbind', key: aclbind, iface, input, output });
+        for (const k of piece.input) if (!k.startsWith('sg:')) usedShared.add(k);
+        for (const k of piece.output) if (!k.startsWith('sg:')) usedShared.add(k);
+        add({ kind: 'aclbind', key: aclbind, iface, input: piece.input, output: piece.output });
       }
       after.push(aclbind);
     }
@@ -307,27 +380,24 @@ export function compile(state: DesiredState, opts: CompileOptions): Compiled {
     }
   }
 
-  // ---- readiness requirements: each port's objects and everything they depend on ----
+  // ---- readiness: the port's own objects, its network's, and the ACLs its lists name ----
   for (const plan of ports.values()) {
-    const uplinkSide = uplinkSideOf.get(plan.portId);
-    if (frozenPorts.has(plan.portId) || uplinkSide === undefined) continue;
-    const seen = new Set<string>();
-    const stack = [keyOf.port(plan.portId), keyOf.l2(keyOf.port(plan.portId)), uplinkSide];
-    for (const k of [
-      keyOf.up(keyOf.port(plan.portId)),
+    const net = networkKeys.get(plan.portId);
+    if (frozenPorts.has(plan.portId) || net === undefined) continue;
+    const iface = keyOf.port(plan.portId);
+    const own = [
+      iface,
+      keyOf.l2(iface),
+      keyOf.up(iface),
       keyOf.aclbind(plan.portId),
       keyOf.macipbind(plan.portId),
-    ]) {
-      if (objects.has(k) || frozenKeys.has(k)) stack.push(k);
-    }
-    while (stack.length > 0) {
-      const k = stack.pop() as string;
-      if (seen.has(k)) continue;
-      seen.add(k);
-      const o = objects.get(k);
-      if (o) stack.push(...depsOf(o));
-    }
-    plan.requires = [...seen].sort();
+      keyOf.macip(plan.portId),
+    ];
+    const req = new Set<string>(net);
+    for (const k of own) if (objects.has(k) || frozenKeys.has(k)) req.add(k);
+    const bind = objects.get(keyOf.aclbind(plan.portId));
+    if (bind?.kind === 'aclbind') for (const k of [...bind.input, ...bind.output]) req.add(k);
+    plan.requires = [...req];
   }
 
   return { objects, frozenKeys, frozenPorts, ports, warnings };

@@ -1,7 +1,7 @@
 // compile: etcd desired state → the VPP objects one host should have.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compile, preferredBdId, type CompileOptions } from '../../src/agent/compile.ts';
+import { compile, CompileCache, preferredBdId, type CompileOptions } from '../../src/agent/compile.ts';
 import { DesiredState } from '../../src/agent/desired.ts';
 import type { KeyValue } from '../../src/store/index.ts';
 import { encodeValue, keys, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
@@ -110,12 +110,18 @@ test('a flat network puts the uplink itself in the bridge; a second port shares 
   assert.equal([...c.objects.values()].filter((o) => o.kind === 'vlan').length, 0);
 });
 
-test('the same input compiles to the same objects', () => {
+test('the same input compiles to the same objects, with or without the memo of earlier compiles', () => {
   const net = vlanNet(7);
   const g = defaultGroup();
   const p = vmPort(net, { security_groups: [g.id] });
   const s = state([p], [g], [[g.id, p.port_id, ['10.0.0.5']]]);
   assert.deepEqual(compile(s, OPTS).objects, compile(s, OPTS).objects);
+  const cache = new CompileCache();
+  assert.deepEqual(compile(s, OPTS, cache), compile(s, OPTS));
+  assert.deepEqual(compile(s, OPTS, cache), compile(s, OPTS));
+  // A change of the port's group is seen through the memo.
+  s.resetGroup(g.id, []);
+  assert.deepEqual(compile(s, OPTS, cache), compile(s, OPTS));
   assert.equal(preferredBdId(net.id), preferredBdId(net.id));
 });
 

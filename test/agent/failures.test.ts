@@ -7,12 +7,12 @@ import { decodeValue, keys } from '../../src/model/keyspace.ts';
 import { create_loopback_instance, create_vlan_subif } from '../../src/vpp/binapi/index.ts';
 import { startProxy } from '../store/helpers/tcp-proxy.ts';
 import { rule, secGroup, uuid, vlanNet, vmPort } from './helpers/fixtures.ts';
-import { startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
+import { SIM_ONLY, startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
 import { inspect } from './helpers/inspect.ts';
 
 const H = 'compute1';
 
-describe('failures', () => {
+describe('failures', { skip: SIM_ONLY }, () => {
   let w: World;
   const net = vlanNet(500);
   const healthy = vmPort(net);

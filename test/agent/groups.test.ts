@@ -5,12 +5,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SecurityGroup } from '../../src/model/keyspace.ts';
 import { defaultGroup, rule, secGroup, uuid, vlanNet, vmPort } from './helpers/fixtures.ts';
-import { startWorld, waitFor, type World } from './helpers/harness.ts';
+import { SIM_ONLY, startWorld, waitFor, type World } from './helpers/harness.ts';
 import { inspect, portIf } from './helpers/inspect.ts';
 
 const H = 'compute1';
 
-describe('security groups', () => {
+describe('security groups', { skip: SIM_ONLY }, () => {
   let w: World;
   const net = vlanNet(400);
   const ssh = secGroup([rule()]);

@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { sw_interface_tap_v2_dump } from '../../src/vpp/binapi/index.ts';
 import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { dhcpPort, flatNet, rule, secGroup, vlanNet, vmPort } from './helpers/fixtures.ts';
-import { startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
+import { SIM_ONLY, startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
 import { inspect, portIf } from './helpers/inspect.ts';
 
 const H = 'compute1';
 
-describe('ports on one compute node', () => {
+describe('ports on one compute node', { skip: SIM_ONLY }, () => {
   let w: World;
   before(async () => {
     w = await startWorld();

@@ -28,6 +28,15 @@ const MARIADB_INSTALL_DB = '/usr/bin/mariadb-install-db';
 const MARIADB_CLIENT = '/usr/bin/mariadb';
 const OPENSTACK = '/usr/bin/openstack';
 
+/**
+ * Python processes load the driver from this tree whichever copy pip registered: the entry points
+ * (from any editable install of networking-netvpp) only name modules, which PYTHONPATH resolves here.
+ */
+export const DRIVER_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  PYTHONPATH: [join(REPO_ROOT, 'neutron'), process.env.PYTHONPATH].filter(Boolean).join(':'),
+};
+
 const PROBE = `
 import importlib.util, json, os, sys
 from importlib.metadata import entry_points
@@ -45,7 +54,7 @@ export function neutronUnavailableReason(): string | null {
   for (const bin of [PYTHON, MARIADBD, MARIADB_INSTALL_DB, MARIADB_CLIENT, OPENSTACK]) {
     if (!existsSync(bin)) return `${bin} is missing (neutron-server/MariaDB not installed: ${install})`;
   }
-  const r = spawnSync(PYTHON, ['-c', PROBE], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(PYTHON, ['-c', PROBE], { encoding: 'utf8', timeout: 30_000, env: DRIVER_ENV });
   if (r.status !== 0) return `${PYTHON} could not probe for Neutron: ${r.stderr.trim().split('\n').pop()}`;
   const probe = JSON.parse(r.stdout) as { neutron: boolean; driver_dir: string | null; entry_point: boolean };
   if (!probe.neutron) return `python3-neutron is not installed: ${install}`;
@@ -53,7 +62,7 @@ export function neutronUnavailableReason(): string | null {
     return `the networking-netvpp driver is not installed: ${install}`;
   const here = join(REPO_ROOT, 'neutron', 'networking_netvpp');
   if (probe.driver_dir !== here) {
-    return `networking-netvpp is installed from ${probe.driver_dir}, not from this tree (${here}): ${install}`;
+    return `python3 loads networking_netvpp from ${probe.driver_dir}, not from this tree (${here})`;
   }
   return null;
 }
@@ -356,7 +365,7 @@ export class NeutronEnv {
   private async run(name: string, args: string[], logName: string): Promise<void> {
     const logFile = join(this.workDir, 'logs', logName);
     const d = new Daemon(name, logFile);
-    d.start(join(this.workDir, 'bin', name), args);
+    d.start(join(this.workDir, 'bin', name), args, DRIVER_ENV);
     const child = d.child as ChildProcess;
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     if (code !== 0) throw new Error(`${name} exited with ${code}:\n${tailFile(logFile, 30)}`);
@@ -365,7 +374,7 @@ export class NeutronEnv {
   /** Starts neutron-server (again, after stopServer or killServer) on the same port. */
   async startServer(): Promise<void> {
     if (this.server.running) throw new Error('neutron-server is already running');
-    this.server.start(join(this.workDir, 'bin', 'neutron-server'), this.configArgs);
+    this.server.start(join(this.workDir, 'bin', 'neutron-server'), this.configArgs, DRIVER_ENV);
     await waitFor(
       `neutron-server to answer on ${this.endpoint}`,
       async () => {

@@ -8,6 +8,7 @@ import {
   decodeValue,
   encodeValue,
   keys,
+  PREFIX,
   type PortBinding,
   type PortState,
   type SecurityGroup,
@@ -29,6 +30,14 @@ import { REAL_VPP_SOCKET, vppTarget, type VppTarget } from '../../helpers/vpp.ts
 import { VHOST_DIR } from './fixtures.ts';
 
 export const UPLINK = 'loop0';
+
+/**
+ * Scenario suites need the simulator: guests connect to vhost-user sockets through it, and faults
+ * (crash, failed calls) are injected with it. Against a real VPP they are skipped with this reason.
+ */
+export const SIM_ONLY: string | false = REAL_VPP_SOCKET
+  ? 'needs the simulator (vhost-user guests, fault injection); NETVPP_TEST_VPP_SOCKET is set'
+  : false;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -122,7 +131,7 @@ async function startNode(): Promise<Node> {
 
 export async function startWorld(): Promise<World> {
   const etcd = await startEtcd();
-  const store = openStore({ endpoints: etcd.endpoints });
+  const store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
   const first = await startNode();
   const nodes = new Map<string, Node>([['compute1', first]]);
   const hostNet = new RecordingHostNet();

@@ -73,5 +73,36 @@ class ForwarderTest(unittest.TestCase):
         self.assertIn('rejected row 1', logs.output[0])
 
 
+
+class RefreshGroupsTest(unittest.TestCase):
+
+    def test_groups_are_sent_as_committed_now(self):
+        f = forwarder.Forwarder(types.SimpleNamespace(), FakeClient(None))
+        committed = {'g1': {'id': 'g1', 'revision_number': 7,
+                            'security_group_rules': [{'id': 'r2'}, {'id': 'r1'}]},
+                     'g2': None}
+        f.fetch_group = lambda sg_id: committed[sg_id]
+        stale = {'id': 'g1', 'revision_number': 6,
+                 'security_group_rules': [{'id': 'r2'}]}
+        batch = [
+            {'id': 1, 'resource': 'security_group', 'op': 'update',
+             'resource_id': 'g1', 'revision': 6, 'data': stale},
+            {'id': 2, 'resource': 'security_group', 'op': 'update',
+             'resource_id': 'g2', 'revision': 3, 'data': {'id': 'g2'}},
+            {'id': 3, 'resource': 'security_group', 'op': 'delete',
+             'resource_id': 'g3', 'revision': 4, 'data': {'id': 'g3'}},
+            {'id': 4, 'resource': 'port', 'op': 'update',
+             'resource_id': 'p1', 'revision': 2, 'data': {'id': 'p1'}},
+        ]
+        out = f.refresh_groups(batch)
+        self.assertEqual(out[0]['revision'], 7)
+        self.assertEqual([r['id'] for r in out[0]['data']['security_group_rules']],
+                         ['r1', 'r2'])
+        # gone since: sent as a delete; deletes and other resources untouched
+        self.assertEqual((out[1]['op'], out[1]['revision']), ('delete', 3))
+        self.assertEqual(out[2]['data'], {'id': 'g3'})
+        self.assertEqual(out[3]['data'], {'id': 'p1'})
+
+
 if __name__ == '__main__':
     unittest.main()
