@@ -65,7 +65,7 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
       logger('controller'),
     );
     cleanups.push(() => controller.stop());
-    for (const t = Date.now(); ; ) {
+    for (const t = Date.now(); ;) {
       const h = (await (await fetch(`${controller.url}/v1/health`)).json()) as { leader?: boolean };
       if (h.leader) break;
       if (Date.now() - t > 20_000) throw new Error('the controller did not become leader within 20 s');

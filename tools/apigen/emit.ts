@@ -183,17 +183,17 @@ export function emit(reg: ApiRegistry, whitelist: Record<string, readonly string
       : '';
     files.set(
       `${mod}.ts`,
-      `${note}/* eslint-disable */\nimport type { MessageDef } from '../codec/schema.ts';\n${imp}${timp}\n${body}`,
+      `${note}import type { MessageDef } from '../codec/schema.ts';\n${imp}${timp}\n${body}`,
     );
   }
   files.set(
     'types.ts',
-    `${note}/* eslint-disable */\nimport type { TypeRef } from '../codec/schema.ts';\n\n${typeDecls.join('\n')}`,
+    `${note}import type { TypeRef } from '../codec/schema.ts';\n\n${typeDecls.join('\n')}`,
   );
   const mods = [...byModule.keys()].sort();
   files.set(
     'index.ts',
-    `${note}/* eslint-disable */\nimport type { MessageDef } from '../codec/schema.ts';\n` +
+    `${note}import type { MessageDef } from '../codec/schema.ts';\n` +
       mods.map((m) => `import * as ${safe(m)} from './${m}.ts';\n`).join('') +
       `\nexport * from './types.ts';\n` +
       mods.map((m) => `export * from './${m}.ts';\n`).join('') +
