@@ -1,22 +1,39 @@
 #!/usr/bin/env bash
-# Installs netvpp's test and demo dependencies on Debian 12: etcd, Neutron + MariaDB (for the
-# end-to-end suite) and the npm packages. Idempotent and quick when everything is present.
+# Installs what netvpp's tests and demo need on Debian 12: etcd (tests and the demo start their
+# own), openssl (TLS tests), Neutron + MariaDB (the end-to-end suite) and the npm packages.
+# Idempotent, and quick when everything is present.
+#   --demo   skip Neutron unless it is installed already (the demo runs without it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
+demo=0
+[ "${1:-}" = "--demo" ] && demo=1
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-pkgs=(etcd-server etcd-client openssl)
+
 missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in etcd-server openssl; do
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing Debian packages: ${missing[*]}"
+  echo "install-deps: installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
+  # policy-rc.d keeps the package from starting a system-wide etcd we would not use.
+  created=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    created=1
+  fi
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -n "$created" ] && $SUDO rm -f /usr/sbin/policy-rc.d
 fi
-# etcd's Debian service is not wanted: tests and the demo start their own on loopback.
-if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now etcd >/dev/null 2>&1 || true; fi
-if [ -x scripts/neutron/install.sh ] && [ "${NETVPP_SKIP_NEUTRON:-0}" != 1 ]; then bash scripts/neutron/install.sh; fi
+
+if [ "$demo" = 0 ] || command -v neutron-server >/dev/null 2>&1; then
+  if [ "${NETVPP_SKIP_NEUTRON:-0}" != 1 ]; then $SUDO bash scripts/neutron/install.sh; fi
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -103,7 +103,10 @@ export async function startSimNode(o: SimNodeOptions): Promise<SimNode> {
   const physnets = o.physnets ?? new Map([['physnet1', DEMO_UPLINK]]);
   const vhostDir = join(o.dir, 'vhost');
   mkdirSync(vhostDir, { recursive: true });
-  const sim = await startSimulator({ socket: join(o.dir, 'vpp-api.sock'), nics: [...new Set(physnets.values())] });
+  const sim = await startSimulator({
+    socket: join(o.dir, 'vpp-api.sock'),
+    nics: [...new Set(physnets.values())],
+  });
   const config: AgentConfig = {
     host: o.host,
     etcd: { endpoints: o.etcdEndpoints },
