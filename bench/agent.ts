@@ -1,7 +1,8 @@
 /**
- * Agent resync benchmark: a cold resync of N ports (100 security groups × 20 rules) into an empty
- * VPP, then a warm restart of the agent against the VPP it just programmed. Real etcd (started here),
- * and the simulator in a child process unless NETVPP_TEST_VPP_SOCKET names a real VPP.
+ * Agent benchmark: a cold resync of N ports (100 security groups × 20 rules) into an empty VPP; on
+ * that busy host, the steady-state figures (one new port, a burst of 100 port changes, one security
+ * group rule change); then a warm restart of the agent against the VPP it just programmed. Real etcd
+ * (started here), and the simulator in a child process unless NETVPP_TEST_VPP_SOCKET names a real VPP.
  * One line per figure. BENCH_PORTS=1000,10000 chooses the sizes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,16 +12,23 @@ import { Agent, type ResyncStats } from '../src/agent/agent.ts';
 import type { AgentConfig } from '../src/agent/config.ts';
 import { RecordingHostNet } from '../src/agent/host-net.ts';
 import {
+  decodeValue,
   encodeValue,
   keys,
   PREFIX,
   type PortBinding,
+  type PortState,
   type SecurityGroup,
   type SecurityGroupRule,
 } from '../src/model/keyspace.ts';
-import { openStore, startEtcd, type WriteOp } from '../src/store/index.ts';
+import { openStore, startEtcd, watchPrefixes, type Store, type WriteOp } from '../src/store/index.ts';
 import { setLogLevel } from '../src/util/log.ts';
-import { create_loopback_instance, sw_interface_dump } from '../src/vpp/binapi/index.ts';
+import {
+  acl_dump,
+  create_loopback_instance,
+  sw_interface_dump,
+  type AclDetails,
+} from '../src/vpp/binapi/index.ts';
 import { VppClient } from '../src/vpp/client.ts';
 import { startSimProcess, type SimProcess } from './sim-process.ts';
 
@@ -31,6 +39,8 @@ const NETWORKS = 100;
 const HOST = 'bench-compute';
 const VHOST_DIR = '/var/run/netvpp/vhost';
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+const BURST = 100;
 const real = process.env.NETVPP_TEST_VPP_SOCKET;
 setLogLevel((process.env.NETVPP_LOG_LEVEL as 'warn' | undefined) ?? 'warn');
 
@@ -154,6 +164,53 @@ function runUntilSynced(config: AgentConfig): Promise<{ agent: Agent; stats: Res
   });
 }
 
+async function putBinding(store: Store, b: PortBinding): Promise<void> {
+  await store.put(keys.portBinding(HOST, b.port_id), encodeValue(keys.portBinding(HOST, b.port_id), b));
+}
+
+/** Watches this host's port states; `until(ids, revision)` resolves when all are ready at it. */
+async function watchStates(store: Store): Promise<{
+  until(ids: string[], revision: number): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const states = new Map<string, PortState>();
+  let check: () => void = () => {};
+  const w = watchPrefixes(store, {
+    prefixes: [keys.hostPortStates(HOST)],
+    onEvent: (ev) => {
+      if (ev.type === 'resync') {
+        states.clear();
+        for (const kv of ev.kvs) {
+          const r = decodeValue('portState', kv.value);
+          if (r.ok) states.set(kv.key.slice(kv.key.lastIndexOf('/') + 1), r.value);
+        }
+      } else if (ev.type === 'put') {
+        const r = decodeValue('portState', ev.value);
+        if (r.ok) states.set(ev.key.slice(ev.key.lastIndexOf('/') + 1), r.value);
+      } else return;
+      check();
+    },
+  });
+  await w.ready;
+  return {
+    until: (ids, revision) =>
+      new Promise<void>((resolve) => {
+        check = () => {
+          const done = ids.every((id) => {
+            const s = states.get(id);
+            return s?.ready === true && s.revision === revision;
+          });
+          if (done) {
+            check = () => {};
+            resolve();
+          }
+        };
+        check();
+      }),
+    close: () => w.close(),
+  };
+}
+
 async function benchSize(n: number): Promise<void> {
   const etcd = await startEtcd();
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-bench-agent-'));
@@ -168,7 +225,6 @@ async function benchSize(n: number): Promise<void> {
         (d) => d.interface_name === 'loop0',
       ) ?? (await op.request(create_loopback_instance, { is_specified: true, user_instance: 0 }));
     void uplink;
-    await op.close();
 
     const ops: WriteOp[] = [];
     for (let g = 0; g < GROUPS; g++) {
@@ -222,18 +278,77 @@ async function benchSize(n: number): Promise<void> {
       device_owner: 'network:dhcp',
     };
     const t0 = process.hrtime.bigint();
-    await store.put(
-      keys.portBinding(HOST, extra.port_id),
-      encodeValue(keys.portBinding(HOST, extra.port_id), extra),
-    );
+    await putBinding(store, extra);
     for (;;) {
       const { kv } = await store.get(keys.portState(HOST, extra.port_id));
       if (kv && (JSON.parse(kv.value) as { ready: boolean }).ready) break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    console.log(
-      `bind 1 port next to ${n}: ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms to ready`,
+    console.log(`bind 1 port next to ${n}: ${msSince(t0).toFixed(0)} ms to ready`);
+
+    // A burst of port changes. The host's VM ports are vhost-user, which are ready only once a guest
+    // connects, so the burst changes tap ports bound for it beforehand (their binding is untimed):
+    // a new allowed address pair each (a new MAC-IP ACL), written as separate puts at once, as a
+    // controller flushing its queue would; until every one is ready at its new revision.
+    const states = await watchStates(store);
+    const burst = Array.from({ length: BURST }, (_, i): PortBinding => {
+      const p = port(n + 1 + i);
+      return { ...p, vif_type: 'tap', vhostuser: null, tap: { host_ifname: 'tap' + p.port_id.slice(0, 11) } };
+    });
+    await Promise.all(burst.map((b) => putBinding(store, b)));
+    await states.until(
+      burst.map((b) => b.port_id),
+      1,
     );
+    await cold.agent.whenIdle();
+    const changed = burst.map((b, i) => ({
+      ...b,
+      allowed_address_pairs: [{ ip_address: `192.168.${i}.1`, mac_address: b.mac }],
+      revision: 2,
+    }));
+    const t1 = process.hrtime.bigint();
+    await Promise.all(changed.map((b) => putBinding(store, b)));
+    await states.until(
+      changed.map((b) => b.port_id),
+      2,
+    );
+    console.log(
+      `${BURST} port changes in a burst next to ${n}: ${(msSince(t1) / 1000).toFixed(2)} s until all ready`,
+    );
+    await states.close();
+
+    // A rule added to a group ~2 % of the ports use: until VPP's ACL holds it.
+    await cold.agent.whenIdle();
+    const sg = group(1);
+    const tag = `netvpp:sg:${sg.id}:ingress`;
+    const before = (await op.dump(acl_dump, { acl_index: 0xffffffff })).find((a) => a.tag === tag);
+    if (!before) throw new Error(`no ACL ${tag} in VPP`);
+    const updated: SecurityGroup = {
+      ...sg,
+      revision: 2,
+      rules: [
+        ...sg.rules,
+        {
+          id: id(6, 1),
+          direction: 'ingress',
+          ethertype: 'IPv4',
+          protocol: 6,
+          port_range_min: 8080,
+          port_range_max: 8080,
+          remote_ip_prefix: '198.51.100.0/24',
+          remote_group_id: null,
+        },
+      ],
+    };
+    const t2 = process.hrtime.bigint();
+    await store.put(keys.secGroup(sg.id), encodeValue(keys.secGroup(sg.id), updated));
+    for (;;) {
+      const now: AclDetails[] = await op.dump(acl_dump, { acl_index: before.acl_index });
+      if (now[0] && now[0].count > before.count) break;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    console.log(`SG rule change next to ${n} ports: ${msSince(t2).toFixed(0)} ms until VPP updated`);
+    await op.close();
     await cold.agent.stop();
 
     const warm = await runUntilSynced(config);

@@ -9,6 +9,10 @@ import urllib.parse
 import urllib.request
 
 
+def encode(body):
+    return json.dumps(body, default=str).encode('utf-8')
+
+
 class ControllerError(Exception):
     """The controller could not be reached or did not accept a request."""
 
@@ -42,12 +46,13 @@ class ControllerClient(object):
             i = -1
         self.base_url = self.base_urls[(i + 1) % len(self.base_urls)]
 
-    def _request(self, method, path, body=None, timeout=None):
+    def _request(self, method, path, body=None, timeout=None, data=None):
+        """`data`: the body already encoded as JSON (when its size matters)."""
         url = self.base_url + path
-        data = None
         headers = {'Accept': 'application/json'}
         if body is not None:
-            data = json.dumps(body, default=str).encode('utf-8')
+            data = encode(body)
+        if data is not None:
             headers['Content-Type'] = 'application/json'
         req = urllib.request.Request(url, data=data, headers=headers,
                                      method=method)
@@ -83,12 +88,31 @@ class ControllerClient(object):
                                   status=status)
 
     def post_journal(self, rows):
-        """Send rows; return (done ids, rejected [{id, error}])."""
+        """Send rows; returns (done ids, rejected [{id, error}],
+        sync_needed)."""
         reply = self._request('POST', '/v1/journal', {'rows': rows})
         if not isinstance(reply, dict) or not isinstance(
                 reply.get('done'), list):
             raise ControllerError('POST /v1/journal: reply has no "done" list')
-        return reply['done'], reply.get('rejected') or []
+        return (reply['done'], reply.get('rejected') or [],
+                reply.get('sync_needed') is True)
+
+    def sync_status(self):
+        """GET /v1/sync: {'sync_needed': bool, 'token': str}."""
+        reply = self._request('GET', '/v1/sync')
+        if not isinstance(reply, dict) or not isinstance(
+                reply.get('token'), str):
+            raise ControllerError('GET /v1/sync: reply has no "token"')
+        return reply
+
+    def post_sync(self, data, timeout):
+        """POST /v1/sync with `data` (encode() of the body)."""
+        reply = self._request('POST', '/v1/sync', data=data, timeout=timeout)
+        if not isinstance(reply, dict) or not isinstance(
+                reply.get('rejected'), list):
+            raise ControllerError('POST /v1/sync: reply has no "rejected" '
+                                  'list')
+        return reply
 
     def get_host(self, host):
         """One host's liveness record, or None when the controller has none."""

@@ -38,6 +38,17 @@ OPTS = [
     cfg.FloatOpt('host_cache_seconds', default=2.0, min=0,
                  help='How long bind_port may reuse a host\'s liveness and '
                       'physnets from the controller.'),
+    cfg.FloatOpt('sync_timeout', default=600.0, min=1,
+                 help='Seconds to wait for the controller to apply a full '
+                      'sync (the complete Neutron state, sent when this '
+                      'worker becomes the forwarder and whenever the '
+                      'controller asks for one, e.g. after etcd lost its '
+                      'data).'),
+    cfg.FloatOpt('sync_check_interval', default=10.0, min=0,
+                 help='While the journal is idle, seconds between asking '
+                      'the controller whether it needs a full sync (it '
+                      'also says so in every journal reply). 0 disables '
+                      'the idle check.'),
     cfg.FloatOpt('leader_retry_interval', default=2.0, min=0.1,
                  help='Seconds between attempts of a non-leading worker to '
                       'become the journal forwarder or event follower.'),

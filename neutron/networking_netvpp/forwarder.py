@@ -12,6 +12,28 @@ meanwhile (InnoDB's consistent read shows the database as it was when the
 transaction first read, and rule changes bump the group's revision without a
 compare-and-swap), so the row with the highest revision could lack a rule.
 Read after the row's commit, the group is complete and at least that new.
+
+Full sync. When this worker becomes the forwarder, and whenever the controller
+says `sync_needed` (a journal reply, or GET /v1/health while the journal is
+idle: etcd is new, was wiped, or was restored from an older backup), the
+forwarder reads Neutron's complete state (snapshot.py) and sends it to POST
+/v1/sync, between two journal batches, then goes on with the journal.
+
+Rows journaled while the snapshot is read. The snapshot is one read
+transaction; a change committed during or after it is not in it, but its row
+is in the journal and is sent after the sync (rows leave the journal only once
+acknowledged, and nothing is sent between the snapshot and the sync). Rows
+older than the snapshot are harmless in either order: an older revision never
+overwrites a newer one, and a delete row is for a resource the snapshot no
+longer has. What could go wrong is a row newer than the snapshot reaching the
+controller *before* the sync, from another forwarder (a lock hand-over while a
+batch is in flight, or Galera, where each node has its own lock): the sync
+would then delete a resource just created, or revive one just deleted, and
+deletes are final. So the forwarder first takes a token (etcd's revision,
+GET /v1/sync), then reads the snapshot, and sends the token with it: the
+controller leaves alone the existence of every resource a row changed after
+the token, and revisions decide the rest. The token is fetched again for
+every attempt, so a sync retried later never carries a stale snapshot.
 """
 import threading
 import time
@@ -27,6 +49,8 @@ from networking_netvpp import client as nclient
 from networking_netvpp.db import models
 from networking_netvpp import journal
 from networking_netvpp import leader
+from networking_netvpp import payloads
+from networking_netvpp import snapshot
 
 LOG = logging.getLogger(__name__)
 
@@ -40,6 +64,13 @@ class Forwarder(object):
         self.wake = threading.Event()
         self.stopped = False
         self.sent_rows = 0
+        # A worker that (again) becomes the forwarder starts with a sync.
+        self.sync_pending = True
+        self.sync_retry = backoff.Backoff(1.0, max(conf.retry_max_backoff,
+                                                   1.0))
+        self.sync_not_before = 0.0
+        self.last_sync_check = time.monotonic()
+        self.syncs = 0
 
     def kick(self):
         self.wake.set()
@@ -91,10 +122,7 @@ class Forwarder(object):
                 # deleted since; its own delete row follows
                 row['op'] = journal.DELETE
                 continue
-            group['security_group_rules'] = sorted(
-                group.get('security_group_rules') or [],
-                key=lambda r: r['id'])
-            row['data'] = group
+            row['data'] = payloads.sorted_rules(group)
             row['revision'] = max(row['revision'],
                                   group.get('revision_number') or 0)
         return batch
@@ -127,13 +155,15 @@ class Forwarder(object):
         ids = [r['id'] for r in batch]
         started = time.monotonic()
         try:
-            done, rejected = self.client.post_journal(batch)
+            done, rejected, sync_needed = self.client.post_journal(batch)
         except nclient.ControllerError as e:
             LOG.warning('netvpp journal: controller did not take %d rows '
                         '(ids %d..%d), kept for retry: %s',
                         len(ids), ids[0], ids[-1], e)
             self.note_failure(ids, str(e))
             return 'failed'
+        if sync_needed:
+            self.ask_sync('the controller asks for a full sync')
         sent = set(ids)
         acked = sorted(i for i in done if isinstance(i, int) and i in sent)
         by_id = {r['id']: r for r in batch}
@@ -158,6 +188,92 @@ class Forwarder(object):
             return 'failed' if not acked else 'sent'
         return 'sent'
 
+    # ------------------------------------------------------------ full sync
+    def ask_sync(self, why):
+        # Every reply repeats the request until the sync is done; a sync
+        # that keeps failing stays on its back-off (each try reads the
+        # whole database).
+        if self.sync_pending:
+            return
+        LOG.warning('netvpp: %s (etcd is new, or lost or went back on its '
+                    'data)', why)
+        self.sync_pending = True
+        self.sync_not_before = 0.0
+
+    def read_snapshot(self):
+        return snapshot.read(n_context.get_admin_context())
+
+    def full_sync(self):
+        """Send Neutron's complete state. Returns True once the controller
+        applied it."""
+        started = time.monotonic()
+        try:
+            # The token must be taken before the snapshot is read.
+            token = self.client.sync_status()['token']
+            state = self.read_snapshot()
+            state['token'] = token
+            data = nclient.encode(state)
+            read_s = time.monotonic() - started
+            LOG.info('netvpp full sync: read %d networks, %d ports, %d '
+                     'security groups from Neutron in %.2fs; sending '
+                     '%.1f KiB', len(state['networks']), len(state['ports']),
+                     len(state['security_groups']), read_s,
+                     len(data) / 1024.0)
+            reply = self.client.post_sync(data, self.conf.sync_timeout)
+        except nclient.ControllerError as e:
+            hint = ''
+            if e.status == 413:
+                hint = ' (raise [controller] max_body_mb of the controller)'
+            LOG.warning('netvpp full sync failed after %.2fs, will retry: '
+                        '%s%s', time.monotonic() - started, e, hint)
+            return False
+        except Exception:
+            LOG.exception('netvpp full sync: could not read Neutron\'s '
+                          'state; will retry')
+            return False
+        for rej in reply.get('rejected') or []:
+            if isinstance(rej, dict):
+                LOG.error('netvpp full sync: controller rejected %s %s: %s',
+                          rej.get('resource'), rej.get('id'),
+                          rej.get('error'))
+        self.syncs += 1
+        LOG.info('netvpp full sync applied in %.2fs (%.2fs to send and '
+                 'apply): %s keys written, %s deleted, %s resources '
+                 'left to newer journal rows, %d rejected',
+                 time.monotonic() - started,
+                 time.monotonic() - started - read_s, reply.get('written'),
+                 reply.get('deleted'), reply.get('kept'),
+                 len(reply.get('rejected') or []))
+        return True
+
+    def sync_if_pending(self):
+        now = time.monotonic()
+        if not self.sync_pending or now < self.sync_not_before:
+            return
+        if self.full_sync():
+            self.sync_pending = False
+            self.sync_retry.reset()
+        else:
+            # Rows go on meanwhile: with the token, their order relative
+            # to the sync does not matter.
+            self.sync_not_before = time.monotonic() + self.sync_retry.next()
+
+    def check_sync_needed(self):
+        """While idle: does the controller want a sync (e.g. etcd wiped)?"""
+        interval = self.conf.sync_check_interval
+        now = time.monotonic()
+        if not interval or self.sync_pending or \
+                now - self.last_sync_check < interval:
+            return
+        self.last_sync_check = now
+        try:
+            health = self.client.health()
+        except nclient.ControllerError as e:
+            LOG.debug('netvpp: health check failed: %s', e)
+            return
+        if isinstance(health, dict) and health.get('sync_needed') is True:
+            self.ask_sync('the controller reports that it needs a full sync')
+
     def run(self):
         LOG.info('netvpp journal forwarder started (controller %s)',
                  self.client.base_url)
@@ -166,10 +282,13 @@ class Forwarder(object):
         while not self.stopped:
             try:
                 if not self.lock.held():
+                    self.sync_pending = True  # for when it is ours again
                     self._sleep(self.conf.leader_retry_interval)
                     continue
+                self.sync_if_pending()
                 outcome = self.send_once()
                 if outcome == 'idle':
+                    self.check_sync_needed()
                     self._sleep(self.conf.journal_poll_interval)
                 elif outcome == 'sent':
                     if failing:

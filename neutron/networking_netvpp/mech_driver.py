@@ -24,6 +24,7 @@ from networking_netvpp import follower
 from networking_netvpp import forwarder
 from networking_netvpp import hosts
 from networking_netvpp import journal
+from networking_netvpp import payloads
 from networking_netvpp import secgroups
 
 LOG = logging.getLogger(__name__)
@@ -41,20 +42,6 @@ def vhostuser_socket_path(socket_dir, port_id):
     # 'vhu' + 11 characters of the id: the 14-character name Nova and OVS
     # use for the port's device, short enough for any sun_path.
     return os.path.join(socket_dir, 'vhu' + port_id[:11])
-
-
-def segment_summary(segment, network):
-    if not segment:
-        return {'id': network.get('id'), 'network_type': None,
-                'physical_network': None, 'segmentation_id': None,
-                'mtu': network.get('mtu')}
-    return {
-        'id': network.get('id'),
-        'network_type': segment.get(api.NETWORK_TYPE),
-        'physical_network': segment.get(api.PHYSICAL_NETWORK),
-        'segmentation_id': segment.get(api.SEGMENTATION_ID),
-        'mtu': network.get('mtu'),
-    }
 
 
 class NetvppMechanismDriver(api.MechanismDriver):
@@ -116,11 +103,8 @@ class NetvppMechanismDriver(api.MechanismDriver):
 
     # ------------------------------------------------------------- networks
     def _network_data(self, context):
-        data = dict(context.current)
-        data['netvpp:segments'] = [
-            segment_summary(s, context.current)
-            for s in (context.network_segments or [])]
-        return data
+        return payloads.network_data(context.current,
+                                     context.network_segments)
 
     def create_network_precommit(self, context):
         journal.record(context._plugin_context.session, journal.NETWORK,
@@ -160,14 +144,9 @@ class NetvppMechanismDriver(api.MechanismDriver):
 
     # ---------------------------------------------------------------- ports
     def _port_data(self, context):
-        data = dict(context.current)
-        segment = context.bottom_bound_segment
-        if segment is None:
-            segments = context.network.network_segments or []
-            segment = segments[0] if segments else None
-        data['netvpp:network'] = segment_summary(segment,
-                                                 context.network.current)
-        return data
+        return payloads.port_data(context.current, context.network.current,
+                                  context.bottom_bound_segment,
+                                  context.network.network_segments)
 
     def _bound_by_netvpp(self, context):
         levels = context.binding_levels

@@ -32,12 +32,16 @@ export class ActualState {
   readonly handles = new Map<string, number>();
   /** sw_if_index → interface key (for events). */
   readonly keyByIf = new Map<number, string>();
-  /** Link state by sw_if_index, from dumps and interface events. */
-  readonly linkUp = new Map<number, boolean>();
+  /** Link state by sw_if_index, from dumps and interface events (changed with setLink). */
+  private readonly links = new Map<number, boolean>();
   /** Every bd_id in VPP, ours or not (new bridge domains must avoid them). */
   readonly bdIds = new Set<number>();
   /** key → keys of the objects that reference it. */
   private readonly referrers = new Map<string, Set<string>>();
+  /** Keys recorded or forgotten since the last takeTouched(), with the keys they referenced or reference. */
+  private touched = new Set<string>();
+  /** sw_if_indexes whose link state changed since the last takeLinkChanges(). */
+  private linkChanged = new Set<number>();
 
   get(key: string): VppObject | undefined {
     return this.objects.get(key);
@@ -47,12 +51,55 @@ export class ActualState {
     return this.handles.get(key);
   }
 
+  /**
+   * What changed since the last call: keys set or removed, and the keys their old and new versions
+   * reference (whose being "used by a frozen object" may have changed with them).
+   */
+  takeTouched(): Set<string> {
+    const t = this.touched;
+    this.touched = new Set();
+    return t;
+  }
+
+  /** Records an interface's link state (from a dump or an event). */
+  setLink(swIfIndex: number, up: boolean): void {
+    if (this.links.get(swIfIndex) !== up) this.linkChanged.add(swIfIndex);
+    this.links.set(swIfIndex, up);
+  }
+
+  get linkUp(): ReadonlyMap<number, boolean> {
+    return this.links;
+  }
+
+  /** Interfaces whose link state changed since the last call. */
+  takeLinkChanges(): Set<number> {
+    const c = this.linkChanged;
+    this.linkChanged = new Set();
+    return c;
+  }
+
+  /** `keys` and every key the VPP objects among them reference, transitively. */
+  closure(keys: Iterable<string>): Set<string> {
+    const out = new Set<string>();
+    const stack = [...keys];
+    while (stack.length > 0) {
+      const k = stack.pop() as string;
+      if (out.has(k)) continue;
+      out.add(k);
+      const o = this.objects.get(k);
+      if (o) for (const r of refsOf(o)) if (!out.has(r)) stack.push(r);
+    }
+    return out;
+  }
+
   /** Records an object (and its handle, for objects that have one). */
   set(obj: VppObject, handle?: number): void {
     const old = this.objects.get(obj.key);
+    this.touched.add(obj.key);
     if (old) this.unlink(old);
     this.objects.set(obj.key, obj);
     for (const r of refsOf(obj)) {
+      this.touched.add(r);
       let s = this.referrers.get(r);
       if (!s) this.referrers.set(r, (s = new Set()));
       s.add(obj.key);
@@ -70,6 +117,7 @@ export class ActualState {
   remove(key: string): void {
     const obj = this.objects.get(key);
     if (!obj) return;
+    this.touched.add(key);
     this.unlink(obj);
     this.objects.delete(key);
     const h = this.handles.get(key);
@@ -80,13 +128,16 @@ export class ActualState {
   private forgetHandle(obj: VppObject, h: number): void {
     if (IFACE_KINDS.has(obj.kind)) {
       if (this.keyByIf.get(h) === obj.key) this.keyByIf.delete(h);
-      this.linkUp.delete(h);
+      if (this.links.delete(h)) this.linkChanged.add(h);
     }
     if (obj.kind === 'bd') this.bdIds.delete(h);
   }
 
   private unlink(obj: VppObject): void {
-    for (const r of refsOf(obj)) this.referrers.get(r)?.delete(obj.key);
+    for (const r of refsOf(obj)) {
+      this.referrers.get(r)?.delete(obj.key);
+      this.touched.add(r);
+    }
   }
 
   /** Keys of the objects that reference `key` in VPP (they must go or change before it can be deleted). */
@@ -97,7 +148,7 @@ export class ActualState {
   /** An interface vanished from VPP (deleted behind our back): drop it and what hung off it. */
   interfaceGone(swIfIndex: number): string | undefined {
     const key = this.keyByIf.get(swIfIndex);
-    this.linkUp.delete(swIfIndex);
+    if (this.links.delete(swIfIndex)) this.linkChanged.add(swIfIndex);
     if (!key) return undefined;
     for (const k of [keyOf.l2(key), keyOf.up(key)]) this.remove(k);
     const port = /^port:(.+)$/.exec(key)?.[1];
@@ -158,7 +209,7 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
   const byIndex = new Map<number, SwInterfaceDetails>();
   for (const d of ifs) {
     byIndex.set(d.sw_if_index, d);
-    a.linkUp.set(d.sw_if_index, (d.flags & LINK_UP) !== 0);
+    a.setLink(d.sw_if_index, (d.flags & LINK_UP) !== 0);
     const physnet = uplinkByName.get(d.interface_name);
     if (physnet !== undefined) {
       a.set(

@@ -1,9 +1,17 @@
 // The agent: etcd (desired) → compile → diff against VPP (actual) → apply → port state in etcd.
 //
 // One worker loop does the VPP work, so resync, passes and re-reads never overlap. It wakes on a
-// change in etcd, a VPP (re)connect, an interface event, or a retry timer. Nothing is compiled (and so
-// nothing deleted) before the full desired state has been read.
+// change in etcd, a VPP (re)connect, an interface event, or a retry timer; changes that arrive during a
+// pass are taken together by the next one. Nothing is compiled (and so nothing deleted) before the full
+// desired state has been read.
+//
+// A resync (start, VPP restart or reconnection, an etcd re-read) compiles, diffs and checks readiness
+// for the whole host. Every other pass is incremental: it recompiles what the changes touch, diffs
+// those keys plus what was left out of sync, and re-checks the ports whose keys changed — the same
+// result for the cost of the change (see HostCompiler, outOfSync). With `verify` each incremental
+// pass is also checked against a full compile, diff and readiness (tests run with it).
 import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import { encodeValue, keys, PREFIX, type HostState } from '../model/keyspace.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
 import { logger, type Logger } from '../util/log.ts';
@@ -17,13 +25,14 @@ import {
 } from '../vpp/binapi/index.ts';
 import { VppClient } from '../vpp/client.ts';
 import { ActualState, readActual } from './actual.ts';
-import { compile, CompileCache, type CompileOptions, type Compiled } from './compile.ts';
+import { compile, HostCompiler, type CompileDelta, type Compiled } from './compile.ts';
 import type { AgentConfig } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
-import { keyOf, tagOf, type UpObj } from './objects.ts';
-import { Reconciler, type BackoffOptions } from './reconciler.ts';
+import { outOfSync } from './diff.ts';
+import { keyOf, portOfKey, tagOf, type UpObj } from './objects.ts';
+import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './reconciler.ts';
 import { PortStateReporter } from './report.ts';
 import { CountingVpp } from './vpp-api.ts';
 
@@ -44,6 +53,17 @@ export interface AgentOptions {
   livenessTtlSec?: number;
   /** How long a security group nobody uses stays watched (ms). */
   groupDropAfterMs?: number;
+  /**
+   * Check every incremental pass against a full compile, diff and readiness; a difference is logged as
+   * an error, kept in `verifyFailures`, and the next pass is a full one. Default: NETVPP_AGENT_VERIFY=1.
+   */
+  verify?: boolean;
+}
+
+interface PortStatus {
+  revision: number | null;
+  ready: boolean;
+  error: string | null;
 }
 
 export interface ResyncStats {
@@ -94,11 +114,18 @@ export class Agent extends EventEmitter {
   private vppVersion: string | null = null;
   private actual: ActualState | undefined;
   private resyncReason: ResyncStats['reason'] | undefined;
-  private compiled: Compiled | undefined;
+  private readonly compiler: HostCompiler;
+  /** Whether `compiler` holds a compile of the current desired state (else the next pass rebuilds). */
+  private compiled = false;
+  /** desired.version the compiled state is of. */
   private compiledVersion = -1;
-  private readonly compileCache = new CompileCache();
-  private readonly compileOptions: CompileOptions;
   private warned = new Set<string>();
+  /** Every port's last status, and the status of each key ports need, as last seen (for deltas). */
+  private statuses = new Map<string, PortStatus>();
+  private keyStatuses = new Map<string, KeyStatus>();
+  private readonly verify: boolean;
+  /** What `verify` found (empty when the incremental path agreed with the full one every time). */
+  readonly verifyFailures: string[] = [];
   private stopped = false;
   private wanted = false;
   private wake: (() => void) | undefined;
@@ -137,11 +164,12 @@ export class Agent extends EventEmitter {
       });
     this.hostNet = opts.hostNet ?? linuxHostNet();
     this.desired = new DesiredState(config.host);
-    this.compileOptions = {
+    this.compiler = new HostCompiler({
       physnets: config.physnets,
       vhostUserDir: config.vhostUserDir,
       tapBackend: config.tapBackend,
-    };
+    });
+    this.verify = opts.verify ?? process.env.NETVPP_AGENT_VERIFY === '1';
     this.reconciler = new Reconciler(opts.backoff);
     this.reporter = new PortStateReporter(this.store, config.host, this.log.child('report'));
     this.feed = new DesiredFeed(this.store, this.desired, () => this.kick(), this.log.child('etcd'), {
@@ -199,7 +227,7 @@ export class Agent extends EventEmitter {
   }
 
   get compiledState(): Compiled | undefined {
-    return this.compiled;
+    return this.compiled ? this.compiler.compiled : undefined;
   }
 
   health(): AgentHealth {
@@ -301,7 +329,7 @@ export class Agent extends EventEmitter {
     const a = this.actual;
     if (!a) return;
     if ((ev.flags & LINK_UP) !== 0 && a.linkUp.get(ev.sw_if_index) !== true) {
-      a.linkUp.set(ev.sw_if_index, true);
+      a.setLink(ev.sw_if_index, true);
       this.scheduleReport();
     }
     // Judged later, in the loop: the reply that explains it may be processed just after the event.
@@ -354,7 +382,7 @@ export class Agent extends EventEmitter {
         }
         return;
       }
-      a.linkUp.set(idx, (d.flags & LINK_UP) !== 0);
+      a.setLink(idx, (d.flags & LINK_UP) !== 0);
       if (!key) return;
       const adminUp = (d.flags & ADMIN_UP) !== 0;
       if (o?.kind === 'uplink' || o?.kind === 'vlan') {
@@ -419,9 +447,11 @@ export class Agent extends EventEmitter {
       this.busy = true;
       try {
         if (full) await this.work(this.vpp);
-        else await this.report();
+        else await this.report(false);
       } catch (e) {
         this.log.error('reconcile pass failed; retrying', { error: (e as Error).message });
+        // What the failed pass took from the change journal is lost: start over from everything.
+        this.compiled = false;
         this.retryIn(1000);
       } finally {
         this.busy = false;
@@ -438,23 +468,32 @@ export class Agent extends EventEmitter {
       this.log.info('resync: reading VPP', { reason });
       this.actual = await readActual(vpp, { physnets: this.config.physnets });
       this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
+      this.compiled = false;
     }
     if (this.dirtyIfs.size > 0) await this.refreshInterfaces(vpp, this.actual);
     const tCompile = Date.now();
-    if (this.compiledVersion !== this.desired.version || !this.compiled) {
-      this.compiledVersion = this.desired.version;
-      this.compiled = compile(this.desired, this.compileOptions, this.compileCache);
-      for (const [k, w] of this.compiled.warnings) {
+    const changes = this.desired.takeChanges();
+    this.compiledVersion = this.desired.version;
+    // A resync, an etcd re-read or a failed pass: everything (the safety net). Else: what changed.
+    const full = !this.compiled || changes.full;
+    let delta: CompileDelta | undefined;
+    if (full) {
+      this.compiler.rebuild(this.desired);
+      this.compiled = true;
+    } else delta = this.compiler.update(this.desired, changes);
+    const compiled = this.compiler.compiled;
+    if (full || changes.groups.size > 0 || changes.members.size > 0) {
+      for (const [k, w] of compiled.warnings) {
         if (!this.warned.has(k)) this.log.warn(w);
       }
-      this.warned = new Set(this.compiled.warnings.keys());
+      this.warned = new Set(compiled.warnings.keys());
     }
     const actual = this.actual;
     const tPass = Date.now();
-    const summary = await this.reconciler.pass(this.compiled, { vpp, actual, hostNet: this.hostNet });
+    const summary = await this.reconciler.pass(compiled, { vpp, actual, hostNet: this.hostNet }, delta?.keys);
     const tReport = Date.now();
     if (summary.ops > 0) {
-      this.log.debug('pass', { ...summary });
+      this.log.debug('pass', { ...summary, checked: summary.checked?.size ?? 'all' });
       for (const [key, f] of this.reconciler.failures) {
         if (f.attempts === 1 || f.attempts % 10 === 0)
           this.log.warn(`failed: ${f.error}`, { key, attempts: f.attempts });
@@ -481,12 +520,14 @@ export class Agent extends EventEmitter {
       this.resyncReason = undefined;
       this.emit('synced', this.lastResync);
     }
-    await this.report();
+    await this.report(full, delta?.ports, summary);
     this.log.debug('work', {
+      full,
       compile_ms: tPass - tCompile,
       pass_ms: tReport - tPass,
       report_ms: Date.now() - tReport,
       ops: summary.ops,
+      keys: summary.checked?.size ?? compiled.objects.size,
     });
   }
 
@@ -508,23 +549,74 @@ export class Agent extends EventEmitter {
     this.wake?.();
   }
 
-  /** Recomputes every port's status and writes what changed. */
-  private async report(): Promise<void> {
-    const compiled = this.compiled;
+  /**
+   * Recomputes port states and writes what changed: every port's after a full pass; else those whose
+   * plan changed (`ports`), whose link changed, or that need a key whose standing changed in the pass.
+   */
+  private async report(full: boolean, ports?: Iterable<string>, pass?: PassSummary): Promise<void> {
     const actual = this.actual;
-    if (!compiled || !actual || !this.feed.complete) return;
-    const statuses = new Map<string, { revision: number | null; ready: boolean; error: string | null }>();
+    if (!this.compiled || !actual || !this.feed.complete) return;
+    const compiled = this.compiler.compiled;
+    const links = actual.takeLinkChanges();
+    // Keys many ports share are looked at once per report; a port's own keys, by that port alone.
+    const statusOf = (key: string): KeyStatus => {
+      if (portOfKey(key) !== null) return this.reconciler.keyStatus(key, compiled, actual);
+      let st = this.keyStatuses.get(key);
+      if (st === undefined)
+        this.keyStatuses.set(key, (st = this.reconciler.keyStatus(key, compiled, actual)));
+      return st;
+    };
+    if (full || (pass && pass.checked === null)) {
+      this.keyStatuses = new Map();
+      this.statuses = new Map();
+      for (const plan of compiled.ports.values()) {
+        const s = this.reconciler.portStatus(plan, compiled, actual, statusOf);
+        this.statuses.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
+      }
+      this.reporter.setAll(this.statuses);
+    } else {
+      const todo = new Set<string>(ports);
+      for (const idx of links) {
+        const key = actual.keyByIf.get(idx);
+        const p = key ? portOfKey(key) : null;
+        if (p) todo.add(p);
+      }
+      // A shared key whose standing changed: every port that may need it is looked at again.
+      for (const key of pass?.checked ?? []) {
+        const own = portOfKey(key);
+        if (own !== null) {
+          todo.add(own);
+          continue;
+        }
+        const st = this.reconciler.keyStatus(key, compiled, actual);
+        if (this.keyStatuses.get(key) === st) continue;
+        this.keyStatuses.set(key, st);
+        for (const p of this.compiler.portsNeeding(key)) todo.add(p);
+      }
+      for (const portId of todo) {
+        const plan = compiled.ports.get(portId);
+        if (!plan) {
+          if (this.statuses.delete(portId)) this.reporter.set(portId, null);
+          continue;
+        }
+        const s = this.reconciler.portStatus(plan, compiled, actual, statusOf);
+        const old = this.statuses.get(portId);
+        const now: PortStatus = { revision: plan.revision, ready: s.ready, error: s.error };
+        if (old && old.revision === now.revision && old.ready === now.ready && old.error === now.error)
+          continue;
+        this.statuses.set(portId, now);
+        this.reporter.set(portId, now);
+      }
+      if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
+    }
     const counts: PortCounts = { total: 0, ready: 0, errored: 0, pending: 0 };
-    for (const plan of compiled.ports.values()) {
-      const s = this.reconciler.portStatus(plan, compiled, actual);
-      statuses.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
+    for (const s of this.statuses.values()) {
       counts.total++;
       if (s.ready) counts.ready++;
       else if (s.error) counts.errored++;
       else counts.pending++;
     }
     this.counts = counts;
-    this.reporter.setAll(statuses);
     await this.reporter.flush();
     // etcd unreachable: try the writes again later, without another pass over VPP.
     if (this.reporter.dirty > 0 && !this.reportRetry) {
@@ -534,5 +626,45 @@ export class Agent extends EventEmitter {
       }, 1000);
       this.reportRetry.unref?.();
     }
+  }
+
+  /** `verify`: the incremental state must be what a full compile, diff and readiness give. */
+  private verifyIncremental(actual: ActualState): void {
+    const mine = this.compiler.compiled;
+    const full = compile(this.desired, this.compiler.opts);
+    const problems: string[] = [];
+    if (!isDeepStrictEqual(mine, full)) {
+      const keys = new Set([...mine.objects.keys(), ...full.objects.keys()]);
+      const differing = [...keys].filter((k) => !isDeepStrictEqual(mine.objects.get(k), full.objects.get(k)));
+      problems.push(`compiled state differs (objects: ${differing.slice(0, 5).join(', ') || 'none'})`);
+    }
+    const unsynced = new Set<string>();
+    for (const k of new Set([...full.objects.keys(), ...actual.objects.keys()])) {
+      if (outOfSync(k, full, actual)) unsynced.add(k);
+    }
+    const tracked = this.reconciler.unsynced;
+    const missed = [...unsynced].filter((k) => !tracked.has(k));
+    const extra = [...tracked].filter((k) => !unsynced.has(k));
+    if (missed.length || extra.length) {
+      problems.push(
+        `out-of-sync keys differ (not tracked: ${missed.slice(0, 5).join(', ') || 'none'}; ` +
+          `tracked but in sync: ${extra.slice(0, 5).join(', ') || 'none'})`,
+      );
+    }
+    const wrong: string[] = [];
+    for (const plan of full.ports.values()) {
+      const s = this.reconciler.portStatus(plan, full, actual);
+      const had = this.statuses.get(plan.portId);
+      if (!had || had.ready !== s.ready || had.error !== s.error || had.revision !== plan.revision)
+        wrong.push(`${plan.portId} (${JSON.stringify(had)} vs ready=${s.ready} error=${s.error})`);
+    }
+    for (const id of this.statuses.keys()) if (!full.ports.has(id)) wrong.push(`${id} (not bound)`);
+    if (wrong.length) problems.push(`port states differ: ${wrong.slice(0, 3).join('; ')}`);
+    if (problems.length === 0) return;
+    const msg = problems.join('; ');
+    this.verifyFailures.push(msg);
+    this.log.error('verify: the incremental pass differs from a full one; doing a full pass', { msg });
+    this.compiled = false;
+    this.kick();
   }
 }

@@ -22,7 +22,15 @@ import {
 } from './secgroups/index.ts';
 import type { DesiredState, Entry } from './desired.ts';
 import type { TapBackend } from './config.ts';
-import { keyFromTag, keyOf, type MacipObj, type PortObj, type PortVif, type VppObject } from './objects.ts';
+import {
+  keyFromTag,
+  keyOf,
+  portOfKey,
+  type MacipObj,
+  type PortObj,
+  type PortVif,
+  type VppObject,
+} from './objects.ts';
 
 export interface CompileOptions {
   physnets: ReadonlyMap<string, string>;
@@ -177,64 +185,303 @@ function portPiece(
   return piece;
 }
 
-export function compile(state: DesiredState, opts: CompileOptions, cache?: CompileCache): Compiled {
-  const objects = new Map<string, VppObject>();
-  const frozenKeys = new Set<string>();
-  const frozenPorts = new Set<string>();
-  const ports = new Map<string, PortPlan>();
-  const warnings = new Map<string, string>();
-  const add = (o: VppObject): void => {
-    objects.set(o.key, o);
-  };
-  if (cache && cache.opts !== opts) {
-    cache.opts = opts;
-    cache.pieces = new WeakMap();
+/** What an incremental compile changed: the keys diff must look at and the ports to re-check. */
+export interface CompileDelta {
+  /** Object keys whose desired object, or whether it is frozen, may have changed. */
+  keys: Set<string>;
+  /** Ports whose plan may have changed (including ports no longer bound here). */
+  ports: Set<string>;
+}
+
+/** What an incremental compile must redo; see DesiredState.takeChanges. */
+export interface CompileChanges {
+  /** Bindings put or deleted. */
+  ports: ReadonlySet<string>;
+  /** Groups whose definition changed, or that were loaded or dropped. */
+  groups: ReadonlySet<string>;
+  /** Groups whose membership changed. */
+  members: ReadonlySet<string>;
+}
+
+/** A port's way into the network step (ports whose binding got that far). */
+interface NetIn {
+  network: string;
+  segment: string;
+  member: string;
+  physnet: string;
+  uplink: string;
+  vlan: number | null;
+}
+
+/** What one port contributes to the compiled state (so it can be taken out again). */
+interface PortUnit {
+  objects: VppObject[];
+  frozen: string[];
+  /** Groups whose ACLs the port's lists use. */
+  groups: string[];
+  /** Shared ACLs (base, related) its lists use. */
+  shared: string[];
+  /** Group ids the binding names, as written (its piece depends on them). */
+  names: string[];
+}
+
+interface GroupUnit {
+  objects: string[];
+  frozen: string[];
+  warnings: string[];
+  remotes: string[];
+}
+
+/** The keys of a port's own objects (only that port adds them), in the order readiness lists them. */
+const portKeys = (portId: string): string[] => {
+  const iface = keyOf.port(portId);
+  return [
+    iface,
+    keyOf.l2(iface),
+    keyOf.up(iface),
+    keyOf.aclbind(portId),
+    keyOf.macipbind(portId),
+    keyOf.macip(portId),
+  ];
+};
+
+/** The delta of a rebuild, which records nothing. */
+class Discard extends Set<string> {
+  override add(): this {
+    return this;
+  }
+}
+const noKeys: Set<string> = new Discard();
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+}
+
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}
+
+/** Adds `d` to a reference count; returns true when the count went from or to zero. */
+function count<K>(m: Map<K, number>, k: K, d: number): boolean {
+  const before = m.get(k) ?? 0;
+  const after = before + d;
+  if (after === 0) m.delete(k);
+  else m.set(k, after);
+  return (before === 0) !== (after === 0);
+}
+
+/**
+ * The compiled state of a host, kept up to date change by change. `rebuild` compiles everything (at
+ * start, after a VPP restart or reconnection, after an etcd re-read: the safety net); `update` redoes
+ * only what a change touches — the changed ports, the ports whose network claim changed with them,
+ * the groups (and the ports naming them) whose definition, loading or remote members changed — and
+ * returns the keys and ports it touched. Both give the same result for the same desired state: a port
+ * contributes objects only under its own keys, a network and a group likewise, and what is shared
+ * (uplinks, base ACLs, groups' ACLs) exists while something references it.
+ *
+ * Networks are claimed in port id order (the first port of a network decides its segment; a segment
+ * already carrying another network is an error for the later ports). That order couples only ports
+ * that share a network or a segment, so a change re-runs it for that connected part alone.
+ */
+export class HostCompiler {
+  compiled: Compiled = emptyCompiled();
+  private readonly cache: CompileCache;
+  private units = new Map<string, PortUnit>();
+  private netIn = new Map<string, NetIn>();
+  /** Per port in the network step: null when it joins its network, else why not. */
+  private netOutcome = new Map<string, string | null>();
+  private byNetwork = new Map<string, Set<string>>();
+  private byMember = new Map<string, Set<string>>();
+  private claims = new Map<string, NetworkClaim & { net: NetIn }>();
+  private memberOwner = new Map<string, string>();
+  private networkObjects = new Map<string, string[]>();
+  /** The physnet of each claimed network (an uplink exists while a network uses its physnet). */
+  private networkPhysnet = new Map<string, string>();
+  private physnetRefs = new Map<string, number>();
+  private groupRefs = new Map<string, number>();
+  private sharedRefs = new Map<string, number>();
+  private groupUnits = new Map<string, GroupUnit>();
+  private remoteUsers = new Map<string, Set<string>>();
+  private portsByGroup = new Map<string, Set<string>>();
+  /** What ports see of each group they name (see groupFace), as of the last update. */
+  private groupFaces = new Map<string, string>();
+  private readonly sharedAcls: Map<string, VppObject>;
+
+  constructor(
+    readonly opts: CompileOptions,
+    cache?: CompileCache,
+  ) {
+    this.cache = cache ?? new CompileCache();
+    if (this.cache.opts !== opts) {
+      this.cache.opts = opts;
+      this.cache.pieces = new WeakMap();
+    }
+    const base = compileBaseAcls();
+    const related = compileRelatedAcls();
+    this.sharedAcls = new Map<string, VppObject>();
+    for (const d of DIRECTIONS) {
+      this.sharedAcls.set(`base:${d}`, { kind: 'acl', key: `base:${d}`, rules: base[d] });
+      this.sharedAcls.set(`related:${d}`, { kind: 'acl', key: `related:${d}`, rules: related[d] });
+    }
   }
 
-  const groupLookup = (id: string): SecurityGroup | undefined => {
-    const g = state.groups.get(id);
-    return g?.ok && state.loadedGroups.has(id) ? g.value : undefined;
-  };
-  const groupProblem = (id: string): { error?: string; waiting?: string } => {
-    if (!state.loadedGroups.has(id)) return { waiting: `security group ${id} is being loaded` };
-    const g: Entry<SecurityGroup> | undefined = state.groups.get(id);
-    if (!g) return { error: `security group ${id} does not exist in etcd` };
-    if (!g.ok) return { error: `security group ${id} is invalid: ${g.error}` };
-    return {};
-  };
-  const pieceOf = (b: PortBinding): PortPiece => {
-    // What the piece depends on besides the binding: each group's entry and whether it is loaded.
-    const sig: unknown[] = [];
-    for (const g of b.security_groups) sig.push(state.groups.get(g), state.loadedGroups.has(g));
-    const hit = cache?.pieces.get(b);
-    if (hit && hit.sig.length === sig.length && hit.sig.every((x, i) => x === sig[i])) return hit.piece;
-    const piece = portPiece(b, opts, groupLookup);
-    cache?.pieces.set(b, { sig, piece });
-    return piece;
-  };
+  /**
+   * The ports whose readiness may need `key` (a superset of those whose `requires` name it), found
+   * from the indices the compiler keeps anyway: a port's own keys name it; a network's objects, the
+   * ports on it; a group's ACLs, the ports naming the group; an uplink or the base ACLs, every port.
+   */
+  portsNeeding(key: string): Iterable<string> {
+    const own = portOfKey(key);
+    if (own !== null) return [own];
+    const colon = key.indexOf(':');
+    const kind = key.slice(0, colon);
+    const rest = key.slice(colon + 1);
+    switch (kind) {
+      case 'bd':
+        return this.byNetwork.get(rest) ?? [];
+      case 'vlan':
+        return this.byMember.get(key) ?? [];
+      case 'l2':
+        return this.byMember.get(rest) ?? [];
+      case 'sg':
+        return this.portsByGroup.get(rest.slice(0, rest.lastIndexOf(':'))) ?? [];
+      default:
+        return this.compiled.ports.keys();
+    }
+  }
 
-  // Networks: one bridge domain each; the uplink (flat) or its VLAN sub-interface joins it.
-  const networks = new Map<string, NetworkClaim>();
-  /** uplink-side member key → network that put it in a bridge. */
-  const members = new Map<string, string>();
-  const usedGroups = new Set<string>();
-  const usedShared = new Set<string>();
-  /** Per port: the network keys it needs (for readiness). */
-  const networkKeys = new Map<string, string[]>();
+  /** Compiles everything anew. */
+  rebuild(state: DesiredState): CompileDelta {
+    this.compiled = emptyCompiled();
+    this.units = new Map();
+    this.netIn = new Map();
+    this.netOutcome = new Map();
+    this.byNetwork = new Map();
+    this.byMember = new Map();
+    this.claims = new Map();
+    this.memberOwner = new Map();
+    this.networkObjects = new Map();
+    this.networkPhysnet = new Map();
+    this.physnetRefs = new Map();
+    this.groupRefs = new Map();
+    this.sharedRefs = new Map();
+    this.groupUnits = new Map();
+    this.remoteUsers = new Map();
+    this.portsByGroup = new Map();
+    this.groupFaces = new Map();
+    const changes = {
+      ports: new Set(state.bindings.keys()),
+      groups: new Set<string>(),
+      members: new Set<string>(),
+    };
+    return this.apply(state, changes, false);
+  }
 
-  for (const portId of [...state.bindings.keys()].sort()) {
-    const entry = state.bindings.get(portId) as Entry<PortBinding>;
+  /** Applies what changed in `state` since the last rebuild/update. */
+  update(state: DesiredState, changes: CompileChanges): CompileDelta {
+    return this.apply(state, changes, true);
+  }
+
+  /** `track`: record what changed in the delta (a rebuild changes everything: it doesn't). */
+  private apply(state: DesiredState, changes: CompileChanges, track: boolean): CompileDelta {
+    const delta: CompileDelta = { keys: track ? new Set() : noKeys, ports: track ? new Set() : noKeys };
+    const lookup = this.groupLookup(state);
+    const fronts = new Map<string, Front>();
+
+    // 1. Changed bindings: their way into the network step, and the network claims it affects.
+    const seedNets = new Set<string>();
+    const seedMembers = new Set<string>();
+    const redo = new Set<string>(changes.ports);
+    for (const portId of changes.ports) {
+      const f = this.front(state, portId, lookup);
+      fronts.set(portId, f);
+      const old = this.netIn.get(portId);
+      const now = f.net;
+      if (old && now && old.network === now.network && old.segment === now.segment) continue;
+      if (old) {
+        removeFrom(this.byNetwork, old.network, portId);
+        removeFrom(this.byMember, old.member, portId);
+        seedNets.add(old.network);
+        seedMembers.add(old.member);
+        this.netIn.delete(portId);
+        this.netOutcome.delete(portId);
+      }
+      if (now) {
+        this.netIn.set(portId, now);
+        addTo(this.byNetwork, now.network, portId);
+        addTo(this.byMember, now.member, portId);
+        seedNets.add(now.network);
+        seedMembers.add(now.member);
+      }
+    }
+    if (seedNets.size > 0) this.resolveNetworks(seedNets, seedMembers, redo, delta);
+
+    // 2. Ports naming a group whose face changed (their lists, errors and waiting depend on it); a
+    // change of rules alone is the group's own business (its ACLs, step 4).
+    for (const g of changes.groups) {
+      const face = groupFace(state, g, lookup);
+      if (this.groupFaces.get(g) === face) continue;
+      this.groupFaces.set(g, face);
+      for (const p of this.portsByGroup.get(g) ?? []) redo.add(p);
+    }
+
+    // 3. Ports.
+    const groupsTouched = new Set<string>(changes.groups);
+    const sharedTouched = new Set<string>();
+    for (const portId of redo) {
+      const f = fronts.get(portId) ?? this.front(state, portId, lookup);
+      this.setPort(portId, f, delta, groupsTouched, sharedTouched);
+    }
+
+    // 4. Groups: changed, newly (un)used, or whose remote groups' members or loading changed.
+    for (const r of [...changes.groups, ...changes.members]) {
+      for (const g of this.remoteUsers.get(r) ?? []) groupsTouched.add(g);
+    }
+    for (const g of groupsTouched) this.setGroup(state, g, lookup, delta);
+
+    // 5. Shared ACLs, while some port's lists use them.
+    for (const k of sharedTouched) {
+      const used = this.sharedRefs.has(k);
+      if (used) this.compiled.objects.set(k, this.sharedAcls.get(k) as VppObject);
+      else this.compiled.objects.delete(k);
+      delta.keys.add(k);
+    }
+    return delta;
+  }
+
+  private groupLookup(state: DesiredState): (id: string) => SecurityGroup | undefined {
+    return (id) => {
+      const g = state.groups.get(id);
+      return g?.ok && state.loadedGroups.has(id) ? g.value : undefined;
+    };
+  }
+
+  /** The checks before the network step: the binding, its interface, its network type and physnet. */
+  private front(
+    state: DesiredState,
+    portId: string,
+    lookup: (id: string) => SecurityGroup | undefined,
+  ): Front {
+    const entry = state.bindings.get(portId);
+    if (!entry) return { state, plan: null };
     if (!entry.ok) {
-      frozenPorts.add(portId);
-      ports.set(portId, {
-        portId,
-        revision: entry.revision,
-        requires: [],
-        needsLink: false,
-        errors: [entry.error],
-        waiting: [],
-      });
-      continue;
+      return {
+        state,
+        plan: {
+          portId,
+          revision: entry.revision,
+          requires: [],
+          needsLink: false,
+          errors: [entry.error],
+          waiting: [],
+        },
+        invalid: true,
+      };
     }
     const b = entry.value;
     const plan: PortPlan = {
@@ -245,162 +492,398 @@ export function compile(state: DesiredState, opts: CompileOptions, cache?: Compi
       errors: [],
       waiting: [],
     };
-    ports.set(portId, plan);
-    const piece = pieceOf(b);
+    // What the piece depends on besides the binding: each group's entry and whether it is loaded.
+    const sig: unknown[] = [];
+    for (const g of b.security_groups) sig.push(state.groups.get(g), state.loadedGroups.has(g));
+    const hit = this.cache.pieces.get(b);
+    let piece: PortPiece;
+    if (hit && hit.sig.length === sig.length && hit.sig.every((x, i) => x === sig[i])) piece = hit.piece;
+    else {
+      piece = portPiece(b, this.opts, lookup);
+      this.cache.pieces.set(b, { sig, piece });
+    }
+    const f: Front = { state, plan, b, piece };
     if (piece.error !== null || piece.port === null) {
       plan.errors.push(piece.error ?? 'no interface');
-      continue;
+      return f;
     }
     plan.needsLink = piece.needsLink;
-
-    // ---- network ----
     if (b.network_type === 'vxlan') {
       plan.errors.push('vxlan networks are not supported by this agent');
-      continue;
+      return f;
     }
     const physnet = b.physnet as string;
-    const ifname = opts.physnets.get(physnet);
-    if (ifname === undefined) {
+    if (!this.opts.physnets.has(physnet)) {
       plan.errors.push(
-        `physnet ${physnet} is not configured on this host (physnets: ${[...opts.physnets.keys()].join(', ') || 'none'})`,
+        `physnet ${physnet} is not configured on this host (physnets: ${[...this.opts.physnets.keys()].join(', ') || 'none'})`,
       );
-      continue;
+      return f;
     }
     const uplink = keyOf.uplink(physnet);
-    const segment =
-      b.network_type === 'vlan' ? `vlan ${b.segmentation_id} on ${physnet}` : `flat on ${physnet}`;
-    const member = b.network_type === 'vlan' ? keyOf.vlan(physnet, b.segmentation_id as number) : uplink;
-    const bd = keyOf.bd(b.network_id);
-    const claim = networks.get(b.network_id);
-    if (claim && claim.segment !== segment) {
-      plan.errors.push(
-        `network ${b.network_id} is ${segment} here but ${claim.segment} for port ${claim.by}`,
-      );
-      continue;
+    const vlan = b.network_type === 'vlan' ? (b.segmentation_id as number) : null;
+    f.net = {
+      network: b.network_id,
+      segment: vlan !== null ? `vlan ${vlan} on ${physnet}` : `flat on ${physnet}`,
+      member: vlan !== null ? keyOf.vlan(physnet, vlan) : uplink,
+      physnet,
+      uplink,
+      vlan,
+    };
+    return f;
+  }
+
+  /**
+   * Re-runs the network claims (in port id order) for the networks and segments connected to the
+   * seeds; ports whose outcome changed are added to `redo`, networks whose claim changed get their
+   * objects anew.
+   */
+  private resolveNetworks(
+    seedNets: Set<string>,
+    seedMembers: Set<string>,
+    redo: Set<string>,
+    delta: CompileDelta,
+  ): void {
+    const nets = new Set<string>();
+    const members = new Set<string>();
+    const ports = new Set<string>();
+    const netQueue = [...seedNets];
+    const memberQueue = [...seedMembers];
+    while (netQueue.length > 0 || memberQueue.length > 0) {
+      const n = netQueue.pop();
+      if (n !== undefined) {
+        if (nets.has(n)) continue;
+        nets.add(n);
+        for (const p of this.byNetwork.get(n) ?? []) {
+          ports.add(p);
+          memberQueue.push((this.netIn.get(p) as NetIn).member);
+        }
+        continue;
+      }
+      const m = memberQueue.pop() as string;
+      if (members.has(m)) continue;
+      members.add(m);
+      for (const p of this.byMember.get(m) ?? []) {
+        ports.add(p);
+        netQueue.push((this.netIn.get(p) as NetIn).network);
+      }
     }
-    const taken = members.get(member);
-    if (taken !== undefined && taken !== b.network_id) {
-      plan.errors.push(`${segment} already carries network ${taken} on this host`);
-      continue;
+    const before = new Map<string, string | undefined>();
+    for (const n of nets) {
+      before.set(n, this.claims.get(n)?.segment);
+      this.claims.delete(n);
     }
-    networkKeys.set(
-      portId,
-      member === uplink ? [uplink, keyOf.l2(uplink), bd] : [uplink, member, keyOf.l2(member), bd],
-    );
-    if (!claim) {
-      networks.set(b.network_id, { by: portId, segment, bd, member });
-      members.set(member, b.network_id);
-      add({ kind: 'uplink', key: uplink, physnet, name: ifname, adminUp: true });
-      if (b.network_type === 'vlan') {
-        add({
-          kind: 'vlan',
-          key: member,
-          uplink,
-          vlan: b.segmentation_id as number,
-          pop: true,
+    for (const m of members) this.memberOwner.delete(m);
+    for (const p of [...ports].sort()) {
+      const i = this.netIn.get(p) as NetIn;
+      const claim = this.claims.get(i.network);
+      let outcome: string | null = null;
+      if (claim && claim.segment !== i.segment) {
+        outcome = `network ${i.network} is ${i.segment} here but ${claim.segment} for port ${claim.by}`;
+      } else {
+        const taken = this.memberOwner.get(i.member);
+        if (taken !== undefined && taken !== i.network) {
+          outcome = `${i.segment} already carries network ${taken} on this host`;
+        } else if (!claim) {
+          this.claims.set(i.network, {
+            by: p,
+            segment: i.segment,
+            bd: keyOf.bd(i.network),
+            member: i.member,
+            net: i,
+          });
+          this.memberOwner.set(i.member, i.network);
+        }
+      }
+      if (this.netOutcome.get(p) !== outcome) {
+        this.netOutcome.set(p, outcome);
+        redo.add(p);
+      }
+    }
+    // Old objects out first: a segment may pass from one network to another.
+    const changed = [...nets].filter((n) => before.get(n) !== this.claims.get(n)?.segment);
+    const physnets = new Set<string>();
+    for (const n of changed) this.dropNetwork(n, physnets, delta);
+    for (const n of changed) this.addNetwork(n, physnets, delta);
+    // The uplink, while any network uses its physnet.
+    for (const physnet of physnets) {
+      const key = keyOf.uplink(physnet);
+      delta.keys.add(key);
+      if (this.physnetRefs.has(physnet)) {
+        this.compiled.objects.set(key, {
+          kind: 'uplink',
+          key,
+          physnet,
+          name: this.opts.physnets.get(physnet) as string,
           adminUp: true,
         });
-      }
-      add({
+      } else this.compiled.objects.delete(key);
+    }
+  }
+
+  private dropNetwork(networkId: string, physnets: Set<string>, delta: CompileDelta): void {
+    for (const k of this.networkObjects.get(networkId) ?? []) {
+      this.compiled.objects.delete(k);
+      delta.keys.add(k);
+    }
+    this.networkObjects.delete(networkId);
+    const physnet = this.networkPhysnet.get(networkId);
+    if (physnet !== undefined) {
+      count(this.physnetRefs, physnet, -1);
+      physnets.add(physnet);
+      this.networkPhysnet.delete(networkId);
+    }
+  }
+
+  /** A network's objects, from its claim: sub-interface (VLAN), bridge, the uplink side's membership. */
+  private addNetwork(networkId: string, physnets: Set<string>, delta: CompileDelta): void {
+    const claim = this.claims.get(networkId);
+    if (!claim) return;
+    const n = claim.net;
+    const made: VppObject[] = [];
+    if (n.vlan !== null) {
+      made.push({ kind: 'vlan', key: n.member, uplink: n.uplink, vlan: n.vlan, pop: true, adminUp: true });
+    }
+    made.push(
+      {
         kind: 'bd',
-        key: bd,
-        preferredId: preferredBdId(b.network_id),
+        key: claim.bd,
+        preferredId: preferredBdId(networkId),
         flood: true,
         uuFlood: true,
         forward: true,
         learn: true,
         arpTerm: false,
-      });
-      add({ kind: 'l2', key: keyOf.l2(member), iface: member, bd, after: [] });
+      },
+      { kind: 'l2', key: keyOf.l2(n.member), iface: n.member, bd: claim.bd, after: [] },
+    );
+    for (const o of made) {
+      this.compiled.objects.set(o.key, o);
+      delta.keys.add(o.key);
     }
-
-    // ---- interface and security ----
-    const iface = piece.port.key;
-    add(piece.port);
-    const after: string[] = [];
-    const aclbind = keyOf.aclbind(portId);
-    if (piece.acls === null) {
-      plan.errors.push(piece.aclError ?? 'security groups cannot be applied');
-      // Can't say which ACLs: keep whatever the interface has now, and don't bring it up.
-      frozenKeys.add(aclbind);
-      after.push(aclbind);
-    } else if (piece.acls.filtered) {
-      const macip = piece.macip as MacipObj;
-      add(macip);
-      const macipbind = keyOf.macipbind(portId);
-      add({ kind: 'macipbind', key: macipbind, iface, acl: macip.key });
-      after.push(macipbind);
-      for (const g of piece.acls.groups) usedGroups.add(g);
-      if (piece.acls.missingGroups.length > 0) {
-        for (const g of piece.acls.missingGroups) {
-          const p = groupProblem(g);
-          if (p.error) plan.errors.push(p.error);
-          if (p.waiting) plan.waiting.push(p.waiting);
-        }
-        frozenKeys.add(aclbind);
-      } else {
-        for (const k of piece.input) if (!k.startsWith('sg:')) usedShared.add(k);
-        for (const k of piece.output) if (!k.startsWith('sg:')) usedShared.add(k);
-        add({ kind: 'aclbind', key: aclbind, iface, input: piece.input, output: piece.output });
-      }
-      after.push(aclbind);
-    }
-    // Unfiltered ports get no aclbind/macip objects: diff removes any lists they had (no filtering).
-
-    const l2 = keyOf.l2(iface);
-    add({ kind: 'l2', key: l2, iface, bd, after: [...after] });
-    if (b.admin_state_up) add({ kind: 'up', key: keyOf.up(iface), iface, after: [l2, ...after] });
+    this.networkObjects.set(
+      networkId,
+      made.map((o) => o.key),
+    );
+    this.networkPhysnet.set(networkId, n.physnet);
+    count(this.physnetRefs, n.physnet, 1);
+    physnets.add(n.physnet);
   }
 
-  // ---- shared ACLs ----
-  const base = compileBaseAcls();
-  const related = compileRelatedAcls();
-  for (const d of DIRECTIONS) {
-    const bk = `base:${d}`;
-    const rk = `related:${d}`;
-    if (usedShared.has(bk)) add({ kind: 'acl', key: bk, rules: base[d] });
-    if (usedShared.has(rk)) add({ kind: 'acl', key: rk, rules: related[d] });
+  /** Takes a port's old contribution out and puts its new one in. */
+  private setPort(
+    portId: string,
+    f: Front,
+    delta: CompileDelta,
+    groupsTouched: Set<string>,
+    sharedTouched: Set<string>,
+  ): void {
+    const c = this.compiled;
+    if (delta.ports !== noKeys) {
+      delta.ports.add(portId);
+      for (const k of portKeys(portId)) delta.keys.add(k);
+    }
+    const old = this.units.get(portId);
+    if (old) {
+      for (const o of old.objects) c.objects.delete(o.key);
+      for (const k of old.frozen) c.frozenKeys.delete(k);
+      for (const g of old.groups) if (count(this.groupRefs, g, -1)) groupsTouched.add(g);
+      for (const k of old.shared) if (count(this.sharedRefs, k, -1)) sharedTouched.add(k);
+      for (const g of old.names) removeFrom(this.portsByGroup, g, portId);
+      this.units.delete(portId);
+    }
+    c.ports.delete(portId);
+    c.frozenPorts.delete(portId);
+    if (f.plan === null) return;
+
+    const unit = portUnit(portId, f, this.netOutcome.get(portId));
+    c.ports.set(portId, f.plan);
+    if (f.invalid) c.frozenPorts.add(portId);
+    for (const o of unit.objects) c.objects.set(o.key, o);
+    for (const k of unit.frozen) c.frozenKeys.add(k);
+    for (const g of unit.groups) if (count(this.groupRefs, g, 1)) groupsTouched.add(g);
+    for (const k of unit.shared) if (count(this.sharedRefs, k, 1)) sharedTouched.add(k);
+    for (const g of unit.names) {
+      addTo(this.portsByGroup, g, portId);
+      if (!this.groupFaces.has(g)) this.groupFaces.set(g, groupFace(f.state, g, this.groupLookup(f.state)));
+    }
+    this.units.set(portId, unit);
   }
-  for (const id of [...usedGroups].sort()) {
-    const sg = groupLookup(id);
-    if (!sg) continue;
-    const pendingRemotes = remoteGroupsOf(sg).filter((r) => !state.loadedGroups.has(r));
-    if (pendingRemotes.length > 0) {
+
+  /** A group's two ACLs, while a port uses the group (frozen while a remote group is loading). */
+  private setGroup(
+    state: DesiredState,
+    id: string,
+    lookup: (id: string) => SecurityGroup | undefined,
+    delta: CompileDelta,
+  ): void {
+    const c = this.compiled;
+    for (const d of DIRECTIONS) delta.keys.add(`sg:${id}:${d}`);
+    const old = this.groupUnits.get(id);
+    if (old) {
+      for (const k of old.objects) c.objects.delete(k);
+      for (const k of old.frozen) c.frozenKeys.delete(k);
+      for (const w of old.warnings) c.warnings.delete(w);
+      for (const r of old.remotes) removeFrom(this.remoteUsers, r, id);
+      this.groupUnits.delete(id);
+    }
+    if (!this.groupRefs.has(id)) return;
+    const sg = lookup(id);
+    if (!sg) return;
+    const unit: GroupUnit = { objects: [], frozen: [], warnings: [], remotes: remoteGroupsOf(sg) };
+    for (const r of unit.remotes) addTo(this.remoteUsers, r, id);
+    this.groupUnits.set(id, unit);
+    if (unit.remotes.some((r) => !state.loadedGroups.has(r))) {
       // Compiling now would drop the members not yet read: keep the ACLs as they are meanwhile.
-      for (const d of DIRECTIONS) frozenKeys.add(`sg:${id}:${d}`);
-      continue;
+      for (const d of DIRECTIONS) {
+        c.frozenKeys.add(`sg:${id}:${d}`);
+        unit.frozen.push(`sg:${id}:${d}`);
+      }
+      return;
     }
     const compiled = compileGroupAcls(sg, (g) => state.memberAddresses(g));
-    for (const d of DIRECTIONS) add({ kind: 'acl', key: `sg:${id}:${d}`, rules: compiled[d] });
+    for (const d of DIRECTIONS) {
+      const key = `sg:${id}:${d}`;
+      c.objects.set(key, { kind: 'acl', key, rules: compiled[d] });
+      unit.objects.push(key);
+    }
     for (const u of compiled.unsupported) {
-      warnings.set(
-        `${id}/${u.ruleId}/${u.reason}`,
-        `security group ${id} rule ${u.ruleId} left out: ${u.reason}`,
-      );
+      const k = `${id}/${u.ruleId}/${u.reason}`;
+      c.warnings.set(k, `security group ${id} rule ${u.ruleId} left out: ${u.reason}`);
+      unit.warnings.push(k);
     }
   }
+}
 
-  // ---- readiness: the port's own objects, its network's, and the ACLs its lists name ----
-  for (const plan of ports.values()) {
-    const net = networkKeys.get(plan.portId);
-    if (frozenPorts.has(plan.portId) || net === undefined) continue;
-    const iface = keyOf.port(plan.portId);
-    const own = [
-      iface,
-      keyOf.l2(iface),
-      keyOf.up(iface),
-      keyOf.aclbind(plan.portId),
-      keyOf.macipbind(plan.portId),
-      keyOf.macip(plan.portId),
-    ];
-    const req = new Set<string>(net);
-    for (const k of own) if (objects.has(k) || frozenKeys.has(k)) req.add(k);
-    const bind = objects.get(keyOf.aclbind(plan.portId));
-    if (bind?.kind === 'aclbind') for (const k of [...bind.input, ...bind.output]) req.add(k);
-    plan.requires = [...req];
+/** A port as far as the checks before its network (see HostCompiler.front). */
+interface Front {
+  state: DesiredState;
+  /** null: no binding (the port is gone). */
+  plan: PortPlan | null;
+  /** The binding is unreadable: the port's objects are frozen. */
+  invalid?: true;
+  b?: PortBinding;
+  piece?: PortPiece;
+  /** Set when the port gets as far as joining its network. */
+  net?: NetIn;
+}
+
+/**
+ * A port's objects, frozen keys and plan, given whether it could join its network (`outcome`: null
+ * it joins, a string why not). Fills in `f.plan`.
+ */
+function portUnit(portId: string, f: Front, outcome: string | null | undefined): PortUnit {
+  const unit: PortUnit = { objects: [], frozen: [], groups: [], shared: [], names: [] };
+  const plan = f.plan as PortPlan;
+  if (f.b) unit.names = [...new Set(f.b.security_groups)];
+  if (!f.net || !f.piece || !f.b) return unit;
+  if (outcome) {
+    plan.errors.push(outcome);
+    return unit;
   }
+  const { piece, net, b } = f;
+  const add = (o: VppObject): void => {
+    unit.objects.push(o);
+  };
+  const networkKeys =
+    net.vlan === null
+      ? [net.uplink, keyOf.l2(net.uplink), keyOf.bd(net.network)]
+      : [net.uplink, net.member, keyOf.l2(net.member), keyOf.bd(net.network)];
 
-  return { objects, frozenKeys, frozenPorts, ports, warnings };
+  const port = piece.port as PortObj;
+  const iface = port.key;
+  add(port);
+  const after: string[] = [];
+  const aclbind = keyOf.aclbind(portId);
+  if (piece.acls === null) {
+    plan.errors.push(piece.aclError ?? 'security groups cannot be applied');
+    // Can't say which ACLs: keep whatever the interface has now, and don't bring it up.
+    unit.frozen.push(aclbind);
+    after.push(aclbind);
+  } else if (piece.acls.filtered) {
+    const macip = piece.macip as MacipObj;
+    add(macip);
+    const macipbind = keyOf.macipbind(portId);
+    add({ kind: 'macipbind', key: macipbind, iface, acl: macip.key });
+    after.push(macipbind);
+    unit.groups = [...piece.acls.groups];
+    if (piece.acls.missingGroups.length > 0) {
+      for (const g of piece.acls.missingGroups) {
+        const p = groupProblem(f.state, g);
+        if (p.error) plan.errors.push(p.error);
+        if (p.waiting) plan.waiting.push(p.waiting);
+      }
+      unit.frozen.push(aclbind);
+    } else {
+      const shared = new Set<string>();
+      for (const k of piece.input) if (!k.startsWith('sg:')) shared.add(k);
+      for (const k of piece.output) if (!k.startsWith('sg:')) shared.add(k);
+      unit.shared = [...shared];
+      add({ kind: 'aclbind', key: aclbind, iface, input: piece.input, output: piece.output });
+    }
+    after.push(aclbind);
+  }
+  // Unfiltered ports get no aclbind/macip objects: diff removes any lists they had (no filtering).
+
+  const l2 = keyOf.l2(iface);
+  add({ kind: 'l2', key: l2, iface, bd: keyOf.bd(b.network_id), after: [...after] });
+  if (b.admin_state_up) add({ kind: 'up', key: keyOf.up(iface), iface, after: [l2, ...after] });
+
+  // Readiness: its network's objects, its own (in portKeys order), and the ACLs its lists name.
+  const req = new Set<string>(networkKeys);
+  req.add(iface);
+  req.add(l2);
+  if (b.admin_state_up) req.add(keyOf.up(iface));
+  if (piece.acls === null || piece.acls.filtered) req.add(aclbind);
+  if (piece.acls?.filtered) {
+    req.add(keyOf.macipbind(portId));
+    req.add(keyOf.macip(portId));
+    if (piece.acls.missingGroups.length === 0) {
+      for (const k of piece.input) req.add(k);
+      for (const k of piece.output) req.add(k);
+    }
+  }
+  plan.requires = [...req];
+  return unit;
+}
+
+/**
+ * All a port's objects and plan depend on of a group it names: whether the group can be used, and if
+ * so whether it is stateful (its lists), else why not (its errors or waiting).
+ */
+function groupFace(
+  state: DesiredState,
+  id: string,
+  lookup: (id: string) => SecurityGroup | undefined,
+): string {
+  const sg = lookup(id);
+  if (sg) return sg.stateful ? 'stateful' : 'stateless';
+  const p = groupProblem(state, id);
+  return `error: ${p.error ?? ''}; waiting: ${p.waiting ?? ''}`;
+}
+
+function groupProblem(state: DesiredState, id: string): { error?: string; waiting?: string } {
+  if (!state.loadedGroups.has(id)) return { waiting: `security group ${id} is being loaded` };
+  const g: Entry<SecurityGroup> | undefined = state.groups.get(id);
+  if (!g) return { error: `security group ${id} does not exist in etcd` };
+  if (!g.ok) return { error: `security group ${id} is invalid: ${g.error}` };
+  return {};
+}
+
+function emptyCompiled(): Compiled {
+  return {
+    objects: new Map(),
+    frozenKeys: new Set(),
+    frozenPorts: new Set(),
+    ports: new Map(),
+    warnings: new Map(),
+  };
+}
+
+/** Compiles a host's desired state from scratch (the memo `cache` saves work between calls). */
+export function compile(state: DesiredState, opts: CompileOptions, cache?: CompileCache): Compiled {
+  const c = new HostCompiler(opts, cache);
+  c.rebuild(state);
+  return c.compiled;
 }
 
 /** True for ACL keys netvpp owns (for diff: ACLs with other tags are not ours). */

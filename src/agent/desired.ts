@@ -8,6 +8,25 @@ import { decodeValue, keys, parseKey, type PortBinding, type SecurityGroup } fro
 
 export type Entry<T> = { ok: true; value: T } | { ok: false; error: string; revision: number | null };
 
+/**
+ * What changed since the consumer last asked: which bindings, which groups (definition, or whether it
+ * is loaded) and which groups' membership. `full` after a re-read of this host's keys (or of a group
+ * after a compaction): the consumer then recompiles everything, its safety net.
+ */
+export interface DesiredChanges {
+  full: boolean;
+  ports: Set<string>;
+  groups: Set<string>;
+  members: Set<string>;
+}
+
+const noChanges = (full: boolean): DesiredChanges => ({
+  full,
+  ports: new Set(),
+  groups: new Set(),
+  members: new Set(),
+});
+
 /** Best-effort Neutron revision of a value that failed validation, for the port state. */
 function revisionOf(raw: string): number | null {
   try {
@@ -33,15 +52,31 @@ export class DesiredState {
   readonly loadedGroups = new Set<string>();
   /** Bumped on every change, so consumers can tell whether to recompile. */
   version = 0;
+  private changes: DesiredChanges = noChanges(true);
 
   constructor(readonly host: string) {}
+
+  /** The changes since the last call (the first call says `full`). */
+  takeChanges(): DesiredChanges {
+    const c = this.changes;
+    this.changes = noChanges(false);
+    return c;
+  }
+
+  /** The next consumer must recompile everything (an etcd re-read: the safety net). */
+  markFull(): void {
+    this.changes.full = true;
+    this.version++;
+  }
 
   // ---- host keys (nodes/<host>/) ------------------------------------------------------------------
 
   /** Replaces every binding with a snapshot (a watcher's initial list or re-list). */
   resetHost(kvs: KeyValue[]): void {
     this.bindings.clear();
+    this.named.clear();
     for (const kv of kvs) this.putHost(kv.key, kv.value);
+    this.changes.full = true;
     this.version++;
   }
 
@@ -49,7 +84,11 @@ export class DesiredState {
     if (ev.type === 'put') this.putHost(ev.key, ev.value);
     else {
       const k = parseKey(ev.key);
-      if (k?.kind === 'portBinding' && k.host === this.host) this.bindings.delete(k.portId);
+      if (k?.kind === 'portBinding' && k.host === this.host) {
+        this.name(this.bindings.get(k.portId), -1);
+        this.bindings.delete(k.portId);
+        this.changes.ports.add(k.portId);
+      }
     }
     this.version++;
   }
@@ -58,6 +97,8 @@ export class DesiredState {
     const k = parseKey(key);
     // nodes/<host>/ may hold other kinds of keys in later versions; only port bindings matter here.
     if (k?.kind !== 'portBinding' || k.host !== this.host) return;
+    this.changes.ports.add(k.portId);
+    this.name(this.bindings.get(k.portId), -1);
     const r = decodeValue('portBinding', value);
     if (!r.ok) {
       this.bindings.set(k.portId, {
@@ -73,6 +114,17 @@ export class DesiredState {
       });
     } else {
       this.bindings.set(k.portId, { ok: true, value: r.value });
+      this.name(this.bindings.get(k.portId), 1);
+    }
+  }
+
+  /** Counts the groups a binding names in or out (see interest()). */
+  private name(e: Entry<PortBinding> | undefined, d: 1 | -1): void {
+    if (!e?.ok) return;
+    for (const sg of new Set(e.value.security_groups)) {
+      const n = (this.named.get(sg) ?? 0) + d;
+      if (n === 0) this.named.delete(sg);
+      else this.named.set(sg, n);
     }
   }
 
@@ -87,6 +139,8 @@ export class DesiredState {
     }
     for (const kv of kvs) this.putGroup(sgId, kv.key, kv.value);
     this.loadedGroups.add(sgId);
+    this.changes.groups.add(sgId);
+    this.changes.members.add(sgId);
     this.version++;
   }
 
@@ -94,10 +148,14 @@ export class DesiredState {
     if (ev.type === 'put') this.putGroup(sgId, ev.key, ev.value);
     else {
       const k = parseKey(ev.key);
-      if (k?.kind === 'secGroup' && k.sgId === sgId) this.groups.delete(sgId);
+      if (k?.kind === 'secGroup' && k.sgId === sgId) {
+        this.groups.delete(sgId);
+        this.changes.groups.add(sgId);
+      }
       if (k?.kind === 'remoteGroupMember' && k.sgId === sgId) {
         this.members.get(sgId)?.delete(k.portId);
         this.memberErrors.delete(ev.key);
+        this.changes.members.add(sgId);
       }
     }
     this.version++;
@@ -111,12 +169,15 @@ export class DesiredState {
     for (const key of [...this.memberErrors.keys()]) {
       if (key.startsWith(keys.remoteGroup(sgId))) this.memberErrors.delete(key);
     }
+    this.changes.groups.add(sgId);
+    this.changes.members.add(sgId);
     this.version++;
   }
 
   private putGroup(sgId: string, key: string, value: string): void {
     const k = parseKey(key);
     if (k?.kind === 'secGroup' && k.sgId === sgId) {
+      this.changes.groups.add(sgId);
       const r = decodeValue('secGroup', value);
       if (!r.ok)
         this.groups.set(sgId, { ok: false, error: formatErrors(r.errors), revision: revisionOf(value) });
@@ -126,6 +187,7 @@ export class DesiredState {
       return;
     }
     if (k?.kind === 'remoteGroupMember' && k.sgId === sgId) {
+      this.changes.members.add(sgId);
       const r = decodeValue('remoteGroupMember', value);
       let m = this.members.get(sgId);
       if (!r.ok) {
@@ -154,11 +216,7 @@ export class DesiredState {
    */
   interest(): Set<string> {
     if (this.interestCache?.version === this.version) return this.interestCache.groups;
-    const out = new Set<string>();
-    for (const e of this.bindings.values()) {
-      if (!e.ok) continue;
-      for (const sg of e.value.security_groups) out.add(sg);
-    }
+    const out = new Set<string>(this.named.keys());
     for (const sg of [...out]) {
       const g = this.groups.get(sg);
       if (g?.ok) for (const r of g.value.rules) if (r.remote_group_id) out.add(r.remote_group_id);
@@ -168,4 +226,6 @@ export class DesiredState {
   }
 
   private interestCache: { version: number; groups: Set<string> } | undefined;
+  /** Group id → how many valid bindings name it (so interest() costs the groups, not the ports). */
+  private readonly named = new Map<string, number>();
 }

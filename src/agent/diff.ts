@@ -36,38 +36,64 @@ export interface DiffInput {
   frozenPorts: ReadonlySet<string>;
 }
 
+/** Whether diff must leave `key` alone: a frozen key, or any key of a port whose binding is invalid. */
+export function isFrozen(desired: DiffInput, key: string): boolean {
+  if (desired.frozenKeys.has(key)) return true;
+  if (desired.frozenPorts.size === 0) return false;
+  const p = portOfKey(key);
+  return p !== null && desired.frozenPorts.has(p);
+}
+
+/**
+ * Whether an object in VPP is used, directly or through others, by a frozen object (it must stay even
+ * if nothing desired needs it). Walks up the referrers, which VPP references make a short path.
+ */
+function keptBy(desired: DiffInput, actual: ActualState, key: string): boolean {
+  const seen = new Set<string>([key]);
+  const stack = [key];
+  while (stack.length > 0) {
+    for (const y of actual.referrersOf(stack.pop() as string)) {
+      if (seen.has(y)) continue;
+      if (isFrozen(desired, y)) return true;
+      seen.add(y);
+      stack.push(y);
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether diff would act on `key`: to create, change or delete it. Every key a plan touches first is
+ * out of sync; a key that is not stays so until its desired object, its VPP object, or the frozen
+ * objects above it change (which is what lets a pass look at only the keys that changed).
+ */
+export function outOfSync(key: string, desired: DiffInput, actual: ActualState): boolean {
+  if (isFrozen(desired, key)) return false;
+  const d = desired.objects.get(key);
+  const a = actual.get(key);
+  if (d) return !a || compare(d, a) !== 'same';
+  return a !== undefined && a.kind !== 'uplink' && !keptBy(desired, actual, key);
+}
+
 /**
  * Builds the plan. `hold(key)` says why an object must not be touched in this pass (a failure in
  * back-off); such objects get no op and whatever needs them is blocked.
+ *
+ * `candidates`, when given, are the only keys that may be out of sync (see `outOfSync`): the plan is
+ * then the same as without them, for the cost of those keys instead of the whole host.
  */
 export function diff(
   desired: DiffInput,
   actual: ActualState,
   hold: (key: string) => Blocked | undefined,
+  candidates?: ReadonlySet<string>,
 ): Plan {
-  const frozen = (key: string): boolean => {
-    if (desired.frozenKeys.has(key)) return true;
-    const p = portOfKey(key);
-    return p !== null && desired.frozenPorts.has(p);
-  };
-
-  // Objects a frozen object uses must stay too, even if nothing desired needs them any more.
-  const kept = new Set<string>();
-  const stack: string[] = [];
-  for (const [key, obj] of actual.objects) if (frozen(key)) stack.push(...refsOf(obj));
-  while (stack.length > 0) {
-    const k = stack.pop() as string;
-    if (kept.has(k)) continue;
-    kept.add(k);
-    const o = actual.get(k);
-    if (o) stack.push(...refsOf(o));
-  }
+  const frozen = (key: string): boolean => isFrozen(desired, key);
 
   const toCreate = new Set<string>();
   const toUpdate = new Set<string>();
   const toDelete = new Set<string>();
-  for (const [key, d] of desired.objects) {
-    if (frozen(key)) continue;
+  const consider = (key: string, d: VppObject): void => {
     const a = actual.get(key);
     if (!a) toCreate.add(key);
     else {
@@ -78,10 +104,31 @@ export function diff(
         toCreate.add(key);
       }
     }
-  }
-  for (const [key, a] of actual.objects) {
-    if (desired.objects.has(key) || frozen(key) || kept.has(key) || a.kind === 'uplink') continue;
-    toDelete.add(key);
+  };
+  if (candidates) {
+    for (const key of candidates) {
+      if (frozen(key)) continue;
+      const d = desired.objects.get(key);
+      if (d) consider(key, d);
+      else if (outOfSync(key, desired, actual)) toDelete.add(key);
+    }
+  } else {
+    // Objects a frozen object uses must stay too, even if nothing desired needs them any more.
+    const kept = new Set<string>();
+    const stack: string[] = [];
+    for (const [key, obj] of actual.objects) if (frozen(key)) stack.push(...refsOf(obj));
+    while (stack.length > 0) {
+      const k = stack.pop() as string;
+      if (kept.has(k)) continue;
+      kept.add(k);
+      const o = actual.get(k);
+      if (o) stack.push(...refsOf(o));
+    }
+    for (const [key, d] of desired.objects) if (!frozen(key)) consider(key, d);
+    for (const [key, a] of actual.objects) {
+      if (desired.objects.has(key) || frozen(key) || kept.has(key) || a.kind === 'uplink') continue;
+      toDelete.add(key);
+    }
   }
 
   // A deleted object takes down what references it: those are deleted first, and re-created after

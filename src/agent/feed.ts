@@ -101,6 +101,8 @@ export class DesiredFeed {
     switch (ev.type) {
       case 'resync':
         this.desired.resetGroup(sgId, ev.kvs);
+        // A re-read after a compaction or an etcd reset: recompile everything (the safety net).
+        if (ev.reason !== 'initial') this.desired.markFull();
         break;
       case 'put':
       case 'delete':

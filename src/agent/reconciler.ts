@@ -1,10 +1,11 @@
 // The reconcile loop's memory between passes: which objects failed, how often, and when each may be
-// tried again (exponential back-off per object), plus what each pass left blocked. Also the readiness
-// of each port, computed from the compiled graph and the actual state.
+// tried again (exponential back-off per object), what each pass left blocked, and which keys are out
+// of sync (so a pass can look at those and at what changed, rather than at the whole host). Also the
+// readiness of each port, computed from the compiled graph and the actual state.
 import type { ActualState } from './actual.ts';
 import { execute, type PassResult } from './apply.ts';
 import type { Compiled, PortPlan } from './compile.ts';
-import { diff, type Blocked, type PlanOp } from './diff.ts';
+import { diff, outOfSync, type Blocked, type PlanOp } from './diff.ts';
 import { compare, keyOf } from './objects.ts';
 import { createObject, deleteObject, updateObject, type OpContext } from './ops.ts';
 
@@ -28,12 +29,26 @@ export interface PassSummary {
   aborted: boolean;
   /** The earliest time a held object may be retried (undefined: nothing to retry). */
   nextRetryAt: number | undefined;
+  /** Keys the pass looked at and re-checked after it (null: the whole host). */
+  checked: Set<string> | null;
 }
+
+/**
+ * How a key stands for the readiness of the ports that need it — in place as desired (1/0), its
+ * failure, the error that blocks it — as one string, so a change is one comparison.
+ */
+export type KeyStatus = string;
+const KEY_OK: KeyStatus = '1\u0000\u0000';
 
 export class Reconciler {
   readonly failures = new Map<string, Failure>();
   /** What the last pass left blocked (key → why). */
   blocked = new Map<string, Blocked>();
+  /**
+   * Keys a diff would act on, as of the end of the last pass (failed, blocked, or not reached). With
+   * the keys that changed since, they are everything an incremental pass has to look at.
+   */
+  unsynced = new Set<string>();
 
   constructor(private readonly backoff: BackoffOptions = { minMs: 200, maxMs: 30_000 }) {}
 
@@ -41,10 +56,20 @@ export class Reconciler {
   reset(): void {
     this.failures.clear();
     this.blocked.clear();
+    this.unsynced.clear();
   }
 
-  /** Diffs and applies once. */
-  async pass(compiled: Compiled, ctx: OpContext, now = Date.now()): Promise<PassSummary> {
+  /**
+   * Diffs and applies once. `changed`: the keys whose desired object changed since the last pass;
+   * with it the pass looks only at those, at what the last pass left out of sync, and at what changed
+   * in VPP since (the plan is the same as a full diff's). Without it: the whole host (resync).
+   */
+  async pass(
+    compiled: Compiled,
+    ctx: OpContext,
+    changed?: Iterable<string>,
+    now = Date.now(),
+  ): Promise<PassSummary> {
     const hold = (key: string): Blocked | undefined => {
       const f = this.failures.get(key);
       if (!f || f.retryAt <= now) return undefined;
@@ -53,7 +78,12 @@ export class Reconciler {
         error: true,
       };
     };
-    const plan = diff(compiled, ctx.actual, hold);
+    const touched = ctx.actual.takeTouched();
+    let candidates: Set<string> | undefined;
+    if (changed) {
+      candidates = ctx.actual.closure([...this.unsynced, ...changed, ...touched]);
+    }
+    const plan = diff(compiled, ctx.actual, hold, candidates);
     const res: PassResult = await execute(plan, (op) => runOp(op, ctx));
     const t = Date.now();
     for (const op of res.done) this.failures.delete(op.key);
@@ -75,6 +105,14 @@ export class Reconciler {
     let nextRetryAt: number | undefined;
     for (const f of this.failures.values())
       if (nextRetryAt === undefined || f.retryAt < nextRetryAt) nextRetryAt = f.retryAt;
+    // What may be out of sync now: what the diff looked at, what the plan did, what VPP changed since.
+    const checked = ctx.actual.closure([
+      ...(candidates ?? []),
+      ...plan.ops.map((o) => o.key),
+      ...ctx.actual.takeTouched(),
+    ]);
+    this.unsynced = new Set();
+    for (const k of checked) if (outOfSync(k, compiled, ctx.actual)) this.unsynced.add(k);
     return {
       ops: plan.ops.length,
       done: res.done.length,
@@ -82,26 +120,40 @@ export class Reconciler {
       blocked: res.blocked.size,
       aborted: res.aborted,
       nextRetryAt,
+      checked: candidates ? checked : null,
     };
   }
 
-  /** Whether a port is ready, and if not, whether something is wrong (error) or it is on its way. */
+  /** A key's standing for readiness: its failure, the error blocking it, whether VPP has it as desired. */
+  keyStatus(key: string, compiled: Compiled, actual: ActualState): KeyStatus {
+    const f = this.failures.get(key);
+    const b = this.blocked.get(key);
+    const d = compiled.objects.get(key);
+    const a = actual.get(key);
+    const inPlace = a !== undefined && (!d || compare(d, a) === 'same');
+    return `${inPlace ? 1 : 0}\u0000${f?.error ?? ''}\u0000${b?.error && !f ? b.reason : ''}`;
+  }
+
+  /**
+   * Whether a port is ready, and if not, whether something is wrong (error) or it is on its way.
+   * `statusOf` gives each required key's KeyStatus (memoised by the caller: many ports share keys).
+   */
   portStatus(
     plan: PortPlan,
     compiled: Compiled,
     actual: ActualState,
+    statusOf: (key: string) => KeyStatus = (k) => this.keyStatus(k, compiled, actual),
   ): { ready: boolean; error: string | null } {
     const errors = [...plan.errors];
     let complete =
       plan.errors.length === 0 && plan.waiting.length === 0 && !compiled.frozenPorts.has(plan.portId);
     for (const key of plan.requires) {
-      const f = this.failures.get(key);
-      if (f) errors.push(f.error);
-      const b = this.blocked.get(key);
-      if (b?.error && !f) errors.push(b.reason);
-      const d = compiled.objects.get(key);
-      const a = actual.get(key);
-      if (!a || (d && compare(d, a) !== 'same')) complete = false;
+      const st = statusOf(key);
+      if (st === KEY_OK) continue;
+      const [inPlace, failure, blocked] = st.split('\u0000');
+      if (failure) errors.push(failure);
+      if (blocked) errors.push(blocked);
+      if (inPlace !== '1') complete = false;
     }
     if (complete && plan.needsLink) {
       const h = actual.handle(keyOf.port(plan.portId));

@@ -1,7 +1,8 @@
 // Writes state/<host>/ports/<port_id>: for each port bound here, the binding revision the state is
 // about, whether the port is ready, and the error that keeps it from being ready. Only changes are
 // written, batched into transactions; what could not be written (etcd down) is retried. Keys of ports no
-// longer bound here are deleted — but only once the full desired state has been read.
+// longer bound here are deleted — but only once the full desired state has been read. A flush looks at
+// the ports set since the last one, not at every port.
 import { decodeValue, encodeValue, keys, parseKey, type PortState } from '../model/keyspace.ts';
 import type { Store, WriteOp } from '../store/index.ts';
 import type { Logger } from '../util/log.ts';
@@ -16,6 +17,10 @@ export class PortStateReporter {
   private readonly written = new Map<string, Status>();
   /** What etcd should hold; null = delete. */
   private readonly wanted = new Map<string, Status | null>();
+  /** Ports whose wanted state may differ from what etcd holds. */
+  private readonly pending = new Set<string>();
+  /** Whether `wanted` names every port (setAll was called): keys of other ports may then go. */
+  private complete = false;
   private loaded = false;
   private flushing: Promise<void> | undefined;
   private again = false;
@@ -30,6 +35,7 @@ export class PortStateReporter {
   async load(): Promise<void> {
     const { kvs } = await this.store.getPrefix(keys.hostPortStates(this.host));
     this.written.clear();
+    for (const id of this.wanted.keys()) this.pending.add(id);
     for (const kv of kvs) {
       const k = parseKey(kv.key);
       if (k?.kind !== 'portState') continue;
@@ -41,6 +47,8 @@ export class PortStateReporter {
           ? { revision: r.value.revision, ready: r.value.ready, error: r.value.error }
           : { revision: -1, ready: false, error: 'unreadable' },
       );
+      if (this.complete && !this.wanted.has(k.portId)) this.wanted.set(k.portId, null);
+      this.pending.add(k.portId);
     }
     this.loaded = true;
   }
@@ -50,10 +58,18 @@ export class PortStateReporter {
   }
 
   /** Sets every port's status; ports absent from `statuses` get their key deleted. */
-  setAll(statuses: Map<string, Status>): void {
+  setAll(statuses: ReadonlyMap<string, Status>): void {
     this.wanted.clear();
-    for (const [id, s] of statuses) this.wanted.set(id, s);
-    for (const id of this.written.keys()) if (!statuses.has(id)) this.wanted.set(id, null);
+    this.pending.clear();
+    this.complete = true;
+    for (const [id, s] of statuses) this.set(id, s);
+    for (const id of this.written.keys()) if (!statuses.has(id)) this.set(id, null);
+  }
+
+  /** Sets one port's status; null: the port is no longer bound here (its key goes). */
+  set(id: string, s: Status | null): void {
+    this.wanted.set(id, s);
+    this.pending.add(id);
   }
 
   /** Writes what differs. Never rejects: what could not be written stays dirty for the next flush. */
@@ -75,11 +91,15 @@ export class PortStateReporter {
   /** Ports whose state differs from etcd. */
   get dirty(): number {
     let n = 0;
-    for (const [id, s] of this.wanted) {
-      const w = this.written.get(id);
-      if (s === null ? w !== undefined : !w || !same(w, s)) n++;
-    }
+    for (const id of this.pending) if (this.differs(id)) n++;
     return n;
+  }
+
+  private differs(id: string): boolean {
+    const s = this.wanted.get(id);
+    const w = this.written.get(id);
+    if (s === undefined) return false;
+    return s === null ? w !== undefined : !w || !same(w, s);
   }
 
   private async doFlush(): Promise<void> {
@@ -94,31 +114,33 @@ export class PortStateReporter {
     const ops: WriteOp[] = [];
     const planned = new Map<string, Status | null>();
     const now = new Date().toISOString();
-    for (const [id, s] of this.wanted) {
-      const w = this.written.get(id);
-      if (s === null) {
-        if (w !== undefined) {
-          ops.push({ op: 'delete', key: keys.portState(this.host, id) });
-          planned.set(id, null);
-        } else this.wanted.delete(id);
+    for (const id of this.pending) {
+      const s = this.wanted.get(id);
+      if (!this.differs(id)) {
+        this.pending.delete(id);
+        if (s === null) this.wanted.delete(id);
         continue;
       }
-      if (w && same(w, s)) continue;
-      ops.push({
-        op: 'put',
-        key: keys.portState(this.host, id),
-        value: encodeValue(keys.portState(this.host, id), { ...s, updated_at: now }),
-      });
-      planned.set(id, s);
+      if (s === null) ops.push({ op: 'delete', key: keys.portState(this.host, id) });
+      else {
+        ops.push({
+          op: 'put',
+          key: keys.portState(this.host, id),
+          value: encodeValue(keys.portState(this.host, id), { ...s, updated_at: now }),
+        });
+      }
+      planned.set(id, s as Status | null);
     }
     if (ops.length === 0) return;
     try {
       await this.store.txnBatch(ops);
       for (const [id, s] of planned) {
-        if (s === null) {
-          this.written.delete(id);
-          if (this.wanted.get(id) === null) this.wanted.delete(id);
-        } else this.written.set(id, s);
+        if (s === null) this.written.delete(id);
+        else this.written.set(id, s);
+        // Set again while the write was under way: stays pending for the next flush.
+        if (this.wanted.get(id) !== s) continue;
+        this.pending.delete(id);
+        if (s === null) this.wanted.delete(id);
       }
     } catch (e) {
       this.log.warn('writing port states to etcd failed; will retry', {

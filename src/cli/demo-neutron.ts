@@ -29,7 +29,13 @@ const VLAN = 100;
 /** Why the Neutron demo cannot run on this machine, or null when it can. */
 export function neutronDemoUnavailableReason(): string | null {
   const fix = 'run scripts/neutron/install.sh as root';
-  for (const bin of [PYTHON, OPENSTACK, '/usr/sbin/mariadbd', '/usr/bin/mariadb-install-db', '/usr/bin/mariadb']) {
+  for (const bin of [
+    PYTHON,
+    OPENSTACK,
+    '/usr/sbin/mariadbd',
+    '/usr/bin/mariadb-install-db',
+    '/usr/bin/mariadb',
+  ]) {
     if (!existsSync(bin)) return `${bin} is missing (${fix})`;
   }
   // Neutron loads mechanism drivers by entry point: the driver must be installed, not only importable.
@@ -81,7 +87,9 @@ function runScript(name: string, env: NodeJS.ProcessEnv, quiet = false): Promise
     let held = '';
     const show = (b: Buffer): void => {
       if (quiet) held += b.toString();
-      else for (const line of b.toString().split('\n')) if (line && !/^\s*stop:/.test(line)) console.log(`  ${line}`);
+      else
+        for (const line of b.toString().split('\n'))
+          if (line && !/^\s*stop:/.test(line)) console.log(`  ${line}`);
     };
     child.stdout.on('data', show);
     child.stderr.on('data', show);
@@ -110,7 +118,9 @@ function openstackCli(endpoint: string) {
       child.stderr.on('data', (b: Buffer) => (err += b.toString()));
       child.on('error', reject);
       child.on('exit', (code) =>
-        code === 0 ? resolve(out) : reject(new Error(`openstack ${args.join(' ')}: ${err.trim() || out.trim()}`)),
+        code === 0
+          ? resolve(out)
+          : reject(new Error(`openstack ${args.join(' ')}: ${err.trim() || out.trim()}`)),
       );
     });
   };
@@ -126,7 +136,9 @@ export async function runNeutronDemo(opts: { once: boolean }): Promise<void> {
   setLogLevel((process.env.NETVPP_LOG_LEVEL as Level | undefined) ?? 'warn');
   const say = (s: string): void => console.log(`netvpp demo: ${s}`);
   const work = mkdtempSync(join(tmpdir(), 'netvpp-demo-neutron-'));
-  const teardown = new Teardown((m) => say(m));
+  // Ctrl-C stops etcd at once (it shares the terminal's process group, and the etcd helper kills it
+  // on SIGINT too): what the agent and controller would say about that while stopping is noise.
+  const teardown = new Teardown((m) => say(m), { onSignal: () => setLogLevel('error') });
   teardown.add('the work directory', async () => rmSync(work, { recursive: true, force: true }));
   try {
     const etcd = await startEtcd({ dataDir: join(work, 'etcd') });
@@ -139,7 +151,12 @@ export async function runNeutronDemo(opts: { once: boolean }): Promise<void> {
     say(`controller ${controller.url} (leader)`);
     teardown.check();
 
-    const node = await startSimNode({ host: HOST, etcdEndpoints: etcd.endpoints, dir: join(work, HOST), health: true });
+    const node = await startSimNode({
+      host: HOST,
+      etcdEndpoints: etcd.endpoints,
+      dir: join(work, HOST),
+      health: true,
+    });
     teardown.add(`${HOST} (agent and VPP simulator)`, () => node.stop());
     await waitHostAlive(controller.url, HOST);
     const health = node.agent.health ? `, health http://127.0.0.1:${node.agent.health.port}/health` : '';
@@ -164,7 +181,9 @@ export async function runNeutronDemo(opts: { once: boolean }): Promise<void> {
     teardown.check();
 
     const openstack = openstackCli(endpoint);
-    say(`Neutron at ${endpoint}; every command below runs as \`openstack --os-auth-type none --os-endpoint ${endpoint} ...\``);
+    say(
+      `Neutron at ${endpoint}; every command below runs as \`openstack --os-auth-type none --os-endpoint ${endpoint} ...\``,
+    );
     const json = async (args: string[]): Promise<Record<string, unknown>> =>
       JSON.parse(await openstack([...args, '-f', 'json'])) as Record<string, unknown>;
 
@@ -175,14 +194,26 @@ export async function runNeutronDemo(opts: { once: boolean }): Promise<void> {
     console.log(
       `  network ${String(net.id)}: ${String(net['provider:network_type'])} ${String(net['provider:segmentation_id'])} on ${String(net['provider:physical_network'])}`,
     );
-    const subnet = await json(['subnet', 'create', '--network', 'demo-net', '--subnet-range', '10.0.0.0/24', 'demo-subnet']);
-    console.log(`  subnet ${String(subnet.id)}: ${String(subnet.cidr)}, gateway ${String(subnet.gateway_ip)}`);
+    const subnet = await json([
+      'subnet',
+      'create',
+      '--network',
+      'demo-net',
+      '--subnet-range',
+      '10.0.0.0/24',
+      'demo-subnet',
+    ]);
+    console.log(
+      `  subnet ${String(subnet.id)}: ${String(subnet.cidr)}, gateway ${String(subnet.gateway_ip)}`,
+    );
     const sg = await json(['security', 'group', 'create', 'demo-sg']);
     console.log(`  security group ${String(sg.id)}`);
     const rule = await json([
       'security', 'group', 'rule', 'create', '--ingress', '--protocol', 'tcp', '--dst-port', '22', 'demo-sg',
     ]); // prettier-ignore
-    console.log(`  rule ${String(rule.id)}: ingress tcp/22 from ${String(rule.remote_ip_prefix ?? 'anywhere')}`);
+    console.log(
+      `  rule ${String(rule.id)}: ingress tcp/22 from ${String(rule.remote_ip_prefix ?? 'anywhere')}`,
+    );
     teardown.check();
 
     const port = await json([
@@ -197,7 +228,19 @@ export async function runNeutronDemo(opts: { once: boolean }): Promise<void> {
     await watchPortGoActive(etcd.endpoints, endpoint, portId, created, say, teardown);
 
     console.log(
-      await openstack(['port', 'show', 'vm1-eth0', '-c', 'status', '-c', 'binding_host_id', '-c', 'binding_vif_type', '-c', 'binding_vif_details']),
+      await openstack([
+        'port',
+        'show',
+        'vm1-eth0',
+        '-c',
+        'status',
+        '-c',
+        'binding_host_id',
+        '-c',
+        'binding_vif_type',
+        '-c',
+        'binding_vif_details',
+      ]),
     );
     say(`VPP on ${HOST} (netvpp vpp --socket ${node.sim.socket}):`);
     await showVpp(node.sim.socket, (l) => console.log(`  ${l}`));
@@ -218,8 +261,12 @@ export async function runNeutronDemo(opts: { once: boolean }): Promise<void> {
       ].join('\n'),
     );
     await teardown.signal();
-    say('stopping');
+  } catch (e) {
+    // a step that failed because Ctrl-C also reached it (start.sh, the openstack CLI) is no error
+    if (!teardown.stoppedBy) throw e;
   } finally {
+    setLogLevel('error'); // the controller's "leadership lost" as it stops, and the like
+    if (teardown.stoppedBy) say('stopping');
     await teardown.run();
   }
 }
@@ -256,7 +303,8 @@ async function watchPortGoActive(
           async (r) => ((await r.json()) as { port?: { status?: string } }).port?.status,
         ),
       ]);
-      if (binding.kv) mark('binding', `etcd: binding ${PREFIX}${keys.portBinding(HOST, portId)} written by the controller`);
+      if (binding.kv)
+        mark('binding', `etcd: binding ${PREFIX}${keys.portBinding(HOST, portId)} written by the controller`);
       const st = state.kv ? decodeValue('portState', state.kv.value) : null;
       if (st?.ok && st.value.error) mark(`error:${st.value.error}`, `agent: ${st.value.error}`);
       if (st?.ok && st.value.ready)
@@ -265,7 +313,8 @@ async function watchPortGoActive(
         mark('active', 'Neutron: port ACTIVE');
         return;
       }
-      if (Date.now() - since > 60_000) throw new Error(`port ${portId} is still ${String(neutron)} after 60 s`);
+      if (Date.now() - since > 60_000)
+        throw new Error(`port ${portId} is still ${String(neutron)} after 60 s`);
       await sleep(50);
     }
   } finally {

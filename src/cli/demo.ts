@@ -10,16 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startEtcd, openStore } from '../store/index.ts';
-import { startSimulator, type Sim } from '../sim/index.ts';
-import { Controller, DEFAULTS as CONTROLLER_DEFAULTS } from '../controller/controller.ts';
-import { startAgent, type RunningAgent } from '../agent/run.ts';
-import type { AgentConfig } from '../agent/config.ts';
+import type { Sim } from '../sim/index.ts';
+import { startAgent } from '../agent/run.ts';
 import { keys, PREFIX, decodeValue } from '../model/keyspace.ts';
 import { logger, setLogLevel } from '../util/log.ts';
 import { DEFAULT_SOCKET, VppClient } from '../vpp/client.ts';
 import { showVpp } from './vpp-show.ts';
-
-const UPLINK = 'GigabitEthernet0/8/0';
+import { DEMO_UPLINK, startLocalController, startSimNode } from './stack.ts';
+import { neutronDemoUnavailableReason, runNeutronDemo } from './demo-neutron.ts';
 const HOSTS = ['compute1', 'compute2'];
 
 async function realVppAvailable(): Promise<boolean> {
@@ -44,7 +42,16 @@ async function post(url: string, body: unknown): Promise<Record<string, unknown>
   return j;
 }
 
+/** With Neutron installed (and NETVPP_DEMO_NEUTRON not 0) the demo drives real Neutron. */
 export async function runDemo(opts: { once: boolean }): Promise<void> {
+  const why =
+    process.env.NETVPP_DEMO_NEUTRON === '0' ? 'NETVPP_DEMO_NEUTRON=0' : neutronDemoUnavailableReason();
+  if (why === null) return runNeutronDemo(opts);
+  console.log(`netvpp demo: without Neutron (${why}); playing the ML2 driver's journal rows instead`);
+  return runJournalDemo(opts);
+}
+
+async function runJournalDemo(opts: { once: boolean }): Promise<void> {
   setLogLevel((process.env.NETVPP_LOG_LEVEL as 'info' | undefined) ?? 'warn');
   const log = logger('demo');
   const say = (s: string): void => console.log(`netvpp demo: ${s}`);
@@ -60,54 +67,47 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
     cleanups.push(() => etcd.destroy());
     say(`etcd ${etcd.endpoints.join(',')} (pid ${etcd.pid})`);
 
-    const controller = await Controller.start(
-      { ...CONTROLLER_DEFAULTS, bindPort: 0, etcd: { endpoints: etcd.endpoints } },
-      logger('controller'),
-    );
+    const controller = await startLocalController(etcd.endpoints);
     cleanups.push(() => controller.stop());
-    for (const t = Date.now(); ;) {
-      const h = (await (await fetch(`${controller.url}/v1/health`)).json()) as { leader?: boolean };
-      if (h.leader) break;
-      if (Date.now() - t > 20_000) throw new Error('the controller did not become leader within 20 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
     say(`controller ${controller.url} (leader)`);
+    say('each simulated host attaches a stand-in guest to every vhost-user socket, as QEMU would');
 
     const useReal = await realVppAvailable();
     const sims = new Map<string, Sim>();
-    const agents = new Map<string, RunningAgent>();
+    const vhostDirs = new Map<string, string>();
     for (const [i, host] of HOSTS.entries()) {
-      let socket: string;
       if (i === 0 && useReal) {
-        socket = DEFAULT_SOCKET;
-        say(`${host}: real VPP at ${socket}`);
-      } else {
-        const sim = await startSimulator({ socket: join(work, `${host}-vpp.sock`), nics: [UPLINK] });
-        cleanups.push(() => sim.stop());
-        sims.set(host, sim);
-        socket = sim.socket;
-        say(`${host}: VPP simulator at ${socket} (uplink ${UPLINK})`);
+        // The operator's VPP: the uplink must exist there under DEMO_UPLINK's name.
+        const vhostDir = join(work, `${host}-vhost`);
+        mkdirSync(vhostDir, { recursive: true });
+        const agent = await startAgent({
+          host,
+          etcd: { endpoints: etcd.endpoints },
+          vppSocket: DEFAULT_SOCKET,
+          physnets: new Map([['physnet1', DEMO_UPLINK]]),
+          vhostUserDir: vhostDir,
+          tapBackend: 'tap',
+          tapBackendSetting: 'tap',
+          logLevel: 'warn',
+          health: null,
+          configFile: null,
+        });
+        cleanups.push(() => agent.stop());
+        vhostDirs.set(host, vhostDir);
+        say(`${host}: agent on the real VPP at ${DEFAULT_SOCKET}`);
+        continue;
       }
-      const vhostDir = join(work, `${host}-vhost`);
-      mkdirSync(vhostDir, { recursive: true });
-      const config: AgentConfig = {
+      const node = await startSimNode({
         host,
-        etcd: { endpoints: etcd.endpoints },
-        vppSocket: socket,
-        physnets: new Map([['physnet1', UPLINK]]),
-        vhostUserDir: vhostDir,
-        tapBackend: 'tap',
-        tapBackendSetting: 'tap',
-        logLevel: 'warn',
-        health: { host: '127.0.0.1', port: 0 },
-        configFile: null,
-      };
-      const agent = await startAgent(config);
-      cleanups.push(() => agent.stop());
-      agents.set(host, agent);
-      say(
-        `${host}: agent running${agent.health ? `, health http://127.0.0.1:${agent.health.port}/health` : ''}`,
-      );
+        etcdEndpoints: etcd.endpoints,
+        dir: join(work, host),
+        health: true,
+      });
+      cleanups.push(() => node.stop());
+      sims.set(host, node.sim);
+      vhostDirs.set(host, node.vhostDir);
+      const health = node.agent.health ? `, health http://127.0.0.1:${node.agent.health.port}/health` : '';
+      say(`${host}: agent on a VPP simulator at ${node.sim.socket} (uplink ${DEMO_UPLINK})${health}`);
     }
 
     // What the ML2 driver would forward from Neutron.
@@ -115,7 +115,7 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
     const sg = randomUUID();
     const port = randomUUID();
     const host = HOSTS[0];
-    const socketPath = join(work, `${host}-vhost`, `vhu${port.slice(0, 11)}`);
+    const socketPath = join(vhostDirs.get(host) as string, `vhu${port.slice(0, 11)}`);
     const rows = [
       {
         id: 1,
@@ -203,6 +203,8 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
         },
       },
     ];
+    // As the driver does when it starts: a full sync (here: an empty Neutron), then the journal.
+    await post(`${controller.url}/v1/sync`, { networks: [], ports: [], security_groups: [] });
     const t0 = Date.now();
     const reply = await post(`${controller.url}/v1/journal`, { rows });
     say(
@@ -212,7 +214,6 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
     const store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
     cleanups.push(async () => store.close());
     const stateKey = keys.portState(host, port);
-    let guestConnected = false;
     for (;;) {
       const { kv } = await store.get(stateKey);
       const st = kv ? decodeValue('portState', kv.value) : null;
@@ -221,11 +222,6 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
         break;
       }
       if (st?.ok && st.value.error) say(`port state: ${st.value.error}`);
-      const sim = sims.get(host);
-      if (!guestConnected && sim?.connectGuest(socketPath)) {
-        guestConnected = true;
-        say(`the VM's virtio driver connected to ${socketPath}`);
-      }
       if (Date.now() - t0 > 30_000) throw new Error('the port did not become ready within 30 s');
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -150,21 +150,26 @@ interface GuestConnector {
 
 /**
  * Nova boots a VM on every vhost-user port bound to `host`: its QEMU brings a guest up on the socket
- * as soon as the agent has made the interface (retried until then, for at most a minute).
+ * as soon as the agent has made the interface (looked for until then, for at most a minute).
  */
 async function connectGuests(etcdEndpoints: string[], host: string, sim: Sim): Promise<GuestConnector> {
   const store: Store = openStore({ endpoints: etcdEndpoints, namespace: PREFIX });
+  const log = logger(`nova.${host}`);
   let stopped = false;
+  // Checked every few ms at first: the benchmarks time the agent up to this moment, and QEMU, which
+  // waits on the socket, is that quick too.
   const connect = async (socket: string): Promise<void> => {
-    for (let i = 0; i < 600 && !stopped; i++) {
+    for (const t0 = Date.now(); !stopped && Date.now() - t0 < 60_000;) {
       if (sim.connectGuest(socket)) return;
-      await sleep(100);
+      await sleep(Date.now() - t0 < 2000 ? 2 : 100);
     }
   };
   let watcher: PrefixWatcher;
   try {
     watcher = watchPrefixes(store, {
       prefixes: [keys.hostPortBindings(host)],
+      log: (msg, err) =>
+        log.warn(msg, err ? { error: err instanceof Error ? err.message : String(err) } : {}),
       onEvent: (ev) => {
         const kvs = ev.type === 'put' ? [ev] : ev.type === 'resync' ? ev.changed : [];
         for (const kv of kvs) {
@@ -199,16 +204,25 @@ export class Teardown {
   private readonly onSignal = (s: NodeJS.Signals): void => {
     if (this.signalled) return;
     this.signalled = s;
+    this.opts.onSignal?.(s);
     for (const w of this.waiters.splice(0)) w();
   };
 
-  constructor(private readonly warn: (msg: string) => void = (m) => console.error(m)) {
+  constructor(
+    private readonly warn: (msg: string) => void = (m) => console.error(m),
+    private readonly opts: { onSignal?: (s: NodeJS.Signals) => void } = {},
+  ) {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
   }
 
   add(what: string, stop: () => Promise<void>): void {
     this.steps.push({ what, stop });
+  }
+
+  /** The stop signal that came in, if any. */
+  get stoppedBy(): NodeJS.Signals | null {
+    return this.signalled;
   }
 
   /** Throws when a stop signal came in. */

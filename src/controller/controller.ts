@@ -9,6 +9,7 @@ import { decodeValue, keys, PREFIX } from '../model/keyspace.ts';
 import { logger, type Logger } from '../util/log.ts';
 import { apiHandler } from './http.ts';
 import { Intake } from './intake.ts';
+import { type MarkerChange, MarkerView } from './marker.ts';
 import { StateView } from './state.ts';
 
 export interface ControllerConfig {
@@ -46,6 +47,7 @@ export class Controller {
   private readonly store: Store;
   private readonly state: StateView;
   private readonly intake: Intake;
+  private readonly marker: MarkerView;
   private readonly election: Election;
   private stopping = false;
   private lostWake: (() => void) | undefined;
@@ -71,11 +73,31 @@ export class Controller {
       onLost: (reason) => this.onLost(reason),
       log: (msg, err) => log.info(msg, err ? { error: err } : {}),
     });
+    this.marker = new MarkerView(this.store, log.child('marker'), (change) => this.onMarker(change));
     this.intake = new Intake({
       store: this.store,
       guard: () => this.election.guard,
       log: log.child('intake'),
+      controllerId: this.id,
+      revisions: this.marker,
     });
+  }
+
+  /** The marker vanished or can't be trusted: the leader asks the driver for a full sync. */
+  private onMarker(change: MarkerChange): void {
+    if (!this.election.isLeader) return;
+    const reason =
+      change === 'reset'
+        ? 'etcd went back in time (rebuilt, or restored from a backup)'
+        : 'the sync marker disappeared from etcd';
+    this.intake
+      .requireSync(reason, change === 'reset')
+      .catch((e: unknown) => this.log.warn('could not record that a sync is needed', { error: e }));
+  }
+
+  /** Whether a full sync is needed, as this instance knows it (the leader's word, else its watch). */
+  private syncNeeded(): boolean {
+    return this.intake.syncNeeded ?? this.marker.syncNeeded;
   }
 
   /** Listens, then connects to etcd and campaigns in the background (health shows progress). */
@@ -99,6 +121,7 @@ export class Controller {
         state: c.state,
         log,
         isLeader: () => c.election.isLeader,
+        syncNeeded: () => c.syncNeeded(),
         leaderUrl: () => c.leaderUrl(),
         maxBodyBytes: cfg.maxBodyBytes,
         maxPollSec: cfg.maxPollSec,
@@ -106,6 +129,7 @@ export class Controller {
     );
     log.info('listening', { url: c.url, id: c.id, etcd: cfg.etcd.endpoints.join(',') });
     void c.state.start().then(() => log.info('agent state loaded from etcd'));
+    void c.marker.start();
     c.electionLoop = c.campaign();
     return c;
   }
@@ -132,6 +156,10 @@ export class Controller {
         continue;
       }
       this.log.info('this controller is now the leader and accepts journal writes');
+      // Before the term's first batch: is etcd's desired state known to be complete?
+      this.intake
+        .leading()
+        .catch((e: unknown) => this.log.warn('could not check the sync marker; will retry', { error: e }));
       this.startGc();
       await new Promise<void>((resolve) => (this.lostWake = resolve));
       this.stopGc();
@@ -169,6 +197,7 @@ export class Controller {
     this.server.closeIdleConnections();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.state.stop();
+    await this.marker.stop();
     // Long polls end once the state view stops; give in-flight writes a moment, then cut the rest.
     const cut = setTimeout(() => this.server.closeAllConnections(), 2000);
     await closed;

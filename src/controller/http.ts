@@ -10,6 +10,8 @@ export interface ApiDeps {
   state: StateView;
   log: Logger;
   isLeader(): boolean;
+  /** A full sync from Neutron is needed (the sync marker is absent or stale). */
+  syncNeeded(): boolean;
   /** The leader's URL as advertised in etcd (null if none or unknown). */
   leaderUrl(): Promise<string | null>;
   maxBodyBytes: number;
@@ -65,6 +67,7 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         status: etcd === 'connected' ? 'ok' : 'degraded',
         leader: d.isLeader(),
         etcd,
+        sync_needed: d.syncNeeded(),
       });
     }
     if (path === '/v1/journal') {
@@ -72,7 +75,8 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       return send(res, 200, await d.intake.journal(await readJson(req, d.maxBodyBytes)));
     }
     if (path === '/v1/sync') {
-      allow('POST');
+      if (method === 'GET') return send(res, 200, await d.intake.syncStatus(d.syncNeeded()));
+      if (method !== 'POST') throw new HttpError(405, `${path} takes GET or POST`);
       return send(res, 200, await d.intake.sync(await readJson(req, d.maxBodyBytes)));
     }
     if (path === '/v1/hosts' || path.startsWith('/v1/hosts/')) {

@@ -4,7 +4,9 @@
 import { GuardFailedError, type Guard, type KeyValue, type Store } from '../store/index.ts';
 import {
   decodeValue,
+  encodeValue,
   keys,
+  type SyncMarker,
   type NeutronKind,
   NEUTRON_KINDS,
   type NeutronRecord,
@@ -12,6 +14,7 @@ import {
   type ParsedKey,
 } from '../model/keyspace.ts';
 import type { Logger } from '../util/log.ts';
+import type { RevisionTracker } from './marker.ts';
 import {
   applyDelete,
   applyResource,
@@ -45,6 +48,8 @@ export class BadRequestError extends Error {
 export interface JournalReply {
   done: number[];
   rejected: { id: number; error: string }[];
+  /** etcd's desired state may be incomplete: the driver should send a full sync (POST /v1/sync). */
+  sync_needed: boolean;
 }
 
 export interface SyncReply {
@@ -52,6 +57,18 @@ export interface SyncReply {
   /** Desired-state keys written or deleted to make etcd match Neutron. */
   written: number;
   deleted: number;
+  /**
+   * Resources whose existence the snapshot did not decide because a journal row changed them in etcd
+   * after the sync token was taken (the snapshot may predate that row).
+   */
+  kept: number;
+}
+
+/** GET /v1/sync: whether a full sync is needed, and the token to send with it. */
+export interface SyncStatus {
+  sync_needed: boolean;
+  /** etcd's revision now; take it before reading Neutron's snapshot and send it back with the sync. */
+  token: string;
 }
 
 export interface IntakeOptions {
@@ -60,6 +77,10 @@ export interface IntakeOptions {
   guard: () => Guard | undefined;
   log: Logger;
   now?: () => Date;
+  /** Recorded in the sync marker. */
+  controllerId?: string;
+  /** Store revisions seen and the marker's trust (marker.ts), to notice a store gone back in time. */
+  revisions?: RevisionTracker;
 }
 
 /** Desired-state key kinds the controller owns; a full sync deletes such keys nobody owns. */
@@ -78,6 +99,10 @@ function decodeRecord(kv: KeyValue, log: Logger): NeutronRecord | null {
 export class Intake {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly now: () => Date;
+  /** The leader term (its guard) for which the sync marker has been checked. */
+  private checkedTerm: Guard | undefined;
+  /** Why a full sync is needed in that term; null when it isn't. */
+  private needReason: string | null = null;
 
   constructor(private readonly o: IntakeOptions) {
     this.now = o.now ?? (() => new Date());
@@ -99,7 +124,8 @@ export class Intake {
   private async write(ops: WriteOp[], guard: Guard): Promise<void> {
     if (ops.length === 0) return;
     try {
-      await this.o.store.txnBatch(ops, { guard });
+      const { revision } = await this.o.store.txnBatch(ops, { guard });
+      this.o.revisions?.noteRevision(revision);
     } catch (e) {
       if (e instanceof GuardFailedError) throw new UnavailableError('leadership lost while writing; retry');
       throw new UnavailableError(`etcd write failed: ${(e as Error).message}`);
@@ -135,6 +161,79 @@ export class Intake {
     return kvs.flatMap((kv) => decodeRecord(kv, this.o.log) ?? []);
   }
 
+  // ---- "a full sync is needed" ---------------------------------------------------------------------
+
+  /**
+   * Whether this leader needs a full sync; undefined until the marker was checked in this term (or
+   * when not leading).
+   */
+  get syncNeeded(): boolean | undefined {
+    const g = this.o.guard();
+    return g && g === this.checkedTerm ? this.needReason !== null : undefined;
+  }
+
+  /** Records that a full sync is needed; the first reason is the one reported. */
+  private flag(reason: string): void {
+    if (this.needReason !== null) return;
+    this.o.log.warn('a full sync from Neutron is needed; asking the driver for one', { reason });
+    this.needReason = reason;
+  }
+
+  /** Called when this instance starts leading: checks the marker before the term's first batch. */
+  leading(): Promise<void> {
+    return this.serial(async () => {
+      const g = this.o.guard();
+      if (g) await this.checkTerm(g);
+    });
+  }
+
+  /** The marker went away or can't be trusted any more (marker.ts): ask the driver for a sync. */
+  requireSync(reason: string, dropStaleMarker: boolean): Promise<void> {
+    return this.serial(async () => {
+      const g = this.o.guard();
+      if (!g) return; // whoever leads next checks for itself
+      await this.checkTerm(g);
+      this.flag(reason);
+      if (dropStaleMarker) await this.dropMarker(g);
+    });
+  }
+
+  /** Once per leader term, before its first batch: is the marker there and trustworthy? */
+  private async checkTerm(guard: Guard): Promise<void> {
+    if (this.checkedTerm === guard) return;
+    const before = this.o.revisions?.highWater ?? 0;
+    const { kv, revision } = await this.read('the sync marker', () => this.o.store.get(keys.syncMarker));
+    // A new term after etcd was wiped or restored starts on a store whose revision went back.
+    this.o.revisions?.observe(revision, before);
+    this.needReason = null;
+    if (!kv) {
+      this.flag('no sync marker in etcd: it is new, or lost its data');
+    } else if (!decodeValue('syncMarker', kv.value).ok) {
+      this.flag('the sync marker in etcd is unreadable');
+    } else if (this.o.revisions?.stale) {
+      this.flag('etcd went back in time (rebuilt, or restored from a backup) after the last sync');
+      await this.dropMarker(guard);
+    }
+    this.checkedTerm = guard;
+  }
+
+  /** Deletes a marker that can't be trusted, so agents hold their deletions until the next sync. */
+  private async dropMarker(guard: Guard): Promise<void> {
+    try {
+      await this.write([{ op: 'delete', key: keys.syncMarker }], guard);
+      this.o.log.info('stale sync marker removed until the next full sync');
+    } catch (e) {
+      // The next sync overwrites it anyway.
+      this.o.log.warn('could not remove the stale sync marker', { error: (e as Error).message });
+    }
+  }
+
+  /** GET /v1/sync; `needed` is what the instance knows (the leader's word, else its marker watch). */
+  async syncStatus(needed: boolean): Promise<SyncStatus> {
+    const token = await this.read('the store revision', () => this.o.store.revision());
+    return { sync_needed: needed, token: String(token) };
+  }
+
   /** POST /v1/journal: applies rows in order; replies once every write is in etcd. */
   journal(body: unknown): Promise<JournalReply> {
     const rows = (body as { rows?: unknown } | null)?.rows;
@@ -146,6 +245,7 @@ export class Intake {
 
   private async journalNow(rows: unknown[]): Promise<JournalReply> {
     const guard = this.leaderGuard();
+    await this.checkTerm(guard);
     const started = Date.now();
     const wanted: string[] = [];
     let networkRows = false;
@@ -182,7 +282,7 @@ export class Intake {
       writes: res.ops.length,
       ms: Date.now() - started,
     });
-    return { done: res.done, rejected: res.rejected };
+    return { done: res.done, rejected: res.rejected, sync_needed: this.needReason !== null };
   }
 
   /** POST /v1/sync: makes etcd match the complete Neutron state given. */
@@ -192,21 +292,46 @@ export class Intake {
       if (!Array.isArray(b[f]))
         return Promise.reject(new BadRequestError(`body needs "${f}": a list (send [] for none)`));
     }
+    let token: number | null = null;
+    if (b.token !== undefined && b.token !== null) {
+      const t = typeof b.token === 'string' ? b.token : typeof b.token === 'number' ? String(b.token) : '';
+      if (!/^\d{1,15}$/.test(t))
+        return Promise.reject(new BadRequestError('token must be a token returned by GET /v1/sync'));
+      token = Number(t);
+    }
     return this.serial(() =>
-      this.syncNow(b.networks as unknown[], b.ports as unknown[], b.security_groups as unknown[]),
+      this.syncNow(b.networks as unknown[], b.ports as unknown[], b.security_groups as unknown[], token),
     );
   }
 
-  private async syncNow(networks: unknown[], ports: unknown[], sgs: unknown[]): Promise<SyncReply> {
+  /**
+   * With `token` (etcd's revision before the driver read its snapshot): a record changed after it was
+   * written by a journal row the snapshot may not include yet, so the snapshot does not delete it when
+   * absent, nor revive it when it is a tombstone; revisions decide everything else as usual.
+   */
+  private async syncNow(
+    networks: unknown[],
+    ports: unknown[],
+    sgs: unknown[],
+    token: number | null,
+  ): Promise<SyncReply> {
     const guard = this.leaderGuard();
+    await this.checkTerm(guard);
     const started = Date.now();
     const now = this.now().toISOString();
-    const { kvs } = await this.read('the keyspace', () =>
-      this.o.store.getPrefixes([keys.neutron, keys.nodes, keys.secGroups, keys.remoteGroups]),
+    const { kvs, revision } = await this.read('the keyspace', () =>
+      this.o.store.getPrefixes([keys.neutron, keys.nodes, keys.secGroups, keys.remoteGroups, keys.meta]),
     );
+    // A token above the store's revision comes from before etcd went back in time: it no longer
+    // tells which rows are newer than the snapshot. The driver retries with a new one.
+    if (token !== null && token > revision)
+      throw new UnavailableError('the sync token predates a reset of etcd; take a new one (GET /v1/sync)');
     const loaded = new Map<string, string>();
     const actual = new Map<string, string>();
     const view = new Overlay();
+    /** Records written after the token: `kind/id`. */
+    const newer = new Set<string>();
+    let marker: KeyValue | undefined;
     for (const kv of kvs) {
       const k = parseKey(kv.key);
       if (k?.kind === 'neutronRecord') {
@@ -214,13 +339,16 @@ export class Intake {
         if (r) {
           view.set(r);
           loaded.set(kv.key, canonical(r));
+          if (token !== null && kv.modRevision > token) newer.add(`${r.kind}/${r.id}`);
         }
+      } else if (k?.kind === 'syncMarker') {
+        marker = kv;
       } else if (k && MANAGED.has(k.kind)) {
         actual.set(kv.key, kv.value);
       }
     }
 
-    const reply: SyncReply = { rejected: [], written: 0, deleted: 0 };
+    const reply: SyncReply = { rejected: [], written: 0, deleted: 0, kept: 0 };
     const present: Record<NeutronKind, Set<string>> = {
       network: new Set(),
       port: new Set(),
@@ -234,7 +362,15 @@ export class Intake {
     for (const [kind, items] of batches) {
       for (const item of items) {
         const id = (item as { id?: unknown } | null)?.id;
-        if (typeof id === 'string') present[kind].add(id.toLowerCase());
+        if (typeof id === 'string') {
+          const lower = id.toLowerCase();
+          present[kind].add(lower);
+          if (newer.has(`${kind}/${lower}`) && view.get(kind, lower)?.deleted_at) {
+            // Deleted by a row newer than the snapshot: the snapshot must not bring it back.
+            reply.kept++;
+            continue;
+          }
+        }
         const out = applyResource(kind, item, view, { now });
         if (out.status === 'applied') for (const r of out.records) view.set(r);
         if (out.status === 'rejected')
@@ -243,6 +379,11 @@ export class Intake {
     }
     for (const r of view.all()) {
       if (r.deleted_at !== null || present[r.kind].has(r.id)) continue;
+      if (newer.has(`${r.kind}/${r.id}`)) {
+        // Created (or changed) by a row newer than the snapshot: not the snapshot's to delete.
+        reply.kept++;
+        continue;
+      }
       const out = applyDelete(r.kind, r.id, view, { now });
       if (out.status === 'applied') for (const rec of out.records) view.set(rec);
     }
@@ -272,7 +413,21 @@ export class Intake {
       const key = keys.neutronRecord(r.kind, r.id);
       if (loaded.get(key) !== canonical(r)) ops.push(recordOp(r));
     }
+    // The marker goes last: present means every write before it landed. An identical sync against a
+    // trusted marker writes nothing at all.
+    const trusted =
+      marker !== undefined && decodeValue('syncMarker', marker.value).ok && this.needReason === null;
+    if (ops.length > 0 || !trusted) {
+      const value: SyncMarker = {
+        at: now,
+        neutron_rows: networks.length + ports.length + sgs.length,
+        controller_id: this.o.controllerId ?? 'netvpp-controller',
+      };
+      ops.push({ op: 'put', key: keys.syncMarker, value: encodeValue(keys.syncMarker, value) });
+    }
     await this.write(ops, guard);
+    const wasNeeded = this.needReason;
+    this.needReason = null;
     this.o.log.info('full sync applied', {
       networks: networks.length,
       ports: ports.length,
@@ -280,6 +435,8 @@ export class Intake {
       rejected: reply.rejected.length,
       written: reply.written,
       deleted: reply.deleted,
+      kept: reply.kept,
+      ...(wasNeeded ? { because: wasNeeded } : {}),
       ms: Date.now() - started,
     });
     return reply;

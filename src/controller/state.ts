@@ -55,6 +55,14 @@ export class StateView {
   private base = 0;
   /** Highest revision reflected in the cache. */
   private rev = 0;
+  /**
+   * Highest revision whose changes are all in the cache: the only revision handed out as a cursor.
+   * The changes of one etcd transaction (an agent reports every port a pass made ready in one) share a
+   * revision and are applied one at a time; a cursor at that revision handed out between two of them
+   * would make the client skip the rest, and those ports would never be reported to it.
+   */
+  private complete = 0;
+  private settling: ReturnType<typeof setImmediate> | undefined;
   private synced = false;
   private waiters = new Set<() => void>();
 
@@ -77,6 +85,8 @@ export class StateView {
 
   async stop(): Promise<void> {
     await this.watcher?.close();
+    clearImmediate(this.settling);
+    this.settling = undefined;
     for (const w of this.waiters) w();
     this.waiters.clear();
   }
@@ -111,21 +121,43 @@ export class StateView {
           for (const key of ev.removed) this.apply(key, undefined, ev.revision);
           this.log.info('port state re-read after a watch gap', { reason: ev.reason, revision: ev.revision });
         }
+        // A re-list is one event holding everything up to its revision.
         this.rev = Math.max(this.rev, ev.revision);
+        this.complete = this.rev;
         break;
       }
       case 'put':
+        this.advance(ev.modRevision);
         this.apply(ev.key, ev, ev.modRevision);
-        this.rev = Math.max(this.rev, ev.modRevision);
         break;
       case 'delete':
+        this.advance(ev.modRevision);
         this.apply(ev.key, undefined, ev.modRevision);
-        this.rev = Math.max(this.rev, ev.modRevision);
         break;
       case 'connection':
         this.log.info(`etcd watch ${ev.state}`, ev.error ? { error: ev.error } : {});
         return;
     }
+    // Pollers are answered once the revision is whole, not in the middle of a transaction's changes.
+    this.settling ??= setImmediate(() => this.settle());
+  }
+
+  /** A change at `rev`: events come in revision order, so every change before it has been applied. */
+  private advance(rev: number): void {
+    if (rev > this.rev) {
+      this.complete = this.rev;
+      this.rev = rev;
+    }
+  }
+
+  /**
+   * Runs in the macrotask after changes were applied. The watcher hands over the events of one etcd
+   * watch response (etcd never splits a revision across responses) in one go, through microtasks
+   * only, so by now every revision applied is whole.
+   */
+  private settle(): void {
+    this.settling = undefined;
+    this.complete = this.rev;
     this.trim();
     for (const w of this.waiters) w();
     this.waiters.clear();
@@ -196,11 +228,15 @@ export class StateView {
 
   // ---- long poll -----------------------------------------------------------------------------------
 
+  /**
+   * The current state. It may already hold some changes of a revision still being applied; the cursor
+   * stays before that revision, so the next poll gets them again, with the rest of it.
+   */
   private snapshot(): EventsReply {
-    return { cursor: String(this.rev), events: [...this.portMap.values()], resync: true };
+    return { cursor: String(this.complete), events: [...this.portMap.values()], resync: true };
   }
 
-  /** Changes after `since`, the latest per port, in the order they happened. */
+  /** Changes after `since` up to the last whole revision, the latest per port, in the order they happened. */
   private since(since: number): PortEvent[] {
     // The log is in revision order: find the first change after `since` by bisection.
     let lo = 0;
@@ -211,7 +247,7 @@ export class StateView {
       else lo = mid + 1;
     }
     const latest = new Map<string, Logged>();
-    for (let i = lo; i < this.changes.length; i++) {
+    for (let i = lo; i < this.changes.length && this.changes[i].rev <= this.complete; i++) {
       const c = this.changes[i];
       latest.set(`${c.event.host}/${c.event.port_id}`, c);
     }
@@ -224,7 +260,7 @@ export class StateView {
    */
   async events(since: number | null, timeoutMs: number, abort?: AbortSignal): Promise<EventsReply> {
     if (since === null || since < this.base) return this.snapshot();
-    if (since > this.rev) {
+    if (since > this.complete) {
       // A cursor from the future: another controller saw more, or etcd lost its data since.
       const current = await this.store.revision();
       if (since > current) return this.snapshot();
@@ -233,10 +269,10 @@ export class StateView {
     for (;;) {
       if (since < this.base) return this.snapshot();
       const events = this.since(since);
-      if (events.length > 0) return { cursor: String(this.rev), events, resync: false };
+      if (events.length > 0) return { cursor: String(this.complete), events, resync: false };
       const left = deadline - Date.now();
       if (left <= 0 || abort?.aborted)
-        return { cursor: String(Math.max(since, this.rev)), events, resync: false };
+        return { cursor: String(Math.max(since, this.complete)), events, resync: false };
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(t);

@@ -166,6 +166,20 @@ export interface NeutronRecord {
   mtu: number | null;
 }
 
+/**
+ * `meta/synced`: written by the leading controller after a full sync from Neutron (POST /v1/sync) has
+ * made the desired state complete. Its absence means etcd lost its data (or never had it): what
+ * agents see as desired state may be partial, so they must not delete on the strength of it.
+ */
+export interface SyncMarker {
+  /** When the sync that wrote it finished (ISO 8601). */
+  at: string;
+  /** How many Neutron resources (networks + ports + security groups) that sync carried. */
+  neutron_rows: number;
+  /** The controller that applied it. */
+  controller_id: string;
+}
+
 /** `election/controller`: who leads the controllers, so followers can point the driver at it. */
 export interface ControllerLeader {
   id: string;
@@ -332,6 +346,12 @@ export const neutronRecordSchema: Check<NeutronRecord> = obj<NeutronRecord>({
   mtu: nullable(mtu),
 });
 
+export const syncMarkerSchema: Check<SyncMarker> = obj<SyncMarker>({
+  at: isoTime,
+  neutron_rows: int(0, Number.MAX_SAFE_INTEGER),
+  controller_id: str({ min: 1, max: 255 }),
+});
+
 export const controllerLeaderSchema: Check<ControllerLeader> = obj<ControllerLeader>({
   id: str({ min: 1, max: 255 }),
   url: str({ min: 1, max: 1024 }),
@@ -372,6 +392,10 @@ export const keys = {
   neutronKind: (kind: NeutronKind) => `neutron/${kind}/`,
   neutronRecord: (kind: NeutronKind, id: string) => `neutron/${kind}/${seg('id', id)}`,
 
+  meta: `meta/`,
+  /** Present once a full sync from Neutron completed on this etcd; value: SyncMarker. */
+  syncMarker: `meta/synced`,
+
   /** Held (lease-backed) by the leading netvpp-controller; value: ControllerLeader. */
   controllerLeader: `election/controller`,
 } as const;
@@ -383,7 +407,8 @@ export type ParsedKey =
   | { kind: 'hostAlive'; host: string }
   | { kind: 'portState'; host: string; portId: string }
   | { kind: 'neutronRecord'; neutronKind: NeutronKind; id: string }
-  | { kind: 'controllerLeader' };
+  | { kind: 'controllerLeader' }
+  | { kind: 'syncMarker' };
 
 export type KeyKind = ParsedKey['kind'];
 
@@ -399,6 +424,7 @@ export function parseKey(key: string): ParsedKey | null {
   if (p.length === 3 && a === 'state' && c === 'alive') return { kind: 'hostAlive', host: b };
   if (p.length === 4 && a === 'state' && c === 'ports') return { kind: 'portState', host: b, portId: d };
   if (p.length === 2 && a === 'election' && b === 'controller') return { kind: 'controllerLeader' };
+  if (p.length === 2 && a === 'meta' && b === 'synced') return { kind: 'syncMarker' };
   if (p.length === 3 && a === 'neutron' && (NEUTRON_KINDS as string[]).includes(b))
     return { kind: 'neutronRecord', neutronKind: b as NeutronKind, id: c };
   return null;
@@ -412,6 +438,7 @@ interface ValueTypes {
   portState: PortState;
   neutronRecord: NeutronRecord;
   controllerLeader: ControllerLeader;
+  syncMarker: SyncMarker;
 }
 
 /** The schema of each key kind's value. */
@@ -423,6 +450,7 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   portState: portStateSchema,
   neutronRecord: neutronRecordSchema,
   controllerLeader: controllerLeaderSchema,
+  syncMarker: syncMarkerSchema,
 };
 
 /** Parses and checks a stored value (a JSON string or its bytes) of the given key kind. */

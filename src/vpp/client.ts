@@ -104,6 +104,8 @@ export class VppClient extends EventEmitter {
   /** want_* registrations to replay after a reconnect. */
   private readonly registrations = new Map<string, { def: MessageDef; args: object }>();
   private closing = false;
+  /** vpe_pid seen at the last successful connect (survives a disconnect, unlike `conn`). */
+  private lastPid = 0;
   readonly stats: VppClientStats = { sent: 0, received: 0, inFlight: 0, queued: 0, timeouts: 0, dropped: 0 };
 
   private constructor(opts: VppClientOptions) {
@@ -149,8 +151,6 @@ export class VppClient extends EventEmitter {
     for (const { def, args } of this.registrations.values()) await this.request(def, args);
     return { restarted: before !== 0 && before !== this.vpePid };
   }
-
-  private lastPid = 0;
 
   private async open(): Promise<void> {
     this.closing = false;
@@ -433,7 +433,7 @@ export class VppClient extends EventEmitter {
     try {
       msg = codec.decode(p);
     } catch (e) {
-      this.settle(context, pend);
+      this.settle(context);
       pend.reject(new Error(`malformed ${def.name} from VPP: ${(e as Error).message}`));
       return;
     }
@@ -449,13 +449,13 @@ export class VppClient extends EventEmitter {
       });
       return;
     }
-    this.settle(context, pend);
+    this.settle(context);
     const retval = msg.retval;
     if (typeof retval === 'number' && retval !== 0) pend.reject(new VppApiError(pend.name, retval));
     else pend.resolve(pend.details ?? msg);
   }
 
-  private settle(context: number, _p: Pending): void {
+  private settle(context: number): void {
     this.pending.delete(context);
     // Free the slot for a waiting request.
     if (this.waitHead < this.waiting.length) {
@@ -507,7 +507,7 @@ export class VppClient extends EventEmitter {
     for (const [ctx, p] of this.pending) {
       if (p.deadline > now) continue;
       this.stats.timeouts++;
-      this.settle(ctx, p);
+      this.settle(ctx);
       p.reject(new VppTimeoutError(`${p.name}: no reply from VPP within the timeout`));
     }
   }

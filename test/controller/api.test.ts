@@ -34,9 +34,12 @@ async function value<T>(key: string): Promise<T | undefined> {
 
 const journal = (rows: unknown[]) => call(ctl.url, 'POST', '/v1/journal', { rows });
 
-test('health reports a connected leader', async () => {
+test('health reports a connected leader (on a fresh etcd: one that needs a full sync)', async () => {
   const h = await call(ctl.url, 'GET', '/v1/health');
-  assert.deepEqual(h, { status: 200, body: { status: 'ok', leader: true, etcd: 'connected' } });
+  assert.deepEqual(h, {
+    status: 200,
+    body: { status: 'ok', leader: true, etcd: 'connected', sync_needed: true },
+  });
 });
 
 test('journal rows become keys in etcd; the reply lists every row', async () => {
@@ -47,7 +50,7 @@ test('journal rows become keys in etcd; the reply lists every row', async () => 
   ];
   const r = await journal(rows);
   assert.equal(r.status, 200);
-  assert.deepEqual(r.body, { done: rows.map((x) => x.id), rejected: [] });
+  assert.deepEqual(r.body, { done: rows.map((x) => x.id), rejected: [], sync_needed: true });
   const b = await value<PortBinding>(keys.portBinding('compute1', port));
   assert.equal(b?.port_id, port);
   assert.equal(b?.vif_type, 'vhostuser');
@@ -308,7 +311,7 @@ test('full sync makes etcd match Neutron: removes what Neutron lacks, repairs dr
       sgDict(SG2, 2, [sgRule(3)]),
     ],
   });
-  assert.deepEqual(again.body, { rejected: [], written: 0, deleted: 0 });
+  assert.deepEqual(again.body, { rejected: [], written: 0, deleted: 0, kept: 0 });
   assert.equal(await store.revision(), before);
 });
 

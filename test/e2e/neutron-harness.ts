@@ -306,6 +306,11 @@ export class NeutronEnv {
     return tailFile(this.serverLog, lines);
   }
 
+  /** Every line of neutron-server's log (across restarts), for failure diagnostics. */
+  serverLogLines(): string[] {
+    return existsSync(this.serverLog) ? readFileSync(this.serverLog, 'utf8').split('\n') : [];
+  }
+
   static async start(opts: NeutronOptions): Promise<NeutronEnv> {
     const env = new NeutronEnv(opts);
     try {

@@ -71,6 +71,60 @@ describe(
         throw withLogs(e);
       }
     };
+    /**
+     * Why bound ports are not ACTIVE, for a failure message: each one's Neutron binding and status, the
+     * driver's provisioning row and Neutron's provisioning blocks, its etcd binding and agent state, what
+     * the controller's port-event stream says about it, and the driver's log lines that name it.
+     */
+    const explainDown = async (down: Port[]): Promise<string> => {
+      const out: string[] = [];
+      const sql = (q: string): string => {
+        try {
+          return neutron.db.sql(q, 'neutron').trim() || '(none)';
+        } catch (e) {
+          return `(${e instanceof Error ? e.message : String(e)})`;
+        }
+      };
+      let events: { port_id: string }[] = [];
+      try {
+        const r = await fetch(`${stack.controller?.url}/v1/ports/events`, {
+          signal: AbortSignal.timeout(5000),
+        });
+        events = ((await r.json()) as { events: { port_id: string }[] }).events;
+      } catch (e) {
+        out.push(`(GET /v1/ports/events failed: ${e instanceof Error ? e.message : String(e)})`);
+      }
+      const logLines = neutron.serverLogLines();
+      for (const p of down) {
+        const host = p['binding:host_id'] ?? '';
+        const json = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
+        const b = host ? await stack.etcdGet<PortBinding>(keys.portBinding(host, p.id)) : undefined;
+        const st = host ? await stack.etcdGet(keys.portState(host, p.id)) : undefined;
+        out.push(
+          `port ${p.id} (${p.name}): status ${p.status}, host ${host}, vif ${p['binding:vif_type']}, ` +
+            `revision ${p.revision_number}`,
+          `  netvpp_port_provisioning: ${sql(`SELECT host, revision FROM netvpp_port_provisioning WHERE port_id='${p.id}'`)}`,
+          `  provisioningblocks: ${sql(
+            `SELECT b.entity FROM provisioningblocks b JOIN ports p ON p.standard_attr_id = b.standard_attr_id ` +
+              `WHERE p.id='${p.id}'`,
+          )}`,
+          `  etcd binding: ${b ? `revision ${b.revision}, vif ${b.vif_type}` : '(absent)'}`,
+          `  etcd state: ${json(st)}`,
+          `  controller event: ${json(events.find((e) => e.port_id === p.id))}`,
+          ...logLines
+            .filter((l) => l.includes(p.id) && !l.includes('neutron.wsgi'))
+            .map((l) => `  log: ${l}`),
+        );
+      }
+      out.push(
+        'driver follower/forwarder log:',
+        ...logLines
+          .filter((l) => /networking_netvpp\.(follower|leader)|netvpp port event|Traceback|ERROR/.test(l))
+          .slice(-30)
+          .map((l) => `  ${l}`),
+      );
+      return out.join('\n');
+    };
     const portStatus = (id: string, status: string): Promise<Port> =>
       converge(`port ${id} to be ${status}`, async () => {
         const p = await apiPort(id);
@@ -569,11 +623,47 @@ describe(
             .sort();
           return JSON.stringify(inEtcd) === JSON.stringify(members) ? true : undefined;
         });
-        await converge('every bound port to be ACTIVE', async () => {
-          const now = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${streamNet}`)).ports;
-          const down = now.filter((p) => p['binding:host_id'] === 'compute1' && p.status !== 'ACTIVE');
-          return down.length === 0 ? true : undefined;
-        });
+        // Neutron binds a port after committing it, in a second transaction, once bind_port has asked the
+        // controller whether the host is alive. A create cut off there by the kill leaves the port with
+        // binding:host_id but unbound; one whose bind_port hit the hung controller is binding_failed. Both
+        // are DOWN, correctly: no binding ever reached netvpp, and Neutron does not retry a binding by
+        // itself. The client whose request failed re-sends it (Nova retries the binding); any update of
+        // such a port binds it, and then it must come up like the others.
+        const halfBound = ports.filter(
+          (p) => p['binding:host_id'] === 'compute1' && p['binding:vif_type'] !== 'vhostuser',
+        );
+        for (const p of halfBound) {
+          const vif = p['binding:vif_type'];
+          assert.ok(
+            acked.created.includes(p.id)
+              ? vif === 'binding_failed'
+              : vif === 'unbound' || vif === 'binding_failed',
+            `port ${p.id} (${p.name}) on compute1 has vif_type ${vif}: only a binding cut off by the hang or ` +
+              `the kill may leave it unbound`,
+          );
+          const rebound = (
+            await neutron.api<{ port: Port }>('PUT', `/ports/${p.id}`, {
+              port: { 'binding:host_id': 'compute1' },
+            })
+          ).port;
+          assert.equal(
+            rebound['binding:vif_type'],
+            'vhostuser',
+            `port ${p.id} is bound when the binding is re-sent`,
+          );
+        }
+        t.diagnostic(`${halfBound.length} port(s) left unbound by the hang or the kill, bound again`);
+        let down: Port[] = [];
+        try {
+          await converge('every bound port to be ACTIVE', async () => {
+            const now = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${streamNet}`)).ports;
+            down = now.filter((p) => p['binding:host_id'] === 'compute1' && p.status !== 'ACTIVE');
+            return down.length === 0 ? true : undefined;
+          });
+        } catch (e) {
+          const why = await explainDown(down);
+          throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- ports not ACTIVE ---\n${why}`);
+        }
       },
     );
   },

@@ -106,6 +106,12 @@ export interface World {
   stop(): Promise<void>;
 }
 
+/** The incremental path of the agent agreed with a full compile → diff → readiness at every pass. */
+function assertVerified(a: Agent): void {
+  if (a.verifyFailures.length > 0)
+    throw new Error(`incremental pass differed from a full one: ${a.verifyFailures.join(' | ')}`);
+}
+
 async function makeUplink(operator: VppClient): Promise<number> {
   // Right after a VPP restart the old connection may not have noticed yet: reconnect until it works.
   const all = await waitFor('the operator connected to VPP', async () => {
@@ -180,6 +186,8 @@ export async function startWorld(): Promise<World> {
         vppRetryMaxMs: 200,
         livenessTtlSec: 5,
         groupDropAfterMs: 200,
+        // Every incremental pass is checked against a full compile, diff and readiness.
+        verify: true,
         ...opts,
       });
       agents.push(a);
@@ -189,6 +197,7 @@ export async function startWorld(): Promise<World> {
     async stopAgent(a) {
       agents.splice(agents.indexOf(a), 1);
       await a.stop();
+      assertVerified(a);
     },
     makeUplink(host = 'compute1') {
       return makeUplink(nodeOf(host).operator);
@@ -266,6 +275,7 @@ export async function startWorld(): Promise<World> {
     },
     async stop() {
       for (const a of [...agents]) await a.stop();
+      for (const a of agents) assertVerified(a);
       for (const n of nodes.values()) {
         await n.operator.close();
         await n.vpp.stop();

@@ -50,7 +50,7 @@ class ClientTest(unittest.TestCase):
         with self.assertRaises(nclient.ControllerError) as e:
             c.post_journal([{'id': 1}])
         self.assertEqual(e.exception.status, 503)
-        self.assertEqual(c.post_journal([{'id': 1}]), ([1], []))
+        self.assertEqual(c.post_journal([{'id': 1}]), ([1], [], False))
         self.assertEqual(len(leader.seen), 1)
 
     def test_unreachable_controller_moves_on_to_the_next_url(self):
@@ -71,6 +71,26 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(srv.seen[0][1], '/v1/hosts/compute%209')
         with self.assertRaisesRegex(nclient.ControllerError, 'HTTP 500: boom'):
             c.post_journal([])
+
+    def test_sync_token_then_sync_body_as_given(self):
+        def routes(m, p, b):
+            if (m, p) == ('GET', '/v1/sync'):
+                return 200, {'sync_needed': True, 'token': '17'}
+            if (m, p) == ('POST', '/v1/sync'):
+                return 200, {'rejected': [], 'written': 2, 'deleted': 0,
+                             'kept': 0}
+            if (m, p) == ('POST', '/v1/journal'):
+                return 200, {'done': [1], 'sync_needed': True}
+            return 404, {'error': 'no'}
+        srv, url = serve(routes)
+        self.addCleanup(srv.shutdown)
+        c = nclient.ControllerClient(url, 5)
+        self.assertEqual(c.sync_status()['token'], '17')
+        body = {'networks': [], 'ports': [], 'security_groups': [],
+                'token': '17'}
+        self.assertEqual(c.post_sync(nclient.encode(body), 30)['written'], 2)
+        self.assertEqual(srv.seen[1], ('POST', '/v1/sync', body))
+        self.assertEqual(c.post_journal([{'id': 1}]), ([1], [], True))
 
     def test_a_reply_without_done_is_an_error_not_an_empty_ack(self):
         srv, url = serve(lambda m, p, b: (200, {'ok': True}))

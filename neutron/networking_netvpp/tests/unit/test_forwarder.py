@@ -1,3 +1,5 @@
+import time
+import json
 import types
 import unittest
 
@@ -10,29 +12,53 @@ def row(i):
             'revision': i, 'data': {}}
 
 
+def conf(**over):
+    c = dict(journal_batch_size=100, journal_batch_bytes=1 << 20,
+             retry_max_backoff=1, leader_retry_interval=1,
+             journal_poll_interval=1, sync_timeout=60,
+             sync_check_interval=10)
+    c.update(over)
+    return types.SimpleNamespace(**c)
+
+
 class FakeClient(object):
     base_url = 'http://controller'
 
-    def __init__(self, reply):
+    def __init__(self, reply, sync_needed=False):
         self.reply = reply
+        self.sync_needed = sync_needed
         self.sent = []
+        self.calls = []
+        self.sync_reply = {'rejected': [], 'written': 3, 'deleted': 0,
+                           'kept': 0}
+        self.health_reply = {'status': 'ok', 'sync_needed': False}
 
     def post_journal(self, rows):
         self.sent.append([r['id'] for r in rows])
         if isinstance(self.reply, Exception):
             raise self.reply
-        return self.reply(rows)
+        done, rejected = self.reply(rows)
+        return done, rejected, self.sync_needed
+
+    def sync_status(self):
+        self.calls.append('token')
+        return {'sync_needed': True, 'token': '42'}
+
+    def post_sync(self, data, timeout):
+        self.calls.append(('sync', json.loads(data)))
+        if isinstance(self.sync_reply, Exception):
+            raise self.sync_reply
+        return self.sync_reply
+
+    def health(self):
+        self.calls.append('health')
+        return self.health_reply
 
 
 class ForwarderTest(unittest.TestCase):
 
     def make(self, reply, rows):
-        conf = types.SimpleNamespace(journal_batch_size=100,
-                                     journal_batch_bytes=1 << 20,
-                                     retry_max_backoff=1,
-                                     leader_retry_interval=1,
-                                     journal_poll_interval=1)
-        f = forwarder.Forwarder(conf, FakeClient(reply))
+        f = forwarder.Forwarder(conf(), FakeClient(reply))
         self.table = list(rows)
         self.failures = []
         f.read_batch = lambda: [row(i) for i in self.table]
@@ -73,11 +99,127 @@ class ForwarderTest(unittest.TestCase):
         self.assertIn('rejected row 1', logs.output[0])
 
 
+STATE = {'networks': [{'id': 'n1'}], 'ports': [{'id': 'p1'}],
+         'security_groups': []}
+
+
+class FullSyncTest(unittest.TestCase):
+
+    def make(self, rows=(), sync_needed=False):
+        self.client = FakeClient(lambda rows: ([r['id'] for r in rows], []),
+                                 sync_needed=sync_needed)
+        f = forwarder.Forwarder(conf(), self.client)
+        self.table = list(rows)
+        f.read_batch = lambda: [row(i) for i in self.table]
+        f.delete_rows = lambda ids: [self.table.remove(i) for i in ids]
+        f.note_failure = lambda ids, err: None
+
+        def read_snapshot():
+            self.client.calls.append('snapshot')
+            return json.loads(json.dumps(STATE))
+        f.read_snapshot = read_snapshot
+        return f
+
+    def test_a_new_forwarder_syncs_first_token_before_snapshot(self):
+        f = self.make()
+        with self.assertLogs('networking_netvpp.forwarder', 'INFO') as logs:
+            f.sync_if_pending()
+        self.assertEqual(self.client.calls[:2], ['token', 'snapshot'])
+        kind, body = self.client.calls[2]
+        self.assertEqual(kind, 'sync')
+        self.assertEqual(body, dict(STATE, token='42'))
+        self.assertFalse(f.sync_pending)
+        # size and time of the sync are logged
+        self.assertTrue(any('KiB' in line for line in logs.output))
+        self.assertTrue(any('applied in' in line for line in logs.output))
+        f.sync_if_pending()
+        self.assertEqual(len(self.client.calls), 3, 'no second sync')
+
+    def test_a_journal_reply_asking_for_a_sync_triggers_one(self):
+        f = self.make(rows=[1, 2], sync_needed=True)
+        f.sync_pending = False
+        self.assertEqual(f.send_once(), 'sent')
+        self.assertEqual(self.table, [], 'the batch itself is done')
+        self.assertTrue(f.sync_pending)
+        f.sync_if_pending()
+        self.assertEqual([c if isinstance(c, str) else c[0]
+                          for c in self.client.calls],
+                         ['token', 'snapshot', 'sync'])
+
+    def test_a_failed_sync_is_retried_later_and_rows_keep_flowing(self):
+        f = self.make(rows=[7])
+        self.client.sync_reply = nclient.ControllerError(
+            'HTTP 413: too large', status=413)
+        with self.assertLogs('networking_netvpp.forwarder',
+                             'WARNING') as logs:
+            f.sync_if_pending()
+        self.assertIn('max_body_mb', logs.output[0])
+        self.assertTrue(f.sync_pending)
+        self.assertGreater(f.sync_not_before, time.monotonic())
+        self.assertEqual(f.send_once(), 'sent')
+        self.assertEqual(self.table, [])
+        calls = len(self.client.calls)
+        f.sync_if_pending()  # still backing off: nothing sent
+        self.assertEqual(len(self.client.calls), calls)
+        # replies that keep asking for the sync do not cut the back-off
+        self.client.sync_needed = True
+        self.table.append(8)
+        self.assertEqual(f.send_once(), 'sent')
+        f.sync_if_pending()
+        self.assertEqual(len(self.client.calls), calls)
+        self.client.sync_reply = {'rejected': [], 'written': 0}
+        f.sync_not_before = 0
+        f.sync_if_pending()
+        self.assertFalse(f.sync_pending)
+
+    def test_a_snapshot_that_cannot_be_read_is_retried(self):
+        f = self.make()
+
+        def broken():
+            raise RuntimeError('database gone')
+        f.read_snapshot = broken
+        with self.assertLogs('networking_netvpp.forwarder', 'ERROR'):
+            f.sync_if_pending()
+        self.assertTrue(f.sync_pending)
+        self.assertNotIn('sync', [c[0] for c in self.client.calls
+                                  if isinstance(c, tuple)])
+
+    def test_while_idle_the_controller_is_asked_whether_it_needs_a_sync(self):
+        f = self.make()
+        f.sync_pending = False
+        f.last_sync_check = time.monotonic() - 11
+        f.check_sync_needed()
+        self.assertEqual(self.client.calls, ['health'])
+        self.assertFalse(f.sync_pending)
+        f.check_sync_needed()  # within the interval: no second call
+        self.assertEqual(self.client.calls, ['health'])
+        self.client.health_reply = {'status': 'ok', 'sync_needed': True}
+        f.last_sync_check = time.monotonic() - 11
+        with self.assertLogs('networking_netvpp.forwarder', 'WARNING'):
+            f.check_sync_needed()
+        self.assertTrue(f.sync_pending)
+
+    def test_losing_the_lock_means_a_sync_when_it_is_regained(self):
+        f = self.make()
+        f.sync_pending = False
+        held = iter([False])
+
+        def lock_held():
+            try:
+                return next(held)
+            except StopIteration:
+                f.stopped = True
+                return False
+        f.lock = types.SimpleNamespace(held=lock_held, release=lambda: None)
+        f._sleep = lambda s: None
+        f.run()
+        self.assertTrue(f.sync_pending)
+
 
 class RefreshGroupsTest(unittest.TestCase):
 
     def test_groups_are_sent_as_committed_now(self):
-        f = forwarder.Forwarder(types.SimpleNamespace(), FakeClient(None))
+        f = forwarder.Forwarder(conf(), FakeClient(None))
         committed = {'g1': {'id': 'g1', 'revision_number': 7,
                             'security_group_rules': [{'id': 'r2'}, {'id': 'r1'}]},
                      'g2': None}

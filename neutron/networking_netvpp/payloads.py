@@ -1,0 +1,46 @@
+"""What netvpp adds to Neutron's dicts, shared by journal rows and full syncs.
+
+A full sync must describe a resource exactly as its journal row would: the
+controller recomputes the same revision's keys from either, and a difference
+would be written as a change.
+"""
+from neutron_lib.plugins.ml2 import api
+
+
+def segment_summary(segment, network):
+    """`netvpp:network` of a port: its bound segment, or the first."""
+    if not segment:
+        return {'id': network.get('id'), 'network_type': None,
+                'physical_network': None, 'segmentation_id': None,
+                'mtu': network.get('mtu')}
+    return {
+        'id': network.get('id'),
+        'network_type': segment.get(api.NETWORK_TYPE),
+        'physical_network': segment.get(api.PHYSICAL_NETWORK),
+        'segmentation_id': segment.get(api.SEGMENTATION_ID),
+        'mtu': network.get('mtu'),
+    }
+
+
+def network_data(network, segments):
+    data = dict(network)
+    data['netvpp:segments'] = [segment_summary(s, network)
+                               for s in (segments or [])]
+    return data
+
+
+def port_data(port, network, bound_segment, segments):
+    """A port as journal rows carry it: the bound segment, else the first."""
+    data = dict(port)
+    segment = bound_segment
+    if segment is None:
+        segment = segments[0] if segments else None
+    data['netvpp:network'] = segment_summary(segment, network)
+    return data
+
+
+def sorted_rules(group):
+    """A security group with its rules in id order, as journal rows."""
+    group['security_group_rules'] = sorted(
+        group.get('security_group_rules') or [], key=lambda r: r['id'])
+    return group

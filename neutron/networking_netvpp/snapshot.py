@@ -1,0 +1,77 @@
+"""Neutron's complete state, as POST /v1/sync wants it.
+
+Everything is read in one database transaction, so on MySQL/MariaDB
+(REPEATABLE READ) it is one consistent view. Each resource is shaped exactly
+as its journal row would be (payloads.py): ports with their binding and
+`netvpp:network` (the bottom bound segment of their binding on
+`binding:host_id`, else the network's first segment), networks with
+`netvpp:segments`, security groups with all their rules.
+"""
+from neutron.db import segments_db
+from neutron.plugins.ml2 import models as ml2_models
+from neutron_lib.db import api as db_api
+from neutron_lib.plugins import directory
+
+from networking_netvpp import payloads
+from networking_netvpp import secgroups
+
+
+def bottom_levels(context, ports):
+    """{port_id: segment_id} of the last binding level on each port's host."""
+    hosts = {p['id']: p.get('binding:host_id') for p in ports
+             if p.get('binding:host_id')}
+    if not hosts:
+        return {}
+    rows = context.session.query(
+        ml2_models.PortBindingLevel.port_id,
+        ml2_models.PortBindingLevel.host,
+        ml2_models.PortBindingLevel.level,
+        ml2_models.PortBindingLevel.segment_id).all()
+    best = {}
+    for port_id, host, level, segment_id in rows:
+        if hosts.get(port_id) != host:
+            continue  # an inactive binding (live migration target) or stale
+        if port_id not in best or level > best[port_id][0]:
+            best[port_id] = (level, segment_id)
+    return {port_id: seg for port_id, (level, seg) in best.items()}
+
+
+def build(networks, ports, groups, segments, levels, all_segments):
+    """Pure: the sync body from what was read.
+
+    segments: {network_id: [static segments in Neutron's order]}
+    levels: {port_id: bottom bound segment_id}
+    all_segments: {segment_id: segment} (dynamic ones too)
+    """
+    nets = {n['id']: n for n in networks}
+    out_ports = []
+    for port in ports:
+        network = nets.get(port['network_id'], {'id': port['network_id']})
+        seg_id = levels.get(port['id'])
+        bound = all_segments.get(seg_id) if seg_id else None
+        out_ports.append(payloads.port_data(
+            port, network, bound, segments.get(port['network_id']) or []))
+    return {
+        'networks': [payloads.network_data(n, segments.get(n['id']))
+                     for n in networks],
+        'ports': out_ports,
+        'security_groups': [payloads.sorted_rules(dict(g)) for g in groups],
+    }
+
+
+def read(context):
+    """The sync body, read from Neutron's database in one transaction."""
+    plugin = directory.get_plugin()
+    with db_api.CONTEXT_READER.using(context):
+        networks = plugin.get_networks(context)
+        net_ids = [n['id'] for n in networks]
+        segments = segments_db.get_networks_segments(context, net_ids)
+        every = segments_db.get_networks_segments(context, net_ids,
+                                                  filter_dynamic=None)
+        all_segments = {s['id']: s for segs in every.values() for s in segs}
+        ports = plugin.get_ports(context)
+        levels = bottom_levels(context, ports)
+        # An admin context has no project: listing creates no default group.
+        groups = plugin.get_security_groups(context) \
+            if secgroups.enabled() else []
+    return build(networks, ports, groups, segments, levels, all_segments)

@@ -1,0 +1,93 @@
+import types
+import unittest
+
+from networking_netvpp import mech_driver
+from networking_netvpp import snapshot
+
+NET = {'id': 'n1', 'mtu': 1450, 'revision_number': 4,
+       'provider:network_type': 'vlan'}
+SEG_A = {'id': 'sa', 'network_type': 'vlan', 'physical_network': 'physnet1',
+         'segmentation_id': 100, 'network_id': 'n1'}
+SEG_B = {'id': 'sb', 'network_type': 'vlan', 'physical_network': 'physnet2',
+         'segmentation_id': 200, 'network_id': 'n1'}
+DYN = {'id': 'sd', 'network_type': 'vlan', 'physical_network': 'physnet3',
+       'segmentation_id': 300, 'network_id': 'n1'}
+
+
+def port(pid, host='', vif='unbound'):
+    return {'id': pid, 'network_id': 'n1', 'binding:host_id': host,
+            'binding:vif_type': vif, 'revision_number': 9,
+            'fixed_ips': [{'subnet_id': 's1', 'ip_address': '10.0.0.9'}]}
+
+
+def journal_row(p, bound_segment):
+    """What update_port_precommit journals for the same port."""
+    ctx = types.SimpleNamespace(
+        current=p, bottom_bound_segment=bound_segment,
+        network=types.SimpleNamespace(current=NET,
+                                      network_segments=[SEG_A, SEG_B]))
+    return mech_driver.NetvppMechanismDriver()._port_data(ctx)
+
+
+class FakeSession(object):
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def query(self, *cols):
+        return types.SimpleNamespace(all=lambda: self.rows)
+
+
+class SnapshotTest(unittest.TestCase):
+
+    def build(self, ports, levels):
+        return snapshot.build(
+            [NET], ports,
+            [{'id': 'g1', 'security_group_rules': [{'id': 'r2'},
+                                                   {'id': 'r1'}]}],
+            {'n1': [SEG_A, SEG_B]}, levels,
+            {s['id']: s for s in (SEG_A, SEG_B, DYN)})
+
+    def test_ports_are_shaped_exactly_as_their_journal_rows(self):
+        bound = port('p1', 'compute1', 'vhostuser')
+        unbound = port('p2')
+        failed = port('p3', 'compute2', 'binding_failed')
+        dynamic = port('p4', 'compute1', 'vhostuser')
+        out = self.build([bound, unbound, failed, dynamic],
+                         {'p1': 'sb', 'p4': 'sd'})
+        by_id = {p['id']: p for p in out['ports']}
+        self.assertEqual(by_id['p1'], journal_row(bound, SEG_B))
+        self.assertEqual(by_id['p2'], journal_row(unbound, None))
+        self.assertEqual(by_id['p3'], journal_row(failed, None))
+        self.assertEqual(by_id['p4']['netvpp:network']['physical_network'],
+                         'physnet3', 'a dynamic bottom segment is found too')
+        self.assertEqual(by_id['p1']['netvpp:network'], {
+            'id': 'n1', 'network_type': 'vlan',
+            'physical_network': 'physnet2', 'segmentation_id': 200,
+            'mtu': 1450})
+
+    def test_networks_carry_their_segments_and_groups_sorted_rules(self):
+        out = self.build([], {})
+        [net] = out['networks']
+        self.assertEqual(net['revision_number'], 4)
+        self.assertEqual([s['physical_network']
+                          for s in net['netvpp:segments']],
+                         ['physnet1', 'physnet2'])
+        self.assertEqual([r['id'] for r in
+                          out['security_groups'][0]['security_group_rules']],
+                         ['r1', 'r2'])
+
+    def test_the_bottom_level_of_the_active_host_counts(self):
+        ctx = types.SimpleNamespace(session=FakeSession([
+            ('p1', 'compute1', 0, 'sa'),
+            ('p1', 'compute1', 1, 'sb'),
+            # the target of a live migration: not the active binding
+            ('p1', 'compute9', 0, 'sd'),
+            ('p2', 'compute1', 0, 'sa'),
+        ]))
+        ports = [port('p1', 'compute1'), port('p2', '')]
+        self.assertEqual(snapshot.bottom_levels(ctx, ports), {'p1': 'sb'})
+
+
+if __name__ == '__main__':
+    unittest.main()
