@@ -96,7 +96,8 @@ class LeaseKeeper implements LeaseKey {
         this.wake?.();
       });
       try {
-        const id = await lease.grant();
+        // etcd3's grant has no deadline of its own; a restarted etcd can leave it hanging.
+        const id = await withDeadline(lease.grant(), GRANT_DEADLINE_MS, 'lease grant');
         if (this.isClosed()) break;
         this.leaseId = id;
         await this.store.put(this.opts.key, this.value, { lease: id });
@@ -157,13 +158,24 @@ class LeaseKeeper implements LeaseKey {
     const lease = this.lease;
     this.leaseId = undefined;
     try {
-      await lease?.revoke();
+      if (lease) await withDeadline(lease.revoke(), GRANT_DEADLINE_MS, 'lease revoke');
     } catch (err) {
       this.log(`revoke of the lease for ${this.opts.key} failed; the key expires with its TTL`, err);
     }
     this.resolveReady();
     await this.loop;
   }
+}
+
+const GRANT_DEADLINE_MS = 5000;
+
+/** Rejects when `p` has not settled within `ms` (the underlying call is left to finish or fail). */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`${what}: no answer from etcd within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
 
 /** Writes `key` under a lease and keeps it there until close(). */
