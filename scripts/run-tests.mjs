@@ -16,7 +16,11 @@ function find(dir, out) {
 const filter = process.argv.slice(2);
 let files = find('test', []).sort();
 if (filter.length) files = files.filter((f) => filter.some((x) => f.includes(x)));
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=600000', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-timeout=600000', '--test-reporter=spec', ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(r.status ?? 1);
