@@ -79,15 +79,13 @@ export class ActualState {
   }
 
   /** `keys` and every key the VPP objects among them reference, transitively. */
-  closure(keys: Iterable<string>): Set<string> {
+  closure(...keys: Iterable<string>[]): Set<string> {
     const out = new Set<string>();
-    const stack = [...keys];
-    while (stack.length > 0) {
-      const k = stack.pop() as string;
-      if (out.has(k)) continue;
-      out.add(k);
+    for (const ks of keys) for (const k of ks) out.add(k);
+    // A Set's iteration also visits what is added during it.
+    for (const k of out) {
       const o = this.objects.get(k);
-      if (o) for (const r of refsOf(o)) if (!out.has(r)) stack.push(r);
+      if (o) for (const r of refsOf(o)) out.add(r);
     }
     return out;
   }

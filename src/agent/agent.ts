@@ -92,6 +92,8 @@ export interface AgentHealth {
   /** Objects that failed and are being retried. */
   failing: { key: string; error: string; attempts: number }[];
   lastResync: ResyncStats | null;
+  /** Passes since start: full (resync, etcd re-read, recovery) and incremental. */
+  passes: { full: number; incremental: number };
 }
 
 /**
@@ -123,7 +125,14 @@ export class Agent extends EventEmitter {
   /** Every port's last status, and the status of each key ports need, as last seen (for deltas). */
   private statuses = new Map<string, PortStatus>();
   private keyStatuses = new Map<string, KeyStatus>();
+  /** Readiness still to recompute: everything, or these ports and the ports needing these keys. */
+  private reportAll = true;
+  private reportPorts = new Set<string>();
+  private reportKeys = new Set<string>();
   private readonly verify: boolean;
+  /** Why the next pass must be a full one, when not for a VPP resync (logged). */
+  private fullWhy: string | undefined;
+  private passes = { full: 0, incremental: 0 };
   /** What `verify` found (empty when the incremental path agreed with the full one every time). */
   readonly verifyFailures: string[] = [];
   private stopped = false;
@@ -226,6 +235,7 @@ export class Agent extends EventEmitter {
     return this.actual;
   }
 
+  /** The compiled desired state (updated in place by each pass). */
   get compiledState(): Compiled | undefined {
     return this.compiled ? this.compiler.compiled : undefined;
   }
@@ -250,6 +260,7 @@ export class Agent extends EventEmitter {
       ports: { ...this.counts },
       failing: failing.slice(0, 50),
       lastResync: this.lastResync,
+      passes: { ...this.passes },
     };
   }
 
@@ -452,6 +463,7 @@ export class Agent extends EventEmitter {
         this.log.error('reconcile pass failed; retrying', { error: (e as Error).message });
         // What the failed pass took from the change journal is lost: start over from everything.
         this.compiled = false;
+        this.fullWhy = 'after a failed pass';
         this.retryIn(1000);
       } finally {
         this.busy = false;
@@ -478,9 +490,15 @@ export class Agent extends EventEmitter {
     const full = !this.compiled || changes.full;
     let delta: CompileDelta | undefined;
     if (full) {
+      if (!reason) this.log.info('full pass', { why: this.fullWhy ?? 'etcd keys re-read' });
+      this.fullWhy = undefined;
       this.compiler.rebuild(this.desired);
       this.compiled = true;
-    } else delta = this.compiler.update(this.desired, changes);
+      this.passes.full++;
+    } else {
+      delta = this.compiler.update(this.desired, changes);
+      this.passes.incremental++;
+    }
     const compiled = this.compiler.compiled;
     if (full || changes.groups.size > 0 || changes.members.size > 0) {
       for (const [k, w] of compiled.warnings) {
@@ -554,10 +572,23 @@ export class Agent extends EventEmitter {
    * plan changed (`ports`), whose link changed, or that need a key whose standing changed in the pass.
    */
   private async report(full: boolean, ports?: Iterable<string>, pass?: PassSummary): Promise<void> {
+    // Kept until done: a report waits while the desired state is incomplete (a group loading).
+    if (full || (pass && pass.checked === null)) {
+      this.reportAll = true;
+      this.reportPorts.clear();
+      this.reportKeys.clear();
+    } else if (!this.reportAll) {
+      for (const p of ports ?? []) this.reportPorts.add(p);
+      for (const k of pass?.checked ?? []) this.reportKeys.add(k);
+    }
     const actual = this.actual;
     if (!this.compiled || !actual || !this.feed.complete) return;
     const compiled = this.compiler.compiled;
-    const links = actual.takeLinkChanges();
+    for (const idx of actual.takeLinkChanges()) {
+      const key = actual.keyByIf.get(idx);
+      const p = key ? portOfKey(key) : null;
+      if (p) this.reportPorts.add(p);
+    }
     // Keys many ports share are looked at once per report; a port's own keys, by that port alone.
     const statusOf = (key: string): KeyStatus => {
       if (portOfKey(key) !== null) return this.reconciler.keyStatus(key, compiled, actual);
@@ -566,7 +597,10 @@ export class Agent extends EventEmitter {
         this.keyStatuses.set(key, (st = this.reconciler.keyStatus(key, compiled, actual)));
       return st;
     };
-    if (full || (pass && pass.checked === null)) {
+    if (this.reportAll) {
+      this.reportAll = false;
+      this.reportPorts.clear();
+      this.reportKeys.clear();
       this.keyStatuses = new Map();
       this.statuses = new Map();
       for (const plan of compiled.ports.values()) {
@@ -574,15 +608,12 @@ export class Agent extends EventEmitter {
         this.statuses.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
       }
       this.reporter.setAll(this.statuses);
+      if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
     } else {
-      const todo = new Set<string>(ports);
-      for (const idx of links) {
-        const key = actual.keyByIf.get(idx);
-        const p = key ? portOfKey(key) : null;
-        if (p) todo.add(p);
-      }
+      const todo = this.reportPorts;
+      this.reportPorts = new Set();
       // A shared key whose standing changed: every port that may need it is looked at again.
-      for (const key of pass?.checked ?? []) {
+      for (const key of this.reportKeys) {
         const own = portOfKey(key);
         if (own !== null) {
           todo.add(own);
@@ -593,6 +624,7 @@ export class Agent extends EventEmitter {
         this.keyStatuses.set(key, st);
         for (const p of this.compiler.portsNeeding(key)) todo.add(p);
       }
+      this.reportKeys.clear();
       for (const portId of todo) {
         const plan = compiled.ports.get(portId);
         if (!plan) {
@@ -628,7 +660,10 @@ export class Agent extends EventEmitter {
     }
   }
 
-  /** `verify`: the incremental state must be what a full compile, diff and readiness give. */
+  /**
+   * `verify`: the incremental state (and what a full pass left out of sync) must be what a full
+   * compile, diff and readiness give.
+   */
   private verifyIncremental(actual: ActualState): void {
     const mine = this.compiler.compiled;
     const full = compile(this.desired, this.compiler.opts);
@@ -665,6 +700,7 @@ export class Agent extends EventEmitter {
     this.verifyFailures.push(msg);
     this.log.error('verify: the incremental pass differs from a full one; doing a full pass', { msg });
     this.compiled = false;
+    this.fullWhy = 'verify found a difference';
     this.kick();
   }
 }

@@ -1,5 +1,7 @@
 // compile: desired state (etcd) → the VPP object graph this host should have. A pure function: same
-// input, same objects, key for key — so a resync of an unchanged host finds nothing to do.
+// input, same objects, key for key — so a resync of an unchanged host finds nothing to do. HostCompiler
+// keeps that result up to date change by change (what a change touches is redone, nothing else), and
+// `compile` is its rebuild from scratch.
 //
 // Besides objects it returns what diff must leave alone ("frozen"): the objects of a port whose
 // binding is invalid (they stay exactly as they are, so a bad write can't tear down a working port and
@@ -356,7 +358,7 @@ export class HostCompiler {
   }
 
   /** Compiles everything anew. */
-  rebuild(state: DesiredState): CompileDelta {
+  rebuild(state: DesiredState): void {
     this.compiled = emptyCompiled();
     this.units = new Map();
     this.netIn = new Map();
@@ -379,7 +381,7 @@ export class HostCompiler {
       groups: new Set<string>(),
       members: new Set<string>(),
     };
-    return this.apply(state, changes, false);
+    this.apply(state, changes, false);
   }
 
   /** Applies what changed in `state` since the last rebuild/update. */

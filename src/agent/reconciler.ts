@@ -5,7 +5,7 @@
 import type { ActualState } from './actual.ts';
 import { execute, type PassResult } from './apply.ts';
 import type { Compiled, PortPlan } from './compile.ts';
-import { diff, outOfSync, type Blocked, type PlanOp } from './diff.ts';
+import { diff, outOfSync, type Blocked, type Plan, type PlanOp } from './diff.ts';
 import { compare, keyOf } from './objects.ts';
 import { createObject, deleteObject, updateObject, type OpContext } from './ops.ts';
 
@@ -81,7 +81,7 @@ export class Reconciler {
     const touched = ctx.actual.takeTouched();
     let candidates: Set<string> | undefined;
     if (changed) {
-      candidates = ctx.actual.closure([...this.unsynced, ...changed, ...touched]);
+      candidates = ctx.actual.closure(this.unsynced, changed, touched);
     }
     const plan = diff(compiled, ctx.actual, hold, candidates);
     const res: PassResult = await execute(plan, (op) => runOp(op, ctx));
@@ -105,12 +105,7 @@ export class Reconciler {
     let nextRetryAt: number | undefined;
     for (const f of this.failures.values())
       if (nextRetryAt === undefined || f.retryAt < nextRetryAt) nextRetryAt = f.retryAt;
-    // What may be out of sync now: what the diff looked at, what the plan did, what VPP changed since.
-    const checked = ctx.actual.closure([
-      ...(candidates ?? []),
-      ...plan.ops.map((o) => o.key),
-      ...ctx.actual.takeTouched(),
-    ]);
+    const checked = checkAfterPass(plan, res, ctx.actual, candidates);
     this.unsynced = new Set();
     for (const k of checked) if (outOfSync(k, compiled, ctx.actual)) this.unsynced.add(k);
     return {
@@ -163,6 +158,36 @@ export class Reconciler {
     const error = unique.length ? truncate(unique.join('; '), 4000) : null;
     return { ready: complete && error === null, error };
   }
+}
+
+/**
+ * The keys that may be out of sync after a pass: those the diff looked at (`candidates`, after an
+ * incremental diff), the plan's and what changed in VPP during it, with what they reference. After a
+ * full pass, the keys whose ops all succeeded are in sync (an op leaves its object as desired, or
+ * gone, and the plan orders every op after those that would undo it), which spares re-checking the
+ * whole host after a cold resync; `verify` checks that too.
+ */
+export function checkAfterPass(
+  plan: Plan,
+  res: Pick<PassResult, 'failed' | 'blocked'>,
+  actual: ActualState,
+  candidates?: ReadonlySet<string>,
+): Set<string> {
+  const touched = actual.takeTouched();
+  if (candidates)
+    return actual.closure(
+      candidates,
+      plan.ops.map((o) => o.key),
+      touched,
+    );
+  const unfinished = new Set<string>();
+  for (const op of plan.ops) if (res.failed.has(op) || res.blocked.has(op)) unfinished.add(op.key);
+  const settled = new Set<string>();
+  for (const op of plan.ops) if (!unfinished.has(op.key)) settled.add(op.key);
+  return actual.closure(
+    unfinished,
+    [...touched].filter((k) => !settled.has(k)),
+  );
 }
 
 function truncate(s: string, n: number): string {

@@ -68,6 +68,6 @@ describe('contract with VPP', () => {
         ![...v.acls.keys(), ...v.macips.keys()].some((t) => t.startsWith('netvpp:'))
       );
     });
-    assert.equal(await w.portState(H, vm.port_id), undefined);
+    await w.waitState(H, vm.port_id, 'its state key deleted', (s) => s === undefined);
   });
 });

@@ -275,13 +275,14 @@ export async function startWorld(): Promise<World> {
     },
     async stop() {
       for (const a of [...agents]) await a.stop();
-      for (const a of agents) assertVerified(a);
       for (const n of nodes.values()) {
         await n.operator.close();
         await n.vpp.stop();
       }
       store.close();
       await etcd.destroy();
+      // Last, so that a failure still stops everything.
+      for (const a of agents) assertVerified(a);
     },
   };
   return w;
