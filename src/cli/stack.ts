@@ -18,31 +18,8 @@ import { logger, type Level } from '../util/log.ts';
 /** The demo node's physical NIC, as VPP names a virtio NIC at PCI 0000:00:08.0. */
 export const DEMO_UPLINK = 'GigabitEthernet0/8/0';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns something other than undefined; throws `what` after `limitMs`. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  limitMs = 60_000,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`${what} did not happen within ${limitMs / 1000} s${why}`);
-    }
-    await sleep(everyMs);
-  }
-}
+export { sleep, pollUntil as until } from '../util/wait.ts';
+import { pollUntil as until, sleep } from '../util/wait.ts';
 
 /** Starts a controller in this process on `bindPort` (0: any free port) and waits until it leads. */
 export async function startLocalController(etcdEndpoints: string[], bindPort = 0): Promise<Controller> {

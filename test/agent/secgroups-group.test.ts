@@ -6,26 +6,11 @@ import { type SecurityGroup, securityGroupSchema, type SecurityGroupRule } from 
 import { mustBe } from '../../src/model/validate.ts';
 import { compileGroupAcls, remoteGroupsOf } from '../../src/agent/secgroups/index.ts';
 import type { AclRule } from '../../src/vpp/binapi/types.ts';
+import { rule } from './helpers/sg-rules.ts';
 
 const SG = '5e5e5e5e-0000-4000-8000-000000000001';
 const OTHER = '5e5e5e5e-0000-4000-8000-000000000002';
 const THIRD = '5e5e5e5e-0000-4000-8000-000000000003';
-
-let nextId = 0;
-function rule(over: Partial<SecurityGroupRule>): SecurityGroupRule {
-  nextId++;
-  return {
-    id: `00000000-0000-4000-8000-${nextId.toString().padStart(12, '0')}`,
-    direction: 'ingress',
-    ethertype: 'IPv4',
-    protocol: null,
-    port_range_min: null,
-    port_range_max: null,
-    remote_ip_prefix: null,
-    remote_group_id: null,
-    ...over,
-  };
-}
 
 /** A group as the agent gets it: checked by the etcd value schema. */
 function group(rules: SecurityGroupRule[], stateful = true, id = SG): SecurityGroup {

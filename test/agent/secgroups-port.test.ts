@@ -25,6 +25,7 @@ import {
   sgTag,
 } from '../../src/agent/secgroups/index.ts';
 import type { AclRule } from '../../src/vpp/binapi/types.ts';
+import { rule } from './helpers/sg-rules.ts';
 
 const PORT = '70000000-0000-4000-8000-000000000001';
 const PORT2 = '70000000-0000-4000-8000-000000000002';
@@ -60,22 +61,6 @@ function binding(over: Partial<PortBinding> = {}): PortBinding {
     },
     'test binding',
   );
-}
-
-let nextId = 0;
-function rule(over: Partial<SecurityGroupRule>): SecurityGroupRule {
-  nextId++;
-  return {
-    id: `00000000-0000-4000-8000-${nextId.toString().padStart(12, '0')}`,
-    direction: 'ingress',
-    ethertype: 'IPv4',
-    protocol: null,
-    port_range_min: null,
-    port_range_max: null,
-    remote_ip_prefix: null,
-    remote_group_id: null,
-    ...over,
-  };
 }
 
 function group(id: string, rules: SecurityGroupRule[], stateful = true): SecurityGroup {

@@ -20,27 +20,12 @@ import {
   macip_acl_details,
 } from '../../src/vpp/binapi/acl.ts';
 import type { AclRule, MacipAclRule } from '../../src/vpp/binapi/types.ts';
+import { rule } from './helpers/sg-rules.ts';
 
 const SG = '5e000000-0000-4000-8000-000000000001';
 const REMOTE = '5e000000-0000-4000-8000-000000000002';
 const STATELESS = '5e000000-0000-4000-8000-000000000003';
 const PORT = '70000000-0000-4000-8000-000000000001';
-
-let nextId = 0;
-function rule(over: Partial<SecurityGroupRule>): SecurityGroupRule {
-  nextId++;
-  return {
-    id: `00000000-0000-4000-8000-${nextId.toString().padStart(12, '0')}`,
-    direction: 'ingress',
-    ethertype: 'IPv4',
-    protocol: null,
-    port_range_min: null,
-    port_range_max: null,
-    remote_ip_prefix: null,
-    remote_group_id: null,
-    ...over,
-  };
-}
 
 // One group holding every rule shape, in both directions and families.
 const shapes: Partial<SecurityGroupRule>[] = [

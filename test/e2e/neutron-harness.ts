@@ -80,34 +80,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../src/util/wait.ts';
+import { pollUntil, sleep } from '../../src/util/wait.ts';
 
-/**
- * Polls `probe` until it returns a value other than undefined. A convergence wait, not a timing
- * assertion: the limit only turns "never" into a clear failure.
- */
-export async function waitFor<T>(
+/** A convergence wait, not a timing assertion (polls every 200 ms by default). */
+export const waitFor = <T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
   limitMs = 60_000,
   everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${limitMs} ms waiting for ${what}${why}`);
-    }
-    await sleep(everyMs);
-  }
-}
+): Promise<T> => pollUntil(what, probe, limitMs, everyMs);
 
 function render(template: string, vars: Record<string, string>): string {
   let text = readFileSync(join(NEUTRON_ETC, template), 'utf8');
