@@ -177,7 +177,9 @@ export function etcd3Options(o: StoreOptions): IOptions {
       'grpc.max_receive_message_length': -1,
       'grpc.keepalive_time_ms': 10000,
       'grpc.keepalive_timeout_ms': 5000,
-      'grpc.keepalive_permit_without_calls': 1,
+      // etcd refuses pings on a connection without a call (GOAWAY too_many_pings); clients here
+      // always hold a watch or keepalive stream while they need the check.
+      'grpc.keepalive_permit_without_calls': 0,
     },
   };
   if (o.tls) {

@@ -4,7 +4,7 @@
 // Unlike a refreshed TTL key, it comes back by itself: when the lease is lost (cut off longer than the
 // TTL, or etcd restarted without its data) a new lease is granted and the key written again.
 
-import type { Lease } from 'etcd3';
+import { EtcdLeaseInvalidError, type Lease } from 'etcd3';
 import type { Store } from './client.ts';
 
 /**
@@ -62,7 +62,8 @@ class LeaseKeeper implements LeaseKey {
   }
 
   private setState(s: LeaseKeyState, err?: unknown): void {
-    if (s === this.state) return;
+    // close() may land while the loop is inside a call; nothing after it may reopen the keeper.
+    if (s === this.state || this.state === 'closed') return;
     this.state = s;
     try {
       this.opts.onState?.(s, err);
@@ -101,13 +102,15 @@ class LeaseKeeper implements LeaseKey {
         if (this.isClosed()) break;
         this.leaseId = id;
         await this.store.put(this.opts.key, this.value, { lease: id });
+        if (this.isClosed()) break;
         this.setState('alive');
         this.resolveReady();
         delay = 100;
         while (!this.isClosed() && lost === undefined) {
           await this.pause(checkMs);
           if (this.isClosed() || lost !== undefined) break;
-          await this.check(id);
+          const gone = await this.check(id);
+          if (gone) lost ??= gone;
         }
         if (this.isClosed()) break;
         throw lost;
@@ -129,8 +132,12 @@ class LeaseKeeper implements LeaseKey {
     return this.state === 'closed';
   }
 
-  /** Re-writes the key if it is missing, on another lease, or holds an older value. */
-  private async check(id: string): Promise<void> {
+  /**
+   * Re-writes the key if it is missing, on another lease, or holds an older value. Returns an error
+   * when etcd says the lease itself is gone (expired or revoked while etcd3's keepalive, cut off,
+   * did not notice): the caller then grants a new one instead of re-writing under a dead lease.
+   */
+  private async check(id: string): Promise<Error | undefined> {
     try {
       const { kv } = await this.store.get(this.opts.key);
       if (!kv || kv.lease !== id || kv.value !== this.value) {
@@ -139,9 +146,11 @@ class LeaseKeeper implements LeaseKey {
           this.log(`${this.opts.key} is held under another lease (a second holder?); taking it`);
         await this.store.put(this.opts.key, this.value, { lease: id });
       }
-    } catch {
+    } catch (err) {
+      if (isLeaseNotFound(err)) return new Error(`lease ${id} no longer exists in etcd`);
       // etcd unreachable: the lease's own keepalive decides whether the lease survives.
     }
+    return undefined;
   }
 
   async update(value: string): Promise<void> {
@@ -168,6 +177,14 @@ class LeaseKeeper implements LeaseKey {
 }
 
 const GRANT_DEADLINE_MS = 5000;
+
+/** etcd's answer to a write under an expired or revoked lease. */
+function isLeaseNotFound(err: unknown): boolean {
+  return (
+    err instanceof EtcdLeaseInvalidError ||
+    (err instanceof Error && /requested lease not found|expired or revoked/i.test(err.message))
+  );
+}
 
 /** Rejects when `p` has not settled within `ms` (the underlying call is left to finish or fail). */
 function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

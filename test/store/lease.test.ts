@@ -114,4 +114,62 @@ describe('keepLeaseKey', { concurrency: true }, () => {
       );
     }
   });
+
+  it('close() while the key is being written ends the keeper: it never comes back to life', async () => {
+    // The real store, with its writes held at a gate so close() lands inside the first put.
+    const real = open();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let putStarted!: () => void;
+    const started = new Promise<void>((r) => (putStarted = r));
+    const gated: Store = Object.create(real) as Store;
+    gated.put = async (...args: Parameters<Store['put']>) => {
+      putStarted();
+      await gate;
+      return real.put(...args);
+    };
+    const k = keepLeaseKey(gated, {
+      key: 'alive/race',
+      value: 'v',
+      ttlSec: 2,
+      checkIntervalMs: 100,
+      log: quiet,
+    });
+    await started;
+    const closing = k.close();
+    release();
+    await Promise.race([
+      closing,
+      sleep(8000).then(() => assert.fail('close() did not return: the keeper is still running')),
+    ]);
+    assert.equal(k.state, 'closed');
+    await sleep(300);
+    assert.equal(k.state, 'closed');
+    assert.equal((await observer.get('alive/race')).kv, undefined, 'no key left behind');
+  });
+
+  it('a lease revoked behind its back is replaced by a new one and the key written again', async () => {
+    const states: LeaseKeyState[] = [];
+    const k = keepLeaseKey(open(), {
+      key: 'alive/revoked',
+      value: 'v',
+      ttlSec: 30,
+      checkIntervalMs: 100,
+      log: quiet,
+      onState: (st) => states.push(st),
+    });
+    try {
+      await k.ready;
+      const first = (await observer.get('alive/revoked')).kv?.lease;
+      assert.ok(first);
+      await observer.etcd.leaseClient.leaseRevoke({ ID: first });
+      await waitFor('the key back under another lease', async () => {
+        const kv = (await observer.get('alive/revoked')).kv;
+        return kv !== undefined && kv.lease !== first;
+      });
+      assert.equal(k.state, 'alive');
+    } finally {
+      await k.close();
+    }
+  });
 });
