@@ -102,6 +102,16 @@ export class ControllerProcess {
     if (this.child?.pid) process.kill(this.child.pid, 'SIGCONT');
   }
 
+  /** SIGKILL: the controller dies mid-work, as on a power cut; start() brings it back. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGKILL');
+    await this.exited;
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;

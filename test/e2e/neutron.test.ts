@@ -472,198 +472,247 @@ describe(
       );
     });
 
+    /**
+     * Three clients changing ports and rules on a fresh network as fast as Neutron takes them, until
+     * stop(); a client ends at its first error. Only acknowledged changes count as promised. Ports are
+     * created bound to compute1 unless `unbound()` says otherwise.
+     */
+    const changeStream = async (name: string, cidr: string, unbound: () => boolean = () => false) => {
+      const net = (await neutron.api<{ network: { id: string } }>('POST', '/networks', { network: { name } }))
+        .network.id;
+      await neutron.api('POST', '/subnets', { subnet: { network_id: net, ip_version: 4, cidr, name } });
+      const sg = (
+        await neutron.api<{ security_group: { id: string } }>('POST', '/security-groups', {
+          security_group: { name },
+        })
+      ).security_group.id;
+      const acked = { created: [] as string[], deleted: [] as string[], rules: [] as string[] };
+      const deleting = new Set<string>(); // a delete cut off by a kill may or may not have committed
+      const failures: string[] = [];
+      let stopped = false;
+      const lane = async (lane: number): Promise<void> => {
+        for (let i = 0; !stopped; i++) {
+          try {
+            const host = unbound() ? {} : { 'binding:host_id': 'compute1' };
+            const p = (
+              await neutron.api<{ port: Port }>('POST', '/ports', {
+                port: { network_id: net, name: `${name}-${lane}-${i}`, security_groups: [sg], ...host },
+              })
+            ).port;
+            acked.created.push(p.id);
+            await neutron.api('PUT', `/ports/${p.id}`, { port: { name: `${name}-${lane}-${i}-renamed` } });
+            if (i % 3 === 2) {
+              deleting.add(p.id);
+              await neutron.api('DELETE', `/ports/${p.id}`);
+              acked.deleted.push(p.id);
+            }
+            const r = (
+              await neutron.api<{ security_group_rule: Rule }>('POST', '/security-group-rules', {
+                security_group_rule: {
+                  security_group_id: sg,
+                  direction: 'ingress',
+                  protocol: 'tcp',
+                  port_range_min: 1000 + lane * 100 + i,
+                  port_range_max: 1000 + lane * 100 + i,
+                },
+              })
+            ).security_group_rule;
+            acked.rules.push(r.id);
+          } catch (e) {
+            failures.push(e instanceof Error ? e.message : String(e));
+            return;
+          }
+        }
+      };
+      const lanes = [0, 1, 2].map((n) => lane(n));
+      return {
+        net,
+        sg,
+        acked,
+        deleting,
+        failures,
+        /** Waits until `more` further ports were created; a client failing meanwhile fails the test. */
+        async grows(what: string, more: number): Promise<void> {
+          const target = acked.created.length + more;
+          await waitFor(
+            what,
+            () => {
+              if (failures.length) throw new Error(`a client failed: ${failures[0]}`);
+              return acked.created.length >= target ? true : undefined;
+            },
+            60_000,
+            50,
+          );
+        },
+        async stop(): Promise<void> {
+          stopped = true;
+          await Promise.all(lanes);
+        },
+      };
+    };
+    type ChangeStream = Awaited<ReturnType<typeof changeStream>>;
+
+    /**
+     * After the journal drained: Neutron kept every acknowledged change, etcd holds exactly what Neutron
+     * has (bindings, rules, members), and every port bound to compute1 ends ACTIVE.
+     */
+    const assertConverged = async (t: { diagnostic(msg: string): void }, s: ChangeStream): Promise<void> => {
+      const { net, sg, acked, deleting } = s;
+      const ports = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${net}`)).ports;
+      const bound = ports.filter(
+        (p) => p['binding:host_id'] === 'compute1' && p['binding:vif_type'] === 'vhostuser',
+      );
+      for (const id of acked.created) {
+        if (deleting.has(id) && !acked.deleted.includes(id)) continue;
+        const gone = acked.deleted.includes(id);
+        assert.equal(
+          ports.some((p) => p.id === id),
+          !gone,
+          `port ${id} ${gone ? 'deleted' : 'created'} and acknowledged`,
+        );
+      }
+      const onNet = new Set(ports.map((p) => p.id).concat(acked.created));
+      await converge('etcd to hold exactly the ports Neutron has bound to compute1', async () => {
+        const inEtcd = (await stack.etcdKeys(keys.hostPortBindings('compute1')))
+          .map((k) => k.split('/').pop() as string)
+          .filter((id) => onNet.has(id));
+        const want = bound.map((p) => p.id).sort();
+        return JSON.stringify(inEtcd.sort()) === JSON.stringify(want) ? true : undefined;
+      });
+      for (const p of bound) {
+        const b = await stack.etcdGet<PortBinding>(keys.portBinding('compute1', p.id));
+        assert.deepEqual(
+          { mac: b?.mac, ips: b?.fixed_ips, sgs: b?.security_groups },
+          { mac: p.mac_address, ips: p.fixed_ips, sgs: p.security_groups },
+          `binding of port ${p.id}`,
+        );
+      }
+      const rules = (
+        await neutron.api<{ security_group_rules: Rule[] }>(
+          'GET',
+          `/security-group-rules?security_group_id=${sg}`,
+        )
+      ).security_group_rules
+        .map((r) => r.id)
+        .sort();
+      for (const r of acked.rules) assert.ok(rules.includes(r), `acknowledged rule ${r} is in Neutron`);
+      await converge('etcd to hold exactly the rules Neutron has', async () => {
+        const g = await stack.etcdGet<SecurityGroup>(keys.secGroup(sg));
+        return g && JSON.stringify(g.rules.map((r) => r.id).sort()) === JSON.stringify(rules)
+          ? true
+          : undefined;
+      });
+      const members = ports
+        .filter((p) => p.security_groups?.includes(sg))
+        .map((p) => p.id)
+        .sort();
+      await converge("etcd to list exactly the group's ports as its members", async () => {
+        const inEtcd = (await stack.etcdKeys(keys.remoteGroup(sg))).map((k) => k.split('/').pop()).sort();
+        return JSON.stringify(inEtcd) === JSON.stringify(members) ? true : undefined;
+      });
+      // Neutron binds a port after committing it, in a second transaction, once bind_port has asked the
+      // controller whether the host is alive. A create cut off there by a kill leaves the port with
+      // binding:host_id but unbound; one whose bind_port found no controller is binding_failed. Both
+      // are DOWN, correctly: no binding ever reached netvpp, and Neutron does not retry a binding by
+      // itself. The client re-sends it (Nova retries the binding); any update of such a port binds it,
+      // and then it must come up like the others.
+      const halfBound = ports.filter(
+        (p) => p['binding:host_id'] === 'compute1' && p['binding:vif_type'] !== 'vhostuser',
+      );
+      for (const p of halfBound) {
+        const vif = p['binding:vif_type'];
+        assert.ok(
+          acked.created.includes(p.id)
+            ? vif === 'binding_failed'
+            : vif === 'unbound' || vif === 'binding_failed',
+          `port ${p.id} (${p.name}) on compute1 has vif_type ${vif}: only a binding cut off by the outage may ` +
+            `leave it unbound`,
+        );
+        const rebound = (
+          await neutron.api<{ port: Port }>('PUT', `/ports/${p.id}`, {
+            port: { 'binding:host_id': 'compute1' },
+          })
+        ).port;
+        assert.equal(
+          rebound['binding:vif_type'],
+          'vhostuser',
+          `port ${p.id} is bound when the binding is re-sent`,
+        );
+      }
+      t.diagnostic(`${halfBound.length} port(s) left unbound by the outage, bound again`);
+      let down: Port[] = [];
+      try {
+        await converge('every bound port to be ACTIVE', async () => {
+          const now = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${net}`)).ports;
+          down = now.filter((p) => p['binding:host_id'] === 'compute1' && p.status !== 'ACTIVE');
+          return down.length === 0 ? true : undefined;
+        });
+      } catch (e) {
+        const why = await explainDown(down);
+        throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- ports not ACTIVE ---\n${why}`);
+      }
+    };
+
     it(
       'loses nothing when neutron-server is killed -9 in the middle of a stream of changes',
       { timeout: 240_000 },
       async (t) => {
-        const streamNet = (
-          await neutron.api<{ network: { id: string } }>('POST', '/networks', {
-            network: { name: 'e2e-stream' },
-          })
-        ).network.id;
-        await neutron.api('POST', '/subnets', {
-          subnet: { network_id: streamNet, ip_version: 4, cidr: '10.30.0.0/22', name: 'e2e-stream' },
-        });
-        const sg = (
-          await neutron.api<{ security_group: { id: string } }>('POST', '/security-groups', {
-            security_group: { name: 'e2e-stream' },
-          })
-        ).security_group;
-        const acked: { created: string[]; deleted: string[]; rules: string[] } = {
-          created: [],
-          deleted: [],
-          rules: [],
-        };
-        const deleting = new Set<string>(); // a delete cut off by the kill may or may not have committed
-        let stop = false;
-        const failures: string[] = [];
-        // Three clients change ports and rules as fast as Neutron takes them; the first error (Neutron
-        // gone) ends a client. Only acknowledged changes are counted as promised. While the controller
-        // hangs, new ports get no host: binding needs the controller's word that the host is alive.
+        // While the controller hangs, new ports get no host: binding needs the controller's word that
+        // the host is alive.
         let controllerHung = false;
-        const lane = async (lane: number): Promise<void> => {
-          for (let i = 0; !stop; i++) {
-            try {
-              const host = controllerHung ? {} : { 'binding:host_id': 'compute1' };
-              const p = (
-                await neutron.api<{ port: Port }>('POST', '/ports', {
-                  port: { network_id: streamNet, name: `s${lane}-${i}`, security_groups: [sg.id], ...host },
-                })
-              ).port;
-              acked.created.push(p.id);
-              await neutron.api('PUT', `/ports/${p.id}`, { port: { name: `s${lane}-${i}-renamed` } });
-              if (i % 3 === 2) {
-                deleting.add(p.id);
-                await neutron.api('DELETE', `/ports/${p.id}`);
-                acked.deleted.push(p.id);
-              }
-              const r = (
-                await neutron.api<{ security_group_rule: Rule }>('POST', '/security-group-rules', {
-                  security_group_rule: {
-                    security_group_id: sg.id,
-                    direction: 'ingress',
-                    protocol: 'tcp',
-                    port_range_min: 1000 + lane * 100 + i,
-                    port_range_max: 1000 + lane * 100 + i,
-                  },
-                })
-              ).security_group_rule;
-              acked.rules.push(r.id);
-            } catch (e) {
-              failures.push(e instanceof Error ? e.message : String(e));
-              return;
-            }
-          }
-        };
-        const lanes = [0, 1, 2].map((n) => lane(n));
-        const going = (n: number) => () => {
-          if (failures.length) throw new Error(`a client failed before the kill: ${failures[0]}`);
-          return acked.created.length >= n ? true : undefined;
-        };
-        await waitFor('the stream to get going', going(9), 60_000, 50);
+        const s = await changeStream('e2e-stream', '10.30.0.0/22', () => controllerHung);
+        await s.grows('the stream to get going', 9);
         // A hung controller: rows now pile up in the journal, so the kill finds some unsent.
         controllerHung = true;
         stack.controller?.pause();
-        await waitFor('more changes while the controller hangs', going(acked.created.length + 6), 60_000, 50);
+        await s.grows('more changes while the controller hangs', 6);
         await neutron.killServer();
-        stop = true;
-        await Promise.all(lanes);
+        await s.stop();
         const backlog = neutron.journalBacklog();
         stack.controller?.resume();
         t.diagnostic(
-          `killed after ${acked.created.length} port creates, ${acked.deleted.length} deletes, ` +
-            `${acked.rules.length} rules acknowledged; ${backlog} journal rows unsent`,
+          `killed after ${s.acked.created.length} port creates, ${s.acked.deleted.length} deletes, ` +
+            `${s.acked.rules.length} rules acknowledged; ${backlog} journal rows unsent`,
         );
         assert.ok(backlog > 0, 'the kill left journal rows unsent (the case under test)');
-        assert.ok(failures.length > 0, 'clients saw neutron-server die');
+        assert.ok(s.failures.length > 0, 'clients saw neutron-server die');
 
         await neutron.startServer();
-        try {
-          await waitFor(
-            'the journal to drain',
-            () => (neutron.journalBacklog() === 0 ? true : undefined),
-            90_000,
-            250,
-          );
-        } catch (e) {
-          throw withLogs(e);
-        }
+        await converge(
+          'the journal to drain',
+          async () => (neutron.journalBacklog() === 0 ? true : undefined),
+          90_000,
+        );
+        await assertConverged(t, s);
+      },
+    );
 
-        const ports = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${streamNet}`)).ports;
-        const bound = ports.filter(
-          (p) => p['binding:host_id'] === 'compute1' && p['binding:vif_type'] === 'vhostuser',
+    it(
+      'loses nothing when the controller is killed -9 in the middle of a stream of changes',
+      { timeout: 240_000 },
+      async (t) => {
+        const controller = stack.controller as NonNullable<typeof stack.controller>;
+        const s = await changeStream('e2e-ctl-kill', '10.34.0.0/22');
+        await s.grows('the stream to get going', 9);
+        await controller.kill();
+        // Neutron goes on taking changes (bindings fail cleanly: no controller to vouch for the host).
+        await s.grows('more changes while the controller is dead', 6);
+        const backlog = neutron.journalBacklog();
+        assert.ok(backlog > 0, 'changes wait in the journal while the controller is dead');
+        await controller.start();
+        await s.grows('more changes after the controller is back', 6);
+        await s.stop();
+        assert.deepEqual(s.failures, [], 'Neutron answered every client throughout');
+        t.diagnostic(
+          `killed after ${s.acked.created.length} port creates, ${s.acked.deleted.length} deletes, ` +
+            `${s.acked.rules.length} rules acknowledged in all; ${backlog} journal rows waited for the restart`,
         );
-        for (const id of acked.created) {
-          if (deleting.has(id) && !acked.deleted.includes(id)) continue;
-          const gone = acked.deleted.includes(id);
-          assert.equal(
-            ports.some((p) => p.id === id),
-            !gone,
-            `port ${id} ${gone ? 'deleted' : 'created'} before the kill`,
-          );
-        }
-        const onNet = new Set(ports.map((p) => p.id).concat(acked.created));
-        await converge('etcd to hold exactly the ports Neutron has bound to compute1', async () => {
-          const inEtcd = (await stack.etcdKeys(keys.hostPortBindings('compute1')))
-            .map((k) => k.split('/').pop() as string)
-            .filter((id) => onNet.has(id));
-          const want = bound.map((p) => p.id).sort();
-          return JSON.stringify(inEtcd.sort()) === JSON.stringify(want) ? true : undefined;
-        });
-        for (const p of bound) {
-          const b = await stack.etcdGet<PortBinding>(keys.portBinding('compute1', p.id));
-          assert.deepEqual(
-            { mac: b?.mac, ips: b?.fixed_ips, sgs: b?.security_groups },
-            { mac: p.mac_address, ips: p.fixed_ips, sgs: p.security_groups },
-            `binding of port ${p.id}`,
-          );
-        }
-        const rules = (
-          await neutron.api<{ security_group_rules: Rule[] }>(
-            'GET',
-            `/security-group-rules?security_group_id=${sg.id}`,
-          )
-        ).security_group_rules
-          .map((r) => r.id)
-          .sort();
-        for (const r of acked.rules) assert.ok(rules.includes(r), `acknowledged rule ${r} is in Neutron`);
-        await converge('etcd to hold exactly the rules Neutron has', async () => {
-          const g = await stack.etcdGet<SecurityGroup>(keys.secGroup(sg.id));
-          return g && JSON.stringify(g.rules.map((r) => r.id).sort()) === JSON.stringify(rules)
-            ? true
-            : undefined;
-        });
-        const members = ports
-          .filter((p) => p.security_groups?.includes(sg.id))
-          .map((p) => p.id)
-          .sort();
-        await converge("etcd to list exactly the group's ports as its members", async () => {
-          const inEtcd = (await stack.etcdKeys(keys.remoteGroup(sg.id)))
-            .map((k) => k.split('/').pop())
-            .sort();
-          return JSON.stringify(inEtcd) === JSON.stringify(members) ? true : undefined;
-        });
-        // Neutron binds a port after committing it, in a second transaction, once bind_port has asked the
-        // controller whether the host is alive. A create cut off there by the kill leaves the port with
-        // binding:host_id but unbound; one whose bind_port hit the hung controller is binding_failed. Both
-        // are DOWN, correctly: no binding ever reached netvpp, and Neutron does not retry a binding by
-        // itself. The client whose request failed re-sends it (Nova retries the binding); any update of
-        // such a port binds it, and then it must come up like the others.
-        const halfBound = ports.filter(
-          (p) => p['binding:host_id'] === 'compute1' && p['binding:vif_type'] !== 'vhostuser',
+        await converge(
+          'the journal to drain',
+          async () => (neutron.journalBacklog() === 0 ? true : undefined),
+          90_000,
         );
-        for (const p of halfBound) {
-          const vif = p['binding:vif_type'];
-          assert.ok(
-            acked.created.includes(p.id)
-              ? vif === 'binding_failed'
-              : vif === 'unbound' || vif === 'binding_failed',
-            `port ${p.id} (${p.name}) on compute1 has vif_type ${vif}: only a binding cut off by the hang or ` +
-              `the kill may leave it unbound`,
-          );
-          const rebound = (
-            await neutron.api<{ port: Port }>('PUT', `/ports/${p.id}`, {
-              port: { 'binding:host_id': 'compute1' },
-            })
-          ).port;
-          assert.equal(
-            rebound['binding:vif_type'],
-            'vhostuser',
-            `port ${p.id} is bound when the binding is re-sent`,
-          );
-        }
-        t.diagnostic(`${halfBound.length} port(s) left unbound by the hang or the kill, bound again`);
-        let down: Port[] = [];
-        try {
-          await converge('every bound port to be ACTIVE', async () => {
-            const now = (await neutron.api<{ ports: Port[] }>('GET', `/ports?network_id=${streamNet}`)).ports;
-            down = now.filter((p) => p['binding:host_id'] === 'compute1' && p.status !== 'ACTIVE');
-            return down.length === 0 ? true : undefined;
-          });
-        } catch (e) {
-          const why = await explainDown(down);
-          throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- ports not ACTIVE ---\n${why}`);
-        }
+        await assertConverged(t, s);
       },
     );
   },
