@@ -226,7 +226,9 @@ async function benchSize(n: number): Promise<void> {
       ) ?? (await op.request(create_loopback_instance, { is_specified: true, user_instance: 0 }));
     void uplink;
 
-    const ops: WriteOp[] = [];
+    // A cloud whose driver has synced: the marker says etcd's desired state is complete.
+    const marker = { at: new Date().toISOString(), neutron_rows: n + GROUPS, controller_id: 'bench' };
+    const ops: WriteOp[] = [{ op: 'put', key: keys.syncMarker, value: encodeValue(keys.syncMarker, marker) }];
     for (let g = 0; g < GROUPS; g++) {
       const sg = group(g);
       ops.push({ op: 'put', key: keys.secGroup(sg.id), value: encodeValue(keys.secGroup(sg.id), sg) });

@@ -29,8 +29,9 @@ import { compile, HostCompiler, type CompileDelta, type Compiled } from './compi
 import type { AgentConfig } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
+import { type SyncGate, type SyncGateState } from './sync-gate.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
-import { outOfSync } from './diff.ts';
+import { isFrozen, outOfSync, type DiffInput } from './diff.ts';
 import { keyOf, portOfKey, tagOf, type UpObj } from './objects.ts';
 import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './reconciler.ts';
 import { PortStateReporter } from './report.ts';
@@ -86,6 +87,11 @@ export interface AgentHealth {
   ok: boolean;
   host: string;
   etcd: { connected: boolean; desiredLoaded: boolean; watchedGroups: number };
+  /**
+   * Deletions wait while etcd's desired state is not known to be complete (no `meta/synced`, or
+   * etcd lost data since the last one): `held` objects stay in VPP though nothing desires them.
+   */
+  deletions: { allowed: boolean; syncMarker: ReturnType<SyncGate['describe']>; held: number };
   vpp: { connected: boolean; version: string | null; socket: string };
   liveness: string;
   ports: PortCounts;
@@ -183,7 +189,29 @@ export class Agent extends EventEmitter {
     this.reporter = new PortStateReporter(this.store, config.host, this.log.child('report'));
     this.feed = new DesiredFeed(this.store, this.desired, () => this.kick(), this.log.child('etcd'), {
       ...(opts.groupDropAfterMs !== undefined ? { dropAfterMs: opts.groupDropAfterMs } : {}),
+      onGate: (state, why) => this.onGate(state, why),
     });
+  }
+
+  /** Deletions held or released: either way the next pass looks at the whole host. */
+  private onGate(state: SyncGateState, why: string): void {
+    if (state === 'synced') {
+      this.log.info('etcd holds the complete desired state (meta/synced): deletions go ahead', { why });
+    } else if (state !== 'loading') {
+      this.log.warn(
+        'etcd may hold only part of the desired state: holding deletions until a full sync from Neutron ' +
+          'writes meta/synced',
+        { why, state },
+      );
+    }
+    this.compiled = false;
+    this.fullWhy = `deletions ${state === 'synced' ? 'released' : 'held'} (${why})`;
+    this.kick();
+  }
+
+  /** The compiled state as diff sees it: with deletions held while etcd may be partial. */
+  private diffInput(compiled: Compiled): Compiled & DiffInput {
+    return this.feed.gate.holding ? { ...compiled, holdDeletes: true } : compiled;
   }
 
   /** Starts watching etcd, connecting to VPP and reconciling; returns at once. */
@@ -251,10 +279,19 @@ export class Agent extends EventEmitter {
       desiredLoaded: this.feed.complete,
       watchedGroups: this.feed.watchedGroups,
     };
+    const gate = this.feed.gate;
+    let held = 0;
+    if (gate.holding && this.actual && this.compiled) {
+      const input = this.diffInput(this.compiler.compiled);
+      for (const [key, a] of this.actual.objects) {
+        if (a.kind !== 'uplink' && !input.objects.has(key) && !isFrozen(input, key)) held++;
+      }
+    }
     return {
       ok: etcd.connected && this.vppConnected,
       host: this.config.host,
       etcd,
+      deletions: { allowed: !gate.holding, syncMarker: gate.describe(), held },
       vpp: { connected: this.vppConnected, version: this.vppVersion, socket: this.config.vppSocket },
       liveness: this.liveness?.state ?? 'lost',
       ports: { ...this.counts },
@@ -508,7 +545,11 @@ export class Agent extends EventEmitter {
     }
     const actual = this.actual;
     const tPass = Date.now();
-    const summary = await this.reconciler.pass(compiled, { vpp, actual, hostNet: this.hostNet }, delta?.keys);
+    const summary = await this.reconciler.pass(
+      this.diffInput(compiled),
+      { vpp, actual, hostNet: this.hostNet },
+      delta?.keys,
+    );
     const tReport = Date.now();
     if (summary.ops > 0) {
       this.log.debug('pass', { ...summary, checked: summary.checked?.size ?? 'all' });
@@ -666,9 +707,10 @@ export class Agent extends EventEmitter {
    */
   private verifyIncremental(actual: ActualState): void {
     const mine = this.compiler.compiled;
-    const full = compile(this.desired, this.compiler.opts);
+    const fullCompiled = compile(this.desired, this.compiler.opts);
+    const full = this.diffInput(fullCompiled);
     const problems: string[] = [];
-    if (!isDeepStrictEqual(mine, full)) {
+    if (!isDeepStrictEqual(mine, fullCompiled)) {
       const keys = new Set([...mine.objects.keys(), ...full.objects.keys()]);
       const differing = [...keys].filter((k) => !isDeepStrictEqual(mine.objects.get(k), full.objects.get(k)));
       problems.push(`compiled state differs (objects: ${differing.slice(0, 5).join(', ') || 'none'})`);

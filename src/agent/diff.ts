@@ -34,6 +34,11 @@ export interface DiffInput {
   objects: ReadonlyMap<string, VppObject>;
   frozenKeys: ReadonlySet<string>;
   frozenPorts: ReadonlySet<string>;
+  /**
+   * etcd's desired state may be partial (no sync marker): keep every object nothing desires rather
+   * than delete it. Creations, changes and re-creations go ahead.
+   */
+  holdDeletes?: boolean;
 }
 
 /** Whether diff must leave `key` alone: a frozen key, or any key of a port whose binding is invalid. */
@@ -72,6 +77,7 @@ export function outOfSync(key: string, desired: DiffInput, actual: ActualState):
   const d = desired.objects.get(key);
   const a = actual.get(key);
   if (d) return !a || compare(d, a) !== 'same';
+  if (desired.holdDeletes) return false;
   return a !== undefined && a.kind !== 'uplink' && !keptBy(desired, actual, key);
 }
 
@@ -127,7 +133,7 @@ export function diff(
     for (const [key, d] of desired.objects) if (!frozen(key)) consider(key, d);
     for (const [key, a] of actual.objects) {
       if (desired.objects.has(key) || frozen(key) || kept.has(key) || a.kind === 'uplink') continue;
-      toDelete.add(key);
+      if (!desired.holdDeletes) toDelete.add(key);
     }
   }
 

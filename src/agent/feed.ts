@@ -1,5 +1,5 @@
-// Keeps DesiredState fed from etcd. One watcher on nodes/<host>/ (this host's bindings), and one per
-// security group this host needs (its definition and its remote-group membership), started when a
+// Keeps DesiredState fed from etcd. One watcher on nodes/<host>/ (this host's bindings) and the sync
+// marker meta/synced (one stream, so a reset of etcd is seen once for both), and one per security group this host needs (its definition and its remote-group membership), started when a
 // local port (or a rule of a group in use) first names the group and stopped a while after the last
 // reference goes. So the agent receives its own host's keys and only the global objects its ports
 // reference — never every change in the cloud.
@@ -7,10 +7,13 @@ import { keys } from '../model/keyspace.ts';
 import { watchPrefixes, type PrefixWatcher, type Store, type WatchEvent } from '../store/index.ts';
 import type { Logger } from '../util/log.ts';
 import type { DesiredState } from './desired.ts';
+import { SyncGate, type SyncGateState } from './sync-gate.ts';
 
 export interface FeedOptions {
   /** How long a group nobody references is still watched (a port re-bind should not churn). */
   dropAfterMs?: number;
+  /** Called when deletions become held or allowed (see SyncGate). */
+  onGate?: (state: SyncGateState, why: string) => void;
 }
 
 export class DesiredFeed {
@@ -23,6 +26,7 @@ export class DesiredFeed {
   private sweepTimer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   private readonly dropAfterMs: number;
+  readonly gate: SyncGate;
 
   constructor(
     private readonly store: Store,
@@ -32,11 +36,12 @@ export class DesiredFeed {
     opts: FeedOptions = {},
   ) {
     this.dropAfterMs = opts.dropAfterMs ?? 10_000;
+    this.gate = new SyncGate((state, why) => opts.onGate?.(state, why));
   }
 
   start(): void {
     this.host = watchPrefixes(this.store, {
-      prefixes: [keys.hostNodes(this.desired.host)],
+      prefixes: [keys.hostNodes(this.desired.host), keys.syncMarker],
       onEvent: (ev) => this.onHostEvent(ev),
       log: (msg, err) =>
         this.log.warn(`etcd watch of this host's keys: ${msg}`, err ? { error: String(err) } : undefined),
@@ -76,15 +81,24 @@ export class DesiredFeed {
 
   private onHostEvent(ev: WatchEvent): void {
     switch (ev.type) {
-      case 'resync':
+      case 'resync': {
         if (ev.reason !== 'initial')
           this.log.info(`re-read this host's keys from etcd (${ev.reason})`, { keys: ev.kvs.length });
-        this.desired.resetHost(ev.kvs);
+        if (ev.reason === 'reset') this.gate.reset('etcd lost data or went back in time');
+        const marker = ev.kvs.find((kv) => kv.key === keys.syncMarker);
+        this.desired.resetHost(ev.kvs.filter((kv) => kv !== marker));
+        this.gate.set(marker?.value, `etcd read (${ev.reason})`);
         this.hostLoaded = true;
         break;
+      }
       case 'put':
       case 'delete':
-        this.desired.hostEvent(ev);
+        if (ev.key === keys.syncMarker) {
+          this.gate.set(ev.type === 'put' ? ev.value : undefined, `${keys.syncMarker} ${ev.type}`);
+          this.onChange();
+          return;
+        }
+        if (ev.prefix !== keys.syncMarker) this.desired.hostEvent(ev);
         break;
       case 'connection':
         this.hostConnected = ev.state === 'connected';

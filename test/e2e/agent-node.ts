@@ -112,6 +112,10 @@ export class AgentNode {
     return acls.filter((a) => applied.has(a.acl_index)).flatMap((a) => a.r);
   }
 
+  vppCalls(message: string): number {
+    return this.sim?.counters()[message] ?? 0;
+  }
+
   /** Like a node that dies: the agent stops, its liveness key goes with its lease. */
   async stop(): Promise<void> {
     if (this.stopped) return;

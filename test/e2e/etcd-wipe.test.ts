@@ -237,6 +237,12 @@ describe('etcd wiped: the driver re-syncs Neutron’s state into it', { skip: sk
       await journalDrained();
       await matchesNeutron('etcd to match Neutron before the wipe');
 
+      // Port interfaces VPP deleted so far: a rebuilt etcd must not make the agent remove live ports.
+      const node = stack.agents.get(HOST);
+      const deletes = (): number | undefined =>
+        node?.vppCalls ? node.vppCalls('delete_vhost_user_if') + node.vppCalls('tap_delete_v2') : undefined;
+      const deletesBefore = deletes();
+
       // etcd goes away; Neutron goes on taking changes (they wait in the journal) …
       const etcd = stack.etcd as NonNullable<typeof stack.etcd>;
       await etcd.stop();
@@ -273,6 +279,11 @@ describe('etcd wiped: the driver re-syncs Neutron’s state into it', { skip: sk
       ]);
 
       const marker = await converge('the sync marker', () => stack.etcdGet<SyncMarker>(keys.syncMarker));
+      assert.equal(
+        deletes(),
+        deletesBefore,
+        'no port interface was deleted from VPP while etcd was refilled',
+      );
       const count =
         (await api<{ networks: unknown[] }>('GET', '/networks')).networks.length +
         (await api<{ ports: unknown[] }>('GET', '/ports')).ports.length +

@@ -23,6 +23,8 @@ export interface Node {
   stop(): Promise<void>;
   /** ACL rules on the port's VPP interface; undefined when the node has no VPP (stand-in). */
   portAclRules?(portId: string): Promise<AclRule[]>;
+  /** How many times VPP received `message` (simulator counters); undefined without a VPP. */
+  vppCalls?(message: string): number;
 }
 
 /**

@@ -83,6 +83,10 @@ export interface World {
   stopAgent(a: Agent): Promise<void>;
   /** Creates the uplink (loop0) as the operator would; after a VPP restart too. */
   makeUplink(host?: string): Promise<number>;
+  /** Writes meta/synced as a controller does after a full sync (now, or at `at`). */
+  markSynced(at?: Date): Promise<void>;
+  /** Deletes meta/synced (what a wiped etcd or a controller finding etcd went back in time leaves). */
+  unmarkSynced(): Promise<void>;
   bind(host: string, b: PortBinding): Promise<void>;
   unbind(host: string, portId: string): Promise<void>;
   putGroup(sg: SecurityGroup): Promise<void>;
@@ -202,6 +206,13 @@ export async function startWorld(): Promise<World> {
     makeUplink(host = 'compute1') {
       return makeUplink(nodeOf(host).operator);
     },
+    async markSynced(at = new Date()) {
+      const marker = { at: at.toISOString(), neutron_rows: 0, controller_id: 'test' };
+      await store.put(keys.syncMarker, encodeValue(keys.syncMarker, marker));
+    },
+    async unmarkSynced() {
+      await store.delete(keys.syncMarker);
+    },
     async bind(host, b) {
       await store.put(keys.portBinding(host, b.port_id), encodeValue(keys.portBinding(host, b.port_id), b));
     },
@@ -285,5 +296,7 @@ export async function startWorld(): Promise<World> {
       for (const a of agents) assertVerified(a);
     },
   };
+  // As in a cloud whose driver has synced: etcd's desired state is complete, deletions go ahead.
+  await w.markSynced();
   return w;
 }
