@@ -168,7 +168,9 @@ export class Controller {
   }
 
   private onLost(reason: string): void {
-    this.log.warn('leadership lost', { reason });
+    // Resigning on stop() ends the term too: that is not news worth a warning.
+    if (this.stopping) this.log.info('leadership given up (stopping)', { reason });
+    else this.log.warn('leadership lost', { reason });
     this.lostWake?.();
   }
 
