@@ -88,6 +88,12 @@ export class AclPlugin {
   private readonly outputUsers = new Map<number, number[]>();
   /** VPP's macip_acl_by_sw_if_index vector. */
   readonly macipBySw: number[] = [];
+  /**
+   * Ethertype whitelists by sw_if_index (input, output). Like VPP's *_etype_whitelist_by_sw_if_index
+   * vectors they are not cleared when the interface is deleted: an interface that reuses the index
+   * starts with the old whitelist.
+   */
+  private readonly etypes = new Map<number, { input: number[]; output: number[] }>();
 
   /** acl_add_replace: returns [retval, acl_index]. */
   addReplace(index: number, tag: string, rules: AclRule[]): [number, number] {
@@ -208,6 +214,20 @@ export class AclPlugin {
   }
 
   /** The interface-delete hook: ACLs are taken off an interface that goes away. */
+  /** acl_interface_set_etype_whitelist (after the sw_if_index check): replaces both lists. */
+  setEtypeWhitelist(sw: number, whitelist: number[], nInput: number): number {
+    const input = whitelist.slice(0, nInput);
+    const output = whitelist.slice(nInput);
+    if (input.length || output.length) this.etypes.set(sw, { input, output });
+    else this.etypes.delete(sw);
+    return RV.OK;
+  }
+
+  /** The interface's whitelists, or undefined when neither is set (VPP then sends no details). */
+  etypeWhitelistOf(sw: number): { input: number[]; output: number[] } | undefined {
+    return this.etypes.get(sw);
+  }
+
   interfaceDeleted(sw: number): void {
     if (sw < this.macipBySw.length) this.macipBySw[sw] = NO_INDEX;
     this.setList(sw, false, []);

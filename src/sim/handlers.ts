@@ -9,6 +9,8 @@ import type {
   AclDel,
   AclDump,
   AclInterfaceListDump,
+  AclInterfaceEtypeWhitelistDump,
+  AclInterfaceSetEtypeWhitelist,
   AclInterfaceSetAclList,
   AfPacketCreateV3,
   AfPacketDelete,
@@ -489,6 +491,31 @@ export const HANDLERS: Record<string, Handler> = {
     const out: Fields[] = [];
     for (const s of vpp.ifs.all()) out.push(details(s.index));
     return out;
+  },
+
+  acl_interface_set_etype_whitelist(vpp, msg) {
+    const m = msg as unknown as AclInterfaceSetEtypeWhitelist;
+    if (!sw(vpp, m.sw_if_index)) return RV.INVALID_SW_IF_INDEX;
+    // VPP takes the first `count` entries; those past n_input are the output list.
+    return vpp.acl.setEtypeWhitelist(m.sw_if_index, m.whitelist.slice(0, m.count), m.n_input);
+  },
+
+  acl_interface_etype_whitelist_dump(vpp, msg) {
+    const m = msg as unknown as AclInterfaceEtypeWhitelistDump;
+    const details = (i: number): Fields[] => {
+      const w = vpp.acl.etypeWhitelistOf(i);
+      if (!w) return [];
+      return [
+        {
+          sw_if_index: i,
+          count: w.input.length + w.output.length,
+          n_input: w.input.length,
+          whitelist: [...w.input, ...w.output],
+        },
+      ];
+    };
+    if (m.sw_if_index !== NO_INDEX) return sw(vpp, m.sw_if_index) ? details(m.sw_if_index) : [];
+    return [...vpp.ifs.all()].flatMap((s) => details(s.index));
   },
 
   macip_acl_add_replace(vpp, msg) {

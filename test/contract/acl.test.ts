@@ -5,8 +5,10 @@ import {
   acl_add_replace,
   acl_del,
   acl_dump,
+  acl_interface_etype_whitelist_dump,
   acl_interface_list_dump,
   acl_interface_set_acl_list,
+  acl_interface_set_etype_whitelist,
   acl_plugin_get_version,
   delete_loopback,
   macip_acl_add_replace,
@@ -192,6 +194,67 @@ test('interface ACL lists: input then output, an applied ACL cannot go, lists va
   await c.request(acl_del, { acl_index: inA });
   await c.request(acl_del, { acl_index: outA });
   assert.deepEqual(await c.dump(acl_interface_list_dump, { sw_if_index: lo }), []);
+});
+
+test('ethertype whitelists: input then output, only interfaces with one are dumped, and a deleted interface leaves its whitelist to the next one at its index', async (t) => {
+  const cleanup = new Cleanup();
+  t.after(() => cleanup.run());
+  const c = h.c;
+  const lo = await loopback(c, cleanup);
+  const other = await loopback(c, cleanup);
+  assert.deepEqual(await c.dump(acl_interface_etype_whitelist_dump, { sw_if_index: lo }), []);
+  const v4v6arp = [0x0800, 0x86dd, 0x0806];
+  await c.request(acl_interface_set_etype_whitelist, {
+    sw_if_index: lo,
+    count: 5,
+    n_input: 3,
+    whitelist: [...v4v6arp, 0x0800, 0x86dd],
+  });
+  const [d] = await c.dump(acl_interface_etype_whitelist_dump, { sw_if_index: lo });
+  assert.deepEqual(
+    { sw_if_index: d.sw_if_index, count: d.count, n_input: d.n_input, whitelist: d.whitelist },
+    { sw_if_index: lo, count: 5, n_input: 3, whitelist: [...v4v6arp, 0x0800, 0x86dd] },
+  );
+  const all = await c.dump(acl_interface_etype_whitelist_dump, { sw_if_index: NO_INDEX });
+  assert.ok(all.some((x) => x.sw_if_index === lo));
+  assert.ok(!all.some((x) => x.sw_if_index === other), 'an interface without a whitelist is not dumped');
+  await rejectsWith(
+    c.request(acl_interface_set_etype_whitelist, {
+      sw_if_index: NO_SUCH_INDEX,
+      count: 0,
+      n_input: 0,
+      whitelist: [],
+    }),
+    -2,
+    'a whitelist on an interface that does not exist',
+  );
+  // An empty set removes both lists.
+  await c.request(acl_interface_set_etype_whitelist, {
+    sw_if_index: other,
+    count: 1,
+    n_input: 0,
+    whitelist: [0x0806],
+  });
+  await c.request(acl_interface_set_etype_whitelist, {
+    sw_if_index: other,
+    count: 0,
+    n_input: 0,
+    whitelist: [],
+  });
+  assert.deepEqual(await c.dump(acl_interface_etype_whitelist_dump, { sw_if_index: other }), []);
+
+  // VPP does not clear the whitelist when the interface goes: the next one at that index has it.
+  await c.request(delete_loopback, { sw_if_index: lo });
+  const again = await loopback(c, cleanup);
+  assert.equal(again, lo, 'the freed index is reused');
+  const [inherited] = await c.dump(acl_interface_etype_whitelist_dump, { sw_if_index: again });
+  assert.deepEqual(inherited?.whitelist, [...v4v6arp, 0x0800, 0x86dd]);
+  await c.request(acl_interface_set_etype_whitelist, {
+    sw_if_index: again,
+    count: 0,
+    n_input: 0,
+    whitelist: [],
+  });
 });
 
 test('MAC-IP ACLs: one per interface, shown by interface, deleting the ACL unbinds it', async (t) => {

@@ -41,6 +41,8 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'acl_dump',
     'acl_interface_set_acl_list',
     'acl_interface_list_dump',
+    'acl_interface_set_etype_whitelist',
+    'acl_interface_etype_whitelist_dump',
     'macip_acl_add_replace',
     'macip_acl_del',
     'macip_acl_dump',

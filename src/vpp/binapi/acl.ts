@@ -218,6 +218,81 @@ export const acl_interface_list_details: MessageDef<AclInterfaceListDetails> = {
   ],
 };
 
+export interface AclInterfaceSetEtypeWhitelist {
+  client_index: number;
+  context: number;
+  sw_if_index: number;
+  count: number;
+  n_input: number;
+  whitelist: number[];
+}
+export const acl_interface_set_etype_whitelist: MessageDef<AclInterfaceSetEtypeWhitelist, AclInterfaceSetEtypeWhitelistReply> = {
+  name: 'acl_interface_set_etype_whitelist',
+  crc: '0x3f5c2d2d',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'count', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'n_input', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'whitelist', type: { kind: 'scalar', t: 'u16' }, array: { count: 'count' } },
+  ],
+  reply: 'acl_interface_set_etype_whitelist_reply',
+};
+
+export interface AclInterfaceSetEtypeWhitelistReply {
+  context: number;
+  retval: number;
+}
+export const acl_interface_set_etype_whitelist_reply: MessageDef<AclInterfaceSetEtypeWhitelistReply> = {
+  name: 'acl_interface_set_etype_whitelist_reply',
+  crc: '0xe8d4e804',
+  role: 'reply',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
+  ],
+};
+
+export interface AclInterfaceEtypeWhitelistDump {
+  client_index: number;
+  context: number;
+  sw_if_index: number;
+}
+export const acl_interface_etype_whitelist_dump: MessageDef<AclInterfaceEtypeWhitelistDump, AclInterfaceEtypeWhitelistDetails> = {
+  name: 'acl_interface_etype_whitelist_dump',
+  crc: '0xf9e6675e',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+  ],
+  reply: 'acl_interface_etype_whitelist_details',
+  stream: true,
+};
+
+export interface AclInterfaceEtypeWhitelistDetails {
+  context: number;
+  sw_if_index: number;
+  count: number;
+  n_input: number;
+  whitelist: number[];
+}
+export const acl_interface_etype_whitelist_details: MessageDef<AclInterfaceEtypeWhitelistDetails> = {
+  name: 'acl_interface_etype_whitelist_details',
+  crc: '0xcc2bfded',
+  role: 'details',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'count', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'n_input', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'whitelist', type: { kind: 'scalar', t: 'u16' }, array: { count: 'count' } },
+  ],
+};
+
 export interface MacipAclAddReplace {
   client_index: number;
   context: number;
