@@ -4,6 +4,7 @@
 // is invisible to diff, so it is never changed or deleted.
 import {
   acl_dump,
+  acl_interface_etype_whitelist_dump,
   acl_interface_list_dump,
   af_packet_dump,
   bridge_domain_dump,
@@ -150,7 +151,7 @@ export class ActualState {
     if (!key) return undefined;
     for (const k of [keyOf.l2(key), keyOf.up(key)]) this.remove(k);
     const port = /^port:(.+)$/.exec(key)?.[1];
-    if (port) for (const k of [keyOf.aclbind(port), keyOf.macipbind(port)]) this.remove(k);
+    if (port) for (const k of [keyOf.aclbind(port), keyOf.macipbind(port), keyOf.etype(port)]) this.remove(k);
     this.remove(key);
     return key;
   }
@@ -168,7 +169,7 @@ export interface ReadActualOptions {
 
 /** Reads every object netvpp owns (and the configured uplinks) from VPP with dumps run in parallel. */
 export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<ActualState> {
-  const [ifs, vhosts, taps, afps, bds, acls, aclLists, macips, macipIfs] = await Promise.all([
+  const [ifs, vhosts, taps, afps, bds, acls, aclLists, macips, macipIfs, etypes] = await Promise.all([
     vpp.dump(sw_interface_dump, { sw_if_index: NO_INDEX }),
     vpp.dump(sw_interface_vhost_user_dump, { sw_if_index: NO_INDEX }),
     vpp.dump(sw_interface_tap_v2_dump, { sw_if_index: NO_INDEX }),
@@ -178,6 +179,7 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
     vpp.dump(acl_interface_list_dump, { sw_if_index: NO_INDEX }),
     vpp.dump(macip_acl_dump, { acl_index: NO_INDEX }),
     vpp.request(macip_acl_interface_get, {}),
+    vpp.dump(acl_interface_etype_whitelist_dump, { sw_if_index: NO_INDEX }),
   ]);
   const a = new ActualState();
 
@@ -309,6 +311,20 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
       iface,
       input: keys.slice(0, l.n_input),
       output: keys.slice(l.n_input),
+    });
+  }
+
+  for (const w of etypes) {
+    const iface = a.keyByIf.get(w.sw_if_index);
+    const port = iface ? /^port:(.+)$/.exec(iface)?.[1] : undefined;
+    if (!iface || !port || w.count === 0) continue;
+    const list = w.whitelist.slice(0, w.count);
+    a.set({
+      kind: 'etype',
+      key: keyOf.etype(port),
+      iface,
+      input: list.slice(0, w.n_input),
+      output: list.slice(w.n_input),
     });
   }
 

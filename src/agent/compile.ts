@@ -65,6 +65,9 @@ export interface Compiled {
   warnings: Map<string, string>;
 }
 
+/** Ethertypes a filtered port passes (IPv4, IPv6, ARP); VPP's ACL plugin drops other non-IP frames. */
+export const ALLOWED_ETHERTYPES: readonly number[] = [0x0800, 0x86dd, 0x0806];
+
 /** VPP's largest bridge domain id is 2^24 - 1; 0 is reserved. */
 export const MAX_BD_ID = 0xffffff;
 
@@ -244,6 +247,7 @@ const portKeys = (portId: string): string[] => {
     keyOf.aclbind(portId),
     keyOf.macipbind(portId),
     keyOf.macip(portId),
+    keyOf.etype(portId),
   ];
 };
 
@@ -807,6 +811,16 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
     const macipbind = keyOf.macipbind(portId);
     add({ kind: 'macipbind', key: macipbind, iface, acl: macip.key });
     after.push(macipbind);
+    // Only IPv4, IPv6 and ARP in either direction, as Neutron's own firewalls allow.
+    const etype = keyOf.etype(portId);
+    add({
+      kind: 'etype',
+      key: etype,
+      iface,
+      input: [...ALLOWED_ETHERTYPES],
+      output: [...ALLOWED_ETHERTYPES],
+    });
+    after.push(etype);
     unit.groups = [...piece.acls.groups];
     if (piece.acls.missingGroups.length > 0) {
       for (const g of piece.acls.missingGroups) {
@@ -839,6 +853,7 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
   if (piece.acls?.filtered) {
     req.add(keyOf.macipbind(portId));
     req.add(keyOf.macip(portId));
+    req.add(keyOf.etype(portId));
     if (piece.acls.missingGroups.length === 0) {
       for (const k of piece.input) req.add(k);
       for (const k of piece.output) req.add(k);

@@ -16,6 +16,7 @@
 //   macip:<port id>             a port's MAC-IP anti-spoofing ACL (tagged)
 //   aclbind:<port id>           the port interface's input/output ACL lists
 //   macipbind:<port id>         the port interface's MAC-IP ACL binding
+//   etype:<port id>             the port interface's ethertype whitelists (IPv4, IPv6, ARP only)
 //   up:<interface key>          admin-up of a port interface
 import type { AclRule, MacipAclRule } from '../vpp/binapi/index.ts';
 
@@ -120,6 +121,17 @@ export interface MacipBindObj {
   acl: string;
 }
 
+/** Ethertype whitelists: with ACLs applied, VPP drops non-IP frames whose ethertype is not listed. */
+export interface EtypeObj {
+  kind: 'etype';
+  key: string;
+  iface: string;
+  /** From the VM. */
+  input: number[];
+  /** To the VM. */
+  output: number[];
+}
+
 export interface UpObj {
   kind: 'up';
   key: string;
@@ -129,7 +141,17 @@ export interface UpObj {
 }
 
 export type VppObject =
-  UplinkObj | VlanObj | BridgeObj | PortObj | L2Obj | AclObj | MacipObj | AclBindObj | MacipBindObj | UpObj;
+  | UplinkObj
+  | VlanObj
+  | BridgeObj
+  | PortObj
+  | L2Obj
+  | AclObj
+  | MacipObj
+  | AclBindObj
+  | MacipBindObj
+  | EtypeObj
+  | UpObj;
 export type ObjKind = VppObject['kind'];
 
 /** Kinds VPP stores a netvpp tag on; an object of these kinds without our tag is never touched. */
@@ -144,6 +166,7 @@ export const keyOf = {
   macip: (portId: string) => `macip:${portId}`,
   aclbind: (portId: string) => `aclbind:${portId}`,
   macipbind: (portId: string) => `macipbind:${portId}`,
+  etype: (portId: string) => `etype:${portId}`,
   up: (ifaceKey: string) => `up:${ifaceKey}`,
 };
 
@@ -160,7 +183,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The port a per-port key belongs to (port, its membership, ACL bindings, MAC-IP ACL, admin-up). */
 export function portOfKey(key: string): string | null {
-  const m = /^(?:port|macip|aclbind|macipbind|l2:port|up:port):(.+)$/.exec(key);
+  const m = /^(?:port|macip|aclbind|macipbind|etype|l2:port|up:port):(.+)$/.exec(key);
   return m && UUID.test(m[1]) ? m[1] : null;
 }
 
@@ -181,6 +204,8 @@ export function depsOf(o: VppObject): string[] {
       return [o.iface, ...o.input, ...o.output];
     case 'macipbind':
       return [o.iface, o.acl];
+    case 'etype':
+      return [o.iface];
     case 'up':
       return [o.iface, ...o.after];
   }
@@ -198,7 +223,7 @@ export function refsOf(o: VppObject): string[] {
   }
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
@@ -304,6 +329,10 @@ export function compare(desired: VppObject, actual: VppObject): Change {
     case 'macipbind': {
       const a = actual as MacipBindObj;
       return a.acl === desired.acl ? 'same' : 'update';
+    }
+    case 'etype': {
+      const a = actual as EtypeObj;
+      return sameList(a.input, desired.input) && sameList(a.output, desired.output) ? 'same' : 'update';
     }
     case 'up':
       return 'same';

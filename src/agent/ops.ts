@@ -5,6 +5,7 @@ import {
   acl_add_replace,
   acl_del,
   acl_interface_set_acl_list,
+  acl_interface_set_etype_whitelist,
   af_packet_create_v3,
   af_packet_delete,
   AfPacketMode,
@@ -37,6 +38,7 @@ import {
   keyOf,
   tagOf,
   type AclBindObj,
+  type EtypeObj,
   type AclObj,
   type BridgeObj,
   type L2Obj,
@@ -99,6 +101,8 @@ export async function createObject(o: VppObject, ctx: OpContext): Promise<void> 
       return setAclList(o, ctx);
     case 'macipbind':
       return bindMacip(o, undefined, ctx);
+    case 'etype':
+      return setEtypes(o, ctx);
     case 'up':
       await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: need(ctx, o.iface), flags: ADMIN_UP });
       ctx.actual.set({ ...o, after: [] });
@@ -362,6 +366,17 @@ async function setAclList(o: AclBindObj, ctx: OpContext): Promise<void> {
   ctx.actual.set({ ...o });
 }
 
+async function setEtypes(o: EtypeObj, ctx: OpContext): Promise<void> {
+  const whitelist = [...o.input, ...o.output];
+  await ctx.vpp.request(acl_interface_set_etype_whitelist, {
+    sw_if_index: need(ctx, o.iface),
+    count: whitelist.length,
+    n_input: o.input.length,
+    whitelist,
+  });
+  ctx.actual.set({ ...o });
+}
+
 async function bindMacip(o: MacipBindObj, old: MacipBindObj | undefined, ctx: OpContext): Promise<void> {
   const idx = need(ctx, o.iface);
   if (old) {
@@ -406,6 +421,8 @@ export async function updateObject(desired: VppObject, actual: VppObject, ctx: O
       return setAclList(desired, ctx);
     case 'macipbind':
       return bindMacip(desired, actual as MacipBindObj, ctx);
+    case 'etype':
+      return setEtypes(desired, ctx);
     case 'up':
       return createObject(desired, ctx);
   }
@@ -461,6 +478,15 @@ export async function deleteObject(o: VppObject, ctx: OpContext): Promise<void> 
       }
       break;
     }
+    case 'etype':
+      // An empty set removes both lists (VPP keeps them past the interface's deletion otherwise).
+      await ctx.vpp.request(acl_interface_set_etype_whitelist, {
+        sw_if_index: need(ctx, o.iface),
+        count: 0,
+        n_input: 0,
+        whitelist: [],
+      });
+      break;
     case 'up':
       await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: need(ctx, o.iface), flags: 0 });
       break;

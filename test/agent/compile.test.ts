@@ -5,7 +5,7 @@ import { compile, CompileCache, preferredBdId, type CompileOptions } from '../..
 import { DesiredState } from '../../src/agent/desired.ts';
 import type { KeyValue } from '../../src/store/index.ts';
 import { encodeValue, keys, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
-import type { AclBindObj, L2Obj, PortObj, UpObj, VlanObj } from '../../src/agent/objects.ts';
+import type { AclBindObj, EtypeObj, L2Obj, PortObj, UpObj, VlanObj } from '../../src/agent/objects.ts';
 import {
   defaultGroup,
   dhcpPort,
@@ -77,10 +77,19 @@ test('a VM port on a VLAN network: sub-interface, bridge, interface, ACLs, then 
   assert.deepEqual(bind.output, ['base:ingress', 'related:ingress', `sg:${sg.id}:ingress`]);
   for (const k of [...bind.input, ...bind.output]) assert.equal(c.objects.get(k)?.kind, 'acl', k);
   assert.equal(c.objects.get(`macip:${p.port_id}`)?.kind, 'macip');
+  // Non-IP frames other than ARP are dropped both ways.
+  const etype = c.objects.get(`etype:${p.port_id}`) as EtypeObj;
+  assert.deepEqual(
+    [etype.input, etype.output],
+    [
+      [0x0800, 0x86dd, 0x0806],
+      [0x0800, 0x86dd, 0x0806],
+    ],
+  );
 
   // Fail closed: bridge membership waits for the ACLs, admin-up for everything.
   const l2 = c.objects.get(`l2:port:${p.port_id}`) as L2Obj;
-  assert.deepEqual(l2.after.sort(), [`aclbind:${p.port_id}`, `macipbind:${p.port_id}`]);
+  assert.deepEqual(l2.after.sort(), [`aclbind:${p.port_id}`, `etype:${p.port_id}`, `macipbind:${p.port_id}`]);
   const up = c.objects.get(`up:port:${p.port_id}`) as UpObj;
   assert.ok(up.after.includes(`l2:port:${p.port_id}`) && up.after.includes(`aclbind:${p.port_id}`));
 
@@ -93,6 +102,7 @@ test('a VM port on a VLAN network: sub-interface, bridge, interface, ACLs, then 
     `bd:${net.id}`,
     `sg:${sg.id}:ingress`,
     `up:port:${p.port_id}`,
+    `etype:${p.port_id}`,
   ]) {
     assert.ok(plan?.requires.includes(k), `port requires ${k}`);
   }

@@ -83,6 +83,7 @@ describe('ports on one compute node', { skip: SIM_ONLY }, () => {
     assert.equal(tap?.host_mtu_size, 1500);
     assert.equal(v.aclLists.get(ifname), undefined, 'trusted network:* ports are not filtered');
     assert.equal(v.macipOf.get(ifname), undefined);
+    assert.equal(v.etypes.get(ifname), undefined, 'and pass every ethertype');
     assert.ok(v.bridges.get(`netvpp:bd:${net100.id}`)?.includes(ifname));
     await w.unbind(H, dhcp.port_id);
   });
@@ -99,12 +100,15 @@ describe('ports on one compute node', { skip: SIM_ONLY }, () => {
       undefined,
       'the MAC-IP ACL is deleted, not leaked',
     );
+    assert.equal(v.etypes.get(ifname), undefined, 'any ethertype passes again');
 
     await w.bind(H, { ...vm1, revision: 3 });
     await w.waitReady(H, vm1.port_id, 3);
     v = await inspect(w.operator);
     assert.equal(v.aclLists.get(ifname)?.input.length, 3);
     assert.equal(v.macipOf.get(ifname), `netvpp:macip:${vm1.port_id}`);
+    const ipAndArp = ['0x0800', '0x86dd', '0x0806'];
+    assert.deepEqual(v.etypes.get(ifname), { input: ipAndArp, output: ipAndArp }, 'only IP and ARP pass');
   });
 
   it('an allowed address pair lets the port send from that address (and MAC)', async () => {
@@ -120,6 +124,26 @@ describe('ports on one compute node', { skip: SIM_ONLY }, () => {
     assert.ok(
       rules.some((r) => r.src_mac === vm1.mac && r.src_prefix === `${vm1.fixed_ips[0].ip_address}/32`),
     );
+  });
+
+  it('an unbound port leaves no ethertype whitelist for the next interface VPP gives its index', async () => {
+    // VPP keeps a whitelist past its interface's deletion; the agent clears it before deleting.
+    const a = vmPort(net100);
+    await w.bind(H, a);
+    await w.connectGuest(a);
+    await w.waitReady(H, a.port_id);
+    const index = (await w.portInterface(a.port_id))?.sw_if_index;
+    await w.unbind(H, a.port_id);
+    await waitFor('the port removed', async () => !(await w.portInterface(a.port_id)));
+    const b = vmPort(net100, { port_security_enabled: false });
+    await w.bind(H, b);
+    await w.connectGuest(b);
+    await w.waitReady(H, b.port_id);
+    const v = await inspect(w.operator);
+    const ifname = portIf(v, b.port_id) as string;
+    assert.equal(v.ifs.get(ifname)?.sw_if_index, index, 'VPP reused the index');
+    assert.equal(v.etypes.get(ifname), undefined);
+    await w.unbind(H, b.port_id);
   });
 
   it('a flat network bridges the uplink itself; the last port leaving removes the bridge, not the uplink', async () => {

@@ -2,6 +2,7 @@
 // expectations the way an operator reads `netvpp vpp`: "the port is in the network's bridge".
 import {
   acl_dump,
+  acl_interface_etype_whitelist_dump,
   acl_interface_list_dump,
   bridge_domain_dump,
   macip_acl_dump,
@@ -28,18 +29,21 @@ export interface VppView {
   macips: Map<string, { index: number; rules: MacipAclRule[] }>;
   /** interface name → MAC-IP ACL tag. */
   macipOf: Map<string, string>;
+  /** interface name → ethertypes passed from (input) and to (output) it, as hex strings. */
+  etypes: Map<string, { input: string[]; output: string[] }>;
   adminUp(name: string): boolean;
   linkUp(name: string): boolean;
 }
 
 export async function inspect(vpp: VppClient): Promise<VppView> {
-  const [ifList, bds, acls, lists, macips, macipIfs] = await Promise.all([
+  const [ifList, bds, acls, lists, macips, macipIfs, etypes] = await Promise.all([
     vpp.dump(sw_interface_dump, { sw_if_index: 0xffffffff }),
     vpp.dump(bridge_domain_dump, { bd_id: 0xffffffff, sw_if_index: 0xffffffff }),
     vpp.dump(acl_dump, { acl_index: 0xffffffff }),
     vpp.dump(acl_interface_list_dump, { sw_if_index: 0xffffffff }),
     vpp.dump(macip_acl_dump, { acl_index: 0xffffffff }),
     vpp.request(macip_acl_interface_get, {}),
+    vpp.dump(acl_interface_etype_whitelist_dump, { sw_if_index: 0xffffffff }),
   ]);
   // Reply contexts differ per call; they are not VPP state.
   for (const d of ifList) d.context = 0;
@@ -71,6 +75,16 @@ export async function inspect(vpp: VppClient): Promise<VppView> {
       macipIfs.acls.flatMap((a, i) =>
         a === 0xffffffff ? [] : [[nameOf(i), macipTag.get(a) ?? `?${a}`] as [string, string]],
       ),
+    ),
+    etypes: new Map(
+      etypes.map((w) => {
+        const hex = (xs: number[]) => xs.map((x) => `0x${x.toString(16).padStart(4, '0')}`);
+        const list = w.whitelist.slice(0, w.count);
+        return [
+          nameOf(w.sw_if_index),
+          { input: hex(list.slice(0, w.n_input)), output: hex(list.slice(w.n_input)) },
+        ];
+      }),
     ),
   } as VppView;
   // Not enumerable, so two views compare equal with deepStrictEqual when VPP held the same.
