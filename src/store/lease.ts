@@ -101,7 +101,12 @@ class LeaseKeeper implements LeaseKey {
         const id = await withDeadline(lease.grant(), GRANT_DEADLINE_MS, 'lease grant');
         if (this.isClosed()) break;
         this.leaseId = id;
-        await this.store.put(this.opts.key, this.value, { lease: id });
+        // An update() landing while this write is on its way only set the value: write until current.
+        let written: string;
+        do {
+          written = this.value;
+          await this.store.put(this.opts.key, written, { lease: id });
+        } while (written !== this.value && !this.isClosed());
         if (this.isClosed()) break;
         this.setState('alive');
         this.resolveReady();

@@ -172,13 +172,19 @@ describe('failures', { skip: SIM_ONLY }, () => {
       );
       assert.equal(await w.portInterface(gone.port_id), undefined);
     } finally {
+      // The agent behind the proxy goes with it; the next tests get one on etcd itself.
+      for (const a of [...w.agents]) await w.stopAgent(a);
       await proxy.close();
+      w.startAgent(H);
     }
   });
 
   it('the liveness key names the host’s physnets and VPP connection', async () => {
-    const { kv } = await w.store.get(keys.hostAlive(H));
-    assert.ok(kv);
+    const kv = await waitFor('the liveness key', async () => {
+      const got = (await w.store.get(keys.hostAlive(H))).kv;
+      const v = got && decodeValue('hostAlive', got.value);
+      return got && v && v.ok && v.value.vpp.connected ? got : undefined;
+    });
     const r = decodeValue('hostAlive', kv.value);
     assert.ok(r.ok);
     assert.deepEqual(r.value.physnets, ['physnet1']);

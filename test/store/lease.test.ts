@@ -148,6 +148,41 @@ describe('keepLeaseKey', { concurrency: true }, () => {
     assert.equal((await observer.get('alive/race')).kv, undefined, 'no key left behind');
   });
 
+  it('an update() while the key is first being written is not lost', async () => {
+    const real = open();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let putStarted!: () => void;
+    const started = new Promise<void>((r) => (putStarted = r));
+    let gated = true;
+    const store: Store = Object.create(real) as Store;
+    store.put = async (...args: Parameters<Store['put']>) => {
+      if (gated) {
+        gated = false;
+        putStarted();
+        await gate;
+      }
+      return real.put(...args);
+    };
+    // A check interval far beyond the test: only the write path can bring the new value.
+    const k = keepLeaseKey(store, {
+      key: 'alive/upd',
+      value: 'v1',
+      ttlSec: 5,
+      checkIntervalMs: 600_000,
+      log: quiet,
+    });
+    try {
+      await started;
+      await k.update('v2');
+      release();
+      await k.ready;
+      await waitFor('v2 in etcd', async () => (await observer.get('alive/upd')).kv?.value === 'v2');
+    } finally {
+      await k.close();
+    }
+  });
+
   it('a lease revoked behind its back is replaced by a new one and the key written again', async () => {
     const states: LeaseKeyState[] = [];
     const k = keepLeaseKey(open(), {
@@ -167,7 +202,7 @@ describe('keepLeaseKey', { concurrency: true }, () => {
         const kv = (await observer.get('alive/revoked')).kv;
         return kv !== undefined && kv.lease !== first;
       });
-      assert.equal(k.state, 'alive');
+      await waitFor('the keeper alive again', () => k.state === 'alive');
     } finally {
       await k.close();
     }
