@@ -10,6 +10,28 @@ import { sleep, waitFor } from './helpers/wait.ts';
 
 const quiet = () => undefined;
 
+/**
+ * The real store, with its first put held until release(), so a test can act while the keeper's
+ * write is on its way.
+ */
+function firstPutHeld(real: Store): { store: Store; started: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  let putStarted!: () => void;
+  const started = new Promise<void>((r) => (putStarted = r));
+  let held = false;
+  const store: Store = Object.create(real) as Store;
+  store.put = async (...args: Parameters<Store['put']>) => {
+    if (!held) {
+      held = true;
+      putStarted();
+      await gate;
+    }
+    return real.put(...args);
+  };
+  return { store, started, release };
+}
+
 describe('keepLeaseKey', { concurrency: true }, () => {
   let etcd: EtcdProcess;
   let observer: Store;
@@ -117,17 +139,7 @@ describe('keepLeaseKey', { concurrency: true }, () => {
 
   it('close() while the key is being written ends the keeper: it never comes back to life', async () => {
     // The real store, with its writes held at a gate so close() lands inside the first put.
-    const real = open();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let putStarted!: () => void;
-    const started = new Promise<void>((r) => (putStarted = r));
-    const gated: Store = Object.create(real) as Store;
-    gated.put = async (...args: Parameters<Store['put']>) => {
-      putStarted();
-      await gate;
-      return real.put(...args);
-    };
+    const { store: gated, started, release } = firstPutHeld(open());
     const k = keepLeaseKey(gated, {
       key: 'alive/race',
       value: 'v',
@@ -149,21 +161,7 @@ describe('keepLeaseKey', { concurrency: true }, () => {
   });
 
   it('an update() while the key is first being written is not lost', async () => {
-    const real = open();
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let putStarted!: () => void;
-    const started = new Promise<void>((r) => (putStarted = r));
-    let gated = true;
-    const store: Store = Object.create(real) as Store;
-    store.put = async (...args: Parameters<Store['put']>) => {
-      if (gated) {
-        gated = false;
-        putStarted();
-        await gate;
-      }
-      return real.put(...args);
-    };
+    const { store, started, release } = firstPutHeld(open());
     // A check interval far beyond the test: only the write path can bring the new value.
     const k = keepLeaseKey(store, {
       key: 'alive/upd',
