@@ -169,14 +169,7 @@ export class Agent extends EventEmitter {
         `the agent's store must be opened with namespace ${PREFIX} (got ${JSON.stringify(opts.store.namespace)})`,
       );
     }
-    this.store =
-      opts.store ??
-      openStore({
-        endpoints: config.etcd.endpoints,
-        namespace: PREFIX,
-        ...(config.etcd.tls ? { tls: config.etcd.tls } : {}),
-        ...(config.etcd.auth ? { auth: config.etcd.auth } : {}),
-      });
+    this.store = opts.store ?? openStore({ ...config.etcd, namespace: PREFIX });
     this.hostNet = opts.hostNet ?? linuxHostNet();
     this.desired = new DesiredState(config.host);
     this.compiler = new HostCompiler({

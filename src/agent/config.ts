@@ -1,10 +1,28 @@
-// The agent's configuration: an OpenStack-style ini file (default /etc/netvpp/netvpp.ini), then
-// environment variables (NETVPP_*), then command-line flags, each overriding the one before.
-// Every problem is collected and reported at once, naming the option and where it came from.
+// The agent's configuration: an OpenStack-style ini file (default /etc/netvpp/netvpp.ini, which the
+// controller may share: src/util/ini.ts), then environment variables (NETVPP_*), then command-line
+// flags, each overriding the one before. Every problem is collected and reported at once, naming
+// the option and where it came from.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { MAX_PHYSNET_LENGTH } from '../model/keyspace.ts';
+import {
+  ETCD_OPTIONS,
+  etcdClientConfig,
+  type EtcdClientConfig,
+  FORMER_ETCD_INI_NAMES,
+  formerEtcdEnvProblems,
+  formerEtcdFlag,
+} from '../store/config.ts';
+import {
+  checkSections,
+  DEFAULT_SECTION_OPTIONS,
+  type Ini,
+  type OptionSpec,
+  parseIni,
+  resolveOptions,
+  sectionLabel,
+} from '../util/ini.ts';
 import type { Level } from '../util/log.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netvpp/netvpp.ini';
@@ -15,11 +33,8 @@ export type TapBackend = 'tap' | 'veth';
 export interface AgentConfig {
   /** This node's name: the <host> of `nodes/<host>/` (Neutron's binding:host_id). */
   host: string;
-  etcd: {
-    endpoints: string[];
-    tls?: { ca: string; cert?: string; key?: string };
-    auth?: { username: string; password: string };
-  };
+  /** From the [etcd] options both daemons share (src/store/config.ts). */
+  etcd: EtcdClientConfig;
   vppSocket: string;
   /** physnet name → name of the VPP interface that carries it (found by name, never created). */
   physnets: Map<string, string>;
@@ -42,75 +57,9 @@ export class ConfigError extends Error {
   }
 }
 
-/** One ini file: section → option → value (sections and options lower-cased). */
-export type Ini = Map<string, Map<string, { value: string; line: number }>>;
-
-/** Parses OpenStack-style ini text: `[section]`, `key = value` (or `key: value`), `#`/`;` comments. */
-export function parseIni(text: string, file = 'config'): { ini: Ini; problems: string[] } {
-  const ini: Ini = new Map();
-  const problems: string[] = [];
-  let section: Map<string, { value: string; line: number }> | null = null;
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
-    const sec = /^\[([^\]]+)\]$/.exec(line);
-    if (sec) {
-      const name = sec[1].trim().toLowerCase();
-      section = ini.get(name) ?? new Map();
-      ini.set(name, section);
-      return;
-    }
-    const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
-    if (!kv) {
-      problems.push(
-        `${file}:${i + 1}: expected "option = value" or "[section]", got ${JSON.stringify(line)}`,
-      );
-      return;
-    }
-    if (!section) {
-      problems.push(`${file}:${i + 1}: option ${kv[1]} appears before any [section]`);
-      return;
-    }
-    section.set(kv[1].toLowerCase(), { value: kv[2].trim(), line: i + 1 });
-  });
-  return { ini, problems };
-}
-
-/** Every option: where it lives in the ini file, its env variable and flag. */
-interface OptionSpec {
-  name: keyof RawOptions;
-  section: 'default' | 'agent' | 'etcd' | 'vpp';
-  env: string;
-  flag: string;
-  help: string;
-}
-
-interface RawOptions {
-  host: string;
-  log_level: string;
-  physnets: string;
-  vhost_user_dir: string;
-  tap_backend: string;
-  health_port: string;
-  health_host: string;
-  endpoints: string;
-  ca_file: string;
-  cert_file: string;
-  key_file: string;
-  username: string;
-  password: string;
-  socket: string;
-}
-
-const OPTIONS: OptionSpec[] = [
-  { name: 'host', section: 'default', env: 'NETVPP_HOST', flag: 'host', help: 'this node name' },
-  {
-    name: 'log_level',
-    section: 'default',
-    env: 'NETVPP_LOG_LEVEL',
-    flag: 'log-level',
-    help: 'debug|info|warn|error',
-  },
+/** Every option: where it lives in the ini file, its env variable and flag (usage() lists them in this order). */
+const OPTIONS = [
+  ...DEFAULT_SECTION_OPTIONS,
   {
     name: 'physnets',
     section: 'agent',
@@ -124,6 +73,7 @@ const OPTIONS: OptionSpec[] = [
     env: 'NETVPP_VHOST_USER_DIR',
     flag: 'vhost-user-dir',
     help: 'directory of vhost-user sockets',
+    default: '/var/run/netvpp/vhost',
   },
   {
     name: 'tap_backend',
@@ -131,6 +81,7 @@ const OPTIONS: OptionSpec[] = [
     env: 'NETVPP_TAP_BACKEND',
     flag: 'tap-backend',
     help: 'auto|tap|veth',
+    default: 'auto',
   },
   {
     name: 'health_port',
@@ -138,6 +89,7 @@ const OPTIONS: OptionSpec[] = [
     env: 'NETVPP_HEALTH_PORT',
     flag: 'health-port',
     help: 'port of GET /health on loopback (0 = any free port, "off" = none)',
+    default: '9697',
   },
   {
     name: 'health_host',
@@ -145,55 +97,20 @@ const OPTIONS: OptionSpec[] = [
     env: 'NETVPP_HEALTH_HOST',
     flag: 'health-host',
     help: 'loopback address',
+    default: '127.0.0.1',
   },
+  ...ETCD_OPTIONS,
   {
-    name: 'endpoints',
-    section: 'etcd',
-    env: 'NETVPP_ETCD_ENDPOINTS',
-    flag: 'etcd-endpoints',
-    help: 'comma-separated etcd client URLs or host:port',
+    name: 'socket',
+    section: 'vpp',
+    env: 'NETVPP_VPP_SOCKET',
+    flag: 'vpp-socket',
+    help: 'VPP API socket',
+    default: '/run/vpp/api.sock',
   },
-  {
-    name: 'ca_file',
-    section: 'etcd',
-    env: 'NETVPP_ETCD_CA',
-    flag: 'etcd-ca',
-    help: 'CA certificate (PEM) for TLS',
-  },
-  {
-    name: 'cert_file',
-    section: 'etcd',
-    env: 'NETVPP_ETCD_CERT',
-    flag: 'etcd-cert',
-    help: 'client certificate (PEM)',
-  },
-  { name: 'key_file', section: 'etcd', env: 'NETVPP_ETCD_KEY', flag: 'etcd-key', help: 'client key (PEM)' },
-  {
-    name: 'username',
-    section: 'etcd',
-    env: 'NETVPP_ETCD_USERNAME',
-    flag: 'etcd-username',
-    help: 'etcd user',
-  },
-  {
-    name: 'password',
-    section: 'etcd',
-    env: 'NETVPP_ETCD_PASSWORD',
-    flag: 'etcd-password',
-    help: 'etcd password',
-  },
-  { name: 'socket', section: 'vpp', env: 'NETVPP_VPP_SOCKET', flag: 'vpp-socket', help: 'VPP API socket' },
-];
+] as const satisfies readonly OptionSpec[];
 
-export const DEFAULTS: Partial<RawOptions> = {
-  log_level: 'info',
-  vhost_user_dir: '/var/run/netvpp/vhost',
-  tap_backend: 'auto',
-  health_port: '9697',
-  health_host: '127.0.0.1',
-  endpoints: 'http://127.0.0.1:2379',
-  socket: '/run/vpp/api.sock',
-};
+type OptionName = (typeof OPTIONS)[number]['name'];
 
 /** Usage text for `netvpp agent --help`. */
 export function usage(): string {
@@ -202,18 +119,19 @@ export function usage(): string {
     '  --config-file PATH  (NETVPP_CONFIG)',
   ];
   for (const o of OPTIONS) {
-    lines.push(`  --${o.flag} VALUE  (${o.env}; [${o.section.toUpperCase()}] ${o.name}): ${o.help}`);
+    lines.push(`  --${o.flag} VALUE  (${o.env}; ${sectionLabel(o.section)} ${o.name}): ${o.help}`);
   }
   return lines.join('\n');
 }
 
-/** Splits `--name value` / `--name=value` flags; unknown flags are problems. */
+/** Splits `--name value` / `--name=value` flags into values by option name; unknown flags are problems. */
 function parseFlags(
   argv: string[],
   problems: string[],
-): { values: Map<string, string>; configFile?: string } {
-  const known = new Set(OPTIONS.map((o) => o.flag).concat('config-file'));
-  const values = new Map<string, string>();
+): { values: Partial<Record<OptionName, string>>; configFile?: string } {
+  const byFlag = new Map<string, OptionName>(OPTIONS.map((o) => [o.flag, o.name]));
+  const values: Partial<Record<OptionName, string>> = {};
+  let configFile: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(a);
@@ -221,31 +139,32 @@ function parseFlags(
       problems.push(`unexpected argument ${JSON.stringify(a)}`);
       continue;
     }
-    const name = m[1];
-    if (!known.has(name)) {
-      problems.push(`unknown flag --${name}`);
+    const flag = m[1];
+    const name = byFlag.get(flag);
+    if (name === undefined && flag !== 'config-file') {
+      const now = formerEtcdFlag(flag);
+      problems.push(`unknown flag --${flag}${now ? ` (now --${now})` : ''}`);
       continue;
     }
     let v = m[2];
     if (v === undefined) {
       v = argv[i + 1];
       if (v === undefined || v.startsWith('--')) {
-        problems.push(`flag --${name} needs a value`);
+        problems.push(`flag --${flag} needs a value`);
         continue;
       }
       i++;
     }
-    values.set(name, v);
+    if (name === undefined) configFile = v;
+    else values[name] = v;
   }
-  const configFile = values.get('config-file');
-  values.delete('config-file');
   return { values, configFile };
 }
 
-/** Parses `physnet:ifname,…` (spaces ignored). */
+/** Parses `physnet:ifname,…` (spaces ignored; newlines, as from continuation lines, separate too). */
 export function parsePhysnets(s: string, problems: string[], where = 'physnets'): Map<string, string> {
   const map = new Map<string, string>();
-  for (const part of s.split(',')) {
+  for (const part of s.split(/[,\n]/)) {
     const item = part.trim();
     if (item === '') continue;
     const i = item.indexOf(':');
@@ -272,20 +191,6 @@ export function parsePhysnets(s: string, problems: string[], where = 'physnets')
     map.set(name, ifname);
   }
   return map;
-}
-
-/** Turns `host:port` into `http://host:port`; keeps URLs as they are. */
-function endpointUrl(e: string, problems: string[]): string {
-  const s = e.trim();
-  const url = /^[a-z]+:\/\//.test(s) ? s : `http://${s}`;
-  try {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
-    if (!u.port) throw new Error('port');
-  } catch {
-    problems.push(`etcd endpoints: ${JSON.stringify(s)} is not http(s)://host:port or host:port`);
-  }
-  return url;
 }
 
 export interface LoadOptions {
@@ -316,39 +221,15 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     const parsed = parseIni(text, file);
     ini = parsed.ini;
     problems.push(...parsed.problems);
+    // [DEFAULT], [etcd], [agent] and [vpp] are the agent's; [controller] is the controller's.
+    problems.push(...checkSections(ini, file, 'agent', OPTIONS, FORMER_ETCD_INI_NAMES));
   } else if (explicitFile) {
     problems.push(`config file ${file} does not exist`);
   }
+  problems.push(...formerEtcdEnvProblems(env));
 
-  // Later sources override earlier ones; `from` says where a value came from, for error messages.
-  const raw: Partial<RawOptions> = { ...DEFAULTS };
-  const from = new Map<keyof RawOptions, string>();
-  for (const o of OPTIONS) {
-    const sec = ini.get(o.section === 'default' ? 'default' : o.section);
-    const iv = sec?.get(o.name);
-    if (iv !== undefined) {
-      raw[o.name] = iv.value;
-      from.set(o.name, `${configFile}:${iv.line} [${o.section.toUpperCase()}] ${o.name}`);
-    }
-    const ev = env[o.env];
-    if (ev !== undefined && ev !== '') {
-      raw[o.name] = ev;
-      from.set(o.name, o.env);
-    }
-    const fv = flags.values.get(o.flag);
-    if (fv !== undefined) {
-      raw[o.name] = fv;
-      from.set(o.name, `--${o.flag}`);
-    }
-  }
-  for (const [name, sec] of ini) {
-    for (const [opt, v] of sec) {
-      if (!OPTIONS.some((o) => o.section === name && o.name === opt)) {
-        problems.push(`${configFile}:${v.line}: unknown option ${opt} in [${name.toUpperCase()}]`);
-      }
-    }
-  }
-  const where = (n: keyof RawOptions) => from.get(n) ?? `default ${n}`;
+  // Later sources override earlier ones; `where` says where a value came from, for error messages.
+  const { values: raw, where } = resolveOptions(OPTIONS, { ini, file: configFile, env, flags: flags.values });
 
   const host = raw.host ?? hostname();
   if (!/^[^/\s]{1,255}$/.test(host))
@@ -386,34 +267,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     }
   }
 
-  const endpoints = (raw.endpoints ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((s) => endpointUrl(s, problems));
-  if (endpoints.length === 0) problems.push(`${where('endpoints')}: no etcd endpoint`);
-  let tls: AgentConfig['etcd']['tls'];
-  if (raw.ca_file || raw.cert_file || raw.key_file) {
-    if (!raw.ca_file) problems.push('etcd TLS: a client certificate or key is set but no ca_file');
-    if (!!raw.cert_file !== !!raw.key_file) problems.push('etcd TLS: cert_file and key_file go together');
-    for (const n of ['ca_file', 'cert_file', 'key_file'] as const) {
-      const p = raw[n];
-      if (p && !existsSync(p)) problems.push(`${where(n)}: file ${p} does not exist`);
-    }
-    tls = {
-      ca: raw.ca_file ?? '',
-      ...(raw.cert_file ? { cert: raw.cert_file } : {}),
-      ...(raw.key_file ? { key: raw.key_file } : {}),
-    };
-    if (endpoints.some((e) => e.startsWith('http://'))) {
-      problems.push('etcd TLS files are set but an endpoint uses http://; use https://');
-    }
-  }
-  let auth: AgentConfig['etcd']['auth'];
-  if (raw.username || raw.password) {
-    if (!raw.username || !raw.password) problems.push('etcd: username and password go together');
-    auth = { username: raw.username ?? '', password: raw.password ?? '' };
-  }
+  const etcd = etcdClientConfig(raw, where, problems);
 
   const vppSocket = raw.socket ?? '';
   if (!isAbsolute(vppSocket))
@@ -422,7 +276,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (problems.length) throw new ConfigError(problems);
   return {
     host,
-    etcd: { endpoints, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) },
+    etcd,
     vppSocket,
     physnets,
     vhostUserDir: vhostUserDir.replace(/\/+$/, '') || '/',

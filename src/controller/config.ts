@@ -1,65 +1,79 @@
-// Controller configuration: an OpenStack-style ini file (sections [controller] and [etcd]),
-// overridden by environment variables, overridden by command-line flags.
+// Controller configuration: an OpenStack-style ini file (sections [controller] and [etcd]; the agent
+// may share the file, see src/util/ini.ts), overridden by environment variables, overridden by
+// command-line flags.
 import { readFileSync } from 'node:fs';
-import type { StoreOptions } from '../store/index.ts';
+import { ETCD_OPTIONS, etcdClientConfig, FORMER_ETCD_INI_NAMES } from '../store/config.ts';
+import {
+  checkSections,
+  DEFAULT_SECTION_OPTIONS,
+  type Ini,
+  type OptionSpec,
+  parseIni,
+  resolveOptions,
+} from '../util/ini.ts';
 import { type ControllerConfig, DEFAULTS } from './controller.ts';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netvpp/netvpp.ini';
 
-export type Ini = Record<string, Record<string, string>>;
+/** Where each setting can come from: ini section/option, environment variable, flag. */
+const OPTIONS = [
+  {
+    name: 'bind_host',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_BIND_HOST',
+    flag: 'bind-host',
+    help: 'listen address (default 127.0.0.1)',
+  },
+  {
+    name: 'bind_port',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_BIND_PORT',
+    flag: 'bind-port',
+    help: 'listen port (default 9797)',
+  },
+  {
+    name: 'advertise_url',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_ADVERTISE_URL',
+    flag: 'advertise-url',
+    help: "this instance's URL for the driver (default http://<bind_host>:<bind_port>)",
+  },
+  {
+    name: 'controller_id',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_ID',
+    flag: 'controller-id',
+    help: 'name in the election (default <hostname>:<pid>)',
+  },
+  {
+    name: 'election_ttl',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_ELECTION_TTL',
+    flag: 'election-ttl',
+    help: 'seconds until a dead leader is replaced (default 10)',
+  },
+  {
+    name: 'tombstone_ttl',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_TOMBSTONE_TTL',
+    flag: 'tombstone-ttl',
+    help: 'seconds a deleted resource is remembered (default 86400)',
+  },
+  {
+    name: 'max_body_mb',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_MAX_BODY_MB',
+    flag: 'max-body-mb',
+    help: 'largest request body (default 64)',
+  },
+  ...ETCD_OPTIONS,
+] as const satisfies readonly OptionSpec[];
 
-/** Parses ini text: `[section]`, `key = value`, `#`/`;` comments, indented continuation lines. */
-export function parseIni(text: string, source = 'ini'): Ini {
-  const out: Ini = {};
-  let section: string | undefined;
-  let last: { sec: string; key: string } | undefined;
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (/^\s*([#;]|$)/.test(line)) return;
-    if (/^\s/.test(line) && last) {
-      out[last.sec][last.key] += '\n' + line.trim();
-      return;
-    }
-    const sec = /^\[([^\]]+)\]\s*$/.exec(line);
-    if (sec) {
-      section = sec[1].trim();
-      out[section] ??= {};
-      last = undefined;
-      return;
-    }
-    const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
-    if (!kv) throw new Error(`${source}:${i + 1}: expected "key = value" or "[section]"`);
-    if (!section) throw new Error(`${source}:${i + 1}: "${kv[1]}" is outside any [section]`);
-    out[section][kv[1]] = kv[2].trim();
-    last = { sec: section, key: kv[1] };
-  });
-  return out;
-}
-
-/** Where each setting can come from: ini section/key, environment variable, flag. */
-const OPTIONS = {
-  bind_host: { section: 'controller', env: 'NETVPP_CONTROLLER_BIND_HOST', flag: 'bind-host' },
-  bind_port: { section: 'controller', env: 'NETVPP_CONTROLLER_BIND_PORT', flag: 'bind-port' },
-  advertise_url: { section: 'controller', env: 'NETVPP_CONTROLLER_ADVERTISE_URL', flag: 'advertise-url' },
-  controller_id: { section: 'controller', env: 'NETVPP_CONTROLLER_ID', flag: 'controller-id' },
-  election_ttl: { section: 'controller', env: 'NETVPP_CONTROLLER_ELECTION_TTL', flag: 'election-ttl' },
-  tombstone_ttl: { section: 'controller', env: 'NETVPP_CONTROLLER_TOMBSTONE_TTL', flag: 'tombstone-ttl' },
-  max_body_mb: { section: 'controller', env: 'NETVPP_CONTROLLER_MAX_BODY_MB', flag: 'max-body-mb' },
-  hosts: { section: 'etcd', env: 'NETVPP_ETCD_HOSTS', flag: 'etcd-hosts' },
-  ca_cert: { section: 'etcd', env: 'NETVPP_ETCD_CA_CERT', flag: 'etcd-ca-cert' },
-  cert_file: { section: 'etcd', env: 'NETVPP_ETCD_CERT_FILE', flag: 'etcd-cert-file' },
-  key_file: { section: 'etcd', env: 'NETVPP_ETCD_KEY_FILE', flag: 'etcd-key-file' },
-  username: { section: 'etcd', env: 'NETVPP_ETCD_USERNAME', flag: 'etcd-username' },
-  password: { section: 'etcd', env: 'NETVPP_ETCD_PASSWORD', flag: 'etcd-password' },
-  request_timeout: { section: 'etcd', env: 'NETVPP_ETCD_REQUEST_TIMEOUT', flag: 'etcd-request-timeout' },
-} as const;
-
-type OptionName = keyof typeof OPTIONS;
+type OptionName = (typeof OPTIONS)[number]['name'];
 
 export const USAGE = `usage: netvpp controller [--config-file PATH] [--<option> VALUE ...]
   --config-file PATH   ini file with [controller] and [etcd] (default ${DEFAULT_CONFIG_FILE}; env NETVPP_CONFIG)
-${Object.entries(OPTIONS)
-  .map(([k, o]) => `  --${o.flag.padEnd(22)} [${o.section}] ${k}, env ${o.env}`)
-  .join('\n')}`;
+${OPTIONS.map((o) => `  --${o.flag.padEnd(22)} [${o.section}] ${o.name}, env ${o.env}: ${o.help}`).join('\n')}`;
 
 export interface ParsedArgs {
   configFile: string | null;
@@ -69,9 +83,7 @@ export interface ParsedArgs {
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const out: ParsedArgs = { configFile: null, flags: {}, help: false };
-  const byFlag = new Map<string, OptionName>(
-    Object.entries(OPTIONS).map(([k, o]) => [o.flag, k as OptionName]),
-  );
+  const byFlag = new Map<string, OptionName>(OPTIONS.map((o) => [o.flag, o.name]));
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '-h' || a === '--help') {
@@ -92,73 +104,66 @@ export function parseArgs(argv: string[]): ParsedArgs {
   return out;
 }
 
-function positive(name: string, v: string, min = 1): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new Error(`${name} must be a number >= ${min}, got "${v}"`);
-  return n;
-}
-
-/** "a:2379,https://b:2379" → URLs (plain host:port gets http://, or https:// when a CA is set). */
-export function etcdEndpoints(hosts: string, tls: boolean): string[] {
-  return hosts
-    .split(',')
-    .map((h) => h.trim())
-    .filter(Boolean)
-    .map((h) =>
-      /^https?:\/\//.test(h) ? h : `${tls ? 'https' : 'http'}://${h.includes(':') ? h : `${h}:2379`}`,
-    );
-}
-
 /**
  * Builds the configuration. `configFile` null means the default path, which may be absent; an
- * explicitly named file must exist.
+ * explicitly named file must exist. Throws one Error listing every problem.
  */
 export function loadConfig(
   args: ParsedArgs,
   env: NodeJS.ProcessEnv = process.env,
 ): { config: ControllerConfig; source: string | null } {
+  const problems: string[] = [];
   const explicit = args.configFile ?? env.NETVPP_CONFIG ?? null;
   const path = explicit ?? DEFAULT_CONFIG_FILE;
-  let ini: Ini = {};
+  let ini: Ini = new Map();
   let source: string | null = null;
+  let text: string | undefined;
   try {
-    ini = parseIni(readFileSync(path, 'utf8'), path);
+    text = readFileSync(path, 'utf8');
     source = path;
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    if (!missing || explicit) throw new Error(`cannot read config file ${path}: ${(e as Error).message}`);
+    if (!missing || explicit) problems.push(`cannot read config file ${path}: ${(e as Error).message}`);
   }
-  const get = (name: OptionName): string | undefined => {
-    const o = OPTIONS[name];
-    return args.flags[name] ?? env[o.env] ?? ini[o.section]?.[name];
+  if (text !== undefined) {
+    const parsed = parseIni(text, path);
+    ini = parsed.ini;
+    problems.push(...parsed.problems);
+    // [controller] and [etcd] are the controller's; [DEFAULT] is shared (its options are the
+    // agent's, accepted here); [agent] and [vpp] are the agent's and not looked at.
+    problems.push(
+      ...checkSections(
+        ini,
+        path,
+        'controller',
+        [...OPTIONS, ...DEFAULT_SECTION_OPTIONS],
+        FORMER_ETCD_INI_NAMES,
+      ),
+    );
+  }
+  const { values, where } = resolveOptions(OPTIONS, { ini, file: source, env, flags: args.flags });
+  const v = (name: OptionName): string | undefined => (values[name] === '' ? undefined : values[name]);
+  const number = (name: OptionName, min: number): number | undefined => {
+    const x = v(name);
+    if (x === undefined) return undefined;
+    const n = Number(x);
+    if (Number.isFinite(n) && n >= min) return n;
+    problems.push(`${name} must be a number >= ${min}, got "${x}" (${where(name)})`);
+    return undefined;
   };
 
   const cfg: ControllerConfig = { ...DEFAULTS, etcd: { ...DEFAULTS.etcd } };
-  const v = (name: OptionName) => {
-    const x = get(name);
-    return x === undefined || x === '' ? undefined : x;
-  };
   cfg.bindHost = v('bind_host') ?? cfg.bindHost;
-  if (v('bind_port')) cfg.bindPort = positive('bind_port', v('bind_port') as string, 0);
+  cfg.bindPort = number('bind_port', 0) ?? cfg.bindPort;
   cfg.advertiseUrl = v('advertise_url') ?? null;
   cfg.id = v('controller_id') ?? null;
-  if (v('election_ttl')) cfg.electionTtlSec = positive('election_ttl', v('election_ttl') as string, 2);
-  if (v('tombstone_ttl')) cfg.tombstoneTtlSec = positive('tombstone_ttl', v('tombstone_ttl') as string);
-  if (v('max_body_mb')) cfg.maxBodyBytes = positive('max_body_mb', v('max_body_mb') as string) * 1024 * 1024;
+  cfg.electionTtlSec = number('election_ttl', 2) ?? cfg.electionTtlSec;
+  cfg.tombstoneTtlSec = number('tombstone_ttl', 1) ?? cfg.tombstoneTtlSec;
+  const maxBodyMb = number('max_body_mb', 1);
+  if (maxBodyMb !== undefined) cfg.maxBodyBytes = maxBodyMb * 1024 * 1024;
+  cfg.etcd = etcdClientConfig(values, where, problems);
 
-  const ca = v('ca_cert');
-  const etcd: StoreOptions = { endpoints: etcdEndpoints(v('hosts') ?? '127.0.0.1:2379', ca !== undefined) };
-  if (ca)
-    etcd.tls = {
-      ca,
-      ...(v('cert_file') ? { cert: v('cert_file') } : {}),
-      ...(v('key_file') ? { key: v('key_file') } : {}),
-    };
-  const user = v('username');
-  if (user) etcd.auth = { username: user, password: v('password') ?? '' };
-  if (v('request_timeout'))
-    etcd.requestTimeoutMs = positive('request_timeout', v('request_timeout') as string) * 1000;
-  if (etcd.endpoints.length === 0) throw new Error('[etcd] hosts is empty');
-  cfg.etcd = etcd;
+  if (problems.length === 1) throw new Error(problems[0]);
+  if (problems.length) throw new Error(`invalid controller configuration:\n  - ${problems.join('\n  - ')}`);
   return { config: cfg, source };
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, parseIni } from '../../src/agent/config.ts';
+import { ConfigError, loadConfig, usage } from '../../src/agent/config.ts';
 
 function withFile(text: string, fn: (path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-config-'));
@@ -40,7 +40,7 @@ tap_backend = veth
 health_port = 9700
 
 [etcd]
-endpoints = 10.0.0.1:2379,https://10.0.0.2:2379
+hosts = 10.0.0.1:2379,https://10.0.0.2:2379
 
 [vpp]
 socket = /run/vpp/api.sock
@@ -89,7 +89,7 @@ test('tap_backend = auto picks VPP taps when /dev/vhost-net exists, else veth pa
 
 test('bad configuration is reported all at once, naming each option and where it came from', () => {
   withFile(
-    `[DEFAULT]\nhost = a/b\nlog_level = loud\n[agent]\nphysnets = physnet1,this-physnet-name-is-much-too-long-for-a-vpp-tag:eth0\ntap_backend = kernel\nhealth_port = 99999\nvhost_user_dir = relative/dir\nmystery = 1\n[etcd]\nendpoints = ftp://x:1\ncert_file = /nonexistent.pem\n[vpp]\nsocket = api.sock\ngarbage line\n`,
+    `[DEFAULT]\nhost = a/b\nlog_level = loud\n[agent]\nphysnets = physnet1,this-physnet-name-is-much-too-long-for-a-vpp-tag:eth0\ntap_backend = kernel\nhealth_port = 99999\nvhost_user_dir = relative/dir\nmystery = 1\n[etcd]\nhosts = ftp://x:1\ncert_file = /nonexistent.pem\n[vpp]\nsocket = api.sock\ngarbage line\n`,
     (path) => {
       const p = problems(() => loadConfig({ argv: ['--config-file', path], env: {} })).join('\n');
       for (const re of [
@@ -122,8 +122,87 @@ test('no physnets at all, an unknown flag, and a missing config file are errors'
   assert.ok(p.some((x) => /no physnet is configured/.test(x)));
 });
 
-test('ini parsing: comments, colons, sections are case-insensitive', () => {
-  const { ini, problems: p } = parseIni('; c\n[Agent]\nPhysnets: a:b\n# x\n');
-  assert.deepEqual(p, []);
-  assert.equal(ini.get('agent')?.get('physnets')?.value, 'a:b');
+test('an unknown option in [DEFAULT], [agent], [etcd] or [vpp] is an error naming file and line', () => {
+  withFile(
+    '[DEFAULT]\ndebug = true\n[agent]\nphysnets = p:loop0\nphysnet = q:loop1\n[etcd]\nhost = etcd1\n[vpp]\nsockt = /run/vpp/api.sock\n',
+    (path) => {
+      const p = problems(() => loadConfig({ argv: ['--config-file', path], env: {} }));
+      assert.deepEqual(p, [
+        `${path}:2: unknown option debug in [DEFAULT]`,
+        `${path}:5: unknown option physnet in [AGENT]`,
+        `${path}:7: unknown option host in [ETCD]`,
+        `${path}:9: unknown option sockt in [VPP]`,
+      ]);
+    },
+  );
+});
+
+test("the controller's [controller] section is skipped; a section nobody reads is an error", () => {
+  withFile(
+    '[agent]\nphysnets = p:loop0\n[controller]\nbind_port = 9797\nanything = goes\n[nonsense]\nx = 1\n',
+    (path) => {
+      const p = problems(() => loadConfig({ argv: ['--config-file', path], env: {} }));
+      assert.equal(p.length, 1, p.join('\n'));
+      assert.match(p[0], /netvpp\.ini:6: unknown section \[NONSENSE\]/);
+    },
+  );
+});
+
+test('the former [etcd] names of the agent are refused with the new name', () => {
+  withFile('[agent]\nphysnets = p:loop0\n[etcd]\nendpoints = 10.0.0.1:2379\nca_file = /x.pem\n', (path) => {
+    const p = problems(() =>
+      loadConfig({
+        argv: ['--config-file', path, '--etcd-endpoints', '10.0.0.2:2379'],
+        env: { NETVPP_ETCD_CA: '/ca.pem' },
+      }),
+    ).join('\n');
+    assert.match(p, /netvpp\.ini:4: unknown option endpoints in \[ETCD\] \(now hosts\)/);
+    assert.match(p, /netvpp\.ini:5: unknown option ca_file in \[ETCD\] \(now ca_cert\)/);
+    assert.match(p, /unknown flag --etcd-endpoints \(now --etcd-hosts\)/);
+    assert.match(p, /NETVPP_ETCD_CA is no longer read; use NETVPP_ETCD_CA_CERT/);
+  });
+});
+
+test('etcd options: flags, environment, TLS and request timeout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-config-'));
+  try {
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, 'x');
+    const c = loadConfig({
+      argv: ['--config-file', '/dev/null', '--etcd-hosts', 'etcd1,etcd2:4001', '--etcd-ca-cert', ca],
+      env: { NETVPP_PHYSNETS: 'p:loop0', NETVPP_ETCD_REQUEST_TIMEOUT: '2', NETVPP_ETCD_HOSTS: 'ignored:1' },
+    });
+    assert.deepEqual(c.etcd, {
+      endpoints: ['https://etcd1:2379', 'https://etcd2:4001'],
+      tls: { ca },
+      requestTimeoutMs: 2000,
+    });
+    const p = problems(() =>
+      loadConfig({
+        argv: ['--config-file', '/dev/null'],
+        env: {
+          NETVPP_PHYSNETS: 'p:loop0',
+          NETVPP_ETCD_HOSTS: 'http://etcd1:2379',
+          NETVPP_ETCD_CA_CERT: ca,
+          NETVPP_ETCD_KEY_FILE: join(dir, 'missing.key'),
+          NETVPP_ETCD_USERNAME: 'netvpp',
+        },
+      }),
+    ).join('\n');
+    assert.match(p, /http:\/\/etcd1:2379 uses http:\/\/; use https:\/\//);
+    assert.match(p, /cert_file and key_file go together/);
+    assert.match(p, /NETVPP_ETCD_KEY_FILE: file .*missing\.key does not exist/);
+    assert.match(p, /username and password go together/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('usage lists every option with its flag, environment variable and ini name', () => {
+  const u = usage();
+  assert.match(u, /--etcd-hosts VALUE {2}\(NETVPP_ETCD_HOSTS; \[ETCD\] hosts\)/);
+  assert.match(u, /--etcd-ca-cert VALUE {2}\(NETVPP_ETCD_CA_CERT; \[ETCD\] ca_cert\)/);
+  assert.match(u, /--physnets VALUE {2}\(NETVPP_PHYSNETS; \[AGENT\] physnets\)/);
+  assert.match(u, /--host VALUE {2}\(NETVPP_HOST; \[DEFAULT\] host\)/);
+  assert.match(u, /--vpp-socket VALUE {2}\(NETVPP_VPP_SOCKET; \[VPP\] socket\)/);
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CONFIG_FILE, loadConfig, parseArgs, parseIni } from '../../src/controller/config.ts';
+import { DEFAULT_CONFIG_FILE, loadConfig, parseArgs, USAGE } from '../../src/controller/config.ts';
+import { parseIni } from '../../src/util/ini.ts';
 
 function withIni(text: string, fn: (path: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-cfg-'));
@@ -19,7 +20,7 @@ function withIni(text: string, fn: (path: string) => void): void {
 const INI = `
 # netvpp
 [DEFAULT]
-debug = true
+log_level = debug
 
 [controller]
 bind_host = 0.0.0.0
@@ -33,12 +34,15 @@ password = s3cret
 `;
 
 test('ini sections and keys are read; comments and blank lines are skipped', () => {
-  const ini = parseIni(INI);
-  assert.equal(ini.controller.bind_port, '9000');
-  assert.equal(ini.etcd.hosts, 'etcd1:2379, etcd2 ,https://etcd3:4001');
-  assert.equal(ini.DEFAULT.debug, 'true');
-  assert.throws(() => parseIni('key = 1', 'x.ini'), /x.ini:1: "key" is outside any \[section\]/);
-  assert.throws(() => parseIni('[a]\nnot a pair', 'x.ini'), /x.ini:2: expected "key = value"/);
+  const { ini, problems } = parseIni(INI);
+  assert.deepEqual(problems, []);
+  assert.equal(ini.get('controller')?.options.get('bind_port')?.value, '9000');
+  assert.equal(ini.get('etcd')?.options.get('hosts')?.value, 'etcd1:2379, etcd2 ,https://etcd3:4001');
+  assert.equal(ini.get('default')?.options.get('log_level')?.value, 'debug');
+  assert.deepEqual(parseIni('key = 1', 'x.ini').problems, [
+    'x.ini:1: option key appears before any [section]',
+  ]);
+  assert.match(parseIni('[a]\nnot a pair', 'x.ini').problems.join(), /x.ini:2: expected "option = value"/);
 });
 
 test('the file sets options; environment overrides the file; flags override both', () => {
@@ -91,9 +95,62 @@ test('bad values and unknown flags are refused with the option named', () => {
 });
 
 test('with a CA certificate, bare etcd hosts are reached over https', () => {
-  withIni('[etcd]\nhosts = etcd1\nca_cert = /etc/netvpp/ca.pem\n', (path) => {
-    const cfg = loadConfig(parseArgs(['--config-file', path]), {}).config;
-    assert.deepEqual(cfg.etcd.endpoints, ['https://etcd1:2379']);
-    assert.equal(cfg.etcd.tls?.ca, '/etc/netvpp/ca.pem');
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-cfg-'));
+  try {
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, 'x');
+    withIni(`[etcd]\nhosts = etcd1\nca_cert = ${ca}\n`, (path) => {
+      const cfg = loadConfig(parseArgs(['--config-file', path]), {}).config;
+      assert.deepEqual(cfg.etcd.endpoints, ['https://etcd1:2379']);
+      assert.equal(cfg.etcd.tls?.ca, ca);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad line, an unknown option in [controller] or [etcd], and a missing TLS file are all reported', () => {
+  withIni(
+    '[controller]\nbind_prot = 9000\nelection_ttl = 1\n[etcd]\nhosts = etcd1\nca_cert = /nonexistent/ca.pem\nrequest_timeout = 0\ngarbage\nendpoints = etcd2\n',
+    (path) => {
+      assert.throws(
+        () => loadConfig(parseArgs(['--config-file', path]), {}),
+        (e: Error) => {
+          for (const re of [
+            /^invalid controller configuration:/,
+            /netvpp\.ini:2: unknown option bind_prot in \[CONTROLLER\]/,
+            /election_ttl must be a number >= 2, got "1" \(.*netvpp\.ini:3 \[CONTROLLER\] election_ttl\)/,
+            /netvpp\.ini:6 \[ETCD\] ca_cert: file \/nonexistent\/ca\.pem does not exist/,
+            /request_timeout must be a number >= 1, got "0"/,
+            /netvpp\.ini:8: expected "option = value" or "\[section\]", got "garbage"/,
+            /netvpp\.ini:9: unknown option endpoints in \[ETCD\] \(now hosts\)/,
+          ])
+            assert.match(e.message, re);
+          return true;
+        },
+      );
+    },
+  );
+});
+
+test("the agent's [agent] and [vpp] sections are skipped; a section nobody reads is an error", () => {
+  withIni('[agent]\nphysnets = p:eth0\nwhatever = 1\n[vpp]\nsocket = /x\n', (path) => {
+    assert.equal(loadConfig(parseArgs(['--config-file', path]), {}).config.bindPort, 9797);
   });
+  withIni('[controller]\nbind_port = 9000\n[nonsense]\nx = 1\n', (path) => {
+    assert.throws(
+      () => loadConfig(parseArgs(['--config-file', path]), {}),
+      /netvpp\.ini:3: unknown section \[NONSENSE\]/,
+    );
+  });
+});
+
+test('usage lists every option with its ini name and environment variable', () => {
+  for (const re of [
+    /--etcd-hosts +\[etcd\] hosts, env NETVPP_ETCD_HOSTS/,
+    /--etcd-ca-cert +\[etcd\] ca_cert, env NETVPP_ETCD_CA_CERT/,
+    /--etcd-request-timeout +\[etcd\] request_timeout, env NETVPP_ETCD_REQUEST_TIMEOUT/,
+    /--bind-port +\[controller\] bind_port, env NETVPP_CONTROLLER_BIND_PORT/,
+  ])
+    assert.match(USAGE, re);
 });

@@ -1,0 +1,194 @@
+// netvpp.ini: one OpenStack-style ini parser for every daemon, and the rules that let the agent and
+// the controller share one file (/etc/netvpp/netvpp.ini): which sections each daemon reads, and how
+// an option's value is chosen from the file, the environment and the command line.
+
+/** One option's value and the line it was read from (1-based). */
+export interface IniValue {
+  value: string;
+  line: number;
+}
+
+export interface IniSection {
+  /** Line of the section's first `[header]`. */
+  line: number;
+  /** Options by lower-cased name. */
+  options: Map<string, IniValue>;
+}
+
+/** Sections by lower-cased name (`[DEFAULT]` is `default`). */
+export type Ini = Map<string, IniSection>;
+
+/**
+ * Parses ini text: `[section]`, `option = value` or `option: value`, `#`/`;` comment lines, and
+ * indented continuation lines, each appended to the value above it after a newline (a comment line
+ * in between is skipped; a blank line ends the value). Section and option names are lower-cased;
+ * values are trimmed; a repeated section adds to the first and a repeated option replaces the value.
+ * Never throws: every line it cannot read is a `file:line: …` problem.
+ */
+export function parseIni(text: string, file = 'config'): { ini: Ini; problems: string[] } {
+  const ini: Ini = new Map();
+  const problems: string[] = [];
+  let section: IniSection | undefined;
+  let last: IniValue | undefined;
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, i) => {
+      const line = raw.trim();
+      const at = `${file}:${i + 1}`;
+      if (line === '') {
+        last = undefined;
+        return;
+      }
+      if (line.startsWith('#') || line.startsWith(';')) return;
+      if (last && /^\s/.test(raw)) {
+        last.value += '\n' + line;
+        return;
+      }
+      last = undefined;
+      const sec = /^\[([^\]]+)\]$/.exec(line);
+      if (sec) {
+        const name = sec[1].trim().toLowerCase();
+        section = ini.get(name) ?? { line: i + 1, options: new Map() };
+        ini.set(name, section);
+        return;
+      }
+      const kv = /^([^=:]+?)\s*[=:]\s*(.*)$/.exec(line);
+      if (!kv) {
+        problems.push(`${at}: expected "option = value" or "[section]", got ${JSON.stringify(line)}`);
+        return;
+      }
+      if (!section) {
+        problems.push(`${at}: option ${kv[1]} appears before any [section]`);
+        return;
+      }
+      last = { value: kv[2], line: i + 1 };
+      section.options.set(kv[1].toLowerCase(), last);
+    });
+  return { ini, problems };
+}
+
+/** The value of `[section] option`, if the file has it. */
+export function iniValue(ini: Ini, section: string, option: string): IniValue | undefined {
+  return ini.get(section)?.options.get(option);
+}
+
+/** One option: `[section] name` in the ini file, an environment variable and a `--flag`. */
+export interface OptionSpec<N extends string = string> {
+  /** Lower-case ini option name; also the option's name in messages. */
+  name: N;
+  /** Lower-case section name (`default` for `[DEFAULT]`). */
+  section: string;
+  env: string;
+  /** Without the leading `--`. */
+  flag: string;
+  help: string;
+  /** Used when no source sets the option. */
+  default?: string;
+}
+
+/** Shows a section as netvpp's messages and usage texts do: `[DEFAULT]`, `[ETCD]`. */
+export function sectionLabel(section: string): string {
+  return `[${section.toUpperCase()}]`;
+}
+
+export interface ResolvedOptions<N extends string> {
+  values: Partial<Record<N, string>>;
+  /** Where a value came from, for messages: `file:line [SECTION] name`, `ENV_NAME`, `--flag` or `default name`. */
+  where: (name: N) => string;
+}
+
+/**
+ * Each option's value: its default, replaced by the ini file, replaced by a non-empty environment
+ * variable, replaced by the flag (`flags` is keyed by option name).
+ */
+export function resolveOptions<N extends string>(
+  specs: readonly OptionSpec<N>[],
+  sources: { ini: Ini; file: string | null; env: NodeJS.ProcessEnv; flags: Partial<Record<N, string>> },
+): ResolvedOptions<N> {
+  const values: Partial<Record<N, string>> = {};
+  const from = new Map<N, string>();
+  for (const o of specs) {
+    if (o.default !== undefined) values[o.name] = o.default;
+    const iv = iniValue(sources.ini, o.section, o.name);
+    if (iv !== undefined) {
+      values[o.name] = iv.value;
+      from.set(o.name, `${sources.file ?? 'config'}:${iv.line} ${sectionLabel(o.section)} ${o.name}`);
+    }
+    const ev = sources.env[o.env];
+    if (ev !== undefined && ev !== '') {
+      values[o.name] = ev;
+      from.set(o.name, o.env);
+    }
+    const fv = sources.flags[o.name];
+    if (fv !== undefined) {
+      values[o.name] = fv;
+      from.set(o.name, `--${o.flag}`);
+    }
+  }
+  return { values, where: (name) => from.get(name) ?? `default ${name}` };
+}
+
+// ---- The shared /etc/netvpp/netvpp.ini ----------------------------------------------------------
+
+export type Daemon = 'agent' | 'controller';
+
+/**
+ * The sections of netvpp.ini and the daemons that read each. A daemon checks every option of the
+ * sections it reads, skips the sections only other daemons read, and refuses a section nobody reads.
+ */
+export const NETVPP_INI_SECTIONS: ReadonlyMap<string, readonly Daemon[]> = new Map<string, readonly Daemon[]>(
+  [
+    ['default', ['agent', 'controller']],
+    ['etcd', ['agent', 'controller']],
+    ['agent', ['agent']],
+    ['vpp', ['agent']],
+    ['controller', ['controller']],
+  ],
+);
+
+/**
+ * The options of [DEFAULT]. Only the agent uses them; the controller accepts them (so one file
+ * serves both daemons) and so needs their names here rather than in the agent's table.
+ */
+export const DEFAULT_SECTION_OPTIONS: readonly OptionSpec<'host' | 'log_level'>[] = [
+  { name: 'host', section: 'default', env: 'NETVPP_HOST', flag: 'host', help: 'this node name' },
+  {
+    name: 'log_level',
+    section: 'default',
+    env: 'NETVPP_LOG_LEVEL',
+    flag: 'log-level',
+    help: 'debug|info|warn|error',
+    default: 'info',
+  },
+];
+
+/**
+ * The problems `daemon` has with the sections of a parsed netvpp.ini: an option not in `known` in
+ * a section it reads (with `renamed[section.option]`, the new name, as a hint), and a section no
+ * daemon reads. Sections only other daemons read are not looked at.
+ */
+export function checkSections(
+  ini: Ini,
+  file: string,
+  daemon: Daemon,
+  known: readonly Pick<OptionSpec, 'section' | 'name'>[],
+  renamed: Readonly<Record<string, string>> = {},
+): string[] {
+  const problems: string[] = [];
+  for (const [name, sec] of ini) {
+    const readers = NETVPP_INI_SECTIONS.get(name);
+    if (!readers) {
+      const all = [...NETVPP_INI_SECTIONS.keys()].map(sectionLabel).join(' ');
+      problems.push(`${file}:${sec.line}: unknown section ${sectionLabel(name)} (netvpp.ini has ${all})`);
+      continue;
+    }
+    if (!readers.includes(daemon)) continue;
+    for (const [opt, v] of sec.options) {
+      if (known.some((o) => o.section === name && o.name === opt)) continue;
+      const hint = Object.hasOwn(renamed, `${name}.${opt}`) ? ` (now ${renamed[`${name}.${opt}`]})` : '';
+      problems.push(`${file}:${v.line}: unknown option ${opt} in ${sectionLabel(name)}${hint}`);
+    }
+  }
+  return problems;
+}
