@@ -191,7 +191,9 @@ export class Agent extends EventEmitter {
     if (state === 'synced') {
       this.log.info('etcd holds the complete desired state (meta/synced): deletions go ahead', { why });
     } else if (state !== 'loading') {
-      this.log.warn(
+      // At start before the driver's first sync this is expected; later it means etcd lost data.
+      const level = this.lastResync === null && state === 'absent' ? 'info' : 'warn';
+      this.log[level](
         'etcd may hold only part of the desired state: holding deletions until a full sync from Neutron ' +
           'writes meta/synced',
         { why, state },
