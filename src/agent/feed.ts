@@ -23,6 +23,8 @@ export class DesiredFeed {
   private hostLoaded = false;
   private hostConnected = false;
   private closed = false;
+  /** Counts marker updates, so a deferred one that a newer one overtook is dropped. */
+  private markerSeq = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
   private readonly dropAfterMs: number;
@@ -86,6 +88,7 @@ export class DesiredFeed {
           this.log.info(`re-read this host's keys from etcd (${ev.reason})`, { keys: ev.kvs.length });
         if (ev.reason === 'reset') this.gate.reset('etcd lost data or went back in time');
         const marker = ev.kvs.find((kv) => kv.key === keys.syncMarker);
+        this.markerSeq++; // a marker event still pending is older than this read
         this.desired.resetHost(ev.kvs.filter((kv) => kv !== marker));
         this.gate.set(marker?.value, `etcd read (${ev.reason})`);
         this.hostLoaded = true;
@@ -94,8 +97,22 @@ export class DesiredFeed {
       case 'put':
       case 'delete':
         if (ev.key === keys.syncMarker) {
-          this.gate.set(ev.type === 'put' ? ev.value : undefined, `${keys.syncMarker} ${ev.type}`);
-          this.onChange();
+          const why = `${keys.syncMarker} ${ev.type}`;
+          if (ev.type === 'delete') {
+            this.markerSeq++; // holding sooner is always safe
+            this.gate.set(undefined, why);
+            this.onChange();
+            return;
+          }
+          // A marker written in the same transaction as bindings arrives before them (etcd orders a
+          // revision's events by key): let the events already received be applied first.
+          const seq = ++this.markerSeq;
+          const value = ev.value;
+          setImmediate(() => {
+            if (this.closed || seq !== this.markerSeq) return;
+            this.gate.set(value, why);
+            this.onChange();
+          });
           return;
         }
         if (ev.prefix !== keys.syncMarker) this.desired.hostEvent(ev);

@@ -413,19 +413,25 @@ export class Intake {
       const key = keys.neutronRecord(r.kind, r.id);
       if (loaded.get(key) !== canonical(r)) ops.push(recordOp(r));
     }
-    // The marker goes last: present means every write before it landed. An identical sync against a
-    // trusted marker writes nothing at all.
+    // The marker goes last, in a transaction of its own: present means every write before it landed.
+    // Sharing a revision with the rest would not do: a watcher gets one revision's events in key
+    // order, `meta/synced` before `nodes/...`, and could act on the marker before the bindings.
+    // An identical sync against a trusted marker writes nothing at all.
     const trusted =
       marker !== undefined && decodeValue('syncMarker', marker.value).ok && this.needReason === null;
-    if (ops.length > 0 || !trusted) {
+    const writeMarker = ops.length > 0 || !trusted;
+    await this.write(ops, guard);
+    if (writeMarker) {
       const value: SyncMarker = {
         at: now,
         neutron_rows: networks.length + ports.length + sgs.length,
         controller_id: this.o.controllerId ?? 'netvpp-controller',
       };
-      ops.push({ op: 'put', key: keys.syncMarker, value: encodeValue(keys.syncMarker, value) });
+      await this.write(
+        [{ op: 'put', key: keys.syncMarker, value: encodeValue(keys.syncMarker, value) }],
+        guard,
+      );
     }
-    await this.write(ops, guard);
     const wasNeeded = this.needReason;
     this.needReason = null;
     this.o.log.info('full sync applied', {

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Agent } from '../../src/agent/agent.ts';
-import type { PortBinding } from '../../src/model/keyspace.ts';
+import { encodeValue, keys, type PortBinding } from '../../src/model/keyspace.ts';
 import { defaultGroup, vlanNet, vmPort } from './helpers/fixtures.ts';
 import { SIM_ONLY, sleep, startWorld, waitFor, type World } from './helpers/harness.ts';
 
@@ -106,5 +106,36 @@ describe('deletions wait for a complete desired state (meta/synced)', { skip: SI
     await waitFor('d removed once the sync is marked done', async () => !(await hasInterface(d)));
     await w.waitReady(H, b.port_id);
     assert.ok(await hasInterface(b), 'b, in etcd again, stays');
+  });
+
+  it('a marker written in one transaction with the bindings it completes waits for them', async () => {
+    await waitFor('deletions allowed', () => agent.health().deletions.allowed);
+    await w.unmarkSynced();
+    await waitFor('deletions held', () => !agent.health().deletions.allowed);
+    // As after a wipe: b's binding is missing for a while (held), then comes back with the marker.
+    await w.unbind(H, b.port_id);
+    await agent.whenIdle();
+    const deletes = (): number => w.vpp.sim?.counters().delete_vhost_user_if ?? 0;
+    const before = deletes();
+    await w.store.txnBatch([
+      {
+        op: 'put',
+        key: keys.portBinding(H, b.port_id),
+        value: encodeValue(keys.portBinding(H, b.port_id), b),
+      },
+      {
+        op: 'put',
+        key: keys.syncMarker,
+        value: encodeValue(keys.syncMarker, {
+          at: new Date(Date.now() + 60_000).toISOString(),
+          neutron_rows: 1,
+          controller_id: 'test',
+        }),
+      },
+    ]);
+    await waitFor('deletions allowed', () => agent.health().deletions.allowed);
+    await agent.whenIdle();
+    await w.waitReady(H, b.port_id);
+    assert.equal(deletes(), before, "b's interface was never deleted");
   });
 });

@@ -73,6 +73,11 @@ test('a full sync writes the marker and clears the request; an identical sync wr
   assert.equal(m.neutron_rows, 3);
   assert.equal(m.controller_id, 'marker-leader');
   assert.ok(!Number.isNaN(Date.parse(m.at)));
+  // Its own, later revision: a watcher applies every key of the sync before it sees the marker.
+  const markerRev = (await store.get(keys.syncMarker)).kv?.modRevision ?? 0;
+  const written = await store.getPrefixes(['nodes/', 'global/']);
+  assert.ok(written.kvs.length > 0);
+  for (const kv of written.kvs) assert.ok(kv.modRevision < markerRev, `${kv.key} written before the marker`);
   assert.equal((await health()).sync_needed, false);
   assert.equal((await call(ctl.url, 'GET', '/v1/sync')).body.sync_needed, false);
   const j = await journal([portRow({ id: PORT_A, revision_number: 3 })]);
