@@ -36,6 +36,7 @@ import { keyOf, portOfKey, tagOf, type UpObj } from './objects.ts';
 import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './reconciler.ts';
 import { PortStateReporter } from './report.ts';
 import { CountingVpp } from './vpp-api.ts';
+import { ensureAclReclassify } from './vpp-settings.ts';
 
 export const AGENT_VERSION = '0.1.0';
 const ADMIN_UP = IfStatusFlags.IF_STATUS_API_FLAG_ADMIN_UP;
@@ -322,6 +323,14 @@ export class Agent extends EventEmitter {
         }
         this.vpp = new CountingVpp(this.client);
         this.vppVersion = (await this.client.request(show_version, {})).version;
+        try {
+          await ensureAclReclassify(this.vpp, this.log);
+        } catch (e) {
+          // Not a reason to leave VPP unmanaged: security groups still apply to new flows.
+          this.log.warn('cannot check or set ACL session reclassification in VPP', {
+            error: (e as Error).message,
+          });
+        }
         break;
       } catch (e) {
         if (this.stopped) return;

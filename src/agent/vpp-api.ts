@@ -24,6 +24,11 @@ const READ_ONLY = new Set([
   'control_ping',
 ]);
 
+/** A CLI command through the API reads or writes by what it says: `show ...` only reads. */
+function isShowCommand(name: string, args: unknown): boolean {
+  return name === 'cli_inband' && /^\s*show\b/.test(String((args as { cmd?: unknown }).cmd ?? ''));
+}
+
 export class CountingVpp implements VppApi {
   counts: CallCounts = { calls: 0, writes: 0, byName: new Map() };
 
@@ -43,7 +48,7 @@ export class CountingVpp implements VppApi {
   }
 
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R> {
-    this.count(def.name, !READ_ONLY.has(def.name));
+    this.count(def.name, !READ_ONLY.has(def.name) && !isShowCommand(def.name, args));
     return this.inner.request(def, args);
   }
 

@@ -94,6 +94,8 @@ export class AclPlugin {
    * starts with the old whitelist.
    */
   private readonly etypes = new Map<number, { input: number[]; output: number[] }>();
+  /** am->reclassify_sessions: 0 unless `acl-plugin { reclassify sessions 1 }` or the CLI set it. */
+  reclassifySessions = false;
 
   /** acl_add_replace: returns [retval, acl_index]. */
   addReplace(index: number, tag: string, rules: AclRule[]): [number, number] {

@@ -10,6 +10,7 @@ import type {
   AclDump,
   AclInterfaceListDump,
   AclInterfaceEtypeWhitelistDump,
+  CliInband,
   AclInterfaceSetEtypeWhitelist,
   AclInterfaceSetAclList,
   AfPacketCreateV3,
@@ -491,6 +492,30 @@ export const HANDLERS: Record<string, Handler> = {
     const out: Fields[] = [];
     for (const s of vpp.ifs.all()) out.push(details(s.index));
     return out;
+  },
+
+  cli_inband(vpp, msg) {
+    const cmd = ((msg as unknown as CliInband).cmd ?? '').trim().replace(/\s+/g, ' ');
+    const out = (reply: string, retval = 0) => ({ retval, reply });
+    if (/^show acl-plugin sessions\b/.test(cmd)) {
+      // VPP's output, cut to the lines the simulator can fill in (no sessions: no packets here).
+      return out(
+        [
+          'Sessions total: add 0 - del 0 = 0',
+          'Sessions active: add 0 - deact 0 = 0',
+          'Sessions being purged: deact 0 - del 0 = 0',
+          `Reclassify sessions: ${vpp.acl.reclassifySessions ? 1 : 0}`,
+          '',
+        ].join('\n'),
+      );
+    }
+    const set = /^set acl-plugin reclassify-sessions (\d+)$/.exec(cmd);
+    if (set) {
+      vpp.acl.reclassifySessions = Number(set[1]) !== 0;
+      return out('');
+    }
+    // Everything else: what VPP says to a command it does not know (the simulator knows no others).
+    return out(`unknown input \`${cmd}'\n`, -1);
   },
 
   acl_interface_set_etype_whitelist(vpp, msg) {

@@ -14,6 +14,8 @@ export const VPP_MSG_IDS: ReadonlyMap<string, number> = new Map([
   ['memclnt_keepalive_reply_e8d4e804', 22],
   ['control_ping_51077d14', 23],
   ['control_ping_reply_f6b0b8ca', 24],
+  ['cli_inband_f8377302', 783],
+  ['cli_inband_reply_05879051', 785],
   ['acl_plugin_get_version_51077d14', 99],
   ['acl_plugin_get_version_reply_9b32cf86', 100],
   ['acl_add_replace_ee5c2f18', 105],

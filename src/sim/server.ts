@@ -57,6 +57,9 @@ const READ_ONLY = new Set([
 
 const SOCK_API_REG_HANDLE_BIT = 0x80000000;
 
+/** The counter of `show ...` CLI commands (no spec of its own, so never a write). */
+export const CLI_SHOW = 'cli_inband show';
+
 type Kind = 'ping' | 'keepalive' | 'sockclnt_create' | 'sockclnt_delete' | 'want_interface_events' | 'state';
 
 interface Spec {
@@ -278,7 +281,7 @@ export class SimServer {
   }
 
   private handle(conn: Conn, spec: Spec, p: Buffer): void {
-    this.counts.set(spec.name, (this.counts.get(spec.name) ?? 0) + 1);
+    if (spec.name !== 'cli_inband') this.count(spec.name);
     switch (spec.kind) {
       case 'ping':
         return this.ping(p);
@@ -296,6 +299,8 @@ export class SimServer {
       this.log.warn('dropping a truncated message', { message: spec.name, error: (e as Error).message });
       return;
     }
+    // A CLI command reads or writes by what it says: `show ...` is counted apart, as a read.
+    if (spec.name === 'cli_inband') this.count(/^\s*show\b/.test(String(msg.cmd)) ? CLI_SHOW : spec.name);
     const target = this.conns.get(((msg.client_index as number) & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
     if (!target || ((msg.client_index as number) & SOCK_API_REG_HANDLE_BIT) === 0) {
       this.log.debug('message from an unknown client index; no reply', {
@@ -502,6 +507,10 @@ export class SimServer {
     const r: Fields = { retval };
     if (fields.some((f) => f.name === 'sw_if_index')) r.sw_if_index = NO_INDEX;
     return r;
+  }
+
+  private count(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
   }
 
   calls(message: string): number {

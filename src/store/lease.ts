@@ -32,7 +32,7 @@ export interface LeaseKey {
   readonly leaseId: string | undefined;
   /** Resolves when the key was first written (or on close()). */
   readonly ready: Promise<void>;
-  /** Changes the value; written now if alive, else as soon as a lease is back. */
+  /** Changes the value; written now if alive, else as soon as a lease is back. Never rejects. */
   update(value: string): Promise<void>;
   /** Revokes the lease, so the key is deleted now rather than after the TTL. */
   close(): Promise<void>;
@@ -161,7 +161,14 @@ class LeaseKeeper implements LeaseKey {
   async update(value: string): Promise<void> {
     this.value = value;
     if (this.state === 'alive' && this.leaseId) {
-      await this.store.put(this.opts.key, value, { lease: this.leaseId });
+      try {
+        await this.store.put(this.opts.key, value, { lease: this.leaseId });
+      } catch (err) {
+        // Callers fire and forget; the periodic check writes the value once etcd answers again.
+        this.log(
+          `could not write ${this.opts.key} now (${err instanceof Error ? err.message : String(err)}); later`,
+        );
+      }
     }
   }
 

@@ -8,6 +8,7 @@ import { keys, type PortBinding } from '../../src/model/keyspace.ts';
 import {
   acl_add_replace,
   bridge_domain_add_del_v2,
+  cli_inband,
   create_loopback,
   macip_acl_add_replace,
   sw_interface_set_l2_bridge,
@@ -216,6 +217,12 @@ describe('resync', { skip: SIM_ONLY }, () => {
       for (const p of ports) await w.connectGuest(p);
       for (const p of ports) await w.waitReady(H, p.port_id);
       const v = await inspect(w.operator);
+      const shown = await w.operator.request(cli_inband, { cmd: 'show acl-plugin sessions' });
+      assert.match(
+        shown.reply,
+        /^Reclassify sessions: 1$/m,
+        'the restarted VPP reclassifies ACL sessions again',
+      );
       const ours = (m: Map<string, unknown>) => [...m.keys()].filter((k) => k.startsWith('netvpp:')).sort();
       assert.deepEqual(ours(v.acls), ours(before.acls));
       assert.deepEqual(ours(v.bridges), ours(before.bridges));

@@ -10,6 +10,7 @@ import {
   acl_interface_set_acl_list,
   acl_interface_set_etype_whitelist,
   acl_plugin_get_version,
+  cli_inband,
   delete_loopback,
   macip_acl_add_replace,
   macip_acl_del,
@@ -255,6 +256,22 @@ test('ethertype whitelists: input then output, only interfaces with one are dump
     n_input: 0,
     whitelist: [],
   });
+});
+
+test('ACL session reclassification: shown and set through the CLI; a command VPP does not know is -1', async (t) => {
+  const c = h.c;
+  const read = async (): Promise<string | undefined> =>
+    /^Reclassify sessions:\s*(\d+)\s*$/m.exec(
+      (await c.request(cli_inband, { cmd: 'show acl-plugin sessions' })).reply,
+    )?.[1];
+  const was = await read();
+  assert.ok(was === '0' || was === '1', `"Reclassify sessions: N" in the output (got ${was})`);
+  t.after(() => c.request(cli_inband, { cmd: `set acl-plugin reclassify-sessions ${was}` }));
+  await c.request(cli_inband, { cmd: 'set acl-plugin reclassify-sessions 1' });
+  assert.equal(await read(), '1');
+  await c.request(cli_inband, { cmd: 'set acl-plugin reclassify-sessions 0' });
+  assert.equal(await read(), '0');
+  await rejectsWith(c.request(cli_inband, { cmd: 'frobnicate the widgets' }), -1, 'an unknown CLI command');
 });
 
 test('MAC-IP ACLs: one per interface, shown by interface, deleting the ACL unbinds it', async (t) => {

@@ -160,6 +160,27 @@ describe('keepLeaseKey', { concurrency: true }, () => {
     assert.equal((await observer.get('alive/race')).kv, undefined, 'no key left behind');
   });
 
+  it('update() while etcd is unreachable does not reject; the value lands once etcd is back', async () => {
+    const proxy = await startProxy(etcd.endpoints[0]);
+    const k = keepLeaseKey(open([proxy.url]), {
+      key: 'alive/offline',
+      value: 'v1',
+      ttlSec: 10,
+      checkIntervalMs: 200,
+      log: quiet,
+    });
+    try {
+      await k.ready;
+      proxy.cut();
+      await k.update('v2'); // resolves: callers fire and forget
+      proxy.heal();
+      await waitFor('v2 in etcd', async () => (await observer.get('alive/offline')).kv?.value === 'v2');
+    } finally {
+      await k.close();
+      await proxy.close();
+    }
+  });
+
   it('an update() while the key is first being written is not lost', async () => {
     const { store, started, release } = firstPutHeld(open());
     // A check interval far beyond the test: only the write path can bring the new value.

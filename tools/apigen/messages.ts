@@ -6,6 +6,7 @@
 export const WHITELIST: Record<string, readonly string[]> = {
   memclnt: ['sockclnt_create', 'sockclnt_delete', 'control_ping', 'memclnt_keepalive'],
   vpe: ['show_version', 'show_vpe_system_time'],
+  vlib: ['cli_inband'],
   interface: [
     'sw_interface_dump',
     'sw_interface_set_flags',

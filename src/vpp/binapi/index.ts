@@ -9,6 +9,7 @@ import * as m_l2 from './l2.ts';
 import * as m_memclnt from './memclnt.ts';
 import * as m_tapv2 from './tapv2.ts';
 import * as m_vhost_user from './vhost_user.ts';
+import * as m_vlib from './vlib.ts';
 import * as m_vpe from './vpe.ts';
 
 export * from './types.ts';
@@ -20,6 +21,7 @@ export * from './l2.ts';
 export * from './memclnt.ts';
 export * from './tapv2.ts';
 export * from './vhost_user.ts';
+export * from './vlib.ts';
 export * from './vpe.ts';
 
 /** Every message netvpp may send or receive (the whitelist and its replies and events). */
@@ -36,6 +38,8 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_vpe.show_version_reply,
   m_vpe.show_vpe_system_time,
   m_vpe.show_vpe_system_time_reply,
+  m_vlib.cli_inband,
+  m_vlib.cli_inband_reply,
   m_interface.sw_interface_dump,
   m_interface.sw_interface_details,
   m_interface.sw_interface_set_flags,
