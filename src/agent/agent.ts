@@ -244,7 +244,11 @@ export class Agent extends EventEmitter {
     if (this.ownsStore) this.store.close();
   }
 
-  /** Resolves when the loop has nothing to do (now, or next time): etcd read, VPP as close to it as it gets. */
+  /**
+   * Resolves when the loop has nothing to do (now, or next time): after the first resync, that means
+   * etcd read and VPP as close to it as it gets. Right after start() it may resolve before etcd or VPP
+   * was read (nothing is wanted yet): wait for 'synced' for the first pass.
+   */
   whenIdle(): Promise<void> {
     if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.once('idle', resolve));
