@@ -27,12 +27,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { sleep, Teardown, until, waitHostAlive } from '../src/cli/stack.ts';
+import { Teardown, waitHostAlive } from '../src/cli/stack.ts';
+import { pollUntil as until, sleep } from '../src/util/wait.ts';
 import { decodeValue, keys, parseKey, PREFIX } from '../src/model/keyspace.ts';
 import { openStore, startEtcd, watchPrefixes, type KeyValue, type Store } from '../src/store/index.ts';
 import { setLogLevel, type Level } from '../src/util/log.ts';
 import { ControllerProcess } from '../test/e2e/netvpp-stack.ts';
-import { freePort, NeutronEnv, neutronUnavailableReason } from '../test/e2e/neutron-harness.ts';
+import { NeutronEnv, neutronUnavailableReason } from '../test/e2e/neutron-harness.ts';
 
 const PORTS = Number(process.env.BENCH_PORTS ?? 100);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '10,1').split(',').map(Number);
@@ -280,8 +281,7 @@ async function diagnose(f: Fixture, portId: string): Promise<string> {
     'neutron',
   );
   const log = f.neutron
-    .tailServerLog(5000)
-    .split('\n')
+    .serverLogLines()
     .filter((l) => l.includes(portId) && !l.includes('GET /v2.0/ports'))
     .slice(-10)
     .map((l) => `    ${l}`);
@@ -429,7 +429,6 @@ async function main(): Promise<void> {
     teardown.check();
 
     const controller = new ControllerProcess(etcd.endpoints, join(work, 'controller.log'));
-    controller.port = await freePort();
     teardown.add('the controller', () => controller.stop());
     await controller.start();
     teardown.check();

@@ -70,7 +70,6 @@ class Forwarder(object):
                                                    1.0))
         self.sync_not_before = 0.0
         self.last_sync_check = time.monotonic()
-        self.syncs = 0
 
     def kick(self):
         self.wake.set()
@@ -236,7 +235,6 @@ class Forwarder(object):
                 LOG.error('netvpp full sync: controller rejected %s %s: %s',
                           rej.get('resource'), rej.get('id'),
                           rej.get('error'))
-        self.syncs += 1
         LOG.info('netvpp full sync applied in %.2fs (%.2fs to send and '
                  'apply): %s keys written, %s deleted, %s resources '
                  'left to newer journal rows, %d rejected',

@@ -17,7 +17,7 @@ import {
   type SwInterfaceDetails,
 } from '../vpp/binapi/index.ts';
 import { parseAclTag } from './secgroups/index.ts';
-import { keyFromTag, keyOf, refsOf, type PortVif, type VppObject } from './objects.ts';
+import { keyFromTag, keyOf, portOfIface, refsOf, type PortVif, type VppObject } from './objects.ts';
 import type { VppApi } from './vpp-api.ts';
 
 export const NO_INDEX = 0xffffffff;
@@ -150,7 +150,7 @@ export class ActualState {
     if (this.links.delete(swIfIndex)) this.linkChanged.add(swIfIndex);
     if (!key) return undefined;
     for (const k of [keyOf.l2(key), keyOf.up(key)]) this.remove(k);
-    const port = /^port:(.+)$/.exec(key)?.[1];
+    const port = portOfIface(key);
     if (port) for (const k of [keyOf.aclbind(port), keyOf.macipbind(port), keyOf.etype(port)]) this.remove(k);
     this.remove(key);
     return key;
@@ -245,12 +245,12 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
       );
       continue;
     }
-    const port = /^port:(.+)$/.exec(key);
-    if (port) {
+    const port = portOfIface(key);
+    if (port !== undefined) {
       const vif: PortVif = extra.get(d.sw_if_index)?.vif ?? { type: 'other', dev: d.interface_dev_type };
       const k = uniqueKey(key, d.sw_if_index);
       a.set(
-        { kind: 'port', key: k, portId: port[1], vif, mac: d.l2_address.toLowerCase(), mtu: d.mtu[0] },
+        { kind: 'port', key: k, portId: port, vif, mac: d.l2_address.toLowerCase(), mtu: d.mtu[0] },
         d.sw_if_index,
       );
       if (adminUp) a.set({ kind: 'up', key: keyOf.up(k), iface: k, after: [] });
@@ -302,7 +302,7 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
   }
   for (const l of aclLists) {
     const iface = a.keyByIf.get(l.sw_if_index);
-    const port = iface ? /^port:(.+)$/.exec(iface)?.[1] : undefined;
+    const port = iface ? portOfIface(iface) : undefined;
     if (!iface || !port || l.count === 0) continue;
     const keys = l.acls.map((i) => aclKeyByIndex.get(i) ?? `acl-index:${i}`);
     a.set({
@@ -316,7 +316,7 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
 
   for (const w of etypes) {
     const iface = a.keyByIf.get(w.sw_if_index);
-    const port = iface ? /^port:(.+)$/.exec(iface)?.[1] : undefined;
+    const port = iface ? portOfIface(iface) : undefined;
     if (!iface || !port || w.count === 0) continue;
     const list = w.whitelist.slice(0, w.count);
     a.set({
@@ -339,7 +339,7 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
   macipIfs.acls.forEach((aclIndex, swIfIndex) => {
     if (aclIndex === NO_INDEX) return;
     const iface = a.keyByIf.get(swIfIndex);
-    const port = iface ? /^port:(.+)$/.exec(iface)?.[1] : undefined;
+    const port = iface ? portOfIface(iface) : undefined;
     if (!iface || !port) return;
     a.set({
       kind: 'macipbind',

@@ -31,7 +31,7 @@ import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
 import { type SyncGate, type SyncGateState } from './sync-gate.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
-import { isFrozen, outOfSync, type DiffInput } from './diff.ts';
+import { outOfSync, type DiffInput } from './diff.ts';
 import { keyOf, portOfKey, tagOf, type UpObj } from './objects.ts';
 import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './reconciler.ts';
 import { PortStateReporter } from './report.ts';
@@ -139,6 +139,8 @@ export class Agent extends EventEmitter {
   private readonly verify: boolean;
   /** Why the next pass must be a full one, when not for a VPP resync (logged). */
   private fullWhy: string | undefined;
+  /** The next pass diffs the whole host even if it compiles only what changed (deletion gate moved). */
+  private diffAll = false;
   private passes = { full: 0, incremental: 0 };
   /** What `verify` found (empty when the incremental path agreed with the full one every time). */
   readonly verifyFailures: string[] = [];
@@ -154,7 +156,6 @@ export class Agent extends EventEmitter {
   private idle = false;
   /** sw_if_indexes whose events the agent's record does not explain. */
   private readonly dirtyIfs = new Map<number, number>();
-  private counts: PortCounts = { total: 0, ready: 0, errored: 0, pending: 0 };
   private startedAt = new Date().toISOString();
   lastResync: ResyncStats | null = null;
 
@@ -200,8 +201,8 @@ export class Agent extends EventEmitter {
         { why, state },
       );
     }
-    this.compiled = false;
-    this.fullWhy = `deletions ${state === 'synced' ? 'released' : 'held'} (${why})`;
+    // The gate is not an input of compile: the compiled state stands, only the diff must be whole.
+    this.diffAll = true;
     this.kick();
   }
 
@@ -282,10 +283,19 @@ export class Agent extends EventEmitter {
     const gate = this.feed.gate;
     let held = 0;
     if (gate.holding && this.actual && this.compiled) {
-      const input = this.diffInput(this.compiler.compiled);
-      for (const [key, a] of this.actual.objects) {
-        if (a.kind !== 'uplink' && !input.objects.has(key) && !isFrozen(input, key)) held++;
+      // What a diff without the hold would delete.
+      const compiled = this.compiler.compiled;
+      for (const key of this.actual.objects.keys()) {
+        if (!compiled.objects.has(key) && outOfSync(key, compiled, this.actual)) held++;
       }
+    }
+    let total = 0;
+    let ready = 0;
+    let errored = 0;
+    for (const st of this.statuses.values()) {
+      total++;
+      if (st.ready) ready++;
+      else if (st.error) errored++;
     }
     return {
       ok: etcd.connected && this.vppConnected,
@@ -294,7 +304,7 @@ export class Agent extends EventEmitter {
       deletions: { allowed: !gate.holding, syncMarker: gate.describe(), held },
       vpp: { connected: this.vppConnected, version: this.vppVersion, socket: this.config.vppSocket },
       liveness: this.liveness?.state ?? 'lost',
-      ports: { ...this.counts },
+      ports: { total, ready, errored, pending: total - ready - errored },
       failing: failing.slice(0, 50),
       lastResync: this.lastResync,
       passes: { ...this.passes },
@@ -553,10 +563,12 @@ export class Agent extends EventEmitter {
     }
     const actual = this.actual;
     const tPass = Date.now();
+    const diffAll = full || this.diffAll;
+    this.diffAll = false;
     const summary = await this.reconciler.pass(
       this.diffInput(compiled),
       { vpp, actual, hostNet: this.hostNet },
-      delta?.keys,
+      diffAll ? undefined : delta?.keys,
     );
     const tReport = Date.now();
     if (summary.ops > 0) {
@@ -657,7 +669,6 @@ export class Agent extends EventEmitter {
         this.statuses.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
       }
       this.reporter.setAll(this.statuses);
-      if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
     } else {
       const todo = this.reportPorts;
       this.reportPorts = new Set();
@@ -688,16 +699,8 @@ export class Agent extends EventEmitter {
         this.statuses.set(portId, now);
         this.reporter.set(portId, now);
       }
-      if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
     }
-    const counts: PortCounts = { total: 0, ready: 0, errored: 0, pending: 0 };
-    for (const s of this.statuses.values()) {
-      counts.total++;
-      if (s.ready) counts.ready++;
-      else if (s.error) counts.errored++;
-      else counts.pending++;
-    }
-    this.counts = counts;
+    if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
     await this.reporter.flush();
     // etcd unreachable: try the writes again later, without another pass over VPP.
     if (this.reporter.dirty > 0 && !this.reportRetry) {

@@ -66,7 +66,7 @@ export interface Compiled {
 }
 
 /** Ethertypes a filtered port passes (IPv4, IPv6, ARP); VPP's ACL plugin drops other non-IP frames. */
-export const ALLOWED_ETHERTYPES: readonly number[] = [0x0800, 0x86dd, 0x0806];
+const ALLOWED_ETHERTYPES: readonly number[] = [0x0800, 0x86dd, 0x0806];
 
 /** VPP's largest bridge domain id is 2^24 - 1; 0 is reserved. */
 export const MAX_BD_ID = 0xffffff;

@@ -181,6 +181,11 @@ export function keyFromTag(tag: string): string | null {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The port whose interface key this is (`port:<id>`), else undefined. */
+export function portOfIface(ifaceKey: string): string | undefined {
+  return ifaceKey.startsWith('port:') ? ifaceKey.slice(5) : undefined;
+}
+
 /** The port a per-port key belongs to (port, its membership, ACL bindings, MAC-IP ACL, admin-up). */
 export function portOfKey(key: string): string | null {
   const m = /^(?:port|macip|aclbind|macipbind|etype|l2:port|up:port):(.+)$/.exec(key);

@@ -2,6 +2,7 @@
 // and "a resync of an unchanged host writes nothing").
 import type { Args } from '../vpp/client.ts';
 import type { MessageDef } from '../vpp/codec/index.ts';
+import { isWriteRequest } from '../vpp/read-only.ts';
 
 export interface VppApi {
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R>;
@@ -14,19 +15,6 @@ export interface CallCounts {
   /** Requests that change VPP state (everything but dumps and read-only requests). */
   writes: number;
   byName: Map<string, number>;
-}
-
-/** Requests that only read. */
-const READ_ONLY = new Set([
-  'show_version',
-  'macip_acl_interface_get',
-  'acl_plugin_get_version',
-  'control_ping',
-]);
-
-/** A CLI command through the API reads or writes by what it says: `show ...` only reads. */
-function isShowCommand(name: string, args: unknown): boolean {
-  return name === 'cli_inband' && /^\s*show\b/.test(String((args as { cmd?: unknown }).cmd ?? ''));
 }
 
 export class CountingVpp implements VppApi {
@@ -48,7 +36,7 @@ export class CountingVpp implements VppApi {
   }
 
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R> {
-    this.count(def.name, !READ_ONLY.has(def.name) && !isShowCommand(def.name, args));
+    this.count(def.name, isWriteRequest(def.name, args as { cmd?: unknown }));
     return this.inner.request(def, args);
   }
 

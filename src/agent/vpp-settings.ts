@@ -11,7 +11,7 @@ import type { Logger } from '../util/log.ts';
 import { cli_inband } from '../vpp/binapi/index.ts';
 import type { VppApi } from './vpp-api.ts';
 
-export type ReclassifyOutcome = 'already' | 'enabled' | 'unknown';
+type ReclassifyOutcome = 'already' | 'enabled' | 'unknown';
 
 /** Reads VPP's ACL session reclassification setting and turns it on when it is off. */
 export async function ensureAclReclassify(vpp: VppApi, log: Logger): Promise<ReclassifyOutcome> {

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { decodeValue, keys, PREFIX } from '../model/keyspace.ts';
 import { openStore, startEtcd } from '../store/index.ts';
 import { setLogLevel, type Level } from '../util/log.ts';
-import { sleep, startLocalController, startSimNode, Teardown, waitHostAlive } from './stack.ts';
+import { sleep } from '../util/wait.ts';
+import { startLocalController, startSimNode, Teardown, waitHostAlive } from './stack.ts';
 import { showVpp } from './vpp-show.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -130,9 +131,8 @@ function shellWord(w: string): string {
   return /^[\w./:=@,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Runs the demo with real Neutron; the caller has checked neutronDemoUnavailableReason(). */
 export async function runNeutronDemo(opts: { once: boolean }): Promise<void> {
-  const unavailable = neutronDemoUnavailableReason();
-  if (unavailable) throw new Error(`the Neutron demo cannot run: ${unavailable}`);
   setLogLevel((process.env.NETVPP_LOG_LEVEL as Level | undefined) ?? 'warn');
   const say = (s: string): void => console.log(`netvpp demo: ${s}`);
   const work = mkdtempSync(join(tmpdir(), 'netvpp-demo-neutron-'));

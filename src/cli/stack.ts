@@ -18,7 +18,6 @@ import { logger, type Level } from '../util/log.ts';
 /** The demo node's physical NIC, as VPP names a virtio NIC at PCI 0000:00:08.0. */
 export const DEMO_UPLINK = 'GigabitEthernet0/8/0';
 
-export { sleep, pollUntil as until } from '../util/wait.ts';
 import { pollUntil as until, sleep } from '../util/wait.ts';
 
 /** Starts a controller in this process on `bindPort` (0: any free port) and waits until it leads. */

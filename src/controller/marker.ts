@@ -87,11 +87,6 @@ export class MarkerView implements RevisionTracker {
     return true;
   }
 
-  /** The marker as last seen; null when absent or unreadable. */
-  get current(): SyncMarker | null {
-    return this.marker;
-  }
-
   /** True when a marker is present but predates a reset of the store. */
   get stale(): boolean {
     return this.isStale && this.marker !== null;

@@ -93,7 +93,7 @@ export class AclPlugin {
    * vectors they are not cleared when the interface is deleted: an interface that reuses the index
    * starts with the old whitelist.
    */
-  private readonly etypes = new Map<number, { input: number[]; output: number[] }>();
+  private readonly etypes = new Map<number, { whitelist: number[]; nInput: number }>();
   /** am->reclassify_sessions: 0 unless `acl-plugin { reclassify sessions 1 }` or the CLI set it. */
   reclassifySessions = false;
 
@@ -215,21 +215,21 @@ export class AclPlugin {
     return RV.OK;
   }
 
-  /** The interface-delete hook: ACLs are taken off an interface that goes away. */
   /** acl_interface_set_etype_whitelist (after the sw_if_index check): replaces both lists. */
   setEtypeWhitelist(sw: number, whitelist: number[], nInput: number): number {
-    const input = whitelist.slice(0, nInput);
-    const output = whitelist.slice(nInput);
-    if (input.length || output.length) this.etypes.set(sw, { input, output });
+    // VPP puts the first n_input entries in the input list (all of them when n_input is larger).
+    if (whitelist.length)
+      this.etypes.set(sw, { whitelist: [...whitelist], nInput: Math.min(nInput, whitelist.length) });
     else this.etypes.delete(sw);
     return RV.OK;
   }
 
   /** The interface's whitelists, or undefined when neither is set (VPP then sends no details). */
-  etypeWhitelistOf(sw: number): { input: number[]; output: number[] } | undefined {
+  etypeWhitelistOf(sw: number): { whitelist: number[]; nInput: number } | undefined {
     return this.etypes.get(sw);
   }
 
+  /** The interface-delete hook: ACLs are taken off an interface that goes away. */
   interfaceDeleted(sw: number): void {
     if (sw < this.macipBySw.length) this.macipBySw[sw] = NO_INDEX;
     this.setList(sw, false, []);

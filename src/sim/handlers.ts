@@ -530,14 +530,7 @@ export const HANDLERS: Record<string, Handler> = {
     const details = (i: number): Fields[] => {
       const w = vpp.acl.etypeWhitelistOf(i);
       if (!w) return [];
-      return [
-        {
-          sw_if_index: i,
-          count: w.input.length + w.output.length,
-          n_input: w.input.length,
-          whitelist: [...w.input, ...w.output],
-        },
-      ];
+      return [{ sw_if_index: i, count: w.whitelist.length, n_input: w.nInput, whitelist: w.whitelist }];
     };
     if (m.sw_if_index !== NO_INDEX) return sw(vpp, m.sw_if_index) ? details(m.sw_if_index) : [];
     return [...vpp.ifs.all()].flatMap((s) => details(s.index));

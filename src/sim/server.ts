@@ -13,6 +13,7 @@ import { FrameReader, HEADER_SIZE, sealFrame } from '../vpp/transport/framing.ts
 import { logger, type Logger } from '../util/log.ts';
 import { HANDLERS, type Fields, type Handler, type Result } from './handlers.ts';
 import { NO_INDEX } from './interfaces.ts';
+import { isWriteRequest } from '../vpp/read-only.ts';
 import { VPP_MSG_IDS } from './msg-ids.ts';
 import { IndexPool } from './pool.ts';
 import { RV } from './retval.ts';
@@ -41,24 +42,7 @@ export interface CrashOptions {
   downMs?: number;
 }
 
-/** Messages that only read; everything else counts as a write (see `writes()`). */
-const READ_ONLY = new Set([
-  'sockclnt_create',
-  'sockclnt_delete',
-  'control_ping',
-  'memclnt_keepalive',
-  'show_version',
-  'show_vpe_system_time',
-  'sw_interface_get_mac_address',
-  'acl_plugin_get_version',
-  'macip_acl_interface_get',
-  'want_interface_events',
-]);
-
 const SOCK_API_REG_HANDLE_BIT = 0x80000000;
-
-/** The counter of `show ...` CLI commands (no spec of its own, so never a write). */
-export const CLI_SHOW = 'cli_inband show';
 
 type Kind = 'ping' | 'keepalive' | 'sockclnt_create' | 'sockclnt_delete' | 'want_interface_events' | 'state';
 
@@ -72,7 +56,6 @@ interface Spec {
   replyCodec: MessageCodec | null;
   /** The reply carries context and retval only: encoded without the generic codec. */
   retvalOnly: boolean;
-  readOnly: boolean;
 }
 
 interface Conn {
@@ -110,6 +93,8 @@ export class SimServer {
   private readonly faults = new Map<string, { remaining: number; retval: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly counts = new Map<string, number>();
+  /** Requests that could change state (src/vpp/read-only.ts), since the last resetCounters(). */
+  private writeCount = 0;
   private generation = 0;
 
   constructor(opts: SimOptions) {
@@ -181,7 +166,6 @@ export class SimServer {
         replyId: replyDef ? (this.ids.get(replyDef.name) as number) : -1,
         replyCodec: replyDef ? (this.codecs.get(replyDef.name) as MessageCodec) : null,
         retvalOnly: isRetvalOnly(replyDef),
-        readOnly: READ_ONLY.has(def.name) || def.stream === true,
       };
     }
   }
@@ -281,7 +265,7 @@ export class SimServer {
   }
 
   private handle(conn: Conn, spec: Spec, p: Buffer): void {
-    if (spec.name !== 'cli_inband') this.count(spec.name);
+    this.counts.set(spec.name, (this.counts.get(spec.name) ?? 0) + 1);
     switch (spec.kind) {
       case 'ping':
         return this.ping(p);
@@ -299,8 +283,7 @@ export class SimServer {
       this.log.warn('dropping a truncated message', { message: spec.name, error: (e as Error).message });
       return;
     }
-    // A CLI command reads or writes by what it says: `show ...` is counted apart, as a read.
-    if (spec.name === 'cli_inband') this.count(/^\s*show\b/.test(String(msg.cmd)) ? CLI_SHOW : spec.name);
+    if (!spec.stream && isWriteRequest(spec.name, msg)) this.writeCount++;
     const target = this.conns.get(((msg.client_index as number) & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
     if (!target || ((msg.client_index as number) & SOCK_API_REG_HANDLE_BIT) === 0) {
       this.log.debug('message from an unknown client index; no reply', {
@@ -509,10 +492,6 @@ export class SimServer {
     return r;
   }
 
-  private count(name: string): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
-  }
-
   calls(message: string): number {
     return this.counts.get(message) ?? 0;
   }
@@ -522,16 +501,12 @@ export class SimServer {
   }
 
   writes(): number {
-    let n = 0;
-    for (const [name, c] of this.counts) {
-      const spec = this.specs[this.ids.get(name) as number];
-      if (spec && !spec.readOnly) n += c;
-    }
-    return n;
+    return this.writeCount;
   }
 
   resetCounters(): void {
     this.counts.clear();
+    this.writeCount = 0;
   }
 
   clients(): number {

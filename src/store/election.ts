@@ -8,6 +8,7 @@
 import type { Lease } from 'etcd3';
 import type { Guard, Store } from './client.ts';
 import { watchPrefixes, type PrefixWatcher } from './watch.ts';
+import { sleep } from '../util/wait.ts';
 
 export interface ElectionOptions {
   /** The election key, relative to the store namespace, e.g. 'election/controller'. */
@@ -32,8 +33,6 @@ export interface Election {
   /** Gives up leadership (deletes the key) or stops campaigning. campaign() may be called again. */
   resign(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 class KeyElection implements Election {
   guard: Guard | undefined;

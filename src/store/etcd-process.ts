@@ -11,6 +11,7 @@ import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '../util/wait.ts';
 
 export interface EtcdProcessOptions {
   /** Data directory to use (kept by destroy()). Default: a fresh temp dir that destroy() removes. */
@@ -119,8 +120,6 @@ function waitExit(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class StartError extends Error {
   constructor(

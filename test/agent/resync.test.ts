@@ -54,14 +54,7 @@ describe('resync', { skip: SIM_ONLY }, () => {
     w = await startWorld();
     await w.putGroup(def);
     await w.putGroup(web);
-    for (const p of ports) {
-      await w.bind(H, p);
-      await w.putMember(
-        def.id,
-        p.port_id,
-        p.fixed_ips.map((f) => f.ip_address),
-      );
-    }
+    await w.bindAsMembers(H, def.id, ports);
     agent = w.startAgent(H);
     for (const p of ports) await w.connectGuest(p);
     for (const p of ports) await w.waitReady(H, p.port_id);

@@ -19,26 +19,16 @@ describe('deletions wait for a complete desired state (meta/synced)', { skip: SI
   const net = vlanNet(410);
   const a = vmPort(net, { security_groups: [def.id] });
   const b = vmPort(net, { security_groups: [def.id] });
-  let markedAt: Date;
 
   const bindAll = async (ports: PortBinding[]): Promise<void> => {
     await w.putGroup(def);
-    for (const p of ports) {
-      await w.bind(H, p);
-      await w.putMember(
-        def.id,
-        p.port_id,
-        p.fixed_ips.map((f) => f.ip_address),
-      );
-    }
+    await w.bindAsMembers(H, def.id, ports);
   };
   const hasInterface = async (p: PortBinding): Promise<boolean> =>
     (await w.portInterface(p.port_id)) !== undefined;
 
   before(async () => {
     w = await startWorld();
-    markedAt = new Date();
-    await w.markSynced(markedAt);
     await bindAll([a, b]);
     agent = w.startAgent(H);
     for (const p of [a, b]) await w.connectGuest(p);

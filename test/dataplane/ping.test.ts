@@ -27,7 +27,8 @@ import {
 } from '../../src/vpp/binapi/index.ts';
 import { VppClient } from '../../src/vpp/client.ts';
 import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
-import { flatNet, rule, secGroup, vmPort } from '../agent/helpers/fixtures.ts';
+import { flatNet, secGroup, vmPort } from '../agent/helpers/fixtures.ts';
+import { rule as anyRule } from '../agent/helpers/sg-rules.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
 
 const HOST = 'dataplane1';
@@ -72,22 +73,9 @@ describe('real dataplane: ping a VM port through VPP, with its security group', 
   let uplink = -1;
   let pinger = -1;
   const net = flatNet();
-  const icmpIn = rule({
-    protocol: 1,
-    port_range_min: null,
-    port_range_max: null,
-    remote_ip_prefix: '0.0.0.0/0',
-  });
-  const egress = [
-    rule({ direction: 'egress', protocol: null, port_range_min: null, port_range_max: null }),
-    rule({
-      direction: 'egress',
-      ethertype: 'IPv6',
-      protocol: null,
-      port_range_min: null,
-      port_range_max: null,
-    }),
-  ];
+  // Neutron's default egress (anything, IPv4 and IPv6) and ICMP in from anywhere.
+  const icmpIn = anyRule({ protocol: 1, remote_ip_prefix: '0.0.0.0/0' });
+  const egress = [anyRule({ direction: 'egress' }), anyRule({ direction: 'egress', ethertype: 'IPv6' })];
   const sg: SecurityGroup = secGroup([...egress, icmpIn]);
   let port: PortBinding;
 

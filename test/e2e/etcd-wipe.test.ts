@@ -197,7 +197,7 @@ describe('etcd wiped: the driver re-syncs Neutron’s state into it', { skip: sk
   it(
     'after etcd loses its data, desired state matching Neutron is back, changes made meanwhile included',
     { timeout: 300_000 },
-    async () => {
+    async (t) => {
       const net = (await api<{ network: Network }>('POST', '/networks', { network: { name: 'wipe-net' } }))
         .network;
       await api('POST', '/subnets', {
@@ -239,8 +239,9 @@ describe('etcd wiped: the driver re-syncs Neutron’s state into it', { skip: sk
 
       // Port interfaces VPP deleted so far: a rebuilt etcd must not make the agent remove live ports.
       const node = stack.agents.get(HOST);
-      const deletes = (): number | undefined =>
-        node?.vppCalls ? node.vppCalls('delete_vhost_user_if') + node.vppCalls('tap_delete_v2') : undefined;
+      const vppCalls = node?.vppCalls?.bind(node);
+      const deletes = (): number =>
+        vppCalls ? vppCalls('delete_vhost_user_if') + vppCalls('tap_delete_v2') : 0;
       const deletesBefore = deletes();
 
       // etcd goes away; Neutron goes on taking changes (they wait in the journal) …
@@ -279,11 +280,15 @@ describe('etcd wiped: the driver re-syncs Neutron’s state into it', { skip: sk
       ]);
 
       const marker = await converge('the sync marker', () => stack.etcdGet<SyncMarker>(keys.syncMarker));
-      assert.equal(
-        deletes(),
-        deletesBefore,
-        'no port interface was deleted from VPP while etcd was refilled',
-      );
+      if (vppCalls) {
+        assert.equal(
+          deletes(),
+          deletesBefore,
+          'no port interface was deleted from VPP while etcd was refilled',
+        );
+      } else {
+        t.diagnostic('stand-in agents have no VPP: deletions during the refill not checked');
+      }
       const count =
         (await api<{ networks: unknown[] }>('GET', '/networks')).networks.length +
         (await api<{ ports: unknown[] }>('GET', '/ports')).ports.length +

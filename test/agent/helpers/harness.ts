@@ -88,6 +88,8 @@ export interface World {
   /** Deletes meta/synced (what a wiped etcd or a controller finding etcd went back in time leaves). */
   unmarkSynced(): Promise<void>;
   bind(host: string, b: PortBinding): Promise<void>;
+  /** Binds each port and lists its fixed IPs as a member of `sgId`, as a controller would. */
+  bindAsMembers(host: string, sgId: string, ports: PortBinding[]): Promise<void>;
   unbind(host: string, portId: string): Promise<void>;
   putGroup(sg: SecurityGroup): Promise<void>;
   deleteGroup(sgId: string): Promise<void>;
@@ -215,6 +217,16 @@ export async function startWorld(): Promise<World> {
     },
     async bind(host, b) {
       await store.put(keys.portBinding(host, b.port_id), encodeValue(keys.portBinding(host, b.port_id), b));
+    },
+    async bindAsMembers(host, sgId, ports) {
+      for (const p of ports) {
+        await w.bind(host, p);
+        await w.putMember(
+          sgId,
+          p.port_id,
+          p.fixed_ips.map((f) => f.ip_address),
+        );
+      }
     },
     async unbind(host, portId) {
       await store.delete(keys.portBinding(host, portId));
