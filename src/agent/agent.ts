@@ -18,28 +18,27 @@ import { logger, type Logger } from '../util/log.ts';
 import {
   IfStatusFlags,
   show_version,
-  sw_interface_dump,
   sw_interface_event,
   want_interface_events,
   type SwInterfaceEvent,
 } from '../vpp/binapi/index.ts';
 import { VppClient } from '../vpp/client.ts';
-import { ActualState, readActual } from './actual.ts';
+import { ActualState, readActual } from './engine/actual.ts';
 import { compile, HostCompiler, type CompileDelta, type Compiled } from './compile.ts';
 import type { AgentConfig } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
 import { type SyncGate, type SyncGateState } from './sync-gate.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
-import { outOfSync, type DiffInput } from './diff.ts';
-import { keyOf, portOfKey, tagOf, type UpObj } from './objects.ts';
-import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './reconciler.ts';
+import { outOfSync, type DiffInput } from './engine/diff.ts';
+import { portOfKey } from './kinds/index.ts';
+import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
+import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './engine/reconciler.ts';
 import { PortStateReporter } from './report.ts';
 import { CountingVpp } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 
 export const AGENT_VERSION = '0.1.0';
-const ADMIN_UP = IfStatusFlags.IF_STATUS_API_FLAG_ADMIN_UP;
 const LINK_UP = IfStatusFlags.IF_STATUS_API_FLAG_LINK_UP;
 
 export interface AgentOptions {
@@ -69,7 +68,8 @@ interface PortStatus {
 }
 
 export interface ResyncStats {
-  reason: 'start' | 'vpp-restart' | 'vpp-reconnect';
+  /** uncertain-write: a write's reply never came, so VPP is read back before anything is retried. */
+  reason: 'start' | 'vpp-restart' | 'vpp-reconnect' | 'uncertain-write';
   ports: number;
   /** VPP calls from the first dump to the end of the first pass. */
   calls: number;
@@ -325,6 +325,7 @@ export class Agent extends EventEmitter {
           const c = await VppClient.connect({
             socket: this.config.vppSocket,
             name: 'netvpp-agent',
+            timeoutMs: this.config.vppRequestTimeoutMs,
             log: this.log.child('vpp'),
           });
           this.client = c;
@@ -399,71 +400,19 @@ export class Agent extends EventEmitter {
       this.scheduleReport();
     }
     // Judged later, in the loop: the reply that explains it may be processed just after the event.
-    if (ev.deleted || this.unexplained(a, ev.sw_if_index, ev.flags)) {
+    if (ev.deleted || unexplained(a, ev.sw_if_index, ev.flags)) {
       this.dirtyIfs.set(ev.sw_if_index, ev.deleted ? -1 : ev.flags);
       this.kick();
     }
   }
 
-  /** Whether an event's flags disagree with what the agent believes of that interface. */
-  private unexplained(a: ActualState, idx: number, flags: number): boolean {
-    const key = a.keyByIf.get(idx);
-    if (!key) return false;
-    const adminUp = (flags & ADMIN_UP) !== 0;
-    const linkUp = (flags & LINK_UP) !== 0;
-    return adminUp !== this.believedAdminUp(a, key) || (!linkUp && a.linkUp.get(idx) === true);
-  }
-
-  private believedAdminUp(a: ActualState, key: string): boolean {
-    const o = a.get(key);
-    if (o?.kind === 'uplink' || o?.kind === 'vlan') return o.adminUp;
-    return a.get(keyOf.up(key)) !== undefined;
-  }
-
   /** Re-reads interfaces whose events the agent's own record does not explain. */
   private async refreshInterfaces(vpp: CountingVpp, a: ActualState): Promise<void> {
-    const dirty = [...this.dirtyIfs].filter(([idx, flags]) => flags < 0 || this.unexplained(a, idx, flags));
+    const dirty = new Map(this.dirtyIfs);
     this.dirtyIfs.clear();
-    if (dirty.length === 0) return;
-    const details = await Promise.all(
-      dirty.map(([idx]) => vpp.dump(sw_interface_dump, { sw_if_index: idx })),
-    );
-    dirty.forEach(([idx], i) => {
-      const d = details[i][0];
-      const key = a.keyByIf.get(idx);
-      const o = key ? a.get(key) : undefined;
-      const same =
-        !!d &&
-        (!o ||
-          (o.kind === 'uplink'
-            ? o.name === d.interface_name
-            : d.tag === tagOf(key?.replace(/#\d+$/, '') ?? '')));
-      if (!d || !same) {
-        if (key) {
-          this.log.warn('an interface of netvpp disappeared from VPP; re-creating it', {
-            key,
-            sw_if_index: idx,
-          });
-          a.interfaceGone(idx);
-        }
-        return;
-      }
-      a.setLink(idx, (d.flags & LINK_UP) !== 0);
-      if (!key) return;
-      const adminUp = (d.flags & ADMIN_UP) !== 0;
-      if (o?.kind === 'uplink' || o?.kind === 'vlan') {
-        if (o.adminUp !== adminUp) a.set({ ...o, adminUp }, idx);
-      } else if (o?.kind === 'port') {
-        const upKey = keyOf.up(key);
-        if (adminUp && !a.get(upKey))
-          a.set({ kind: 'up', key: upKey, iface: key, after: [] } satisfies UpObj);
-        if (!adminUp && a.get(upKey)) {
-          this.log.warn('a port interface was set down outside netvpp; setting it up again', { key });
-          a.remove(upKey);
-        }
-      }
-    });
-    this.scheduleReport();
+    const notes = await refreshInterfaces(vpp, a, dirty);
+    for (const n of notes) this.log.warn(n.message, { key: n.key, sw_if_index: n.swIfIndex });
+    if (dirty.size > 0) this.scheduleReport();
   }
 
   private hostState(): string {
@@ -580,6 +529,16 @@ export class Agent extends EventEmitter {
     }
     this.emit('pass', summary);
     if (summary.aborted) return; // the disconnect handler re-reads VPP after reconnecting
+    if (summary.uncertain > 0) {
+      // A write that timed out may have happened (a late ACL or bridge would be duplicated by a
+      // blind retry): read VPP back first; the failed objects keep their back-off meanwhile.
+      this.log.warn('VPP did not answer some writes in time; reading VPP back before retrying them', {
+        uncertain: summary.uncertain,
+      });
+      this.actual = undefined;
+      this.resyncReason = 'uncertain-write';
+      this.kick();
+    }
     if (summary.nextRetryAt !== undefined) this.retryIn(summary.nextRetryAt - Date.now());
     // Progress may have unblocked deletes of objects that were still in use.
     if (summary.done > 0 && summary.blocked > 0) this.kick();

@@ -25,14 +25,27 @@ import {
 import type { DesiredState, Entry } from './desired.ts';
 import type { TapBackend } from './config.ts';
 import {
+  aclbindKey,
+  bridgeKey,
+  etypeKey,
   keyFromTag,
-  keyOf,
+  l2Key,
+  macipbindKey,
+  macipKey,
+  MAX_BD_ID,
+  portKey,
   portOfKey,
+  preferredBdId,
+  upKey,
+  uplinkKey,
+  vlanKey,
   type MacipObj,
   type PortObj,
   type PortVif,
   type VppObject,
-} from './objects.ts';
+} from './kinds/index.ts';
+
+export { MAX_BD_ID, preferredBdId };
 
 export interface CompileOptions {
   physnets: ReadonlyMap<string, string>;
@@ -67,19 +80,6 @@ export interface Compiled {
 
 /** Ethertypes a filtered port passes (IPv4, IPv6, ARP); VPP's ACL plugin drops other non-IP frames. */
 const ALLOWED_ETHERTYPES: readonly number[] = [0x0800, 0x86dd, 0x0806];
-
-/** VPP's largest bridge domain id is 2^24 - 1; 0 is reserved. */
-export const MAX_BD_ID = 0xffffff;
-
-/** FNV-1a: the bd_id a network's bridge domain asks for (the next free id on collision). */
-export function preferredBdId(networkId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < networkId.length; i++) {
-    h ^= networkId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return (h % (MAX_BD_ID - 1)) + 1;
-}
 
 /** A locally administered MAC derived from the port id, for VPP's side of the port. */
 export function vppSideMac(portId: string): string {
@@ -170,7 +170,7 @@ function portPiece(
   }
   piece.port = {
     kind: 'port',
-    key: keyOf.port(b.port_id),
+    key: portKey(b.port_id),
     portId: b.port_id,
     vif,
     mac: vppSideMac(b.port_id),
@@ -183,7 +183,7 @@ function portPiece(
     piece.aclError = e.message;
   }
   if (piece.acls?.filtered) {
-    piece.macip = { kind: 'macip', key: keyOf.macip(b.port_id), rules: compileAntiSpoof(b) };
+    piece.macip = { kind: 'macip', key: macipKey(b.port_id), rules: compileAntiSpoof(b) };
     piece.input = piece.acls.input.map(aclKey);
     piece.output = piece.acls.output.map(aclKey);
   }
@@ -239,15 +239,15 @@ interface GroupUnit {
 
 /** The keys of a port's own objects (only that port adds them), in the order readiness lists them. */
 const portKeys = (portId: string): string[] => {
-  const iface = keyOf.port(portId);
+  const iface = portKey(portId);
   return [
     iface,
-    keyOf.l2(iface),
-    keyOf.up(iface),
-    keyOf.aclbind(portId),
-    keyOf.macipbind(portId),
-    keyOf.macip(portId),
-    keyOf.etype(portId),
+    l2Key(iface),
+    upKey(iface),
+    aclbindKey(portId),
+    macipbindKey(portId),
+    macipKey(portId),
+    etypeKey(portId),
   ];
 };
 
@@ -525,12 +525,12 @@ export class HostCompiler {
       );
       return f;
     }
-    const uplink = keyOf.uplink(physnet);
+    const uplink = uplinkKey(physnet);
     const vlan = b.network_type === 'vlan' ? (b.segmentation_id as number) : null;
     f.net = {
       network: b.network_id,
       segment: vlan !== null ? `vlan ${vlan} on ${physnet}` : `flat on ${physnet}`,
-      member: vlan !== null ? keyOf.vlan(physnet, vlan) : uplink,
+      member: vlan !== null ? vlanKey(physnet, vlan) : uplink,
       physnet,
       uplink,
       vlan,
@@ -593,7 +593,7 @@ export class HostCompiler {
           this.claims.set(i.network, {
             by: p,
             segment: i.segment,
-            bd: keyOf.bd(i.network),
+            bd: bridgeKey(i.network),
             member: i.member,
             net: i,
           });
@@ -612,7 +612,7 @@ export class HostCompiler {
     for (const n of changed) this.addNetwork(n, physnets, delta);
     // The uplink, while any network uses its physnet.
     for (const physnet of physnets) {
-      const key = keyOf.uplink(physnet);
+      const key = uplinkKey(physnet);
       delta.keys.add(key);
       if (this.physnetRefs.has(physnet)) {
         this.compiled.objects.set(key, {
@@ -660,7 +660,7 @@ export class HostCompiler {
         learn: true,
         arpTerm: false,
       },
-      { kind: 'l2', key: keyOf.l2(n.member), iface: n.member, bd: claim.bd, after: [] },
+      { kind: 'l2', key: l2Key(n.member), iface: n.member, bd: claim.bd, after: [] },
     );
     for (const o of made) {
       this.compiled.objects.set(o.key, o);
@@ -792,14 +792,14 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
   };
   const networkKeys =
     net.vlan === null
-      ? [net.uplink, keyOf.l2(net.uplink), keyOf.bd(net.network)]
-      : [net.uplink, net.member, keyOf.l2(net.member), keyOf.bd(net.network)];
+      ? [net.uplink, l2Key(net.uplink), bridgeKey(net.network)]
+      : [net.uplink, net.member, l2Key(net.member), bridgeKey(net.network)];
 
   const port = piece.port as PortObj;
   const iface = port.key;
   add(port);
   const after: string[] = [];
-  const aclbind = keyOf.aclbind(portId);
+  const aclbind = aclbindKey(portId);
   if (piece.acls === null) {
     plan.errors.push(piece.aclError ?? 'security groups cannot be applied');
     // Can't say which ACLs: keep whatever the interface has now, and don't bring it up.
@@ -808,11 +808,11 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
   } else if (piece.acls.filtered) {
     const macip = piece.macip as MacipObj;
     add(macip);
-    const macipbind = keyOf.macipbind(portId);
+    const macipbind = macipbindKey(portId);
     add({ kind: 'macipbind', key: macipbind, iface, acl: macip.key });
     after.push(macipbind);
     // Only IPv4, IPv6 and ARP in either direction, as Neutron's own firewalls allow.
-    const etype = keyOf.etype(portId);
+    const etype = etypeKey(portId);
     add({
       kind: 'etype',
       key: etype,
@@ -840,20 +840,20 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
   }
   // Unfiltered ports get no aclbind/macip objects: diff removes any lists they had (no filtering).
 
-  const l2 = keyOf.l2(iface);
-  add({ kind: 'l2', key: l2, iface, bd: keyOf.bd(b.network_id), after: [...after] });
-  if (b.admin_state_up) add({ kind: 'up', key: keyOf.up(iface), iface, after: [l2, ...after] });
+  const l2 = l2Key(iface);
+  add({ kind: 'l2', key: l2, iface, bd: bridgeKey(b.network_id), after: [...after] });
+  if (b.admin_state_up) add({ kind: 'up', key: upKey(iface), iface, after: [l2, ...after] });
 
   // Readiness: its network's objects, its own (in portKeys order), and the ACLs its lists name.
   const req = new Set<string>(networkKeys);
   req.add(iface);
   req.add(l2);
-  if (b.admin_state_up) req.add(keyOf.up(iface));
+  if (b.admin_state_up) req.add(upKey(iface));
   if (piece.acls === null || piece.acls.filtered) req.add(aclbind);
   if (piece.acls?.filtered) {
-    req.add(keyOf.macipbind(portId));
-    req.add(keyOf.macip(portId));
-    req.add(keyOf.etype(portId));
+    req.add(macipbindKey(portId));
+    req.add(macipKey(portId));
+    req.add(etypeKey(portId));
     if (piece.acls.missingGroups.length === 0) {
       for (const k of piece.input) req.add(k);
       for (const k of piece.output) req.add(k);

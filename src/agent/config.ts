@@ -36,6 +36,8 @@ export interface AgentConfig {
   /** From the [etcd] options both daemons share (src/store/config.ts). */
   etcd: EtcdClientConfig;
   vppSocket: string;
+  /** How long a VPP request may go unanswered (ms; default 10 s). */
+  vppRequestTimeoutMs?: number;
   /** physnet name → name of the VPP interface that carries it (found by name, never created). */
   physnets: Map<string, string>;
   /** vhost-user sockets must live under this directory (a binding naming another path is refused). */
@@ -107,6 +109,14 @@ const OPTIONS = [
     flag: 'vpp-socket',
     help: 'VPP API socket',
     default: '/run/vpp/api.sock',
+  },
+  {
+    name: 'api_timeout',
+    section: 'vpp',
+    env: 'NETVPP_VPP_API_TIMEOUT',
+    flag: 'vpp-api-timeout',
+    help: 'seconds to wait for each VPP reply (a write that timed out is read back before a retry)',
+    default: '10',
   },
 ] as const satisfies readonly OptionSpec[];
 
@@ -273,11 +283,16 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (!isAbsolute(vppSocket))
     problems.push(`${where('socket')}: the VPP API socket must be an absolute path`);
 
+  const timeout = Number(raw.api_timeout);
+  if (!(timeout > 0 && timeout <= 3600))
+    problems.push(`${where('api_timeout')}: must be a number of seconds above 0 (at most 3600)`);
+
   if (problems.length) throw new ConfigError(problems);
   return {
     host,
     etcd,
     vppSocket,
+    vppRequestTimeoutMs: Math.round(timeout * 1000),
     physnets,
     vhostUserDir: vhostUserDir.replace(/\/+$/, '') || '/',
     tapBackend,

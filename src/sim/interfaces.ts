@@ -212,6 +212,8 @@ export class Interfaces {
           this.setLink(hw, up && (hw.vhost as VhostInfo).guestConnected);
           break;
         case 'local':
+        case 'nic':
+          // A NIC's link is its cable's, not its admin state's (it goes down with the admin state below).
           break;
       }
       if (!up) this.setLink(hw, false);

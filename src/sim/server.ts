@@ -274,6 +274,9 @@ export class SimServer {
         return;
       case 'sockclnt_create':
         return this.sockclntCreate(conn, spec, p);
+      default:
+        // Everything else is decoded first (below).
+        break;
     }
     let msg: Fields;
     try {

@@ -5,7 +5,7 @@ import { compile, CompileCache, preferredBdId, type CompileOptions } from '../..
 import { DesiredState } from '../../src/agent/desired.ts';
 import type { KeyValue } from '../../src/store/index.ts';
 import { encodeValue, keys, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
-import type { AclBindObj, EtypeObj, L2Obj, PortObj, UpObj, VlanObj } from '../../src/agent/objects.ts';
+import type { AclBindObj, EtypeObj, L2Obj, PortObj, UpObj, VlanObj } from '../../src/agent/kinds/index.ts';
 import {
   defaultGroup,
   dhcpPort,

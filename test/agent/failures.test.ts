@@ -4,7 +4,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeValue, keys } from '../../src/model/keyspace.ts';
-import { create_loopback_instance, create_vlan_subif } from '../../src/vpp/binapi/index.ts';
+import {
+  create_loopback_instance,
+  create_vlan_subif,
+  sw_interface_tag_add_del,
+} from '../../src/vpp/binapi/index.ts';
 import { startProxy } from '../store/helpers/tcp-proxy.ts';
 import { rule, secGroup, uuid, vlanNet, vmPort } from './helpers/fixtures.ts';
 import { SIM_ONLY, startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
@@ -97,17 +101,40 @@ describe('failures', { skip: SIM_ONLY }, () => {
     await w.unbind(H, other.port_id);
   });
 
-  it('a VLAN sub-interface someone else made is not taken over: its ports report why', async () => {
+  it('an untagged VLAN sub-interface of the uplink (a crash between create and tag) is adopted, one tagged by someone else is not', async () => {
     const uplink = (await inspect(w.operator)).ifs.get(UPLINK)?.sw_if_index as number;
-    await w.operator.request(create_vlan_subif, { sw_if_index: uplink, vlan_id: 777 });
+    // Left untagged, as an agent killed between create_vlan_subif and the tag call leaves it.
+    const left = await w.operator.request(create_vlan_subif, { sw_if_index: uplink, vlan_id: 776 });
+    const adopted = vmPort(vlanNet(776));
+    await w.bind(H, adopted);
+    await w.connectGuest(adopted);
+    await w.waitReady(H, adopted.port_id);
+    const subs = [...(await inspect(w.operator)).ifs.values()].filter(
+      (d) => d.sup_sw_if_index === uplink && d.sub_id === 776,
+    );
+    assert.deepEqual(
+      subs.map((d) => [d.sw_if_index, d.tag]),
+      [[left.sw_if_index, 'netvpp:vlan:physnet1:776']],
+      "the one sub-interface is netvpp's now",
+    );
+    await w.unbind(H, adopted.port_id);
+
+    const mine = await w.operator.request(create_vlan_subif, { sw_if_index: uplink, vlan_id: 777 });
+    await w.operator.request(sw_interface_tag_add_del, {
+      is_add: true,
+      sw_if_index: mine.sw_if_index,
+      tag: 'operator:mine',
+    });
     const p = vmPort(vlanNet(777));
     await w.bind(H, p);
     const st = await w.waitState(H, p.port_id, 'an error about the sub-interface', (s) => !!s?.error);
     assert.match(
       st?.error ?? '',
-      /VLAN 777 sub-interface of uplink:physnet1 already exists without netvpp's tag/,
+      /VLAN 777 sub-interface of uplink:physnet1 already exists and is tagged "operator:mine"; netvpp will not take it over/,
     );
     await w.unbind(H, p.port_id);
+    const after = (await inspect(w.operator)).ifs.get(`${UPLINK}.777`);
+    assert.equal(after?.tag, 'operator:mine', "the operator's sub-interface is left as it was");
   });
 
   it('a physnet whose uplink is missing in VPP is an error until the interface appears', async () => {

@@ -2,7 +2,7 @@
 // succeeded; independent objects go concurrently (the VPP client pipelines them). A failed op blocks
 // only what depends on it. A lost VPP connection stops the pass: nothing new starts, and the caller
 // re-reads VPP after reconnecting.
-import { VppDisconnectedError } from '../vpp/errors.ts';
+import { VppDisconnectedError } from '../../vpp/errors.ts';
 import type { Blocked, Plan, PlanOp } from './diff.ts';
 
 export interface PassResult {

@@ -2,8 +2,8 @@
 // children deleted before parents; settings VPP can change in place are updated in place (an ACL's
 // rules with acl_add_replace, an interface's ACL list in one set_acl_list — make-before-break, since the
 // new ACLs are created before the list names them and the old ones deleted only after).
+import { compare, depsOf, descriptorOf, portOfKey, refsOf, type VppObject } from '../kinds/index.ts';
 import type { ActualState } from './actual.ts';
-import { compare, depsOf, portOfKey, refsOf, type VppObject } from './objects.ts';
 
 export type OpType = 'create' | 'update' | 'delete';
 
@@ -18,6 +18,8 @@ export interface PlanOp {
   waitsFor: PlanOp[];
   /** Set when the op can't run in this pass; its dependents are blocked too. */
   blocked?: Blocked;
+  /** delete: VPP removes the object with its parent, whose delete this op waits for (no call). */
+  withParent?: string;
 }
 
 export interface Blocked {
@@ -78,7 +80,12 @@ export function outOfSync(key: string, desired: DiffInput, actual: ActualState):
   const a = actual.get(key);
   if (d) return !a || compare(d, a) !== 'same';
   if (desired.holdDeletes) return false;
-  return a !== undefined && a.kind !== 'uplink' && !keptBy(desired, actual, key);
+  return a !== undefined && deletable(a) && !keptBy(desired, actual, key);
+}
+
+/** Objects the operator owns (found by name) are never deleted. */
+function deletable(o: VppObject): boolean {
+  return descriptorOf(o).ownership !== 'operator';
 }
 
 /**
@@ -132,7 +139,7 @@ export function diff(
     }
     for (const [key, d] of desired.objects) if (!frozen(key)) consider(key, d);
     for (const [key, a] of actual.objects) {
-      if (desired.objects.has(key) || frozen(key) || kept.has(key) || a.kind === 'uplink') continue;
+      if (desired.objects.has(key) || frozen(key) || kept.has(key) || !deletable(a)) continue;
       if (!desired.holdDeletes) toDelete.add(key);
     }
   }
@@ -167,7 +174,11 @@ export function diff(
   };
 
   for (const key of toDelete) {
-    const op: PlanOp = { type: 'delete', key, actual: actual.get(key), waitsFor: [] };
+    const a = actual.get(key) as VppObject;
+    const op: PlanOp = { type: 'delete', key, actual: a, waitsFor: [] };
+    const d = descriptorOf(a);
+    const parent = d.goesWithParent && d.parentOf ? d.parentOf(a) : undefined;
+    if (parent !== undefined && toDelete.has(parent)) op.withParent = parent;
     const user = stillUsed.get(key);
     if (user) op.blocked = { reason: `${key} is still used by ${user}`, error: false };
     else if (!toCreate.has(key)) held(key, op);
@@ -208,9 +219,16 @@ export function diff(
     }
   }
   for (const op of deleteOps.values()) {
+    if (op.withParent !== undefined) {
+      // Gone with its parent: forgotten once the parent's delete has succeeded.
+      op.waitsFor.push(deleteOps.get(op.withParent) as PlanOp);
+      continue;
+    }
     for (const y of actual.referrersOf(op.key)) {
       // Its delete, or the update that stops it referencing this object.
-      const child = deleteOps.get(y) ?? createOps.get(y);
+      const del = deleteOps.get(y);
+      if (del?.withParent === op.key) continue;
+      const child = del ?? createOps.get(y);
       if (child && child !== op) op.waitsFor.push(child);
     }
   }

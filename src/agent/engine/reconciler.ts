@@ -2,12 +2,12 @@
 // tried again (exponential back-off per object), what each pass left blocked, and which keys are out
 // of sync (so a pass can look at those and at what changed, rather than at the whole host). Also the
 // readiness of each port, computed from the compiled graph and the actual state.
+import type { Compiled, PortPlan } from '../compile.ts';
+import { compare, descriptorOf, portKey, type OpContext, type VppObject } from '../kinds/index.ts';
+import { VppTimeoutError } from '../../vpp/errors.ts';
 import type { ActualState } from './actual.ts';
 import { execute, type PassResult } from './apply.ts';
-import type { Compiled, PortPlan } from './compile.ts';
 import { diff, outOfSync, type Blocked, type Plan, type PlanOp } from './diff.ts';
-import { compare, keyOf } from './objects.ts';
-import { createObject, deleteObject, updateObject, type OpContext } from './ops.ts';
 
 export interface Failure {
   error: string;
@@ -27,6 +27,11 @@ export interface PassSummary {
   failed: number;
   blocked: number;
   aborted: boolean;
+  /**
+   * Ops whose reply never came (timed out): VPP may have done them, so the agent reads VPP back before
+   * anything is retried.
+   */
+  uncertain: number;
   /** The earliest time a held object may be retried (undefined: nothing to retry). */
   nextRetryAt: number | undefined;
   /** Keys the pass looked at and re-checked after it (null: the whole host). */
@@ -98,9 +103,11 @@ export class Reconciler {
       });
     }
     this.blocked = new Map([...res.blocked].map(([op, b]) => [op.key, b]));
-    // Failures of objects nobody wants any more are moot.
+    // Failures of objects nobody wants any more, or that VPP has as desired after all (a timed-out
+    // write that happened, found by a read-back), are moot.
     for (const key of [...this.failures.keys()]) {
       if (!compiled.objects.has(key) && !ctx.actual.get(key)) this.failures.delete(key);
+      else if (!outOfSync(key, compiled, ctx.actual)) this.failures.delete(key);
     }
     let nextRetryAt: number | undefined;
     for (const f of this.failures.values())
@@ -114,6 +121,7 @@ export class Reconciler {
       failed: res.failed.size,
       blocked: res.blocked.size,
       aborted: res.aborted,
+      uncertain: [...res.failed.values()].filter(uncertain).length,
       nextRetryAt,
       checked: candidates ? checked : null,
     };
@@ -151,7 +159,7 @@ export class Reconciler {
       if (inPlace !== '1') complete = false;
     }
     if (complete && plan.needsLink) {
-      const h = actual.handle(keyOf.port(plan.portId));
+      const h = actual.handle(portKey(plan.portId));
       if (h === undefined || actual.linkUp.get(h) !== true) complete = false;
     }
     const unique = [...new Set(errors)];
@@ -198,19 +206,27 @@ function describe(op: PlanOp): string {
   return `${op.type} ${op.key}`;
 }
 
-async function runOp(op: PlanOp, ctx: OpContext): Promise<void> {
-  switch (op.type) {
-    case 'create':
-      return createObject(op.desired as NonNullable<PlanOp['desired']>, ctx);
-    case 'update':
-      return updateObject(
-        op.desired as NonNullable<PlanOp['desired']>,
-        op.actual as NonNullable<PlanOp['actual']>,
-        ctx,
-      );
-    case 'delete':
-      // Re-read: an earlier op of this pass may have changed or removed it.
-      if (!ctx.actual.get(op.key)) return;
-      return deleteObject(ctx.actual.get(op.key) as NonNullable<PlanOp['actual']>, ctx);
+/** Runs one op through its kind's descriptor and records the outcome in the actual state. */
+export async function runOp(op: PlanOp, ctx: OpContext): Promise<void> {
+  if (op.type === 'create') {
+    const d = op.desired as VppObject;
+    return descriptorOf(d).create(d, ctx);
   }
+  if (op.type === 'update') {
+    const d = op.desired as VppObject;
+    const desc = descriptorOf(d);
+    const a = ctx.actual.get(op.key) ?? (op.actual as VppObject);
+    if (!desc.update) throw new Error(`${op.key}: ${d.kind} has no update in place (a netvpp bug)`);
+    return desc.update(d, a, ctx);
+  }
+  // Re-read: an earlier op of this pass may have changed or removed it.
+  const a = ctx.actual.get(op.key);
+  if (!a) return;
+  if (op.withParent === undefined) await descriptorOf(a).delete(a, ctx);
+  ctx.actual.removeWithSettings(op.key, false);
+}
+
+/** Whether the outcome of a failed op is unknown: VPP may have done it (a reply that never came). */
+export function uncertain(err: Error): boolean {
+  return err instanceof VppTimeoutError;
 }

@@ -1,0 +1,117 @@
+// The registry: every kind of VPP object the agent manages, each with its descriptor. A kind in the
+// VppObject union without a descriptor here, or a descriptor missing a required part, is a compile
+// error. To add a kind: write its module (see docs/agent.md, "How to add a kind"), add its object
+// type to VppObject and its descriptor to KINDS.
+import { acl, type AclObj } from './acl.ts';
+import { aclbind, type AclBindObj } from './aclbind.ts';
+import { bridge, type BridgeObj } from './bridge.ts';
+import { etype, type EtypeObj } from './etype.ts';
+import { l2, type L2Obj } from './l2.ts';
+import { macip, type MacipObj } from './macip.ts';
+import { macipbind, type MacipBindObj } from './macipbind.ts';
+import { port, type PortObj } from './port.ts';
+import { up, type UpObj } from './up.ts';
+import { uplink, type UplinkObj } from './uplink.ts';
+import { vlan, type VlanObj } from './vlan.ts';
+import type { Change, KindDescriptor } from './types.ts';
+
+export type VppObject =
+  | UplinkObj
+  | VlanObj
+  | BridgeObj
+  | PortObj
+  | L2Obj
+  | AclObj
+  | MacipObj
+  | AclBindObj
+  | MacipBindObj
+  | EtypeObj
+  | UpObj;
+export type ObjKind = VppObject['kind'];
+
+type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
+
+export const KINDS: Registry = {
+  uplink,
+  vlan,
+  bd: bridge,
+  port,
+  l2,
+  acl,
+  macip,
+  aclbind,
+  macipbind,
+  etype,
+  up,
+};
+
+/** The descriptor of an object's kind. */
+export function descriptorOf<O extends VppObject>(o: O): KindDescriptor<O> {
+  // TypeScript can't correlate o.kind with the mapped entry; the Registry type guarantees it.
+  return KINDS[o.kind as ObjKind] as unknown as KindDescriptor<O>;
+}
+
+export function descriptorOfKind(kind: ObjKind): KindDescriptor<VppObject> {
+  return KINDS[kind] as unknown as KindDescriptor<VppObject>;
+}
+
+export const ALL_KINDS = Object.keys(KINDS) as ObjKind[];
+
+/** Keys this object needs to exist first. */
+export function depsOf(o: VppObject): string[] {
+  return descriptorOf(o).deps(o);
+}
+
+/** Keys the object references in VPP (what must outlive it); excludes ordering-only prerequisites. */
+export function refsOf(o: VppObject): string[] {
+  const d = descriptorOf(o);
+  return d.refs ? d.refs(o) : d.deps(o);
+}
+
+/** How `actual` must change to become `desired`: nothing, an in-place update, or delete + create. */
+export function compare(desired: VppObject, actual: VppObject): Change {
+  const d = descriptorOf(desired);
+  if (actual.kind !== desired.kind) return 'replace';
+  const c = d.compare(desired, actual);
+  return c === 'update' && !d.update ? 'replace' : c;
+}
+
+// One pattern for every per-port key prefix the descriptors declare.
+const PORT_KEY = new RegExp(
+  `^(?:${ALL_KINDS.flatMap((k) => KINDS[k].portKeyPrefixes ?? [])
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|')})([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`,
+);
+
+/** The port a per-port key belongs to (its interface, membership, ACL bindings...), else null. */
+export function portOfKey(key: string): string | null {
+  return PORT_KEY.exec(key)?.[1] ?? null;
+}
+
+export type { Change, KindDescriptor, OpContext, ObjectBase } from './types.ts';
+export { ObjectError } from './types.ts';
+export * from './common.ts';
+export type {
+  AclObj,
+  AclBindObj,
+  BridgeObj,
+  EtypeObj,
+  L2Obj,
+  MacipObj,
+  MacipBindObj,
+  PortObj,
+  UpObj,
+  UplinkObj,
+  VlanObj,
+};
+export type { PortVif } from './port.ts';
+export { aclbindKey } from './aclbind.ts';
+export { bridgeKey, MAX_BD_ID, preferredBdId } from './bridge.ts';
+export { etypeKey } from './etype.ts';
+export { l2Key } from './l2.ts';
+export { macipKey } from './macip.ts';
+export { macipbindKey } from './macipbind.ts';
+export { portKey } from './port.ts';
+export { upKey } from './up.ts';
+export { uplinkKey } from './uplink.ts';
+export { vlanKey } from './vlan.ts';

@@ -1,0 +1,70 @@
+// l2:<interface key> — an interface's membership of a bridge domain (a setting of the interface).
+import { bridge_domain_dump, L2PortType, sw_interface_set_l2_bridge } from '../../vpp/binapi/index.ts';
+import { need, NO_INDEX } from './common.ts';
+import type { KindDescriptor } from './types.ts';
+
+export interface L2Obj {
+  kind: 'l2';
+  key: string;
+  iface: string;
+  bd: string;
+  /** Keys that must be in place before the interface joins the bridge (fail closed). */
+  after: string[];
+}
+
+export const l2Key = (ifaceKey: string): string => `l2:${ifaceKey}`;
+
+export const l2: KindDescriptor<L2Obj> = {
+  kind: 'l2',
+  ownership: 'setting',
+  portKeyPrefixes: ['l2:port:'],
+  deps: (o) => [o.iface, o.bd, ...o.after],
+  refs: (o) => [o.iface, o.bd],
+  parentOf: (o) => o.iface,
+  // Deleting an interface takes it out of its bridge.
+  goesWithParent: true,
+  compare: (d, a) => (a.bd === d.bd ? 'same' : 'update'),
+  async create(o, ctx) {
+    await ctx.vpp.request(sw_interface_set_l2_bridge, {
+      rx_sw_if_index: need(ctx, o.iface),
+      bd_id: need(ctx, o.bd),
+      port_type: L2PortType.L2_API_PORT_TYPE_NORMAL,
+      shg: 0,
+      enable: true,
+    });
+    ctx.actual.set({ ...o, after: [] });
+  },
+  update: (d, _a, ctx) => l2.create(d, ctx),
+  async delete(o, ctx) {
+    await ctx.vpp.request(sw_interface_set_l2_bridge, {
+      rx_sw_if_index: need(ctx, o.iface),
+      bd_id: 0,
+      port_type: L2PortType.L2_API_PORT_TYPE_NORMAL,
+      shg: 0,
+      enable: false,
+    });
+  },
+  readAfter: ['bd', 'uplink', 'vlan', 'port'],
+  async read(src) {
+    const bds = await src.dump(bridge_domain_dump, { bd_id: NO_INDEX, sw_if_index: NO_INDEX });
+    return (sink) => {
+      const a = sink.actual;
+      for (const bd of bds) {
+        const bdKey = a.keyOfHandle('bd_id', bd.bd_id);
+        for (const m of bd.sw_if_details) {
+          const iface = a.keyOfHandle('sw_if_index', m.sw_if_index);
+          if (!iface) continue;
+          // An operator's interface in someone else's bridge is the operator's business.
+          if (!bdKey && a.ownershipOf(iface) === 'operator') continue;
+          sink.add({
+            kind: 'l2',
+            key: l2Key(iface),
+            iface,
+            bd: bdKey ?? `bd-id:${bd.bd_id}`,
+            after: [],
+          } satisfies L2Obj);
+        }
+      }
+    };
+  },
+};
