@@ -159,7 +159,7 @@ export function renderAudit(insp: HostInspection, json: boolean): Rendered {
   for (const p of a.ports) {
     if (p.problems.length === 0) {
       lines.push(
-        `agree  port ${p.portId}  revision ${show(p.desiredRevision)}, reported ${describeReported(p)}, VPP ${describeVpp(p)}`,
+        `agree  port ${p.portId}  desired revision ${show(p.desiredRevision)}; reported ${describeReported(p)}; VPP ${describeVpp(p)}`,
       );
       continue;
     }
