@@ -5,6 +5,8 @@
  *   netvpp vpp [--socket PATH]    VPP's version, interfaces, bridge domains and ACLs
  *   netvpp sim --socket PATH      run the VPP simulator
  *   netvpp agent [options]        run the agent (see docs/agent.md)
+ *   netvpp plan [options] [--json]   what the agent on this host would change now (docs/cli.md)
+ *   netvpp audit [options] [--json]  desired ⇄ reported ⇄ VPP; exit 1 when they differ (docs/cli.md)
  *   netvpp controller [options]   run the controller (see docs/controller.md)
  */
 import { DEFAULT_SOCKET } from '../vpp/client.ts';
@@ -28,6 +30,16 @@ async function main(): Promise<void> {
       await showVpp(flag('socket') ?? process.env.NETVPP_VPP_SOCKET ?? DEFAULT_SOCKET);
       return;
     }
+    case 'plan': {
+      const { runPlan } = await import('./plan.ts');
+      process.exitCode = await runPlan(rest);
+      return;
+    }
+    case 'audit': {
+      const { runAudit } = await import('./audit.ts');
+      process.exitCode = await runAudit(rest);
+      return;
+    }
     case 'sim':
     case 'agent':
     case 'controller': {
@@ -43,7 +55,8 @@ async function main(): Promise<void> {
     }
     default:
       console.error(
-        'usage: netvpp demo [--once] | vpp [--socket PATH] | sim --socket PATH | agent [...] | controller [...]',
+        'usage: netvpp demo [--once] | vpp [--socket PATH] | sim --socket PATH | agent [...] | controller [...] | ' +
+          'plan [...] [--json] | audit [...] [--json]',
       );
       process.exitCode = cmd ? 2 : 0;
   }
