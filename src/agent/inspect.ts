@@ -14,15 +14,15 @@ import { logger, type Logger } from '../util/log.ts';
 import type { Args } from '../vpp/client.ts';
 import type { MessageDef } from '../vpp/codec/index.ts';
 import { isWriteRequest } from '../vpp/read-only.ts';
-import { readActual, type ActualState } from './actual.ts';
-import { execute } from './apply.ts';
+import { readActual, type ActualState } from './engine/actual.ts';
+import { execute } from './engine/apply.ts';
 import { compile, type Compiled, type PortPlan } from './compile.ts';
 import type { AgentConfig } from './config.ts';
 import { DesiredState } from './desired.ts';
-import { diff, outOfSync, type Blocked, type DiffInput, type Plan, type PlanOp } from './diff.ts';
+import { diff, outOfSync, type Blocked, type DiffInput, type Plan, type PlanOp } from './engine/diff.ts';
 import { DesiredFeed } from './feed.ts';
-import { keyOf, portOfKey, type VppObject } from './objects.ts';
-import { Reconciler } from './reconciler.ts';
+import { portKey, portOfKey, type VppObject } from './kinds/index.ts';
+import { Reconciler } from './engine/reconciler.ts';
 import type { SyncGate } from './sync-gate.ts';
 import { CountingVpp, type CallCounts, type VppApi } from './vpp-api.ts';
 
@@ -329,7 +329,7 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
   for (const p of portPlans) {
     const mine = new Set(p.requires);
     const status = reconciler.portStatus(p, compiled, actual);
-    const h = p.needsLink ? actual.handle(keyOf.port(p.portId)) : undefined;
+    const h = p.needsLink ? actual.handle(portKey(p.portId)) : undefined;
     const rep = states.get(p.portId);
     ports.push({
       portId: p.portId,

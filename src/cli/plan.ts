@@ -12,6 +12,8 @@ export interface PlanOpJson {
   recreate: boolean;
   /** Why it would not run in this pass. */
   blocked: { reason: string; error: boolean } | null;
+  /** delete: VPP removes it with this parent (no call of its own). */
+  withParent: string | null;
   /** update, and a create that follows the delete of the same key: what differs from VPP. */
   fields: FieldDiff[];
   desired: PlanOp['desired'] | null;
@@ -40,6 +42,7 @@ export function planJson(insp: HostInspection): PlanJson {
       key: op.key,
       recreate: op.type === 'create' && deleted.has(op.key),
       blocked: b ? { reason: b.reason, error: b.error } : null,
+      withParent: op.withParent ?? null,
       fields: before && op.desired ? fieldDiff(before, op.desired) : [],
       desired: op.desired ?? null,
       actual: op.actual ?? null,
@@ -69,7 +72,12 @@ export function renderPlan(insp: HostInspection, json: boolean): Rendered {
     `plan for ${p.host} (etcd revision ${p.etcdRevision}; VPP read with ${p.vppCalls.calls} calls, ${p.vppCalls.writes} writes)`,
   ];
   for (const op of p.ops) {
-    lines.push(`  ${op.type.padEnd(6)} ${op.key}${op.recreate ? ' (again, after its delete)' : ''}`);
+    const note = op.recreate
+      ? ' (again, after its delete)'
+      : op.withParent
+        ? ` (goes with ${op.withParent})`
+        : '';
+    lines.push(`  ${op.type.padEnd(6)} ${op.key}${note}`);
     for (const f of op.fields) lines.push(`           ${f.path}: ${show(f.actual)} → ${show(f.desired)}`);
     if (op.blocked)
       lines.push(`           blocked${op.blocked.error ? ' (error)' : ''}: ${op.blocked.reason}`);

@@ -248,9 +248,14 @@ describe('netvpp plan and audit', () => {
     assert.deepEqual(insp.deletions.held, []);
     const deletes = opKeys(insp, 'delete');
     assert.ok(deletes.includes(`port:${gone.port_id}`));
-    // Children go before their parent.
+    // Settings that need a call go before their interface; its bridge membership goes with it.
     const order = insp.order.map((o) => o.key);
-    assert.ok(order.indexOf(`l2:port:${gone.port_id}`) < order.indexOf(`port:${gone.port_id}`));
+    assert.ok(order.indexOf(`aclbind:${gone.port_id}`) < order.indexOf(`port:${gone.port_id}`));
+    assert.ok(order.indexOf(`port:${gone.port_id}`) < order.indexOf(`l2:port:${gone.port_id}`));
+    assert.equal(
+      insp.order.find((o) => o.key === `l2:port:${gone.port_id}`)?.withParent,
+      `port:${gone.port_id}`,
+    );
     a = audit(insp);
     assert.ok(a.objects.unwanted.some((o) => o.key === `port:${gone.port_id}`));
 
