@@ -36,6 +36,7 @@ import {
   portKey,
   portOfKey,
   preferredBdId,
+  tagdropKey,
   upKey,
   uplinkKey,
   vlanKey,
@@ -248,6 +249,7 @@ const portKeys = (portId: string): string[] => {
     macipbindKey(portId),
     macipKey(portId),
     etypeKey(portId),
+    tagdropKey(portId),
   ];
 };
 
@@ -840,6 +842,11 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
   }
   // Unfiltered ports get no aclbind/macip objects: diff removes any lists they had (no filtering).
 
+  // Every port, filtered or not: no 802.1Q/802.1ad-tagged frame from it enters the network.
+  const tagdrop = tagdropKey(portId);
+  add({ kind: 'tagdrop', key: tagdrop, iface, adminUp: false });
+  after.push(tagdrop);
+
   const l2 = l2Key(iface);
   add({ kind: 'l2', key: l2, iface, bd: bridgeKey(b.network_id), after: [...after] });
   if (b.admin_state_up) add({ kind: 'up', key: upKey(iface), iface, after: [l2, ...after] });
@@ -847,6 +854,7 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
   // Readiness: its network's objects, its own (in portKeys order), and the ACLs its lists name.
   const req = new Set<string>(networkKeys);
   req.add(iface);
+  req.add(tagdrop);
   req.add(l2);
   if (b.admin_state_up) req.add(upKey(iface));
   if (piece.acls === null || piece.acls.filtered) req.add(aclbind);

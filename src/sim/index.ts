@@ -5,7 +5,10 @@
  */
 import { SimServer, type CrashOptions, type SimOptions } from './server.ts';
 
+import type { Ingress, VlanTag } from './ethernet.ts';
+
 export type { SimOptions, CrashOptions } from './server.ts';
+export type { Ingress, VlanTag } from './ethernet.ts';
 export { VERSION } from './handlers.ts';
 
 export interface Sim {
@@ -35,6 +38,8 @@ export interface Sim {
   /** A guest attaches to the vhost-user interface on this socket path; false if there is none. */
   connectGuest(sockFilename: string): boolean;
   disconnectGuest(sockFilename: string): boolean;
+  /** Where ethernet-input puts a frame with these VLAN tags received on `swIfIndex` (ethernet.ts). */
+  ingress(swIfIndex: number, tags: readonly VlanTag[]): Ingress;
 }
 
 export async function startSimulator(opts: SimOptions): Promise<Sim> {
@@ -59,5 +64,6 @@ export async function startSimulator(opts: SimOptions): Promise<Sim> {
     clients: () => server.clients(),
     connectGuest: (p) => server.connectGuest(p),
     disconnectGuest: (p) => server.disconnectGuest(p),
+    ingress: (i, t) => server.ingress(i, t),
   };
 }

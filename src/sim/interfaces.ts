@@ -56,6 +56,11 @@ export interface HwIf {
   linkMtu: number;
   /** sub id -> sw_if_index */
   subs: Map<number, number>;
+  /**
+   * Whether the default sub-interface still matches: VPP's failed create of a second one clears the
+   * shared default entry (node.c), silently disabling the first.
+   */
+  defaultSubMatches: boolean;
   devInstance: number;
   tap?: TapInfo;
   vhost?: VhostInfo;
@@ -158,6 +163,7 @@ export class Interfaces {
       linkUp: false,
       linkMtu: kind === 'local' ? 0 : ETH_MTU,
       subs: new Map(),
+      defaultSubMatches: true,
       devInstance,
     };
   }
@@ -283,6 +289,20 @@ export class Interfaces {
     const hw = parent.hw;
     const key = `${hw.swIfIndex}/${id}`;
     if (this.subKeys.has(key)) return { rv: RV.VLAN_ALREADY_EXISTS, swIfIndex: NO_INDEX };
+    // ethernet_sub_interface_add_del: "any" VLAN matches other than the default are not implemented.
+    if (flags & SUB_IF.ONE_TAG && flags & SUB_IF.OUTER_VLAN_ID_ANY)
+      return { rv: RV.UNSPECIFIED, swIfIndex: NO_INDEX };
+    if (flags & SUB_IF.TWO_TAGS && flags & SUB_IF.OUTER_VLAN_ID_ANY && flags & SUB_IF.INNER_VLAN_ID_ANY)
+      return { rv: RV.UNSPECIFIED, swIfIndex: NO_INDEX };
+    if (flags & SUB_IF.DEFAULT) {
+      const taken = [...hw.subs.values()].some((i) => ((this.sw[i] as SwIf).subFlags & SUB_IF.DEFAULT) !== 0);
+      if (taken) {
+        // "vlan is already in use", and the cleanup clears the existing default's match.
+        hw.defaultSubMatches = false;
+        return { rv: RV.UNSPECIFIED, swIfIndex: NO_INDEX };
+      }
+      hw.defaultSubMatches = true;
+    }
     if (
       flags & SUB_IF.TWO_TAGS &&
       flags & SUB_IF.EXACT_MATCH &&

@@ -300,6 +300,11 @@ export class L2 {
     return RV.OK;
   }
 
+  /** Whether the interface is in L2 bridge mode. */
+  bridged(swIfIndex: number): boolean {
+    return this.input.get(swIfIndex)?.bridged === true;
+  }
+
   interfaceDeleted(s: SwIf): void {
     if (this.input.get(s.index)?.bridged) this.setMode(s, false, 0, PORT_NORMAL, 0);
   }

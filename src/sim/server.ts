@@ -4,6 +4,7 @@
  * registration named by client_index, interface events to registered clients, and the test
  * faults (crash, delays, injected errors) plus per-message call counters.
  */
+import { ethernetInput, type Ingress, type VlanTag } from './ethernet.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
@@ -553,6 +554,14 @@ export class SimServer {
     } catch {
       // Already gone.
     }
+  }
+
+  /**
+   * Where a frame with these VLAN tags, received on `swIfIndex`, goes in ethernet-input: which
+   * interface takes it, whether it is dropped, whether it reaches L2 (see ethernet.ts).
+   */
+  ingress(swIfIndex: number, tags: readonly VlanTag[]): Ingress {
+    return ethernetInput(this.vpp.ifs, (i) => this.vpp.l2.bridged(i), swIfIndex, tags);
   }
 
   /** A guest attaches to a vhost-user socket: the interface's link comes up if it is admin up. */

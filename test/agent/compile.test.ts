@@ -87,9 +87,14 @@ test('a VM port on a VLAN network: sub-interface, bridge, interface, ACLs, then 
     ],
   );
 
-  // Fail closed: bridge membership waits for the ACLs, admin-up for everything.
+  // Fail closed: bridge membership waits for the ACLs and the VLAN-tag guard, admin-up for everything.
   const l2 = c.objects.get(`l2:port:${p.port_id}`) as L2Obj;
-  assert.deepEqual(l2.after.sort(), [`aclbind:${p.port_id}`, `etype:${p.port_id}`, `macipbind:${p.port_id}`]);
+  assert.deepEqual(l2.after.sort(), [
+    `aclbind:${p.port_id}`,
+    `etype:${p.port_id}`,
+    `macipbind:${p.port_id}`,
+    `tagdrop:${p.port_id}`,
+  ]);
   const up = c.objects.get(`up:port:${p.port_id}`) as UpObj;
   assert.ok(up.after.includes(`l2:port:${p.port_id}`) && up.after.includes(`aclbind:${p.port_id}`));
 
@@ -103,6 +108,7 @@ test('a VM port on a VLAN network: sub-interface, bridge, interface, ACLs, then 
     `sg:${sg.id}:ingress`,
     `up:port:${p.port_id}`,
     `etype:${p.port_id}`,
+    `tagdrop:${p.port_id}`,
   ]) {
     assert.ok(plan?.requires.includes(k), `port requires ${k}`);
   }

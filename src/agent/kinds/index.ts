@@ -10,6 +10,7 @@ import { l2, type L2Obj } from './l2.ts';
 import { macip, type MacipObj } from './macip.ts';
 import { macipbind, type MacipBindObj } from './macipbind.ts';
 import { port, type PortObj } from './port.ts';
+import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { up, type UpObj } from './up.ts';
 import { uplink, type UplinkObj } from './uplink.ts';
 import { vlan, type VlanObj } from './vlan.ts';
@@ -26,7 +27,8 @@ export type VppObject =
   | AclBindObj
   | MacipBindObj
   | EtypeObj
-  | UpObj;
+  | UpObj
+  | TagDropObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -43,6 +45,7 @@ export const KINDS: Registry = {
   macipbind,
   etype,
   up,
+  tagdrop,
 };
 
 /** The descriptor of an object's kind. */
@@ -100,6 +103,7 @@ export type {
   MacipObj,
   MacipBindObj,
   PortObj,
+  TagDropObj,
   UpObj,
   UplinkObj,
   VlanObj,
@@ -112,6 +116,7 @@ export { l2Key } from './l2.ts';
 export { macipKey } from './macip.ts';
 export { macipbindKey } from './macipbind.ts';
 export { portKey } from './port.ts';
+export { tagdropKey } from './tagdrop.ts';
 export { upKey } from './up.ts';
 export { uplinkKey } from './uplink.ts';
 export { vlanKey } from './vlan.ts';
