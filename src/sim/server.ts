@@ -346,7 +346,9 @@ export class SimServer {
           ? result.retval
           : null;
     try {
-      return this.writeHook?.({ n: this.writeCount, message: spec.name, retval }) === 'cut' ? 'cut' : undefined;
+      return this.writeHook?.({ n: this.writeCount, message: spec.name, retval }) === 'cut'
+        ? 'cut'
+        : undefined;
     } catch (e) {
       this.log.error('onWrite hook failed', { message: spec.name, error: (e as Error).message });
       return undefined;
