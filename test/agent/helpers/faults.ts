@@ -241,8 +241,11 @@ export function agentVppTimeout(ms: number): () => void {
   };
 }
 
-/** Keeps connecting a guest to each vhost-user port's socket (after every re-create or VPP restart). */
-export function keepGuestsConnected(sim: Sim, ports: readonly PortBinding[]): { stop(): void } {
+/**
+ * Keeps connecting a guest to each vhost-user port's socket (after every re-create or VPP restart);
+ * `ports` is read again each time (a Set the test adds to works).
+ */
+export function keepGuestsConnected(sim: Sim, ports: Iterable<PortBinding>): { stop(): void } {
   let stopped = false;
   void (async () => {
     while (!stopped) {
@@ -359,4 +362,17 @@ export function spawnAgent(c: ChildAgentConfig): ChildAgent {
 /** Errors a child agent logged that a correct agent never logs (verify differences). */
 export function verifyErrors(log: string): string[] {
   return log.split('\n').filter((l) => / ERROR .*verify:/.test(l));
+}
+
+/** `p`, or a rejection with `what` after `ms` (the timer does not outlive it). */
+export async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(what())), ms))),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
 }
