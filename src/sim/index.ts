@@ -3,11 +3,11 @@
  * semantics for every message netvpp uses. See docs/simulator.md for what it models and what it
  * deliberately does not.
  */
-import { SimServer, type CrashOptions, type SimOptions } from './server.ts';
+import { SimServer, type CrashOptions, type SimOptions, type WriteHook } from './server.ts';
 
 import type { Ingress, VlanTag } from './ethernet.ts';
 
-export type { SimOptions, CrashOptions } from './server.ts';
+export type { SimOptions, CrashOptions, WriteHook, WriteSeen } from './server.ts';
 export type { Ingress, VlanTag } from './ethernet.ts';
 export { VERSION } from './handlers.ts';
 
@@ -22,9 +22,21 @@ export interface Sim {
   crash(opts?: CrashOptions): Promise<void>;
   /** Holds every reply to `message` (or every message, with '*') back by `ms`; 0 removes it. */
   setDelay(message: string, ms: number): void;
+  /**
+   * Like setDelay, for the next `n` calls of `message` only (default 1): the call is held `ms`, and
+   * so is everything the same client sent after it; later calls are not delayed.
+   */
+  delayNext(message: string, ms: number, n?: number): void;
+  /**
+   * `hook` is called after every write VPP carries out (n = writes since start or resetCounters),
+   * before its reply is sent; returning `'cut'` drops the sending connection: the reply and
+   * everything the client sent after that write are lost. A test SIGKILLs an agent from it at an
+   * exact write, or crashes VPP (`void sim.crash()`) mid-pass. null removes it; so does clearFaults().
+   */
+  onWrite(hook: WriteHook | null): void;
   /** The n-th next call of `message` fails with `retval` and changes nothing. */
   failNth(message: string, n: number, retval: number): void;
-  /** Removes every delay and pending injected failure. */
+  /** Removes every delay, pending injected failure and the onWrite hook. */
   clearFaults(): void;
   /** Calls of one message since start (or the last resetCounters). */
   calls(message: string): number;
@@ -55,6 +67,8 @@ export async function startSimulator(opts: SimOptions): Promise<Sim> {
     stop: () => server.stop(),
     crash: (o) => server.crash(o),
     setDelay: (m, ms) => server.setDelay(m, ms),
+    delayNext: (m, ms, n) => server.delayNext(m, ms, n),
+    onWrite: (h) => server.onWrite(h),
     failNth: (m, n, rv) => server.failNth(m, n, rv),
     clearFaults: () => server.clearFaults(),
     calls: (m) => server.calls(m),

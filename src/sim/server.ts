@@ -38,6 +38,22 @@ export interface SimOptions {
   log?: Logger;
 }
 
+/** A write request the simulator has just carried out (its reply not sent yet), for `onWrite`. */
+export interface WriteSeen {
+  /** Writes counted since start or the last resetCounters(), this one included (1 = the first). */
+  n: number;
+  message: string;
+  /** The call's retval (0 = it succeeded); null when its reply has none. */
+  retval: number | null;
+}
+
+/**
+ * Called after each write is carried out, before its reply goes out. `'cut'` drops the connection
+ * that sent it: that reply and everything the client sent after it are lost, as when the client
+ * dies right after VPP acted on its call.
+ */
+export type WriteHook = (w: WriteSeen) => 'cut' | undefined | void;
+
 export interface CrashOptions {
   /** How long the socket stays away before the restarted VPP listens again (default 0). */
   downMs?: number;
@@ -91,6 +107,9 @@ export class SimServer {
   private flushQueued = false;
   private eventsQueued = false;
   private readonly delays = new Map<string, number>();
+  /** Delays for the next few calls of a message only (delayNext). */
+  private readonly nextDelays = new Map<string, { ms: number; remaining: number }>();
+  private writeHook: WriteHook | null = null;
   private readonly faults = new Map<string, { remaining: number; retval: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly counts = new Map<string, number>();
@@ -239,7 +258,12 @@ export class SimServer {
       this.log.warn('no handler for msg id', { id, length: p.length });
       return;
     }
-    const delay = this.delays.get(spec.name) ?? this.delays.get('*') ?? 0;
+    let delay = this.delays.get(spec.name) ?? this.delays.get('*') ?? 0;
+    const next = this.nextDelays.get(spec.name);
+    if (next) {
+      delay = Math.max(delay, next.ms);
+      if (--next.remaining <= 0) this.nextDelays.delete(spec.name);
+    }
     if (delay > 0) {
       conn.queue = [];
       const gen = this.generation;
@@ -287,7 +311,8 @@ export class SimServer {
       this.log.warn('dropping a truncated message', { message: spec.name, error: (e as Error).message });
       return;
     }
-    if (!spec.stream && isWriteRequest(spec.name, msg)) this.writeCount++;
+    const isWrite = !spec.stream && isWriteRequest(spec.name, msg);
+    if (isWrite) this.writeCount++;
     const target = this.conns.get(((msg.client_index as number) & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
     if (!target || ((msg.client_index as number) & SOCK_API_REG_HANDLE_BIT) === 0) {
       this.log.debug('message from an unknown client index; no reply', {
@@ -309,7 +334,35 @@ export class SimServer {
       this.log.warn('no simulator handler', { message: spec.name });
       return;
     }
+    if (isWrite && this.writeHook && this.afterWrite(spec, result) === 'cut') {
+      this.cut(conn);
+      this.cut(target);
+      return;
+    }
     this.reply(target, spec, context, result);
+  }
+
+  private afterWrite(spec: Spec, result: Result): 'cut' | undefined {
+    const retval =
+      typeof result === 'number'
+        ? result
+        : result && !Array.isArray(result) && typeof result.retval === 'number'
+          ? result.retval
+          : null;
+    try {
+      return this.writeHook?.({ n: this.writeCount, message: spec.name, retval }) === 'cut'
+        ? 'cut'
+        : undefined;
+    } catch (e) {
+      this.log.error('onWrite hook failed', { message: spec.name, error: (e as Error).message });
+      return undefined;
+    }
+  }
+
+  /** The client is gone: nothing more from it is handled, nothing more is sent to it. */
+  private cut(conn: Conn): void {
+    this.dropConn(conn);
+    conn.socket.destroy();
   }
 
   private reply(conn: Conn, spec: Spec, context: number, result: Result): void {
@@ -468,6 +521,16 @@ export class SimServer {
     else this.delays.delete(message);
   }
 
+  delayNext(message: string, ms: number, n = 1): void {
+    if (!Number.isInteger(n) || n < 1) throw new Error(`delayNext: n must be 1 or more, got ${n}`);
+    if (ms > 0) this.nextDelays.set(message, { ms, remaining: n });
+    else this.nextDelays.delete(message);
+  }
+
+  onWrite(hook: WriteHook | null): void {
+    this.writeHook = hook;
+  }
+
   failNth(message: string, n: number, retval: number): void {
     if (!Number.isInteger(n) || n < 1) throw new Error(`failNth: n must be 1 or more, got ${n}`);
     this.faults.set(message, { remaining: n, retval });
@@ -475,7 +538,9 @@ export class SimServer {
 
   clearFaults(): void {
     this.delays.clear();
+    this.nextDelays.clear();
     this.faults.clear();
+    this.writeHook = null;
   }
 
   private takeFault(name: string): number | undefined {

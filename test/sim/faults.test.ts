@@ -117,6 +117,77 @@ test('a crash during a delay drops the delayed call: it never happens', async (t
   assert.equal((await c.dump(sw_interface_dump, {})).length, 1);
 });
 
+test('delayNext: only the next n calls are held (and what the client sent after them)', async (t) => {
+  const s = await sim(t);
+  const c = await client(s);
+  s.delayNext('show_version', 150);
+  const order: string[] = [];
+  const t0 = Date.now();
+  await Promise.all([
+    c.request(show_version, {}).then(() => order.push('show_version')),
+    c.request(control_ping, {}).then(() => order.push('control_ping')),
+  ]);
+  assert.deepEqual(order, ['show_version', 'control_ping']);
+  assert.ok(Date.now() - t0 >= 140, 'the first call waited');
+  const t1 = Date.now();
+  await c.request(show_version, {});
+  assert.ok(Date.now() - t1 < 100, 'the next one does not');
+  assert.throws(() => s.delayNext('show_version', 10, 0));
+});
+
+test('a delayed write still happens after the client gave up waiting for it', async (t) => {
+  const s = await sim(t);
+  const c = await client(s);
+  s.delayNext('create_loopback', 300);
+  await assert.rejects(c.request(create_loopback, {}, { timeoutMs: 50 }), /within the timeout/);
+  assert.equal((await c.dump(sw_interface_dump, {})).length, 2, 'the loopback was made anyway');
+});
+
+test('onWrite: called after each write with its number; a cut loses the reply and all that follows', async (t) => {
+  const s = await sim(t);
+  const c = await client(s);
+  const other = await client(s);
+  s.resetCounters();
+  const seen: string[] = [];
+  s.onWrite((w) => {
+    seen.push(`${w.n}:${w.message}:${w.retval}`);
+    return w.n === 2 ? 'cut' : undefined;
+  });
+  const lo = await c.request(create_loopback, {});
+  const dropped = new Promise((resolve) => c.once('disconnected', resolve));
+  const results = await Promise.allSettled([
+    c.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: lo.sw_if_index, tag: 'netvpp-test:a' }),
+    c.request(sw_interface_set_flags, { sw_if_index: lo.sw_if_index, flags: 1 }),
+  ]);
+  await dropped;
+  assert.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof VppDisconnectedError));
+  s.onWrite(null);
+  assert.deepEqual(seen, [`1:create_loopback:0`, `2:sw_interface_tag_add_del:0`]);
+  const [d] = await other.dump(sw_interface_dump, { sw_if_index: lo.sw_if_index });
+  assert.equal(d.tag, 'netvpp-test:a', 'the cut write was carried out');
+  assert.equal(d.flags, 0, 'what the client sent after it was not');
+  assert.equal(s.writes(), 2);
+});
+
+test('onWrite: a crash started from the hook happens between two writes of a client', async (t) => {
+  const s = await sim(t);
+  const c = await client(s);
+  s.resetCounters();
+  let crashed: Promise<void> | undefined;
+  s.onWrite((w) => {
+    if (w.n === 1) crashed = s.crash();
+  });
+  const results = await Promise.allSettled([c.request(create_loopback, {}), c.request(create_loopback, {})]);
+  assert.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof VppDisconnectedError));
+  await crashed;
+  s.clearFaults();
+  await c.reconnect();
+  assert.deepEqual(
+    (await c.dump(sw_interface_dump, {})).map((d) => d.interface_name),
+    ['local0'],
+  );
+});
+
 test('failNth: the n-th call fails with the given retval and changes nothing', async (t) => {
   const s = await sim(t);
   const c = await client(s);
