@@ -178,6 +178,7 @@ export class Agent extends EventEmitter {
       physnets: config.physnets,
       vhostUserDir: config.vhostUserDir,
       tapBackend: config.tapBackend,
+      gso: config.gso === true,
     });
     this.verify = opts.verify ?? process.env.NETVPP_AGENT_VERIFY === '1';
     this.reconciler = new Reconciler(opts.backoff);

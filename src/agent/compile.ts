@@ -52,6 +52,8 @@ export interface CompileOptions {
   physnets: ReadonlyMap<string, string>;
   vhostUserDir: string;
   tapBackend: TapBackend;
+  /** GSO on vhost-user and tap interfaces ([agent] enable_gso; default off). */
+  gso?: boolean;
 }
 
 export interface PortPlan {
@@ -154,13 +156,13 @@ function portPiece(
       return piece;
     }
     // Neutron's mode is QEMU's role: QEMU 'server' → VPP connects as client.
-    vif = { type: 'vhostuser', socket, server: vu.mode === 'client' };
+    vif = { type: 'vhostuser', socket, server: vu.mode === 'client', gso: opts.gso === true };
     piece.needsLink = true;
   } else {
     const hostIfName = (b.tap as NonNullable<PortBinding['tap']>).host_ifname;
     vif =
       opts.tapBackend === 'tap'
-        ? { type: 'tap', hostIfName, hostMac: b.mac.toLowerCase(), hostMtu: b.mtu }
+        ? { type: 'tap', hostIfName, hostMac: b.mac.toLowerCase(), hostMtu: b.mtu, gso: opts.gso === true }
         : {
             type: 'veth',
             hostIfName,

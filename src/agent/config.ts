@@ -45,6 +45,8 @@ export interface AgentConfig {
   tapBackend: TapBackend;
   /** As configured ('auto' resolves to tap when /dev/vhost-net exists, else veth). */
   tapBackendSetting: TapBackend | 'auto';
+  /** GSO on vhost-user and tap interfaces (off unless enable_gso = true). */
+  gso?: boolean;
   logLevel: Level;
   /** Loopback address and port of the health endpoint; port 0 picks a free one; null disables it. */
   health: { host: string; port: number } | null;
@@ -84,6 +86,14 @@ const OPTIONS = [
     flag: 'tap-backend',
     help: 'auto|tap|veth',
     default: 'auto',
+  },
+  {
+    name: 'enable_gso',
+    section: 'agent',
+    env: 'NETVPP_ENABLE_GSO',
+    flag: 'enable-gso',
+    help: 'GSO and checksum offload on vhost-user and tap ports (true|false)',
+    default: 'false',
   },
   {
     name: 'health_port',
@@ -283,6 +293,10 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (!isAbsolute(vppSocket))
     problems.push(`${where('socket')}: the VPP API socket must be an absolute path`);
 
+  const gsoSetting = (raw.enable_gso ?? 'false').toLowerCase();
+  if (!['true', 'false'].includes(gsoSetting))
+    problems.push(`${where('enable_gso')}: must be true or false, got ${JSON.stringify(raw.enable_gso)}`);
+
   const timeout = Number(raw.api_timeout);
   if (!(timeout > 0 && timeout <= 3600))
     problems.push(`${where('api_timeout')}: must be a number of seconds above 0 (at most 3600)`);
@@ -297,6 +311,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     vhostUserDir: vhostUserDir.replace(/\/+$/, '') || '/',
     tapBackend,
     tapBackendSetting: tapSetting as TapBackend | 'auto',
+    gso: gsoSetting === 'true',
     logLevel,
     health,
     configFile,

@@ -29,7 +29,7 @@ import { CountingVpp, type CallCounts, type VppApi } from './vpp-api.ts';
 export type { ActualState, Blocked, Compiled, Plan, PlanOp, PortPlan, VppObject };
 
 /** What the inspection needs of the agent's configuration. */
-export type InspectConfig = Pick<AgentConfig, 'host' | 'physnets' | 'vhostUserDir' | 'tapBackend'>;
+export type InspectConfig = Pick<AgentConfig, 'host' | 'physnets' | 'vhostUserDir' | 'tapBackend' | 'gso'>;
 
 export interface InspectOptions {
   /** An open store with namespace PREFIX (as the agent's). */
@@ -309,6 +309,7 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
     physnets: config.physnets,
     vhostUserDir: config.vhostUserDir,
     tapBackend: config.tapBackend,
+    gso: config.gso === true,
   });
   const input: Compiled & DiffInput = gate.holding ? { ...compiled, holdDeletes: true } : compiled;
   const plan = diff(input, actual, () => undefined);
