@@ -32,6 +32,7 @@ import { type SyncGate, type SyncGateState } from './sync-gate.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
 import { outOfSync, type DiffInput } from './engine/diff.ts';
 import { portOfKey } from './kinds/index.ts';
+import { supportedNetworkTypes } from './nettypes/index.ts';
 import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './engine/reconciler.ts';
 import { PortStateReporter } from './report.ts';
@@ -420,7 +421,7 @@ export class Agent extends EventEmitter {
     const v: HostState = {
       host: this.config.host,
       physnets: [...this.config.physnets.keys()],
-      network_types: ['flat', 'vlan'],
+      network_types: supportedNetworkTypes(null),
       vif_types: ['vhostuser', 'tap'],
       agent_version: AGENT_VERSION,
       vpp: { connected: this.vppConnected, version: this.vppVersion },

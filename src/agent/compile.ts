@@ -24,6 +24,7 @@ import {
 } from './secgroups/index.ts';
 import type { DesiredState, Entry } from './desired.ts';
 import type { TapBackend } from './config.ts';
+import { networkType, type Segment } from './nettypes/index.ts';
 import {
   aclbindKey,
   bridgeKey,
@@ -39,7 +40,6 @@ import {
   tagdropKey,
   upKey,
   uplinkKey,
-  vlanKey,
   type MacipObj,
   type PortObj,
   type PortVif,
@@ -214,11 +214,11 @@ export interface CompileChanges {
 /** A port's way into the network step (ports whose binding got that far). */
 interface NetIn {
   network: string;
+  /** The segment's identity (see Segment.id). */
   segment: string;
   member: string;
-  physnet: string;
-  uplink: string;
-  vlan: number | null;
+  /** What its network type says of the segment on this host. */
+  seg: Segment;
 }
 
 /** What one port contributes to the compiled state (so it can be taken out again). */
@@ -518,27 +518,17 @@ export class HostCompiler {
       return f;
     }
     plan.needsLink = piece.needsLink;
-    if (b.network_type === 'vxlan') {
-      plan.errors.push('vxlan networks are not supported by this agent');
+    const type = networkType(b.network_type);
+    if (!type) {
+      plan.errors.push(`${b.network_type} networks are not supported by this agent`);
       return f;
     }
-    const physnet = b.physnet as string;
-    if (!this.opts.physnets.has(physnet)) {
-      plan.errors.push(
-        `physnet ${physnet} is not configured on this host (physnets: ${[...this.opts.physnets.keys()].join(', ') || 'none'})`,
-      );
+    const seg = type.segment(b, this.opts);
+    if ('error' in seg) {
+      plan.errors.push(seg.error);
       return f;
     }
-    const uplink = uplinkKey(physnet);
-    const vlan = b.network_type === 'vlan' ? (b.segmentation_id as number) : null;
-    f.net = {
-      network: b.network_id,
-      segment: vlan !== null ? `vlan ${vlan} on ${physnet}` : `flat on ${physnet}`,
-      member: vlan !== null ? vlanKey(physnet, vlan) : uplink,
-      physnet,
-      uplink,
-      vlan,
-    };
+    f.net = { network: b.network_id, segment: seg.id, member: seg.member, seg };
     return f;
   }
 
@@ -650,9 +640,7 @@ export class HostCompiler {
     if (!claim) return;
     const n = claim.net;
     const made: VppObject[] = [];
-    if (n.vlan !== null) {
-      made.push({ kind: 'vlan', key: n.member, uplink: n.uplink, vlan: n.vlan, pop: true, adminUp: true });
-    }
+    made.push(...n.seg.objects);
     made.push(
       {
         kind: 'bd',
@@ -674,9 +662,11 @@ export class HostCompiler {
       networkId,
       made.map((o) => o.key),
     );
-    this.networkPhysnet.set(networkId, n.physnet);
-    count(this.physnetRefs, n.physnet, 1);
-    physnets.add(n.physnet);
+    if (n.seg.physnet !== null) {
+      this.networkPhysnet.set(networkId, n.seg.physnet);
+      count(this.physnetRefs, n.seg.physnet, 1);
+      physnets.add(n.seg.physnet);
+    }
   }
 
   /** Takes a port's old contribution out and puts its new one in. */
@@ -794,10 +784,7 @@ function portUnit(portId: string, f: Front, outcome: string | null | undefined):
   const add = (o: VppObject): void => {
     unit.objects.push(o);
   };
-  const networkKeys =
-    net.vlan === null
-      ? [net.uplink, l2Key(net.uplink), bridgeKey(net.network)]
-      : [net.uplink, net.member, l2Key(net.member), bridgeKey(net.network)];
+  const networkKeys = [...net.seg.requires, l2Key(net.member), bridgeKey(net.network)];
 
   const port = piece.port as PortObj;
   const iface = port.key;

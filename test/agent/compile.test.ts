@@ -69,7 +69,12 @@ test('a VM port on a VLAN network: sub-interface, bridge, interface, ACLs, then 
   assert.equal(c.objects.get(`bd:${net.id}`)?.kind, 'bd');
   assert.deepEqual((c.objects.get('l2:vlan:physnet1:100') as L2Obj).bd, `bd:${net.id}`);
   const port = c.objects.get(`port:${p.port_id}`) as PortObj;
-  assert.deepEqual(port.vif, { type: 'vhostuser', socket: `${VHOST_DIR}/${p.port_id}`, server: false });
+  assert.deepEqual(port.vif, {
+    type: 'vhostuser',
+    socket: `${VHOST_DIR}/${p.port_id}`,
+    server: false,
+    gso: false,
+  });
   assert.equal(port.mtu, 1500);
 
   const bind = c.objects.get(`aclbind:${p.port_id}`) as AclBindObj;
@@ -156,6 +161,7 @@ test('port security off and trusted DHCP ports get no ACLs and no anti-spoofing'
     hostIfName: 'tap' + dhcp.port_id.slice(0, 11),
     hostMac: dhcp.mac,
     hostMtu: 1500,
+    gso: false,
   });
 });
 

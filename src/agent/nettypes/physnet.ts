@@ -1,0 +1,13 @@
+// The physnet check flat and VLAN networks share.
+import type { PortBinding } from '../../model/keyspace.ts';
+import type { HostNetworking } from './types.ts';
+
+/** The binding's physnet when this host carries it, else why not. */
+export function physnetOf(b: PortBinding, host: HostNetworking): string | { error: string } {
+  const physnet = b.physnet ?? '';
+  if (!host.physnets.has(physnet)) {
+    const known = [...host.physnets.keys()].join(', ') || 'none';
+    return { error: `physnet ${physnet} is not configured on this host (physnets: ${known})` };
+  }
+  return physnet;
+}
