@@ -18,6 +18,7 @@ import {
 } from '../vpp/binapi/index.ts';
 import { parseAclTag } from './secgroups/index.ts';
 import { keyFromTag, keyOf, portOfIface, refsOf, type PortVif, type VppObject } from './objects.ts';
+import type { GroupName } from '../vpp/groups.ts';
 import type { VppApi } from './vpp-api.ts';
 
 export const NO_INDEX = 0xffffffff;
@@ -167,19 +168,24 @@ export interface ReadActualOptions {
   physnets: ReadonlyMap<string, string>;
 }
 
-/** Reads every object netvpp owns (and the configured uplinks) from VPP with dumps run in parallel. */
+/**
+ * Reads every object netvpp owns (and the configured uplinks) from VPP with dumps run in parallel.
+ * A VPP without a plugin (message group) has none of its objects: those reads are skipped.
+ */
 export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<ActualState> {
+  const offered = <T>(group: GroupName, read: () => Promise<T>, none: T): Promise<T> =>
+    vpp.offers?.(group) === false ? Promise.resolve(none) : read();
   const [ifs, vhosts, taps, afps, bds, acls, aclLists, macips, macipIfs, etypes] = await Promise.all([
     vpp.dump(sw_interface_dump, { sw_if_index: NO_INDEX }),
-    vpp.dump(sw_interface_vhost_user_dump, { sw_if_index: NO_INDEX }),
-    vpp.dump(sw_interface_tap_v2_dump, { sw_if_index: NO_INDEX }),
-    vpp.dump(af_packet_dump, {}),
+    offered('vhost_user', () => vpp.dump(sw_interface_vhost_user_dump, { sw_if_index: NO_INDEX }), []),
+    offered('tap', () => vpp.dump(sw_interface_tap_v2_dump, { sw_if_index: NO_INDEX }), []),
+    offered('af_packet', () => vpp.dump(af_packet_dump, {}), []),
     vpp.dump(bridge_domain_dump, { bd_id: NO_INDEX, sw_if_index: NO_INDEX }),
-    vpp.dump(acl_dump, { acl_index: NO_INDEX }),
-    vpp.dump(acl_interface_list_dump, { sw_if_index: NO_INDEX }),
-    vpp.dump(macip_acl_dump, { acl_index: NO_INDEX }),
-    vpp.request(macip_acl_interface_get, {}),
-    vpp.dump(acl_interface_etype_whitelist_dump, { sw_if_index: NO_INDEX }),
+    offered('acl', () => vpp.dump(acl_dump, { acl_index: NO_INDEX }), []),
+    offered('acl', () => vpp.dump(acl_interface_list_dump, { sw_if_index: NO_INDEX }), []),
+    offered('acl', () => vpp.dump(macip_acl_dump, { acl_index: NO_INDEX }), []),
+    offered('acl', () => vpp.request(macip_acl_interface_get, {}), { context: 0, count: 0, acls: [] }),
+    offered('acl', () => vpp.dump(acl_interface_etype_whitelist_dump, { sw_if_index: NO_INDEX }), []),
   ]);
   const a = new ActualState();
 
