@@ -4,12 +4,14 @@ Inside Neutron's transactions (precommit) it only journals: a full snapshot of
 the port, network or subnet (security groups: see secgroups.py). Everything
 else runs outside them: the forwarder and follower threads, and bind_port,
 which asks the controller whether the host has a live agent with the
-segment's physnet.
+segment's physnet, the port's vif type and the features the port needs (a
+VPP without a plugin turns its feature off on that host).
 """
 import os
 import threading
 
 from neutron.db import provisioning_blocks
+from neutron_lib.api.definitions import port_security as psec
 from neutron_lib.api.definitions import portbindings
 from neutron_lib.callbacks import events
 from neutron_lib.callbacks import registry
@@ -36,6 +38,35 @@ BINDABLE_TYPES = (constants.TYPE_FLAT, constants.TYPE_VLAN)
 # Ports of Neutron's own agents (DHCP, router) get a tap interface in VPP.
 TAP_OWNER_PREFIXES = (constants.DEVICE_OWNER_NETWORK_PREFIX, 'neutron:')
 VIF_TYPE_TAP = 'tap'
+# HostState.features (src/model/keyspace.ts): security groups and
+# anti-spoofing need VPP's acl plugin.
+FEATURE_PORT_SECURITY = 'port_security'
+
+
+def required_features(port):
+    """The host features (HostState.features) a port needs."""
+    needs = set()
+    # port_security_enabled is absent when Neutron runs without the
+    # port-security extension: then nothing is filtered. Ports Neutron trusts
+    # (network:*: DHCP, routers) are never filtered, by Neutron's firewalls
+    # or by the agent (src/agent/secgroups/port-acls.ts).
+    owner = port.get('device_owner') or ''
+    if port.get(psec.PORTSECURITY) and \
+            not owner.startswith(constants.DEVICE_OWNER_NETWORK_PREFIX):
+        needs.add(FEATURE_PORT_SECURITY)
+    return needs
+
+
+def missing_features(info, port):
+    """What the port needs that the host does not offer.
+
+    An agent that advertises no features at all predates them and offered
+    every feature of its time.
+    """
+    features = info.get('features')
+    if features is None:
+        return set()
+    return required_features(port) - set(features)
 
 
 def vhostuser_socket_path(socket_dir, port_id):
@@ -231,9 +262,16 @@ class NetvppMechanismDriver(api.MechanismDriver):
         vif_type = VIF_TYPE_TAP if owner.startswith(TAP_OWNER_PREFIXES) \
             else portbindings.VIF_TYPE_VHOST_USER
         vif_types = info.get('vif_types')
-        if vif_types and vif_type not in vif_types:
+        if vif_types is not None and vif_type not in vif_types:
             LOG.warning('netvpp: not binding port %s: host %s does not offer '
-                        'vif type %s', port['id'], host, vif_type)
+                        'vif type %s (its VPP lacks the plugin for it)',
+                        port['id'], host, vif_type)
+            return
+        missing = missing_features(info, port)
+        if missing:
+            LOG.warning('netvpp: not binding port %s: host %s does not offer '
+                        '%s (its VPP lacks the plugin; see the agent\'s log)',
+                        port['id'], host, ', '.join(sorted(missing)))
             return
         physnets = set(info.get('physnets') or [])
         for segment in context.segments_to_bind:

@@ -33,6 +33,7 @@ import { linuxHostNet, type HostNet } from './host-net.ts';
 import { outOfSync, type DiffInput } from './engine/diff.ts';
 import { portOfKey } from './kinds/index.ts';
 import { supportedNetworkTypes } from './nettypes/index.ts';
+import { hostCapabilities } from './capabilities.ts';
 import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './engine/reconciler.ts';
 import { PortStateReporter } from './report.ts';
@@ -421,8 +422,12 @@ export class Agent extends EventEmitter {
     const v: HostState = {
       host: this.config.host,
       physnets: [...this.config.physnets.keys()],
-      network_types: supportedNetworkTypes(null),
-      vif_types: ['vhostuser', 'tap'],
+      network_types: supportedNetworkTypes(
+        this.client?.groups
+          ? new Set(Object.entries(this.client.groups).flatMap(([g, st]) => (st.available ? [g] : [])))
+          : null,
+      ),
+      ...hostCapabilities(this.client?.groups, this.config.tapBackend),
       agent_version: AGENT_VERSION,
       vpp: { connected: this.vppConnected, version: this.vppVersion },
       started_at: this.startedAt,

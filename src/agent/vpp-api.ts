@@ -2,11 +2,17 @@
 // and "a resync of an unchanged host writes nothing").
 import type { Args } from '../vpp/client.ts';
 import type { MessageDef } from '../vpp/codec/index.ts';
+import type { GroupName } from '../vpp/groups.ts';
 import { isWriteRequest } from '../vpp/read-only.ts';
 
 export interface VppApi {
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R>;
   dump<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R[]>;
+  /**
+   * Whether VPP offers a message group (src/vpp/groups.ts); a VPP without it has none of its
+   * objects. Absent: every group is offered.
+   */
+  offers?(group: GroupName): boolean;
 }
 
 export interface CallCounts {
@@ -43,5 +49,9 @@ export class CountingVpp implements VppApi {
   dump<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R[]> {
     this.count(def.name, false);
     return this.inner.dump(def, args);
+  }
+
+  offers(group: GroupName): boolean {
+    return this.inner.offers?.(group) ?? true;
   }
 }

@@ -1,4 +1,7 @@
-/** `netvpp vpp`: what a VPP looks like through netvpp's client (version, interfaces, bridges, ACLs). */
+/**
+ * `netvpp vpp`: what a VPP looks like through netvpp's client (version, message groups it lacks,
+ * interfaces, bridges, ACLs).
+ */
 import { VppClient } from '../vpp/client.ts';
 import { acl_dump, bridge_domain_dump, show_version, sw_interface_dump } from '../vpp/binapi/index.ts';
 
@@ -12,9 +15,11 @@ export async function showVpp(socket: string, out: (line: string) => void = cons
       c.request(show_version, {}),
       c.dump(sw_interface_dump, {}),
       c.dump(bridge_domain_dump, { bd_id: 0xffffffff }),
-      c.dump(acl_dump, { acl_index: 0xffffffff }),
+      c.offers('acl') ? c.dump(acl_dump, { acl_index: 0xffffffff }) : null,
     ]);
     out(`VPP ${v.version} (${v.program}, built ${v.build_date}) at ${socket}, pid ${c.vpePid}`);
+    for (const [name, g] of Object.entries(c.groups))
+      if (!g.available) out(`message group ${name} unavailable (its feature is off): ${g.reason ?? ''}`);
     out(`interfaces (${ifs.length}):`);
     for (const i of ifs) {
       const state = `${i.flags & ADMIN_UP ? 'up' : 'down'}/${i.flags & LINK_UP ? 'link' : 'no-link'}`;
@@ -25,8 +30,10 @@ export async function showVpp(socket: string, out: (line: string) => void = cons
     out(`bridge domains (${bds.length}):`);
     for (const b of bds)
       out(`  ${b.bd_id}: ${b.n_sw_ifs} members [${b.sw_if_details.map((m) => m.sw_if_index).join(', ')}]`);
-    out(`ACLs (${acls.length}):`);
-    for (const a of acls) out(`  ${a.acl_index}: ${a.count} rules  tag=${a.tag}`);
+    if (acls) {
+      out(`ACLs (${acls.length}):`);
+      for (const a of acls) out(`  ${a.acl_index}: ${a.count} rules  tag=${a.tag}`);
+    }
   } finally {
     await c.close();
   }

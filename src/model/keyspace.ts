@@ -34,6 +34,12 @@ export type NetworkType = 'flat' | 'vlan' | 'vxlan';
 export type VifType = 'vhostuser' | 'tap';
 export const NETWORK_TYPES: readonly NetworkType[] = ['flat', 'vlan', 'vxlan'];
 export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap'];
+/**
+ * What a host's VPP can do beyond plain L2 ports, advertised in HostState.features.
+ * `port_security`: security groups and anti-spoofing (VPP's acl plugin).
+ */
+export type HostFeature = 'port_security';
+export const HOST_FEATURES: readonly HostFeature[] = ['port_security'];
 
 /** Physnet names end up in VPP tags (64 bytes), so they are kept short. */
 export const MAX_PHYSNET_LENGTH = 32;
@@ -131,6 +137,12 @@ export interface HostState {
   physnets: string[];
   network_types: NetworkType[];
   vif_types: VifType[];
+  /**
+   * Features this host offers (HOST_FEATURES; names a newer agent adds are kept, so an older
+   * controller passes them on). Absent: an agent from before features were advertised, which
+   * offered every feature of its time.
+   */
+  features?: string[];
   agent_version: string;
   vpp: { connected: boolean; version: string | null };
   started_at: string;
@@ -195,6 +207,7 @@ const physnetName = str({ min: 1, max: MAX_PHYSNET_LENGTH, pattern: KEY_SEGMENT_
 const mtu = int(68, 65535);
 const networkType = literal(...NETWORK_TYPES);
 const vifType = literal(...VIF_TYPES);
+const featureName = str({ min: 1, max: 64, pattern: /^[a-z][a-z0-9_]*$/, what: 'a feature name' });
 
 export const fixedIpSchema: Check<FixedIp> = obj<FixedIp>({ subnet_id: uuid, ip_address: ipAddress });
 
@@ -314,6 +327,7 @@ export const hostStateSchema: Check<HostState> = obj<HostState>({
   physnets: arrayOf(physnetName),
   network_types: arrayOf(networkType),
   vif_types: arrayOf(vifType),
+  features: optional(arrayOf(featureName, { max: 64 }), undefined),
   agent_version: str({ max: 255 }),
   vpp: obj<HostState['vpp']>({ connected: bool, version: nullable(str({ max: 255 })) }),
   started_at: isoTime,

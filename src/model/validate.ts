@@ -114,7 +114,10 @@ export function arrayOf<T>(check: Check<T>, opts: { max?: number } = {}): Check<
 
 export type Shape<T> = { [K in keyof T]-?: Check<T[K]> };
 
-/** An object with exactly the fields of `shape` (extra input fields are ignored and dropped). */
+/**
+ * An object with exactly the fields of `shape` (extra input fields are ignored and dropped; an
+ * optional field without a default stays absent).
+ */
 export function obj<T>(shape: Shape<T>): Check<T> {
   return (v, path, errs) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v))
@@ -124,7 +127,8 @@ export function obj<T>(shape: Shape<T>): Check<T> {
     for (const k of Object.keys(shape) as (keyof T & string)[]) {
       const p = path ? `${path}.${k}` : k;
       const before = errs.length;
-      out[k] = shape[k](src[k], p, errs);
+      const value = shape[k](src[k], p, errs);
+      if (value !== undefined) out[k] = value;
       // An absent required field: say so, instead of what it should have been.
       if (src[k] === undefined && errs.length === before + 1 && errs[before].field === p) {
         errs[before] = { field: p, message: 'missing' };

@@ -497,7 +497,8 @@ export const HANDLERS: Record<string, Handler> = {
   cli_inband(vpp, msg) {
     const cmd = ((msg as unknown as CliInband).cmd ?? '').trim().replace(/\s+/g, ' ');
     const out = (reply: string, retval = 0) => ({ retval, reply });
-    if (/^show acl-plugin sessions\b/.test(cmd)) {
+    const acl = !vpp.opts.withoutGroups.has('acl');
+    if (acl && /^show acl-plugin sessions\b/.test(cmd)) {
       // VPP's output, cut to the lines the simulator can fill in (no sessions: no packets here).
       return out(
         [
@@ -509,12 +510,13 @@ export const HANDLERS: Record<string, Handler> = {
         ].join('\n'),
       );
     }
-    const set = /^set acl-plugin reclassify-sessions (\d+)$/.exec(cmd);
+    const set = acl ? /^set acl-plugin reclassify-sessions (\d+)$/.exec(cmd) : null;
     if (set) {
       vpp.acl.reclassifySessions = Number(set[1]) !== 0;
       return out('');
     }
-    // Everything else: what VPP says to a command it does not know (the simulator knows no others).
+    // Everything else: what VPP says to a command it does not know (the simulator knows no others;
+    // without the acl plugin, its commands are unknown too).
     return out(`unknown input \`${cmd}'\n`, -1);
   },
 

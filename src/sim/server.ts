@@ -9,6 +9,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { ALL_MESSAGES } from '../vpp/binapi/index.ts';
+import { GROUPS, type GroupName } from '../vpp/groups.ts';
 import { messageCodec, msgKey, type MessageCodec, type MessageDef } from '../vpp/codec/index.ts';
 import { FrameReader, HEADER_SIZE, sealFrame } from '../vpp/transport/framing.ts';
 import { logger, type Logger } from '../util/log.ts';
@@ -35,6 +36,13 @@ export interface SimOptions {
    * interfaces are): the uplinks an operator names in the agent's physnet map.
    */
   nics?: readonly string[];
+  /**
+   * Message groups (src/vpp/groups.ts) this VPP lacks, as a VPP without the plugin: their messages
+   * are not in the message table and the plugin's CLI commands are unknown. `core` cannot be left out.
+   */
+  withoutGroups?: readonly GroupName[];
+  /** Messages the table lists with another CRC, as a VPP built from other API definitions. */
+  changedCrcs?: readonly string[];
   log?: Logger;
 }
 
@@ -124,8 +132,14 @@ export class SimServer {
       vhostNet: opts.vhostNet ?? true,
       checkHost: opts.checkHost ?? false,
       nics: opts.nics ?? [],
+      withoutGroups: new Set(opts.withoutGroups ?? []),
     };
-    this.buildTable();
+    if (this.opts.withoutGroups.has('core')) throw new Error('the simulator cannot leave out the core group');
+    for (const g of this.opts.withoutGroups)
+      if (!GROUPS.some((x) => x.name === g)) throw new Error(`no message group ${g} (src/vpp/groups.ts)`);
+    for (const m of opts.changedCrcs ?? [])
+      if (!ALL_MESSAGES.some((d) => d.name === m)) throw new Error(`no message ${m} in netvpp's bindings`);
+    this.buildTable(new Set(opts.changedCrcs ?? []));
     this.vpp = this.freshState(0);
   }
 
@@ -144,9 +158,13 @@ export class SimServer {
     return this.vpp;
   }
 
-  private buildTable(): void {
+  private buildTable(changedCrcs: ReadonlySet<string>): void {
+    const left = new Set(
+      GROUPS.filter((g) => this.opts.withoutGroups.has(g.name)).flatMap((g) => g.messages.map((m) => m.name)),
+    );
+    const present = ALL_MESSAGES.filter((d) => !left.has(d.name));
     let spare = 0xff00;
-    for (const def of ALL_MESSAGES) {
+    for (const def of present) {
       let id = VPP_MSG_IDS.get(msgKey(def));
       if (id === undefined) {
         id = spare++;
@@ -157,11 +175,14 @@ export class SimServer {
       }
       this.ids.set(def.name, id);
       this.codecs.set(def.name, messageCodec(def));
-      this.table.push({ index: id, name: msgKey(def) });
+      const crc = changedCrcs.has(def.name)
+        ? `0x${((parseInt(def.crc, 16) ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0')}`
+        : def.crc;
+      this.table.push({ index: id, name: msgKey({ name: def.name, crc }) });
     }
     this.table.sort((a, b) => a.index - b.index);
-    const byName = new Map(ALL_MESSAGES.map((d) => [d.name, d] as const));
-    for (const def of ALL_MESSAGES) {
+    const byName = new Map(present.map((d) => [d.name, d] as const));
+    for (const def of present) {
       if (def.role !== 'request') continue;
       const replyDef = def.reply ? byName.get(def.reply) : undefined;
       const kind: Kind =

@@ -17,6 +17,8 @@ export interface StateOptions {
   checkHost: boolean;
   /** Physical NICs VPP found at start (DPDK names like GigabitEthernet0/8/0), in index order. */
   nics: readonly string[];
+  /** Plugins (message groups) this VPP runs without: their messages and CLI commands are unknown. */
+  withoutGroups: ReadonlySet<string>;
 }
 
 export class VppState {

@@ -3,29 +3,34 @@
  *
  * - Many requests in flight, matched by context, with a bounded window (excess waits locally)
  *   and a per-request timeout; frames written in one batch per event-loop turn.
- * - At connect, every whitelisted message is checked against VPP's message table (name + CRC);
- *   sending anything else is refused.
+ * - At connect, the messages of each group (src/vpp/groups.ts) are checked against VPP's message
+ *   table (name + CRC): a required group that does not match refuses the connection, an optional one
+ *   is turned off (`groups` says which and why). Sending a message outside the available groups, or a
+ *   CLI command outside the allow-list, is refused.
  * - A dead peer rejects every pending request and emits `disconnected`; `reconnect()` is explicit
  *   and reports whether VPP restarted (its state is then gone).
  */
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import {
-  ALL_MESSAGES,
   control_ping,
+  control_ping_reply,
   sockclnt_create,
   sockclnt_create_reply,
   sockclnt_delete,
+  sockclnt_delete_reply,
 } from './binapi/index.ts';
 import { messageCodec, msgKey, type MessageCodec, type MessageDef } from './codec/index.ts';
 import { FrameReader, HEADER_SIZE, sealFrame } from './transport/framing.ts';
 import {
   VppApiError,
   VppDisconnectedError,
+  VppGroupUnavailableError,
   VppTimeoutError,
   VppVersionError,
   VppWhitelistError,
 } from './errors.ts';
+import { GROUPS, type GroupAvailability, type GroupStatus, type MessageGroup } from './groups.ts';
 import { logger, type Logger } from '../util/log.ts';
 
 export const DEFAULT_SOCKET = '/run/vpp/api.sock';
@@ -46,10 +51,31 @@ export interface VppClientOptions {
   /** Most requests in flight at once; more wait in a local queue. */
   window?: number;
   connectTimeoutMs?: number;
-  /** The whitelist; defaults to every generated binding. */
+  /**
+   * The message groups to check at connect and whitelist (default: src/vpp/groups.ts). A required
+   * group that does not match VPP refuses the connection; an optional one is turned off.
+   */
+  groups?: readonly MessageGroup[];
+  /**
+   * A flat whitelist instead of groups: one required group of these messages (tests, benchmarks).
+   * CLI commands are then those of every known group.
+   */
   messages?: readonly MessageDef[];
+  /**
+   * CLI commands cli_inband may send besides those of the groups, exactly as written (tests that
+   * probe VPP's own CLI; netvpp's daemons never pass this).
+   */
+  cliCommands?: readonly string[];
   log?: Logger;
 }
+
+/** Without these a client cannot close dumps or say goodbye; added when no group has them. */
+const CONNECTION_MESSAGES: readonly MessageDef[] = [
+  control_ping,
+  control_ping_reply,
+  sockclnt_delete,
+  sockclnt_delete_reply,
+];
 
 interface Pending {
   name: string;
@@ -61,6 +87,27 @@ interface Pending {
   deadline: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
+}
+
+interface Changed {
+  name: string;
+  want: string;
+  have: string;
+}
+
+/** Why an optional group is off, briefly: what is missing or changed. */
+function mismatch(g: MessageGroup, missing: string[], changed: Changed[]): string {
+  if (!changed.length && missing.length === g.messages.length)
+    return `VPP has none of its ${missing.length} messages: is ${g.provider} loaded?`;
+  const list = (names: string[]): string =>
+    names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ');
+  const parts: string[] = [];
+  if (missing.length) parts.push(`missing ${list(missing)}`);
+  if (changed.length)
+    parts.push(
+      `CRC changed: ${list(changed.map((c) => `${c.name} (netvpp built for ${c.want}, VPP has ${c.have})`))}`,
+    );
+  return `${parts.join('; ')}: ${g.provider} differs from the one netvpp was built for`;
 }
 
 interface Waiting {
@@ -86,10 +133,17 @@ export interface VppClientStats {
 }
 
 export class VppClient extends EventEmitter {
-  private readonly opts: Required<Omit<VppClientOptions, 'log'>>;
+  private readonly opts: Required<Omit<VppClientOptions, 'log' | 'groups' | 'messages' | 'cliCommands'>>;
   private readonly log: Logger;
   private conn: Conn | null = null;
+  private readonly groupList: readonly MessageGroup[];
+  /** Every message of every group, by name. */
   private readonly whitelist = new Map<string, MessageDef>();
+  private readonly groupOf = new Map<string, MessageGroup>();
+  /** The CLI allow-list: command → the group it needs (null: none). */
+  private readonly cliCommands = new Map<string, MessageGroup | null>();
+  /** Each group's availability as of the last connect. */
+  private groupStatus: Record<string, GroupStatus> = {};
   private readonly codecs = new Map<number, MessageCodec>();
   private readonly idOf = new Map<string, number>();
   private readonly pending = new Map<number, Pending>();
@@ -116,10 +170,47 @@ export class VppClient extends EventEmitter {
       timeoutMs: opts.timeoutMs ?? 10_000,
       window: opts.window ?? 512,
       connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
-      messages: opts.messages ?? ALL_MESSAGES,
     };
     this.log = opts.log ?? logger('vpp-client');
-    for (const m of [...this.opts.messages, control_ping, sockclnt_delete]) this.whitelist.set(m.name, m);
+    if (opts.messages && opts.groups) throw new Error('VppClient: pass messages or groups, not both');
+    const groups: MessageGroup[] = opts.messages
+      ? [
+          {
+            name: 'messages',
+            description: 'the messages the caller named',
+            required: true,
+            provider: 'VPP',
+            messages: opts.messages,
+            cli: GROUPS.flatMap((g) => g.cli ?? []),
+          },
+        ]
+      : [...(opts.groups ?? GROUPS)];
+    const has = new Set(groups.flatMap((g) => g.messages.map((m) => m.name)));
+    const absent = CONNECTION_MESSAGES.filter((m) => !has.has(m.name));
+    if (absent.length) {
+      const i = groups.findIndex((g) => g.required);
+      if (i >= 0) groups[i] = { ...groups[i], messages: [...groups[i].messages, ...absent] };
+      else
+        groups.unshift({
+          name: 'connection',
+          description: 'pings and goodbye',
+          required: true,
+          provider: 'VPP core',
+          messages: absent,
+        });
+    }
+    this.groupList = groups;
+    for (const g of groups) {
+      for (const m of g.messages) {
+        const other = this.groupOf.get(m.name);
+        if (other && other !== g)
+          throw new Error(`${m.name} is in two message groups: ${other.name}, ${g.name}`);
+        this.whitelist.set(m.name, m);
+        this.groupOf.set(m.name, g);
+      }
+      for (const cmd of g.cli ?? []) this.cliCommands.set(cmd, g);
+    }
+    for (const cmd of opts.cliCommands ?? []) if (!this.cliCommands.has(cmd)) this.cliCommands.set(cmd, null);
     // A disconnected event with no listener must not crash the process.
     this.on('error', () => {});
   }
@@ -143,12 +234,35 @@ export class VppClient extends EventEmitter {
     return this.opts.socket;
   }
 
+  /**
+   * Each message group's availability on the VPP of the last successful connect (kept while
+   * disconnected). A group that is not available has its messages refused.
+   */
+  get groups(): GroupAvailability {
+    return this.groupStatus;
+  }
+
+  /** Whether this VPP offers the group (as of the last connect). */
+  offers(group: string): boolean {
+    return this.groupStatus[group]?.available === true;
+  }
+
   /** Reconnects after a disconnect; resolves `restarted: true` when VPP lost its state meanwhile. */
   async reconnect(): Promise<{ restarted: boolean }> {
     const before = this.lastPid;
     if (this.conn) this.teardown(new VppDisconnectedError('reconnecting'));
     await this.open();
-    for (const { def, args } of this.registrations.values()) await this.request(def, args);
+    for (const { def, args } of this.registrations.values()) {
+      const group = this.groupOf.get(def.name) as MessageGroup;
+      if (!this.offers(group.name)) {
+        this.log.warn('not renewing an event registration: its message group is unavailable', {
+          message: def.name,
+          group: group.name,
+        });
+        continue;
+      }
+      await this.request(def, args);
+    }
     return { restarted: before !== 0 && before !== this.vpePid };
   }
 
@@ -173,10 +287,11 @@ export class VppClient extends EventEmitter {
     const reply = await this.handshake(socket);
     const ids = new Map<string, number>();
     for (const e of reply.message_table) ids.set(e.name, e.index);
-    this.checkVersions(ids, socket);
+    this.groupStatus = this.checkGroups(ids, socket);
     this.codecs.clear();
     this.idOf.clear();
     for (const def of this.whitelist.values()) {
+      if (!this.offers((this.groupOf.get(def.name) as MessageGroup).name)) continue;
       const id = ids.get(msgKey(def)) as number;
       this.codecs.set(id, messageCodec(def));
       this.idOf.set(def.name, id);
@@ -266,24 +381,47 @@ export class VppClient extends EventEmitter {
     });
   }
 
-  private checkVersions(ids: Map<string, number>, socket: Socket): void {
+  /**
+   * Checks every group's messages against VPP's table (name + CRC). A required group with a missing
+   * or changed message fails the connect with VppVersionError; an optional one is unavailable.
+   */
+  private checkGroups(ids: Map<string, number>, socket: Socket): Record<string, GroupStatus> {
     const byName = new Map<string, string>();
     for (const key of ids.keys()) {
       const i = key.lastIndexOf('_');
       byName.set(key.slice(0, i), key.slice(i + 1));
     }
-    const missing: string[] = [];
-    const changed: { name: string; want: string; have: string }[] = [];
-    for (const def of this.whitelist.values()) {
-      if (ids.has(msgKey(def))) continue;
-      const have = byName.get(def.name);
-      if (have === undefined) missing.push(def.name);
-      else changed.push({ name: def.name, want: def.crc, have: `0x${have}` });
+    const status: Record<string, GroupStatus> = {};
+    const fatal = { missing: [] as string[], changed: [] as Changed[], groups: [] as string[] };
+    for (const g of this.groupList) {
+      const missing: string[] = [];
+      const changed: Changed[] = [];
+      for (const def of g.messages) {
+        if (ids.has(msgKey(def))) continue;
+        const have = byName.get(def.name);
+        if (have === undefined) missing.push(def.name);
+        else changed.push({ name: def.name, want: def.crc, have: `0x${have}` });
+      }
+      if (!missing.length && !changed.length) {
+        status[g.name] = { available: true, required: g.required };
+      } else if (g.required) {
+        fatal.missing.push(...missing);
+        fatal.changed.push(...changed);
+        fatal.groups.push(g.name);
+      } else {
+        const reason = mismatch(g, missing, changed);
+        status[g.name] = { available: false, required: false, reason };
+        this.log.warn(`VPP message group ${g.name} unavailable: ${g.description} turned off`, {
+          group: g.name,
+          reason,
+        });
+      }
     }
-    if (missing.length || changed.length) {
+    if (fatal.groups.length) {
       socket.destroy();
-      throw new VppVersionError(missing, changed);
+      throw new VppVersionError(fatal.missing, fatal.changed, fatal.groups);
     }
+    return status;
   }
 
   /** Sends a request and resolves its reply; a non-zero retval rejects with VppApiError. */
@@ -334,6 +472,24 @@ export class VppClient extends EventEmitter {
     const allowed = this.whitelist.get(def.name);
     if (allowed !== def && (!allowed || allowed.crc !== def.crc))
       return Promise.reject(new VppWhitelistError(`${def.name} is not in netvpp's VPP message whitelist`));
+    const group = this.groupOf.get(def.name) as MessageGroup;
+    if (!this.offers(group.name)) return Promise.reject(this.unavailable(def.name, group));
+    if (def.name === 'cli_inband') {
+      const cmd = (args as { cmd?: unknown }).cmd;
+      const needs = typeof cmd === 'string' ? this.cliCommands.get(cmd) : undefined;
+      if (needs === undefined)
+        return Promise.reject(
+          new VppWhitelistError(
+            `cli_inband: ${JSON.stringify(cmd)} is not a CLI command netvpp sends (allowed: ${[
+              ...this.cliCommands.keys(),
+            ]
+              .map((c) => JSON.stringify(c))
+              .join(', ')}; src/vpp/groups.ts)`,
+          ),
+        );
+      if (needs && !this.offers(needs.name))
+        return Promise.reject(this.unavailable(`cli_inband ${JSON.stringify(cmd)}`, needs));
+    }
     const conn = this.conn;
     if (!conn) return Promise.reject(new VppDisconnectedError(`not connected to VPP (${def.name})`));
     const id = this.idOf.get(def.name) as number;
@@ -382,6 +538,12 @@ export class VppClient extends EventEmitter {
         this.stats.queued = this.waiting.length - this.waitHead;
       }
     });
+  }
+
+  private unavailable(what: string, group: MessageGroup): VppGroupUnavailableError {
+    const reason =
+      this.groupStatus[group.name]?.reason ?? (this.conn ? 'not checked' : 'not connected to VPP yet');
+    return new VppGroupUnavailableError(what, group.name, reason);
   }
 
   private transmit(context: number, frame: Buffer, p: Pending): void {

@@ -64,24 +64,41 @@ export class VppTimeoutError extends Error {
   override name = 'VppTimeoutError';
 }
 
-/** Messages netvpp needs that this VPP lacks or has with another CRC. */
+/** Messages of a required group (src/vpp/groups.ts) that this VPP lacks or has with another CRC. */
 export class VppVersionError extends Error {
   override name = 'VppVersionError';
   constructor(
     readonly missing: string[],
     readonly changed: { name: string; want: string; have: string }[],
+    /** The required groups these messages belong to. */
+    readonly groups: string[] = [],
   ) {
     const lines = [
       ...missing.map((m) => `  missing: ${m}`),
       ...changed.map((c) => `  CRC changed: ${c.name} (netvpp built for ${c.want}, VPP has ${c.have})`),
     ];
+    const of = groups.length
+      ? ` of the required message group${groups.length > 1 ? 's' : ''} ${groups.join(', ')}`
+      : '';
     super(
-      `VPP's binary API does not match what netvpp was built for (${missing.length + changed.length} messages):\n${lines.join('\n')}`,
+      `VPP's binary API does not match what netvpp was built for (${lines.length} message${lines.length === 1 ? '' : 's'}${of}):\n${lines.join('\n')}`,
     );
   }
 }
 
-/** A message outside the whitelist was about to be sent. */
+/** A message outside the whitelist (or a CLI command outside the allow-list) was about to be sent. */
 export class VppWhitelistError extends Error {
   override name = 'VppWhitelistError';
+}
+
+/** A message (or CLI command) of an optional group this VPP does not offer was about to be sent. */
+export class VppGroupUnavailableError extends VppWhitelistError {
+  override name = 'VppGroupUnavailableError';
+  constructor(
+    readonly what: string,
+    readonly group: string,
+    readonly reason: string,
+  ) {
+    super(`${what} needs the VPP message group ${group}, which this VPP does not offer (${reason})`);
+  }
 }

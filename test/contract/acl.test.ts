@@ -21,7 +21,8 @@ import {
   type AclRule,
   type MacipAclRule,
 } from '../../src/vpp/binapi/index.ts';
-import type { VppClient } from '../../src/vpp/client.ts';
+import { VppClient } from '../../src/vpp/client.ts';
+import { CLI } from '../../src/vpp/groups.ts';
 import {
   Cleanup,
   contractHarness,
@@ -259,19 +260,31 @@ test('ethertype whitelists: input then output, only interfaces with one are dump
 });
 
 test('ACL session reclassification: shown and set through the CLI; a command VPP does not know is -1', async (t) => {
-  const c = h.c;
+  // Commands netvpp itself never sends (its client refuses them): this client may, to probe VPP.
+  const off = 'set acl-plugin reclassify-sessions 0';
+  const unknown = 'frobnicate the widgets';
+  const c = await VppClient.connect({
+    socket: h.target.socket,
+    name: 'netvpp-contract-cli',
+    cliCommands: [off, unknown],
+  });
+  let restore = async (): Promise<unknown> => undefined;
+  t.after(async () => {
+    await restore().catch(() => undefined);
+    await c.close();
+  });
   const read = async (): Promise<string | undefined> =>
     /^Reclassify sessions:\s*(\d+)\s*$/m.exec(
-      (await c.request(cli_inband, { cmd: 'show acl-plugin sessions' })).reply,
+      (await c.request(cli_inband, { cmd: CLI.showAclSessions })).reply,
     )?.[1];
   const was = await read();
   assert.ok(was === '0' || was === '1', `"Reclassify sessions: N" in the output (got ${was})`);
-  t.after(() => c.request(cli_inband, { cmd: `set acl-plugin reclassify-sessions ${was}` }));
-  await c.request(cli_inband, { cmd: 'set acl-plugin reclassify-sessions 1' });
+  restore = () => c.request(cli_inband, { cmd: was === '1' ? CLI.enableAclReclassify : off });
+  await c.request(cli_inband, { cmd: CLI.enableAclReclassify });
   assert.equal(await read(), '1');
-  await c.request(cli_inband, { cmd: 'set acl-plugin reclassify-sessions 0' });
+  await c.request(cli_inband, { cmd: off });
   assert.equal(await read(), '0');
-  await rejectsWith(c.request(cli_inband, { cmd: 'frobnicate the widgets' }), -1, 'an unknown CLI command');
+  await rejectsWith(c.request(cli_inband, { cmd: unknown }), -1, 'an unknown CLI command');
 });
 
 test('MAC-IP ACLs: one per interface, shown by interface, deleting the ACL unbinds it', async (t) => {

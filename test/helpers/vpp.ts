@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimulator, type Sim } from '../../src/sim/index.ts';
+import { startSimulator, type Sim, type SimOptions } from '../../src/sim/index.ts';
 
 export interface VppTarget {
   socket: string;
@@ -16,11 +16,12 @@ export interface VppTarget {
 
 export const REAL_VPP_SOCKET = process.env.NETVPP_TEST_VPP_SOCKET ?? '';
 
-export async function vppTarget(): Promise<VppTarget> {
+/** `simOptions`: how the simulator is built (ignored with a real VPP). */
+export async function vppTarget(simOptions: Omit<SimOptions, 'socket'> = {}): Promise<VppTarget> {
   if (REAL_VPP_SOCKET) return { socket: REAL_VPP_SOCKET, sim: null, stop: async () => {} };
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-sim-'));
   const socket = join(dir, 'api.sock');
-  const sim = await startSimulator({ socket });
+  const sim = await startSimulator({ ...simOptions, socket });
   return {
     socket,
     sim,

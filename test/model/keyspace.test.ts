@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   decodeValue,
   encodeValue,
+  HOST_FEATURES,
   keys,
   parseKey,
   type PortBinding,
@@ -191,6 +192,36 @@ test('decodeValue: JSON errors and schema errors are reported, valid values deco
   );
   assert.ok(ok.ok);
   assert.equal('extra' in ok.value, false);
+});
+
+test('host state: features are optional (an older agent has none), listed when present, names checked', () => {
+  const host = {
+    host: 'compute1',
+    physnets: ['physnet1'],
+    network_types: ['flat', 'vlan'],
+    vif_types: ['vhostuser'],
+    agent_version: '0.1.0',
+    vpp: { connected: true, version: '26.06' },
+    started_at: '2025-01-01T00:00:00.000Z',
+  };
+  const old = decodeValue('hostAlive', JSON.stringify(host));
+  assert.ok(old.ok);
+  assert.equal('features' in old.value, false, 'absent stays absent: not "no features"');
+  const none = decodeValue('hostAlive', JSON.stringify({ ...host, features: [] }));
+  assert.ok(none.ok);
+  assert.deepEqual(none.value.features, []);
+  // A name this version does not know (a newer agent's) is kept for the driver to ignore.
+  const some = decodeValue('hostAlive', JSON.stringify({ ...host, features: ['port_security', 'qos'] }));
+  assert.ok(some.ok);
+  assert.deepEqual(some.value.features, ['port_security', 'qos']);
+  const bad = decodeValue('hostAlive', JSON.stringify({ ...host, features: ['Port Security', 7] }));
+  assert.ok(!bad.ok);
+  assert.deepEqual(
+    bad.errors.map((e) => e.field),
+    ['features[0]', 'features[1]'],
+  );
+  const encoded = encodeValue(keys.hostAlive('compute1'), { ...host, features: [...HOST_FEATURES] });
+  assert.deepEqual(JSON.parse(encoded).features, ['port_security']);
 });
 
 test('encodeValue refuses unknown keys and invalid values', () => {

@@ -1,5 +1,6 @@
 // The simulator's host switches: vhostNet (tap creation) and checkHost (host interfaces and
-// socket directories looked up the way VPP's first checks would).
+// socket directories looked up the way VPP's first checks would); and its build: withoutGroups (a
+// VPP without a plugin) and changedCrcs (a VPP built from other API definitions).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,6 +17,9 @@ import {
   tap_create_v3,
 } from '../../src/vpp/binapi/index.ts';
 import { VppApiError } from '../../src/vpp/errors.ts';
+import { ALL_MESSAGES } from '../../src/vpp/binapi/index.ts';
+import { GROUPS } from '../../src/vpp/groups.ts';
+import { RawClient } from './raw-client.ts';
 
 async function withSim(
   t: { after(fn: () => Promise<void>): void },
@@ -80,5 +84,47 @@ test('checkHost off (default): any host interface name is accepted', async (t) =
   assert.equal(
     (await c.dump(sw_interface_dump, { sw_if_index: r.sw_if_index }))[0].interface_name,
     'host-nvt-imaginary',
+  );
+});
+
+test('withoutGroups: the plugin is not loaded: no messages in the table, its CLI commands unknown', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-sim-'));
+  const sim = await startSimulator({ socket: join(dir, 'api.sock'), withoutGroups: ['acl', 'tap'] });
+  const raw = await RawClient.connect(sim.socket, 'netvpp-raw', { partialTable: true });
+  t.after(async () => {
+    raw.close();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const left = GROUPS.filter((g) => g.name === 'acl' || g.name === 'tap').flatMap((g) => g.messages);
+  assert.ok(left.length > 30);
+  for (const m of left) assert.equal(raw.ids.has(m.name), false, m.name);
+  for (const m of ALL_MESSAGES.filter((d) => !left.includes(d))) assert.ok(raw.ids.has(m.name), m.name);
+  const [shown] = await raw.call('cli_inband', { cmd: 'show acl-plugin sessions' });
+  assert.equal(shown.msg.retval, -1);
+  assert.match(String(shown.msg.reply), /unknown input/);
+  const [set] = await raw.call('cli_inband', { cmd: 'set acl-plugin reclassify-sessions 1' }, 2);
+  assert.equal(set.msg.retval, -1);
+});
+
+test('changedCrcs: the table names the message with another CRC; bad option values are refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-sim-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, 'api.sock');
+  const sim = await startSimulator({ socket, changedCrcs: ['acl_dump'] });
+  const raw = await RawClient.connect(sim.socket, 'netvpp-raw', { partialTable: true });
+  t.after(async () => {
+    raw.close();
+    await sim.stop();
+  });
+  assert.equal(raw.ids.has('acl_dump'), true, 'the name is there');
+  await assert.rejects(RawClient.connect(sim.socket), /table lacks acl_dump_/, 'with another CRC');
+  await assert.rejects(
+    startSimulator({ socket, withoutGroups: ['core'] }),
+    /cannot leave out the core group/,
+  );
+  await assert.rejects(
+    startSimulator({ socket, changedCrcs: ['no_such_message'] }),
+    /no message no_such_message/,
   );
 });

@@ -45,13 +45,18 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  static async connect(path: string, name = 'netvpp-raw'): Promise<RawClient> {
+  /** `partialTable`: accept a message table without every generated message (a VPP without a plugin). */
+  static async connect(
+    path: string,
+    name = 'netvpp-raw',
+    opts: { partialTable?: boolean } = {},
+  ): Promise<RawClient> {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s = createConnection(path, () => resolve(s));
       s.once('error', reject);
     });
     const c = new RawClient(socket);
-    await c.handshake(name);
+    await c.handshake(name, opts.partialTable === true);
     return c;
   }
 
@@ -59,7 +64,7 @@ export class RawClient {
     return this.closed;
   }
 
-  private async handshake(name: string): Promise<void> {
+  private async handshake(name: string, partialTable: boolean): Promise<void> {
     const create = messageCodec(defOf('sockclnt_create'));
     this.send(create.encode(15, { context: 124, name }));
     const p = await this.next(2000);
@@ -74,6 +79,7 @@ export class RawClient {
       this.ids.set(n, e.index);
       this.names.set(e.index, n);
     }
+    if (partialTable) return;
     for (const d of ALL_MESSAGES)
       if (!r.message_table.some((e) => e.name === msgKey(d))) throw new Error(`table lacks ${msgKey(d)}`);
   }

@@ -1,7 +1,9 @@
 /**
  * The whitelist: every request netvpp sends to VPP. apigen emits bindings for these, their
  * replies/details and the events they register for; the client refuses anything else and checks
- * each one's CRC against VPP's message table at connect. Add a message here, then `npm run apigen`.
+ * each one's CRC against VPP's message table at connect, per message group (src/vpp/groups.ts: a
+ * message joins the group of its .api.json file; a new file needs a group). Add a message here,
+ * then `npm run apigen`.
  */
 export const WHITELIST: Record<string, readonly string[]> = {
   memclnt: ['sockclnt_create', 'sockclnt_delete', 'control_ping', 'memclnt_keepalive'],

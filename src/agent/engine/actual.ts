@@ -17,6 +17,7 @@ import {
   type VppObject,
 } from '../kinds/index.ts';
 import type { HandleSpace, ObjectBase, Ownership, ReadSink, ReadSource } from '../kinds/types.ts';
+import { groupOfMessage, type GroupName } from '../../vpp/groups.ts';
 import type { VppApi } from '../vpp-api.ts';
 
 export { NO_INDEX };
@@ -219,13 +220,18 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
     if (!p) memo.set(k, (p = call()));
     return p;
   };
+  // A VPP without a plugin has none of its objects: its dumps are empty, the kinds needing it skipped.
+  const offered = (group: GroupName | undefined) => group === undefined || vpp.offers?.(group) !== false;
   const src: ReadSource = {
-    dump: <Q, R>(def: MessageDef<Q, R>, args: Args<Q>) => once(def.name, args, () => vpp.dump(def, args)),
+    dump: <Q, R>(def: MessageDef<Q, R>, args: Args<Q>) =>
+      offered(groupOfMessage(def.name))
+        ? once(def.name, args, () => vpp.dump(def, args))
+        : Promise.resolve([]),
     request: <Q, R>(def: MessageDef<Q, R>, args: Args<Q>) =>
       once(def.name, args, () => vpp.request(def, args)),
     physnets: opts.physnets,
   };
-  const kinds = opts.kinds ?? ALL_KINDS;
+  const kinds = (opts.kinds ?? ALL_KINDS).filter((k) => (descriptorOfKind(k).needs ?? []).every(offered));
   const decoders = await Promise.all(kinds.map((k) => descriptorOfKind(k).read(src)));
   const a = new ActualState();
   const sink: ReadSink = {

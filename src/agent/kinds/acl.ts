@@ -30,6 +30,7 @@ function sameRule(a: AclRule, b: AclRule): boolean {
 export const acl: KindDescriptor<AclObj> = {
   kind: 'acl',
   ownership: 'tag',
+  needs: ['acl'],
   handle: 'acl_index',
   deps: () => [],
   compare: (d, a) =>

@@ -19,6 +19,7 @@ export const aclbindKey = (portId: string): string => `aclbind:${portId}`;
 export const aclbind: KindDescriptor<AclBindObj> = {
   kind: 'aclbind',
   ownership: 'setting',
+  needs: ['acl'],
   portKeyPrefixes: ['aclbind:'],
   deps: (o) => [o.iface, ...o.input, ...o.output],
   parentOf: (o) => o.iface,

@@ -22,6 +22,7 @@ export const etypeKey = (portId: string): string => `etype:${portId}`;
 export const etype: KindDescriptor<EtypeObj> = {
   kind: 'etype',
   ownership: 'setting',
+  needs: ['acl'],
   portKeyPrefixes: ['etype:'],
   deps: (o) => [o.iface],
   parentOf: (o) => o.iface,

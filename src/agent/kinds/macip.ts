@@ -30,6 +30,7 @@ function sameRule(a: MacipAclRule, b: MacipAclRule): boolean {
 export const macip: KindDescriptor<MacipObj> = {
   kind: 'macip',
   ownership: 'tag',
+  needs: ['acl'],
   handle: 'macip_acl_index',
   portKeyPrefixes: ['macip:'],
   deps: () => [],

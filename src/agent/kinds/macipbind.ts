@@ -42,6 +42,7 @@ async function bind(o: MacipBindObj, old: MacipBindObj | undefined, ctx: OpConte
 export const macipbind: KindDescriptor<MacipBindObj> = {
   kind: 'macipbind',
   ownership: 'setting',
+  needs: ['acl'],
   portKeyPrefixes: ['macipbind:'],
   deps: (o) => [o.iface, o.acl],
   parentOf: (o) => o.iface,

@@ -2,6 +2,7 @@
 // that the engine (actual state, read-back, diff, apply) never asks what kind an object is.
 import type { MessageDef } from '../../vpp/codec/index.ts';
 import type { Args } from '../../vpp/client.ts';
+import type { GroupName } from '../../vpp/groups.ts';
 import type { HostNet } from '../host-net.ts';
 import type { VppApi } from '../vpp-api.ts';
 import type { ActualState } from '../engine/actual.ts';
@@ -87,6 +88,8 @@ export interface KindDescriptor<O extends ObjectBase> {
   update?(desired: O, actual: O, ctx: OpContext): Promise<void>;
   /** Deletes it from VPP (its referrers are gone or changed already). */
   delete(o: O, ctx: OpContext): Promise<void>;
+  /** VPP API message groups the kind needs (src/vpp/groups.ts): on a VPP without one, it has none. */
+  readonly needs?: readonly GroupName[];
   /** Read-back: sends the kind's dumps, returns how to decode them. */
   read(src: ReadSource): Promise<Decode>;
   /** Kinds whose read-back must be decoded before this one's (e.g. the interfaces a setting is of). */

@@ -6,14 +6,14 @@ import { vlan } from './vlan.ts';
 
 export const NETWORK_TYPES: readonly NetworkType[] = [flat, vlan];
 
-const byName = new Map(NETWORK_TYPES.map((t) => [t.name, t]));
+const byName = new Map<string, NetworkType>(NETWORK_TYPES.map((t) => [t.name, t]));
 
 export function networkType(name: string): NetworkType | undefined {
   return byName.get(name);
 }
 
 /** The names of the types this host can carry with this VPP. */
-export function supportedNetworkTypes(vpp: VppAbilities): string[] {
+export function supportedNetworkTypes(vpp: VppAbilities): NetworkType['name'][] {
   return NETWORK_TYPES.filter((t) => t.supported(vpp)).map((t) => t.name);
 }
 

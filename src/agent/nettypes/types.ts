@@ -1,7 +1,7 @@
 // What a network type is to the agent: how a binding's segment is checked and reached on this host,
 // and which VPP objects a network of the type needs here. flat and vlan are modules behind this;
 // overlays (vxlan, gpe) plug in the same way.
-import type { PortBinding } from '../../model/keyspace.ts';
+import type { NetworkType as NetworkTypeName, PortBinding } from '../../model/keyspace.ts';
 import type { VppObject } from '../kinds/index.ts';
 
 /** What the host offers a network type. */
@@ -28,7 +28,8 @@ export interface Segment {
 }
 
 export interface NetworkType {
-  readonly name: string;
+  /** As Neutron names it (provider:network_type). */
+  readonly name: NetworkTypeName;
   /** The segment a binding names on this host, or why it can't be used here. */
   segment(b: PortBinding, host: HostNetworking): Segment | { error: string };
   /** etcd keys the agent must watch for networks of this type (overlay peers...); none for L2 types. */

@@ -25,6 +25,7 @@ import {
   sw_interface_dump,
   type SwInterfaceDetails,
 } from '../../../src/vpp/binapi/index.ts';
+import type { SimOptions } from '../../../src/sim/index.ts';
 import { VppClient } from '../../../src/vpp/client.ts';
 import { REAL_VPP_SOCKET, vppTarget, type VppTarget } from '../../helpers/vpp.ts';
 import { VHOST_DIR } from './fixtures.ts';
@@ -74,8 +75,11 @@ export interface World {
   /** compute1's VPP (the simulator, or the real VPP of NETVPP_TEST_VPP_SOCKET). */
   vpp: VppTarget;
   operator: VppClient;
-  /** The VPP of another host (a further simulator); throws with a real VPP, which is one host only. */
-  node(host: string): Promise<Node>;
+  /**
+   * The VPP of another host (a further simulator, built with `sim`, e.g. without a plugin); throws
+   * with a real VPP, which is one host only.
+   */
+  node(host: string, sim?: Omit<SimOptions, 'socket'>): Promise<Node>;
   hostNet: RecordingHostNet;
   agents: Agent[];
   config(host?: string, over?: Partial<AgentConfig>): AgentConfig;
@@ -134,8 +138,8 @@ async function makeUplink(operator: VppClient): Promise<number> {
   return r.sw_if_index;
 }
 
-async function startNode(): Promise<Node> {
-  const vpp = await vppTarget();
+async function startNode(sim: Omit<SimOptions, 'socket'> = {}): Promise<Node> {
+  const vpp = await vppTarget(sim);
   const operator = await VppClient.connect({ socket: vpp.socket, name: 'operator' });
   await makeUplink(operator);
   return { vpp, operator };
@@ -161,11 +165,11 @@ export async function startWorld(): Promise<World> {
     operator: first.operator,
     hostNet,
     agents,
-    async node(host) {
+    async node(host, sim) {
       const n = nodes.get(host);
       if (n) return n;
       if (REAL_VPP_SOCKET) throw new Error('a second host needs a second VPP: only with the simulator');
-      const created = await startNode();
+      const created = await startNode(sim);
       nodes.set(host, created);
       return created;
     },

@@ -32,9 +32,11 @@ class FakeHosts(object):
 class FakePortContext(object):
 
     def __init__(self, host='compute1', segments=(VLAN,), owner='',
-                 vnic=portbindings.VNIC_NORMAL):
+                 vnic=portbindings.VNIC_NORMAL, port_security=None):
         self.current = {'id': PORT_ID, 'device_owner': owner,
                         portbindings.VNIC_TYPE: vnic}
+        if port_security is not None:
+            self.current['port_security_enabled'] = port_security
         self.host = host
         self.segments_to_bind = list(segments)
         self.bound = None
@@ -44,7 +46,9 @@ class FakePortContext(object):
 
 
 COMPUTE1 = {'host': 'compute1', 'alive': True, 'physnets': ['physnet1'],
-            'vif_types': ['vhostuser', 'tap']}
+            'vif_types': ['vhostuser', 'tap'], 'features': ['port_security']}
+# Its VPP runs without the acl plugin: no security groups, no anti-spoofing.
+NO_ACL = dict(COMPUTE1, features=[])
 
 
 def driver(hosts):
@@ -97,6 +101,39 @@ class BindPortTest(unittest.TestCase):
         for name, (hosts, ctx) in cases.items():
             driver(hosts).bind_port(ctx)
             self.assertIsNone(ctx.bound, name)
+
+    def test_a_port_needing_a_feature_the_host_lacks_is_not_bound(self):
+        cases = {
+            'port security on, no acl plugin': (
+                NO_ACL, FakePortContext(port_security=True)),
+            'no vif type at all (VPP lacks vhost_user, tap, af_packet)': (
+                dict(COMPUTE1, vif_types=[]), FakePortContext()),
+            'tap not offered': (dict(COMPUTE1, vif_types=['vhostuser']),
+                                FakePortContext(owner='network:dhcp')),
+        }
+        for name, (info, ctx) in cases.items():
+            driver(FakeHosts({'compute1': info})).bind_port(ctx)
+            self.assertIsNone(ctx.bound, name)
+
+    def test_ports_that_need_no_missing_feature_are_still_bound(self):
+        cases = {
+            'port security off': (NO_ACL, FakePortContext(port_security=False)),
+            'no port-security extension': (NO_ACL, FakePortContext()),
+            # Neutron never filters its own network:* ports; nor does netvpp.
+            'dhcp port with port security': (
+                NO_ACL, FakePortContext(owner='network:dhcp',
+                                        port_security=True)),
+            'port security on, acl plugin present': (
+                COMPUTE1, FakePortContext(port_security=True)),
+            # An agent from before features were advertised offered them all.
+            'agent without features': (
+                {k: v for k, v in COMPUTE1.items() if k != 'features'},
+                FakePortContext(port_security=True)),
+        }
+        for name, (info, ctx) in cases.items():
+            driver(FakeHosts({'compute1': info})).bind_port(ctx)
+            self.assertIsNotNone(ctx.bound, name)
+            self.assertEqual(ctx.bound[0], 'seg-vlan', name)
 
 
 class FakeSession(object):

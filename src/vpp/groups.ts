@@ -1,0 +1,138 @@
+/**
+ * VPP API message groups: the messages netvpp uses, grouped by what provides them in a VPP build
+ * (VPP's core, or one plugin). The client checks names and CRCs per group at connect: a required
+ * group that does not match refuses the connection; an optional one is turned off, its messages are
+ * refused like any message outside the whitelist, and the feature that needs it is not offered
+ * (src/agent/capabilities.ts says which features need which groups).
+ *
+ * A group is one or more generated binding modules (src/vpp/binapi/<file>.ts, one per .api.json),
+ * so a message added to tools/apigen/messages.ts joins the group of its .api.json file without
+ * being named here again; test/vpp/groups.test.ts checks that every generated message is in
+ * exactly one group.
+ *
+ * The CLI commands netvpp may send through `cli_inband` are listed here as well, with the group
+ * whose plugin they talk to: nothing else is sent (the client refuses it), and a command of a group
+ * this VPP lacks is refused like the group's messages.
+ */
+import type { MessageDef } from './codec/index.ts';
+import * as m_acl from './binapi/acl.ts';
+import * as m_af_packet from './binapi/af_packet.ts';
+import * as m_interface from './binapi/interface.ts';
+import * as m_ip from './binapi/ip.ts';
+import * as m_l2 from './binapi/l2.ts';
+import * as m_memclnt from './binapi/memclnt.ts';
+import * as m_tapv2 from './binapi/tapv2.ts';
+import * as m_vhost_user from './binapi/vhost_user.ts';
+import * as m_vlib from './binapi/vlib.ts';
+import * as m_vpe from './binapi/vpe.ts';
+
+/**
+ * The groups netvpp knows. Next, with the features that need them: `nat` (nat44_ed plugin),
+ * `vxlan` (vxlan plugin), `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin),
+ * `policer` (policer plugin): add the binding module (apigen) and one entry to GROUPS.
+ */
+export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl';
+
+export interface MessageGroup {
+  readonly name: string;
+  /** What the group is for, in a few words (shown when it is unavailable). */
+  readonly description: string;
+  /** Required: a VPP without it is refused. Optional: a VPP without it runs with the feature off. */
+  readonly required: boolean;
+  /** What provides it in a VPP build: `VPP core` or `the <name> plugin`, with its .api.json files. */
+  readonly provider: string;
+  /** Every message of the group: requests, replies, details and events. */
+  readonly messages: readonly MessageDef[];
+  /** CLI commands (exact text) netvpp may send through cli_inband that need this group. */
+  readonly cli?: readonly string[];
+}
+
+/** The generated bindings of one .api.json file: every export of a binapi module is a MessageDef. */
+const defsOf = (...modules: Record<string, MessageDef>[]): MessageDef[] =>
+  modules.flatMap((m) => Object.values(m));
+
+/**
+ * The only CLI commands netvpp sends (src/agent/vpp-settings.ts). Settings that have no binary API;
+ * the client refuses every other command.
+ */
+export const CLI = {
+  /** Reads the ACL plugin's session counters and its "Reclassify sessions: N" setting. */
+  showAclSessions: 'show acl-plugin sessions',
+  /** Makes a removed security-group rule cut the flows it allowed. */
+  enableAclReclassify: 'set acl-plugin reclassify-sessions 1',
+} as const;
+
+interface KnownGroup extends MessageGroup {
+  readonly name: GroupName;
+}
+
+const core: KnownGroup = {
+  name: 'core',
+  description: 'connection, interfaces and bridge domains',
+  required: true,
+  provider: 'VPP core (memclnt, vpe, vlib, interface and l2 .api.json)',
+  messages: defsOf(m_memclnt, m_vpe, m_vlib, m_interface, m_l2),
+};
+
+const ip: KnownGroup = {
+  name: 'ip',
+  description: 'IP tables and interface addresses (routers, next)',
+  required: false,
+  provider: 'VPP core (ip.api.json)',
+  messages: defsOf(m_ip),
+};
+
+const vhostUser: KnownGroup = {
+  name: 'vhost_user',
+  description: 'vhost-user interfaces (VM ports)',
+  required: false,
+  provider: 'the vhost_user plugin (vhost_user.api.json)',
+  messages: defsOf(m_vhost_user),
+};
+
+const tap: KnownGroup = {
+  name: 'tap',
+  description: 'tap interfaces (ports of DHCP and router namespaces, tap_backend = tap)',
+  required: false,
+  provider: 'the tapv2 plugin (tapv2.api.json)',
+  messages: defsOf(m_tapv2),
+};
+
+const afPacket: KnownGroup = {
+  name: 'af_packet',
+  description: 'host interfaces on a veth (ports of DHCP and router namespaces, tap_backend = veth)',
+  required: false,
+  provider: 'the af_packet plugin (af_packet.api.json)',
+  messages: defsOf(m_af_packet),
+};
+
+const acl: KnownGroup = {
+  name: 'acl',
+  description: 'ACLs (security groups, anti-spoofing: port security)',
+  required: false,
+  provider: 'the acl plugin (acl.api.json)',
+  messages: defsOf(m_acl),
+  cli: [CLI.showAclSessions, CLI.enableAclReclassify],
+};
+
+/** Every group, core first. */
+export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl];
+
+/** Availability of each group on one VPP, as the client found it at its last connect. */
+export type GroupAvailability = Readonly<Record<string, GroupStatus>>;
+
+export interface GroupStatus {
+  available: boolean;
+  required: boolean;
+  /** Why it is unavailable: what VPP lacks or has with another CRC. */
+  reason?: string;
+}
+
+const groupByMessage = new Map<string, GroupName>(
+  GROUPS.flatMap((g) => g.messages.map((m) => [m.name, g.name])),
+);
+
+/** The group a message belongs to (undefined for a message of no known group). */
+export function groupOfMessage(name: string): GroupName | undefined {
+  return groupByMessage.get(name);
+}
