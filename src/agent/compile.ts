@@ -7,29 +7,22 @@
 // binding is invalid (they stay exactly as they are, so a bad write can't tear down a working port and
 // a restart behaves like the running agent), and ACL settings that can't be computed yet (a group
 // still loading or missing). And per port: which keys must be in place for it to be ready.
-import { createHash } from 'node:crypto';
-import { posix } from 'node:path';
-import type { PortBinding, SecurityGroup } from '../model/keyspace.ts';
+import type { SecurityGroup } from '../model/keyspace.ts';
 import {
-  compileAntiSpoof,
   compileBaseAcls,
   compileGroupAcls,
-  compilePortAcls,
   compileRelatedAcls,
   DIRECTIONS,
   parseAclTag,
-  PortAclError,
   remoteGroupsOf,
-  type PortAcls,
 } from './secgroups/index.ts';
-import type { DesiredState, Entry } from './desired.ts';
+import type { DesiredState } from './desired.ts';
 import type { TapBackend } from './config.ts';
-import { networkType, type Segment } from './nettypes/index.ts';
+import { networkType } from './nettypes/index.ts';
 import {
   aclbindKey,
   bridgeKey,
   etypeKey,
-  keyFromTag,
   l2Key,
   macipbindKey,
   macipKey,
@@ -40,11 +33,21 @@ import {
   tagdropKey,
   upKey,
   uplinkKey,
-  type MacipObj,
-  type PortObj,
-  type PortVif,
   type VppObject,
 } from './kinds/index.ts';
+import {
+  CompileCache,
+  groupFace,
+  portPiece,
+  portUnit,
+  type Front,
+  type NetIn,
+  type NetworkClaim,
+  type PortPiece,
+  type PortUnit,
+} from './compile-port.ts';
+
+export { CompileCache, vethVppName, vppSideMac } from './compile-port.ts';
 
 export { MAX_BD_ID, preferredBdId };
 
@@ -81,118 +84,6 @@ export interface Compiled {
   warnings: Map<string, string>;
 }
 
-/** Ethertypes a filtered port passes (IPv4, IPv6, ARP); VPP's ACL plugin drops other non-IP frames. */
-const ALLOWED_ETHERTYPES: readonly number[] = [0x0800, 0x86dd, 0x0806];
-
-/** A locally administered MAC derived from the port id, for VPP's side of the port. */
-export function vppSideMac(portId: string): string {
-  const h = createHash('sha1').update(portId).digest();
-  const b = [0x02, h[0], h[1], h[2], h[3], h[4]];
-  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
-}
-
-/** VPP's end of a veth pair for a tap port: `vpp` + the first 11 characters of the port id (Neutron's naming). */
-export function vethVppName(portId: string): string {
-  return 'vpp' + portId.slice(0, 11);
-}
-
-const aclKey = (tag: string): string => keyFromTag(tag) as string;
-
-interface NetworkClaim {
-  /** The port that claimed the network first (by port id order). */
-  by: string;
-  segment: string;
-  bd: string;
-  /** The uplink-side interface key that joins the bridge. */
-  member: string;
-}
-
-/** What compile derives from one binding alone (memoised: a binding object never changes). */
-interface PortPiece {
-  /** A problem with the binding's interface (then nothing else is made for the port). */
-  error: string | null;
-  port: PortObj | null;
-  needsLink: boolean;
-  /** null when the port's groups can't be attached (too many): then `aclError`. */
-  acls: PortAcls | null;
-  aclError: string | null;
-  /** ACL keys (object keys, not tags) of the port's lists. */
-  input: string[];
-  output: string[];
-  macip: MacipObj | null;
-}
-
-/**
- * Memo of per-port results between compiles, so an event costs work for what changed, not for every
- * port. Keyed by the binding object (DesiredState replaces it when its value changes) and checked
- * against the group entries the result depended on.
- */
-export class CompileCache {
-  pieces = new WeakMap<PortBinding, { sig: unknown[]; piece: PortPiece }>();
-  opts: CompileOptions | undefined;
-}
-
-function portPiece(
-  b: PortBinding,
-  opts: CompileOptions,
-  groups: (id: string) => SecurityGroup | undefined,
-): PortPiece {
-  const piece: PortPiece = {
-    error: null,
-    port: null,
-    needsLink: false,
-    acls: null,
-    aclError: null,
-    input: [],
-    output: [],
-    macip: null,
-  };
-  let vif: PortVif;
-  if (b.vif_type === 'vhostuser') {
-    const vu = b.vhostuser as NonNullable<PortBinding['vhostuser']>;
-    const socket = posix.normalize(vu.socket);
-    if (!posix.isAbsolute(socket) || !socket.startsWith(opts.vhostUserDir + '/')) {
-      piece.error = `vhost-user socket ${vu.socket} is outside the configured directory ${opts.vhostUserDir}`;
-      return piece;
-    }
-    // Neutron's mode is QEMU's role: QEMU 'server' → VPP connects as client.
-    vif = { type: 'vhostuser', socket, server: vu.mode === 'client', gso: opts.gso === true };
-    piece.needsLink = true;
-  } else {
-    const hostIfName = (b.tap as NonNullable<PortBinding['tap']>).host_ifname;
-    vif =
-      opts.tapBackend === 'tap'
-        ? { type: 'tap', hostIfName, hostMac: b.mac.toLowerCase(), hostMtu: b.mtu, gso: opts.gso === true }
-        : {
-            type: 'veth',
-            hostIfName,
-            vppIfName: vethVppName(b.port_id),
-            hostMac: b.mac.toLowerCase(),
-            hostMtu: b.mtu,
-          };
-  }
-  piece.port = {
-    kind: 'port',
-    key: portKey(b.port_id),
-    portId: b.port_id,
-    vif,
-    mac: vppSideMac(b.port_id),
-    mtu: b.mtu,
-  };
-  try {
-    piece.acls = compilePortAcls(b, groups);
-  } catch (e) {
-    if (!(e instanceof PortAclError)) throw e;
-    piece.aclError = e.message;
-  }
-  if (piece.acls?.filtered) {
-    piece.macip = { kind: 'macip', key: macipKey(b.port_id), rules: compileAntiSpoof(b) };
-    piece.input = piece.acls.input.map(aclKey);
-    piece.output = piece.acls.output.map(aclKey);
-  }
-  return piece;
-}
-
 /** What an incremental compile changed: the keys diff must look at and the ports to re-check. */
 export interface CompileDelta {
   /** Object keys whose desired object, or whether it is frozen, may have changed. */
@@ -209,28 +100,6 @@ export interface CompileChanges {
   groups: ReadonlySet<string>;
   /** Groups whose membership changed. */
   members: ReadonlySet<string>;
-}
-
-/** A port's way into the network step (ports whose binding got that far). */
-interface NetIn {
-  network: string;
-  /** The segment's identity (see Segment.id). */
-  segment: string;
-  member: string;
-  /** What its network type says of the segment on this host. */
-  seg: Segment;
-}
-
-/** What one port contributes to the compiled state (so it can be taken out again). */
-interface PortUnit {
-  objects: VppObject[];
-  frozen: string[];
-  /** Groups whose ACLs the port's lists use. */
-  groups: string[];
-  /** Shared ACLs (base, related) its lists use. */
-  shared: string[];
-  /** Group ids the binding names, as written (its piece depends on them). */
-  names: string[];
 }
 
 interface GroupUnit {
@@ -349,20 +218,16 @@ export class HostCompiler {
     const own = portOfKey(key);
     if (own !== null) return [own];
     const colon = key.indexOf(':');
-    const kind = key.slice(0, colon);
     const rest = key.slice(colon + 1);
-    switch (kind) {
-      case 'bd':
-        return this.byNetwork.get(rest) ?? [];
-      case 'vlan':
-        return this.byMember.get(key) ?? [];
-      case 'l2':
-        return this.byMember.get(rest) ?? [];
-      case 'sg':
-        return this.portsByGroup.get(rest.slice(0, rest.lastIndexOf(':'))) ?? [];
-      default:
-        return this.compiled.ports.keys();
-    }
+    // By the key's first segment: the index that names the ports using it; else every port.
+    const index: Record<string, () => Iterable<string> | undefined> = {
+      bd: () => this.byNetwork.get(rest),
+      vlan: () => this.byMember.get(key),
+      l2: () => this.byMember.get(rest),
+      sg: () => this.portsByGroup.get(rest.slice(0, rest.lastIndexOf(':'))),
+    };
+    const lookup = index[key.slice(0, colon)];
+    return lookup ? (lookup() ?? []) : this.compiled.ports.keys();
   }
 
   /** Compiles everything anew. */
@@ -752,135 +617,6 @@ export class HostCompiler {
       unit.warnings.push(k);
     }
   }
-}
-
-/** A port as far as the checks before its network (see HostCompiler.front). */
-interface Front {
-  state: DesiredState;
-  /** null: no binding (the port is gone). */
-  plan: PortPlan | null;
-  /** The binding is unreadable: the port's objects are frozen. */
-  invalid?: true;
-  b?: PortBinding;
-  piece?: PortPiece;
-  /** Set when the port gets as far as joining its network. */
-  net?: NetIn;
-}
-
-/**
- * A port's objects, frozen keys and plan, given whether it could join its network (`outcome`: null
- * it joins, a string why not). Fills in `f.plan`.
- */
-function portUnit(portId: string, f: Front, outcome: string | null | undefined): PortUnit {
-  const unit: PortUnit = { objects: [], frozen: [], groups: [], shared: [], names: [] };
-  const plan = f.plan as PortPlan;
-  if (f.b) unit.names = [...new Set(f.b.security_groups)];
-  if (!f.net || !f.piece || !f.b) return unit;
-  if (outcome) {
-    plan.errors.push(outcome);
-    return unit;
-  }
-  const { piece, net, b } = f;
-  const add = (o: VppObject): void => {
-    unit.objects.push(o);
-  };
-  const networkKeys = [...net.seg.requires, l2Key(net.member), bridgeKey(net.network)];
-
-  const port = piece.port as PortObj;
-  const iface = port.key;
-  add(port);
-  const after: string[] = [];
-  const aclbind = aclbindKey(portId);
-  if (piece.acls === null) {
-    plan.errors.push(piece.aclError ?? 'security groups cannot be applied');
-    // Can't say which ACLs: keep whatever the interface has now, and don't bring it up.
-    unit.frozen.push(aclbind);
-    after.push(aclbind);
-  } else if (piece.acls.filtered) {
-    const macip = piece.macip as MacipObj;
-    add(macip);
-    const macipbind = macipbindKey(portId);
-    add({ kind: 'macipbind', key: macipbind, iface, acl: macip.key });
-    after.push(macipbind);
-    // Only IPv4, IPv6 and ARP in either direction, as Neutron's own firewalls allow.
-    const etype = etypeKey(portId);
-    add({
-      kind: 'etype',
-      key: etype,
-      iface,
-      input: [...ALLOWED_ETHERTYPES],
-      output: [...ALLOWED_ETHERTYPES],
-    });
-    after.push(etype);
-    unit.groups = [...piece.acls.groups];
-    if (piece.acls.missingGroups.length > 0) {
-      for (const g of piece.acls.missingGroups) {
-        const p = groupProblem(f.state, g);
-        if (p.error) plan.errors.push(p.error);
-        if (p.waiting) plan.waiting.push(p.waiting);
-      }
-      unit.frozen.push(aclbind);
-    } else {
-      const shared = new Set<string>();
-      for (const k of piece.input) if (!k.startsWith('sg:')) shared.add(k);
-      for (const k of piece.output) if (!k.startsWith('sg:')) shared.add(k);
-      unit.shared = [...shared];
-      add({ kind: 'aclbind', key: aclbind, iface, input: piece.input, output: piece.output });
-    }
-    after.push(aclbind);
-  }
-  // Unfiltered ports get no aclbind/macip objects: diff removes any lists they had (no filtering).
-
-  // Every port, filtered or not: no 802.1Q/802.1ad-tagged frame from it enters the network.
-  const tagdrop = tagdropKey(portId);
-  add({ kind: 'tagdrop', key: tagdrop, iface, adminUp: false });
-  after.push(tagdrop);
-
-  const l2 = l2Key(iface);
-  add({ kind: 'l2', key: l2, iface, bd: bridgeKey(b.network_id), after: [...after] });
-  if (b.admin_state_up) add({ kind: 'up', key: upKey(iface), iface, after: [l2, ...after] });
-
-  // Readiness: its network's objects, its own (in portKeys order), and the ACLs its lists name.
-  const req = new Set<string>(networkKeys);
-  req.add(iface);
-  req.add(tagdrop);
-  req.add(l2);
-  if (b.admin_state_up) req.add(upKey(iface));
-  if (piece.acls === null || piece.acls.filtered) req.add(aclbind);
-  if (piece.acls?.filtered) {
-    req.add(macipbindKey(portId));
-    req.add(macipKey(portId));
-    req.add(etypeKey(portId));
-    if (piece.acls.missingGroups.length === 0) {
-      for (const k of piece.input) req.add(k);
-      for (const k of piece.output) req.add(k);
-    }
-  }
-  plan.requires = [...req];
-  return unit;
-}
-
-/**
- * All a port's objects and plan depend on of a group it names: whether the group can be used, and if
- * so whether it is stateful (its lists), else why not (its errors or waiting).
- */
-function groupFace(
-  state: DesiredState,
-  id: string,
-  lookup: (id: string) => SecurityGroup | undefined,
-): string {
-  const sg = lookup(id);
-  if (sg) return sg.stateful ? 'stateful' : 'stateless';
-  const p = groupProblem(state, id);
-  return `error: ${p.error ?? ''}; waiting: ${p.waiting ?? ''}`;
-}
-
-function groupProblem(state: DesiredState, id: string): { error?: string; waiting?: string } {
-  if (!state.loadedGroups.has(id)) return { waiting: `security group ${id} is being loaded` };
-  const g: Entry<SecurityGroup> | undefined = state.groups.get(id);
-  if (!g) return { error: `security group ${id} does not exist in etcd` };
-  if (!g.ok) return { error: `security group ${id} is invalid: ${g.error}` };
-  return {};
 }
 
 function emptyCompiled(): Compiled {

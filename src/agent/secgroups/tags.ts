@@ -39,15 +39,9 @@ function uuid(what: string, id: string): string {
 
 /** The VPP tag of an ACL. Throws on an id that is not a lower-case UUID. */
 export function aclTag(key: AclKey): string {
-  switch (key.kind) {
-    case 'sg':
-      return `${TAG_OWNER}:sg:${uuid('security group id', key.sgId)}:${key.direction}`;
-    case 'base':
-    case 'related':
-      return `${TAG_OWNER}:${key.kind}:${key.direction}`;
-    case 'macip':
-      return `${TAG_OWNER}:macip:${uuid('port id', key.portId)}`;
-  }
+  if (key.kind === 'sg') return `${TAG_OWNER}:sg:${uuid('security group id', key.sgId)}:${key.direction}`;
+  if (key.kind === 'macip') return `${TAG_OWNER}:macip:${uuid('port id', key.portId)}`;
+  return `${TAG_OWNER}:${key.kind}:${key.direction}`;
 }
 
 /** The key an ACL tag names; null for a tag that is not netvpp's (leave that ACL alone). */
