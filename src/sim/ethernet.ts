@@ -1,9 +1,10 @@
 // Which sw_if_index a received frame lands on, as VPP's ethernet-input decides it from the frame's
-// VLAN tags and the receiving interface's sub-interfaces (src/vnet/ethernet/node.c, eth_identify_subint
-// and the vector path; ethernet.h's match order). The simulator has no packet path; this answers the
-// one question netvpp's VLAN-tag guard depends on: does a tagged frame from a port reach its bridge?
-import type { Interfaces, SwIf } from './interfaces.ts';
-import { SUB_IF } from './interfaces.ts';
+// VLAN tags and the receiving interface's subint configs (src/vnet/ethernet/node.c: parse_header,
+// identify_subint and the vector path eth_input_tag_lookup; ethernet.h: eth_identify_subint). The
+// simulator has no packet path; this answers the one question netvpp's VLAN-tag guard depends on:
+// does a tagged frame from a port reach its bridge?
+import type { Interfaces, SwIf, SubintSlot } from './interfaces.ts';
+import { MATCH, NO_INDEX } from './interfaces.ts';
 
 export interface VlanTag {
   /** 0x8100 (802.1Q) or 0x88a8 (802.1ad). */
@@ -14,7 +15,7 @@ export interface VlanTag {
 export type Driver = 'vector' | 'per-packet';
 
 export interface Ingress {
-  /** The interface the frame is input on; null when dropped before one is chosen. */
+  /** The interface the frame is input on; null when dropped without one (VPP's ~0). */
   swIfIndex: number | null;
   /** Set when ethernet-input drops it (VPP's error counter name). */
   drop?: 'subinterface down' | 'unknown vlan' | 'interface down';
@@ -22,9 +23,14 @@ export interface Ingress {
   l2: boolean;
 }
 
+const TPID_VLAN = 0x8100;
+const TPID_DOT1AD = 0x88a8;
+/** ethernet_frame_is_tagged: the outer ethertypes read as a VLAN tag. */
+const TAGGED = new Set([TPID_VLAN, TPID_DOT1AD, 0x9100, 0x9200]);
+
 /**
  * vhost-user and tap input frames as one vector for one interface (VPP's SINGLE_SW_IF_IDX path),
- * af_packet per packet; they differ for a single VLAN 0 tag.
+ * af_packet per packet; they differ for a single VLAN 0 tag and for three or more tags.
  */
 export function driverOf(s: SwIf): Driver {
   return s.hw.kind === 'vhost' || s.hw.kind === 'tap' ? 'vector' : 'per-packet';
@@ -38,44 +44,40 @@ export function ethernetInput(
 ): Ingress {
   const main = ifs.get(rxSwIfIndex);
   if (!main || main.isSub) return { swIfIndex: null, drop: 'unknown vlan', l2: false };
-  const subs = [...main.hw.subs.values()].map((i) => ifs.get(i) as SwIf);
-  const land = (s: SwIf): Ingress =>
-    s.adminUp
-      ? { swIfIndex: s.index, l2: bridged(s.index) }
-      : { swIfIndex: s.index, drop: s.isSub ? 'subinterface down' : 'interface down', l2: false };
+  // A driver does not poll an admin-down interface: nothing is input at all.
+  if (!main.adminUp) return { swIfIndex: null, drop: 'interface down', l2: false };
   const mainL2 = bridged(main.index);
-  if (tags.length === 0) return land(main);
-  // The vector path hands a single priority tag (VLAN 0) to the main interface without a lookup.
-  if (tags.length === 1 && tags[0].vid === 0 && driverOf(main) === 'vector') return land(main);
-  const [outer, inner] = tags;
-  const ad = outer.tpid === 0x88a8;
-  const sameType = (s: SwIf) => ((s.subFlags & SUB_IF.DOT1AD) !== 0) === ad;
-  const isDefault = (s: SwIf) => (s.subFlags & SUB_IF.DEFAULT) !== 0;
-  // Most specific first: both tags, outer + any inner, one tag, the default sub-interface.
-  if (tags.length >= 2) {
-    const two = subs.find(
-      (s) =>
-        !isDefault(s) &&
-        sameType(s) &&
-        (s.subFlags & SUB_IF.TWO_TAGS) !== 0 &&
-        s.outerVlan === outer.vid &&
-        ((s.subFlags & SUB_IF.INNER_VLAN_ID_ANY) !== 0 || s.innerVlan === inner.vid) &&
-        (tags.length === 2 || (s.subFlags & SUB_IF.EXACT_MATCH) === 0),
-    );
-    if (two) return land(two);
+  const land = (slot: SubintSlot): Ingress =>
+    slot.swIfIndex === NO_INDEX
+      ? { swIfIndex: null, drop: 'subinterface down', l2: false }
+      : { swIfIndex: slot.swIfIndex, l2: bridged(slot.swIfIndex) };
+
+  // parse_header: what counts as a tag is the outer one if its ethertype is a VLAN's, then each
+  // next one only if it is 802.1Q (0x8100); the per-packet path tells 3+ tags from 2, the vector
+  // path does not.
+  let match: number = MATCH.TAGS0;
+  let outer = 0;
+  let inner = 0;
+  const [t1, t2, t3] = tags;
+  if (t1 && TAGGED.has(t1.tpid)) {
+    outer = t1.vid & 0xfff;
+    if (t2?.tpid === TPID_VLAN) {
+      inner = t2.vid & 0xfff;
+      match = t3?.tpid === TPID_VLAN && driverOf(main) === 'per-packet' ? MATCH.TAGS3 : MATCH.TAGS2;
+    } else if (outer !== 0) match = MATCH.TAGS1;
+    // A single priority tag (VLAN 0): the vector path hands it to the main interface without a
+    // lookup; the per-packet path matches it against any valid entry, most specific first.
+    else if (driverOf(main) === 'vector') return { swIfIndex: main.index, l2: mainL2 };
+    else match = 0;
   }
-  const one = subs.find(
-    (s) =>
-      !isDefault(s) &&
-      sameType(s) &&
-      (s.subFlags & SUB_IF.ONE_TAG) !== 0 &&
-      s.outerVlan === outer.vid &&
-      (tags.length === 1 || (s.subFlags & SUB_IF.EXACT_MATCH) === 0),
-  );
-  if (one) return land(one);
-  const dflt = subs.find((s) => isDefault(s) && main.hw.defaultSubMatches);
-  if (dflt) return land(dflt);
-  // An L2-mode main interface takes every frame nothing more specific took, tags and all.
-  if (mainL2) return land(main);
+  const t = t1?.tpid === TPID_DOT1AD ? 'ad' : 'q';
+  // eth_identify_subint: double tag, outer + any inner, single tag, default, untagged.
+  for (const key of [`${t}/${outer}/${inner}`, `${t}/${outer}/*`, `${t}/${outer}/1`, 'default', 'untagged']) {
+    const slot = main.hw.slots.get(key);
+    if (!slot?.valid) continue;
+    // An L2-mode main interface takes frames with any number of tags (set_l2_mode, is_port).
+    const takes = slot.match | (key === 'untagged' && mainL2 ? MATCH.TAGS1 | MATCH.TAGS2 | MATCH.TAGS3 : 0);
+    if ((takes & match) === match) return land(slot);
+  }
   return { swIfIndex: null, drop: 'unknown vlan', l2: false };
 }

@@ -230,7 +230,17 @@ export const HANDLERS: Record<string, Handler> = {
     const s = sw(vpp, m.sw_if_index);
     if (!s) return created({ rv: RV.INVALID_SW_IF_INDEX, swIfIndex: NO_INDEX });
     if (m.vlan_id === 0 || m.vlan_id > 4095) return created({ rv: RV.INVALID_VLAN, swIfIndex: NO_INDEX });
-    return created(vpp.ifs.createSub(s, m.vlan_id, SUB_IF.ONE_TAG | SUB_IF.EXACT_MATCH, m.vlan_id, 0));
+    return created(
+      // A failed vnet_create_sw_interface is -31 here (-1 in create_subif).
+      vpp.ifs.createSub(
+        s,
+        m.vlan_id,
+        SUB_IF.ONE_TAG | SUB_IF.EXACT_MATCH,
+        m.vlan_id,
+        0,
+        RV.INVALID_REGISTRATION,
+      ),
+    );
   },
 
   create_subif(vpp, msg) {

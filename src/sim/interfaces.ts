@@ -5,6 +5,14 @@
  * Device behaviour follows each VPP driver: loopback, tap and af_packet links follow admin state
  * (tap and af_packet come up linked), a vhost-user link is up only while admin up AND a guest is
  * connected.
+ *
+ * Sub-interface matching as vnet/ethernet keeps it (node.c, ethernet_sw_interface_get_config): every
+ * Ethernet hardware interface has match entries ("subint configs") — one for untagged frames (the
+ * main interface's), one shared default, and per 802.1Q/802.1ad VLAN a single-tag, an any-inner and
+ * per inner VLAN a double-tag entry. A sub-interface takes the entry its flags and VLANs name; two
+ * sub-interfaces naming one entry is "vlan is already in use": VPP allocates the second one's
+ * sw_if_index, runs the delete callbacks (which clear the shared entry: the first one no longer
+ * matches, and a third create succeeds) and frees the index again, answering -1 with that index.
  */
 import { randomBytes } from 'node:crypto';
 import { EV } from './events.ts';
@@ -43,6 +51,42 @@ export interface VhostInfo {
   guestConnected: boolean;
 }
 
+/** SUBINT_CONFIG_MATCH_<n>_TAG: which tag counts an entry takes. */
+export const MATCH = { TAGS0: 1, TAGS1: 2, TAGS2: 4, TAGS3: 8 } as const;
+
+/** A subint_config_t: valid (flags != 0), the tag counts it takes, and the sw_if_index frames land on. */
+export interface SubintSlot {
+  valid: boolean;
+  match: number;
+  /** The admin-up interface on this entry; ~0 while down (frames that match are "subinterface down"). */
+  swIfIndex: number;
+}
+
+/**
+ * The entry a sub-interface's flags and VLANs select, or 'nyi' for the "any" matches VPP does not
+ * implement (it creates and frees the interface: -1, no event). Keys: `untagged`, `default`,
+ * `<q|ad>/<outer>/1` (one tag), `<q|ad>/<outer>/*` (two, any inner), `<q|ad>/<outer>/<inner>`.
+ */
+export function subintConfig(
+  flags: number,
+  outer: number,
+  inner: number,
+): { key: string; match: number } | 'nyi' {
+  const { TAGS0, TAGS1, TAGS2, TAGS3 } = MATCH;
+  if (flags & SUB_IF.DEFAULT) return { key: 'default', match: TAGS1 | TAGS2 | TAGS3 };
+  if (flags & SUB_IF.NO_TAGS || flags === 0) return { key: 'untagged', match: TAGS0 };
+  const t = flags & SUB_IF.DOT1AD ? 'ad' : 'q';
+  const exact = (flags & SUB_IF.EXACT_MATCH) !== 0;
+  if (flags & SUB_IF.ONE_TAG) {
+    if (flags & SUB_IF.OUTER_VLAN_ID_ANY) return 'nyi';
+    return { key: `${t}/${outer}/1`, match: exact ? TAGS1 : TAGS1 | TAGS2 | TAGS3 };
+  }
+  // Anything else is read as two tags (EXACT_MATCH alone included).
+  if (flags & SUB_IF.OUTER_VLAN_ID_ANY && flags & SUB_IF.INNER_VLAN_ID_ANY) return 'nyi';
+  const key = flags & SUB_IF.INNER_VLAN_ID_ANY ? `${t}/${outer}/*` : `${t}/${outer}/${inner}`;
+  return { key, match: exact ? TAGS2 : TAGS2 | TAGS3 };
+}
+
 export interface HwIf {
   kind: DevKind;
   /** Device class name (sw_interface_details.interface_dev_type). */
@@ -56,11 +100,8 @@ export interface HwIf {
   linkMtu: number;
   /** sub id -> sw_if_index */
   subs: Map<number, number>;
-  /**
-   * Whether the default sub-interface still matches: VPP's failed create of a second one clears the
-   * shared default entry (node.c), silently disabling the first.
-   */
-  defaultSubMatches: boolean;
+  /** Its subint configs by key (subintConfig); none for non-Ethernet interfaces (local0, tun). */
+  slots: Map<string, SubintSlot>;
   devInstance: number;
   tap?: TapInfo;
   vhost?: VhostInfo;
@@ -163,7 +204,7 @@ export class Interfaces {
       linkUp: false,
       linkMtu: kind === 'local' ? 0 : ETH_MTU,
       subs: new Map(),
-      defaultSubMatches: true,
+      slots: new Map(),
       devInstance,
     };
   }
@@ -184,10 +225,23 @@ export class Interfaces {
       tag: '',
       floodClass: 'normal',
     };
-    if (!isSub) hw.swIfIndex = index;
+    if (!isSub) {
+      hw.swIfIndex = index;
+      if (hw.mac !== '') hw.slots.set('untagged', { valid: true, match: MATCH.TAGS0, swIfIndex: NO_INDEX });
+    }
     this.sw[index] = s;
     this.vpp.events.signal(index, EV.ADD);
     return s;
+  }
+
+  /** The subint config an interface's flags select (undefined for non-Ethernet or 'nyi' ones). */
+  slotOf(s: SwIf): SubintSlot | undefined {
+    if (s.hw.mac === '') return undefined;
+    const cfg = s.isSub ? subintConfig(s.subFlags, s.outerVlan, s.innerVlan) : { key: 'untagged' };
+    if (cfg === 'nyi') return undefined;
+    let slot = s.hw.slots.get(cfg.key);
+    if (!slot) s.hw.slots.set(cfg.key, (slot = { valid: false, match: 0, swIfIndex: NO_INDEX }));
+    return slot;
   }
 
   setLink(hw: HwIf, up: boolean): void {
@@ -205,6 +259,9 @@ export class Interfaces {
     }
     if (s.adminUp === up) return RV.OK;
     s.adminUp = up;
+    // ethernet_sw_interface_up_down: the entry's frames land on it while it is up.
+    const slot = this.slotOf(s);
+    if (slot) slot.swIfIndex = up ? s.index : NO_INDEX;
     this.vpp.events.signal(s.index, up ? EV.ADMIN_UP : EV.ADMIN_DOWN);
     if (!s.isSub) {
       const hw = s.hw;
@@ -231,12 +288,22 @@ export class Interfaces {
     s.tag = '';
     if (s.adminUp) {
       s.adminUp = false;
+      const up = this.slotOf(s);
+      if (up) up.swIfIndex = NO_INDEX;
       this.vpp.events.signal(s.index, EV.ADMIN_DOWN);
     }
     this.vpp.l2.interfaceDeleted(s);
     this.vpp.acl.interfaceDeleted(s.index);
     this.vpp.ip.interfaceDeleted(s.index);
-    // No EV.DEL: the VPP 26.06 recording shows no sw_interface_event for a deleted interface.
+    // ethernet_sw_interface_add_del: the entry it selects is cleared, whoever else shares it.
+    const slot = this.slotOf(s);
+    if (slot) {
+      slot.valid = false;
+      slot.match = 0;
+    }
+    // VPP 26.06 sends sw_interface_event with deleted=true (also for each sub-interface of a
+    // deleted parent), batched like any other change.
+    this.vpp.events.signal(s.index, EV.DEL);
     if (s.isSub) {
       s.hw.subs.delete(s.subId);
       this.subKeys.delete(`${s.sup}/${s.subId}`);
@@ -285,36 +352,54 @@ export class Interfaces {
 
   // --- sub-interfaces ---
 
-  createSub(parent: SwIf, id: number, flags: number, outer: number, inner: number): Created {
+  /**
+   * create_subif / create_vlan_subif after their own checks. `errRv` is what the handler answers
+   * when vnet_create_sw_interface fails (-1 for create_subif, -31 for create_vlan_subif); the reply
+   * names the index VPP allocated and freed again, or ~0 when it failed before allocating one.
+   */
+  createSub(
+    parent: SwIf,
+    id: number,
+    flags: number,
+    outer: number,
+    inner: number,
+    errRv: number = RV.UNSPECIFIED,
+  ): Created {
     const hw = parent.hw;
     const key = `${hw.swIfIndex}/${id}`;
     if (this.subKeys.has(key)) return { rv: RV.VLAN_ALREADY_EXISTS, swIfIndex: NO_INDEX };
-    // ethernet_sub_interface_add_del: "any" VLAN matches other than the default are not implemented.
-    if (flags & SUB_IF.ONE_TAG && flags & SUB_IF.OUTER_VLAN_ID_ANY)
-      return { rv: RV.UNSPECIFIED, swIfIndex: NO_INDEX };
-    if (flags & SUB_IF.TWO_TAGS && flags & SUB_IF.OUTER_VLAN_ID_ANY && flags & SUB_IF.INNER_VLAN_ID_ANY)
-      return { rv: RV.UNSPECIFIED, swIfIndex: NO_INDEX };
-    if (flags & SUB_IF.DEFAULT) {
-      const taken = [...hw.subs.values()].some((i) => ((this.sw[i] as SwIf).subFlags & SUB_IF.DEFAULT) !== 0);
-      if (taken) {
-        // "vlan is already in use", and the cleanup clears the existing default's match.
-        hw.defaultSubMatches = false;
-        return { rv: RV.UNSPECIFIED, swIfIndex: NO_INDEX };
-      }
-      hw.defaultSubMatches = true;
-    }
+    // vnet_create_sw_interface: "inner-dot1q any exact-match is unsupported", before any index.
     if (
       flags & SUB_IF.TWO_TAGS &&
       flags & SUB_IF.EXACT_MATCH &&
       flags & (SUB_IF.INNER_VLAN_ID_ANY | SUB_IF.OUTER_VLAN_ID_ANY)
     )
-      return { rv: RV.INVALID_REGISTRATION, swIfIndex: NO_INDEX };
+      return { rv: errRv, swIfIndex: NO_INDEX };
+    const cfg = hw.mac === '' ? null : subintConfig(flags, outer, inner);
+    if (cfg === 'nyi') {
+      // "not implemented yet": the add callbacks fail, and so do the delete callbacks, before the
+      // one that would signal an event. The index was taken and is free again.
+      const idx = this.swPool.alloc();
+      this.swPool.release(idx);
+      return { rv: errRv, swIfIndex: idx };
+    }
     const s = this.newSw(hw, true);
     s.sup = hw.swIfIndex;
     s.subId = id;
     s.subFlags = flags;
     s.outerVlan = outer;
     s.innerVlan = inner;
+    if (cfg) {
+      const slot = this.slotOf(s) as SubintSlot;
+      if (slot.valid) {
+        // "vlan is already in use": the delete callbacks clear the entry, the index is freed.
+        this.deleteSw(s);
+        return { rv: errRv, swIfIndex: s.index };
+      }
+      slot.valid = true;
+      slot.match = cfg.match;
+      slot.swIfIndex = NO_INDEX;
+    }
     hw.subs.set(id, s.index);
     this.subKeys.add(key);
     return { rv: RV.OK, swIfIndex: s.index };

@@ -271,8 +271,9 @@ export class SimServer {
 
   private process(conn: Conn, p: Buffer): void {
     if (conn.closed) return;
-    // VPP's link-state process runs before the API process handles the next message.
-    if (this.vpp.events.size > 0) this.deliverEvents();
+    // No event delivery here: VPP's API process handles every message of one socket read before
+    // its link-state process runs, so the events of pipelined calls follow all their replies (and a
+    // want_interface_events(disable) sent right behind a delete_loopback means no deleted event).
     const id = p.readUInt16BE(0);
     const spec = this.specs[id];
     if (!spec) {

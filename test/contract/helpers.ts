@@ -5,7 +5,9 @@
  * objects they created, so they can run against a VPP that holds other state.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { VppClient } from '../../src/vpp/client.ts';
 import {
@@ -97,4 +99,23 @@ export async function details(c: VppClient, swIfIndex: number) {
 /** One round trip: whatever VPP sent before this reply has been received. */
 export async function roundTrip(c: VppClient): Promise<void> {
   await c.request(control_ping, {});
+}
+
+/**
+ * A host interface af_packet may take: any free name on the simulator; on a real VPP the one named
+ * by NETVPP_TEST_HOST_IF, else (as root, VPP on this host) a veth pair made here and removed by
+ * `cleanup`; null when there is none.
+ */
+export function hostInterface(h: Harness, cleanup: Cleanup): string | null {
+  if (h.target.sim) return `nvtveth${uniq()}`;
+  const given = process.env.NETVPP_TEST_HOST_IF;
+  if (given) return existsSync(`/sys/class/net/${given}`) ? given : null;
+  if (process.getuid?.() !== 0) return null;
+  const name = `nvtc${uniq()}`;
+  const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
+  if (ip('link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`).status !== 0) return null;
+  cleanup.add(async () => ip('link', 'del', name));
+  ip('link', 'set', name, 'up');
+  ip('link', 'set', `${name}p`, 'up');
+  return name;
 }

@@ -2,7 +2,7 @@
 // against a real VPP when NETVPP_TEST_VPP_SOCKET names its API socket.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -43,6 +43,7 @@ import {
   TAG,
   testMac,
   uniq,
+  hostInterface,
 } from './helpers.ts';
 
 const h = contractHarness();
@@ -366,12 +367,11 @@ test('vhost-user in client mode: named VirtualEthernet0/0/N, no link until a gue
 
 test('af_packet host interfaces are named host-<ifname>', async (t) => {
   const c = h.c;
-  // A real VPP needs a real host interface: name one with NETVPP_TEST_HOST_IF (e.g. a veth).
-  const host = h.target.sim ? `nvtveth${uniq()}` : process.env.NETVPP_TEST_HOST_IF;
-  if (!host || (!h.target.sim && !existsSync(`/sys/class/net/${host}`)))
-    return t.skip('set NETVPP_TEST_HOST_IF to a host interface VPP may take');
   const cleanup = new Cleanup();
   t.after(() => cleanup.run());
+  // A real VPP needs a real host interface: NETVPP_TEST_HOST_IF, or a veth made here as root.
+  const host = hostInterface(h, cleanup);
+  if (!host) return t.skip('set NETVPP_TEST_HOST_IF to a host interface VPP may take, or run as root');
   const mac = testMac();
   const r = await c.request(af_packet_create_v3, {
     mode: 1,

@@ -50,6 +50,19 @@ function comparable(d: Decoded): Record<string, unknown> {
   return out;
 }
 
+/**
+ * Recorded steps VPP 26.06 does not always repeat, by file and 1-based step: frames the simulator
+ * may send there beyond the recording. VPP's link-state process sends delete_loopback's deleted
+ * event only if it runs before VPP handles the client's next message; the interface_events
+ * recording lost that race (its want_interface_events(disable) got in first). Replayed on VPP
+ * 26.06 one call at a time, the event came every time, and disable sent in the same write as the
+ * delete suppressed it every time; subif_default.json records such events. The simulator always
+ * sends it (it answers each step before the next is sent).
+ */
+const RACES: Record<string, Record<number, (d: Decoded) => boolean>> = {
+  'interface_events.json': { 6: (d) => d.name === 'sw_interface_event' && d.msg.deleted === true },
+};
+
 function firstContext(t: Trace): number {
   return Buffer.from(t.steps[0].frames[0].hex, 'hex').readUInt32BE(6);
 }
@@ -77,9 +90,10 @@ async function replay(
     }
     const last = expected[expected.length - 1];
     const got = await c.until((d) => d.name === last.name && d.msg.context === last.msg.context);
+    const race = RACES[trace.file]?.[i + 1];
     if (check)
       assert.deepEqual(
-        got.map(comparable),
+        got.filter((d) => !race?.(d)).map(comparable),
         expected.map(comparable),
         `${trace.file} step ${i + 1} (${step.call} ${JSON.stringify(step.args)})`,
       );
