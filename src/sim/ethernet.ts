@@ -58,7 +58,13 @@ export function ethernetInput(
   let match: number = MATCH.TAGS0;
   let outer = 0;
   let inner = 0;
-  const [t1, t2, t3] = tags;
+  const [sent, t2, t3] = tags;
+  // af_packet: the kernel takes the outer tag off into metadata and VPP's af_packet input puts it
+  // back as 802.1Q, whatever its TPID was (seen on a real VPP: test/dataplane/vlan-hop.test.ts).
+  const t1 =
+    sent && main.hw.kind === 'afpacket' && (sent.tpid === TPID_VLAN || sent.tpid === TPID_DOT1AD)
+      ? { tpid: TPID_VLAN, vid: sent.vid }
+      : sent;
   if (t1 && TAGGED.has(t1.tpid)) {
     outer = t1.vid & 0xfff;
     if (t2?.tpid === TPID_VLAN) {
