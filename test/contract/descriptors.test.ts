@@ -186,13 +186,11 @@ describe('every kind descriptor keeps the engine contract', () => {
       user_instance: 0,
     });
     uplinkIdx = r.sw_if_index;
+    h.cleanup.add(() => h.c.request(delete_loopback, { sw_if_index: uplinkIdx }));
     const [d] = await h.c.dump(sw_interface_dump, { sw_if_index: uplinkIdx });
     w.uplinkName = d.interface_name;
   });
-  after(async () => {
-    if (uplinkIdx >= 0) await h.c.request(delete_loopback, { sw_if_index: uplinkIdx }).catch(() => undefined);
-    rmSync(w.vhostDir, { recursive: true, force: true });
-  });
+  after(() => rmSync(w.vhostDir, { recursive: true, force: true }));
 
   /** An engine as the agent has one: VPP read back, then passes over the keys the test owns. */
   async function engine(client: VppClient, keys: Set<string>) {

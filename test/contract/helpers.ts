@@ -28,16 +28,22 @@ export const NO_INDEX = 0xffffffff;
 export interface Harness {
   target: VppTarget;
   c: VppClient;
+  /**
+   * Undone in the harness's own after hook, before `c` closes: for what a file's before hook
+   * creates (a file's after hooks run after the harness's, when `c` is already closed).
+   */
+  cleanup: Cleanup;
 }
 
 /** Registers before/after hooks for one test file; read `h.c` inside tests. */
 export function contractHarness(): Harness {
-  const h = {} as Harness;
+  const h = { cleanup: new Cleanup() } as Harness;
   before(async () => {
     h.target = await vppTarget();
     h.c = await VppClient.connect({ socket: h.target.socket, name: 'netvpp-contract' });
   });
   after(async () => {
+    if (h.c?.connected) await h.cleanup.run();
     await h.c?.close();
     await h.target?.stop();
   });
