@@ -11,7 +11,6 @@
 // result for the cost of the change (see HostCompiler, outOfSync). With `verify` each incremental
 // pass is also checked against a full compile, diff and readiness (tests run with it).
 import { EventEmitter } from 'node:events';
-import { isDeepStrictEqual } from 'node:util';
 import { encodeValue, keys, PREFIX, type HostState } from '../model/keyspace.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
 import { logger, type Logger } from '../util/log.ts';
@@ -30,11 +29,12 @@ import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
 import { type SyncGate, type SyncGateState } from './sync-gate.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
-import { outOfSync, type DiffInput } from './engine/diff.ts';
+import { heldDeletions, type DiffInput } from './engine/diff.ts';
 import { portOfKey } from './kinds/index.ts';
 import { supportedNetworkTypes } from './nettypes/index.ts';
 import { hostCapabilities } from './capabilities.ts';
 import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
+import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './engine/reconciler.ts';
 import { PortStateReporter } from './report.ts';
 import { CountingVpp } from './vpp-api.ts';
@@ -284,14 +284,11 @@ export class Agent extends EventEmitter {
       watchedGroups: this.feed.watchedGroups,
     };
     const gate = this.feed.gate;
-    let held = 0;
-    if (gate.holding && this.actual && this.compiled) {
-      // What a diff without the hold would delete.
-      const compiled = this.compiler.compiled;
-      for (const key of this.actual.objects.keys()) {
-        if (!compiled.objects.has(key) && outOfSync(key, compiled, this.actual)) held++;
-      }
-    }
+    // What a diff without the hold would delete.
+    const held =
+      gate.holding && this.actual && this.compiled
+        ? heldDeletions(this.compiler.compiled, this.actual).length
+        : 0;
     let total = 0;
     let ready = 0;
     let errored = 0;
@@ -683,37 +680,15 @@ export class Agent extends EventEmitter {
    * compile, diff and readiness give.
    */
   private verifyIncremental(actual: ActualState): void {
-    const mine = this.compiler.compiled;
     const fullCompiled = compile(this.desired, this.compiler.opts);
-    const full = this.diffInput(fullCompiled);
-    const problems: string[] = [];
-    if (!isDeepStrictEqual(mine, fullCompiled)) {
-      const keys = new Set([...mine.objects.keys(), ...full.objects.keys()]);
-      const differing = [...keys].filter((k) => !isDeepStrictEqual(mine.objects.get(k), full.objects.get(k)));
-      problems.push(`compiled state differs (objects: ${differing.slice(0, 5).join(', ') || 'none'})`);
-    }
-    const unsynced = new Set<string>();
-    for (const k of new Set([...full.objects.keys(), ...actual.objects.keys()])) {
-      if (outOfSync(k, full, actual)) unsynced.add(k);
-    }
-    const tracked = this.reconciler.unsynced;
-    const missed = [...unsynced].filter((k) => !tracked.has(k));
-    const extra = [...tracked].filter((k) => !unsynced.has(k));
-    if (missed.length || extra.length) {
-      problems.push(
-        `out-of-sync keys differ (not tracked: ${missed.slice(0, 5).join(', ') || 'none'}; ` +
-          `tracked but in sync: ${extra.slice(0, 5).join(', ') || 'none'})`,
-      );
-    }
-    const wrong: string[] = [];
-    for (const plan of full.ports.values()) {
-      const s = this.reconciler.portStatus(plan, full, actual);
-      const had = this.statuses.get(plan.portId);
-      if (!had || had.ready !== s.ready || had.error !== s.error || had.revision !== plan.revision)
-        wrong.push(`${plan.portId} (${JSON.stringify(had)} vs ready=${s.ready} error=${s.error})`);
-    }
-    for (const id of this.statuses.keys()) if (!full.ports.has(id)) wrong.push(`${id} (not bound)`);
-    if (wrong.length) problems.push(`port states differ: ${wrong.slice(0, 3).join('; ')}`);
+    const problems = compareWithFull({
+      incremental: this.compiler.compiled,
+      full: fullCompiled,
+      fullInput: this.diffInput(fullCompiled),
+      actual,
+      reconciler: this.reconciler,
+      statuses: this.statuses,
+    });
     if (problems.length === 0) return;
     const msg = problems.join('; ');
     this.verifyFailures.push(msg);

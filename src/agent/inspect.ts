@@ -19,7 +19,7 @@ import { execute } from './engine/apply.ts';
 import { compile, type Compiled, type PortPlan } from './compile.ts';
 import type { AgentConfig } from './config.ts';
 import { DesiredState } from './desired.ts';
-import { diff, outOfSync, type Blocked, type DiffInput, type Plan, type PlanOp } from './engine/diff.ts';
+import { diff, heldDeletions, type Blocked, type DiffInput, type Plan, type PlanOp } from './engine/diff.ts';
 import { DesiredFeed } from './feed.ts';
 import { portKey, portOfKey, type VppObject } from './kinds/index.ts';
 import { Reconciler } from './engine/reconciler.ts';
@@ -318,9 +318,7 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
 
   const held: string[] = [];
   if (gate.holding) {
-    for (const key of actual.objects.keys())
-      if (!compiled.objects.has(key) && outOfSync(key, compiled, actual)) held.push(key);
-    held.sort();
+    held.push(...heldDeletions(compiled, actual).sort());
   }
 
   const { states, revision } = await readReported(store, config.host, address);

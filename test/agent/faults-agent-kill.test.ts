@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Agent, AgentHealth, ResyncStats } from '../../src/agent/agent.ts';
+import type { Agent, AgentHealth } from '../../src/agent/agent.ts';
 import { keys, type PortBinding } from '../../src/model/keyspace.ts';
 import type { Sim } from '../../src/sim/index.ts';
 import { defaultGroup, dhcpPort, flatNet, rule, secGroup, vlanNet, vmPort } from './helpers/fixtures.ts';
@@ -29,20 +29,11 @@ import {
   waitExact,
   within,
   type ChildAgent,
+  synced,
 } from './helpers/faults.ts';
 import { SIM_ONLY, sleep, startWorld, UPLINK, waitFor, type World } from './helpers/harness.ts';
 
 const H = 'compute1';
-
-function synced(a: Agent, limitMs = 10000): Promise<ResyncStats> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timed out waiting for the agent to sync')), limitMs);
-    a.once('synced', (s: ResyncStats) => {
-      clearTimeout(t);
-      resolve(s);
-    });
-  });
-}
 
 describe('faults: the agent SIGKILLed at the k-th VPP write of a cold pass', { skip: SIM_ONLY }, () => {
   let w: World;

@@ -10,25 +10,15 @@
 // (test/agent/faults-agent-kill.test.ts does the same to a real agent process with SIGKILL).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Agent, ResyncStats } from '../../src/agent/agent.ts';
+import type { Agent } from '../../src/agent/agent.ts';
 import type { AgentConfig } from '../../src/agent/config.ts';
 import type { PortBinding } from '../../src/model/keyspace.ts';
 import { defaultGroup, dhcpPort, vlanNet, vmPort } from './helpers/fixtures.ts';
-import { auditVpp, keepGuestsConnected, waitAllReady, waitExact } from './helpers/faults.ts';
+import { auditVpp, keepGuestsConnected, waitAllReady, waitExact, synced } from './helpers/faults.ts';
 import { SIM_ONLY, startWorld, waitFor, type World } from './helpers/harness.ts';
 
 const H = 'compute1';
 const VETH: Partial<AgentConfig> = { tapBackend: 'veth', tapBackendSetting: 'veth' };
-
-function synced(a: Agent, limitMs = 10000): Promise<ResyncStats> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timed out waiting for the agent to sync')), limitMs);
-    a.once('synced', (s: ResyncStats) => {
-      clearTimeout(t);
-      resolve(s);
-    });
-  });
-}
 
 interface Case {
   /** The create VPP carries out just before the agent dies. */

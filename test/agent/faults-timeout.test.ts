@@ -10,10 +10,10 @@
 // on one slow call, as seen by a client with a short timeout.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Agent, AgentOptions, ResyncStats } from '../../src/agent/agent.ts';
+import type { AgentOptions } from '../../src/agent/agent.ts';
 import type { PortBinding } from '../../src/model/keyspace.ts';
 import { defaultGroup, dhcpPort, flatNet, rule, secGroup, vlanNet, vmPort } from './helpers/fixtures.ts';
-import { auditVpp, keepGuestsConnected, waitAllReady, waitExact } from './helpers/faults.ts';
+import { auditVpp, keepGuestsConnected, waitAllReady, waitExact, synced } from './helpers/faults.ts';
 import { SIM_ONLY, startWorld, type World } from './helpers/harness.ts';
 
 const H = 'compute1';
@@ -23,16 +23,6 @@ const TIMEOUT_MS = 250;
 const LATE_MS = 1000;
 /** A correct agent converges within ~LATE_MS plus a few retries. */
 const READY_LIMIT_MS = 6000;
-
-function synced(a: Agent, limitMs = 10000): Promise<ResyncStats> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timed out waiting for the agent to sync')), limitMs);
-    a.once('synced', (s: ResyncStats) => {
-      clearTimeout(t);
-      resolve(s);
-    });
-  });
-}
 
 /**
  * A fresh world (etcd, an empty simulated VPP with the uplink), the ports bound, the first call of

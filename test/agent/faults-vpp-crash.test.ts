@@ -9,24 +9,14 @@
 // back, as a real VPP's would.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Agent, ResyncStats } from '../../src/agent/agent.ts';
+import type { Agent } from '../../src/agent/agent.ts';
 import { keys, type PortBinding } from '../../src/model/keyspace.ts';
 import type { Sim } from '../../src/sim/index.ts';
 import { defaultGroup, dhcpPort, flatNet, rule, secGroup, vlanNet, vmPort } from './helpers/fixtures.ts';
-import { auditVpp, keepGuestsConnected, waitAllReady, waitExact, within } from './helpers/faults.ts';
+import { auditVpp, keepGuestsConnected, waitAllReady, waitExact, within, synced } from './helpers/faults.ts';
 import { SIM_ONLY, startWorld, waitFor, type World } from './helpers/harness.ts';
 
 const H = 'compute1';
-
-function synced(a: Agent, limitMs = 10000): Promise<ResyncStats> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timed out waiting for the agent to sync')), limitMs);
-    a.once('synced', (s: ResyncStats) => {
-      clearTimeout(t);
-      resolve(s);
-    });
-  });
-}
 
 describe('faults: VPP crashes in the middle of a pass', { skip: SIM_ONLY }, () => {
   let w: World;

@@ -88,6 +88,15 @@ function deletable(o: VppObject): boolean {
   return descriptorOf(o).ownership !== 'operator';
 }
 
+/** What a diff would delete if deletions were not held: objects nobody desires that are out of sync. */
+export function heldDeletions(desired: DiffInput, actual: ActualState): string[] {
+  const out: string[] = [];
+  const all = { ...desired, holdDeletes: false };
+  for (const key of actual.objects.keys())
+    if (!desired.objects.has(key) && outOfSync(key, all, actual)) out.push(key);
+  return out;
+}
+
 /**
  * Builds the plan. `hold(key)` says why an object must not be touched in this pass (a failure in
  * back-off); such objects get no op and whatever needs them is blocked.

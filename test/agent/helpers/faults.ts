@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AgentHealth } from '../../../src/agent/agent.ts';
+import type { Agent, AgentHealth, ResyncStats } from '../../../src/agent/agent.ts';
 import type { PortBinding } from '../../../src/model/keyspace.ts';
 import type { Sim } from '../../../src/sim/index.ts';
 import {
@@ -365,4 +365,15 @@ export async function within<T>(p: Promise<T>, ms: number, what: () => string): 
   } finally {
     clearTimeout(t);
   }
+}
+
+/** The agent's next 'synced' (the end of its next resync), with its figures. */
+export function synced(a: Agent, limitMs = 10000): Promise<ResyncStats> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timed out waiting for the agent to sync')), limitMs);
+    a.once('synced', (s: ResyncStats) => {
+      clearTimeout(t);
+      resolve(s);
+    });
+  });
 }
