@@ -23,15 +23,16 @@ import * as m_l2 from './binapi/l2.ts';
 import * as m_memclnt from './binapi/memclnt.ts';
 import * as m_tapv2 from './binapi/tapv2.ts';
 import * as m_vhost_user from './binapi/vhost_user.ts';
+import * as m_vxlan from './binapi/vxlan.ts';
 import * as m_vlib from './binapi/vlib.ts';
 import * as m_vpe from './binapi/vpe.ts';
 
 /**
  * The groups netvpp knows. Next, with the features that need them: `nat` (nat44_ed plugin),
- * `vxlan` (vxlan plugin), `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin),
- * `policer` (policer plugin): add the binding module (apigen) and one entry to GROUPS.
+ * `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin), `policer` (policer
+ * plugin): add the binding module (apigen) and one entry to GROUPS.
  */
-export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl';
+export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan';
 
 export interface MessageGroup {
   readonly name: string;
@@ -115,8 +116,16 @@ const acl: KnownGroup = {
   cli: [CLI.showAclSessions, CLI.enableAclReclassify],
 };
 
+const vxlan: KnownGroup = {
+  name: 'vxlan',
+  description: 'VXLAN tunnels (vxlan overlay networks)',
+  required: false,
+  provider: 'the vxlan plugin (vxlan.api.json)',
+  messages: defsOf(m_vxlan),
+};
+
 /** Every group, core first. */
-export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl];
+export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl, vxlan];
 
 /** Availability of each group on one VPP, as the client found it at its last connect. */
 export type GroupAvailability = Readonly<Record<string, GroupStatus>>;

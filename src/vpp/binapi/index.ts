@@ -11,6 +11,7 @@ import * as m_tapv2 from './tapv2.ts';
 import * as m_vhost_user from './vhost_user.ts';
 import * as m_vlib from './vlib.ts';
 import * as m_vpe from './vpe.ts';
+import * as m_vxlan from './vxlan.ts';
 
 export * from './types.ts';
 export * from './acl.ts';
@@ -23,6 +24,7 @@ export * from './tapv2.ts';
 export * from './vhost_user.ts';
 export * from './vlib.ts';
 export * from './vpe.ts';
+export * from './vxlan.ts';
 
 /** Every message netvpp may send or receive (the whitelist and its replies and events). */
 export const ALL_MESSAGES: readonly MessageDef[] = [
@@ -85,6 +87,14 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_l2.bridge_flags_reply,
   m_l2.l2_interface_vlan_tag_rewrite,
   m_l2.l2_interface_vlan_tag_rewrite_reply,
+  m_l2.l2fib_add_del,
+  m_l2.l2fib_add_del_reply,
+  m_l2.l2_fib_table_dump,
+  m_l2.l2_fib_table_details,
+  m_l2.bd_ip_mac_add_del,
+  m_l2.bd_ip_mac_add_del_reply,
+  m_l2.bd_ip_mac_dump,
+  m_l2.bd_ip_mac_details,
   m_tapv2.tap_create_v3,
   m_tapv2.tap_create_v3_reply,
   m_tapv2.tap_delete_v2,
@@ -103,6 +113,10 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_af_packet.af_packet_delete_reply,
   m_af_packet.af_packet_dump,
   m_af_packet.af_packet_details,
+  m_vxlan.vxlan_add_del_tunnel_v3,
+  m_vxlan.vxlan_add_del_tunnel_v3_reply,
+  m_vxlan.vxlan_tunnel_v2_dump,
+  m_vxlan.vxlan_tunnel_v2_details,
   m_acl.acl_plugin_get_version,
   m_acl.acl_plugin_get_version_reply,
   m_acl.acl_add_replace,

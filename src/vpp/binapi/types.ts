@@ -104,6 +104,21 @@ export const BdFlags = {
 } as const;
 export const E_bd_flags: TypeRef = { kind: 'enum', name: 'bd_flags', t: 'u32' };
 
+export interface BdIpMac {
+  bd_id: number;
+  ip: string;
+  mac: string;
+}
+export const T_bd_ip_mac: TypeRef = {
+  kind: 'struct',
+  name: 'bd_ip_mac',
+  fields: [
+    { name: 'bd_id', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'ip', type: { kind: 'address' } },
+    { name: 'mac', type: { kind: 'mac' } },
+  ],
+};
+
 /** enum tap_flags (u32) */
 export const TapFlags = {
   TAP_API_FLAG_GSO: 1,
