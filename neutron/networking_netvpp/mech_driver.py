@@ -34,7 +34,11 @@ LOG = logging.getLogger(__name__)
 config.register_opts()
 
 DRIVER_NAME = 'netvpp'
-BINDABLE_TYPES = (constants.TYPE_FLAT, constants.TYPE_VLAN)
+# Types bound on a host's physnets; overlays are bound where the host's
+# agent advertises the type (network_types: its VPP has the plugin and the
+# host has a VTEP).
+PHYSNET_TYPES = (constants.TYPE_FLAT, constants.TYPE_VLAN)
+OVERLAY_TYPES = (constants.TYPE_VXLAN,)
 # Ports of Neutron's own agents (DHCP, router) get a tap interface in VPP.
 TAP_OWNER_PREFIXES = (constants.DEVICE_OWNER_NETWORK_PREFIX, 'neutron:')
 VIF_TYPE_TAP = 'tap'
@@ -274,10 +278,14 @@ class NetvppMechanismDriver(api.MechanismDriver):
                         port['id'], host, ', '.join(sorted(missing)))
             return
         physnets = set(info.get('physnets') or [])
+        net_types = set(info.get('network_types') or [])
         for segment in context.segments_to_bind:
             net_type = segment.get(api.NETWORK_TYPE)
             physnet = segment.get(api.PHYSICAL_NETWORK)
-            if net_type not in BINDABLE_TYPES or physnet not in physnets:
+            if net_type in OVERLAY_TYPES:
+                if net_type not in net_types:
+                    continue
+            elif net_type not in PHYSNET_TYPES or physnet not in physnets:
                 continue
             context.set_binding(segment[api.ID], vif_type,
                                 self._vif_details(vif_type, port['id']))
@@ -286,7 +294,8 @@ class NetvppMechanismDriver(api.MechanismDriver):
                      segment.get(api.SEGMENTATION_ID), vif_type)
             return
         LOG.warning('netvpp: not binding port %s on host %s: no flat/vlan '
-                    'segment on its physnets %s (segments %s)', port['id'],
-                    host, sorted(physnets),
+                    'segment on its physnets %s and no overlay segment of '
+                    'its network types %s (segments %s)', port['id'],
+                    host, sorted(physnets), sorted(net_types),
                     [(s.get(api.NETWORK_TYPE), s.get(api.PHYSICAL_NETWORK))
                      for s in context.segments_to_bind])

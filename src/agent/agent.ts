@@ -24,7 +24,7 @@ import {
 import { VppClient } from '../vpp/client.ts';
 import { ActualState, readActual } from './engine/actual.ts';
 import { compile, HostCompiler, type CompileDelta, type Compiled } from './compile.ts';
-import type { AgentConfig } from './config.ts';
+import { type AgentConfig, vxlanRead } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
 import { type SyncGate, type SyncGateState } from './sync-gate.ts';
@@ -181,6 +181,7 @@ export class Agent extends EventEmitter {
       vhostUserDir: config.vhostUserDir,
       tapBackend: config.tapBackend,
       gso: config.gso === true,
+      vxlan: config.vxlan ?? null,
     });
     this.verify = opts.verify ?? process.env.NETVPP_AGENT_VERIFY === '1';
     this.reconciler = new Reconciler(opts.backoff);
@@ -416,14 +417,19 @@ export class Agent extends EventEmitter {
   }
 
   private hostState(): string {
+    const types = supportedNetworkTypes(
+      this.client?.groups
+        ? new Set(Object.entries(this.client.groups).flatMap(([g, st]) => (st.available ? [g] : [])))
+        : null,
+      this.config,
+    );
+    const vtep = this.config.vxlan?.localIp;
     const v: HostState = {
       host: this.config.host,
       physnets: [...this.config.physnets.keys()],
-      network_types: supportedNetworkTypes(
-        this.client?.groups
-          ? new Set(Object.entries(this.client.groups).flatMap(([g, st]) => (st.available ? [g] : [])))
-          : null,
-      ),
+      network_types: types,
+      // Peers tunnel to this address only while this host can carry VXLAN networks.
+      ...(vtep !== undefined && types.includes('vxlan') ? { vtep } : {}),
       ...hostCapabilities(this.client?.groups, this.config.tapBackend),
       agent_version: AGENT_VERSION,
       vpp: { connected: this.vppConnected, version: this.vppVersion },
@@ -486,7 +492,7 @@ export class Agent extends EventEmitter {
       reason = this.resyncReason ?? 'vpp-reconnect';
       vpp.take();
       this.log.info('resync: reading VPP', { reason });
-      this.actual = await readActual(vpp, { physnets: this.config.physnets });
+      this.actual = await readActual(vpp, { physnets: this.config.physnets, ...vxlanRead(this.config) });
       this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
       this.compiled = false;
     }

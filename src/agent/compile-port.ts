@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { PortBinding, SecurityGroup } from '../model/keyspace.ts';
 import { compileAntiSpoof, compilePortAcls, PortAclError, type PortAcls } from './secgroups/index.ts';
 import type { DesiredState, Entry } from './desired.ts';
-import { type Segment } from './nettypes/index.ts';
+import type { NetworkType, Segment } from './nettypes/index.ts';
 import {
   aclbindKey,
   bridgeKey,
@@ -143,6 +143,7 @@ export interface NetIn {
   member: string;
   /** What its network type says of the segment on this host. */
   seg: Segment;
+  type: NetworkType;
 }
 
 /** What one port contributes to the compiled state (so it can be taken out again). */
@@ -187,7 +188,11 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
   const add = (o: VppObject): void => {
     unit.objects.push(o);
   };
-  const networkKeys = [...net.seg.requires, l2Key(net.member), bridgeKey(net.network)];
+  const networkKeys = [
+    ...net.seg.requires,
+    ...(net.seg.member !== null ? [l2Key(net.member)] : []),
+    bridgeKey(net.network),
+  ];
 
   const port = piece.port as PortObj;
   const iface = port.key;
@@ -240,7 +245,7 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
   after.push(tagdrop);
 
   const l2 = l2Key(iface);
-  add({ kind: 'l2', key: l2, iface, bd: bridgeKey(b.network_id), after: [...after] });
+  add({ kind: 'l2', key: l2, iface, bd: bridgeKey(b.network_id), after: [...after], shg: 0 });
   if (b.admin_state_up) add({ kind: 'up', key: upKey(iface), iface, after: [l2, ...after] });
 
   // Readiness: its network's objects, its own (in portKeys order), and the ACLs its lists name.

@@ -17,7 +17,8 @@ import {
   remoteGroupsOf,
 } from './secgroups/index.ts';
 import type { DesiredState } from './desired.ts';
-import type { TapBackend } from './config.ts';
+import type { TapBackend, VxlanConfig } from './config.ts';
+import { overlayView, SharedObjects } from './compile-overlay.ts';
 import { networkType } from './nettypes/index.ts';
 import {
   aclbindKey,
@@ -57,6 +58,8 @@ export interface CompileOptions {
   tapBackend: TapBackend;
   /** GSO on vhost-user and tap interfaces ([agent] enable_gso; default off). */
   gso?: boolean;
+  /** This host's tunnel endpoint ([vxlan]); absent or null: no VXLAN networks here. */
+  vxlan?: VxlanConfig | null;
 }
 
 export interface PortPlan {
@@ -100,6 +103,8 @@ export interface CompileChanges {
   groups: ReadonlySet<string>;
   /** Groups whose membership changed. */
   members: ReadonlySet<string>;
+  /** Overlay networks whose ports on other hosts, or peers, changed. */
+  overlays?: ReadonlySet<string>;
 }
 
 interface GroupUnit {
@@ -182,6 +187,10 @@ export class HostCompiler {
   /** The physnet of each claimed network (an uplink exists while a network uses its physnet). */
   private networkPhysnet = new Map<string, string>();
   private physnetRefs = new Map<string, number>();
+  /** Objects networks of one type share (the VXLAN underlay), while a network needs them. */
+  private shared = new SharedObjects();
+  /** The desired state of the pass in progress (overlay networks read their peers from it). */
+  private state: DesiredState | undefined;
   private groupRefs = new Map<string, number>();
   private sharedRefs = new Map<string, number>();
   private groupUnits = new Map<string, GroupUnit>();
@@ -224,6 +233,10 @@ export class HostCompiler {
       bd: () => this.byNetwork.get(rest),
       vlan: () => this.byMember.get(key),
       l2: () => this.byMember.get(rest),
+      // An overlay's tunnels, static MACs and ARP entries: no port's readiness waits on them.
+      vxlan: () => [],
+      l2fib: () => [],
+      arp: () => [],
       sg: () => this.portsByGroup.get(rest.slice(0, rest.lastIndexOf(':'))),
     };
     const lookup = index[key.slice(0, colon)];
@@ -243,6 +256,7 @@ export class HostCompiler {
     this.networkObjects = new Map();
     this.networkPhysnet = new Map();
     this.physnetRefs = new Map();
+    this.shared = new SharedObjects();
     this.groupRefs = new Map();
     this.sharedRefs = new Map();
     this.groupUnits = new Map();
@@ -253,6 +267,7 @@ export class HostCompiler {
       ports: new Set(state.bindings.keys()),
       groups: new Set<string>(),
       members: new Set<string>(),
+      overlays: new Set<string>(),
     };
     this.apply(state, changes, false);
   }
@@ -267,6 +282,7 @@ export class HostCompiler {
     const delta: CompileDelta = { keys: track ? new Set() : noKeys, ports: track ? new Set() : noKeys };
     const lookup = this.groupLookup(state);
     const fronts = new Map<string, Front>();
+    this.state = state;
 
     // 1. Changed bindings: their way into the network step, and the network claims it affects.
     const seedNets = new Set<string>();
@@ -295,6 +311,13 @@ export class HostCompiler {
       }
     }
     if (seedNets.size > 0) this.resolveNetworks(seedNets, seedMembers, redo, delta);
+    // Overlay networks whose peers or remote ports changed: their objects anew (claims stay).
+    for (const n of changes.overlays ?? []) {
+      if (!this.claims.has(n) || seedNets.has(n)) continue;
+      const physnets = new Set<string>();
+      this.dropNetwork(n, physnets, delta);
+      this.addNetwork(n, physnets, delta);
+    }
 
     // 2. Ports naming a group whose face changed (their lists, errors and waiting depend on it); a
     // change of rules alone is the group's own business (its ACLs, step 4).
@@ -393,7 +416,8 @@ export class HostCompiler {
       plan.errors.push(seg.error);
       return f;
     }
-    f.net = { network: b.network_id, segment: seg.id, member: seg.member, seg };
+    // A type without one member interface (overlays) is exclusive by its segment id alone.
+    f.net = { network: b.network_id, segment: seg.id, member: seg.member ?? seg.id, seg, type };
     return f;
   }
 
@@ -497,6 +521,7 @@ export class HostCompiler {
       physnets.add(physnet);
       this.networkPhysnet.delete(networkId);
     }
+    this.shared.release(networkId, this.compiled.objects, delta.keys);
   }
 
   /** A network's objects, from its claim: sub-interface (VLAN), bridge, the uplink side's membership. */
@@ -506,19 +531,21 @@ export class HostCompiler {
     const n = claim.net;
     const made: VppObject[] = [];
     made.push(...n.seg.objects);
-    made.push(
-      {
-        kind: 'bd',
-        key: claim.bd,
-        preferredId: preferredBdId(networkId),
-        flood: true,
-        uuFlood: true,
-        forward: true,
-        learn: true,
-        arpTerm: false,
-      },
-      { kind: 'l2', key: l2Key(n.member), iface: n.member, bd: claim.bd, after: [] },
-    );
+    made.push({
+      kind: 'bd',
+      key: claim.bd,
+      preferredId: preferredBdId(networkId),
+      flood: true,
+      uuFlood: true,
+      forward: true,
+      learn: true,
+      arpTerm: n.seg.arpTerm === true,
+    });
+    if (n.seg.member !== null)
+      made.push({ kind: 'l2', key: l2Key(n.member), iface: n.member, bd: claim.bd, after: [], shg: 0 });
+    if (n.type.overlayObjects && this.state)
+      made.push(...n.type.overlayObjects(networkId, n.seg, claim.bd, this.opts, overlayView(this.state)));
+    this.shared.hold(networkId, n.seg.shared ?? [], this.compiled.objects, delta.keys);
     for (const o of made) {
       this.compiled.objects.set(o.key, o);
       delta.keys.add(o.key);

@@ -4,6 +4,7 @@
 // the option and where it came from.
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { MAX_PHYSNET_LENGTH } from '../model/keyspace.ts';
 import {
@@ -47,11 +48,29 @@ export interface AgentConfig {
   tapBackendSetting: TapBackend | 'auto';
   /** GSO on vhost-user and tap interfaces (off unless enable_gso = true). */
   gso?: boolean;
+  /** VXLAN overlay networks ([vxlan]); null when local_ip is not set (no vxlan networks here). */
+  vxlan?: VxlanConfig | null;
   logLevel: Level;
   /** Loopback address and port of the health endpoint; port 0 picks a free one; null disables it. */
   health: { host: string; port: number } | null;
   /** The file that was read, if any. */
   configFile: string | null;
+}
+
+/** [vxlan]: this host's tunnel endpoint. */
+export interface VxlanConfig {
+  /** The VTEP address tunnels start from (a plain address). */
+  localIp: string;
+  /**
+   * The VPP interface that carries the underlay, found by name (never created): the agent sets it
+   * up and gives it localIp/prefixLen. null: the operator has configured the address in VPP.
+   */
+  underlay: { name: string; prefixLen: number } | null;
+}
+
+/** What read-back needs of [vxlan]: this host's VTEP and the underlay interface the agent manages. */
+export function vxlanRead(c: Pick<AgentConfig, 'vxlan'>): { vtep: string | null; underlay: string | null } {
+  return { vtep: c.vxlan?.localIp ?? null, underlay: c.vxlan?.underlay?.name ?? null };
 }
 
 export class ConfigError extends Error {
@@ -127,6 +146,20 @@ const OPTIONS = [
     flag: 'vpp-api-timeout',
     help: 'seconds to wait for each VPP reply (a write that timed out is read back before a retry)',
     default: '10',
+  },
+  {
+    name: 'local_ip',
+    section: 'vxlan',
+    env: 'NETVPP_VXLAN_LOCAL_IP',
+    flag: 'vxlan-local-ip',
+    help: 'VTEP address for VXLAN networks (with underlay_interface: address/prefix length)',
+  },
+  {
+    name: 'underlay_interface',
+    section: 'vxlan',
+    env: 'NETVPP_VXLAN_UNDERLAY_INTERFACE',
+    flag: 'vxlan-underlay-interface',
+    help: 'VPP interface that carries the tunnels; the agent sets it up and gives it local_ip',
   },
 ] as const satisfies readonly OptionSpec[];
 
@@ -211,6 +244,43 @@ export function parsePhysnets(s: string, problems: string[], where = 'physnets')
     map.set(name, ifname);
   }
   return map;
+}
+
+function vxlanConfig(
+  localIp: string | undefined,
+  underlay: string | undefined,
+  physnets: ReadonlyMap<string, string>,
+  where: (name: OptionName) => string,
+  problems: string[],
+): VxlanConfig | null {
+  if (localIp === undefined || localIp === '') {
+    if (underlay) problems.push(`${where('underlay_interface')}: needs [vxlan] local_ip`);
+    return null;
+  }
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(localIp.trim());
+  const addr = m?.[1] ?? '';
+  const family = isIP(addr);
+  const len = m?.[2] === undefined ? null : Number(m[2]);
+  if (family === 0 || (len !== null && len > (family === 4 ? 32 : 128))) {
+    problems.push(
+      `${where('local_ip')}: expected an IP address (or address/prefix length), got ${JSON.stringify(localIp)}`,
+    );
+    return null;
+  }
+  if (!underlay) return { localIp: addr, underlay: null };
+  if (len === null) {
+    problems.push(
+      `${where('local_ip')}: with underlay_interface, give the prefix length too (e.g. ${addr}/24)`,
+    );
+    return null;
+  }
+  if ([...physnets.values()].includes(underlay)) {
+    problems.push(
+      `${where('underlay_interface')}: ${underlay} is a physnet's uplink (a bridged interface has no address)`,
+    );
+    return null;
+  }
+  return { localIp: addr, underlay: { name: underlay, prefixLen: len } };
 }
 
 export interface LoadOptions {
@@ -301,8 +371,11 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (!(timeout > 0 && timeout <= 3600))
     problems.push(`${where('api_timeout')}: must be a number of seconds above 0 (at most 3600)`);
 
+  const vxlan = vxlanConfig(raw.local_ip, raw.underlay_interface, physnets, where, problems);
+
   if (problems.length) throw new ConfigError(problems);
   return {
+    vxlan,
     host,
     etcd,
     vppSocket,

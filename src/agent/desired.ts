@@ -4,7 +4,18 @@
 // watcher or the agent.
 import type { KeyValue, PutEvent, DeleteEvent } from '../store/index.ts';
 import { formatErrors } from '../model/validate.ts';
-import { decodeValue, keys, parseKey, type PortBinding, type SecurityGroup } from '../model/keyspace.ts';
+import {
+  decodeValue,
+  keys,
+  type NetworkType,
+  parseKey,
+  type PortBinding,
+  type SecurityGroup,
+} from '../model/keyspace.ts';
+import { OverlayState } from './desired-overlay.ts';
+
+/** Network types whose segment spans hosts through etcd (their ports and peers are watched). */
+const OVERLAY_TYPES: ReadonlySet<NetworkType> = new Set<NetworkType>(['vxlan']);
 
 export type Entry<T> = { ok: true; value: T } | { ok: false; error: string; revision: number | null };
 
@@ -18,6 +29,8 @@ export interface DesiredChanges {
   ports: Set<string>;
   groups: Set<string>;
   members: Set<string>;
+  /** Overlay networks whose ports or peers changed. */
+  overlays: Set<string>;
 }
 
 const noChanges = (full: boolean): DesiredChanges => ({
@@ -25,6 +38,7 @@ const noChanges = (full: boolean): DesiredChanges => ({
   ports: new Set(),
   groups: new Set(),
   members: new Set(),
+  overlays: new Set(),
 });
 
 /** Best-effort Neutron revision of a value that failed validation, for the port state. */
@@ -54,12 +68,18 @@ export class DesiredState {
   version = 0;
   private changes: DesiredChanges = noChanges(true);
 
-  constructor(readonly host: string) {}
+  /** The overlay networks this host has ports on: their ports everywhere and their peers' VTEPs. */
+  readonly overlay: OverlayState;
+
+  constructor(readonly host: string) {
+    this.overlay = new OverlayState(host, () => this.version++);
+  }
 
   /** The changes since the last call (the first call says `full`). */
   takeChanges(): DesiredChanges {
     const c = this.changes;
     this.changes = noChanges(false);
+    c.overlays = this.overlay.takeChanged();
     return c;
   }
 
@@ -75,6 +95,7 @@ export class DesiredState {
   resetHost(kvs: KeyValue[]): void {
     this.bindings.clear();
     this.named.clear();
+    this.overlayNets.clear();
     for (const kv of kvs) this.putHost(kv.key, kv.value);
     this.changes.full = true;
     this.version++;
@@ -118,9 +139,15 @@ export class DesiredState {
     }
   }
 
-  /** Counts the groups a binding names in or out (see interest()). */
+  /** Counts the groups (and overlay network) a binding names in or out (see interest()). */
   private name(e: Entry<PortBinding> | undefined, d: 1 | -1): void {
     if (!e?.ok) return;
+    if (OVERLAY_TYPES.has(e.value.network_type)) {
+      const net = e.value.network_id;
+      const n = (this.overlayNets.get(net) ?? 0) + d;
+      if (n === 0) this.overlayNets.delete(net);
+      else this.overlayNets.set(net, n);
+    }
     for (const sg of new Set(e.value.security_groups)) {
       const n = (this.named.get(sg) ?? 0) + d;
       if (n === 0) this.named.delete(sg);
@@ -225,7 +252,19 @@ export class DesiredState {
     return out;
   }
 
+  /** The overlay networks this host's valid bindings are on (their keys are watched). */
+  overlayInterest(): ReadonlySet<string> {
+    return new Set(this.overlayNets.keys());
+  }
+
+  /** The hosts whose VTEP this host needs: the other hosts with ports on its overlay networks. */
+  peerInterest(): Set<string> {
+    return this.overlay.peersOf(new Set(this.overlayNets.keys()));
+  }
+
   private interestCache: { version: number; groups: Set<string> } | undefined;
+  /** Overlay network id → how many valid bindings are on it. */
+  private readonly overlayNets = new Map<string, number>();
   /** Group id → how many valid bindings name it (so interest() costs the groups, not the ports). */
   private readonly named = new Map<string, number>();
 }

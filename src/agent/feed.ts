@@ -1,10 +1,12 @@
 // Keeps DesiredState fed from etcd. One watcher on nodes/<host>/ (this host's bindings) and the sync
-// marker meta/synced (one stream, so a reset of etcd is seen once for both), and one per security group this host needs (its definition and its remote-group membership), started when a
-// local port (or a rule of a group in use) first names the group and stopped a while after the last
-// reference goes. So the agent receives its own host's keys and only the global objects its ports
-// reference — never every change in the cloud.
+// marker meta/synced (one stream, so a reset of etcd is seen once for both); then, each started when
+// a local port first needs it and stopped a while after the last need goes: one per security group
+// (its definition and remote-group membership), one per overlay network (its ports on every host)
+// and one per peer host of those networks (its alive key, for its VTEP). So the agent receives its
+// own host's keys and only the global objects its ports reference — never every change in the cloud.
 import { keys } from '../model/keyspace.ts';
 import { watchPrefixes, type PrefixWatcher, type Store, type WatchEvent } from '../store/index.ts';
+import { WatchSet } from './watch-set.ts';
 import type { Logger } from '../util/log.ts';
 import type { DesiredState } from './desired.ts';
 import { SyncGate, type SyncGateState } from './sync-gate.ts';
@@ -18,16 +20,15 @@ export interface FeedOptions {
 
 export class DesiredFeed {
   private host: PrefixWatcher | undefined;
-  private readonly groups = new Map<string, PrefixWatcher>();
-  private readonly unusedSince = new Map<string, number>();
+  private readonly groups: WatchSet;
+  private readonly overlays: WatchSet;
+  private readonly peers: WatchSet;
   private hostLoaded = false;
   private hostConnected = false;
   private closed = false;
   /** Counts marker updates, so a deferred one that a newer one overtook is dropped. */
   private markerSeq = 0;
-  private sweepTimer: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
-  private readonly dropAfterMs: number;
   readonly gate: SyncGate;
 
   constructor(
@@ -37,8 +38,51 @@ export class DesiredFeed {
     private readonly log: Logger,
     opts: FeedOptions = {},
   ) {
-    this.dropAfterMs = opts.dropAfterMs ?? 10_000;
+    const dropAfterMs = opts.dropAfterMs ?? 10_000;
     this.gate = new SyncGate((state, why) => opts.onGate?.(state, why));
+    this.groups = new WatchSet(store, log, {
+      what: 'security group',
+      prefixes: (id) => [keys.secGroup(id), keys.remoteGroup(id)],
+      onEvent: (id, ev) => this.onGroupEvent(id, ev),
+      onDrop: (id) => {
+        this.desired.dropGroup(id);
+        this.onChange();
+      },
+      dropAfterMs,
+    });
+    const overlay = desired.overlay;
+    this.overlays = new WatchSet(store, log, {
+      what: 'overlay network',
+      prefixes: (id) => [keys.overlay(id)],
+      onEvent: (id, ev) => {
+        if (ev.type === 'connection') return;
+        if (ev.type === 'resync') {
+          overlay.resetNetwork(id, ev.kvs);
+          if (ev.reason !== 'initial') this.desired.markFull();
+        } else overlay.networkEvent(id, ev);
+        this.changed();
+      },
+      onDrop: (id) => {
+        overlay.dropNetwork(id);
+        this.changed();
+      },
+      dropAfterMs,
+    });
+    this.peers = new WatchSet(store, log, {
+      what: 'peer host',
+      prefixes: (host) => [keys.hostAlive(host)],
+      onEvent: (host, ev) => {
+        if (ev.type === 'connection') return;
+        if (ev.type === 'resync') overlay.resetPeer(host, ev.kvs);
+        else overlay.peerEvent(host, ev);
+        this.changed();
+      },
+      onDrop: (host) => {
+        overlay.dropPeer(host);
+        this.changed();
+      },
+      dropAfterMs,
+    });
   }
 
   start(): void {
@@ -50,10 +94,14 @@ export class DesiredFeed {
     });
   }
 
-  /** True once this host's keys and every group they need have been read. */
+  /** True once this host's keys and every group, overlay network and peer they need have been read. */
   get complete(): boolean {
     if (!this.hostLoaded) return false;
     for (const g of this.desired.interest()) if (!this.desired.loadedGroups.has(g)) return false;
+    const nets = this.desired.overlayInterest();
+    for (const n of nets) if (!this.desired.overlay.loaded.has(n)) return false;
+    for (const h of this.desired.overlay.peersOf(nets))
+      if (!this.desired.overlay.loadedPeers.has(h)) return false;
     return true;
   }
 
@@ -63,6 +111,11 @@ export class DesiredFeed {
 
   get watchedGroups(): number {
     return this.groups.size;
+  }
+
+  /** Overlay networks and peer hosts watched now. */
+  get watchedOverlay(): { networks: number; peers: number } {
+    return { networks: this.overlays.size, peers: this.peers.size };
   }
 
   /** Resolves once `complete` (the full desired state has been read). */
@@ -128,7 +181,6 @@ export class DesiredFeed {
   }
 
   private onGroupEvent(sgId: string, ev: WatchEvent): void {
-    if (!this.groups.has(sgId)) return;
     switch (ev.type) {
       case 'resync':
         this.desired.resetGroup(sgId, ev.kvs);
@@ -147,62 +199,14 @@ export class DesiredFeed {
 
   private updateInterest(): void {
     if (this.closed) return;
-    const want = this.desired.interest();
-    const now = Date.now();
-    for (const id of want) {
-      this.unusedSince.delete(id);
-      if (this.groups.has(id)) continue;
-      const w = watchPrefixes(this.store, {
-        prefixes: [keys.secGroup(id), keys.remoteGroup(id)],
-        onEvent: (ev) => this.onGroupEvent(id, ev),
-        log: (msg, err) =>
-          this.log.warn(
-            `etcd watch of security group ${id}: ${msg}`,
-            err ? { error: String(err) } : undefined,
-          ),
-      });
-      this.groups.set(id, w);
-    }
-    for (const id of this.groups.keys()) {
-      if (!want.has(id) && !this.unusedSince.has(id)) this.unusedSince.set(id, now);
-    }
-    if (this.unusedSince.size > 0 && !this.sweepTimer) {
-      this.sweepTimer = setTimeout(() => {
-        this.sweepTimer = undefined;
-        this.sweep();
-      }, this.dropAfterMs);
-      this.sweepTimer.unref();
-    }
-  }
-
-  private sweep(): void {
-    if (this.closed) return;
-    const want = this.desired.interest();
-    const now = Date.now();
-    let dropped = false;
-    for (const [id, since] of [...this.unusedSince]) {
-      if (want.has(id)) {
-        this.unusedSince.delete(id);
-        continue;
-      }
-      if (now - since < this.dropAfterMs) continue;
-      this.unusedSince.delete(id);
-      const w = this.groups.get(id);
-      this.groups.delete(id);
-      void w?.close();
-      this.desired.dropGroup(id);
-      dropped = true;
-    }
-    if (this.unusedSince.size > 0) this.updateInterest();
-    if (dropped) this.onChange();
+    this.groups.update(() => this.desired.interest());
+    this.overlays.update(() => this.desired.overlayInterest());
+    this.peers.update(() => this.desired.peerInterest());
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.sweepTimer) clearTimeout(this.sweepTimer);
-    const all = [this.host, ...this.groups.values()];
-    this.groups.clear();
-    await Promise.all(all.map((w) => w?.close()));
+    await Promise.all([this.host?.close(), this.groups.close(), this.overlays.close(), this.peers.close()]);
     for (const r of this.waiters) r();
     this.waiters = [];
   }

@@ -17,7 +17,7 @@ import { isWriteRequest } from '../vpp/read-only.ts';
 import { readActual, type ActualState } from './engine/actual.ts';
 import { execute } from './engine/apply.ts';
 import { compile, type Compiled, type PortPlan } from './compile.ts';
-import type { AgentConfig } from './config.ts';
+import { type AgentConfig, vxlanRead } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { diff, heldDeletions, type Blocked, type DiffInput, type Plan, type PlanOp } from './engine/diff.ts';
 import { DesiredFeed } from './feed.ts';
@@ -29,7 +29,10 @@ import { CountingVpp, type CallCounts, type VppApi } from './vpp-api.ts';
 export type { ActualState, Blocked, Compiled, Plan, PlanOp, PortPlan, VppObject };
 
 /** What the inspection needs of the agent's configuration. */
-export type InspectConfig = Pick<AgentConfig, 'host' | 'physnets' | 'vhostUserDir' | 'tapBackend' | 'gso'>;
+export type InspectConfig = Pick<
+  AgentConfig,
+  'host' | 'physnets' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'vxlan'
+>;
 
 export interface InspectOptions {
   /** An open store with namespace PREFIX (as the agent's). */
@@ -301,11 +304,12 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
   const { desired, gate } = await loadDesired(store, config.host, timeoutMs, address, log);
 
   const vpp = new CountingVpp(new ReadOnlyVpp(opts.vpp));
-  const actual = await readActual(vpp, { physnets: config.physnets });
+  const actual = await readActual(vpp, { physnets: config.physnets, ...vxlanRead(config) });
   const counts: CallCounts = vpp.take();
   if (counts.writes > 0) throw new WriteRefusedError(`${counts.writes} writes`);
 
   const compiled = compile(desired, {
+    vxlan: config.vxlan ?? null,
     physnets: config.physnets,
     vhostUserDir: config.vhostUserDir,
     tapBackend: config.tapBackend,

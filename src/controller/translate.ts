@@ -12,6 +12,8 @@ import {
   type NeutronKind,
   type NeutronRecord,
   neutronRecordSchema,
+  type OverlayPort,
+  overlayPortSchema,
   parseKey,
   type PortBinding,
   portBindingSchema,
@@ -171,7 +173,17 @@ export function portOwns(
   if (isBoundByNetvpp(p)) {
     if (!/^[^/\s]{1,255}$/.test(p['binding:host_id']))
       throw new RowError(`binding:host_id "${p['binding:host_id']}" can't be used in a key`);
-    owns[keys.portBinding(p['binding:host_id'], p.id)] = portBinding(p, revision, networkMtu);
+    const b = portBinding(p, revision, networkMtu);
+    owns[keys.portBinding(p['binding:host_id'], p.id)] = b;
+    // Overlay networks: the port as the other hosts on its network see it (flood list, MAC, ARP).
+    if (b.network_type === 'vxlan') {
+      const key = keys.overlayPort(p.network_id, p.id);
+      owns[key] = checked<OverlayPort>(
+        overlayPortSchema,
+        { host: p['binding:host_id'], mac: b.mac, ips: b.fixed_ips.map((f) => f.ip_address), revision },
+        key,
+      );
+    }
   }
   const ips = memberIps(p);
   for (const sg of new Set(p.security_groups)) {

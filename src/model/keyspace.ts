@@ -131,12 +131,32 @@ export interface RemoteGroupMember {
   revision: number;
 }
 
+/**
+ * `global/overlay/<network_id>/ports/<port_id>`: a port bound on an overlay (vxlan) network, for the
+ * other hosts on that network: where it lives (its host is in their flood list, its MAC points at the
+ * tunnel to that host) and which addresses it answers for (ARP/ND termination). Written by the
+ * controller with the binding; watched only by agents with ports on the network.
+ */
+export interface OverlayPort {
+  host: string;
+  mac: string;
+  /** The port's fixed IPs (plain addresses; allowed address pairs are not terminated). */
+  ips: string[];
+  /** Neutron revision of the port. */
+  revision: number;
+}
+
 /** `state/<host>/alive`, lease-backed: present exactly while the agent on <host> is alive. */
 export interface HostState {
   host: string;
   physnets: string[];
   network_types: NetworkType[];
   vif_types: VifType[];
+  /**
+   * The host's VXLAN tunnel endpoint address ([vxlan] local_ip), when it carries overlay networks.
+   * Peers on a shared overlay network make a tunnel to it while this key exists.
+   */
+  vtep?: string;
   /**
    * Features this host offers (HOST_FEATURES; names a newer agent adds are kept, so an older
    * controller passes them on). Absent: an agent from before features were advertised, which
@@ -322,11 +342,19 @@ export const remoteGroupMemberSchema: Check<RemoteGroupMember> = obj<RemoteGroup
   revision,
 });
 
+export const overlayPortSchema: Check<OverlayPort> = obj<OverlayPort>({
+  host: hostName,
+  mac,
+  ips: arrayOf(ipAddress),
+  revision,
+});
+
 export const hostStateSchema: Check<HostState> = obj<HostState>({
   host: hostName,
   physnets: arrayOf(physnetName),
   network_types: arrayOf(networkType),
   vif_types: arrayOf(vifType),
+  vtep: optional(ipAddress, undefined),
   features: optional(arrayOf(featureName, { max: 64 }), undefined),
   agent_version: str({ max: 255 }),
   vpp: obj<HostState['vpp']>({ connected: bool, version: nullable(str({ max: 255 })) }),
@@ -396,6 +424,12 @@ export const keys = {
   remoteGroupMember: (sgId: string, portId: string) =>
     `global/remote_group/${seg('security group id', sgId)}/${seg('port id', portId)}`,
 
+  overlays: `global/overlay/`,
+  /** Everything of one overlay network (what an agent with ports on it watches). */
+  overlay: (networkId: string) => `global/overlay/${seg('network id', networkId)}/`,
+  overlayPort: (networkId: string, portId: string) =>
+    `global/overlay/${seg('network id', networkId)}/ports/${seg('port id', portId)}`,
+
   state: `state/`,
   hostState: (host: string) => `state/${seg('host', host)}/`,
   hostAlive: (host: string) => `state/${seg('host', host)}/alive`,
@@ -418,6 +452,7 @@ export type ParsedKey =
   | { kind: 'portBinding'; host: string; portId: string }
   | { kind: 'secGroup'; sgId: string }
   | { kind: 'remoteGroupMember'; sgId: string; portId: string }
+  | { kind: 'overlayPort'; networkId: string; portId: string }
   | { kind: 'hostAlive'; host: string }
   | { kind: 'portState'; host: string; portId: string }
   | { kind: 'neutronRecord'; neutronKind: NeutronKind; id: string }
@@ -435,6 +470,8 @@ export function parseKey(key: string): ParsedKey | null {
   if (p.length === 3 && a === 'global' && b === 'secgroups') return { kind: 'secGroup', sgId: c };
   if (p.length === 4 && a === 'global' && b === 'remote_group')
     return { kind: 'remoteGroupMember', sgId: c, portId: d };
+  if (p.length === 5 && a === 'global' && b === 'overlay' && d === 'ports')
+    return { kind: 'overlayPort', networkId: c, portId: p[4] };
   if (p.length === 3 && a === 'state' && c === 'alive') return { kind: 'hostAlive', host: b };
   if (p.length === 4 && a === 'state' && c === 'ports') return { kind: 'portState', host: b, portId: d };
   if (p.length === 2 && a === 'election' && b === 'controller') return { kind: 'controllerLeader' };
@@ -448,6 +485,7 @@ interface ValueTypes {
   portBinding: PortBinding;
   secGroup: SecurityGroup;
   remoteGroupMember: RemoteGroupMember;
+  overlayPort: OverlayPort;
   hostAlive: HostState;
   portState: PortState;
   neutronRecord: NeutronRecord;
@@ -460,6 +498,7 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   portBinding: portBindingSchema,
   secGroup: securityGroupSchema,
   remoteGroupMember: remoteGroupMemberSchema,
+  overlayPort: overlayPortSchema,
   hostAlive: hostStateSchema,
   portState: portStateSchema,
   neutronRecord: neutronRecordSchema,

@@ -143,6 +143,7 @@ export const NETVPP_INI_SECTIONS: ReadonlyMap<string, readonly Daemon[]> = new M
     ['etcd', ['agent', 'controller']],
     ['agent', ['agent']],
     ['vpp', ['agent']],
+    ['vxlan', ['agent']],
     ['controller', ['controller']],
   ],
 );

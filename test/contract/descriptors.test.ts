@@ -43,7 +43,12 @@ interface World {
   uplinkName: string;
   physnet: string;
   vhostDir: string;
+  /** The VXLAN underlay interface the test made (operator-owned). */
+  underlayName: string;
 }
+
+const VTEP = '198.51.100.1';
+const PEER = '198.51.100.2';
 
 interface Sample<K extends ObjKind> {
   /** What must exist first (created by the same engine, deleted after). */
@@ -82,6 +87,21 @@ const bdOf = (id: string, preferredId: number): Of<'bd'> => ({
   learn: true,
   arpTerm: false,
 });
+const underlayOf = (w: World): Of<'underlay'> => ({
+  kind: 'underlay',
+  key: 'underlay',
+  name: w.underlayName,
+  adminUp: true,
+});
+const vxlanOf = (dst = PEER, vni = 9001): Of<'vxlan'> => ({
+  kind: 'vxlan',
+  key: `vxlan:${vni}:${dst}`,
+  src: VTEP,
+  dst,
+  vni,
+  after: [],
+  adminUp: true,
+});
 const aclOf = (key: string, rules = base.ingress): Of<'acl'> => ({ kind: 'acl', key, rules });
 const macipOf = (id: string, ip = '10.9.0.5/32'): Of<'macip'> => ({
   kind: 'macip',
@@ -112,7 +132,14 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
   port: { deps: () => [], obj: portOf, changed: (o) => ({ ...o, mtu: 1400 }) },
   l2: {
     deps: (w, id) => [portOf(w, id), bdOf(id, 4002)],
-    obj: (_w, id) => ({ kind: 'l2', key: `l2:port:${id}`, iface: `port:${id}`, bd: `bd:${id}`, after: [] }),
+    obj: (_w, id) => ({
+      kind: 'l2',
+      key: `l2:port:${id}`,
+      iface: `port:${id}`,
+      bd: `bd:${id}`,
+      after: [],
+      shg: 0,
+    }),
     changedDeps: (_w, id) => [bdOf(other(id), 4003)],
     changed: (o, _w, id) => ({ ...o, bd: `bd:${other(id)}` }),
   },
@@ -162,6 +189,34 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     deps: (w, id) => [portOf(w, id)],
     obj: (_w, id) => ({ kind: 'tagdrop', key: `tagdrop:${id}`, iface: `port:${id}`, adminUp: false }),
   },
+  underlay: { deps: () => [], obj: (w) => underlayOf(w) },
+  vtepaddr: {
+    deps: (w) => [underlayOf(w)],
+    obj: () => ({ kind: 'vtepaddr', key: `vtepaddr:${VTEP}/24`, iface: 'underlay', prefix: `${VTEP}/24` }),
+  },
+  vxlan: { deps: () => [], obj: () => vxlanOf(), changed: (o) => ({ ...o, adminUp: false }) },
+  l2fib: {
+    deps: (_w, id) => [bdOf(id, 4010), vxlanOf(PEER, 9002)],
+    obj: (_w, id) => ({
+      kind: 'l2fib',
+      key: `l2fib:${id}:fa:16:3e:00:00:09`,
+      bd: `bd:${id}`,
+      mac: 'fa:16:3e:00:00:09',
+      iface: vxlanOf(PEER, 9002).key,
+    }),
+    changedDeps: () => [vxlanOf('198.51.100.3', 9002)],
+    changed: (o) => ({ ...o, iface: vxlanOf('198.51.100.3', 9002).key }),
+  },
+  arpterm: {
+    deps: (_w, id) => [bdOf(id, 4011)],
+    obj: (_w, id) => ({
+      kind: 'arpterm',
+      key: `arp:${id}:10.9.0.9`,
+      bd: `bd:${id}`,
+      ip: '10.9.0.9',
+      mac: 'fa:16:3e:00:00:09',
+    }),
+  },
 };
 
 function compiled(objects: VppObject[]): Compiled {
@@ -176,7 +231,7 @@ function compiled(objects: VppObject[]): Compiled {
 
 describe('every kind descriptor keeps the engine contract', () => {
   const h = contractHarness();
-  const w: World = { uplinkName: '', physnet: 'contract', vhostDir: '' };
+  const w: World = { uplinkName: '', physnet: 'contract', vhostDir: '', underlayName: '' };
   let uplinkIdx = -1;
   before(async () => {
     w.vhostDir = mkdtempSync(join(tmpdir(), 'netvpp-contract-vhost-'));
@@ -189,13 +244,25 @@ describe('every kind descriptor keeps the engine contract', () => {
     h.cleanup.add(() => h.c.request(delete_loopback, { sw_if_index: uplinkIdx }));
     const [d] = await h.c.dump(sw_interface_dump, { sw_if_index: uplinkIdx });
     w.uplinkName = d.interface_name;
+    const u = await h.c.request(create_loopback_instance, {
+      mac_address: '02:fe:aa:00:00:03',
+      is_specified: false,
+      user_instance: 0,
+    });
+    h.cleanup.add(() => h.c.request(delete_loopback, { sw_if_index: u.sw_if_index }));
+    const [ud] = await h.c.dump(sw_interface_dump, { sw_if_index: u.sw_if_index });
+    w.underlayName = ud.interface_name;
   });
   after(() => rmSync(w.vhostDir, { recursive: true, force: true }));
 
   /** An engine as the agent has one: VPP read back, then passes over the keys the test owns. */
   async function engine(client: VppClient, keys: Set<string>) {
     const vpp = new CountingVpp(client);
-    const actual: ActualState = await readActual(vpp, { physnets: new Map([[w.physnet, w.uplinkName]]) });
+    const actual: ActualState = await readActual(vpp, {
+      physnets: new Map([[w.physnet, w.uplinkName]]),
+      vtep: VTEP,
+      underlay: w.underlayName,
+    });
     actual.takeTouched();
     const rec = new Reconciler({ minMs: 1, maxMs: 1 });
     const ctx = { vpp, actual, hostNet: new RecordingHostNet() };

@@ -278,3 +278,37 @@ test('subnet rows are accepted and write nothing', () => {
   assert.deepEqual(r.rejected, []);
   assert.equal(r.done.length, 1);
 });
+
+test('a port on a VXLAN network is published to the network’s other hosts; it follows the port’s host and goes with it', () => {
+  const c = controller();
+  const vx = { id: NET, network_type: 'vxlan', physical_network: null, segmentation_id: 7001, mtu: 1450 };
+  const entry = keys.overlayPort(NET, PORT);
+  const r = c.apply(portRow({ 'netvpp:network': vx, revision_number: 2 }));
+  assert.deepEqual(r.rejected, []);
+  const p = puts(r.ops);
+  const b = p.get(bindingKey('compute1')) as PortBinding;
+  assert.equal(b.network_type, 'vxlan');
+  assert.equal(b.physnet, null);
+  assert.equal(b.segmentation_id, 7001);
+  assert.deepEqual(p.get(entry), {
+    host: 'compute1',
+    mac: 'fa:16:3e:00:00:01',
+    ips: ['10.0.0.5'],
+    revision: 2,
+  });
+
+  // Live-migrated (re-bound elsewhere): the entry names the new host.
+  const moved = c.apply(portRow({ 'netvpp:network': vx, 'binding:host_id': 'compute2', revision_number: 3 }));
+  assert.deepEqual((puts(moved.ops).get(entry) as { host: string }).host, 'compute2');
+  // Its name changes, nothing netvpp uses: nothing is rewritten, so no agent on the network wakes up.
+  const renamed = c.apply(
+    portRow({ 'netvpp:network': vx, 'binding:host_id': 'compute2', name: 'web', revision_number: 4 }),
+  );
+  assert.equal(puts(renamed.ops).has(entry), false);
+  // Unbound: no binding, no entry.
+  const gone = c.apply(row('port', 'delete', null, 5));
+  assert.ok(deletes(gone.ops).includes(entry));
+  // A VLAN port publishes nothing of the kind.
+  const vlan = c.apply(portRow({ id: uid(9) }));
+  assert.equal([...puts(vlan.ops).keys()].filter((k) => k.startsWith(keys.overlays)).length, 0);
+});

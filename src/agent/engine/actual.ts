@@ -204,6 +204,9 @@ export class ActualState {
 export interface ReadActualOptions {
   /** physnet → uplink interface name. */
   physnets: ReadonlyMap<string, string>;
+  /** This host's VTEP and the underlay interface the agent manages (see ReadSource). */
+  vtep?: string | null;
+  underlay?: string | null;
   /** Only these kinds (default: all). */
   kinds?: readonly ObjKind[];
 }
@@ -230,6 +233,8 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
     request: <Q, R>(def: MessageDef<Q, R>, args: Args<Q>) =>
       once(def.name, args, () => vpp.request(def, args)),
     physnets: opts.physnets,
+    vtep: opts.vtep ?? null,
+    underlay: opts.underlay ?? null,
   };
   const kinds = (opts.kinds ?? ALL_KINDS).filter((k) => (descriptorOfKind(k).needs ?? []).every(offered));
   const decoders = await Promise.all(kinds.map((k) => descriptorOfKind(k).read(src)));

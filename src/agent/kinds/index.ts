@@ -4,16 +4,21 @@
 // type to VppObject and its descriptor to KINDS.
 import { acl, type AclObj } from './acl.ts';
 import { aclbind, type AclBindObj } from './aclbind.ts';
+import { arpterm, type ArpTermObj } from './arpterm.ts';
 import { bridge, type BridgeObj } from './bridge.ts';
 import { etype, type EtypeObj } from './etype.ts';
 import { l2, type L2Obj } from './l2.ts';
+import { l2fib, type L2FibObj } from './l2fib.ts';
 import { macip, type MacipObj } from './macip.ts';
 import { macipbind, type MacipBindObj } from './macipbind.ts';
 import { port, type PortObj } from './port.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
+import { underlay, type UnderlayObj } from './underlay.ts';
 import { up, type UpObj } from './up.ts';
 import { uplink, type UplinkObj } from './uplink.ts';
 import { vlan, type VlanObj } from './vlan.ts';
+import { vtepaddr, type VtepAddrObj } from './vtepaddr.ts';
+import { vxlan, type VxlanObj } from './vxlan.ts';
 import type { Change, KindDescriptor } from './types.ts';
 
 export type VppObject =
@@ -28,7 +33,12 @@ export type VppObject =
   | MacipBindObj
   | EtypeObj
   | UpObj
-  | TagDropObj;
+  | TagDropObj
+  | UnderlayObj
+  | VtepAddrObj
+  | VxlanObj
+  | L2FibObj
+  | ArpTermObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -46,6 +56,11 @@ export const KINDS: Registry = {
   etype,
   up,
   tagdrop,
+  underlay,
+  vtepaddr,
+  vxlan,
+  l2fib,
+  arpterm,
 };
 
 /** The descriptor of an object's kind. */
@@ -97,6 +112,11 @@ export * from './common.ts';
 export type {
   AclObj,
   AclBindObj,
+  ArpTermObj,
+  L2FibObj,
+  UnderlayObj,
+  VtepAddrObj,
+  VxlanObj,
   BridgeObj,
   EtypeObj,
   L2Obj,
@@ -110,6 +130,11 @@ export type {
 };
 export type { PortVif } from './port.ts';
 export { aclbindKey } from './aclbind.ts';
+export { arptermKey } from './arpterm.ts';
+export { l2fibKey } from './l2fib.ts';
+export { UNDERLAY_KEY } from './underlay.ts';
+export { vtepaddrKey } from './vtepaddr.ts';
+export { vxlanKey } from './vxlan.ts';
 export { bridgeKey, MAX_BD_ID, preferredBdId } from './bridge.ts';
 export { etypeKey } from './etype.ts';
 export { l2Key } from './l2.ts';

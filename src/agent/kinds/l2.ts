@@ -10,6 +10,11 @@ export interface L2Obj {
   bd: string;
   /** Keys that must be in place before the interface joins the bridge (fail closed). */
   after: string[];
+  /**
+   * Split-horizon group: VPP never forwards a frame between two members of the same non-zero
+   * group (overlay tunnels are in group 1: what one peer floods is not flooded to the others).
+   */
+  shg: number;
 }
 
 export const l2Key = (ifaceKey: string): string => `l2:${ifaceKey}`;
@@ -23,13 +28,13 @@ export const l2: KindDescriptor<L2Obj> = {
   parentOf: (o) => o.iface,
   // Deleting an interface takes it out of its bridge.
   goesWithParent: true,
-  compare: (d, a) => (a.bd === d.bd ? 'same' : 'update'),
+  compare: (d, a) => (a.bd === d.bd && a.shg === d.shg ? 'same' : 'update'),
   async create(o, ctx) {
     await ctx.vpp.request(sw_interface_set_l2_bridge, {
       rx_sw_if_index: need(ctx, o.iface),
       bd_id: need(ctx, o.bd),
       port_type: L2PortType.L2_API_PORT_TYPE_NORMAL,
-      shg: 0,
+      shg: o.shg,
       enable: true,
     });
     ctx.actual.set({ ...o, after: [] });
@@ -44,7 +49,7 @@ export const l2: KindDescriptor<L2Obj> = {
       enable: false,
     });
   },
-  readAfter: ['bd', 'uplink', 'vlan', 'port'],
+  readAfter: ['bd', 'uplink', 'vlan', 'port', 'vxlan'],
   async read(src) {
     const bds = await src.dump(bridge_domain_dump, { bd_id: NO_INDEX, sw_if_index: NO_INDEX });
     return (sink) => {
@@ -62,6 +67,7 @@ export const l2: KindDescriptor<L2Obj> = {
             iface,
             bd: bdKey ?? `bd-id:${bd.bd_id}`,
             after: [],
+            shg: m.shg,
           } satisfies L2Obj);
         }
       }

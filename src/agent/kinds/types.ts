@@ -38,6 +38,10 @@ export interface ReadSource {
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R>;
   /** physnet → uplink interface name. */
   physnets: ReadonlyMap<string, string>;
+  /** This host's VTEP address ([vxlan] local_ip), null without one. */
+  vtep: string | null;
+  /** The VPP interface that carries the underlay ([vxlan] underlay_interface), if the agent manages it. */
+  underlay: string | null;
 }
 
 /** Where a kind's decode records what it found. */

@@ -17,14 +17,20 @@ export function nextMac(): string {
 
 export interface NetworkSpec {
   id: string;
-  type: 'flat' | 'vlan';
-  physnet: string;
+  type: 'flat' | 'vlan' | 'vxlan';
+  physnet: string | null;
+  /** VLAN id or VNI. */
   vlan: number | null;
   mtu: number;
 }
 
 export function vlanNet(vlan: number, physnet = 'physnet1', mtu = 1500): NetworkSpec {
   return { id: uuid(), type: 'vlan', physnet, vlan, mtu };
+}
+
+/** A VXLAN network (its MTU is the physnet's less VXLAN's 50 bytes, as Neutron computes it). */
+export function vxlanNet(vni: number, mtu = 1450): NetworkSpec {
+  return { id: uuid(), type: 'vxlan', physnet: null, vlan: vni, mtu };
 }
 
 export function flatNet(physnet = 'physnet1', mtu = 1500): NetworkSpec {

@@ -95,6 +95,9 @@ export interface World {
   /** Binds each port and lists its fixed IPs as a member of `sgId`, as a controller would. */
   bindAsMembers(host: string, sgId: string, ports: PortBinding[]): Promise<void>;
   unbind(host: string, portId: string): Promise<void>;
+  /** Binds a port on an overlay network and publishes it to the network's other hosts, as a controller would. */
+  bindOverlay(host: string, b: PortBinding): Promise<void>;
+  unbindOverlay(host: string, b: PortBinding): Promise<void>;
   putGroup(sg: SecurityGroup): Promise<void>;
   deleteGroup(sgId: string): Promise<void>;
   putMember(sgId: string, portId: string, ips: string[]): Promise<void>;
@@ -234,6 +237,24 @@ export async function startWorld(): Promise<World> {
     },
     async unbind(host, portId) {
       await store.delete(keys.portBinding(host, portId));
+    },
+    async bindOverlay(host, b) {
+      const k = keys.overlayPort(b.network_id, b.port_id);
+      const entry = { host, mac: b.mac, ips: b.fixed_ips.map((f) => f.ip_address), revision: b.revision };
+      await store.txnBatch([
+        {
+          op: 'put',
+          key: keys.portBinding(host, b.port_id),
+          value: encodeValue(keys.portBinding(host, b.port_id), b),
+        },
+        { op: 'put', key: k, value: encodeValue(k, entry) },
+      ]);
+    },
+    async unbindOverlay(host, b) {
+      await store.txnBatch([
+        { op: 'delete', key: keys.portBinding(host, b.port_id) },
+        { op: 'delete', key: keys.overlayPort(b.network_id, b.port_id) },
+      ]);
     },
     async putGroup(sg) {
       await store.put(keys.secGroup(sg.id), encodeValue(keys.secGroup(sg.id), sg));
