@@ -14,6 +14,7 @@ import {
   acl_interface_list_dump,
   create_loopback_instance,
   sw_interface_dump,
+  vxlan_tunnel_v2_dump,
   type AclRule,
 } from '../../src/vpp/binapi/index.ts';
 import { VppClient } from '../../src/vpp/client.ts';
@@ -25,8 +26,13 @@ export interface AgentNodeOptions {
   etcdEndpoints: string[];
   host: string;
   physnets: string[];
+  /** VXLAN tunnel endpoint: the node gets an underlay interface (loop1) and carries vxlan networks. */
+  vtep?: string;
   vhostUserDir: string;
 }
+
+/** The VPP interface that carries a node's VXLAN tunnels. */
+const UNDERLAY = 'loop1';
 
 export class AgentNode {
   private sim: Sim | undefined;
@@ -54,6 +60,12 @@ export class AgentNode {
       is_specified: true,
       user_instance: 0,
     });
+    if (this.o.vtep)
+      await this.operator.request(create_loopback_instance, {
+        mac_address: '02:fe:00:00:00:02',
+        is_specified: true,
+        user_instance: 1,
+      });
     // The agent's store is opened here with the keyspace's namespace: Agent opens its own without one
     // (keys at the etcd root, which the controller never sees). TODO(lead): drop `store` once the
     // agent opens its store with `namespace: PREFIX` itself.
@@ -70,6 +82,7 @@ export class AgentNode {
         logLevel: 'warn',
         health: null,
         configFile: null,
+        vxlan: this.o.vtep ? { localIp: this.o.vtep, underlay: { name: UNDERLAY, prefixLen: 24 } } : null,
       },
       { hostNet: new RecordingHostNet(), livenessTtlSec: 5, store: this.agentStore },
     );
@@ -110,6 +123,16 @@ export class AgentNode {
     const applied = new Set(lists.flatMap((l) => l.acls.slice(0, l.count)));
     const acls = await op.dump(acl_dump, { acl_index: 0xffffffff });
     return acls.filter((a) => applied.has(a.acl_index)).flatMap((a) => a.r);
+  }
+
+  /** The remote VTEPs of the VXLAN tunnels this node's VPP has for `vni`, sorted. */
+  async vxlanPeers(vni: number): Promise<string[]> {
+    const op = this.operator as VppClient;
+    const tunnels = await op.dump(vxlan_tunnel_v2_dump, { sw_if_index: 0xffffffff });
+    return tunnels
+      .filter((t) => t.vni === vni)
+      .map((t) => t.dst_address)
+      .sort();
   }
 
   vppCalls(message: string): number {

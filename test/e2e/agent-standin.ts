@@ -18,6 +18,7 @@ export interface AgentStandInOptions {
   etcdEndpoints: string[];
   host: string;
   physnets: string[];
+  vtep?: string;
 }
 
 export class AgentStandIn {
@@ -39,7 +40,8 @@ export class AgentStandIn {
     const state: HostState = {
       host: this.o.host,
       physnets: this.o.physnets,
-      network_types: ['flat', 'vlan'],
+      network_types: this.o.vtep ? ['flat', 'vlan', 'vxlan'] : ['flat', 'vlan'],
+      ...(this.o.vtep ? { vtep: this.o.vtep } : {}),
       vif_types: ['vhostuser', 'tap'],
       agent_version: 'e2e-standin',
       vpp: { connected: true, version: null },

@@ -14,6 +14,8 @@ import { freePort, NeutronEnv, REPO_ROOT, sleep, waitFor } from './neutron-harne
 export interface AgentSpec {
   host: string;
   physnets: string[];
+  /** The node's VXLAN tunnel endpoint (it then carries vxlan networks). */
+  vtep?: string;
 }
 
 /** A compute node as the tests see it. */
@@ -25,6 +27,8 @@ export interface Node {
   portAclRules?(portId: string): Promise<AclRule[]>;
   /** How many times VPP received `message` (simulator counters); undefined without a VPP. */
   vppCalls?(message: string): number;
+  /** Remote VTEPs of the node's VXLAN tunnels for a VNI; undefined without a VPP. */
+  vxlanPeers?(vni: number): Promise<string[]>;
 }
 
 /**
@@ -192,12 +196,14 @@ export class NetvppStack {
               etcdEndpoints: this.etcd.endpoints,
               host: spec.host,
               physnets: spec.physnets,
+              vtep: spec.vtep,
               vhostUserDir: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
             })
           : new AgentStandIn({
               etcdEndpoints: this.etcd.endpoints,
               host: spec.host,
               physnets: spec.physnets,
+              vtep: spec.vtep,
             });
       this.agents.set(spec.host, node);
       await node.start();
