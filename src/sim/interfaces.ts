@@ -2,9 +2,9 @@
  * Interfaces as VPP's vnet keeps them: a sw_if_index pool (freed indexes reused most recently
  * freed first), hardware interfaces with their device-specific naming, sub-interfaces hanging off
  * a hardware interface, admin state on the sw interface and link state on the hardware one.
- * Device behaviour follows each VPP driver: loopback, tap and af_packet links follow admin state
- * (tap and af_packet come up linked), a vhost-user link is up only while admin up AND a guest is
- * connected.
+ * Device behaviour follows each VPP driver: loopback, tap, af_packet and VXLAN links follow admin
+ * state (tap and af_packet come up linked), a vhost-user link is up only while admin up AND a guest
+ * is connected.
  *
  * Sub-interface matching as vnet/ethernet keeps it (node.c, ethernet_sw_interface_get_config): every
  * Ethernet hardware interface has match entries ("subint configs") — one for untagged frames (the
@@ -20,9 +20,9 @@ import { IndexPool, LowestFree } from './pool.ts';
 import { RV } from './retval.ts';
 import type { VppState } from './state.ts';
 
-export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket';
+export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
-export type FloodClass = 'normal' | 'bvi' | 'no_flood';
+export type FloodClass = 'normal' | 'bvi' | 'no_flood' | 'tunnel_normal' | 'tunnel_master';
 
 export const NO_INDEX = 0xffffffff;
 /** Ethernet interfaces come up with a 9000-byte max frame (link_mtu) and L3 MTU. */
@@ -194,7 +194,7 @@ export class Interfaces {
     return s.isSub ? `${s.hw.name}.${s.subId}` : s.hw.name;
   }
 
-  private newHw(kind: DevKind, devType: string, name: string, mac: string, devInstance: number): HwIf {
+  newHw(kind: DevKind, devType: string, name: string, mac: string, devInstance: number): HwIf {
     return {
       kind,
       devType,
@@ -269,6 +269,7 @@ export class Interfaces {
         case 'loopback':
         case 'tap':
         case 'afpacket':
+        case 'vxlan':
           this.setLink(hw, up);
           break;
         case 'vhost':
@@ -312,7 +313,7 @@ export class Interfaces {
     this.swPool.release(s.index);
   }
 
-  private deleteHw(hw: HwIf): void {
+  deleteHw(hw: HwIf): void {
     this.setLink(hw, false);
     for (const id of [...hw.subs.keys()].sort((a, b) => a - b)) {
       const sub = this.sw[hw.subs.get(id) as number];
@@ -321,7 +322,7 @@ export class Interfaces {
     this.deleteSw(this.sw[hw.swIfIndex] as SwIf);
   }
 
-  private createHw(hw: HwIf, floodClass: FloodClass): SwIf {
+  createHw(hw: HwIf, floodClass: FloodClass): SwIf {
     const s = this.newSw(hw, false);
     s.floodClass = floodClass;
     return s;
@@ -595,7 +596,10 @@ export class Interfaces {
   /** sw_interface_set_mac_address: only an Ethernet hardware interface has a MAC to change. */
   setMac(s: SwIf, mac: string): number {
     if (s.isSub || s.hw.mac === '') return RV.UNIMPLEMENTED;
+    const old = s.hw.mac;
     s.hw.mac = mac;
+    // Only a loopback's device class tells L2 (its BVI entry) about the change.
+    if (s.hw.kind === 'loopback') this.vpp.l2.macChanged(s, old);
     return RV.OK;
   }
 
