@@ -52,7 +52,8 @@ import type { Acl, MacipAcl } from './acl.ts';
 import { IF_STATUS_ADMIN_UP, IF_STATUS_LINK_UP } from './events.ts';
 import { L2FIB_HANDLERS } from './l2fib.ts';
 import { VXLAN_HANDLERS } from './vxlan.ts';
-import { NO_INDEX, SUB_IF, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
+import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
+import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
 import type { VppState } from './state.ts';
 

@@ -6,7 +6,8 @@
  */
 import { isIPv6 } from 'node:net';
 import { ip6Words } from './acl.ts';
-import { SUB_IF, type SwIf } from './interfaces.ts';
+import type { SwIf } from './interfaces.ts';
+import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
 
 interface IfAddr {
