@@ -3,8 +3,9 @@
 // identify_subint and the vector path eth_input_tag_lookup; ethernet.h: eth_identify_subint). The
 // simulator has no packet path; this answers the one question netvpp's VLAN-tag guard depends on:
 // does a tagged frame from a port reach its bridge?
-import type { Interfaces, SwIf, SubintSlot } from './interfaces.ts';
-import { MATCH, NO_INDEX } from './interfaces.ts';
+import type { Interfaces, SwIf } from './interfaces.ts';
+import { NO_INDEX } from './interfaces.ts';
+import { MATCH, type SubintSlot } from './subint.ts';
 
 export interface VlanTag {
   /** 0x8100 (802.1Q) or 0x88a8 (802.1ad). */

@@ -50,7 +50,10 @@ import type {
 } from '../vpp/binapi/index.ts';
 import type { Acl, MacipAcl } from './acl.ts';
 import { IF_STATUS_ADMIN_UP, IF_STATUS_LINK_UP } from './events.ts';
-import { NO_INDEX, SUB_IF, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
+import { L2FIB_HANDLERS } from './l2fib.ts';
+import { VXLAN_HANDLERS } from './vxlan.ts';
+import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
+import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
 import type { VppState } from './state.ts';
 
@@ -591,4 +594,8 @@ export const HANDLERS: Record<string, Handler> = {
       if (v[i] !== NO_INDEX) out.push({ sw_if_index: i, count: 1, acls: [v[i]] });
     return out;
   },
+
+  // --- the L2 FIB and ARP termination (vnet/l2/l2_api.c), VXLAN (plugins/vxlan/vxlan_api.c) ---
+  ...L2FIB_HANDLERS,
+  ...VXLAN_HANDLERS,
 };

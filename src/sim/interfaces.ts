@@ -2,27 +2,22 @@
  * Interfaces as VPP's vnet keeps them: a sw_if_index pool (freed indexes reused most recently
  * freed first), hardware interfaces with their device-specific naming, sub-interfaces hanging off
  * a hardware interface, admin state on the sw interface and link state on the hardware one.
- * Device behaviour follows each VPP driver: loopback, tap and af_packet links follow admin state
- * (tap and af_packet come up linked), a vhost-user link is up only while admin up AND a guest is
- * connected.
+ * Device behaviour follows each VPP driver: loopback, tap, af_packet and VXLAN links follow admin
+ * state (tap and af_packet come up linked), a vhost-user link is up only while admin up AND a guest
+ * is connected.
  *
- * Sub-interface matching as vnet/ethernet keeps it (node.c, ethernet_sw_interface_get_config): every
- * Ethernet hardware interface has match entries ("subint configs") — one for untagged frames (the
- * main interface's), one shared default, and per 802.1Q/802.1ad VLAN a single-tag, an any-inner and
- * per inner VLAN a double-tag entry. A sub-interface takes the entry its flags and VLANs name; two
- * sub-interfaces naming one entry is "vlan is already in use": VPP allocates the second one's
- * sw_if_index, runs the delete callbacks (which clear the shared entry: the first one no longer
- * matches, and a third create succeeds) and frees the index again, answering -1 with that index.
+ * Sub-interface match entries (subint.ts) live on the Ethernet hardware interface.
  */
 import { randomBytes } from 'node:crypto';
 import { EV } from './events.ts';
 import { IndexPool, LowestFree } from './pool.ts';
 import { RV } from './retval.ts';
+import { MATCH, SUB_IF, subintConfig, type SubintSlot } from './subint.ts';
 import type { VppState } from './state.ts';
 
-export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket';
+export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
-export type FloodClass = 'normal' | 'bvi' | 'no_flood';
+export type FloodClass = 'normal' | 'bvi' | 'no_flood' | 'tunnel_normal' | 'tunnel_master';
 
 export const NO_INDEX = 0xffffffff;
 /** Ethernet interfaces come up with a 9000-byte max frame (link_mtu) and L3 MTU. */
@@ -49,42 +44,6 @@ export interface VhostInfo {
   sockFilename: string;
   isServer: boolean;
   guestConnected: boolean;
-}
-
-/** SUBINT_CONFIG_MATCH_<n>_TAG: which tag counts an entry takes. */
-export const MATCH = { TAGS0: 1, TAGS1: 2, TAGS2: 4, TAGS3: 8 } as const;
-
-/** A subint_config_t: valid (flags != 0), the tag counts it takes, and the sw_if_index frames land on. */
-export interface SubintSlot {
-  valid: boolean;
-  match: number;
-  /** The admin-up interface on this entry; ~0 while down (frames that match are "subinterface down"). */
-  swIfIndex: number;
-}
-
-/**
- * The entry a sub-interface's flags and VLANs select, or 'nyi' for the "any" matches VPP does not
- * implement (it creates and frees the interface: -1, no event). Keys: `untagged`, `default`,
- * `<q|ad>/<outer>/1` (one tag), `<q|ad>/<outer>/*` (two, any inner), `<q|ad>/<outer>/<inner>`.
- */
-export function subintConfig(
-  flags: number,
-  outer: number,
-  inner: number,
-): { key: string; match: number } | 'nyi' {
-  const { TAGS0, TAGS1, TAGS2, TAGS3 } = MATCH;
-  if (flags & SUB_IF.DEFAULT) return { key: 'default', match: TAGS1 | TAGS2 | TAGS3 };
-  if (flags & SUB_IF.NO_TAGS || flags === 0) return { key: 'untagged', match: TAGS0 };
-  const t = flags & SUB_IF.DOT1AD ? 'ad' : 'q';
-  const exact = (flags & SUB_IF.EXACT_MATCH) !== 0;
-  if (flags & SUB_IF.ONE_TAG) {
-    if (flags & SUB_IF.OUTER_VLAN_ID_ANY) return 'nyi';
-    return { key: `${t}/${outer}/1`, match: exact ? TAGS1 : TAGS1 | TAGS2 | TAGS3 };
-  }
-  // Anything else is read as two tags (EXACT_MATCH alone included).
-  if (flags & SUB_IF.OUTER_VLAN_ID_ANY && flags & SUB_IF.INNER_VLAN_ID_ANY) return 'nyi';
-  const key = flags & SUB_IF.INNER_VLAN_ID_ANY ? `${t}/${outer}/*` : `${t}/${outer}/${inner}`;
-  return { key, match: exact ? TAGS2 : TAGS2 | TAGS3 };
 }
 
 export interface HwIf {
@@ -123,18 +82,6 @@ export interface SwIf {
   tag: string;
   floodClass: FloodClass;
 }
-
-export const SUB_IF = {
-  NO_TAGS: 1,
-  ONE_TAG: 2,
-  TWO_TAGS: 4,
-  DOT1AD: 8,
-  EXACT_MATCH: 16,
-  DEFAULT: 32,
-  OUTER_VLAN_ID_ANY: 64,
-  INNER_VLAN_ID_ANY: 128,
-  MASK_VNET: 254,
-} as const;
 
 const TAP_FLAG_TUN = 1 << 3;
 const TAP_FLAG_ATTACH = 1 << 4;
@@ -194,7 +141,7 @@ export class Interfaces {
     return s.isSub ? `${s.hw.name}.${s.subId}` : s.hw.name;
   }
 
-  private newHw(kind: DevKind, devType: string, name: string, mac: string, devInstance: number): HwIf {
+  newHw(kind: DevKind, devType: string, name: string, mac: string, devInstance: number): HwIf {
     return {
       kind,
       devType,
@@ -269,6 +216,7 @@ export class Interfaces {
         case 'loopback':
         case 'tap':
         case 'afpacket':
+        case 'vxlan':
           this.setLink(hw, up);
           break;
         case 'vhost':
@@ -312,7 +260,7 @@ export class Interfaces {
     this.swPool.release(s.index);
   }
 
-  private deleteHw(hw: HwIf): void {
+  deleteHw(hw: HwIf): void {
     this.setLink(hw, false);
     for (const id of [...hw.subs.keys()].sort((a, b) => a - b)) {
       const sub = this.sw[hw.subs.get(id) as number];
@@ -321,7 +269,7 @@ export class Interfaces {
     this.deleteSw(this.sw[hw.swIfIndex] as SwIf);
   }
 
-  private createHw(hw: HwIf, floodClass: FloodClass): SwIf {
+  createHw(hw: HwIf, floodClass: FloodClass): SwIf {
     const s = this.newSw(hw, false);
     s.floodClass = floodClass;
     return s;
@@ -595,7 +543,10 @@ export class Interfaces {
   /** sw_interface_set_mac_address: only an Ethernet hardware interface has a MAC to change. */
   setMac(s: SwIf, mac: string): number {
     if (s.isSub || s.hw.mac === '') return RV.UNIMPLEMENTED;
+    const old = s.hw.mac;
     s.hw.mac = mac;
+    // Only a loopback's device class tells L2 (its BVI entry) about the change.
+    if (s.hw.kind === 'loopback') this.vpp.l2.macChanged(s, old);
     return RV.OK;
   }
 

@@ -6,7 +6,8 @@
  */
 import { isIPv6 } from 'node:net';
 import { ip6Words } from './acl.ts';
-import { SUB_IF, type SwIf } from './interfaces.ts';
+import type { SwIf } from './interfaces.ts';
+import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
 
 interface IfAddr {
@@ -114,9 +115,14 @@ export class Ip {
     return RV.OK;
   }
 
+  /** fib_table_find: table 0 always exists, others while the API or an interface holds them. */
+  hasTable(tableId: number, ip6: boolean): boolean {
+    return tableId === 0 || this.tables.has(`${ip6 ? 6 : 4}:${tableId}`);
+  }
+
   /** sw_interface_set_table (after the sw_if_index check). */
   bind(sw: number, ip6: boolean, tableId: number): number {
-    if (tableId !== 0 && !this.tables.has(`${ip6 ? 6 : 4}:${tableId}`)) return RV.NO_SUCH_FIB;
+    if (!this.hasTable(tableId, ip6)) return RV.NO_SUCH_FIB;
     if ((ip6 ? this.v6 : this.v4).get(sw)?.length) return RV.ADDRESS_FOUND_FOR_INTERFACE;
     this.setBinding(sw, ip6, tableId);
     return RV.OK;

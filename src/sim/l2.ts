@@ -1,11 +1,13 @@
 /**
  * L2 bridging as vnet/l2 keeps it (l2_bd.c, l2_input.c, l2_vtr.c): bridge domains in a vector
  * indexed by the lowest free bd_index (index 0 is the hidden drop domain bd_id 0), a feature
- * bitmap per domain, members ordered [BVI, normal..., no-flood...], per-interface L2 input
+ * bitmap per domain, members ordered [BVI, normal and multicast tunnels..., unicast tunnels...,
+ * no-flood...], per-interface L2 input
  * config and vlan tag-rewrite config kept by sw_if_index (the rewrite survives the interface
  * unless the interface goes back to L3, exactly like VPP's l2output config vector).
  */
 import { NO_INDEX, type SwIf } from './interfaces.ts';
+import { bviMac } from './l2fib.ts';
 import { LowestFree } from './pool.ts';
 import { RV } from './retval.ts';
 import type { VppState } from './state.ts';
@@ -52,6 +54,8 @@ export interface BridgeDomain {
   /** sw_if_index of members in VPP's flood-vector order. */
   members: number[];
   noFloodCount: number;
+  /** Unicast tunnels (VNET_FLOOD_CLASS_TUNNEL_NORMAL) among the members. */
+  tunNormalCount: number;
 }
 
 interface L2InputConfig {
@@ -111,6 +115,7 @@ export class L2 {
       uuFwd: NO_INDEX,
       members: [],
       noFloodCount: 0,
+      tunNormalCount: 0,
     };
     this.bds[index] = bd;
     this.byId.set(bdId, index);
@@ -125,6 +130,7 @@ export class L2 {
     bd.uuFwd = NO_INDEX;
     bd.members = [];
     bd.noFloodCount = 0;
+    bd.tunNormalCount = 0;
   }
 
   find(bdId: number): BridgeDomain | undefined {
@@ -180,6 +186,7 @@ export class L2 {
     if (!bd) return RV.NO_SUCH_ENTRY;
     if (bd.index === 0) return RV.BD_NOT_MODIFIABLE;
     if (bd.members.length > 0) return RV.BD_IN_USE;
+    this.vpp.l2fib.bdDeleted(bd.index);
     this.byId.delete(bd.bdId);
     this.indexes.release(bd.index);
     bd.bdId = NO_INDEX;
@@ -234,7 +241,12 @@ export class L2 {
         ix = 0;
         break;
       case 'normal':
+      case 'tunnel_master':
+        ix = bd.members.length - bd.tunNormalCount - bd.noFloodCount;
+        break;
+      case 'tunnel_normal':
         ix = bd.members.length - bd.noFloodCount;
+        bd.tunNormalCount++;
         break;
     }
     bd.members.splice(ix, 0, s.index);
@@ -244,6 +256,7 @@ export class L2 {
     const ix = bd.members.indexOf(s.index);
     if (ix < 0) return;
     if (s.floodClass === 'no_flood') bd.noFloodCount--;
+    if (s.floodClass === 'tunnel_normal') bd.tunNormalCount--;
     bd.members.splice(ix, 1);
   }
 
@@ -267,6 +280,7 @@ export class L2 {
       this.removeMember(old, s);
       if (old.bvi === s.index) {
         old.bvi = NO_INDEX;
+        this.vpp.l2fib.del(bviMac(s.hw.mac), old.index, s.index);
         // A former BVI no longer receives floods.
         s.floodClass = 'no_flood';
       }
@@ -290,6 +304,8 @@ export class L2 {
     if (portType === PORT_BVI) {
       if (bd.bvi !== NO_INDEX) return RV.BD_ALREADY_HAS_BVI;
       bd.bvi = s.index;
+      // The BVI's MAC is a static L2 FIB entry of the domain.
+      this.vpp.l2fib.add(bviMac(s.hw.mac), bd.index, s.index, { static: true, filter: false, bvi: true });
       s.floodClass = 'bvi';
     } else if (portType === PORT_UU_FWD) {
       bd.uuFwd = s.index;
@@ -303,6 +319,14 @@ export class L2 {
   /** Whether the interface is in L2 bridge mode. */
   bridged(swIfIndex: number): boolean {
     return this.input.get(swIfIndex)?.bridged === true;
+  }
+
+  /** l2input_interface_mac_change: a BVI's L2 FIB entry follows its new MAC. */
+  macChanged(s: SwIf, oldMac: string): void {
+    const cfg = this.input.get(s.index);
+    if (!cfg?.bridged || this.bds[cfg.bdIndex].bvi !== s.index) return;
+    this.vpp.l2fib.del(bviMac(oldMac), cfg.bdIndex, s.index);
+    this.vpp.l2fib.add(bviMac(s.hw.mac), cfg.bdIndex, s.index, { static: true, filter: false, bvi: true });
   }
 
   interfaceDeleted(s: SwIf): void {

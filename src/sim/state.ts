@@ -9,6 +9,8 @@ import { PendingEvents } from './events.ts';
 import { Interfaces } from './interfaces.ts';
 import { Ip } from './ip.ts';
 import { L2 } from './l2.ts';
+import { L2Fib } from './l2fib.ts';
+import { Vxlan } from './vxlan.ts';
 
 export interface StateOptions {
   /** tap_create_v3 works (true) or fails with -11 as on a host without /dev/vhost-net. */
@@ -25,6 +27,8 @@ export class VppState {
   readonly events: PendingEvents;
   readonly ifs: Interfaces;
   readonly l2: L2;
+  readonly l2fib: L2Fib;
+  readonly vxlan: Vxlan;
   readonly acl: AclPlugin;
   readonly ip: Ip;
 
@@ -37,6 +41,8 @@ export class VppState {
   ) {
     this.events = new PendingEvents(onEvents);
     this.l2 = new L2(this);
+    this.l2fib = new L2Fib();
+    this.vxlan = new Vxlan(this);
     this.acl = new AclPlugin();
     this.ip = new Ip();
     this.ifs = new Interfaces(this);

@@ -11,10 +11,13 @@ import { existsSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { VppClient } from '../../src/vpp/client.ts';
 import {
+  bridge_domain_add_del_v2,
+  bridge_domain_dump,
   control_ping,
   create_loopback,
   delete_loopback,
   sw_interface_dump,
+  sw_interface_set_l2_bridge,
   sw_interface_tag_add_del,
 } from '../../src/vpp/binapi/index.ts';
 import { VppApiError } from '../../src/vpp/errors.ts';
@@ -99,6 +102,64 @@ export async function loopback(c: VppClient, cleanup: Cleanup, mac = testMac()):
 export async function details(c: VppClient, swIfIndex: number) {
   const d = await c.dump(sw_interface_dump, { sw_if_index: swIfIndex });
   assert.equal(d.length, 1, `one interface with sw_if_index ${swIfIndex}`);
+  return d[0];
+}
+
+/** A bridge-domain id nobody else is likely to use. */
+export function bdId(): number {
+  return 0x800000 + Math.floor(Math.random() * 0x7fff00);
+}
+
+export const BD_FLAGS = {
+  flood: true,
+  uu_flood: true,
+  forward: true,
+  learn: true,
+  arp_term: false,
+  mac_age: 0,
+};
+
+/** A tagged bridge domain, deleted by `cleanup`. */
+export async function bridge(
+  c: VppClient,
+  cleanup: Cleanup,
+  id = bdId(),
+  flags: Partial<typeof BD_FLAGS> = {},
+): Promise<number> {
+  const r = await c.request(bridge_domain_add_del_v2, {
+    bd_id: id,
+    is_add: true,
+    ...BD_FLAGS,
+    ...flags,
+    bd_tag: `${TAG}${uniq()}`,
+  });
+  cleanup.add(() => c.request(bridge_domain_add_del_v2, { bd_id: r.bd_id, is_add: false }));
+  return r.bd_id;
+}
+
+/** `sw` joins bridge domain `bd` (port type 0 normal, 1 BVI); `cleanup` takes it back to L3. */
+export async function join(
+  c: VppClient,
+  cleanup: Cleanup,
+  sw: number,
+  bd: number,
+  portType = 0,
+  shg = 0,
+): Promise<void> {
+  await c.request(sw_interface_set_l2_bridge, {
+    rx_sw_if_index: sw,
+    bd_id: bd,
+    port_type: portType,
+    shg,
+    enable: true,
+  });
+  cleanup.add(() => c.request(sw_interface_set_l2_bridge, { rx_sw_if_index: sw, bd_id: 0, enable: false }));
+}
+
+/** The one bridge domain with this id. */
+export async function oneBridge(c: VppClient, bd: number) {
+  const d = await c.dump(bridge_domain_dump, { bd_id: bd });
+  assert.equal(d.length, 1, `bridge domain ${bd}`);
   return d[0];
 }
 

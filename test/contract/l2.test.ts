@@ -10,52 +10,23 @@ import {
   l2_interface_vlan_tag_rewrite,
   sw_interface_set_l2_bridge,
 } from '../../src/vpp/binapi/index.ts';
-import type { VppClient } from '../../src/vpp/client.ts';
-import { Cleanup, contractHarness, details, loopback, NO_INDEX, rejectsWith, TAG, uniq } from './helpers.ts';
+import {
+  BD_FLAGS,
+  bdId,
+  bridge,
+  Cleanup,
+  contractHarness,
+  details,
+  join,
+  loopback,
+  NO_INDEX,
+  oneBridge,
+  rejectsWith,
+  TAG,
+  uniq,
+} from './helpers.ts';
 
 const h = contractHarness();
-
-/** A bridge-domain id nobody else is likely to use. */
-function bdId(): number {
-  return 0x800000 + Math.floor(Math.random() * 0x7fff00);
-}
-
-const FLAGS = { flood: true, uu_flood: true, forward: true, learn: true, arp_term: false, mac_age: 0 };
-
-async function bridge(c: VppClient, cleanup: Cleanup, id = bdId()): Promise<number> {
-  const r = await c.request(bridge_domain_add_del_v2, {
-    bd_id: id,
-    is_add: true,
-    ...FLAGS,
-    bd_tag: `${TAG}${uniq()}`,
-  });
-  cleanup.add(() => c.request(bridge_domain_add_del_v2, { bd_id: r.bd_id, is_add: false }));
-  return r.bd_id;
-}
-
-async function join(
-  c: VppClient,
-  cleanup: Cleanup,
-  sw: number,
-  bd: number,
-  portType = 0,
-  shg = 0,
-): Promise<void> {
-  await c.request(sw_interface_set_l2_bridge, {
-    rx_sw_if_index: sw,
-    bd_id: bd,
-    port_type: portType,
-    shg,
-    enable: true,
-  });
-  cleanup.add(() => c.request(sw_interface_set_l2_bridge, { rx_sw_if_index: sw, bd_id: 0, enable: false }));
-}
-
-async function one(c: VppClient, bd: number) {
-  const d = await c.dump(bridge_domain_dump, { bd_id: bd });
-  assert.equal(d.length, 1, `bridge domain ${bd}`);
-  return d[0];
-}
 
 test('a bridge domain: flags, tag, members with the BVI first, split horizon, delete rules', async (t) => {
   const cleanup = new Cleanup();
@@ -66,18 +37,18 @@ test('a bridge domain: flags, tag, members with the BVI first, split horizon, de
   const r = await c.request(bridge_domain_add_del_v2, {
     bd_id: id,
     is_add: true,
-    ...FLAGS,
+    ...BD_FLAGS,
     mac_age: 5,
     bd_tag: tag,
   });
   cleanup.add(() => c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: false }));
   assert.equal(r.bd_id, id);
   await rejectsWith(
-    c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: true, ...FLAGS, bd_tag: 'dup' }),
+    c.request(bridge_domain_add_del_v2, { bd_id: id, is_add: true, ...BD_FLAGS, bd_tag: 'dup' }),
     -119,
     'the same bd_id twice',
   );
-  let d = await one(c, id);
+  let d = await oneBridge(c, id);
   assert.deepEqual(
     { flood: d.flood, uu_flood: d.uu_flood, forward: d.forward, learn: d.learn, arp_term: d.arp_term },
     { flood: true, uu_flood: true, forward: true, learn: true, arp_term: false },
@@ -93,7 +64,7 @@ test('a bridge domain: flags, tag, members with the BVI first, split horizon, de
   const bvi = await loopback(c, cleanup);
   await join(c, cleanup, sub, id, 0, 3);
   await join(c, cleanup, bvi, id, 1);
-  d = await one(c, id);
+  d = await oneBridge(c, id);
   assert.equal(d.bvi_sw_if_index, bvi);
   assert.deepEqual(
     d.sw_if_details.map((m) => [m.sw_if_index, m.shg]),
@@ -117,12 +88,12 @@ test('a bridge domain: flags, tag, members with the BVI first, split horizon, de
 
   const f = await c.request(bridge_flags, { bd_id: id, is_set: false, flags: 2 });
   assert.equal(f.resulting_feature_bitmap & 0x80, 0, 'forwarding bit cleared');
-  assert.equal((await one(c, id)).forward, false);
+  assert.equal((await oneBridge(c, id)).forward, false);
   await c.request(bridge_flags, { bd_id: id, is_set: true, flags: 16 });
-  assert.equal((await one(c, id)).arp_term, true);
+  assert.equal((await oneBridge(c, id)).arp_term, true);
 
   await c.request(sw_interface_set_l2_bridge, { rx_sw_if_index: bvi, bd_id: 0, enable: false });
-  d = await one(c, id);
+  d = await oneBridge(c, id);
   assert.equal(d.bvi_sw_if_index, NO_INDEX);
   assert.deepEqual(
     d.sw_if_details.map((m) => m.sw_if_index),
@@ -149,15 +120,15 @@ test('members move between domains; a member joining a missing domain creates it
   await join(c, cleanup, sub, a);
   // A loopback never floods unless it is the BVI, so it sorts after the other members.
   assert.deepEqual(
-    (await one(c, a)).sw_if_details.map((m) => m.sw_if_index),
+    (await oneBridge(c, a)).sw_if_details.map((m) => m.sw_if_index),
     [sub, lo],
   );
   await join(c, cleanup, lo, b);
   assert.deepEqual(
-    (await one(c, a)).sw_if_details.map((m) => m.sw_if_index),
+    (await oneBridge(c, a)).sw_if_details.map((m) => m.sw_if_index),
     [sub],
   );
-  const created = await one(c, b);
+  const created = await oneBridge(c, b);
   assert.deepEqual(
     created.sw_if_details.map((m) => m.sw_if_index),
     [lo],
@@ -176,24 +147,24 @@ test('bd_id ~0 lets VPP choose an unused id', async (t) => {
   const r = await c.request(bridge_domain_add_del_v2, {
     bd_id: NO_INDEX,
     is_add: true,
-    ...FLAGS,
+    ...BD_FLAGS,
     bd_tag: `${TAG}auto`,
   });
   cleanup.add(() => c.request(bridge_domain_add_del_v2, { bd_id: r.bd_id, is_add: false }));
   assert.ok(r.bd_id >= 1 && r.bd_id <= 0xffffff, `chosen id ${r.bd_id}`);
-  assert.equal((await one(c, r.bd_id)).bd_tag, `${TAG}auto`);
+  assert.equal((await oneBridge(c, r.bd_id)).bd_tag, `${TAG}auto`);
 });
 
 test('bridge-domain errors: bd 0, ids over 24 bits, flags on a missing domain', async () => {
   const c = h.c;
   await rejectsWith(c.request(bridge_domain_add_del_v2, { bd_id: 0, is_add: false }), -121, 'deleting bd 0');
   await rejectsWith(
-    c.request(bridge_domain_add_del_v2, { bd_id: 0, is_add: true, ...FLAGS }),
+    c.request(bridge_domain_add_del_v2, { bd_id: 0, is_add: true, ...BD_FLAGS }),
     -119,
     'adding bd 0',
   );
   await rejectsWith(
-    c.request(bridge_domain_add_del_v2, { bd_id: 0x1000000, is_add: true, ...FLAGS }),
+    c.request(bridge_domain_add_del_v2, { bd_id: 0x1000000, is_add: true, ...BD_FLAGS }),
     -122,
     'a 25-bit id',
   );

@@ -20,8 +20,15 @@ export interface TraceStep {
 export interface Trace {
   file: string;
   doc: string;
+  /**
+   * Files of one session were recorded one after another on one freshly started VPP, over one
+   * connection (contexts keep counting across them). Files without one are the first session.
+   */
+  session?: string;
   steps: TraceStep[];
 }
+
+export const FIRST_SESSION = 'first';
 
 export function tracesAvailable(): boolean {
   return existsSync(join(TRACE_DIR, 'handshake.json'));

@@ -1,16 +1,17 @@
 // Replays the sessions recorded from a real VPP 26.06 (../shared/vpp-traces) against the
 // simulator, frame by frame, and requires the same replies, details and events.
 //
-// The scenario files were recorded one after another on ONE VPP and ONE connection (their
-// contexts run 1..97 across files, and later files see indexes freed by earlier ones, e.g.
-// bridge_vlan gets sw_if_index 2 then 1 after loopback_lifecycle freed 1 then 2). So each file is
-// checked on a fresh simulator that first replays, unchecked, the files recorded before it.
+// The scenario files of a session were recorded one after another on ONE freshly started VPP and
+// ONE connection (the first session's contexts run 1..97 across files, and later files see indexes
+// freed by earlier ones, e.g. bridge_vlan gets sw_if_index 2 then 1 after loopback_lifecycle freed
+// 1 then 2). So each file is checked on a fresh simulator that first replays, unchecked, the files
+// of its session recorded before it.
 //
-// Arbitrary in VPP and ignored here: control_ping_reply.vpe_pid (VPP's process id) and
-// client_index (the client's registration handle). Everything else must match, including the
-// bd_id VPP picks for bd_id ~0 (VPP derives it from a fixed LCG seed, the simulator does the
-// same). tap_create_v3 failed with -11 on the recording host (no /dev/vhost-net), so the
-// simulator runs with vhostNet off here.
+// Arbitrary in VPP and ignored here: control_ping_reply.vpe_pid (VPP's process id), client_index
+// (the client's registration handle) and a VXLAN tunnel's MAC (random). Everything else must
+// match, including the bd_id VPP picks for bd_id ~0 (VPP derives it from a fixed LCG seed, the
+// simulator does the same). tap_create_v3 failed with -11 on the first session's host (no
+// /dev/vhost-net), so the simulator runs with vhostNet off here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,12 +21,24 @@ import { startSimulator } from '../../src/sim/index.ts';
 import { VPP_MSG_IDS } from '../../src/sim/msg-ids.ts';
 import { ALL_MESSAGES } from '../../src/vpp/binapi/index.ts';
 import { messageCodec, msgKey } from '../../src/vpp/codec/index.ts';
-import { handshakeFrames, loadTraces, normalize, tracesAvailable, type Trace } from '../helpers/traces.ts';
+import {
+  FIRST_SESSION,
+  handshakeFrames,
+  loadTraces,
+  normalize,
+  tracesAvailable,
+  type Trace,
+} from '../helpers/traces.ts';
 import { defOf, RawClient, type Decoded } from './raw-client.ts';
 
 const skip = tracesAvailable() ? false : 'no ../shared/vpp-traces';
 
-const ARBITRARY: Record<string, string[]> = { control_ping_reply: ['vpe_pid'] };
+/** Fields VPP chooses at random or per process, by message (and when, if not always). */
+const ARBITRARY: Record<string, { fields: string[]; when?: (msg: Record<string, unknown>) => boolean }> = {
+  control_ping_reply: { fields: ['vpe_pid'] },
+  // vxlan.c gives a tunnel 02:fe and 4 random bytes.
+  sw_interface_details: { fields: ['l2_address'], when: (m) => m.interface_dev_type === 'VXLAN' },
+};
 
 /** The recorded VPP's message table: id -> name_crc. */
 function recordedTable(): Map<number, string> {
@@ -43,8 +56,10 @@ function nameOf(nameCrc: string): string {
 /** A decoded frame minus what differs per connection or is VPP's arbitrary choice. */
 function comparable(d: Decoded): Record<string, unknown> {
   const out: Record<string, unknown> = { _msg: d.name };
+  const arbitrary = ARBITRARY[d.name];
+  const skip = arbitrary && (arbitrary.when?.(d.msg) ?? true) ? arbitrary.fields : [];
   for (const [k, v] of Object.entries(normalize(d.msg) as Record<string, unknown>)) {
-    if (k === 'client_index' || ARBITRARY[d.name]?.includes(k)) continue;
+    if (k === 'client_index' || skip.includes(k)) continue;
     out[k] = v;
   }
   return out;
@@ -130,9 +145,10 @@ test('the id table covers every whitelisted message with the id VPP 26.06 gave i
   for (const [k, id] of VPP_MSG_IDS) assert.equal(id, byName.get(k), k);
 });
 
+const sessionOf = (t: Trace): string => t.session ?? FIRST_SESSION;
 const traces = tracesAvailable() ? loadTraces().sort((a, b) => firstContext(a) - firstContext(b)) : [];
 
-for (const [k, trace] of traces.entries()) {
+for (const trace of traces) {
   test(`trace ${trace.file}: ${trace.doc}`, { skip }, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'netvpp-sim-'));
     const sim = await startSimulator({ socket: join(dir, 'api.sock'), vhostNet: false });
@@ -143,7 +159,10 @@ for (const [k, trace] of traces.entries()) {
     const recorded = recordedTable();
     const c = await RawClient.connect(sim.socket, 'netvpp-trace');
     t.after(() => c.close());
-    for (const earlier of traces.slice(0, k)) await replay(c, earlier, recorded, false);
+    const before = traces.filter(
+      (x) => sessionOf(x) === sessionOf(trace) && firstContext(x) < firstContext(trace),
+    );
+    for (const earlier of before) await replay(c, earlier, recorded, false);
     await replay(c, trace, recorded, true);
   });
 }

@@ -49,7 +49,13 @@ test('plugins are optional groups of their own; their messages are those of the 
   assert.ok(of('vhost_user')?.messages.some((m) => m.name === 'create_vhost_user_if_v2'));
   assert.ok(of('tap')?.messages.some((m) => m.name === 'tap_create_v3'));
   assert.ok(of('af_packet')?.messages.some((m) => m.name === 'af_packet_create_v3'));
-  for (const name of ['acl', 'vhost_user', 'tap', 'af_packet']) assert.equal(of(name)?.required, false, name);
+  assert.ok(of('vxlan')?.messages.some((m) => m.name === 'vxlan_add_del_tunnel_v3'));
+  assert.ok(
+    !of('vxlan')?.messages.some((m) => m.name === 'l2fib_add_del'),
+    'the L2 FIB is core (l2.api.json)',
+  );
+  for (const name of ['acl', 'vhost_user', 'tap', 'af_packet', 'vxlan'])
+    assert.equal(of(name)?.required, false, name);
 });
 
 test('the CLI allow-list is the agent commands, each in the group of the plugin it talks to', () => {
