@@ -3,6 +3,7 @@
 // traffic to a known port is never flooded to every peer.
 import { l2_fib_table_dump, l2fib_add_del } from '../../vpp/binapi/index.ts';
 import { need, NO_INDEX } from './common.ts';
+import { l2Key } from './l2.ts';
 import type { KindDescriptor } from './types.ts';
 
 export interface L2FibObj {
@@ -19,7 +20,9 @@ export const l2fibKey = (networkId: string, mac: string): string => `l2fib:${net
 export const l2fib: KindDescriptor<L2FibObj> = {
   kind: 'l2fib',
   ownership: 'setting',
-  deps: (o) => [o.bd, o.iface],
+  // VPP takes a static MAC only for an interface in a bridge (else INVALID_SW_IF_INDEX).
+  deps: (o) => [o.bd, o.iface, l2Key(o.iface)],
+  refs: (o) => [o.bd, o.iface],
   parentOf: (o) => o.iface,
   compare: (d, a) => (a.bd !== d.bd ? 'replace' : a.iface === d.iface ? 'same' : 'update'),
   async create(o, ctx) {
