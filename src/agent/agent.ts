@@ -89,7 +89,15 @@ export interface PortCounts {
 export interface AgentHealth {
   ok: boolean;
   host: string;
-  etcd: { connected: boolean; desiredLoaded: boolean; watchedGroups: number };
+  etcd: {
+    connected: boolean;
+    desiredLoaded: boolean;
+    watchedGroups: number;
+    /** Overlay networks and peer hosts (their VTEPs) watched. */
+    watchedOverlay: { networks: number; peers: number };
+    /** etcd events received since start, by watch. */
+    events: { host: number; groups: number; overlays: number; peers: number };
+  };
   /**
    * Deletions wait while etcd's desired state is not known to be complete (no `meta/synced`, or
    * etcd lost data since the last one): `held` objects stay in VPP though nothing desires them.
@@ -283,6 +291,8 @@ export class Agent extends EventEmitter {
       connected: this.feed.connected,
       desiredLoaded: this.feed.complete,
       watchedGroups: this.feed.watchedGroups,
+      watchedOverlay: this.feed.watchedOverlay,
+      events: { ...this.feed.events },
     };
     const gate = this.feed.gate;
     // What a diff without the hold would delete.

@@ -30,6 +30,8 @@ export class DesiredFeed {
   private markerSeq = 0;
   private waiters: (() => void)[] = [];
   readonly gate: SyncGate;
+  /** etcd events received (puts, deletes and re-reads), by watch: what this agent is woken for. */
+  readonly events = { host: 0, groups: 0, overlays: 0, peers: 0 };
 
   constructor(
     private readonly store: Store,
@@ -43,7 +45,10 @@ export class DesiredFeed {
     this.groups = new WatchSet(store, log, {
       what: 'security group',
       prefixes: (id) => [keys.secGroup(id), keys.remoteGroup(id)],
-      onEvent: (id, ev) => this.onGroupEvent(id, ev),
+      onEvent: (id, ev) => {
+        if (ev.type !== 'connection') this.events.groups++;
+        this.onGroupEvent(id, ev);
+      },
       onDrop: (id) => {
         this.desired.dropGroup(id);
         this.onChange();
@@ -56,6 +61,7 @@ export class DesiredFeed {
       prefixes: (id) => [keys.overlay(id)],
       onEvent: (id, ev) => {
         if (ev.type === 'connection') return;
+        this.events.overlays++;
         if (ev.type === 'resync') {
           overlay.resetNetwork(id, ev.kvs);
           if (ev.reason !== 'initial') this.desired.markFull();
@@ -73,6 +79,7 @@ export class DesiredFeed {
       prefixes: (host) => [keys.hostAlive(host)],
       onEvent: (host, ev) => {
         if (ev.type === 'connection') return;
+        this.events.peers++;
         if (ev.type === 'resync') overlay.resetPeer(host, ev.kvs);
         else overlay.peerEvent(host, ev);
         this.changed();
@@ -88,7 +95,10 @@ export class DesiredFeed {
   start(): void {
     this.host = watchPrefixes(this.store, {
       prefixes: [keys.hostNodes(this.desired.host), keys.syncMarker],
-      onEvent: (ev) => this.onHostEvent(ev),
+      onEvent: (ev) => {
+        if (ev.type !== 'connection') this.events.host++;
+        this.onHostEvent(ev);
+      },
       log: (msg, err) =>
         this.log.warn(`etcd watch of this host's keys: ${msg}`, err ? { error: String(err) } : undefined),
     });
