@@ -178,6 +178,26 @@ describe('VXLAN overlay networks', { skip: SIM_ONLY }, () => {
     if (n1.vpp.sim) assert.equal(n1.vpp.sim.writes(), 0, JSON.stringify(n1.vpp.sim.counters()));
   });
 
+  it('a restarted VPP gets its tunnels, MACs and ARP entries back', async () => {
+    const n1 = await w.node('compute1');
+    const sim = n1.vpp.sim;
+    assert.ok(sim);
+    await sim.crash({ downMs: 300 });
+    // The operator's startup configuration brings back the uplink and the underlay interface.
+    await w.makeUplink('compute1');
+    await waitFor('the operator reconnected', async () => {
+      if (!n1.operator.connected) await n1.operator.reconnect();
+      return n1.operator.connected;
+    });
+    await n1.operator.request(create_loopback_instance, {
+      mac_address: '02:fe:00:00:01:01',
+      is_specified: true,
+      user_instance: 1,
+    });
+    await w.connectGuest(port.get('compute1') as PortBinding, 'compute1');
+    await expectPeers('compute1', ['compute2'], ['compute1', 'compute2']);
+  });
+
   it('a bad overlay value is skipped, the rest of the network still works', async () => {
     const k = keys.overlayPort(net.id, '0b0b0b0b-0000-4000-8000-000000000001');
     await w.store.put(k, JSON.stringify({ host: 'compute9', mac: 'not a mac', ips: [], revision: 1 }));
