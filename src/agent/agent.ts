@@ -27,18 +27,21 @@ import { compile, HostCompiler, type CompileDelta, type Compiled } from './compi
 import { type AgentConfig, vxlanRead } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
-import { type SyncGate, type SyncGateState } from './sync-gate.ts';
+import type { SyncGateState } from './sync-gate.ts';
+import type { AgentHealth, ResyncStats } from './agent-types.ts';
+import { Readiness } from './readiness.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
 import { heldDeletions, type DiffInput } from './engine/diff.ts';
-import { portOfKey } from './kinds/index.ts';
 import { supportedNetworkTypes } from './nettypes/index.ts';
 import { hostCapabilities } from './capabilities.ts';
 import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { compareWithFull } from './engine/verify.ts';
-import { Reconciler, type BackoffOptions, type KeyStatus, type PassSummary } from './engine/reconciler.ts';
+import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
 import { PortStateReporter } from './report.ts';
 import { CountingVpp } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
+
+export type { AgentHealth, PortCounts, ResyncStats } from './agent-types.ts';
 
 export const AGENT_VERSION = '0.1.0';
 const LINK_UP = IfStatusFlags.IF_STATUS_API_FLAG_LINK_UP;
@@ -61,56 +64,6 @@ export interface AgentOptions {
    * an error, kept in `verifyFailures`, and the next pass is a full one. Default: NETVPP_AGENT_VERIFY=1.
    */
   verify?: boolean;
-}
-
-interface PortStatus {
-  revision: number | null;
-  ready: boolean;
-  error: string | null;
-}
-
-export interface ResyncStats {
-  /** uncertain-write: a write's reply never came, so VPP is read back before anything is retried. */
-  reason: 'start' | 'vpp-restart' | 'vpp-reconnect' | 'uncertain-write';
-  ports: number;
-  /** VPP calls from the first dump to the end of the first pass. */
-  calls: number;
-  writes: number;
-  ms: number;
-}
-
-export interface PortCounts {
-  total: number;
-  ready: number;
-  errored: number;
-  pending: number;
-}
-
-export interface AgentHealth {
-  ok: boolean;
-  host: string;
-  etcd: {
-    connected: boolean;
-    desiredLoaded: boolean;
-    watchedGroups: number;
-    /** Overlay networks and peer hosts (their VTEPs) watched. */
-    watchedOverlay: { networks: number; peers: number };
-    /** etcd events received since start, by watch. */
-    events: { host: number; groups: number; overlays: number; peers: number };
-  };
-  /**
-   * Deletions wait while etcd's desired state is not known to be complete (no `meta/synced`, or
-   * etcd lost data since the last one): `held` objects stay in VPP though nothing desires them.
-   */
-  deletions: { allowed: boolean; syncMarker: ReturnType<SyncGate['describe']>; held: number };
-  vpp: { connected: boolean; version: string | null; socket: string };
-  liveness: string;
-  ports: PortCounts;
-  /** Objects that failed and are being retried. */
-  failing: { key: string; error: string; attempts: number }[];
-  lastResync: ResyncStats | null;
-  /** Passes since start: full (resync, etcd re-read, recovery) and incremental. */
-  passes: { full: number; incremental: number };
 }
 
 /**
@@ -140,12 +93,8 @@ export class Agent extends EventEmitter {
   private compiledVersion = -1;
   private warned = new Set<string>();
   /** Every port's last status, and the status of each key ports need, as last seen (for deltas). */
-  private statuses = new Map<string, PortStatus>();
-  private keyStatuses = new Map<string, KeyStatus>();
+  private readonly readiness: Readiness;
   /** Readiness still to recompute: everything, or these ports and the ports needing these keys. */
-  private reportAll = true;
-  private reportPorts = new Set<string>();
-  private reportKeys = new Set<string>();
   private readonly verify: boolean;
   /** Why the next pass must be a full one, when not for a VPP resync (logged). */
   private fullWhy: string | undefined;
@@ -193,6 +142,7 @@ export class Agent extends EventEmitter {
     });
     this.verify = opts.verify ?? process.env.NETVPP_AGENT_VERIFY === '1';
     this.reconciler = new Reconciler(opts.backoff);
+    this.readiness = new Readiness(this.reconciler);
     this.reporter = new PortStateReporter(this.store, config.host, this.log.child('report'));
     this.feed = new DesiredFeed(this.store, this.desired, () => this.kick(), this.log.child('etcd'), {
       ...(opts.groupDropAfterMs !== undefined ? { dropAfterMs: opts.groupDropAfterMs } : {}),
@@ -303,7 +253,7 @@ export class Agent extends EventEmitter {
     let total = 0;
     let ready = 0;
     let errored = 0;
-    for (const st of this.statuses.values()) {
+    for (const st of this.readiness.statuses.values()) {
       total++;
       if (st.ready) ready++;
       else if (st.error) errored++;
@@ -613,72 +563,10 @@ export class Agent extends EventEmitter {
    */
   private async report(full: boolean, ports?: Iterable<string>, pass?: PassSummary): Promise<void> {
     // Kept until done: a report waits while the desired state is incomplete (a group loading).
-    if (full || (pass && pass.checked === null)) {
-      this.reportAll = true;
-      this.reportPorts.clear();
-      this.reportKeys.clear();
-    } else if (!this.reportAll) {
-      for (const p of ports ?? []) this.reportPorts.add(p);
-      for (const k of pass?.checked ?? []) this.reportKeys.add(k);
-    }
+    this.readiness.note(full || (pass !== undefined && pass.checked === null), ports, pass?.checked ?? []);
     const actual = this.actual;
     if (!this.compiled || !actual || !this.feed.complete) return;
-    const compiled = this.compiler.compiled;
-    for (const idx of actual.takeLinkChanges()) {
-      const key = actual.keyByIf.get(idx);
-      const p = key ? portOfKey(key) : null;
-      if (p) this.reportPorts.add(p);
-    }
-    // Keys many ports share are looked at once per report; a port's own keys, by that port alone.
-    const statusOf = (key: string): KeyStatus => {
-      if (portOfKey(key) !== null) return this.reconciler.keyStatus(key, compiled, actual);
-      let st = this.keyStatuses.get(key);
-      if (st === undefined)
-        this.keyStatuses.set(key, (st = this.reconciler.keyStatus(key, compiled, actual)));
-      return st;
-    };
-    if (this.reportAll) {
-      this.reportAll = false;
-      this.reportPorts.clear();
-      this.reportKeys.clear();
-      this.keyStatuses = new Map();
-      this.statuses = new Map();
-      for (const plan of compiled.ports.values()) {
-        const s = this.reconciler.portStatus(plan, compiled, actual, statusOf);
-        this.statuses.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
-      }
-      this.reporter.setAll(this.statuses);
-    } else {
-      const todo = this.reportPorts;
-      this.reportPorts = new Set();
-      // A shared key whose standing changed: every port that may need it is looked at again.
-      for (const key of this.reportKeys) {
-        const own = portOfKey(key);
-        if (own !== null) {
-          todo.add(own);
-          continue;
-        }
-        const st = this.reconciler.keyStatus(key, compiled, actual);
-        if (this.keyStatuses.get(key) === st) continue;
-        this.keyStatuses.set(key, st);
-        for (const p of this.compiler.portsNeeding(key)) todo.add(p);
-      }
-      this.reportKeys.clear();
-      for (const portId of todo) {
-        const plan = compiled.ports.get(portId);
-        if (!plan) {
-          if (this.statuses.delete(portId)) this.reporter.set(portId, null);
-          continue;
-        }
-        const s = this.reconciler.portStatus(plan, compiled, actual, statusOf);
-        const old = this.statuses.get(portId);
-        const now: PortStatus = { revision: plan.revision, ready: s.ready, error: s.error };
-        if (old && old.revision === now.revision && old.ready === now.ready && old.error === now.error)
-          continue;
-        this.statuses.set(portId, now);
-        this.reporter.set(portId, now);
-      }
-    }
+    this.readiness.compute(this.compiler, actual, this.reporter);
     if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
     await this.reporter.flush();
     // etcd unreachable: try the writes again later, without another pass over VPP.
@@ -703,7 +591,7 @@ export class Agent extends EventEmitter {
       fullInput: this.diffInput(fullCompiled),
       actual,
       reconciler: this.reconciler,
-      statuses: this.statuses,
+      statuses: this.readiness.statuses,
     });
     if (problems.length === 0) return;
     const msg = problems.join('; ');

@@ -10,16 +10,11 @@
  * - A dead peer rejects every pending request and emits `disconnected`; `reconnect()` is explicit
  *   and reports whether VPP restarted (its state is then gone).
  */
+import { checkGroups, groupDescription } from './group-check.ts';
 import { EventEmitter } from 'node:events';
-import { createConnection, type Socket } from 'node:net';
-import {
-  control_ping,
-  control_ping_reply,
-  sockclnt_create,
-  sockclnt_create_reply,
-  sockclnt_delete,
-  sockclnt_delete_reply,
-} from './binapi/index.ts';
+import type { Socket } from 'node:net';
+import { handshake, openSocket } from './transport/handshake.ts';
+import { control_ping, control_ping_reply, sockclnt_delete, sockclnt_delete_reply } from './binapi/index.ts';
 import { messageCodec, msgKey, type MessageCodec, type MessageDef } from './codec/index.ts';
 import { FrameReader, HEADER_SIZE, sealFrame } from './transport/framing.ts';
 import {
@@ -27,7 +22,6 @@ import {
   VppDisconnectedError,
   VppGroupUnavailableError,
   VppTimeoutError,
-  VppVersionError,
   VppWhitelistError,
 } from './errors.ts';
 import { GROUPS, type GroupAvailability, type GroupStatus, type MessageGroup } from './groups.ts';
@@ -35,9 +29,6 @@ import { logger, type Logger } from '../util/log.ts';
 
 export const DEFAULT_SOCKET = '/run/vpp/api.sock';
 /** VPP's socket server answers the handshake on these fixed ids, before any table exists. */
-const SOCKCLNT_CREATE_ID = 15;
-const SOCKCLNT_CREATE_REPLY_ID = 16;
-const HANDSHAKE_CONTEXT = 124;
 
 /** Request arguments: every field optional (zero/default), header fields filled by the client. */
 export type Args<T> = Partial<Omit<T, 'client_index' | 'context'>>;
@@ -87,27 +78,6 @@ interface Pending {
   deadline: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
-}
-
-interface Changed {
-  name: string;
-  want: string;
-  have: string;
-}
-
-/** Why an optional group is off, briefly: what is missing or changed. */
-function mismatch(g: MessageGroup, missing: string[], changed: Changed[]): string {
-  if (!changed.length && missing.length === g.messages.length)
-    return `VPP has none of its ${missing.length} messages: is ${g.provider} loaded?`;
-  const list = (names: string[]): string =>
-    names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ');
-  const parts: string[] = [];
-  if (missing.length) parts.push(`missing ${list(missing)}`);
-  if (changed.length)
-    parts.push(
-      `CRC changed: ${list(changed.map((c) => `${c.name} (netvpp built for ${c.want}, VPP has ${c.have})`))}`,
-    );
-  return `${parts.join('; ')}: ${g.provider} differs from the one netvpp was built for`;
 }
 
 interface Waiting {
@@ -268,26 +238,27 @@ export class VppClient extends EventEmitter {
 
   private async open(): Promise<void> {
     this.closing = false;
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection(this.opts.socket);
-      const t = setTimeout(() => {
-        s.destroy();
-        reject(new VppDisconnectedError(`connect to VPP at ${this.opts.socket} timed out`));
-      }, this.opts.connectTimeoutMs);
-      s.once('connect', () => {
-        clearTimeout(t);
-        resolve(s);
-      });
-      s.once('error', (e) => {
-        clearTimeout(t);
-        reject(new VppDisconnectedError(`cannot connect to VPP at ${this.opts.socket}: ${e.message}`));
-      });
-    });
+    const socket = await openSocket(this.opts.socket, this.opts.connectTimeoutMs);
     socket.setNoDelay?.(true);
-    const reply = await this.handshake(socket);
+    const reply = await handshake(socket, this.opts.socket, this.opts.name, this.opts.connectTimeoutMs);
     const ids = new Map<string, number>();
     for (const e of reply.message_table) ids.set(e.name, e.index);
-    this.groupStatus = this.checkGroups(ids, socket);
+    const checked = checkGroups(this.groupList, ids);
+    for (const [name, st] of Object.entries(checked.status)) {
+      if (!st.available)
+        this.log.warn(
+          `VPP message group ${name} unavailable: ${groupDescription(this.groupList, name)} turned off`,
+          {
+            group: name,
+            reason: st.reason,
+          },
+        );
+    }
+    if (checked.fatal) {
+      socket.destroy();
+      throw checked.fatal;
+    }
+    this.groupStatus = checked.status;
     this.codecs.clear();
     this.idOf.clear();
     for (const def of this.whitelist.values()) {
@@ -324,104 +295,6 @@ export class VppClient extends EventEmitter {
       vpe_pid: ping.vpe_pid,
       messages: ids.size,
     });
-  }
-
-  private handshake(
-    socket: Socket,
-  ): Promise<{ index: number; message_table: { index: number; name: string }[] }> {
-    const codec = messageCodec(sockclnt_create);
-    const replyCodec = messageCodec(sockclnt_create_reply);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        socket.destroy();
-        reject(new VppDisconnectedError(`VPP at ${this.opts.socket} did not answer the handshake`));
-      }, this.opts.connectTimeoutMs);
-      const done = (e: Error | null, v?: ReturnType<typeof decodeReply>): void => {
-        clearTimeout(t);
-        socket.removeAllListeners('data');
-        socket.removeListener('close', onClose);
-        if (e) {
-          socket.destroy();
-          reject(e);
-        } else resolve(v as ReturnType<typeof decodeReply>);
-      };
-      const decodeReply = (p: Buffer) =>
-        replyCodec.decode(p) as unknown as {
-          response: number;
-          index: number;
-          message_table: { index: number; name: string }[];
-        };
-      const reader = new FrameReader(
-        (p) => {
-          if (p.readUInt16BE(0) !== SOCKCLNT_CREATE_REPLY_ID) {
-            done(
-              new VppDisconnectedError(`unexpected message ${p.readUInt16BE(0)} during the VPP handshake`),
-            );
-            return;
-          }
-          try {
-            const r = decodeReply(p);
-            if (r.response !== 0) done(new VppApiError('sockclnt_create', r.response));
-            else done(null, r);
-          } catch (e) {
-            done(e as Error);
-          }
-        },
-        (e) => done(e),
-      );
-      const onClose = (): void =>
-        done(new VppDisconnectedError('VPP closed the connection during the handshake'));
-      socket.on('data', (d: Buffer) => reader.push(d));
-      socket.once('close', onClose);
-      socket.write(
-        sealFrame(
-          codec.encode(SOCKCLNT_CREATE_ID, { context: HANDSHAKE_CONTEXT, name: this.opts.name }, HEADER_SIZE),
-        ),
-      );
-    });
-  }
-
-  /**
-   * Checks every group's messages against VPP's table (name + CRC). A required group with a missing
-   * or changed message fails the connect with VppVersionError; an optional one is unavailable.
-   */
-  private checkGroups(ids: Map<string, number>, socket: Socket): Record<string, GroupStatus> {
-    const byName = new Map<string, string>();
-    for (const key of ids.keys()) {
-      const i = key.lastIndexOf('_');
-      byName.set(key.slice(0, i), key.slice(i + 1));
-    }
-    const status: Record<string, GroupStatus> = {};
-    const fatal = { missing: [] as string[], changed: [] as Changed[], groups: [] as string[] };
-    for (const g of this.groupList) {
-      const missing: string[] = [];
-      const changed: Changed[] = [];
-      for (const def of g.messages) {
-        if (ids.has(msgKey(def))) continue;
-        const have = byName.get(def.name);
-        if (have === undefined) missing.push(def.name);
-        else changed.push({ name: def.name, want: def.crc, have: `0x${have}` });
-      }
-      if (!missing.length && !changed.length) {
-        status[g.name] = { available: true, required: g.required };
-      } else if (g.required) {
-        fatal.missing.push(...missing);
-        fatal.changed.push(...changed);
-        fatal.groups.push(g.name);
-      } else {
-        const reason = mismatch(g, missing, changed);
-        status[g.name] = { available: false, required: false, reason };
-        this.log.warn(`VPP message group ${g.name} unavailable: ${g.description} turned off`, {
-          group: g.name,
-          reason,
-        });
-      }
-    }
-    if (fatal.groups.length) {
-      socket.destroy();
-      throw new VppVersionError(fatal.missing, fatal.changed, fatal.groups);
-    }
-    return status;
   }
 
   /** Sends a request and resolves its reply; a non-zero retval rejects with VppApiError. */
