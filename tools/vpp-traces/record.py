@@ -155,8 +155,19 @@ def vxlan(s):
     tunnel(s, "192.0.2.1", "192.0.2.8", 100, instance=50, decap_next_index=0)
     s.call("vxlan_tunnel_v2_dump", sw_if_index=NO_INDEX)
     s.call("sw_interface_dump", sw_if_index=NO_INDEX)
-    for dst in ("192.0.2.5", "192.0.2.6", "192.0.2.8"):
+    # A multicast group (keyed without src), an L3 tunnel (no MAC), IPv4 written as IPv6.
+    lo = s.call("create_loopback", mac_address="02:fe:00:00:01:00").sw_if_index
+    tunnel(s, "192.0.2.1", "239.1.1.1", 100, mcast_sw_if_index=lo)
+    tunnel(s, "192.0.2.9", "239.1.1.1", 100, mcast_sw_if_index=lo)
+    tunnel(s, "192.0.2.1", "192.0.2.10", 100, is_l3=True)
+    tunnel(s, "::c000:201", "::c000:20b", 100)
+    s.call("vxlan_tunnel_v2_dump", sw_if_index=NO_INDEX)
+    s.call("sw_interface_dump", sw_if_index=NO_INDEX)
+    for dst in ("192.0.2.5", "192.0.2.6", "192.0.2.8", "239.1.1.1", "192.0.2.10", "192.0.2.11"):
         tunnel(s, "192.0.2.1", dst, 100, is_add=False)
+    # A multicast tunnel is deleted naming its interface too (the checks come before the lookup).
+    tunnel(s, "192.0.2.1", "239.1.1.1", 100, is_add=False, mcast_sw_if_index=lo)
+    s.call("delete_loopback", sw_if_index=lo)
     s.call("vxlan_tunnel_v2_dump", sw_if_index=NO_INDEX)
     s.call("control_ping")
     s.call("want_interface_events", enable_disable=0, pid=1)
@@ -257,7 +268,7 @@ def main():
     s.save(
         os.path.join(a.out, "vxlan.json"),
         "VXLAN tunnels on a fresh VPP: create, interface, dumps, tag, errors, instances, the IPv6 key, "
-        "delete by key, index and slot reuse, interface events",
+        "delete by key, index and slot reuse, multicast, L3, interface events",
     )
     l2fib(s)
     s.save(
