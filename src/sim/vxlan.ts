@@ -47,17 +47,10 @@ export interface TunnelArgs {
   isL3: boolean;
 }
 
-export interface Tunnel {
+/** What vnet_vxlan_add_del_tunnel keeps: the arguments, defaults filled in, and where it went. */
+export interface Tunnel extends Omit<TunnelArgs, 'isAdd' | 'instance' | 'isL3'> {
   devInstance: number;
   userInstance: number;
-  src: string;
-  dst: string;
-  srcPort: number;
-  dstPort: number;
-  mcastSwIfIndex: number;
-  encapVrfId: number;
-  decapNext: number;
-  vni: number;
   swIfIndex: number;
   key: string;
 }
