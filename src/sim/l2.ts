@@ -2,9 +2,9 @@
  * L2 bridging as vnet/l2 keeps it (l2_bd.c, l2_input.c, l2_vtr.c): bridge domains in a vector
  * indexed by the lowest free bd_index (index 0 is the hidden drop domain bd_id 0), a feature
  * bitmap per domain, members ordered [BVI, normal and multicast tunnels..., unicast tunnels...,
- * no-flood...], per-interface L2 input
- * config and vlan tag-rewrite config kept by sw_if_index (the rewrite survives the interface
- * unless the interface goes back to L3, exactly like VPP's l2output config vector).
+ * no-flood...], per-interface L2 input config and vlan tag-rewrite config kept by sw_if_index (the
+ * rewrite survives the interface unless the interface goes back to L3, exactly like VPP's l2output
+ * config vector).
  */
 import { NO_INDEX, type SwIf } from './interfaces.ts';
 import { bviMac } from './l2fib.ts';

@@ -35,10 +35,15 @@ export interface FibEntry extends FibFlags {
 const LOG2_BUCKETS = 18;
 const KVP_PER_PAGE = 4;
 
+/** An entry with its key's hash: the low bits pick the bucket, the next ones the page. */
+interface Stored extends FibEntry {
+  hash: number;
+}
+
 /** One bihash bucket: 2^log2Pages pages of KVP_PER_PAGE slots, walked in slot order. */
 interface Bucket {
   log2Pages: number;
-  slots: (FibEntry | null)[];
+  slots: (Stored | null)[];
 }
 
 const CRC32C = (() => {
@@ -61,7 +66,7 @@ function keyHash(mac: string, bdIndex: number): number {
 
 export class L2Fib {
   private readonly buckets = new Map<number, Bucket>();
-  private readonly byKey = new Map<string, FibEntry>();
+  private readonly byKey = new Map<string, Stored>();
   /** bd_index -> the domain's ARP-termination entries, IPv4 and IPv6 (IP text -> MAC). */
   private readonly ipMac = new Map<number, [Map<string, string>, Map<string, string>]>();
 
@@ -73,10 +78,9 @@ export class L2Fib {
       Object.assign(old, flags, { swIfIndex });
       return;
     }
-    const e: FibEntry = { mac, bdIndex, swIfIndex, ...flags };
+    const e: Stored = { mac, bdIndex, swIfIndex, ...flags, hash: keyHash(mac, bdIndex) };
     this.byKey.set(key, e);
-    const hash = keyHash(mac, bdIndex);
-    const b = hash & ((1 << LOG2_BUCKETS) - 1);
+    const b = e.hash & ((1 << LOG2_BUCKETS) - 1);
     let bucket = this.buckets.get(b);
     if (!bucket) this.buckets.set(b, (bucket = { log2Pages: 0, slots: new Array(KVP_PER_PAGE).fill(null) }));
     while (!place(bucket, e)) split(bucket);
@@ -88,7 +92,7 @@ export class L2Fib {
     const e = this.byKey.get(key);
     if (!e || (swIfIndex !== 0 && swIfIndex !== e.swIfIndex)) return false;
     this.byKey.delete(key);
-    const b = keyHash(mac, bdIndex) & ((1 << LOG2_BUCKETS) - 1);
+    const b = e.hash & ((1 << LOG2_BUCKETS) - 1);
     const bucket = this.buckets.get(b) as Bucket;
     bucket.slots[bucket.slots.indexOf(e)] = null;
     // An emptied bucket is freed: the next entry starts it over with one page.
@@ -101,7 +105,10 @@ export class L2Fib {
     const out: FibEntry[] = [];
     for (const b of [...this.buckets.keys()].sort((x, y) => x - y))
       for (const e of (this.buckets.get(b) as Bucket).slots)
-        if (e && (bdIndex === NO_INDEX || e.bdIndex === bdIndex)) out.push(e);
+        if (e && (bdIndex === NO_INDEX || e.bdIndex === bdIndex)) {
+          const { hash: _, ...entry } = e;
+          out.push(entry);
+        }
     return out;
   }
 
@@ -130,8 +137,8 @@ export class L2Fib {
   }
 }
 
-function place(bucket: Bucket, e: FibEntry): boolean {
-  const page = (keyHash(e.mac, e.bdIndex) >>> LOG2_BUCKETS) & ((1 << bucket.log2Pages) - 1);
+function place(bucket: Bucket, e: Stored): boolean {
+  const page = (e.hash >>> LOG2_BUCKETS) & ((1 << bucket.log2Pages) - 1);
   for (let i = page * KVP_PER_PAGE; i < (page + 1) * KVP_PER_PAGE; i++) {
     if (bucket.slots[i] === null) {
       bucket.slots[i] = e;
@@ -146,7 +153,7 @@ function place(bucket: Bucket, e: FibEntry): boolean {
  * split_and_rehash; its linear-search fallback for keys that still collide is not modelled).
  */
 function split(bucket: Bucket): void {
-  const old = bucket.slots.filter((x): x is FibEntry => x !== null);
+  const old = bucket.slots.filter((x): x is Stored => x !== null);
   bucket.log2Pages++;
   bucket.slots = new Array(KVP_PER_PAGE << bucket.log2Pages).fill(null);
   for (const e of old) if (!place(bucket, e)) throw new Error('l2fib: bihash split did not separate keys');

@@ -161,7 +161,7 @@ test('IPv6 tunnels are keyed by destination alone', async (t) => {
   const v = await tunnelDetails(c, sw);
   assert.deepEqual(
     [v.src_address, v.dst_address, v.src_port, v.dst_port],
-    [ends.src_address, ends.dst_address, 4790, 4790],
+    [ends.src_address, ends.dst_address, 4789, 4789],
   );
   await rejectsWith(
     add(c, { ...ends, src_address: '2001:db8:ffff::9' }),
@@ -193,6 +193,46 @@ test('instances: asked for, or the pool slot; a slot someone asked for is in use
   await del(c, { ...q, instance: want });
   // ...so the next ~0 tunnel, given slot p again, cannot be named after it.
   await rejectsWith(add(c, vteps()), -147, 'slot p is free, instance p is not');
+});
+
+test('multicast and L3 tunnels; IPv4 written as IPv6 is IPv4', async (t) => {
+  const cleanup = new Cleanup();
+  t.after(() => cleanup.run());
+  const c = h.c;
+  const lo = await loopback(c, cleanup);
+  const group = { ...vteps(), dst_address: `239.${octet()}.${octet()}.${octet()}`, mcast_sw_if_index: lo };
+  const mc = await tunnel(c, cleanup, group);
+  await rejectsWith(add(c, { ...group, src_address: '198.18.0.1' }), -75, 'a group is keyed without src');
+  await rejectsWith(
+    del(c, { ...group, mcast_sw_if_index: NO_INDEX }),
+    -2,
+    'deleting a multicast tunnel names its interface too',
+  );
+  const l3 = await tunnel(c, cleanup, { ...vteps(), is_l3: true });
+  const d = await details(c, l3);
+  assert.deepEqual(
+    [d.interface_dev_type, d.l2_address, d.flags, d.link_mtu, d.mtu],
+    ['VXLAN', '00:00:00:00:00:00', 3, 0, [0, 0, 0, 0]],
+    'an L3 tunnel has no MAC and no MTU',
+  );
+  const o = octet();
+  const sw = await tunnel(c, cleanup, {
+    src_address: `::c612:${o.toString(16)}01`,
+    dst_address: `::c613:${o.toString(16)}02`,
+    vni: randomInt(1, 0xffffff),
+  });
+  const v = await tunnelDetails(c, sw);
+  assert.deepEqual([v.src_address, v.dst_address], [`198.18.${o}.1`, `198.19.${o}.2`]);
+  // The group's tunnel floods ahead of unicast tunnels, with the ports.
+  const bd = await bridge(c, cleanup);
+  const port = await loopback(c, cleanup);
+  const sub = (await c.request(create_vlan_subif, { sw_if_index: port, vlan_id: 7 })).sw_if_index;
+  cleanup.add(() => c.request(delete_subif, { sw_if_index: sub }));
+  for (const m of [l3, mc, sub]) await join(c, cleanup, m, bd, 0, 1);
+  assert.deepEqual(
+    (await oneBridge(c, bd)).sw_if_details.map((m) => m.sw_if_index),
+    [mc, sub, l3],
+  );
 });
 
 test('creation errors', async (t) => {

@@ -1,5 +1,12 @@
-/** Reads the request/reply traces recorded from a real VPP 26.06 (../shared/vpp-traces). */
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+/**
+ * Reads the request/reply traces recorded from a real VPP 26.06 (../shared/vpp-traces).
+ *
+ * A session is one run of a freshly started VPP, recorded over one connection: the files in the
+ * directory itself are the first session, each subdirectory is another (`tools/vpp-traces/`
+ * records one). Every session has its own handshake.json, whose message table gives the ids in
+ * its frames: VPPs built with other plugins number messages differently.
+ */
+import { readFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const TRACE_DIR =
@@ -20,35 +27,49 @@ export interface TraceStep {
 export interface Trace {
   file: string;
   doc: string;
-  /**
-   * Files of one session were recorded one after another on one freshly started VPP, over one
-   * connection (contexts keep counting across them). Files without one are the first session.
-   */
-  session?: string;
+  /** FIRST_SESSION, or the name of the subdirectory it was read from. */
+  session: string;
   steps: TraceStep[];
 }
 
-export const FIRST_SESSION = 'first';
+/** The files at the top of the trace directory, whose handshake is the reference for message ids. */
+export const FIRST_SESSION = '';
+
+const dirOf = (session: string): string => (session === FIRST_SESSION ? TRACE_DIR : join(TRACE_DIR, session));
 
 export function tracesAvailable(): boolean {
   return existsSync(join(TRACE_DIR, 'handshake.json'));
 }
 
-export function handshakeFrames(): TraceFrame[] {
-  return (JSON.parse(readFileSync(join(TRACE_DIR, 'handshake.json'), 'utf8')) as { frames: TraceFrame[] })
-    .frames;
+/** Every session: FIRST_SESSION, then the subdirectories that hold a handshake, by name. */
+export function sessions(): string[] {
+  const subs = readdirSync(TRACE_DIR)
+    .filter(
+      (d) => statSync(join(TRACE_DIR, d)).isDirectory() && existsSync(join(TRACE_DIR, d, 'handshake.json')),
+    )
+    .sort();
+  return [FIRST_SESSION, ...subs];
 }
 
+export function handshakeFrames(session = FIRST_SESSION): TraceFrame[] {
+  return (
+    JSON.parse(readFileSync(join(dirOf(session), 'handshake.json'), 'utf8')) as { frames: TraceFrame[] }
+  ).frames;
+}
+
+/** The traces of every session, each session's files by name. */
 export function loadTraces(): Trace[] {
-  return readdirSync(TRACE_DIR)
-    .filter((f) => f.endsWith('.json') && f !== 'handshake.json')
-    .sort()
-    .map((f) => ({
-      file: f,
-      ...(JSON.parse(readFileSync(join(TRACE_DIR, f), 'utf8')) as Omit<Trace, 'file'>),
-    }));
+  return sessions().flatMap((session) =>
+    readdirSync(dirOf(session))
+      .filter((f) => f.endsWith('.json') && f !== 'handshake.json')
+      .sort()
+      .map((f) => ({
+        ...(JSON.parse(readFileSync(join(dirOf(session), f), 'utf8')) as Omit<Trace, 'file' | 'session'>),
+        file: session === FIRST_SESSION ? f : `${session}/${f}`,
+        session,
+      })),
+  );
 }
-
 /** Recorded values use numbers where the codec gives bigint, and no message id field. */
 export function normalize(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);

@@ -5,7 +5,8 @@
 // ONE connection (the first session's contexts run 1..97 across files, and later files see indexes
 // freed by earlier ones, e.g. bridge_vlan gets sw_if_index 2 then 1 after loopback_lifecycle freed
 // 1 then 2). So each file is checked on a fresh simulator that first replays, unchecked, the files
-// of its session recorded before it.
+// of its session recorded before it. Frames carry the ids of their session's handshake; the
+// simulator hands out those of the first session's (the reference VPP's).
 //
 // Arbitrary in VPP and ignored here: control_ping_reply.vpe_pid (VPP's process id), client_index
 // (the client's registration handle) and a VXLAN tunnel's MAC (random). Everything else must
@@ -24,6 +25,7 @@ import { messageCodec, msgKey } from '../../src/vpp/codec/index.ts';
 import {
   FIRST_SESSION,
   handshakeFrames,
+  sessions,
   loadTraces,
   normalize,
   tracesAvailable,
@@ -40,9 +42,9 @@ const ARBITRARY: Record<string, { fields: string[]; when?: (msg: Record<string, 
   sw_interface_details: { fields: ['l2_address'], when: (m) => m.interface_dev_type === 'VXLAN' },
 };
 
-/** The recorded VPP's message table: id -> name_crc. */
-function recordedTable(): Map<number, string> {
-  const reply = Buffer.from(handshakeFrames()[1].hex, 'hex');
+/** A recorded VPP's message table: id -> name_crc. */
+function recordedTable(session = FIRST_SESSION): Map<number, string> {
+  const reply = Buffer.from(handshakeFrames(session)[1].hex, 'hex');
   const decoded = messageCodec(defOf('sockclnt_create_reply')).decode(reply) as {
     message_table: { index: number; name: string }[];
   };
@@ -145,8 +147,8 @@ test('the id table covers every whitelisted message with the id VPP 26.06 gave i
   for (const [k, id] of VPP_MSG_IDS) assert.equal(id, byName.get(k), k);
 });
 
-const sessionOf = (t: Trace): string => t.session ?? FIRST_SESSION;
 const traces = tracesAvailable() ? loadTraces().sort((a, b) => firstContext(a) - firstContext(b)) : [];
+const tables = new Map(tracesAvailable() ? sessions().map((s) => [s, recordedTable(s)]) : []);
 
 for (const trace of traces) {
   test(`trace ${trace.file}: ${trace.doc}`, { skip }, async (t) => {
@@ -156,12 +158,10 @@ for (const trace of traces) {
       await sim.stop();
       rmSync(dir, { recursive: true, force: true });
     });
-    const recorded = recordedTable();
+    const recorded = tables.get(trace.session) as Map<number, string>;
     const c = await RawClient.connect(sim.socket, 'netvpp-trace');
     t.after(() => c.close());
-    const before = traces.filter(
-      (x) => sessionOf(x) === sessionOf(trace) && firstContext(x) < firstContext(trace),
-    );
+    const before = traces.filter((x) => x.session === trace.session && firstContext(x) < firstContext(trace));
     for (const earlier of before) await replay(c, earlier, recorded, false);
     await replay(c, trace, recorded, true);
   });

@@ -4,12 +4,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_MESSAGES, sockclnt_create_reply } from '../../src/vpp/binapi/index.ts';
 import { messageCodec, msgKey, type MessageDef } from '../../src/vpp/codec/index.ts';
-import { handshakeFrames, loadTraces, normalize, tracesAvailable } from '../helpers/traces.ts';
+import {
+  FIRST_SESSION,
+  handshakeFrames,
+  loadTraces,
+  normalize,
+  sessions,
+  tracesAvailable,
+} from '../helpers/traces.ts';
 
 const skip = tracesAvailable() ? false : 'no ../shared/vpp-traces';
 
-function table(): Map<number, MessageDef> {
-  const reply = Buffer.from(handshakeFrames()[1].hex, 'hex');
+/** A session's message table (id -> netvpp's definition) from its handshake. */
+function table(session: string): Map<number, MessageDef> {
+  const reply = Buffer.from(handshakeFrames(session)[1].hex, 'hex');
   const r = messageCodec(sockclnt_create_reply).decode(reply) as {
     message_table: { index: number; name: string }[];
   };
@@ -22,29 +30,35 @@ function table(): Map<number, MessageDef> {
   return out;
 }
 
-test('handshake reply decodes to the full message table and re-encodes byte for byte', { skip }, () => {
-  const frames = handshakeFrames();
-  const raw = Buffer.from(frames[1].hex, 'hex');
-  const codec = messageCodec(sockclnt_create_reply);
-  const r = codec.decode(raw) as {
-    count: number;
-    message_table: { index: number; name: string }[];
-    response: number;
-  };
-  assert.equal(r.response, 0);
-  assert.equal(r.message_table.length, r.count);
-  assert.ok(r.count > 1000, 'a real VPP has well over a thousand messages');
-  assert.ok(r.message_table.some((e) => e.name === 'control_ping_51077d14'));
-  assert.deepEqual(codec.encode(raw.readUInt16BE(0), r), raw);
-  // Every message netvpp uses exists in VPP 26.06 with the CRC it was generated for.
-  const keys = new Set(r.message_table.map((e) => e.name));
-  const missing = ALL_MESSAGES.filter((m) => !keys.has(msgKey(m))).map((m) => m.name);
-  assert.deepEqual(missing, []);
-});
+for (const session of tracesAvailable() ? sessions() : [FIRST_SESSION]) {
+  test(
+    `handshake reply${session ? ` of ${session}` : ''} decodes to the full message table and re-encodes byte for byte`,
+    { skip },
+    () => {
+      const frames = handshakeFrames(session);
+      const raw = Buffer.from(frames[1].hex, 'hex');
+      const codec = messageCodec(sockclnt_create_reply);
+      const r = codec.decode(raw) as {
+        count: number;
+        message_table: { index: number; name: string }[];
+        response: number;
+      };
+      assert.equal(r.response, 0);
+      assert.equal(r.message_table.length, r.count);
+      assert.ok(r.count > 1000, 'a real VPP has well over a thousand messages');
+      assert.ok(r.message_table.some((e) => e.name === 'control_ping_51077d14'));
+      assert.deepEqual(codec.encode(raw.readUInt16BE(0), r), raw);
+      // Every message netvpp uses exists in VPP 26.06 with the CRC it was generated for.
+      const keys = new Set(r.message_table.map((e) => e.name));
+      const missing = ALL_MESSAGES.filter((m) => !keys.has(msgKey(m))).map((m) => m.name);
+      assert.deepEqual(missing, []);
+    },
+  );
+}
 
 for (const trace of tracesAvailable() ? loadTraces() : []) {
   test(`trace ${trace.file}: frames decode to the recorded values and re-encode identically`, () => {
-    const ids = table();
+    const ids = table(trace.session);
     let checked = 0;
     for (const step of trace.steps) {
       let detail = 0;

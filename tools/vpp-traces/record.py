@@ -6,14 +6,14 @@ simulator's replay, test/sim/traces.test.ts, depends on it: later files see the 
 ones freed), through VPP's own Python client. Every frame the client writes or reads is kept, as
 hex without the 16-byte socket header; a step's frames run from the end of the previous step to
 the reply that ends this one (for a dump, the control_ping_reply), so an interface event lands in
-the step during which it arrived.
+the step during which it arrived. The connect handshake goes to handshake.json: its message table
+gives the ids in the frames (a VPP built with other plugins numbers messages differently).
 
-    /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR \
-        [--handshake DIR/handshake.json]
+    /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR
 
+DIR becomes a session of the trace directory as a subdirectory of it (../shared/vpp-traces/NAME).
 vpp_papi comes with a VPP build (../shared/tools/build-vpp.sh installs it); the API definitions
-are read from /opt/vpp/share/vpp/api (`--apidir`; the script runs against the simulator too). `--handshake` writes the connect handshake too: compare its
-message table with the recorded one before adding files to a trace directory (ids must agree).
+are read from /opt/vpp/share/vpp/api (`--apidir`; the script runs against the simulator too).
 """
 import argparse
 import json
@@ -23,7 +23,6 @@ import threading
 from vpp_papi import VPPApiClient
 from vpp_papi.vpp_transport_socket import VppTransport
 
-SESSION = "vxlan-l2fib"
 NO_INDEX = 0xFFFFFFFF
 
 _lock = threading.Lock()
@@ -101,7 +100,7 @@ class Session:
 
     def save(self, path, doc):
         with open(path, "w") as f:
-            json.dump({"doc": doc, "session": SESSION, "steps": self.steps}, f, indent=1)
+            json.dump({"doc": doc, "steps": self.steps}, f, indent=1)
             f.write("\n")
         self.steps = []
 
@@ -156,8 +155,19 @@ def vxlan(s):
     tunnel(s, "192.0.2.1", "192.0.2.8", 100, instance=50, decap_next_index=0)
     s.call("vxlan_tunnel_v2_dump", sw_if_index=NO_INDEX)
     s.call("sw_interface_dump", sw_if_index=NO_INDEX)
-    for dst in ("192.0.2.5", "192.0.2.6", "192.0.2.8"):
+    # A multicast group (keyed without src), an L3 tunnel (no MAC), IPv4 written as IPv6.
+    lo = s.call("create_loopback", mac_address="02:fe:00:00:01:00").sw_if_index
+    tunnel(s, "192.0.2.1", "239.1.1.1", 100, mcast_sw_if_index=lo)
+    tunnel(s, "192.0.2.9", "239.1.1.1", 100, mcast_sw_if_index=lo)
+    tunnel(s, "192.0.2.1", "192.0.2.10", 100, is_l3=True)
+    tunnel(s, "::c000:201", "::c000:20b", 100)
+    s.call("vxlan_tunnel_v2_dump", sw_if_index=NO_INDEX)
+    s.call("sw_interface_dump", sw_if_index=NO_INDEX)
+    for dst in ("192.0.2.5", "192.0.2.6", "192.0.2.8", "239.1.1.1", "192.0.2.10", "192.0.2.11"):
         tunnel(s, "192.0.2.1", dst, 100, is_add=False)
+    # A multicast tunnel is deleted naming its interface too (the checks come before the lookup).
+    tunnel(s, "192.0.2.1", "239.1.1.1", 100, is_add=False, mcast_sw_if_index=lo)
+    s.call("delete_loopback", sw_if_index=lo)
     s.call("vxlan_tunnel_v2_dump", sw_if_index=NO_INDEX)
     s.call("control_ping")
     s.call("want_interface_events", enable_disable=0, pid=1)
@@ -248,19 +258,17 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--socket", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--handshake")
     p.add_argument("--apidir", default="/opt/vpp/share/vpp/api", help="where the .api.json files are")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     s = Session(a.socket, a.apidir)
-    if a.handshake:
-        with open(a.handshake, "w") as f:
-            json.dump({"frames": s.handshake}, f)
+    with open(os.path.join(a.out, "handshake.json"), "w") as f:
+        json.dump({"frames": s.handshake}, f)
     vxlan(s)
     s.save(
         os.path.join(a.out, "vxlan.json"),
         "VXLAN tunnels on a fresh VPP: create, interface, dumps, tag, errors, instances, the IPv6 key, "
-        "delete by key, index and slot reuse, interface events",
+        "delete by key, index and slot reuse, multicast, L3, interface events",
     )
     l2fib(s)
     s.save(
