@@ -4,6 +4,8 @@
  * registration named by client_index, interface events to registered clients, and the test
  * faults (crash, delays, injected errors) plus per-message call counters.
  */
+import { EventRegistrations } from './event-regs.ts';
+import { Faults } from './faults.ts';
 import { ethernetInput, type Ingress, type VlanTag } from './ethernet.ts';
 import { createServer, type Server, type Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
@@ -18,7 +20,6 @@ import { NO_INDEX } from './interfaces.ts';
 import { isWriteRequest } from '../vpp/read-only.ts';
 import { VPP_MSG_IDS } from './msg-ids.ts';
 import { IndexPool } from './pool.ts';
-import { RV } from './retval.ts';
 import { VppState, type StateOptions } from './state.ts';
 
 export interface SimOptions {
@@ -92,11 +93,6 @@ interface Conn {
   closed: boolean;
 }
 
-interface EventReg {
-  clientIndex: number;
-  pid: number;
-}
-
 export class SimServer {
   readonly socketPath: string;
   private readonly log: Logger;
@@ -109,16 +105,11 @@ export class SimServer {
   private readonly table: { index: number; name: string }[] = [];
   private regPool = new IndexPool(1);
   private readonly conns = new Map<number, Conn>();
-  private eventRegs: (EventReg | undefined)[] = [];
-  private eventPool = new IndexPool();
+  private eventRegs = new EventRegistrations();
   private readonly dirty = new Set<Conn>();
   private flushQueued = false;
   private eventsQueued = false;
-  private readonly delays = new Map<string, number>();
-  /** Delays for the next few calls of a message only (delayNext). */
-  private readonly nextDelays = new Map<string, { ms: number; remaining: number }>();
-  private writeHook: WriteHook | null = null;
-  private readonly faults = new Map<string, { remaining: number; retval: number }>();
+  private readonly faults = new Faults();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly counts = new Map<string, number>();
   /** Requests that could change state (src/vpp/read-only.ts), since the last resetCounters(). */
@@ -256,11 +247,7 @@ export class SimServer {
     if (this.conns.get(conn.reg) === conn) {
       this.conns.delete(conn.reg);
       this.regPool.release(conn.reg);
-      // The want_* reaper: registrations die with their client.
-      const handle = (conn.reg | SOCK_API_REG_HANDLE_BIT) >>> 0;
-      this.eventRegs.forEach((r, i) => {
-        if (r && r.clientIndex === handle) this.removeEventReg(i);
-      });
+      this.eventRegs.dropClient((conn.reg | SOCK_API_REG_HANDLE_BIT) >>> 0);
     }
   }
 
@@ -280,12 +267,7 @@ export class SimServer {
       this.log.warn('no handler for msg id', { id, length: p.length });
       return;
     }
-    let delay = this.delays.get(spec.name) ?? this.delays.get('*') ?? 0;
-    const next = this.nextDelays.get(spec.name);
-    if (next) {
-      delay = Math.max(delay, next.ms);
-      if (--next.remaining <= 0) this.nextDelays.delete(spec.name);
-    }
+    const delay = this.faults.delayOf(spec.name);
     if (delay > 0) {
       conn.queue = [];
       const gen = this.generation;
@@ -346,9 +328,9 @@ export class SimServer {
     const context = msg.context as number;
     if (spec.kind === 'sockclnt_delete') return this.sockclntDelete(target, spec, msg);
     if (spec.kind === 'want_interface_events') {
-      return this.reply(target, spec, context, this.wantInterfaceEvents(msg));
+      return this.reply(target, spec, context, this.eventRegs.want(msg));
     }
-    const fault = this.takeFault(spec.name);
+    const fault = this.faults.take(spec.name);
     let result: Result;
     if (fault !== undefined) result = this.faultResult(spec, fault);
     else if (spec.handler) result = spec.handler(this.vpp, msg);
@@ -356,7 +338,7 @@ export class SimServer {
       this.log.warn('no simulator handler', { message: spec.name });
       return;
     }
-    if (isWrite && this.writeHook && this.afterWrite(spec, result) === 'cut') {
+    if (isWrite && this.faults.writeHook && this.afterWrite(spec, result) === 'cut') {
       this.cut(conn);
       this.cut(target);
       return;
@@ -372,7 +354,7 @@ export class SimServer {
           ? result.retval
           : null;
     try {
-      return this.writeHook?.({ n: this.writeCount, message: spec.name, retval }) === 'cut'
+      return this.faults.writeHook?.({ n: this.writeCount, message: spec.name, retval }) === 'cut'
         ? 'cut'
         : undefined;
     } catch (e) {
@@ -421,7 +403,7 @@ export class SimServer {
     if (p.length < 10) return;
     const target = this.conns.get((p.readUInt32BE(2) & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
     if (!target || (p.readUInt32BE(2) & SOCK_API_REG_HANDLE_BIT) === 0) return;
-    const fault = this.faults.size > 0 ? this.takeFault('control_ping') : undefined;
+    const fault = this.faults.anyFailure ? this.faults.take('control_ping') : undefined;
     const b = Buffer.alloc(HEADER_SIZE + 18);
     b.writeUInt32BE(18, 8);
     b.writeUInt16BE(this.ids.get('control_ping_reply') as number, HEADER_SIZE);
@@ -458,25 +440,6 @@ export class SimServer {
     this.dropConn(sender);
   }
 
-  private wantInterfaceEvents(msg: Fields): number {
-    const clientIndex = msg.client_index as number;
-    const i = this.eventRegs.findIndex((r) => r?.clientIndex === clientIndex);
-    if (i >= 0) {
-      if (msg.enable_disable) return RV.INVALID_REGISTRATION;
-      this.removeEventReg(i);
-      return RV.OK;
-    }
-    if (!msg.enable_disable) return RV.INVALID_REGISTRATION;
-    const slot = this.eventPool.alloc();
-    this.eventRegs[slot] = { clientIndex, pid: msg.pid as number };
-    return RV.OK;
-  }
-
-  private removeEventReg(i: number): void {
-    this.eventRegs[i] = undefined;
-    this.eventPool.release(i);
-  }
-
   private queueEvents(): void {
     if (this.eventsQueued) return;
     this.eventsQueued = true;
@@ -494,7 +457,6 @@ export class SimServer {
     const codec = this.codecs.get('sw_interface_event') as MessageCodec;
     const id = this.ids.get('sw_interface_event') as number;
     for (const r of this.eventRegs) {
-      if (!r) continue;
       const conn = this.conns.get((r.clientIndex & ~SOCK_API_REG_HANDLE_BIT) >>> 0);
       if (!conn) continue;
       for (const [sw, flags, deleted] of batch) {
@@ -539,38 +501,23 @@ export class SimServer {
   // --- faults and counters ---
 
   setDelay(message: string, ms: number): void {
-    if (ms > 0) this.delays.set(message, ms);
-    else this.delays.delete(message);
+    this.faults.setDelay(message, ms);
   }
 
   delayNext(message: string, ms: number, n = 1): void {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`delayNext: n must be 1 or more, got ${n}`);
-    if (ms > 0) this.nextDelays.set(message, { ms, remaining: n });
-    else this.nextDelays.delete(message);
+    this.faults.delayNext(message, ms, n);
   }
 
   onWrite(hook: WriteHook | null): void {
-    this.writeHook = hook;
+    this.faults.writeHook = hook;
   }
 
   failNth(message: string, n: number, retval: number): void {
-    if (!Number.isInteger(n) || n < 1) throw new Error(`failNth: n must be 1 or more, got ${n}`);
-    this.faults.set(message, { remaining: n, retval });
+    this.faults.failNth(message, n, retval);
   }
 
   clearFaults(): void {
-    this.delays.clear();
-    this.nextDelays.clear();
     this.faults.clear();
-    this.writeHook = null;
-  }
-
-  private takeFault(name: string): number | undefined {
-    const f = this.faults.get(name);
-    if (!f) return undefined;
-    if (--f.remaining > 0) return undefined;
-    this.faults.delete(name);
-    return f.retval;
   }
 
   /** An injected failure changes nothing: the reply carries the retval, a dump returns nothing. */
@@ -619,8 +566,7 @@ export class SimServer {
     }
     await closed;
     this.regPool = new IndexPool(1);
-    this.eventRegs = [];
-    this.eventPool = new IndexPool();
+    this.eventRegs = new EventRegistrations();
     this.dirty.clear();
     this.eventsQueued = false;
   }
