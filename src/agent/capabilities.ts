@@ -18,6 +18,8 @@ export interface HostCapabilities {
 const VIF_MADE_BY: Record<VifType, (tapBackend: TapBackend | undefined) => GroupName[]> = {
   vhostuser: () => ['vhost_user'],
   tap: (b) => (b === 'tap' ? ['tap'] : b === 'veth' ? ['af_packet'] : ['tap', 'af_packet']),
+  // A loopback (core) as the bridge's BVI, in a VRF table with its addresses (ip).
+  router: () => ['ip'],
 };
 
 /** The groups each feature needs (all of them). */

@@ -31,9 +31,10 @@ export const PREFIX = '/netvpp/v1/';
 // ---- value types -----------------------------------------------------------------------------------
 
 export type NetworkType = 'flat' | 'vlan' | 'vxlan';
-export type VifType = 'vhostuser' | 'tap';
+/** `router`: a Neutron router's interface on this network, a BVI in VPP (docs/l3.md). */
+export type VifType = 'vhostuser' | 'tap' | 'router';
 export const NETWORK_TYPES: readonly NetworkType[] = ['flat', 'vlan', 'vxlan'];
-export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap'];
+export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap', 'router'];
 /**
  * What a host's VPP can do beyond plain L2 ports, advertised in HostState.features.
  * `port_security`: security groups and anti-spoofing (VPP's acl plugin).
@@ -74,6 +75,13 @@ export interface VhostUserDetails {
   mode: 'server' | 'client';
 }
 
+/** A router interface: which router it belongs to and its addresses on the network's subnets. */
+export interface RouterInterface {
+  router_id: string;
+  /** `address/prefix length`, one per fixed IP (the prefix length of its subnet). */
+  addresses: string[];
+}
+
 /** `nodes/<host>/ports/<port_id>`: a port bound to <host>, everything the agent needs to plumb it. */
 export interface PortBinding {
   port_id: string;
@@ -91,6 +99,8 @@ export interface PortBinding {
   vhostuser: VhostUserDetails | null;
   /** Set when vif_type is 'tap', else null. */
   tap: { host_ifname: string } | null;
+  /** Set when vif_type is 'router' (a router interface), else null. Optional: absent means null. */
+  router?: RouterInterface | null;
   device_owner: string;
   admin_state_up: boolean;
   security_groups: string[];
@@ -270,6 +280,10 @@ export const portBindingSchema: Check<PortBinding> = refine(
       obj<VhostUserDetails>({ socket: str({ min: 1, max: 4096 }), mode: literal('server', 'client') }),
     ),
     tap: nullable(obj<{ host_ifname: string }>({ host_ifname: str({ min: 1, max: 15 }) })),
+    router: optional(
+      nullable(obj<RouterInterface>({ router_id: uuid, addresses: arrayOf(cidr) })),
+      undefined,
+    ),
     device_owner: str({ max: 255 }),
     admin_state_up: bool,
     security_groups: arrayOf(uuid),
@@ -284,6 +298,9 @@ export const portBindingSchema: Check<PortBinding> = refine(
       return 'vif_type vhostuser needs vhostuser details and no tap details';
     if (b.vif_type === 'tap' && (b.tap === null || b.vhostuser !== null))
       return 'vif_type tap needs tap details and no vhostuser details';
+    if (b.vif_type === 'router' && (!b.router || b.tap !== null || b.vhostuser !== null))
+      return 'vif_type router needs router details and no vhostuser or tap details';
+    if (b.vif_type !== 'router' && b.router) return `vif_type ${b.vif_type} has no router details`;
     if (b.tap && b.tap.host_ifname !== tapName(b.port_id))
       return `tap.host_ifname must be ${tapName(b.port_id)} (Neutron's name for this port's tap)`;
     return null;

@@ -8,6 +8,7 @@ import { keys } from '../../src/model/keyspace.ts';
 import type { AclRule } from '../../src/vpp/binapi/index.ts';
 import { neutronUnavailableReason, sleep, waitFor, type NeutronEnv } from './neutron-harness.ts';
 import { NetvppStack } from './netvpp-stack.ts';
+import { explainNotActive } from './diagnose.ts';
 
 const SOCKET_DIR = '/run/netvpp-e2e/vhost';
 
@@ -71,60 +72,7 @@ describe(
         throw withLogs(e);
       }
     };
-    /**
-     * Why bound ports are not ACTIVE, for a failure message: each one's Neutron binding and status, the
-     * driver's provisioning row and Neutron's provisioning blocks, its etcd binding and agent state, what
-     * the controller's port-event stream says about it, and the driver's log lines that name it.
-     */
-    const explainDown = async (down: Port[]): Promise<string> => {
-      const out: string[] = [];
-      const sql = (q: string): string => {
-        try {
-          return neutron.db.sql(q, 'neutron').trim() || '(none)';
-        } catch (e) {
-          return `(${e instanceof Error ? e.message : String(e)})`;
-        }
-      };
-      let events: { port_id: string }[] = [];
-      try {
-        const r = await fetch(`${stack.controller?.url}/v1/ports/events`, {
-          signal: AbortSignal.timeout(5000),
-        });
-        events = ((await r.json()) as { events: { port_id: string }[] }).events;
-      } catch (e) {
-        out.push(`(GET /v1/ports/events failed: ${e instanceof Error ? e.message : String(e)})`);
-      }
-      const logLines = neutron.serverLogLines();
-      for (const p of down) {
-        const host = p['binding:host_id'] ?? '';
-        const json = (v: unknown): string => (v === undefined ? '(absent)' : JSON.stringify(v));
-        const b = host ? await stack.etcdGet<PortBinding>(keys.portBinding(host, p.id)) : undefined;
-        const st = host ? await stack.etcdGet(keys.portState(host, p.id)) : undefined;
-        out.push(
-          `port ${p.id} (${p.name}): status ${p.status}, host ${host}, vif ${p['binding:vif_type']}, ` +
-            `revision ${p.revision_number}`,
-          `  netvpp_port_provisioning: ${sql(`SELECT host, revision FROM netvpp_port_provisioning WHERE port_id='${p.id}'`)}`,
-          `  provisioningblocks: ${sql(
-            `SELECT b.entity FROM provisioningblocks b JOIN ports p ON p.standard_attr_id = b.standard_attr_id ` +
-              `WHERE p.id='${p.id}'`,
-          )}`,
-          `  etcd binding: ${b ? `revision ${b.revision}, vif ${b.vif_type}` : '(absent)'}`,
-          `  etcd state: ${json(st)}`,
-          `  controller event: ${json(events.find((e) => e.port_id === p.id))}`,
-          ...logLines
-            .filter((l) => l.includes(p.id) && !l.includes('neutron.wsgi'))
-            .map((l) => `  log: ${l}`),
-        );
-      }
-      out.push(
-        'driver follower/forwarder log:',
-        ...logLines
-          .filter((l) => /networking_netvpp\.(follower|leader)|netvpp port event|Traceback|ERROR/.test(l))
-          .slice(-30)
-          .map((l) => `  ${l}`),
-      );
-      return out.join('\n');
-    };
+    const explainDown = (down: Port[]): Promise<string> => explainNotActive(neutron, stack, down);
     const portStatus = (id: string, status: string): Promise<Port> =>
       converge(`port ${id} to be ${status}`, async () => {
         const p = await apiPort(id);
@@ -135,8 +83,8 @@ describe(
       async () => {
         stack = await NetvppStack.start({
           agents: [
-            { host: 'compute1', physnets: ['physnet1'], vtep: '192.0.2.1' },
-            { host: 'compute2', physnets: ['physnet1'], vtep: '192.0.2.2' },
+            { host: 'compute1', physnets: ['physnet1'] },
+            { host: 'compute2', physnets: ['physnet1'] },
           ],
           vhostSocketDir: SOCKET_DIR,
         });
@@ -261,59 +209,6 @@ describe(
         member?.ips,
         port.fixed_ips.map((f) => f.ip_address),
       );
-    });
-
-    it('a VXLAN network: ports on two hosts are published to each other, each VPP tunnels to the other', async () => {
-      const net = await osJson<Record<string, unknown>>(
-        'network',
-        'create',
-        '--provider-network-type',
-        'vxlan',
-        'e2e-vx',
-      );
-      const vni = net['provider:segmentation_id'] as number;
-      assert.ok(vni >= 5000 && vni <= 5999, `VNI ${vni} from [ml2_type_vxlan] vni_ranges`);
-      // Neutron's vxlan type driver leaves room for the encapsulation.
-      assert.equal(net.mtu, 1450);
-      await os('subnet', 'create', '--network', 'e2e-vx', '--subnet-range', '10.50.0.0/24', 'e2e-vx-sub');
-      const ports: Port[] = [];
-      for (const [i, host] of ['compute1', 'compute2'].entries()) {
-        const p = await osJson<Port>('port', 'create', '--network', 'e2e-vx', `e2e-vx-p${i + 1}`);
-        await os('port', 'set', '--host', host, p.id);
-        ports.push(await portStatus(p.id, 'ACTIVE'));
-      }
-      for (const [i, host] of ['compute1', 'compute2'].entries()) {
-        const b = await stack.etcdGet<PortBinding>(keys.portBinding(host, ports[i].id));
-        assert.deepEqual(
-          { type: b?.network_type, physnet: b?.physnet, vni: b?.segmentation_id, mtu: b?.mtu },
-          { type: 'vxlan', physnet: null, vni, mtu: 1450 },
-        );
-        assert.deepEqual(await stack.etcdGet(keys.overlayPort(net.id as string, ports[i].id)), {
-          host,
-          mac: ports[i].mac_address,
-          ips: ports[i].fixed_ips.map((f) => f.ip_address),
-          revision: b?.revision,
-        });
-      }
-      const n1 = stack.agents.get('compute1');
-      const n2 = stack.agents.get('compute2');
-      if (n1?.vxlanPeers && n2?.vxlanPeers) {
-        await converge('a tunnel each way', async () =>
-          JSON.stringify([await n1.vxlanPeers?.(vni), await n2.vxlanPeers?.(vni)]) ===
-          JSON.stringify([['192.0.2.2'], ['192.0.2.1']])
-            ? true
-            : undefined,
-        );
-      }
-      // compute2's only port goes: compute1 stops flooding to it.
-      await os('port', 'delete', ports[1].id);
-      if (n1?.vxlanPeers)
-        await converge('compute1 without a tunnel', async () =>
-          (await n1.vxlanPeers?.(vni))?.length === 0 ? true : undefined,
-        );
-      assert.equal(await stack.etcdGet(keys.overlayPort(net.id as string, ports[1].id)), undefined);
-      await os('port', 'delete', ports[0].id);
-      await os('network', 'delete', 'e2e-vx');
     });
 
     it('binds a port of a Neutron agent (DHCP) as a tap', async () => {
