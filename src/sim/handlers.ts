@@ -269,7 +269,15 @@ export const HANDLERS: Record<string, Handler> = {
 
   ip_table_add_del(vpp, msg) {
     const m = msg as unknown as IpTableAddDel;
-    return vpp.ip.tableAddDel(m.table.table_id, m.table.is_ip6, m.is_add);
+    return vpp.ip.tableAddDel(m.table.table_id, m.table.is_ip6, m.is_add, m.table.name);
+  },
+
+  ip_table_dump: (vpp) => vpp.ip.tablesDump().map((table) => ({ table })),
+
+  sw_interface_get_table(vpp, msg) {
+    const m = msg as unknown as { sw_if_index: number; is_ipv6: boolean };
+    if (!sw(vpp, m.sw_if_index)) return RV.INVALID_SW_IF_INDEX;
+    return { retval: RV.OK, vrf_id: vpp.ip.tableOf(m.sw_if_index, m.is_ipv6) };
   },
 
   // --- l2 (vnet/l2/l2_api.c) ---

@@ -110,6 +110,15 @@ const tunnelIn = (id: string, t: Of<'vxlan'>): Of<'l2'> => ({
   after: [],
   shg: 1,
 });
+const vrfOf = (id: string): Of<'vrf'> => ({ kind: 'vrf', key: `vrf:${id}`, preferredId: 7001 });
+const rifOf = (id: string): Of<'rif'> => ({
+  kind: 'rif',
+  key: `rif:${id}`,
+  portId: id,
+  mac: 'fa:16:3e:00:00:0a',
+  mtu: 1500,
+  adminUp: true,
+});
 const aclOf = (key: string, rules = base.ingress): Of<'acl'> => ({ kind: 'acl', key, rules });
 const macipOf = (id: string, ip = '10.9.0.5/32'): Of<'macip'> => ({
   kind: 'macip',
@@ -214,6 +223,29 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     }),
     changedDeps: (_w, id) => [vxlanOf('198.51.100.3', 9002), tunnelIn(id, vxlanOf('198.51.100.3', 9002))],
     changed: (o) => ({ ...o, iface: vxlanOf('198.51.100.3', 9002).key }),
+  },
+  vrf: { deps: () => [], obj: (_w, id) => vrfOf(id) },
+  rif: {
+    deps: () => [],
+    obj: (_w, id) => rifOf(id),
+    changed: (o) => ({ ...o, mtu: 1400, adminUp: false }),
+  },
+  riftable: {
+    deps: (_w, id) => [rifOf(id), vrfOf(id)],
+    obj: (_w, id) => ({ kind: 'riftable', key: `riftable:${id}`, iface: `rif:${id}`, vrf: `vrf:${id}` }),
+  },
+  rifaddr: {
+    deps: (_w, id) => [
+      rifOf(id),
+      vrfOf(id),
+      { kind: 'riftable', key: `riftable:${id}`, iface: `rif:${id}`, vrf: `vrf:${id}` },
+    ],
+    obj: (_w, id) => ({
+      kind: 'rifaddr',
+      key: `rifaddr:${id}:10.91.0.1/24`,
+      iface: `rif:${id}`,
+      prefix: '10.91.0.1/24',
+    }),
   },
   arpterm: {
     deps: (_w, id) => [bdOf(id, 4011)],

@@ -18,6 +18,7 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'sw_interface_add_del_address',
     'sw_interface_tag_add_del',
     'sw_interface_set_table',
+    'sw_interface_get_table',
     'create_loopback',
     'create_loopback_instance',
     'delete_loopback',
@@ -26,7 +27,7 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'delete_subif',
     'want_interface_events',
   ],
-  ip: ['ip_address_dump', 'ip_table_add_del'],
+  ip: ['ip_address_dump', 'ip_table_add_del', 'ip_table_dump'],
   l2: [
     'bridge_domain_add_del_v2',
     'bridge_domain_dump',

@@ -12,6 +12,10 @@ import { l2fib, type L2FibObj } from './l2fib.ts';
 import { macip, type MacipObj } from './macip.ts';
 import { macipbind, type MacipBindObj } from './macipbind.ts';
 import { port, type PortObj } from './port.ts';
+import { rif, type RifObj } from './rif.ts';
+import { rifaddr, type RifAddrObj } from './rifaddr.ts';
+import { riftable, type RifTableObj } from './riftable.ts';
+import { vrf, type VrfObj } from './vrf.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { underlay, type UnderlayObj } from './underlay.ts';
 import { up, type UpObj } from './up.ts';
@@ -38,7 +42,11 @@ export type VppObject =
   | VtepAddrObj
   | VxlanObj
   | L2FibObj
-  | ArpTermObj;
+  | ArpTermObj
+  | VrfObj
+  | RifObj
+  | RifTableObj
+  | RifAddrObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -61,6 +69,10 @@ export const KINDS: Registry = {
   vxlan,
   l2fib,
   arpterm,
+  vrf,
+  rif,
+  riftable,
+  rifaddr,
 };
 
 /** The descriptor of an object's kind. */
@@ -110,6 +122,10 @@ export type { Change, KindDescriptor, OpContext, ObjectBase } from './types.ts';
 export { ObjectError } from './types.ts';
 export * from './common.ts';
 export type {
+  RifObj,
+  RifAddrObj,
+  RifTableObj,
+  VrfObj,
   AclObj,
   AclBindObj,
   ArpTermObj,
@@ -135,6 +151,10 @@ export { l2fibKey } from './l2fib.ts';
 export { UNDERLAY_KEY } from './underlay.ts';
 export { vtepaddrKey } from './vtepaddr.ts';
 export { vxlanKey } from './vxlan.ts';
+export { rifKey } from './rif.ts';
+export { rifaddrKey } from './rifaddr.ts';
+export { riftableKey } from './riftable.ts';
+export { preferredTableId, vrfKey } from './vrf.ts';
 export { bridgeKey, MAX_BD_ID, preferredBdId } from './bridge.ts';
 export { etypeKey } from './etype.ts';
 export { l2Key } from './l2.ts';
