@@ -47,6 +47,13 @@ export class Ip {
     return (ip6 ? this.v6 : this.v4).get(sw) ?? [];
   }
 
+  /** Whether some interface has this address (what LISP's is_local_ip finds as a local route). */
+  isLocal(addr: string): boolean {
+    for (const family of [this.v4, this.v6])
+      for (const list of family.values()) if (list.some((a) => a.addr === addr)) return true;
+    return false;
+  }
+
   tableOf(sw: number, ip6: boolean): number {
     return this.bound[ip6 ? 1 : 0].get(sw) ?? 0;
   }
