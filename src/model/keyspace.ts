@@ -30,9 +30,11 @@ export const PREFIX = '/netvpp/v1/';
 
 // ---- value types -----------------------------------------------------------------------------------
 
-export type NetworkType = 'flat' | 'vlan' | 'vxlan';
+export type NetworkType = 'flat' | 'vlan' | 'vxlan' | 'gpe';
 export type VifType = 'vhostuser' | 'tap';
-export const NETWORK_TYPES: readonly NetworkType[] = ['flat', 'vlan', 'vxlan'];
+export const NETWORK_TYPES: readonly NetworkType[] = ['flat', 'vlan', 'vxlan', 'gpe'];
+/** Overlay types: a segment that spans hosts, its ports published under global/overlay/. */
+export const OVERLAY_NETWORK_TYPES: readonly NetworkType[] = ['vxlan', 'gpe'];
 export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap'];
 /**
  * What a host's VPP can do beyond plain L2 ports, advertised in HostState.features.
@@ -248,9 +250,10 @@ export function segmentError(type: NetworkType, physnet: string | null, seg: num
       if (seg === null || seg < 1 || seg > MAX_VLAN) return `a vlan segmentation_id must be 1..${MAX_VLAN}`;
       return null;
     case 'vxlan':
-      if (physnet !== null) return 'a vxlan network has no physnet';
+    case 'gpe':
+      if (physnet !== null) return `a ${type} network has no physnet`;
       if (seg === null || seg < 1 || seg > MAX_VNI)
-        return `a vxlan segmentation_id (VNI) must be 1..${MAX_VNI}`;
+        return `a ${type} segmentation_id (VNI) must be 1..${MAX_VNI}`;
       return null;
   }
 }
