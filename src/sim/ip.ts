@@ -47,10 +47,10 @@ export class Ip {
     return (ip6 ? this.v6 : this.v4).get(sw) ?? [];
   }
 
-  /** Whether some interface has this address (what LISP's is_local_ip finds as a local route). */
-  isLocal(addr: string): boolean {
+  /** Whether an interface `up` accepts has this address (LISP's is_local_ip: a local route). */
+  isLocal(addr: string, up: (sw: number) => boolean): boolean {
     for (const family of [this.v4, this.v6])
-      for (const list of family.values()) if (list.some((a) => a.addr === addr)) return true;
+      for (const [sw, list] of family) if (up(sw) && list.some((a) => a.addr === addr)) return true;
     return false;
   }
 

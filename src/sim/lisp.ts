@@ -25,9 +25,9 @@
  * - The EID dump names a MAC in `seid` (deid stays zero); `locator_set_index` is ~0 when the set has
  *   no locators. The adjacency list gives a MAC EID the prefix type (its bytes are the MAC's).
  * - The dumps send their details with the id within one.api, without the plugin's base (see
- *   groups.ts, unbasedDetails; the server does that), and read their u32 `filter` without turning
- *   it to host order: only 0 (all) means what it says; 1 and 2 arrive as 2^24 and 2^25, which the
- *   locator-set dump takes as "skip every set" and the EID dump as an unknown filter (nothing).
+ *   groups.ts, unbasedDetails; the server does that). The EID dump does not apply its filter: a
+ *   real VPP 26.06 sends remote EIDs for filter 1 (local) too.
+ * - An RLOC is "local" (-110) when an admin-up interface has it.
  */
 import type {
   OneAddDelAdjacency,
@@ -54,13 +54,7 @@ const VALUE_EXIST = -81;
 const LISP_RLOC_LOCAL = -110;
 const EID_PREFIX = 0;
 const EID_MAC = 1;
-const FILTER_LOCAL = 1;
-const FILTER_REMOTE = 2;
 const ZERO_EID = { type: 0, address: { prefix: '0.0.0.0/0' } };
-
-/** A u32 as a handler that forgets ntohl sees it. */
-const unswapped = (x: number): number =>
-  (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
 
 interface Locator {
   local: boolean;
@@ -196,8 +190,7 @@ export class Lisp {
     return [RV.OK, i];
   }
 
-  locatorSets(wire: number): Fields[] {
-    const filter = unswapped(wire);
+  locatorSets(filter: number): Fields[] {
     const out: Fields[] = [];
     for (const i of this.setPool.inUse()) {
       const s = this.sets.get(i) as LocatorSet;
@@ -296,7 +289,9 @@ export class Lisp {
     }
     if (!this.enabled) return LISP_DISABLED;
     const rlocs = m.rlocs.slice(0, m.rloc_num);
-    if (rlocs.some((r) => this.vpp.ip.isLocal(r.ip_address))) return LISP_RLOC_LOCAL;
+    // A local route only while the interface is up (an admin-down one's address is not local).
+    const up = (sw: number): boolean => this.vpp.ifs.get(sw)?.adminUp === true;
+    if (rlocs.some((r) => this.vpp.ip.isLocal(r.ip_address, up))) return LISP_RLOC_LOCAL;
     const locators: Locator[] = [];
     // vnet_lisp_add_del_locator stops at a duplicate, keeping those before it.
     for (const r of rlocs) {
@@ -374,12 +369,7 @@ export class Lisp {
       const mi = gid === null ? undefined : this.byGid.get(gid);
       list = mi === undefined ? [] : [this.maps.get(mi) as Mapping];
     } else {
-      const filter = unswapped(m.filter);
-      if (filter > FILTER_REMOTE) return [];
-      list = this.mapPool
-        .inUse()
-        .map((i) => this.maps.get(i) as Mapping)
-        .filter((x) => filter === 0 || (filter === FILTER_LOCAL) === x.local);
+      list = this.mapPool.inUse().map((i) => this.maps.get(i) as Mapping);
     }
     return list.map((x) => ({
       locator_set_index: (this.sets.get(x.locatorSet) as LocatorSet).locators.length

@@ -29,7 +29,7 @@ export const NO_LOCATOR_SET = 0xffffffff;
 
 export const macEid = (mac: string): Eid => ({ type: EidType.EID_TYPE_API_MAC, address: { mac } });
 
-/** Every mapping, local and remote (filter 0: VPP 26.06 reads the others byte-swapped, as unknown). */
+/** Every mapping, local and remote (VPP 26.06 does not apply the dump's filter: is_local tells). */
 export const readEids = (src: ReadSource) => src.dump(one_eid_table_dump, { eid_set: false, filter: 0 });
 
 /** What the LISP kinds' read-back shares: the L2 maps (vni → bridge id) and netvpp's locator set. */
@@ -38,8 +38,7 @@ export async function readLisp(
 ): Promise<{ maps: Map<number, number>; setIndex: number | null }> {
   const [maps, sets] = await Promise.all([
     src.dump(one_eid_table_map_dump, { is_l2: true }),
-    // Only filter 0 works: VPP 26.06 compares the u32 filter without ntohl.
-    src.dump(one_locator_set_dump, { filter: 0 }),
+    src.dump(one_locator_set_dump, { filter: 1 }),
   ]);
   const own = sets.find((s) => s.ls_name === LOCSET_NAME);
   return { maps: new Map(maps.map((m) => [m.vni, m.dp_table])), setIndex: own ? own.ls_index : null };
