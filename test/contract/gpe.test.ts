@@ -23,7 +23,6 @@ import {
   show_one_status,
   sw_interface_add_del_address,
   sw_interface_dump,
-  sw_interface_set_flags,
 } from '../../src/vpp/binapi/index.ts';
 import { VppApiError } from '../../src/vpp/errors.ts';
 import { contractHarness, NO_INDEX } from './helpers.ts';
