@@ -52,6 +52,7 @@ import type { Acl, MacipAcl } from './acl.ts';
 import { IF_STATUS_ADMIN_UP, IF_STATUS_LINK_UP } from './events.ts';
 import { L2FIB_HANDLERS } from './l2fib.ts';
 import { VXLAN_HANDLERS } from './vxlan.ts';
+import { LISP_HANDLERS } from './lisp.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
@@ -603,7 +604,9 @@ export const HANDLERS: Record<string, Handler> = {
     return out;
   },
 
-  // --- the L2 FIB and ARP termination (vnet/l2/l2_api.c), VXLAN (plugins/vxlan/vxlan_api.c) ---
+  // --- the L2 FIB and ARP termination (vnet/l2/l2_api.c), VXLAN (plugins/vxlan/vxlan_api.c),
+  // LISP/GPE (plugins/lisp/lisp-cp/one_api.c) ---
   ...L2FIB_HANDLERS,
   ...VXLAN_HANDLERS,
+  ...LISP_HANDLERS,
 };

@@ -51,6 +51,13 @@ export class Ip {
     return (ip6 ? this.v6 : this.v4).get(sw) ?? [];
   }
 
+  /** Whether an interface `up` accepts has this address (LISP's is_local_ip: a local route). */
+  isLocal(addr: string, up: (sw: number) => boolean): boolean {
+    for (const family of [this.v4, this.v6])
+      for (const [sw, list] of family) if (up(sw) && list.some((a) => a.addr === addr)) return true;
+    return false;
+  }
+
   tableOf(sw: number, ip6: boolean): number {
     return this.bound[ip6 ? 1 : 0].get(sw) ?? 0;
   }
