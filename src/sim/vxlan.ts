@@ -7,8 +7,8 @@
  *   src. So deleting takes the same addresses, src_port and table; an IPv6 delete matches
  *   whatever src it names, and a second IPv6 tunnel to one dst and vni is "tunnel exists".
  *   The key keeps 24 bits of the vni (VPP shifts it into the VXLAN header's place).
- * - Ports 0 mean 4789 (IPv4) or 4790 (IPv6); decap_next_index ~0 means l2-input (1); 0 is
- *   error-drop and is accepted; 2 and above are -76.
+ * - Ports 0 mean 4789, IPv4 and IPv6 alike (vnet/udp/udp_local.h; 4790 is VXLAN-GPE's);
+ *   decap_next_index ~0 means l2-input (1); 0 is error-drop and is accepted; 2 and above are -76.
  * - Tunnels sit in a pool (dev_instance, reused most recently freed first); the name is
  *   `vxlan_tunnel<instance>`, instance the one asked for or else the dev_instance; an instance in
  *   use is -147, including a dev_instance another tunnel took by asking for it.
@@ -27,8 +27,8 @@ import { IndexPool } from './pool.ts';
 import { RV } from './retval.ts';
 import type { VppState } from './state.ts';
 
+/** VXLAN's port, over IPv4 and IPv6 alike. */
 const UDP_PORT_VXLAN = 4789;
-const UDP_PORT_VXLAN6 = 4790;
 /** vxlan4/6-input's next nodes: error-drop, l2-input. */
 const DECAP_NEXT_L2_INPUT = 1;
 const DECAP_N_NEXT = 2;
@@ -94,8 +94,8 @@ export class Vxlan {
     if (src.ip4 !== dst.ip4) return fail(RV.INVALID_VALUE);
     if (src.text === dst.text) return fail(RV.SAME_SRC_DST);
     if (dst.mcast && !this.vpp.ifs.get(a.mcastSwIfIndex)) return fail(RV.INVALID_SW_IF_INDEX);
-    const srcPort = a.srcPort || (ip6 ? UDP_PORT_VXLAN6 : UDP_PORT_VXLAN);
-    const dstPort = a.dstPort || (ip6 ? UDP_PORT_VXLAN6 : UDP_PORT_VXLAN);
+    const srcPort = a.srcPort || UDP_PORT_VXLAN;
+    const dstPort = a.dstPort || UDP_PORT_VXLAN;
     const local = ip6 || dst.mcast ? '' : src.text;
     const key = `${dst.text}/${local}/${srcPort}/${a.encapVrfId}/${ip6 ? 6 : 4}/${a.vni & 0xffffff}`;
     const found = this.byKey.get(key);

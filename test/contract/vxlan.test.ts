@@ -161,7 +161,7 @@ test('IPv6 tunnels are keyed by destination alone', async (t) => {
   const v = await tunnelDetails(c, sw);
   assert.deepEqual(
     [v.src_address, v.dst_address, v.src_port, v.dst_port],
-    [ends.src_address, ends.dst_address, 4790, 4790],
+    [ends.src_address, ends.dst_address, 4789, 4789],
   );
   await rejectsWith(
     add(c, { ...ends, src_address: '2001:db8:ffff::9' }),
