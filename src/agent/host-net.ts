@@ -3,8 +3,10 @@
 // opens as an af_packet host interface.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { logger } from '../util/log.ts';
 
 const run = promisify(execFile);
+const log = logger('host-net');
 
 export interface HostNet {
   /** Makes the pair exist and be up (idempotent; the namespace end may already have moved away). */
@@ -26,7 +28,30 @@ async function exists(name: string): Promise<boolean> {
   }
 }
 
-/** The real thing, with iproute2 (needs CAP_NET_ADMIN). */
+/**
+ * VPP opens the veth as a plain af_packet socket (no virtio-net header), so it can't learn that the
+ * kernel left a TCP/UDP checksum for the NIC to fill in: it would forward it unfilled, and the far
+ * end drops every segment. So the namespace's end computes its checksums itself (ethtool's
+ * `tx off`). Without ethtool that is logged once and ICMP still works; TCP does not.
+ */
+let warnedNoEthtool = false;
+async function checksumsInSoftware(dev: string): Promise<void> {
+  try {
+    await run('ethtool', ['-K', dev, 'tx', 'off'], { timeout: 10_000 });
+  } catch (e) {
+    if (warnedNoEthtool) return;
+    warnedNoEthtool = true;
+    log.warn(
+      'could not turn off checksum offload on a tap port veth: TCP through it will fail; install ethtool',
+      {
+        dev,
+        error: (e as Error).message.split('\n')[0],
+      },
+    );
+  }
+}
+
+/** The real thing, with iproute2 and ethtool (needs CAP_NET_ADMIN). */
 export function linuxHostNet(): HostNet {
   return {
     async ensureVeth(nsSide, vppSide, mac, mtu) {
@@ -49,6 +74,7 @@ export function linuxHostNet(): HostNet {
           String(mtu),
         ]);
         await ip(['link', 'set', 'dev', nsSide, 'up']);
+        await checksumsInSoftware(nsSide);
       }
       await ip(['link', 'set', 'dev', vppSide, 'mtu', String(mtu), 'up']);
     },
