@@ -38,7 +38,7 @@ DRIVER_NAME = 'netvpp'
 # agent advertises the type (network_types: its VPP has the plugin and the
 # host has a VTEP).
 PHYSNET_TYPES = (constants.TYPE_FLAT, constants.TYPE_VLAN)
-OVERLAY_TYPES = (constants.TYPE_VXLAN,)
+OVERLAY_TYPES = (constants.TYPE_VXLAN, 'gpe')
 # Ports of Neutron's own agents (DHCP, ...) get a tap interface in VPP.
 TAP_OWNER_PREFIXES = (constants.DEVICE_OWNER_NETWORK_PREFIX, 'neutron:')
 VIF_TYPE_TAP = 'tap'

@@ -388,8 +388,8 @@ export class Agent extends EventEmitter {
       host: this.config.host,
       physnets: [...this.config.physnets.keys()],
       network_types: types,
-      // Peers tunnel to this address only while this host can carry VXLAN networks.
-      ...(vtep !== undefined && types.includes('vxlan') ? { vtep } : {}),
+      // Peers tunnel to this address only while this host can carry an overlay type.
+      ...(vtep !== undefined && (types.includes('vxlan') || types.includes('gpe')) ? { vtep } : {}),
       ...hostCapabilities(this.client?.groups, this.config.tapBackend),
       agent_version: AGENT_VERSION,
       vpp: { connected: this.vppConnected, version: this.vppVersion },

@@ -23,6 +23,7 @@ import {
   type VppObject,
 } from './kinds/index.ts';
 import type { CompileOptions, PortPlan } from './compile.ts';
+import { routerUnit } from './compile-router.ts';
 /** Ethertypes a filtered port passes (IPv4, IPv6, ARP); VPP's ACL plugin drops other non-IP frames. */
 export const ALLOWED_ETHERTYPES: readonly number[] = [0x0800, 0x86dd, 0x0806];
 
@@ -54,6 +55,8 @@ export interface PortPiece {
   /** A problem with the binding's interface (then nothing else is made for the port). */
   error: string | null;
   port: PortObj | null;
+  /** A router interface (no port interface: a BVI; see compile-router.ts). */
+  router?: true;
   needsLink: boolean;
   /** null when the port's groups can't be attached (too many): then `aclError`. */
   acls: PortAcls | null;
@@ -89,6 +92,8 @@ export function portPiece(
     output: [],
     macip: null,
   };
+  // A router interface: its objects come from compile-router.ts, once its network is known.
+  if (b.vif_type === 'router') return { ...piece, router: true };
   let vif: PortVif;
   if (b.vif_type === 'vhostuser') {
     const vu = b.vhostuser as NonNullable<PortBinding['vhostuser']>;
@@ -156,6 +161,8 @@ export interface PortUnit {
   shared: string[];
   /** Group ids the binding names, as written (its piece depends on them). */
   names: string[];
+  /** Objects other ports hold too (a router's VRF), kept while one of them does. */
+  held?: VppObject[];
 }
 
 /** A port as far as the checks before its network (see HostCompiler.front). */
@@ -185,6 +192,7 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
     return unit;
   }
   const { piece, net, b } = f;
+  if (piece.router) return routerUnit(portId, b, net, plan);
   const add = (o: VppObject): void => {
     unit.objects.push(o);
   };

@@ -13,6 +13,7 @@ import type { DesiredState } from './desired.ts';
 import type { TapBackend, VxlanConfig } from './config.ts';
 import { GroupStep, groupLookup } from './compile-groups.ts';
 import { NetworkStep } from './compile-networks.ts';
+import { SharedObjects } from './compile-refs.ts';
 import { networkType } from './nettypes/index.ts';
 import {
   aclbindKey,
@@ -139,6 +140,8 @@ export class HostCompiler {
   compiled: Compiled = emptyCompiled();
   private readonly cache: CompileCache;
   private units = new Map<string, PortUnit>();
+  /** Objects ports share (a router's VRF, held by each of its interfaces). */
+  private held = new SharedObjects();
   private networks: NetworkStep;
   private groups: GroupStep;
 
@@ -174,6 +177,7 @@ export class HostCompiler {
       vxlan: () => [],
       l2fib: () => [],
       arp: () => [],
+      rifaddr: () => [rest.slice(0, 36)],
       sg: () => this.groups.portsNaming(rest.slice(0, rest.lastIndexOf(':'))),
     };
     const lookup = index[key.slice(0, colon)];
@@ -184,6 +188,7 @@ export class HostCompiler {
   rebuild(state: DesiredState): void {
     this.compiled = emptyCompiled();
     this.units = new Map();
+    this.held = new SharedObjects();
     this.networks = new NetworkStep(this.opts, this.compiled.objects);
     this.groups = new GroupStep(this.compiled);
     const changes = {
@@ -272,7 +277,7 @@ export class HostCompiler {
       this.cache.pieces.set(b, { sig, piece });
     }
     const f: Front = { state, plan, b, piece };
-    if (piece.error !== null || piece.port === null) {
+    if (piece.error !== null || (piece.port === null && !piece.router)) {
       plan.errors.push(piece.error ?? 'no interface');
       return f;
     }
@@ -301,7 +306,11 @@ export class HostCompiler {
     }
     const old = this.units.get(portId);
     if (old) {
-      for (const o of old.objects) c.objects.delete(o.key);
+      for (const o of old.objects) {
+        c.objects.delete(o.key);
+        delta.keys.add(o.key);
+      }
+      this.held.release(portId, c.objects, delta.keys);
       for (const k of old.frozen) c.frozenKeys.delete(k);
       this.groups.release(portId, old);
       this.units.delete(portId);
@@ -313,7 +322,11 @@ export class HostCompiler {
     const unit = portUnit(portId, f, this.networks.outcome(portId));
     c.ports.set(portId, f.plan);
     if (f.invalid) c.frozenPorts.add(portId);
-    for (const o of unit.objects) c.objects.set(o.key, o);
+    for (const o of unit.objects) {
+      c.objects.set(o.key, o);
+      delta.keys.add(o.key);
+    }
+    if (unit.held?.length) this.held.hold(portId, unit.held, c.objects, delta.keys);
     for (const k of unit.frozen) c.frozenKeys.add(k);
     this.groups.hold(state, portId, unit);
     this.units.set(portId, unit);

@@ -8,6 +8,7 @@ import {
   decodeValue,
   keys,
   type NetworkType,
+  OVERLAY_NETWORK_TYPES,
   parseKey,
   type PortBinding,
   type SecurityGroup,
@@ -15,7 +16,7 @@ import {
 import { OverlayState } from './desired-overlay.ts';
 
 /** Network types whose segment spans hosts through etcd (their ports and peers are watched). */
-const OVERLAY_TYPES: ReadonlySet<NetworkType> = new Set<NetworkType>(['vxlan']);
+const OVERLAY_TYPES: ReadonlySet<NetworkType> = new Set<NetworkType>(OVERLAY_NETWORK_TYPES);
 
 export type Entry<T> = { ok: true; value: T } | { ok: false; error: string; revision: number | null };
 

@@ -9,6 +9,7 @@ import {
   encodeValue,
   keys,
   type NetworkType,
+  OVERLAY_NETWORK_TYPES,
   NETWORK_TYPES,
   type NeutronKind,
   type NeutronRecord,
@@ -157,7 +158,7 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
       port_id: p.id,
       network_id: p.network_id,
       network_type: networkType,
-      physnet: networkType === 'vxlan' ? null : net.physical_network,
+      physnet: OVERLAY_NETWORK_TYPES.includes(networkType) ? null : net.physical_network,
       segmentation_id: networkType === 'flat' ? null : net.segmentation_id,
       mtu,
       mac: p.mac_address,
@@ -202,7 +203,7 @@ export function portOwns(
     const b = portBinding(p, revision, networkMtu);
     owns[keys.portBinding(p['binding:host_id'], p.id)] = b;
     // Overlay networks: the port as the other hosts on its network see it (flood list, MAC, ARP).
-    if (b.network_type === 'vxlan') {
+    if (OVERLAY_NETWORK_TYPES.includes(b.network_type)) {
       const key = keys.overlayPort(p.network_id, p.id);
       owns[key] = checked<OverlayPort>(
         overlayPortSchema,

@@ -30,10 +30,12 @@ export const PREFIX = '/netvpp/v1/';
 
 // ---- value types -----------------------------------------------------------------------------------
 
-export type NetworkType = 'flat' | 'vlan' | 'vxlan';
+export type NetworkType = 'flat' | 'vlan' | 'vxlan' | 'gpe';
 /** `router`: a Neutron router's interface on this network, a BVI in VPP (docs/l3.md). */
 export type VifType = 'vhostuser' | 'tap' | 'router';
-export const NETWORK_TYPES: readonly NetworkType[] = ['flat', 'vlan', 'vxlan'];
+export const NETWORK_TYPES: readonly NetworkType[] = ['flat', 'vlan', 'vxlan', 'gpe'];
+/** Overlay types: a segment that spans hosts, its ports published under global/overlay/. */
+export const OVERLAY_NETWORK_TYPES: readonly NetworkType[] = ['vxlan', 'gpe'];
 export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap', 'router'];
 /**
  * What a host's VPP can do beyond plain L2 ports, advertised in HostState.features.
@@ -258,9 +260,10 @@ export function segmentError(type: NetworkType, physnet: string | null, seg: num
       if (seg === null || seg < 1 || seg > MAX_VLAN) return `a vlan segmentation_id must be 1..${MAX_VLAN}`;
       return null;
     case 'vxlan':
-      if (physnet !== null) return 'a vxlan network has no physnet';
+    case 'gpe':
+      if (physnet !== null) return `a ${type} network has no physnet`;
       if (seg === null || seg < 1 || seg > MAX_VNI)
-        return `a vxlan segmentation_id (VNI) must be 1..${MAX_VNI}`;
+        return `a ${type} segmentation_id (VNI) must be 1..${MAX_VNI}`;
       return null;
   }
 }

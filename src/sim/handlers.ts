@@ -52,6 +52,7 @@ import type { Acl, MacipAcl } from './acl.ts';
 import { IF_STATUS_ADMIN_UP, IF_STATUS_LINK_UP } from './events.ts';
 import { L2FIB_HANDLERS } from './l2fib.ts';
 import { VXLAN_HANDLERS } from './vxlan.ts';
+import { LISP_HANDLERS } from './lisp.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
@@ -269,7 +270,15 @@ export const HANDLERS: Record<string, Handler> = {
 
   ip_table_add_del(vpp, msg) {
     const m = msg as unknown as IpTableAddDel;
-    return vpp.ip.tableAddDel(m.table.table_id, m.table.is_ip6, m.is_add);
+    return vpp.ip.tableAddDel(m.table.table_id, m.table.is_ip6, m.is_add, m.table.name);
+  },
+
+  ip_table_dump: (vpp) => vpp.ip.tablesDump().map((table) => ({ table })),
+
+  sw_interface_get_table(vpp, msg) {
+    const m = msg as unknown as { sw_if_index: number; is_ipv6: boolean };
+    if (!sw(vpp, m.sw_if_index)) return RV.INVALID_SW_IF_INDEX;
+    return { retval: RV.OK, vrf_id: vpp.ip.tableOf(m.sw_if_index, m.is_ipv6) };
   },
 
   // --- l2 (vnet/l2/l2_api.c) ---
@@ -595,7 +604,9 @@ export const HANDLERS: Record<string, Handler> = {
     return out;
   },
 
-  // --- the L2 FIB and ARP termination (vnet/l2/l2_api.c), VXLAN (plugins/vxlan/vxlan_api.c) ---
+  // --- the L2 FIB and ARP termination (vnet/l2/l2_api.c), VXLAN (plugins/vxlan/vxlan_api.c),
+  // LISP/GPE (plugins/lisp/lisp-cp/one_api.c) ---
   ...L2FIB_HANDLERS,
   ...VXLAN_HANDLERS,
+  ...LISP_HANDLERS,
 };

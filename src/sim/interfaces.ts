@@ -15,7 +15,7 @@ import { RV } from './retval.ts';
 import { MATCH, SUB_IF, subintConfig, type SubintSlot } from './subint.ts';
 import type { VppState } from './state.ts';
 
-export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan';
+export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
 export type FloodClass = 'normal' | 'bvi' | 'no_flood' | 'tunnel_normal' | 'tunnel_master';
 
@@ -217,6 +217,7 @@ export class Interfaces {
         case 'tap':
         case 'afpacket':
         case 'vxlan':
+        case 'lisp':
           this.setLink(hw, up);
           break;
         case 'vhost':

@@ -34,17 +34,28 @@ function within(key: number[], dest: number[], len: number): boolean {
   return true;
 }
 
+function defaultTableName(tableId: number, ip6: boolean): string {
+  return `${ip6 ? 'ipv6' : 'ipv4'}-VRF:${tableId}`;
+}
+
 export class Ip {
   private readonly v4 = new Map<number, IfAddr[]>();
   private readonly v6 = new Map<number, IfAddr[]>();
   private readonly linkLocal = new Map<number, string>();
   /** sw_if_index -> table id, per family (absent = table 0). */
   private readonly bound: [Map<number, number>, Map<number, number>] = [new Map(), new Map()];
-  /** `${family}:${table id}` -> holders. */
-  private readonly tables = new Map<string, { api: boolean; users: number }>();
+  /** `${family}:${table id}` -> holders and name, in creation order (VPP's pool order, roughly). */
+  private readonly tables = new Map<string, { api: boolean; users: number; name: string }>();
 
   addresses(sw: number, ip6: boolean): { addr: string; len: number }[] {
     return (ip6 ? this.v6 : this.v4).get(sw) ?? [];
+  }
+
+  /** Whether an interface `up` accepts has this address (LISP's is_local_ip: a local route). */
+  isLocal(addr: string, up: (sw: number) => boolean): boolean {
+    for (const family of [this.v4, this.v6])
+      for (const [sw, list] of family) if (up(sw) && list.some((a) => a.addr === addr)) return true;
+    return false;
   }
 
   tableOf(sw: number, ip6: boolean): number {
@@ -100,19 +111,36 @@ export class Ip {
     return this.linkLocal.get(sw) === addr ? RV.ADDRESS_NOT_DELETABLE : RV.ADDRESS_NOT_FOUND_FOR_INTERFACE;
   }
 
-  /** ip_table_add_del: always succeeds; table 0 is always there and never touched. */
-  tableAddDel(tableId: number, ip6: boolean, isAdd: boolean): number {
+  /**
+   * ip_table_add_del: always succeeds; table 0 is always there and never touched. A table keeps the
+   * name it was created with (fib_table_find_or_create_and_lock_w_name); without one VPP names it
+   * `ipv4-VRF:<id>` / `ipv6-VRF:<id>`.
+   */
+  tableAddDel(tableId: number, ip6: boolean, isAdd: boolean, name = ''): number {
     if (tableId === 0) return RV.OK;
     const key = `${ip6 ? 6 : 4}:${tableId}`;
     const t = this.tables.get(key);
     if (isAdd) {
       if (t) t.api = true;
-      else this.tables.set(key, { api: true, users: 0 });
+      else this.tables.set(key, { api: true, users: 0, name: name || defaultTableName(tableId, ip6) });
     } else if (t) {
       t.api = false;
       if (t.users === 0) this.tables.delete(key);
     }
     return RV.OK;
+  }
+
+  /** ip_table_dump: every IPv4 table, then every IPv6 one (link-local tables are not shown), 0 first. */
+  tablesDump(): { table_id: number; is_ip6: boolean; name: string }[] {
+    const out: { table_id: number; is_ip6: boolean; name: string }[] = [];
+    for (const ip6 of [false, true]) {
+      out.push({ table_id: 0, is_ip6: ip6, name: defaultTableName(0, ip6) });
+      for (const [key, t] of this.tables) {
+        const [fam, id] = key.split(':');
+        if ((fam === '6') === ip6) out.push({ table_id: Number(id), is_ip6: ip6, name: t.name });
+      }
+    }
+    return out;
   }
 
   /** fib_table_find: table 0 always exists, others while the API or an interface holds them. */

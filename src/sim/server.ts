@@ -195,11 +195,19 @@ export class SimServer {
         codec: this.codecs.get(def.name) as MessageCodec,
         handler,
         stream: def.stream === true,
-        replyId: replyDef ? (this.ids.get(replyDef.name) as number) : -1,
+        replyId: replyDef ? this.sentId(replyDef) : -1,
         replyCodec: replyDef ? (this.codecs.get(replyDef.name) as MessageCodec) : null,
         retvalOnly: isRetvalOnly(replyDef),
       };
     }
+  }
+
+  /** The id VPP sends a message with: a details message of a group that leaves out its base, without it. */
+  private sentId(def: MessageDef): number {
+    const id = this.ids.get(def.name) as number;
+    const g = GROUPS.find((x) => x.messages.includes(def));
+    const base = g?.unbasedDetails === undefined ? undefined : this.ids.get(g.unbasedDetails);
+    return def.role === 'details' && base !== undefined ? id - base : id;
   }
 
   async listen(): Promise<void> {

@@ -10,6 +10,7 @@ import { Interfaces } from './interfaces.ts';
 import { Ip } from './ip.ts';
 import { L2 } from './l2.ts';
 import { L2Fib } from './l2fib.ts';
+import { Lisp } from './lisp.ts';
 import { Vxlan } from './vxlan.ts';
 
 export interface StateOptions {
@@ -29,6 +30,7 @@ export class VppState {
   readonly l2: L2;
   readonly l2fib: L2Fib;
   readonly vxlan: Vxlan;
+  readonly lisp: Lisp;
   readonly acl: AclPlugin;
   readonly ip: Ip;
 
@@ -43,6 +45,7 @@ export class VppState {
     this.l2 = new L2(this);
     this.l2fib = new L2Fib();
     this.vxlan = new Vxlan(this);
+    this.lisp = new Lisp(this);
     this.acl = new AclPlugin();
     this.ip = new Ip();
     this.ifs = new Interfaces(this);

@@ -74,6 +74,8 @@ interface Pending {
   endId: number;
   /** For dumps: the details message id and what has been collected. */
   detailsId?: number;
+  /** The id VPP really sends those details with, when its plugin leaves out its base (groups.ts). */
+  unbasedDetailsId?: number;
   details?: unknown[];
   deadline: number;
   resolve(v: unknown): void;
@@ -116,6 +118,8 @@ export class VppClient extends EventEmitter {
   private groupStatus: Record<string, GroupStatus> = {};
   private readonly codecs = new Map<number, MessageCodec>();
   private readonly idOf = new Map<string, number>();
+  /** Details message name → the unbased id VPP sends it with (groups with `unbasedDetails`). */
+  private readonly unbasedId = new Map<string, number>();
   private readonly pending = new Map<number, Pending>();
   /** Requests beyond the window, oldest first; `waitHead` avoids O(n) shifts on long queues. */
   private waiting: Waiting[] = [];
@@ -267,6 +271,16 @@ export class VppClient extends EventEmitter {
       this.codecs.set(id, messageCodec(def));
       this.idOf.set(def.name, id);
     }
+    this.unbasedId.clear();
+    for (const g of this.groupList) {
+      const first = g.unbasedDetails && g.messages.find((m) => m.name === g.unbasedDetails);
+      const base = first ? ids.get(msgKey(first)) : undefined;
+      if (base === undefined || !this.offers(g.name)) continue;
+      for (const m of g.messages) {
+        const id = this.idOf.get(m.name);
+        if (m.role === 'details' && id !== undefined) this.unbasedId.set(m.name, id - base);
+      }
+    }
     this.conn = { socket, clientIndex: reply.index, ids, vpePid: 0 };
     const reader = new FrameReader(
       (p) => this.onFrame(p),
@@ -400,6 +414,7 @@ export class VppClient extends EventEmitter {
             : (this.idOf.get('control_ping_reply') as number)
           : (this.idOf.get(replyName) as number),
         detailsId: isDump ? (this.idOf.get(def.reply as string) as number) : undefined,
+        unbasedDetailsId: isDump ? this.unbasedId.get(def.reply as string) : undefined,
         details: isDump ? [] : undefined,
         deadline: timeoutMs ?? this.opts.timeoutMs,
         resolve,
@@ -442,7 +457,10 @@ export class VppClient extends EventEmitter {
 
   private onFrame(p: Buffer): void {
     this.stats.received++;
-    const id = p.readUInt16BE(0);
+    let id = p.readUInt16BE(0);
+    // Details of a plugin that leaves out its base: known by the context of the dump they answer.
+    const dump = p.length >= 6 ? this.pending.get(p.readUInt32BE(2)) : undefined;
+    if (dump?.unbasedDetailsId === id && dump.detailsId !== undefined) id = dump.detailsId;
     const codec = this.codecs.get(id);
     if (!codec) {
       this.stats.dropped++;

@@ -21,6 +21,7 @@ import * as m_interface from './binapi/interface.ts';
 import * as m_ip from './binapi/ip.ts';
 import * as m_l2 from './binapi/l2.ts';
 import * as m_memclnt from './binapi/memclnt.ts';
+import * as m_one from './binapi/one.ts';
 import * as m_tapv2 from './binapi/tapv2.ts';
 import * as m_vhost_user from './binapi/vhost_user.ts';
 import * as m_vxlan from './binapi/vxlan.ts';
@@ -32,7 +33,7 @@ import * as m_vpe from './binapi/vpe.ts';
  * `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin), `policer` (policer
  * plugin): add the binding module (apigen) and one entry to GROUPS.
  */
-export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan';
+export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan' | 'lisp';
 
 export interface MessageGroup {
   readonly name: string;
@@ -46,6 +47,12 @@ export interface MessageGroup {
   readonly messages: readonly MessageDef[];
   /** CLI commands (exact text) netvpp may send through cli_inband that need this group. */
   readonly cli?: readonly string[];
+  /**
+   * VPP sends this group's details with their id within the plugin's .api file (its first message
+   * being 0), not the one its message table gives them: the handlers leave out the plugin's base
+   * (lisp-cp/one_api.c, VPP 26.06). Names that first message, whose table id is the base.
+   */
+  readonly unbasedDetails?: string;
 }
 
 /** The generated bindings of one .api.json file: every export of a binapi module is a MessageDef. */
@@ -124,8 +131,17 @@ const vxlan: KnownGroup = {
   messages: defsOf(m_vxlan),
 };
 
+const lisp: KnownGroup = {
+  name: 'lisp',
+  description: 'the LISP control plane and its GPE data plane (gpe overlay networks)',
+  required: false,
+  provider: 'the lisp plugin (one.api.json)',
+  messages: defsOf(m_one),
+  unbasedDetails: m_one.one_add_del_locator_set.name,
+};
+
 /** Every group, core first. */
-export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl, vxlan];
+export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl, vxlan, lisp];
 
 /** Availability of each group on one VPP, as the client found it at its last connect. */
 export type GroupAvailability = Readonly<Record<string, GroupStatus>>;

@@ -13,6 +13,8 @@ const READ_ONLY_REQUESTS: ReadonlySet<string> = new Set([
   'acl_plugin_get_version',
   'macip_acl_interface_get',
   'want_interface_events',
+  'show_one_status',
+  'one_adjacencies_get',
 ]);
 
 /** Whether a request may change VPP state; a CLI command through the API reads when it is `show ...`. */

@@ -110,6 +110,46 @@ const tunnelIn = (id: string, t: Of<'vxlan'>): Of<'l2'> => ({
   after: [],
   shg: 1,
 });
+const vrfOf = (id: string): Of<'vrf'> => ({ kind: 'vrf', key: `vrf:${id}`, preferredId: 7001 });
+const rifOf = (id: string): Of<'rif'> => ({
+  kind: 'rif',
+  key: `rif:${id}`,
+  portId: id,
+  mac: 'fa:16:3e:00:00:0a',
+  mtu: 1500,
+  adminUp: true,
+});
+const lispOf = (): Of<'lisp'> => ({ kind: 'lisp', key: 'lisp' });
+const locsetOf = (iface = 'underlay'): Of<'locset'> => ({ kind: 'locset', key: 'locset:netvpp', iface });
+const eidmapOf = (id: string, vni: number): Of<'eidmap'> => ({
+  kind: 'eidmap',
+  key: `eidmap:${id}`,
+  vni,
+  bd: `bd:${id}`,
+});
+const leidOf = (id: string, vni: number, mac: string): Of<'leid'> => ({
+  kind: 'leid',
+  key: `leid:${id}:${mac}`,
+  network: id,
+  vni,
+  mac,
+});
+const vtepaddrOf = (): Of<'vtepaddr'> => ({
+  kind: 'vtepaddr',
+  key: `vtepaddr:${VTEP}/24`,
+  iface: 'underlay',
+  prefix: `${VTEP}/24`,
+});
+/** A gpe network's LISP plumbing on this host, with one local EID. */
+const gpeNet = (w: World, id: string, bdId: number, vni: number): VppObject[] => [
+  lispOf(),
+  underlayOf(w),
+  vtepaddrOf(),
+  locsetOf(),
+  bdOf(id, bdId),
+  eidmapOf(id, vni),
+  leidOf(id, vni, 'fa:16:3e:00:01:01'),
+];
 const aclOf = (key: string, rules = base.ingress): Of<'acl'> => ({ kind: 'acl', key, rules });
 const macipOf = (id: string, ip = '10.9.0.5/32'): Of<'macip'> => ({
   kind: 'macip',
@@ -198,10 +238,7 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     obj: (_w, id) => ({ kind: 'tagdrop', key: `tagdrop:${id}`, iface: `port:${id}`, adminUp: false }),
   },
   underlay: { deps: () => [], obj: (w) => underlayOf(w) },
-  vtepaddr: {
-    deps: (w) => [underlayOf(w)],
-    obj: () => ({ kind: 'vtepaddr', key: `vtepaddr:${VTEP}/24`, iface: 'underlay', prefix: `${VTEP}/24` }),
-  },
+  vtepaddr: { deps: (w) => [underlayOf(w)], obj: vtepaddrOf },
   vxlan: { deps: () => [], obj: () => vxlanOf(), changed: (o) => ({ ...o, adminUp: false }) },
   l2fib: {
     deps: (_w, id) => [bdOf(id, 4010), vxlanOf(PEER, 9002), tunnelIn(id, vxlanOf(PEER, 9002))],
@@ -214,6 +251,60 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     }),
     changedDeps: (_w, id) => [vxlanOf('198.51.100.3', 9002), tunnelIn(id, vxlanOf('198.51.100.3', 9002))],
     changed: (o) => ({ ...o, iface: vxlanOf('198.51.100.3', 9002).key }),
+  },
+  vrf: { deps: () => [], obj: (_w, id) => vrfOf(id) },
+  rif: {
+    deps: () => [],
+    obj: (_w, id) => rifOf(id),
+    changed: (o) => ({ ...o, mtu: 1400, adminUp: false }),
+  },
+  riftable: {
+    deps: (_w, id) => [rifOf(id), vrfOf(id)],
+    obj: (_w, id) => ({ kind: 'riftable', key: `riftable:${id}`, iface: `rif:${id}`, vrf: `vrf:${id}` }),
+  },
+  rifaddr: {
+    deps: (_w, id) => [
+      rifOf(id),
+      vrfOf(id),
+      { kind: 'riftable', key: `riftable:${id}`, iface: `rif:${id}`, vrf: `vrf:${id}` },
+    ],
+    obj: (_w, id) => ({
+      kind: 'rifaddr',
+      key: `rifaddr:${id}:10.91.0.1/24`,
+      iface: `rif:${id}`,
+      prefix: '10.91.0.1/24',
+    }),
+  },
+  lisp: { deps: () => [], obj: lispOf },
+  locset: {
+    deps: (w) => [lispOf(), underlayOf(w)],
+    obj: () => locsetOf(),
+    changedDeps: (w) => [uplinkOf(w)],
+    changed: (o, w) => ({ ...o, iface: `uplink:${w.physnet}` }),
+  },
+  eidmap: {
+    deps: (_w, id) => [lispOf(), bdOf(id, 4012)],
+    obj: (_w, id) => eidmapOf(id, 9101),
+  },
+  leid: {
+    deps: (w, id) => [lispOf(), underlayOf(w), locsetOf(), bdOf(id, 4013), eidmapOf(id, 9102)],
+    obj: (_w, id) => leidOf(id, 9102, 'fa:16:3e:00:00:0a'),
+  },
+  rmap: {
+    deps: (w, id) => gpeNet(w, id, 4014, 9103),
+    obj: (_w, id) => ({
+      kind: 'rmap',
+      key: `rmap:${id}:fa:16:3e:00:02:01`,
+      network: id,
+      vni: 9103,
+      mac: 'fa:16:3e:00:02:01',
+      rloc: PEER,
+      local: 'fa:16:3e:00:01:01',
+      after: [`vtepaddr:${VTEP}/24`, 'locset:netvpp'],
+    }),
+    changedDeps: (_w, id) => [leidOf(id, 9103, 'fa:16:3e:00:01:02')],
+    // The peer moved to another VTEP, and the local end to another port.
+    changed: (o) => ({ ...o, rloc: '198.51.100.3', local: 'fa:16:3e:00:01:02' }),
   },
   arpterm: {
     deps: (_w, id) => [bdOf(id, 4011)],

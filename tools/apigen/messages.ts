@@ -18,6 +18,7 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'sw_interface_add_del_address',
     'sw_interface_tag_add_del',
     'sw_interface_set_table',
+    'sw_interface_get_table',
     'create_loopback',
     'create_loopback_instance',
     'delete_loopback',
@@ -26,7 +27,7 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'delete_subif',
     'want_interface_events',
   ],
-  ip: ['ip_address_dump', 'ip_table_add_del'],
+  ip: ['ip_address_dump', 'ip_table_add_del', 'ip_table_dump'],
   l2: [
     'bridge_domain_add_del_v2',
     'bridge_domain_dump',
@@ -42,6 +43,22 @@ export const WHITELIST: Record<string, readonly string[]> = {
   vhost_user: ['create_vhost_user_if_v2', 'delete_vhost_user_if', 'sw_interface_vhost_user_dump'],
   af_packet: ['af_packet_create_v3', 'af_packet_delete', 'af_packet_dump'],
   vxlan: ['vxlan_add_del_tunnel_v3', 'vxlan_tunnel_v2_dump'],
+  // The LISP control plane as ONE names it (the lisp_* messages are older aliases of the same
+  // handlers); netvpp programs it statically, with no map server or resolver (docs/overlays.md).
+  one: [
+    'one_enable_disable',
+    'show_one_status',
+    'one_add_del_locator_set',
+    'one_locator_set_dump',
+    'one_locator_dump',
+    'one_eid_table_add_del_map',
+    'one_eid_table_map_dump',
+    'one_add_del_local_eid',
+    'one_eid_table_dump',
+    'one_add_del_remote_mapping',
+    'one_add_del_adjacency',
+    'one_adjacencies_get',
+  ],
   acl: [
     'acl_plugin_get_version',
     'acl_add_replace',

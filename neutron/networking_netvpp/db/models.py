@@ -50,6 +50,34 @@ class NetvppPortProvisioning(model_base.BASEV2):
     revision = sa.Column(sa.BigInteger, nullable=False)
 
 
+class NetvppGpeAllocation(model_base.BASEV2):
+    """A VNI of the gpe type driver's range and whether a network has it.
+
+    The gpe type's own pool: VNIs of vxlan networks live in Neutron's
+    ml2_vxlan_allocations, and the two ranges may overlap (they are different
+    encapsulations on different UDP ports).
+    """
+
+    __tablename__ = 'netvpp_gpe_allocations'
+
+    gpe_vni = sa.Column(sa.Integer, nullable=False, primary_key=True,
+                        autoincrement=False)
+    allocated = sa.Column(sa.Boolean, nullable=False, default=False,
+                          server_default=sa.sql.false(), index=True)
+
+    @classmethod
+    def get_segmentation_id(cls):
+        return cls.gpe_vni
+
+    @property
+    def segmentation_id(self):
+        return self.gpe_vni
+
+    @staticmethod
+    def primary_keys():
+        return {'gpe_vni'}
+
+
 class NetvppRouterHost(model_base.BASEV2):
     """The host that carries a router (l3.py schedules it once, then keeps it).
 

@@ -6,12 +6,21 @@ import { acl, type AclObj } from './acl.ts';
 import { aclbind, type AclBindObj } from './aclbind.ts';
 import { arpterm, type ArpTermObj } from './arpterm.ts';
 import { bridge, type BridgeObj } from './bridge.ts';
+import { eidmap, type EidmapObj } from './eidmap.ts';
 import { etype, type EtypeObj } from './etype.ts';
 import { l2, type L2Obj } from './l2.ts';
 import { l2fib, type L2FibObj } from './l2fib.ts';
+import { leid, type LeidObj } from './leid.ts';
+import { lisp, type LispObj } from './lisp.ts';
+import { locset, type LocsetObj } from './locset.ts';
 import { macip, type MacipObj } from './macip.ts';
 import { macipbind, type MacipBindObj } from './macipbind.ts';
 import { port, type PortObj } from './port.ts';
+import { rif, type RifObj } from './rif.ts';
+import { rifaddr, type RifAddrObj } from './rifaddr.ts';
+import { riftable, type RifTableObj } from './riftable.ts';
+import { vrf, type VrfObj } from './vrf.ts';
+import { rmap, type RmapObj } from './rmap.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { underlay, type UnderlayObj } from './underlay.ts';
 import { up, type UpObj } from './up.ts';
@@ -38,7 +47,16 @@ export type VppObject =
   | VtepAddrObj
   | VxlanObj
   | L2FibObj
-  | ArpTermObj;
+  | ArpTermObj
+  | VrfObj
+  | RifObj
+  | RifTableObj
+  | RifAddrObj
+  | LispObj
+  | LocsetObj
+  | EidmapObj
+  | LeidObj
+  | RmapObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -61,6 +79,15 @@ export const KINDS: Registry = {
   vxlan,
   l2fib,
   arpterm,
+  vrf,
+  rif,
+  riftable,
+  rifaddr,
+  lisp,
+  locset,
+  eidmap,
+  leid,
+  rmap,
 };
 
 /** The descriptor of an object's kind. */
@@ -110,10 +137,19 @@ export type { Change, KindDescriptor, OpContext, ObjectBase } from './types.ts';
 export { ObjectError } from './types.ts';
 export * from './common.ts';
 export type {
+  RifObj,
+  RifAddrObj,
+  RifTableObj,
+  VrfObj,
   AclObj,
   AclBindObj,
   ArpTermObj,
+  EidmapObj,
   L2FibObj,
+  LeidObj,
+  LispObj,
+  LocsetObj,
+  RmapObj,
   UnderlayObj,
   VtepAddrObj,
   VxlanObj,
@@ -132,9 +168,18 @@ export type { PortVif } from './port.ts';
 export { aclbindKey } from './aclbind.ts';
 export { arptermKey } from './arpterm.ts';
 export { l2fibKey } from './l2fib.ts';
+export { eidmapKey } from './eidmap.ts';
+export { leidKey } from './leid.ts';
+export { LISP_KEY } from './lisp.ts';
+export { LOCSET_KEY } from './locset.ts';
+export { rmapKey } from './rmap.ts';
 export { UNDERLAY_KEY } from './underlay.ts';
 export { vtepaddrKey } from './vtepaddr.ts';
 export { vxlanKey } from './vxlan.ts';
+export { rifKey } from './rif.ts';
+export { rifaddrKey } from './rifaddr.ts';
+export { riftableKey } from './riftable.ts';
+export { preferredTableId, vrfKey } from './vrf.ts';
 export { bridgeKey, MAX_BD_ID, preferredBdId } from './bridge.ts';
 export { etypeKey } from './etype.ts';
 export { l2Key } from './l2.ts';

@@ -15,6 +15,8 @@ export interface L2Obj {
    * group (overlay tunnels are in group 1: what one peer floods is not flooded to the others).
    */
   shg: number;
+  /** The bridge's BVI (a router interface): VPP routes for the bridge through it. One per bridge. */
+  bvi?: true;
 }
 
 export const l2Key = (ifaceKey: string): string => `l2:${ifaceKey}`;
@@ -22,18 +24,18 @@ export const l2Key = (ifaceKey: string): string => `l2:${ifaceKey}`;
 export const l2: KindDescriptor<L2Obj> = {
   kind: 'l2',
   ownership: 'setting',
-  portKeyPrefixes: ['l2:port:'],
+  portKeyPrefixes: ['l2:port:', 'l2:rif:'],
   deps: (o) => [o.iface, o.bd, ...o.after],
   refs: (o) => [o.iface, o.bd],
   parentOf: (o) => o.iface,
   // Deleting an interface takes it out of its bridge.
   goesWithParent: true,
-  compare: (d, a) => (a.bd === d.bd && a.shg === d.shg ? 'same' : 'update'),
+  compare: (d, a) => (a.bd === d.bd && a.shg === d.shg && !a.bvi === !d.bvi ? 'same' : 'update'),
   async create(o, ctx) {
     await ctx.vpp.request(sw_interface_set_l2_bridge, {
       rx_sw_if_index: need(ctx, o.iface),
       bd_id: need(ctx, o.bd),
-      port_type: L2PortType.L2_API_PORT_TYPE_NORMAL,
+      port_type: o.bvi ? L2PortType.L2_API_PORT_TYPE_BVI : L2PortType.L2_API_PORT_TYPE_NORMAL,
       shg: o.shg,
       enable: true,
     });
@@ -49,7 +51,7 @@ export const l2: KindDescriptor<L2Obj> = {
       enable: false,
     });
   },
-  readAfter: ['bd', 'uplink', 'vlan', 'port', 'vxlan'],
+  readAfter: ['bd', 'uplink', 'vlan', 'port', 'vxlan', 'rif'],
   async read(src) {
     const bds = await src.dump(bridge_domain_dump, { bd_id: NO_INDEX, sw_if_index: NO_INDEX });
     return (sink) => {
@@ -68,6 +70,7 @@ export const l2: KindDescriptor<L2Obj> = {
             bd: bdKey ?? `bd-id:${bd.bd_id}`,
             after: [],
             shg: m.shg,
+            ...(m.sw_if_index === bd.bvi_sw_if_index ? { bvi: true as const } : {}),
           } satisfies L2Obj);
         }
       }

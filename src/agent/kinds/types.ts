@@ -16,15 +16,17 @@ export interface ObjectBase {
 export type Change = 'same' | 'update' | 'replace';
 
 /** The numbering a handle belongs to (two kinds with the same space share one index map). */
-export type HandleSpace = 'sw_if_index' | 'bd_id' | 'acl_index' | 'macip_acl_index';
+export type HandleSpace = 'sw_if_index' | 'bd_id' | 'acl_index' | 'macip_acl_index' | 'table_id';
 
 /**
  * How netvpp knows an object is its own:
  * - `tag`: VPP stores netvpp's tag on it (an object without the tag is never touched);
  * - `operator`: the operator's, found by name from the configuration; never created or deleted;
- * - `setting`: a setting of another object (`parentOf`), read back from that object.
+ * - `setting`: a setting of another object (`parentOf`), read back from that object;
+ * - `identity`: VPP can't tag it, so it is netvpp's by a name or an identity only netvpp gives
+ *   (LISP: the locator set `netvpp`, EID-table maps of netvpp's bridges and the EIDs in their VNIs).
  */
-export type Ownership = 'tag' | 'operator' | 'setting';
+export type Ownership = 'tag' | 'operator' | 'setting' | 'identity';
 
 export interface OpContext {
   vpp: VppApi;

@@ -7,6 +7,7 @@ import * as m_interface from './interface.ts';
 import * as m_ip from './ip.ts';
 import * as m_l2 from './l2.ts';
 import * as m_memclnt from './memclnt.ts';
+import * as m_one from './one.ts';
 import * as m_tapv2 from './tapv2.ts';
 import * as m_vhost_user from './vhost_user.ts';
 import * as m_vlib from './vlib.ts';
@@ -20,6 +21,7 @@ export * from './interface.ts';
 export * from './ip.ts';
 export * from './l2.ts';
 export * from './memclnt.ts';
+export * from './one.ts';
 export * from './tapv2.ts';
 export * from './vhost_user.ts';
 export * from './vlib.ts';
@@ -58,6 +60,8 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_interface.sw_interface_tag_add_del_reply,
   m_interface.sw_interface_set_table,
   m_interface.sw_interface_set_table_reply,
+  m_interface.sw_interface_get_table,
+  m_interface.sw_interface_get_table_reply,
   m_interface.create_loopback,
   m_interface.create_loopback_reply,
   m_interface.create_loopback_instance,
@@ -77,6 +81,8 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_ip.ip_address_details,
   m_ip.ip_table_add_del,
   m_ip.ip_table_add_del_reply,
+  m_ip.ip_table_dump,
+  m_ip.ip_table_details,
   m_l2.bridge_domain_add_del_v2,
   m_l2.bridge_domain_add_del_v2_reply,
   m_l2.bridge_domain_dump,
@@ -117,6 +123,30 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_vxlan.vxlan_add_del_tunnel_v3_reply,
   m_vxlan.vxlan_tunnel_v2_dump,
   m_vxlan.vxlan_tunnel_v2_details,
+  m_one.one_enable_disable,
+  m_one.one_enable_disable_reply,
+  m_one.show_one_status,
+  m_one.show_one_status_reply,
+  m_one.one_add_del_locator_set,
+  m_one.one_add_del_locator_set_reply,
+  m_one.one_locator_set_dump,
+  m_one.one_locator_set_details,
+  m_one.one_locator_dump,
+  m_one.one_locator_details,
+  m_one.one_eid_table_add_del_map,
+  m_one.one_eid_table_add_del_map_reply,
+  m_one.one_eid_table_map_dump,
+  m_one.one_eid_table_map_details,
+  m_one.one_add_del_local_eid,
+  m_one.one_add_del_local_eid_reply,
+  m_one.one_eid_table_dump,
+  m_one.one_eid_table_details,
+  m_one.one_add_del_remote_mapping,
+  m_one.one_add_del_remote_mapping_reply,
+  m_one.one_add_del_adjacency,
+  m_one.one_add_del_adjacency_reply,
+  m_one.one_adjacencies_get,
+  m_one.one_adjacencies_get_reply,
   m_acl.acl_plugin_get_version,
   m_acl.acl_plugin_get_version_reply,
   m_acl.acl_add_replace,

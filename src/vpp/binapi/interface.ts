@@ -384,6 +384,48 @@ export const sw_interface_set_table_reply: MessageDef<SwInterfaceSetTableReply> 
   ],
 };
 
+/** Get VRF id assigned to interface */
+export interface SwInterfaceGetTable {
+  /** opaque cookie to identify the sender */
+  client_index: number;
+  /** sender context, to match reply w/ request */
+  context: number;
+  /** index of the interface */
+  sw_if_index: number;
+  is_ipv6: boolean;
+}
+export const sw_interface_get_table: MessageDef<SwInterfaceGetTable, SwInterfaceGetTableReply> = {
+  name: 'sw_interface_get_table',
+  crc: '0x2d033de4',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'is_ipv6', type: { kind: 'scalar', t: 'bool' } },
+  ],
+  reply: 'sw_interface_get_table_reply',
+};
+
+/** Reply to get_sw_interface_vrf */
+export interface SwInterfaceGetTableReply {
+  /** sender context which was passed in the request */
+  context: number;
+  retval: number;
+  /** VRF id assigned to the interface */
+  vrf_id: number;
+}
+export const sw_interface_get_table_reply: MessageDef<SwInterfaceGetTableReply> = {
+  name: 'sw_interface_get_table_reply',
+  crc: '0xa6eb0109',
+  role: 'reply',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
+    { name: 'vrf_id', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};
+
 /** Create loopback interface request */
 export interface CreateLoopback {
   /** opaque cookie to identify the sender */

@@ -75,3 +75,39 @@ export const ip_table_add_del_reply: MessageDef<IpTableAddDelReply> = {
     { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
   ],
 };
+
+/** Dump IP all fib tables */
+export interface IpTableDump {
+  /** opaque cookie to identify the sender */
+  client_index: number;
+  /** sender context, to match reply w/ request */
+  context: number;
+}
+export const ip_table_dump: MessageDef<IpTableDump, IpTableDetails> = {
+  name: 'ip_table_dump',
+  crc: '0x51077d14',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+  ],
+  reply: 'ip_table_details',
+  stream: true,
+};
+
+/** IP FIB table response */
+export interface IpTableDetails {
+  /** sender context */
+  context: number;
+  /** description of the table */
+  table: IpTable;
+}
+export const ip_table_details: MessageDef<IpTableDetails> = {
+  name: 'ip_table_details',
+  crc: '0xc79fca0f',
+  role: 'details',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'table', type: T_ip_table },
+  ],
+};

@@ -175,6 +175,127 @@ export const AfPacketFlags = {
 } as const;
 export const E_af_packet_flags: TypeRef = { kind: 'enum', name: 'af_packet_flags', t: 'u32' };
 
+export interface LocalLocator {
+  sw_if_index: number;
+  priority: number;
+  weight: number;
+}
+export const T_local_locator: TypeRef = {
+  kind: 'struct',
+  name: 'local_locator',
+  fields: [
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'priority', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'weight', type: { kind: 'scalar', t: 'u8' } },
+  ],
+};
+
+/** enum one_filter (u32) */
+export const OneFilter = {
+  ONE_FILTER_API_ALL: 0,
+  ONE_FILTER_API_LOCAL: 1,
+  ONE_FILTER_API_REMOTE: 2,
+} as const;
+export const E_one_filter: TypeRef = { kind: 'enum', name: 'one_filter', t: 'u32' };
+
+/** enum eid_type (u8) */
+export const EidType = {
+  EID_TYPE_API_PREFIX: 0,
+  EID_TYPE_API_MAC: 1,
+  EID_TYPE_API_NSH: 2,
+} as const;
+export const E_eid_type: TypeRef = { kind: 'enum', name: 'eid_type', t: 'u8' };
+
+export interface Nsh {
+  spi: number;
+  si: number;
+}
+export const T_nsh: TypeRef = {
+  kind: 'struct',
+  name: 'nsh',
+  fields: [
+    { name: 'spi', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'si', type: { kind: 'scalar', t: 'u8' } },
+  ],
+};
+
+export interface EidAddress {
+  prefix?: string;
+  mac?: string;
+  nsh?: Nsh;
+}
+export const T_eid_address: TypeRef = {
+  kind: 'union',
+  name: 'eid_address',
+  members: [
+    { name: 'prefix', type: { kind: 'prefix' } },
+    { name: 'mac', type: { kind: 'mac' } },
+    { name: 'nsh', type: T_nsh },
+  ],
+};
+
+export interface Eid {
+  type: number;
+  address: EidAddress;
+}
+export const T_eid: TypeRef = {
+  kind: 'struct',
+  name: 'eid',
+  fields: [
+    { name: 'type', type: E_eid_type },
+    { name: 'address', type: T_eid_address },
+  ],
+};
+
+/** enum hmac_key_id (u8) */
+export const HmacKeyId = {
+  KEY_ID_API_HMAC_NO_KEY: 0,
+  KEY_ID_API_HMAC_SHA_1_96: 1,
+  KEY_ID_API_HMAC_SHA_256_128: 2,
+} as const;
+export const E_hmac_key_id: TypeRef = { kind: 'enum', name: 'hmac_key_id', t: 'u8' };
+
+export interface HmacKey {
+  id: number;
+  key: Uint8Array;
+}
+export const T_hmac_key: TypeRef = {
+  kind: 'struct',
+  name: 'hmac_key',
+  fields: [
+    { name: 'id', type: E_hmac_key_id },
+    { name: 'key', type: { kind: 'scalar', t: 'u8' }, array: { fixed: 64 } },
+  ],
+};
+
+export interface RemoteLocator {
+  priority: number;
+  weight: number;
+  ip_address: string;
+}
+export const T_remote_locator: TypeRef = {
+  kind: 'struct',
+  name: 'remote_locator',
+  fields: [
+    { name: 'priority', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'weight', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'ip_address', type: { kind: 'address' } },
+  ],
+};
+
+export interface OneAdjacency {
+  reid: Eid;
+  leid: Eid;
+}
+export const T_one_adjacency: TypeRef = {
+  kind: 'struct',
+  name: 'one_adjacency',
+  fields: [
+    { name: 'reid', type: T_eid },
+    { name: 'leid', type: T_eid },
+  ],
+};
+
 /** enum acl_action (u8) */
 export const AclAction = {
   ACL_ACTION_API_DENY: 0,

@@ -17,7 +17,7 @@ export function nextMac(): string {
 
 export interface NetworkSpec {
   id: string;
-  type: 'flat' | 'vlan' | 'vxlan';
+  type: 'flat' | 'vlan' | 'vxlan' | 'gpe';
   physnet: string | null;
   /** VLAN id or VNI. */
   vlan: number | null;
@@ -31,6 +31,10 @@ export function vlanNet(vlan: number, physnet = 'physnet1', mtu = 1500): Network
 /** A VXLAN network (its MTU is the physnet's less VXLAN's 50 bytes, as Neutron computes it). */
 export function vxlanNet(vni: number, mtu = 1450): NetworkSpec {
   return { id: uuid(), type: 'vxlan', physnet: null, vlan: vni, mtu };
+}
+
+export function gpeNet(vni: number, mtu = 1450): NetworkSpec {
+  return { id: uuid(), type: 'gpe', physnet: null, vlan: vni, mtu };
 }
 
 export function flatNet(physnet = 'physnet1', mtu = 1500): NetworkSpec {

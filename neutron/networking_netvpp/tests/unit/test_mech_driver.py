@@ -13,6 +13,8 @@ VLAN = {api.ID: 'seg-vlan', api.NETWORK_TYPE: 'vlan',
         api.PHYSICAL_NETWORK: 'physnet1', api.SEGMENTATION_ID: 120}
 VXLAN = {api.ID: 'seg-vx', api.NETWORK_TYPE: 'vxlan',
          api.PHYSICAL_NETWORK: None, api.SEGMENTATION_ID: 7}
+GPE = {api.ID: 'seg-gpe', api.NETWORK_TYPE: 'gpe',
+       api.PHYSICAL_NETWORK: None, api.SEGMENTATION_ID: 7001}
 FLAT2 = {api.ID: 'seg-flat2', api.NETWORK_TYPE: 'flat',
          api.PHYSICAL_NETWORK: 'physnet2', api.SEGMENTATION_ID: None}
 
@@ -73,6 +75,15 @@ class BindPortTest(unittest.TestCase):
             'port_filter': True,
             'connectivity': 'l2',
         })
+
+    def test_a_gpe_segment_is_bound_only_where_the_agent_lists_gpe(self):
+        ctx = FakePortContext(segments=(GPE,))
+        driver(FakeHosts({'compute1': COMPUTE1})).bind_port(ctx)
+        self.assertIsNone(getattr(ctx, 'bound', None))
+        gpe_host = dict(COMPUTE1, network_types=['flat', 'vlan', 'gpe'])
+        ctx = FakePortContext(segments=(GPE,))
+        driver(FakeHosts({'compute1': gpe_host})).bind_port(ctx)
+        self.assertEqual(ctx.bound[:2], ('seg-gpe', 'vhostuser'))
 
     def test_dhcp_and_other_service_ports_get_a_tap(self):
         for owner in ('network:dhcp', 'neutron:LOADBALANCERV2'):

@@ -1,13 +1,13 @@
 """netvpp router hosts: where each router is carried
 
 Revision ID: 9c2d4f6a8e13
-Revises: 4e7a1c0d5b21
+Revises: 9c2b7d41e0a3
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '9c2d4f6a8e13'
-down_revision = '4e7a1c0d5b21'
+down_revision = '9c2b7d41e0a3'
 
 
 def upgrade():
