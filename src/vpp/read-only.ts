@@ -15,6 +15,7 @@ const READ_ONLY_REQUESTS: ReadonlySet<string> = new Set([
   'want_interface_events',
   'show_one_status',
   'one_adjacencies_get',
+  'sw_interface_get_table',
 ]);
 
 /** Whether a request may change VPP state; a CLI command through the API reads when it is `show ...`. */

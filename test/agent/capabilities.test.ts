@@ -19,26 +19,30 @@ function vpp(...without: string[]): GroupAvailability {
 test('a complete VPP offers every vif type and feature', () => {
   for (const backend of ['tap', 'veth', undefined] as const)
     assert.deepEqual(hostCapabilities(vpp(), backend), {
-      vif_types: ['vhostuser', 'tap'],
+      vif_types: ['vhostuser', 'tap', 'router'],
       features: ['port_security'],
     });
 });
 
+test('router interfaces need the ip group (tables and addresses)', () => {
+  assert.deepEqual(hostCapabilities(vpp('ip'), 'tap').vif_types, ['vhostuser', 'tap']);
+});
+
 test('port security needs the acl plugin', () => {
   assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').features, []);
-  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').vif_types, ['vhostuser', 'tap']);
+  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').vif_types, ['vhostuser', 'tap', 'router']);
 });
 
 test('vhostuser needs vhost_user; tap needs the group of the configured tap backend', () => {
-  assert.deepEqual(hostCapabilities(vpp('vhost_user'), 'tap').vif_types, ['tap']);
-  assert.deepEqual(hostCapabilities(vpp('tap'), 'tap').vif_types, ['vhostuser']);
-  assert.deepEqual(hostCapabilities(vpp('tap'), 'veth').vif_types, ['vhostuser', 'tap']);
-  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'veth').vif_types, ['vhostuser']);
-  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'tap').vif_types, ['vhostuser', 'tap']);
+  assert.deepEqual(hostCapabilities(vpp('vhost_user'), 'tap').vif_types, ['tap', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('tap'), 'tap').vif_types, ['vhostuser', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('tap'), 'veth').vif_types, ['vhostuser', 'tap', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'veth').vif_types, ['vhostuser', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'tap').vif_types, ['vhostuser', 'tap', 'router']);
   // Backend unknown: either will do.
-  assert.deepEqual(hostCapabilities(vpp('tap'), undefined).vif_types, ['vhostuser', 'tap']);
-  assert.deepEqual(hostCapabilities(vpp('tap', 'af_packet'), undefined).vif_types, ['vhostuser']);
-  assert.deepEqual(hostCapabilities(vpp('vhost_user', 'tap', 'af_packet', 'acl'), 'tap'), {
+  assert.deepEqual(hostCapabilities(vpp('tap'), undefined).vif_types, ['vhostuser', 'tap', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('tap', 'af_packet'), undefined).vif_types, ['vhostuser', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('vhost_user', 'tap', 'af_packet', 'acl', 'ip'), 'tap'), {
     vif_types: [],
     features: [],
   });
@@ -46,7 +50,7 @@ test('vhostuser needs vhost_user; tap needs the group of the configured tap back
 
 test('not connected to VPP yet: what netvpp supports; a group the client never checked counts as missing', () => {
   assert.deepEqual(hostCapabilities(undefined, 'tap'), {
-    vif_types: ['vhostuser', 'tap'],
+    vif_types: ['vhostuser', 'tap', 'router'],
     features: ['port_security'],
   });
   assert.deepEqual(hostCapabilities({ core: { available: true, required: true } }, 'tap'), {

@@ -33,7 +33,10 @@ describe('a VPP without the acl plugin', { skip: SIM_ONLY }, () => {
     const groups = agent.vppClient?.groups;
     assert.equal(groups?.acl.available, false);
     assert.match(groups?.acl.reason ?? '', /acl plugin/);
-    assert.deepEqual(hostCapabilities(groups, 'tap'), { vif_types: ['vhostuser', 'tap'], features: [] });
+    assert.deepEqual(hostCapabilities(groups, 'tap'), {
+      vif_types: ['vhostuser', 'tap', 'router'],
+      features: [],
+    });
   });
 
   it('ports without filtering are plumbed and ready: no port security, or a trusted DHCP port', async () => {
