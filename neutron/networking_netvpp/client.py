@@ -114,6 +114,13 @@ class ControllerClient(object):
                                   'list')
         return reply
 
+    def get_hosts(self):
+        """Every live host's liveness record (GET /v1/hosts)."""
+        reply = self._request('GET', '/v1/hosts')
+        if not isinstance(reply, list):
+            raise ControllerError('GET /v1/hosts: reply is not a list')
+        return reply
+
     def get_host(self, host):
         """One host's liveness record, or None when the controller has none."""
         try:

@@ -39,9 +39,16 @@ DRIVER_NAME = 'netvpp'
 # host has a VTEP).
 PHYSNET_TYPES = (constants.TYPE_FLAT, constants.TYPE_VLAN)
 OVERLAY_TYPES = (constants.TYPE_VXLAN, 'gpe')
-# Ports of Neutron's own agents (DHCP, router) get a tap interface in VPP.
+# Ports of Neutron's own agents (DHCP, ...) get a tap interface in VPP.
 TAP_OWNER_PREFIXES = (constants.DEVICE_OWNER_NETWORK_PREFIX, 'neutron:')
 VIF_TYPE_TAP = 'tap'
+# A router's interface on a network is a BVI in VPP, made by the agent of the
+# host that carries the router (l3.py schedules it there): vif type `router`.
+VIF_TYPE_ROUTER = 'router'
+# Ports of routers other than their interfaces (gateways, HA, DVR, SNAT) are
+# not netvpp's yet: never bound, and never as a tap.
+ROUTER_OWNERS = constants.ROUTER_PORT_OWNERS + (
+    constants.DEVICE_OWNER_ROUTER_HA_INTF,)
 # HostState.features (src/model/keyspace.ts): security groups and
 # anti-spoofing need VPP's acl plugin.
 FEATURE_PORT_SECURITY = 'port_security'
@@ -71,6 +78,18 @@ def missing_features(info, port):
     if features is None:
         return set()
     return required_features(port) - set(features)
+
+
+def vif_type_for(port):
+    """The vif type netvpp binds a port with, or None: not netvpp's to bind."""
+    owner = port.get('device_owner') or ''
+    if owner == constants.DEVICE_OWNER_ROUTER_INTF:
+        return VIF_TYPE_ROUTER
+    if owner in ROUTER_OWNERS:
+        return None
+    if owner.startswith(TAP_OWNER_PREFIXES):
+        return VIF_TYPE_TAP
+    return portbindings.VIF_TYPE_VHOST_USER
 
 
 def vhostuser_socket_path(socket_dir, port_id):
@@ -179,9 +198,12 @@ class NetvppMechanismDriver(api.MechanismDriver):
 
     # ---------------------------------------------------------------- ports
     def _port_data(self, context):
-        return payloads.port_data(context.current, context.network.current,
+        port = context.current
+        cidrs = payloads.subnet_cidrs(context._plugin_context.session, port) \
+            if payloads.wants_subnets(port) else None
+        return payloads.port_data(port, context.network.current,
                                   context.bottom_bound_segment,
-                                  context.network.network_segments)
+                                  context.network.network_segments, cidrs)
 
     def _bound_by_netvpp(self, context):
         levels = context.binding_levels
@@ -231,7 +253,8 @@ class NetvppMechanismDriver(api.MechanismDriver):
     # -------------------------------------------------------------- binding
     def _vif_details(self, vif_type, port_id):
         details = {
-            portbindings.CAP_PORT_FILTER: True,
+            # A router interface is trusted, as in Neutron's own L3 agent.
+            portbindings.CAP_PORT_FILTER: vif_type != VIF_TYPE_ROUTER,
             portbindings.VIF_DETAILS_CONNECTIVITY:
                 portbindings.CONNECTIVITY_L2,
         }
@@ -262,11 +285,17 @@ class NetvppMechanismDriver(api.MechanismDriver):
             LOG.warning('netvpp: not binding port %s: host %s has no live '
                         'netvpp agent', port['id'], host)
             return
-        owner = port.get('device_owner') or ''
-        vif_type = VIF_TYPE_TAP if owner.startswith(TAP_OWNER_PREFIXES) \
-            else portbindings.VIF_TYPE_VHOST_USER
+        vif_type = vif_type_for(port)
+        if vif_type is None:
+            LOG.warning('netvpp: not binding port %s: device_owner %s (router '
+                        'gateways, HA and DVR ports are not supported yet)',
+                        port['id'], port.get('device_owner'))
+            return
         vif_types = info.get('vif_types')
-        if vif_types is not None and vif_type not in vif_types:
+        # An agent from before vif types were advertised offered vhostuser
+        # and tap only: never a router.
+        if (vif_types is not None or vif_type == VIF_TYPE_ROUTER) and \
+                vif_type not in (vif_types or []):
             LOG.warning('netvpp: not binding port %s: host %s does not offer '
                         'vif type %s (its VPP lacks the plugin for it)',
                         port['id'], host, vif_type)

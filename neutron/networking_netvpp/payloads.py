@@ -4,6 +4,8 @@ A full sync must describe a resource exactly as its journal row would: the
 controller recomputes the same revision's keys from either, and a difference
 would be written as a change.
 """
+from neutron.db import models_v2
+from neutron_lib import constants
 from neutron_lib.plugins.ml2 import api
 
 
@@ -29,13 +31,38 @@ def network_data(network, segments):
     return data
 
 
-def port_data(port, network, bound_segment, segments):
-    """A port as journal rows carry it: the bound segment, else the first."""
+def wants_subnets(port):
+    """Router interfaces carry their subnets' CIDRs (`netvpp:subnets`): the
+    agent gives the interface each fixed IP with its prefix length."""
+    return port.get('device_owner') == constants.DEVICE_OWNER_ROUTER_INTF
+
+
+def subnet_cidrs(session, port):
+    """{subnet_id: cidr} of the port's fixed IPs, read in `session`."""
+    ids = sorted({f['subnet_id'] for f in port.get('fixed_ips') or []})
+    if not ids:
+        return {}
+    rows = session.query(models_v2.Subnet.id, models_v2.Subnet.cidr).filter(
+        models_v2.Subnet.id.in_(ids)).all()
+    return {sid: cidr for sid, cidr in rows}
+
+
+def port_data(port, network, bound_segment, segments, cidrs=None):
+    """A port as journal rows carry it: the bound segment, else the first.
+
+    cidrs: {subnet_id: cidr}, at least of the port's subnets (more are
+    ignored); used only for router interfaces (wants_subnets).
+    """
     data = dict(port)
     segment = bound_segment
     if segment is None:
         segment = segments[0] if segments else None
     data['netvpp:network'] = segment_summary(segment, network)
+    if wants_subnets(port):
+        cidrs = cidrs or {}
+        data['netvpp:subnets'] = {
+            f['subnet_id']: cidrs[f['subnet_id']]
+            for f in port.get('fixed_ips') or [] if f['subnet_id'] in cidrs}
     return data
 
 

@@ -36,12 +36,14 @@ def bottom_levels(context, ports):
     return {port_id: seg for port_id, (level, seg) in best.items()}
 
 
-def build(networks, ports, groups, segments, levels, all_segments):
+def build(networks, ports, groups, segments, levels, all_segments,
+          cidrs=None):
     """Pure: the sync body from what was read.
 
     segments: {network_id: [static segments in Neutron's order]}
     levels: {port_id: bottom bound segment_id}
     all_segments: {segment_id: segment} (dynamic ones too)
+    cidrs: {subnet_id: cidr} (router interfaces carry theirs)
     """
     nets = {n['id']: n for n in networks}
     out_ports = []
@@ -50,7 +52,8 @@ def build(networks, ports, groups, segments, levels, all_segments):
         seg_id = levels.get(port['id'])
         bound = all_segments.get(seg_id) if seg_id else None
         out_ports.append(payloads.port_data(
-            port, network, bound, segments.get(port['network_id']) or []))
+            port, network, bound, segments.get(port['network_id']) or [],
+            cidrs))
     return {
         'networks': [payloads.network_data(n, segments.get(n['id']))
                      for n in networks],
@@ -71,7 +74,11 @@ def read(context):
         all_segments = {s['id']: s for segs in every.values() for s in segs}
         ports = plugin.get_ports(context)
         levels = bottom_levels(context, ports)
+        cidrs = {s['id']: s['cidr'] for s in
+                 plugin.get_subnets(context, fields=['id', 'cidr'])} \
+            if any(payloads.wants_subnets(p) for p in ports) else {}
         # An admin context has no project: listing creates no default group.
         groups = plugin.get_security_groups(context) \
             if secgroups.enabled() else []
-    return build(networks, ports, groups, segments, levels, all_segments)
+    return build(networks, ports, groups, segments, levels, all_segments,
+                 cidrs)

@@ -5,6 +5,7 @@ import {
   arrayOf,
   bool,
   type Check,
+  cidr,
   int,
   ipAddress,
   ipOrCidr,
@@ -58,6 +59,8 @@ export interface NeutronPort {
   mac_address: string;
   fixed_ips: { subnet_id: string; ip_address: string }[];
   device_owner: string;
+  /** The router's id for a router interface. */
+  device_id: string;
   admin_state_up: boolean;
   security_groups: string[];
   port_security_enabled: boolean;
@@ -68,6 +71,8 @@ export interface NeutronPort {
   'netvpp:network': NetvppNetwork | null;
   /** Optional hint from the driver: true iff netvpp bound this port (else guessed from vif_type). */
   'netvpp:bound': boolean | null;
+  /** Router interfaces: the CIDR of each subnet of its fixed IPs (`{}` when the driver sent none). */
+  'netvpp:subnets': Record<string, string>;
 }
 
 const anyObject: Check<Record<string, unknown>> = (v, path, errs) => {
@@ -78,12 +83,26 @@ const anyObject: Check<Record<string, unknown>> = (v, path, errs) => {
   return v as Record<string, unknown>;
 };
 
+/** `{subnet_id: cidr}`. */
+const subnetCidrs: Check<Record<string, string>> = (v, path, errs) => {
+  const out: Record<string, string> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    errs.push({ field: path, message: 'expected an object of subnet id → CIDR' });
+    return out;
+  }
+  for (const [id, c] of Object.entries(v as Record<string, unknown>)) {
+    out[uuid(id, `${path}.${id}`, errs)] = cidr(c, `${path}.${id}`, errs);
+  }
+  return out;
+};
+
 export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
   id: uuid,
   network_id: uuid,
   mac_address: mac,
   fixed_ips: optional(arrayOf(obj({ subnet_id: uuid, ip_address: ipAddress })), []),
   device_owner: optional(str({ max: 255 }), ''),
+  device_id: optional(str({ max: 255 }), ''),
   admin_state_up: optional(bool, true),
   security_groups: optional(arrayOf(uuid), []),
   port_security_enabled: optional(bool, true),
@@ -101,6 +120,7 @@ export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
     }),
   ),
   'netvpp:bound': nullable(bool),
+  'netvpp:subnets': optional(subnetCidrs, {}),
 });
 
 export interface NeutronRule {

@@ -3,6 +3,7 @@
 // resource produced. A row is turned into the resource's new set of keys; the writes are the
 // difference from the old set, followed by the new record. Writing the record last makes a batch
 // that died half-way harmless: the same row, replayed, recomputes the same difference.
+import { isIP } from 'node:net';
 import {
   type AllowedAddressPair,
   encodeValue,
@@ -20,6 +21,7 @@ import {
   portBindingSchema,
   type RemoteGroupMember,
   remoteGroupMemberSchema,
+  type RouterInterface,
   type SecurityGroup,
   type SecurityGroupRule,
   securityGroupSchema,
@@ -27,7 +29,7 @@ import {
   type VifType,
   VIF_TYPES,
 } from '../model/keyspace.ts';
-import { type Check, formatErrors, mustBe, run, SchemaError, uuid } from '../model/validate.ts';
+import { type Check, formatErrors, mustBe, parseCidr, run, SchemaError, uuid } from '../model/validate.ts';
 import {
   type JournalRow,
   journalRowSchema,
@@ -99,6 +101,26 @@ export function isBoundByNetvpp(p: NeutronPort): boolean {
   return (VIF_TYPES as string[]).includes(p['binding:vif_type']);
 }
 
+/**
+ * A router interface's details: its router (the port's device_id) and each fixed IP with the prefix
+ * length of its subnet (from the driver's `netvpp:subnets`).
+ */
+export function routerInterface(p: NeutronPort): RouterInterface {
+  const routerId = run(uuid, p.device_id);
+  if (!routerId.ok)
+    throw new RowError(`a router interface needs its router's id as device_id, not "${p.device_id}"`);
+  const addresses = p.fixed_ips.map((f) => {
+    const subnet = p['netvpp:subnets'][f.subnet_id];
+    if (subnet === undefined)
+      throw new RowError(`netvpp:subnets has no CIDR for subnet ${f.subnet_id} of fixed IP ${f.ip_address}`);
+    const c = parseCidr(subnet);
+    if (!c || isIP(f.ip_address) !== c.family)
+      throw new RowError(`fixed IP ${f.ip_address} is not of the family of its subnet ${subnet}`);
+    return `${f.ip_address}/${c.prefixLen}`;
+  });
+  return { router_id: routerId.value, addresses };
+}
+
 export function portBinding(p: NeutronPort, revision: number, networkMtu: number | null): PortBinding {
   const net = p['netvpp:network'];
   if (!net) throw new RowError('a bound port needs netvpp:network (its bound segment)');
@@ -110,7 +132,8 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
   const networkType = net.network_type as NetworkType;
   const vifType = p['binding:vif_type'];
   if (!(VIF_TYPES as string[]).includes(vifType))
-    throw new RowError(`binding:vif_type "${vifType}" is not one netvpp binds (vhostuser, tap)`);
+    throw new RowError(`binding:vif_type "${vifType}" is not one netvpp binds (${VIF_TYPES.join(', ')})`);
+  const router = vifType === 'router' ? routerInterface(p) : null;
   const details = p['binding:vif_details'];
   let vhostuser: PortBinding['vhostuser'] = null;
   if (vifType === 'vhostuser') {
@@ -143,10 +166,13 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
       vif_type: vifType as VifType,
       vhostuser,
       tap: vifType === 'tap' ? { host_ifname: tapName(p.id) } : null,
+      // Only on router interfaces: the bindings of other ports stay as they were before routers.
+      ...(router ? { router } : {}),
       device_owner: p.device_owner,
       admin_state_up: p.admin_state_up,
-      security_groups: [...new Set(p.security_groups)],
-      port_security_enabled: p.port_security_enabled,
+      // A router interface is trusted (as by Neutron's L3 agent): no filtering, no groups.
+      security_groups: router ? [] : [...new Set(p.security_groups)],
+      port_security_enabled: router ? false : p.port_security_enabled,
       allowed_address_pairs: aaps,
       revision,
     },

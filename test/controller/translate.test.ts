@@ -75,6 +75,108 @@ test('a DHCP port is bound as a tap named like Neutron names it', () => {
   assert.equal(b.vhostuser, null);
 });
 
+const ROUTER = 'a0a0a0a0-1111-4222-8333-999988887777';
+const SUBNET6 = 'b1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5e';
+
+/** A router interface as the driver journals it once ML2 has bound it on the router's host. */
+function routerPortRow(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return portRow({
+    device_owner: 'network:router_interface',
+    device_id: ROUTER,
+    fixed_ips: [{ subnet_id: SUBNET, ip_address: '10.0.0.1' }],
+    security_groups: [],
+    port_security_enabled: false,
+    'binding:host_id': 'net1',
+    'binding:vif_type': 'router',
+    'binding:vif_details': { port_filter: false, connectivity: 'l2' },
+    'netvpp:subnets': { [SUBNET]: '10.0.0.0/24' },
+    ...over,
+  });
+}
+
+test('a router interface is a binding with vif_type router: its router and its addresses with prefix lengths', () => {
+  const c = controller();
+  const r = c.apply(
+    routerPortRow({
+      fixed_ips: [
+        { subnet_id: SUBNET, ip_address: '10.0.0.1' },
+        { subnet_id: SUBNET6, ip_address: '2001:db8::1' },
+      ],
+      // more subnets than the port's are ignored
+      'netvpp:subnets': {
+        [SUBNET]: '10.0.0.0/24',
+        [SUBNET6]: '2001:db8::/64',
+        [uid(77)]: '10.7.0.0/16',
+      },
+    }),
+  );
+  assert.deepEqual(r.rejected, []);
+  const b = puts(r.ops).get(bindingKey('net1')) as PortBinding;
+  assert.equal(b.vif_type, 'router');
+  assert.deepEqual(b.router, { router_id: ROUTER, addresses: ['10.0.0.1/24', '2001:db8::1/64'] });
+  assert.equal(b.vhostuser, null);
+  assert.equal(b.tap, null);
+  assert.equal(b.port_security_enabled, false);
+  assert.deepEqual(b.security_groups, []);
+  assert.equal(b.device_owner, 'network:router_interface');
+});
+
+test('a router interface is never filtered, whatever Neutron says of its port security', () => {
+  const c = controller();
+  const r = c.apply(routerPortRow({ port_security_enabled: true, security_groups: [SG1] }));
+  const b = puts(r.ops).get(bindingKey('net1')) as PortBinding;
+  assert.equal(b.port_security_enabled, false);
+  assert.deepEqual(b.security_groups, []);
+});
+
+test('bindings of other ports carry no router field', () => {
+  const c = controller();
+  const b = puts(c.apply(portRow()).ops).get(bindingKey('compute1')) as PortBinding;
+  assert.equal('router' in b, false);
+});
+
+test('a subnet added to a router interface (IPv6 prefix) adds its address; removing the interface deletes it', () => {
+  const c = controller();
+  c.apply(routerPortRow({ revision_number: 3 }));
+  const r = c.apply(
+    routerPortRow({
+      revision_number: 4,
+      fixed_ips: [
+        { subnet_id: SUBNET, ip_address: '10.0.0.1' },
+        { subnet_id: SUBNET6, ip_address: '2001:db8::1' },
+      ],
+      'netvpp:subnets': { [SUBNET]: '10.0.0.0/24', [SUBNET6]: '2001:db8::/64' },
+    }),
+  );
+  const b = puts(r.ops).get(bindingKey('net1')) as PortBinding;
+  assert.deepEqual(b.router?.addresses, ['10.0.0.1/24', '2001:db8::1/64']);
+  assert.equal(b.revision, 4);
+  const gone = c.apply(row('port', 'delete', neutronPort({ id: PORT }), 5));
+  assert.deepEqual(deletes(gone.ops), [bindingKey('net1')]);
+});
+
+test('router interfaces without what their binding needs are rejected with the reason', () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ 'netvpp:subnets': {} }, /netvpp:subnets has no CIDR for subnet/],
+    [{ device_id: '' }, /needs its router's id as device_id/],
+    [{ 'netvpp:subnets': { [SUBNET]: '2001:db8::/64' } }, /not of the family of its subnet/],
+    [{ 'netvpp:subnets': { [SUBNET]: 'ten/24' } }, /netvpp:subnets/],
+  ];
+  for (const [over, error] of cases) {
+    const r = controller().apply(routerPortRow(over));
+    assert.equal(r.rejected.length, 1, JSON.stringify(over));
+    assert.match(r.rejected[0].error, error);
+    assert.deepEqual(puts(r.ops), new Map());
+  }
+});
+
+test('a router port ML2 did not bind (no host offers routers) writes no binding', () => {
+  const c = controller();
+  const r = c.apply(routerPortRow({ 'binding:vif_type': 'binding_failed' }));
+  assert.deepEqual(r.rejected, []);
+  assert.equal(puts(r.ops).has(bindingKey('net1')), false);
+});
+
 test('replaying a row writes nothing; a revision bump that changes nothing only moves the record', () => {
   const c = controller();
   c.apply(portRow({ revision_number: 4 }));

@@ -18,6 +18,7 @@ import {
   type AclRule,
 } from '../../src/vpp/binapi/index.ts';
 import { VppClient } from '../../src/vpp/client.ts';
+import type { GroupName } from '../../src/vpp/groups.ts';
 import { sleep } from './neutron-harness.ts';
 
 const UPLINK = 'loop0';
@@ -29,6 +30,8 @@ export interface AgentNodeOptions {
   /** VXLAN tunnel endpoint: the node gets an underlay interface (loop1) and carries vxlan networks. */
   vtep?: string;
   vhostUserDir: string;
+  /** Message groups the node's VPP lacks (the simulator leaves their messages out). */
+  withoutGroups?: GroupName[];
 }
 
 /** The VPP interface that carries a node's VXLAN tunnels. */
@@ -52,7 +55,10 @@ export class AgentNode {
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'netvpp-e2e-sim-'));
-    this.sim = await startSimulator({ socket: join(this.dir, 'api.sock') });
+    this.sim = await startSimulator({
+      socket: join(this.dir, 'api.sock'),
+      withoutGroups: this.o.withoutGroups,
+    });
     this.operator = await VppClient.connect({ socket: this.sim.socket, name: 'operator' });
     // the operator's uplink: every physnet of this node is carried by it
     await this.operator.request(create_loopback_instance, {

@@ -4,6 +4,8 @@
 // keeps `state/<host>/alive` on a lease, and for every binding under `nodes/<host>/ports/` reports
 // `state/<host>/ports/<port>` ready at the binding's revision (and removes it when the binding goes).
 // It programs nothing: tests of the dataplane (ACLs in VPP) need the real agent.
+import { hostCapabilities } from '../../src/agent/capabilities.ts';
+import { GROUPS, type GroupAvailability, type GroupName } from '../../src/vpp/groups.ts';
 import { keys, decodeValue, PREFIX, type HostState, type PortState } from '../../src/model/keyspace.ts';
 import {
   keepLeaseKey,
@@ -19,6 +21,8 @@ export interface AgentStandInOptions {
   host: string;
   physnets: string[];
   vtep?: string;
+  /** Message groups its (imagined) VPP lacks: it offers what the real agent would without them. */
+  withoutGroups?: GroupName[];
 }
 
 export class AgentStandIn {
@@ -42,7 +46,15 @@ export class AgentStandIn {
       physnets: this.o.physnets,
       network_types: this.o.vtep ? ['flat', 'vlan', 'vxlan'] : ['flat', 'vlan'],
       ...(this.o.vtep ? { vtep: this.o.vtep } : {}),
-      vif_types: ['vhostuser', 'tap'],
+      vif_types: hostCapabilities(
+        Object.fromEntries(
+          GROUPS.map((g) => [
+            g.name,
+            { available: !(this.o.withoutGroups ?? []).includes(g.name as GroupName), required: g.required },
+          ]),
+        ) as GroupAvailability,
+        'tap',
+      ).vif_types,
       agent_version: 'e2e-standin',
       vpp: { connected: true, version: null },
       started_at: new Date().toISOString(),

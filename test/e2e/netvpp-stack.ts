@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PREFIX } from '../../src/model/keyspace.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
 import type { AclRule } from '../../src/vpp/binapi/index.ts';
+import type { GroupName } from '../../src/vpp/groups.ts';
 import { AgentNode } from './agent-node.ts';
 import { AgentStandIn } from './agent-standin.ts';
 import { freePort, NeutronEnv, REPO_ROOT, sleep, waitFor } from './neutron-harness.ts';
@@ -16,6 +17,8 @@ export interface AgentSpec {
   physnets: string[];
   /** The node's VXLAN tunnel endpoint (it then carries vxlan networks). */
   vtep?: string;
+  /** Message groups its VPP lacks (e.g. `ip`: it offers no router vif type and carries no router). */
+  withoutGroups?: GroupName[];
 }
 
 /** A compute node as the tests see it. */
@@ -197,6 +200,7 @@ export class NetvppStack {
               host: spec.host,
               physnets: spec.physnets,
               vtep: spec.vtep,
+              withoutGroups: spec.withoutGroups,
               vhostUserDir: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
             })
           : new AgentStandIn({
@@ -204,6 +208,7 @@ export class NetvppStack {
               host: spec.host,
               physnets: spec.physnets,
               vtep: spec.vtep,
+              withoutGroups: spec.withoutGroups,
             });
       this.agents.set(spec.host, node);
       await node.start();

@@ -76,3 +76,18 @@ class NetvppGpeAllocation(model_base.BASEV2):
     @staticmethod
     def primary_keys():
         return {'gpe_vni'}
+
+
+class NetvppRouterHost(model_base.BASEV2):
+    """The host that carries a router (l3.py schedules it once, then keeps it).
+
+    A table of its own rather than a router attribute: no API extension, and
+    the router's row stays Neutron's. It goes away with the router (cascade).
+    """
+
+    __tablename__ = 'netvpp_router_hosts'
+
+    router_id = sa.Column(sa.String(36),
+                          sa.ForeignKey('routers.id', ondelete='CASCADE'),
+                          primary_key=True)
+    host = sa.Column(sa.String(255), nullable=False)

@@ -51,6 +51,8 @@ COMPUTE1 = {'host': 'compute1', 'alive': True, 'physnets': ['physnet1'],
             'vif_types': ['vhostuser', 'tap'], 'features': ['port_security']}
 # Its VPP runs without the acl plugin: no security groups, no anti-spoofing.
 NO_ACL = dict(COMPUTE1, features=[])
+# A host whose VPP has the ip API: it carries routers.
+NET1 = dict(COMPUTE1, host='net1', vif_types=['vhostuser', 'tap', 'router'])
 
 
 def driver(hosts):
@@ -83,13 +85,41 @@ class BindPortTest(unittest.TestCase):
         driver(FakeHosts({'compute1': gpe_host})).bind_port(ctx)
         self.assertEqual(ctx.bound[:2], ('seg-gpe', 'vhostuser'))
 
-    def test_dhcp_and_router_ports_get_a_tap(self):
-        for owner in ('network:dhcp', 'network:router_interface',
-                      'neutron:LOADBALANCERV2'):
+    def test_dhcp_and_other_service_ports_get_a_tap(self):
+        for owner in ('network:dhcp', 'neutron:LOADBALANCERV2'):
             ctx = FakePortContext(owner=owner)
             driver(FakeHosts({'compute1': COMPUTE1})).bind_port(ctx)
             self.assertEqual(ctx.bound[1], 'tap', owner)
             self.assertNotIn('vhostuser_socket', ctx.bound[2])
+
+    def test_a_router_interface_is_bound_as_vif_type_router_where_offered(self):
+        ctx = FakePortContext(host='net1', owner='network:router_interface',
+                              port_security=True)
+        driver(FakeHosts({'net1': NET1})).bind_port(ctx)
+        segment, vif_type, details = ctx.bound
+        self.assertEqual((segment, vif_type), ('seg-vlan', 'router'))
+        self.assertEqual(details, {'port_filter': False,
+                                   'connectivity': 'l2'})
+
+    def test_a_router_interface_is_never_bound_where_routers_are_not_offered(
+            self):
+        # compute1 offers tap (router ports used to be taps) but no router;
+        # an agent from before vif types were advertised offers no router.
+        legacy = dict(COMPUTE1)
+        del legacy['vif_types']
+        for info in (COMPUTE1, legacy):
+            ctx = FakePortContext(owner='network:router_interface')
+            driver(FakeHosts({'compute1': info})).bind_port(ctx)
+            self.assertIsNone(ctx.bound)
+
+    def test_other_router_ports_are_not_bound_at_all(self):
+        for owner in ('network:router_gateway', 'network:router_ha_interface',
+                      'network:router_interface_distributed',
+                      'network:ha_router_replicated_interface',
+                      'network:router_centralized_snat'):
+            ctx = FakePortContext(host='net1', owner=owner)
+            driver(FakeHosts({'net1': NET1})).bind_port(ctx)
+            self.assertIsNone(ctx.bound, owner)
 
     def test_no_binding_without_a_live_agent_with_the_physnet(self):
         cases = {

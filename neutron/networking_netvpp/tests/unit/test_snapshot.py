@@ -20,9 +20,24 @@ def port(pid, host='', vif='unbound'):
             'fixed_ips': [{'subnet_id': 's1', 'ip_address': '10.0.0.9'}]}
 
 
-def journal_row(p, bound_segment):
+class SubnetSession(object):
+    """Answers the driver's query for subnet CIDRs."""
+
+    def __init__(self, cidrs):
+        self.cidrs = cidrs
+
+    def query(self, *cols):
+        rows = list(self.cidrs.items())
+        q = types.SimpleNamespace(all=lambda: rows)
+        q.filter = lambda *a: q
+        return q
+
+
+def journal_row(p, bound_segment, cidrs=None):
     """What update_port_precommit journals for the same port."""
     ctx = types.SimpleNamespace(
+        _plugin_context=types.SimpleNamespace(
+            session=SubnetSession(cidrs or {})),
         current=p, bottom_bound_segment=bound_segment,
         network=types.SimpleNamespace(current=NET,
                                       network_segments=[SEG_A, SEG_B]))
@@ -40,13 +55,24 @@ class FakeSession(object):
 
 class SnapshotTest(unittest.TestCase):
 
-    def build(self, ports, levels):
+    def build(self, ports, levels, cidrs=None):
         return snapshot.build(
             [NET], ports,
             [{'id': 'g1', 'security_group_rules': [{'id': 'r2'},
                                                    {'id': 'r1'}]}],
             {'n1': [SEG_A, SEG_B]}, levels,
-            {s['id']: s for s in (SEG_A, SEG_B, DYN)})
+            {s['id']: s for s in (SEG_A, SEG_B, DYN)}, cidrs)
+
+    def test_router_interfaces_carry_their_subnets_cidrs_in_both(self):
+        rp = dict(port('p5', 'net1', 'router'),
+                  device_owner='network:router_interface', device_id='r1')
+        vm = port('p6', 'compute1', 'vhostuser')
+        cidrs = {'s1': '10.0.0.0/24', 's9': '10.9.0.0/16'}
+        out = self.build([rp, vm], {'p5': 'sa', 'p6': 'sa'}, cidrs)
+        by_id = {p['id']: p for p in out['ports']}
+        self.assertEqual(by_id['p5']['netvpp:subnets'], {'s1': '10.0.0.0/24'})
+        self.assertEqual(by_id['p5'], journal_row(rp, SEG_A, {'s1': '10.0.0.0/24'}))
+        self.assertNotIn('netvpp:subnets', by_id['p6'])
 
     def test_ports_are_shaped_exactly_as_their_journal_rows(self):
         bound = port('p1', 'compute1', 'vhostuser')

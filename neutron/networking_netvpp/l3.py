@@ -1,0 +1,158 @@
+"""The netvpp L3 service plugin: Neutron routers on VPP, no Neutron L3 agent.
+
+Routers, their interfaces and extra routes are Neutron's own database code
+(the `*_dbonly_mixin`s: no RPC to L3 agents, none runs). What netvpp adds is
+where a router lives: each router is carried by one host whose agent offers
+the `router` vif type (its VPP has the ip API), chosen once and recorded in
+`netvpp_router_hosts`. A router interface is an ordinary Neutron port
+(device_owner `network:router_interface`, device_id = the router); the plugin
+sets its `binding:host_id` to the router's host, ML2 binds it through the
+netvpp mechanism driver with vif type `router`, its journal row reaches the
+controller like any port's, and it turns ACTIVE when that host's agent
+reports the BVI ready (provisioning blocks, as for VM ports).
+
+Phase 1 is east-west routing: external gateways, SNAT, floating IPs and HA
+are not carried out yet (a gateway port stays unbound).
+"""
+import hashlib
+
+from neutron.db import extraroute_db
+from neutron.db import l3_gwmode_db
+from neutron.db.models import l3 as l3_models
+from neutron.quota import resource_registry
+from neutron_lib.api.definitions import extraroute
+from neutron_lib.api.definitions import l3 as l3_apidef
+from neutron_lib.api.definitions import portbindings
+from neutron_lib.db import api as db_api
+from neutron_lib import exceptions as n_exc
+from neutron_lib.exceptions import l3 as l3_exc
+from neutron_lib.plugins import constants as plugin_constants
+from neutron_lib.services import base as service_base
+from oslo_db import exception as db_exc
+from oslo_log import log as logging
+
+from networking_netvpp import client as nclient
+from networking_netvpp import config
+from networking_netvpp.db import models
+
+LOG = logging.getLogger(__name__)
+
+config.register_opts()
+
+VIF_TYPE_ROUTER = 'router'
+
+
+class NoRouterHost(n_exc.Conflict):
+    message = ('No live netvpp host can carry router %(router_id)s: no agent '
+               'offers the router vif type (its VPP needs the ip API)%(why)s.')
+
+
+def router_hosts(hosts):
+    """The names of live hosts whose agent offers the router vif type."""
+    return sorted(h['host'] for h in hosts
+                  if isinstance(h, dict) and h.get('alive') and
+                  not h.get('error') and isinstance(h.get('host'), str) and
+                  VIF_TYPE_ROUTER in (h.get('vif_types') or []))
+
+
+def choose_host(router_id, candidates):
+    """Rendezvous hashing: the candidate with the highest hash of
+    (router, host). Every neutron-server picks the same host from the same
+    list, routers spread evenly, and a host joining or leaving changes the
+    choice only for the routers it wins or held. None without candidates."""
+    def score(host):
+        return hashlib.sha256(
+            ('%s/%s' % (router_id, host)).encode()).hexdigest()
+    return max(candidates, key=score) if candidates else None
+
+
+class NetvppL3RouterPlugin(service_base.ServicePluginBase,
+                           extraroute_db.ExtraRoute_dbonly_mixin,
+                           l3_gwmode_db.L3_NAT_dbonly_mixin):
+
+    _supported_extension_aliases = [l3_apidef.ALIAS, extraroute.ALIAS]
+
+    __native_pagination_support = True
+    __native_sorting_support = True
+    __filter_validation_support = True
+
+    @resource_registry.tracked_resources(router=l3_models.Router,
+                                         floatingip=l3_models.FloatingIP)
+    def __init__(self):
+        super().__init__()
+        conf = config.get()
+        self.client = nclient.ControllerClient(conf.controller_url,
+                                               conf.http_timeout)
+        LOG.info('netvpp L3 plugin initialized: routers are scheduled on '
+                 'hosts offering vif type %s (controller %s)',
+                 VIF_TYPE_ROUTER, conf.controller_url)
+
+    @property
+    def supported_extension_aliases(self):
+        return self._supported_extension_aliases
+
+    @classmethod
+    def get_plugin_type(cls):
+        return plugin_constants.L3
+
+    def get_plugin_description(self):
+        return ('netvpp L3: Neutron routers carried out by VPP on netvpp '
+                'hosts (no L3 agent).')
+
+    # ------------------------------------------------------------ scheduling
+    def router_host(self, context, router_id):
+        """The host recorded for the router, or None."""
+        with db_api.CONTEXT_READER.using(context):
+            row = context.session.query(models.NetvppRouterHost).get(
+                router_id)
+            return row.host if row else None
+
+    def schedule_router(self, context, router_id):
+        """The router's host: the recorded one, else chosen and recorded.
+
+        Once chosen it is kept (its interfaces are bound there) even if the
+        host's agent goes away; moving routers off dead hosts comes with HA.
+        """
+        host = self.router_host(context, router_id)
+        if host is not None:
+            return host
+        try:
+            candidates = router_hosts(self.client.get_hosts())
+        except nclient.ControllerError as e:
+            raise NoRouterHost(router_id=router_id,
+                               why=' (the netvpp controller is unavailable: '
+                                   '%s)' % e)
+        host = choose_host(router_id, candidates)
+        if host is None:
+            raise NoRouterHost(router_id=router_id, why='')
+        try:
+            with db_api.CONTEXT_WRITER.using(context):
+                context.session.add(models.NetvppRouterHost(
+                    router_id=router_id, host=host))
+        except db_exc.DBDuplicateEntry:
+            # Another server scheduled it meanwhile (same list, same choice,
+            # unless the hosts changed in between): its record wins.
+            return self.router_host(context, router_id)
+        except db_exc.DBReferenceError:
+            raise l3_exc.RouterNotFound(router_id=router_id)
+        LOG.info('netvpp: router %s scheduled on host %s (of %s)',
+                 router_id, host, candidates)
+        return host
+
+    # ----------------------------------------------------------- interfaces
+    def add_router_interface(self, context, router_id, interface_info=None):
+        # Checked first, so a router without a host gets no half-made port.
+        self._get_router(context, router_id)
+        host = self.schedule_router(context, router_id)
+        info = super().add_router_interface(context, router_id,
+                                            interface_info)
+        port = self._core_plugin.get_port(context, info['port_id'])
+        if port.get(portbindings.HOST_ID) != host:
+            # ML2 binds it on that host (netvpp: vif type router).
+            self._core_plugin.update_port(
+                context, info['port_id'],
+                {'port': {portbindings.HOST_ID: host}})
+        LOG.info('netvpp: router %s interface %s on network %s (subnets %s) '
+                 'bound to host %s', router_id, info['port_id'],
+                 info['network_id'], info['subnet_ids'], host)
+        return info

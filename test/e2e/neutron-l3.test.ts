@@ -1,0 +1,195 @@
+// End to end for routers (L3 phase 1, east-west): the openstack CLI against a real neutron-server
+// (Debian's Zed) with the netvpp L3 service plugin and ML2 driver, the controller, etcd and two
+// agents on simulators: `net1`, whose VPP has the ip API (it offers the router vif type), and
+// `compute1`, whose VPP lacks it. Skips, with the reason, where neutron-server is not installed.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { keys, type PortBinding } from '../../src/model/keyspace.ts';
+import { neutronUnavailableReason, waitFor, type NeutronEnv } from './neutron-harness.ts';
+import { NetvppStack } from './netvpp-stack.ts';
+
+interface Port {
+  id: string;
+  status: string;
+  device_owner: string;
+  device_id: string;
+  network_id: string;
+  fixed_ips: { subnet_id: string; ip_address: string }[];
+  'binding:host_id': string;
+  'binding:vif_type': string;
+}
+
+const skip = neutronUnavailableReason();
+
+describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
+  let stack: NetvppStack;
+  let neutron: NeutronEnv;
+  const os = (...args: string[]): Promise<string> => neutron.openstack(...args);
+  const osJson = <T = Record<string, unknown>>(...args: string[]): Promise<T> =>
+    neutron.openstackJson<T>(...args);
+  const withLogs = (e: unknown): Error =>
+    new Error(
+      `${e instanceof Error ? e.message : String(e)}\n--- neutron-server.log ---\n${neutron.tailServerLog(30)}` +
+        `\n--- controller.log ---\n${stack.controller?.tail(15)}`,
+    );
+  const converge = async <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> => {
+    try {
+      return await waitFor(what, probe, 60_000, 250);
+    } catch (e) {
+      throw withLogs(e);
+    }
+  };
+  const apiPort = async (id: string): Promise<Port> =>
+    (await neutron.api<{ port: Port }>('GET', `/ports/${id}`)).port;
+  const routerPorts = async (routerId: string): Promise<Port[]> =>
+    (await neutron.api<{ ports: Port[] }>('GET', `/ports?device_id=${routerId}`)).ports;
+  const binding = (host: string, portId: string): Promise<PortBinding | undefined> =>
+    stack.etcdGet<PortBinding>(keys.portBinding(host, portId));
+
+  before(
+    async () => {
+      stack = await NetvppStack.start({
+        agents: [
+          { host: 'net1', physnets: ['physnet1'] },
+          { host: 'compute1', physnets: ['physnet1'], withoutGroups: ['ip'] },
+        ],
+        vhostSocketDir: '/run/netvpp-e2e/vhost',
+      });
+      neutron = stack.neutron as NeutronEnv;
+    },
+    { timeout: 180_000 },
+  );
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('the hosts say which of them can carry routers', async () => {
+    const hosts = await converge('both hosts with their vif types', async () => {
+      const r = await fetch(`${stack.controller?.url}/v1/hosts`);
+      const list = (await r.json()) as { host: string; vif_types: string[] }[];
+      return list.length === 2 ? list : undefined;
+    });
+    const vifs = Object.fromEntries(hosts.map((h) => [h.host, h.vif_types.includes('router')]));
+    assert.deepEqual(vifs, { compute1: false, net1: true });
+  });
+
+  it('a router on two subnets: its ports are bound on the router host as vif_type router, with their addresses', async () => {
+    const subnets: Record<string, string> = {};
+    for (const [name, cidr] of [
+      ['e2e-l3-a', '10.60.0.0/24'],
+      ['e2e-l3-b', '10.61.0.0/24'],
+    ]) {
+      await os('network', 'create', name);
+      const sub = await osJson('subnet', 'create', '--network', name, '--subnet-range', cidr, `${name}-sub`);
+      subnets[name] = sub.id as string;
+    }
+    const router = await osJson('router', 'create', 'e2e-r1');
+    const routerId = router.id as string;
+    assert.equal(router.status, 'ACTIVE');
+    await os('router', 'add', 'subnet', 'e2e-r1', 'e2e-l3-a-sub');
+    await os('router', 'add', 'subnet', 'e2e-r1', 'e2e-l3-b-sub');
+
+    const ports = await routerPorts(routerId);
+    assert.equal(ports.length, 2);
+    for (const p of ports) {
+      assert.equal(p.device_owner, 'network:router_interface');
+      assert.deepEqual([p['binding:host_id'], p['binding:vif_type']], ['net1', 'router'], p.id);
+    }
+    const expected = new Map([
+      [subnets['e2e-l3-a'], '10.60.0.1/24'],
+      [subnets['e2e-l3-b'], '10.61.0.1/24'],
+    ]);
+    for (const p of ports) {
+      const b = await converge(`the binding of router port ${p.id}`, () => binding('net1', p.id));
+      assert.equal(b.vif_type, 'router');
+      assert.equal(b.vhostuser, null);
+      assert.equal(b.tap, null);
+      assert.equal(b.port_security_enabled, false);
+      assert.deepEqual(b.security_groups, []);
+      assert.deepEqual(b.router, {
+        router_id: routerId,
+        addresses: [expected.get(p.fixed_ips[0].subnet_id)],
+      });
+    }
+    // ACTIVE only once the agent on net1 reports the router interface ready in VPP.
+    for (const p of ports)
+      await converge(`router port ${p.id} ACTIVE`, async () =>
+        (await apiPort(p.id)).status === 'ACTIVE' ? true : undefined,
+      );
+
+    // Removing an interface deletes its port, and with it the binding.
+    const portB = ports.find((p) => p.fixed_ips[0].subnet_id === subnets['e2e-l3-b']) as Port;
+    await os('router', 'remove', 'subnet', 'e2e-r1', 'e2e-l3-b-sub');
+    await converge('the removed interface to leave etcd', async () =>
+      (await binding('net1', portB.id)) === undefined ? true : undefined,
+    );
+    assert.deepEqual(
+      (await routerPorts(routerId)).map((p) => p.id),
+      ports.filter((p) => p !== portB).map((p) => p.id),
+    );
+  });
+
+  it('a port added to a router is moved to the router host; a second router goes there too', async () => {
+    const port = await osJson<Port>(
+      'port',
+      'create',
+      '--network',
+      'e2e-l3-b',
+      '--fixed-ip',
+      'subnet=e2e-l3-b-sub,ip-address=10.61.0.254',
+      '--host',
+      'compute1',
+      'e2e-r2-port',
+    );
+    const router = await osJson('router', 'create', 'e2e-r2');
+    await os('router', 'add', 'port', 'e2e-r2', port.id);
+    const p = await apiPort(port.id);
+    assert.deepEqual(
+      [p.device_owner, p.device_id, p['binding:host_id'], p['binding:vif_type']],
+      ['network:router_interface', router.id, 'net1', 'router'],
+    );
+    const b = await converge('the binding on net1', () => binding('net1', port.id));
+    assert.deepEqual(b.router, { router_id: router.id, addresses: ['10.61.0.254/24'] });
+    assert.equal(await binding('compute1', port.id), undefined);
+    await converge(`router port ${port.id} ACTIVE`, async () =>
+      (await apiPort(port.id)).status === 'ACTIVE' ? true : undefined,
+    );
+    await os('router', 'remove', 'port', 'e2e-r2', port.id);
+    await converge('the port and its binding gone', async () =>
+      (await binding('net1', port.id)) === undefined ? true : undefined,
+    );
+    await os('router', 'delete', 'e2e-r2');
+  });
+
+  it('a host whose VPP cannot route never gets a router port', async () => {
+    const p = await osJson<Port>(
+      'port',
+      'create',
+      '--network',
+      'e2e-l3-a',
+      '--device-owner',
+      'network:router_interface',
+      '--host',
+      'compute1',
+      'e2e-not-a-router-host',
+    );
+    const bound = await apiPort(p.id);
+    assert.equal(bound['binding:vif_type'], 'binding_failed');
+    assert.deepEqual(await stack.etcdKeys(keys.hostPortBindings('compute1')), []);
+    await os('port', 'delete', p.id);
+  });
+
+  it('without a live host that can route, adding an interface fails with the reason', async () => {
+    await os('network', 'create', 'e2e-l3-c');
+    await os('subnet', 'create', '--network', 'e2e-l3-c', '--subnet-range', '10.62.0.0/24', 'e2e-l3-c-sub');
+    await os('router', 'create', 'e2e-r3');
+    await stack.agents.get('net1')?.stop();
+    await converge('net1 gone from the hosts', async () => {
+      const list = (await (await fetch(`${stack.controller?.url}/v1/hosts`)).json()) as { host: string }[];
+      return list.every((h) => h.host !== 'net1') ? true : undefined;
+    });
+    await assert.rejects(os('router', 'add', 'subnet', 'e2e-r3', 'e2e-l3-c-sub'), /No live netvpp host/);
+    const router = await osJson('router', 'show', 'e2e-r3');
+    assert.deepEqual(await routerPorts(router.id as string), [], 'no half-made router port');
+  });
+});
