@@ -41,14 +41,18 @@ fi
 
 if [ "${1:-}" != "--no-driver" ]; then
   # Editable install: the package in the tree is what neutron-server loads. Skip pip (about 3 s)
-  # when the entry point already resolves to this tree's copy.
+  # when the entry points already resolve to this tree's copy — every one pyproject.toml declares
+  # (an install from before the gpe type driver lacks it, and neutron-server then refuses gpe).
   if $PY - "$ROOT/neutron" <<'PYEOF' 2>/dev/null; then
-import os, sys
+import os, sys, tomllib
 from importlib.metadata import entry_points
 import networking_netvpp
-eps = [e for e in entry_points(group='neutron.ml2.mechanism_drivers') if e.name == 'netvpp']
+with open(os.path.join(sys.argv[1], 'pyproject.toml'), 'rb') as f:
+    declared = tomllib.load(f)['project']['entry-points']
+registered = {(g, e.name, e.value) for g in declared for e in entry_points(group=g)}
+missing = [(g, n, v) for g, eps in declared.items() for n, v in eps.items() if (g, n, v) not in registered]
 here = os.path.realpath(os.path.join(sys.argv[1], 'networking_netvpp'))
-ok = eps and os.path.realpath(os.path.dirname(networking_netvpp.__file__)) == here
+ok = not missing and os.path.realpath(os.path.dirname(networking_netvpp.__file__)) == here
 sys.exit(0 if ok else 1)
 PYEOF
     log "networking-netvpp already installed from $ROOT/neutron"

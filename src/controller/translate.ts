@@ -128,7 +128,9 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
   if (net.network_type === null)
     throw new RowError('a bound port needs a segment (netvpp:network.network_type)');
   if (!(NETWORK_TYPES as string[]).includes(net.network_type))
-    throw new RowError(`network_type "${net.network_type}" is not supported by netvpp (flat, vlan, vxlan)`);
+    throw new RowError(
+      `network_type "${net.network_type}" is not supported by netvpp (${NETWORK_TYPES.join(', ')})`,
+    );
   const networkType = net.network_type as NetworkType;
   const vifType = p['binding:vif_type'];
   if (!(VIF_TYPES as string[]).includes(vifType))

@@ -4,16 +4,22 @@
  * API handlers netvpp uses. Only MAC (L2) EIDs are modelled beyond what their handlers check.
  *
  * - Almost every call needs LISP enabled (-90 otherwise); the state survives a disable. Enabling
- *   brings up a GPE interface per EID-table map (`lisp_gpe0` for the default VNI 0 ↔ VRF 0, and
- *   `l2_lisp_gpe<vni>` in the bridge domain of each L2 map); disabling flushes the data plane's
- *   forwarding entries and puts those interfaces down, but the control plane's list of adjacencies
- *   (one_adjacencies_get) keeps them. Enabling twice changes nothing.
+ *   locks a GPE interface per EID-table map (`lisp_gpe0` for the default VNI 0 ↔ VRF 0, and
+ *   `l2_lisp_gpe<vni>` in the bridge domain of each L2 map) — every enable, even of an enabled
+ *   LISP, so after two enables one disable leaves lisp_gpe0 up; disabling flushes the forwarding
+ *   entries (one_adjacencies_get lists none after) and unlocks each map's interface once.
+ * - A VNI's first forwarding entry brings up an L3 GPE interface `lisp_gpe<vni>` (even for an L2
+ *   VNI) and a sub-interface `lisp_gpe<vni>.<n>` under it, admin up; its last one deletes the
+ *   sub-interface and puts the L3 one down (freed for reuse).
+ * - Deleting a local EID drops the forwarding entries of every remote an adjacency from it was
+ *   ever added for, even those re-added since with another local EID.
  * - GPE interfaces are never deleted: a removed one goes down, leaves its bridge and is kept for
  *   reuse (last freed first), renamed for the next VNI. They have no MAC and MTU 0.
  * - An EID-table map is one VNI ↔ one table: a second map of either is -1, as is deleting one that
  *   is not there. An L2 map creates the bridge domain if it does not exist.
- * - Locator sets are in one pool with the anonymous ones remote mappings make (`<remote-N>`).
- *   Adding a set whose name exists replaces its locators; deleting one that a mapping uses is -1.
+ * - Locator sets are in one pool with the anonymous ones remote mappings make (`<remote-N>`),
+ *   which are never freed, not even when their mapping is deleted. Adding a set whose name exists
+ *   replaces its locators; deleting one that a mapping uses is -1. The set dump ignores its filter.
  * - A local EID needs its locator set by name (-7), LISP (-90), and its VNI mapped (-7); a second
  *   add is -81, deleting a missing one -7. Deleting it drops the forwarding entries made from it.
  * - Remote mappings are static: adding one again replaces its locators (no error) and, being
@@ -113,26 +119,73 @@ export class Lisp {
   private readonly fwd = new Map<number, FwdEntry>();
   /** The data plane's interface per tenant: `l2:<vni>` / `l3:<vni>` → sw_if_index. */
   private readonly tenants = new Map<string, number>();
+  /** Locks on each tenant's interface (lisp_gpe_tenant_*_iface_add_or_lock); it goes at 0. */
+  private readonly locks = new Map<string, number>();
   /** GPE interfaces no tenant uses, last freed first. */
   private readonly free: number[] = [];
+  /**
+   * lcl_to_rmt_adjacencies: per local mapping, every remote an adjacency naming it was ever added
+   * for. Deleting the local EID drops the forwarding entries of all of them, even those re-added
+   * since with another local EID (nothing is ever taken out of the list but the local EID itself).
+   */
+  private readonly lclToRmt = new Map<number, number[]>();
+  /** The GPE sub-interface (lisp_gpe<vni>.<n>) per VNI with forwarding entries, and their ids. */
+  private readonly subs = new Map<number, number>();
+  private readonly subIds = new IndexPool();
 
   constructor(private readonly vpp: VppState) {}
 
   enable(on: boolean): number {
-    if (on && !this.enabled) {
+    if (on) {
+      // Every enable locks each map's tenant, even on an enabled LISP: enabled twice, one disable
+      // leaves lisp_gpe0 up (the lisp-gpe recording); an L2 map's interface with a lock left stays.
       for (const vni of this.vrfByVni.keys()) this.tenantUp(`l3:${vni}`, `lisp_gpe${vni}`, null);
       for (const [vni, bd] of this.bdByVni) this.tenantUp(`l2:${vni}`, `l2_lisp_gpe${vni}`, bd);
-    } else if (!on && this.enabled) {
-      for (const t of [...this.tenants.keys()]) this.tenantDown(t);
+    } else if (this.enabled) {
+      // The forwarding entries go (and with them their interfaces), then one lock of each map's.
+      for (const r of [...this.fwd.keys()]) this.dropFwd(r);
+      for (const vni of this.vrfByVni.keys()) this.tenantDown(`l3:${vni}`);
+      for (const vni of this.bdByVni.keys()) this.tenantDown(`l2:${vni}`);
     }
     this.enabled = on;
     return RV.OK;
   }
 
+  /** A forwarding entry is made: the VNI's first one brings up its L3 interface and a sub-interface. */
+  private addFwd(remote: number, local: number, vni: number): void {
+    if (!this.subs.has(vni)) {
+      this.tenantUp(`l3:${vni}`, `lisp_gpe${vni}`, null);
+      const parent = this.vpp.ifs.get(this.tenants.get(`l3:${vni}`) as number) as SwIf;
+      const sub = this.vpp.ifs.createSub(parent, this.subIds.alloc(), 0, 0, 0);
+      const s = this.vpp.ifs.get(sub.swIfIndex) as SwIf;
+      this.vpp.ifs.setAdmin(s, true);
+      this.subs.set(vni, s.index);
+    }
+    this.fwd.set(remote, { remote, local });
+    const list = this.lclToRmt.get(local) ?? [];
+    list.push(remote);
+    this.lclToRmt.set(local, list);
+  }
+
+  /** A forwarding entry goes: with the VNI's last one its sub-interface is deleted, its L3 interface goes down. */
+  private dropFwd(remote: number): void {
+    const vni = this.maps.get(remote)?.vni;
+    if (!this.fwd.delete(remote) || vni === undefined) return;
+    if ([...this.fwd.values()].some((f) => this.maps.get(f.remote)?.vni === vni)) return;
+    const sub = this.subs.get(vni);
+    if (sub !== undefined) {
+      this.subIds.release((this.vpp.ifs.get(sub) as SwIf).subId);
+      this.vpp.ifs.deleteSub(sub);
+      this.subs.delete(vni);
+    }
+    this.tenantDown(`l3:${vni}`);
+  }
+
   /** lisp_gpe_create_iface: a freed GPE interface renamed, or a new one; up; in its bridge for L2. */
   private tenantUp(tenant: string, name: string, bd: number | null): void {
-    if (this.tenants.has(tenant)) return;
     const ifs = this.vpp.ifs;
+    this.locks.set(tenant, (this.locks.get(tenant) ?? 0) + 1);
+    if (this.tenants.has(tenant)) return;
     let s: SwIf;
     const reuse = this.free.pop();
     if (reuse !== undefined) {
@@ -152,6 +205,12 @@ export class Lisp {
   private tenantDown(tenant: string): void {
     const i = this.tenants.get(tenant);
     if (i === undefined) return;
+    const left = (this.locks.get(tenant) ?? 1) - 1;
+    if (left > 0) {
+      this.locks.set(tenant, left);
+      return;
+    }
+    this.locks.delete(tenant);
     const s = this.vpp.ifs.get(i) as SwIf;
     if (tenant.startsWith('l2:')) this.vpp.l2.setBridge(s, 0, 0, 0, false);
     this.vpp.ifs.setAdmin(s, false);
@@ -190,12 +249,11 @@ export class Lisp {
     return [RV.OK, i];
   }
 
-  locatorSets(filter: number): Fields[] {
+  /** VPP 26.06 does not apply the filter: every set, local and remote, whatever it asks for. */
+  locatorSets(_filter: number): Fields[] {
     const out: Fields[] = [];
     for (const i of this.setPool.inUse()) {
       const s = this.sets.get(i) as LocatorSet;
-      const local = s.name !== null;
-      if (filter !== 0 && !((filter === 1 && local) || (filter === 2 && !local))) continue;
       out.push({ ls_index: i, ls_name: s.name ?? `<remote-${i}>` });
     }
     return out;
@@ -269,8 +327,10 @@ export class Lisp {
       return RV.OK;
     }
     if (mi === undefined) return RV.INVALID_VALUE;
-    // The forwarding entries made from this local EID go with it.
-    for (const [r, f] of [...this.fwd]) if (f.local === mi) this.fwd.delete(r);
+    // The forwarding entries of every remote an adjacency from this local EID was ever made for go
+    // with it, whatever local EID they name now.
+    for (const r of this.lclToRmt.get(mi) ?? []) this.dropFwd(r);
+    this.lclToRmt.delete(mi);
     this.dropMapping(mi);
     return RV.OK;
   }
@@ -283,7 +343,7 @@ export class Lisp {
       // The handler deletes the adjacency first, which needs LISP and the remote EID.
       if (!this.enabled) return LISP_DISABLED;
       if (mi === undefined) return RV.UNSPECIFIED;
-      this.fwd.delete(mi);
+      this.dropFwd(mi);
       this.dropRemote(mi);
       return m.del_all ? this.clearRemotes() : RV.OK;
     }
@@ -314,19 +374,15 @@ export class Lisp {
     return m.del_all ? this.clearRemotes() : RV.OK;
   }
 
+  /** The remote's anonymous locator set stays (VPP 26.06 never frees one: `<remote-N>` keep counting). */
   private dropRemote(mi: number): void {
-    const ls = (this.maps.get(mi) as Mapping).locatorSet;
     this.dropMapping(mi);
-    if ([...this.maps.values()].every((x) => x.locatorSet !== ls)) {
-      this.sets.delete(ls);
-      this.setPool.release(ls);
-    }
   }
 
   private clearRemotes(): number {
     for (const [i, m] of [...this.maps]) {
       if (m.local) continue;
-      this.fwd.delete(i);
+      this.dropFwd(i);
       this.dropRemote(i);
     }
     return RV.OK;
@@ -340,14 +396,19 @@ export class Lisp {
     const remote = this.byGid.get(rgid);
     if (remote === undefined) return RV.UNSPECIFIED;
     if (!m.is_add) {
-      this.fwd.delete(remote);
+      this.dropFwd(remote);
       return RV.OK;
     }
     const local = this.byGid.get(lgid);
     if (local === undefined) return RV.UNSPECIFIED;
-    this.fwd.delete(remote);
     const mapped = m.reid.type === EID_MAC ? this.bdByVni.has(m.vni) : this.vrfByVni.has(m.vni);
-    if (mapped) this.fwd.set(remote, { remote, local });
+    if (!mapped) {
+      this.dropFwd(remote);
+      return RV.OK;
+    }
+    // The entry is replaced in place: the VNI keeps its interfaces.
+    this.fwd.delete(remote);
+    this.addFwd(remote, local, m.vni);
     return RV.OK;
   }
 

@@ -414,3 +414,27 @@ test('a port on a VXLAN network is published to the network’s other hosts; it 
   const vlan = c.apply(portRow({ id: uid(9) }));
   assert.equal([...puts(vlan.ops).keys()].filter((k) => k.startsWith(keys.overlays)).length, 0);
 });
+
+test('a port on a gpe network is bound as gpe with its VNI and MTU, and published to the network’s other hosts like a vxlan one', () => {
+  const c = controller();
+  const gpe = { id: NET, network_type: 'gpe', physical_network: null, segmentation_id: 7002, mtu: 1450 };
+  const entry = keys.overlayPort(NET, PORT);
+  const r = c.apply(portRow({ 'netvpp:network': gpe, revision_number: 2 }));
+  assert.deepEqual(r.rejected, []);
+  const p = puts(r.ops);
+  const b = p.get(bindingKey('compute1')) as PortBinding;
+  assert.deepEqual(
+    { type: b.network_type, physnet: b.physnet, vni: b.segmentation_id, mtu: b.mtu },
+    { type: 'gpe', physnet: null, vni: 7002, mtu: 1450 },
+  );
+  assert.deepEqual(p.get(entry), {
+    host: 'compute1',
+    mac: 'fa:16:3e:00:00:01',
+    ips: ['10.0.0.5'],
+    revision: 2,
+  });
+  // Unbound: the binding and the entry go.
+  const gone = c.apply(row('port', 'delete', null, 3));
+  assert.ok(deletes(gone.ops).includes(entry));
+  assert.ok(deletes(gone.ops).includes(bindingKey('compute1')));
+});

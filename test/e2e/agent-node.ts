@@ -13,6 +13,8 @@ import {
   acl_dump,
   acl_interface_list_dump,
   create_loopback_instance,
+  one_eid_table_dump,
+  one_locator_dump,
   sw_interface_dump,
   vxlan_tunnel_v2_dump,
   type AclRule,
@@ -139,6 +141,23 @@ export class AgentNode {
       .filter((t) => t.vni === vni)
       .map((t) => t.dst_address)
       .sort();
+  }
+
+  /**
+   * The remote mappings this node's VPP has in LISP for a gpe network's VNI, as `<mac> <rloc>`
+   * (the peer port's MAC and its host's VTEP), sorted.
+   */
+  async gpeRemotes(vni: number): Promise<string[]> {
+    const op = this.operator as VppClient;
+    // VPP 26.06 does not apply the dump's filter: is_local tells.
+    const eids = await op.dump(one_eid_table_dump, { eid_set: false, filter: 0 });
+    const out: string[] = [];
+    for (const e of eids) {
+      if (e.is_local || e.vni !== vni || e.locator_set_index === 0xffffffff) continue;
+      const locs = await op.dump(one_locator_dump, { ls_index: e.locator_set_index, is_index_set: true });
+      for (const l of locs) out.push(`${e.seid.address.mac ?? ''} ${l.ip_address}`);
+    }
+    return out.sort();
   }
 
   vppCalls(message: string): number {

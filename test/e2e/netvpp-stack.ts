@@ -32,6 +32,8 @@ export interface Node {
   vppCalls?(message: string): number;
   /** Remote VTEPs of the node's VXLAN tunnels for a VNI; undefined without a VPP. */
   vxlanPeers?(vni: number): Promise<string[]>;
+  /** A gpe VNI's remote mappings in LISP, `<mac> <rloc>` sorted; undefined without a VPP. */
+  gpeRemotes?(vni: number): Promise<string[]>;
 }
 
 /**

@@ -82,3 +82,18 @@ export function normalize(v: unknown): unknown {
   }
   return v;
 }
+
+/** The message a group with `unbasedDetails` (src/vpp/groups.ts) counts its details' ids from. */
+const UNBASED_FROM: Record<string, string> = { one_: 'one_add_del_locator_set' };
+
+/**
+ * The id a dump's details come with when VPP leaves the plugin's base out of it (the lisp plugin's
+ * one_*_dump), given a table of name → id; undefined for other calls.
+ */
+export function unbasedDetailsId(ids: ReadonlyMap<string, number>, call: string): number | undefined {
+  if (!call.endsWith('_dump')) return undefined;
+  const from = Object.entries(UNBASED_FROM).find(([prefix]) => call.startsWith(prefix))?.[1];
+  const details = ids.get(`${call.slice(0, -'_dump'.length)}_details`);
+  const base = from === undefined ? undefined : ids.get(from);
+  return details === undefined || base === undefined ? undefined : details - base;
+}

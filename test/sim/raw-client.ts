@@ -25,6 +25,8 @@ export class RawClient {
   readonly ids = new Map<string, number>();
   readonly names = new Map<number, string>();
   clientIndex = 0;
+  /** Ids to decode as another message than the table says (details VPP sends without their base). */
+  readonly decodeAs = new Map<number, string>();
   private readonly inbox: Buffer[] = [];
   private wake: (() => void) | null = null;
   private closed = false;
@@ -119,7 +121,7 @@ export class RawClient {
   }
 
   decode(p: Buffer): Decoded {
-    const name = this.names.get(p.readUInt16BE(0));
+    const name = this.decodeAs.get(p.readUInt16BE(0)) ?? this.names.get(p.readUInt16BE(0));
     if (!name) throw new Error(`frame with unknown id ${p.readUInt16BE(0)}`);
     return { name, msg: messageCodec(defOf(name)).decode(p) };
   }

@@ -27,6 +27,7 @@ import {
   handshakeFrames,
   sessions,
   loadTraces,
+  unbasedDetailsId,
   normalize,
   tracesAvailable,
   type Trace,
@@ -90,12 +91,20 @@ async function replay(
   recorded: Map<number, string>,
   check: boolean,
 ): Promise<void> {
+  const recordedIds = new Map([...recorded].map(([id, n]) => [nameOf(n), id]));
   for (const [i, step] of trace.steps.entries()) {
+    // A lisp dump's details come without the plugin's base id, from VPP and from the simulator.
+    const details = `${step.call.slice(0, -'_dump'.length)}_details`;
+    const recordedUnbased = unbasedDetailsId(recordedIds, step.call);
+    const simUnbased = unbasedDetailsId(c.ids, step.call);
+    c.decodeAs.clear();
+    if (simUnbased !== undefined) c.decodeAs.set(simUnbased, details);
     const expected: Decoded[] = step.frames
       .filter((f) => f.dir === 'from_vpp')
       .map((f) => {
         const p = Buffer.from(f.hex, 'hex');
-        const name = nameOf(recorded.get(p.readUInt16BE(0)) as string);
+        const id = p.readUInt16BE(0);
+        const name = id === recordedUnbased ? details : nameOf(recorded.get(id) as string);
         return { name, msg: messageCodec(defOf(name)).decode(p) };
       });
     for (const f of step.frames.filter((x) => x.dir === 'to_vpp')) {

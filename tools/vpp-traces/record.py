@@ -9,7 +9,9 @@ the reply that ends this one (for a dump, the control_ping_reply), so an interfa
 the step during which it arrived. The connect handshake goes to handshake.json: its message table
 gives the ids in the frames (a VPP built with other plugins numbers messages differently).
 
-    /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR
+    /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR [--session NAME]
+
+NAME picks the scenarios: vxlan-l2fib (the default) or lisp-gpe (the ONE calls of gpe networks).
 
 DIR becomes a session of the trace directory as a subdirectory of it (../shared/vpp-traces/NAME).
 vpp_papi comes with a VPP build (../shared/tools/build-vpp.sh installs it); the API definitions
@@ -46,6 +48,24 @@ def _tap_read(self):
 
 VppTransport.write, VppTransport._read = _tap_write, _tap_read
 
+# The lisp plugin's dumps send their details with the id within one.api, without the plugin's base
+# (docs/overlays.md). While such a dump is outstanding, the unbased id is handed to vpp_papi as the
+# real one (so it decodes them); the frame is kept as VPP sent it.
+_unbased = {}
+_read_kept = VppTransport._read
+
+
+def _rebase_read(self):
+    msg = _read_kept(self)
+    if msg and _unbased:
+        i = int.from_bytes(msg[:2], "big")
+        if i in _unbased:
+            msg = _unbased[i].to_bytes(2, "big") + bytes(msg[2:])
+    return msg
+
+
+VppTransport._read = _rebase_read
+
 
 def plain(v):
     """A decoded message as JSON: addresses and MACs as text, enums and flags as integers."""
@@ -77,9 +97,18 @@ class Session:
         reply = "control_ping_reply" if stream else name + "_reply"
         return self.vpp.transport.message_table[f"{reply}_{self.vpp.messages[reply].crc[2:]}"]
 
+    def _id(self, name):
+        return self.vpp.transport.message_table[f"{name}_{self.vpp.messages[name].crc[2:]}"]
+
     def call(self, name, **args):
         stream = name.endswith("_dump")
-        r = getattr(self.vpp.api, name)(**args)
+        if stream and name.startswith("one_"):
+            details = self._id(name[: -len("_dump")] + "_details")
+            _unbased[details - self._id("one_add_del_locator_set")] = details
+        try:
+            r = getattr(self.vpp.api, name)(**args)
+        finally:
+            _unbased.clear()
         end_id = self._ends(name, stream)
         with _lock:
             # This step's frames end with its final reply; anything read after it is the next step's.
@@ -254,16 +283,234 @@ def l2fib(s):
         s.call("delete_loopback", sw_if_index=sw)
 
 
+LISP_SET = "netvpp"
+VNI = 1001
+L1, L2, L3 = "fa:16:3e:70:00:01", "fa:16:3e:70:00:02", "fa:16:3e:70:00:03"
+R1, R2 = "fa:16:3e:70:00:11", "fa:16:3e:70:00:12"
+
+
+def mac_eid(mac):
+    return {"type": 1, "address": {"mac": mac}}
+
+
+def one_set(s, sw, is_add=True, name=LISP_SET):
+    locators = [{"sw_if_index": sw, "priority": 1, "weight": 1}] if is_add else []
+    return s.call(
+        "one_add_del_locator_set",
+        is_add=is_add,
+        locator_set_name=name,
+        locator_num=len(locators),
+        locators=locators,
+    )
+
+
+def one_map(s, vni, bd_id, is_add=True):
+    return s.call("one_eid_table_add_del_map", is_add=is_add, vni=vni, dp_table=bd_id, is_l2=True)
+
+
+def one_leid(s, mac, vni=VNI, is_add=True, name=LISP_SET):
+    return s.call("one_add_del_local_eid", is_add=is_add, eid=mac_eid(mac), locator_set_name=name, vni=vni)
+
+
+def one_rmap(s, mac, rloc=None, vni=VNI, is_add=True):
+    if not is_add:
+        return s.call("one_add_del_remote_mapping", is_add=False, vni=vni, deid=mac_eid(mac))
+    rlocs = [{"priority": 1, "weight": 1, "ip_address": rloc}]
+    return s.call(
+        "one_add_del_remote_mapping", is_add=True, vni=vni, deid=mac_eid(mac), rloc_num=1, rlocs=rlocs
+    )
+
+
+def one_adj(s, remote, local, vni=VNI, is_add=True):
+    return s.call("one_add_del_adjacency", is_add=int(is_add), vni=vni, reid=mac_eid(remote), leid=mac_eid(local))
+
+
+def one_read(s, vni=VNI):
+    """What netvpp's read-back asks (src/agent/kinds/lisp.ts and the kinds that use it)."""
+    s.call("show_one_status")
+    s.call("one_eid_table_map_dump", is_l2=True)
+    sets = s.call("one_locator_set_dump", filter=1)
+    if any(x.ls_name == LISP_SET for x in sets):
+        s.call("one_locator_dump", ls_name=LISP_SET, is_index_set=False)
+    eids = s.call("one_eid_table_dump", eid_set=False, filter=0)
+    for e in eids:
+        if not e.is_local and e.locator_set_index != NO_INDEX:
+            s.call("one_locator_dump", ls_index=e.locator_set_index, is_index_set=True)
+    s.call("one_adjacencies_get", vni=vni)
+
+
+def lisp_agent(s):
+    """The calls the agent makes for gpe networks, in its order: a host's first gpe network with
+    two local ports and two remote ones, the read-back of a restarted agent, the adjacencies moving
+    off a leaving port's EID, a peer's new VTEP, a remote port leaving, then the last network
+    leaving (rmap, leid, eidmap, bridge, locset, lisp)."""
+    s.call("want_interface_events", enable_disable=1, pid=1)
+    one_read(s)  # an agent starting on a VPP whose LISP is off
+    # underlay: the interface up with the VTEP address (vtepaddr)
+    up = s.call("create_loopback", mac_address="02:fe:00:00:07:00").sw_if_index
+    s.call("sw_interface_set_flags", sw_if_index=up, flags=1)
+    s.call("sw_interface_add_del_address", sw_if_index=up, is_add=True, prefix="192.0.2.11/24")
+    s.call("one_enable_disable", is_enable=True)  # lisp
+    one_set(s, up)  # locset
+    bridge(s, 1, arp_term=True)  # bd
+    one_map(s, VNI, 1)  # eidmap: l2_lisp_gpe1001 comes up in bridge domain 1
+    one_leid(s, L1)
+    one_leid(s, L2)
+    one_rmap(s, R1, "192.0.2.12")
+    one_adj(s, R1, L1)
+    one_rmap(s, R2, "192.0.2.13")
+    one_adj(s, R2, L1)
+    one_read(s)
+    s.call("sw_interface_dump", sw_if_index=NO_INDEX)
+    s.call("bridge_domain_dump", bd_id=1, sw_if_index=NO_INDEX)
+    # L1 leaves: the adjacencies move to L2 first (R1's deleted and added, R2's added again), then
+    # its EID goes. VPP drops every adjacency of the VNI with it, whatever local EID they name.
+    one_adj(s, R1, L1, is_add=False)
+    one_adj(s, R1, L2)
+    one_adj(s, R2, L2)
+    s.call("one_adjacencies_get", vni=VNI)
+    one_leid(s, L1, is_add=False)
+    s.call("one_adjacencies_get", vni=VNI)
+    # R1's host has a new VTEP: the mapping again (locators replaced), then the adjacency again.
+    one_rmap(s, R1, "192.0.2.14")
+    one_adj(s, R1, L2)
+    one_read(s)
+    # R1 leaves: deleting its mapping removes its adjacency too.
+    one_rmap(s, R1, is_add=False)
+    s.call("one_adjacencies_get", vni=VNI)
+    # The network leaves the host.
+    one_rmap(s, R2, is_add=False)
+    one_leid(s, L2, is_add=False)
+    one_map(s, VNI, 1, is_add=False)  # l2_lisp_gpe1001 goes down and leaves the bridge
+    bridge(s, 1, is_add=False)
+    one_set(s, up, is_add=False)
+    s.call("one_enable_disable", is_enable=False)
+    one_read(s)
+    s.call("sw_interface_dump", sw_if_index=NO_INDEX)
+    s.call("want_interface_events", enable_disable=0, pid=1)
+
+
+def lisp_errors(s):
+    """Repeats, misses and calls while LISP is off; what survives a disable; GPE interface reuse."""
+    # The underlay loopback keeps its address: removing it and adding it again after this session's
+    # first part crashed VPP 26.06 (SIGSEGV in lisp_gpe_update_adjacency, from adj_glean_add_or_lock).
+    up = [x for x in s.call("sw_interface_dump", sw_if_index=NO_INDEX) if x.interface_name == "loop0"][0].sw_if_index
+    bridge(s, 2)
+    bridge(s, 3)
+    # LISP off: everything but one_enable_disable and the reads
+    one_set(s, up)
+    one_map(s, VNI, 2)
+    one_leid(s, L1)
+    one_rmap(s, R1, "192.0.2.12")
+    one_rmap(s, R1, is_add=False)
+    one_adj(s, R1, L1)
+    one_adj(s, R1, L1, is_add=False)
+    s.call("one_eid_table_map_dump", is_l2=True)
+    s.call("one_eid_table_dump", eid_set=False, filter=0)
+    s.call("one_adjacencies_get", vni=VNI)
+    s.call("one_enable_disable", is_enable=False)  # off again
+    s.call("one_enable_disable", is_enable=True)
+    s.call("one_enable_disable", is_enable=True)  # on again
+    # local EIDs before their set and map
+    one_leid(s, L1)  # no locator set
+    one_set(s, up)
+    one_set(s, up)  # again: replaces its locators, same index
+    one_leid(s, L1)  # VNI not mapped
+    one_map(s, VNI, 2)
+    one_map(s, VNI, 2)  # again
+    one_map(s, VNI, 3)  # VNI mapped to another bridge
+    one_map(s, VNI + 1, 2)  # bridge mapped to another VNI
+    one_map(s, VNI + 1, 3, is_add=False)  # missing
+    one_map(s, VNI, 3, is_add=False)  # wrong bridge
+    one_leid(s, L1)
+    one_leid(s, L1)  # again
+    one_leid(s, L2, name="nosuchset")
+    one_leid(s, L3, is_add=False)  # missing
+    # remote mappings and adjacencies
+    one_adj(s, R1, L1)  # no remote mapping
+    one_rmap(s, R1, "192.0.2.11")  # an RLOC of this VPP
+    one_rmap(s, R1, "192.0.2.12")
+    one_rmap(s, R1, "192.0.2.12")  # again
+    one_adj(s, R1, L3)  # no such local EID
+    one_adj(s, R1, L1)
+    one_adj(s, R1, L1)  # again
+    one_leid(s, L3)
+    one_leid(s, L3, is_add=False)  # another local EID: R1's adjacency goes too
+    s.call("one_adjacencies_get", vni=VNI)
+    one_adj(s, R1, L1)
+    one_rmap(s, R2, "192.0.2.13", vni=VNI + 5)  # a VNI with no map
+    one_adj(s, R2, L1, vni=VNI + 5)
+    s.call("one_adjacencies_get", vni=VNI + 5)
+    one_adj(s, R2, L1, vni=VNI + 5, is_add=False)
+    one_rmap(s, R2, vni=VNI + 5, is_add=False)
+    one_rmap(s, R2, is_add=False)  # missing
+    one_adj(s, R2, L1, is_add=False)  # missing remote
+    # the dumps' filters
+    s.call("one_eid_table_dump", eid_set=False, filter=1)
+    s.call("one_eid_table_dump", eid_set=False, filter=2)
+    s.call("one_eid_table_dump", eid_set=True, vni=VNI, eid=mac_eid(R1), filter=0)
+    s.call("one_locator_set_dump", filter=0)
+    s.call("one_locator_set_dump", filter=2)
+    s.call("one_locator_dump", ls_name="nosuchset", is_index_set=False)
+    s.call("one_eid_table_map_dump", is_l2=False)
+    # what can't go while something uses it
+    one_set(s, up, is_add=False)  # EIDs on it
+    bridge(s, 2, is_add=False)  # the GPE interface is in it
+    # a disable keeps the control plane, flushes the forwarding entries, downs the interfaces
+    s.call("one_enable_disable", is_enable=False)
+    s.call("sw_interface_dump", sw_if_index=NO_INDEX)
+    s.call("one_enable_disable", is_enable=True)
+    one_read(s)
+    s.call("sw_interface_dump", sw_if_index=NO_INDEX)
+    # a removed GPE interface is kept and reused for the next VNI
+    one_adj(s, R1, L1, is_add=False)
+    one_adj(s, R1, L1, is_add=False)  # no entry: still 0
+    one_leid(s, L1, is_add=False)
+    one_map(s, VNI, 2, is_add=False)
+    one_map(s, VNI + 2, 3)
+    s.call("sw_interface_dump", sw_if_index=NO_INDEX)
+    s.call("bridge_domain_dump", bd_id=NO_INDEX, sw_if_index=NO_INDEX)
+    one_rmap(s, R1, is_add=False)
+    one_map(s, VNI + 2, 3, is_add=False)
+    one_set(s, up, is_add=False)
+    one_set(s, up, is_add=False)  # missing
+    bridge(s, 2, is_add=False)
+    bridge(s, 3, is_add=False)
+    s.call("one_enable_disable", is_enable=False)
+    one_read(s)
+
+
+SESSIONS = ("vxlan-l2fib", "lisp-gpe")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--socket", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument("--session", choices=SESSIONS, default="vxlan-l2fib", help="which scenarios")
     p.add_argument("--apidir", default="/opt/vpp/share/vpp/api", help="where the .api.json files are")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     s = Session(a.socket, a.apidir)
     with open(os.path.join(a.out, "handshake.json"), "w") as f:
         json.dump({"frames": s.handshake}, f)
+    if a.session == "lisp-gpe":
+        lisp_agent(s)
+        s.save(
+            os.path.join(a.out, "lisp_agent.json"),
+            "gpe networks as the agent programs them: LISP on, the locator set on the underlay, a VNI "
+            "mapped to a bridge, local and remote MAC EIDs, adjacencies, the read-back, adjacencies "
+            "moved off a leaving EID, a new VTEP, removal in the agent's order, LISP off",
+        )
+        lisp_errors(s)
+        s.save(
+            os.path.join(a.out, "lisp_errors.json"),
+            "LISP's error returns: calls while it is off, repeated adds, deletes of what is missing, "
+            "what is in use, an RLOC of this VPP, a VNI without a map, the dumps' filters, what a "
+            "disable keeps, a GPE interface reused for the next VNI",
+        )
+        s.vpp.disconnect()
+        return
     vxlan(s)
     s.save(
         os.path.join(a.out, "vxlan.json"),

@@ -1,8 +1,11 @@
 // leid:<network id>:<mac> — a local EID: a port's own MAC (from its binding, not a made-up one) in
 // its gpe network's VNI, on netvpp's locator set. Untaggable: a local MAC EID in a VNI mapped to one
 // of netvpp's bridges, on netvpp's locator set, is netvpp's. Deleting it drops the forwarding
-// entries (adjacencies) that named it as their local end.
-import { one_add_del_local_eid } from '../../vpp/binapi/index.ts';
+// entries (adjacencies) that named it as their local end — and, in VPP 26.06, those of every remote
+// an adjacency from it was ever made for, even one moved to another local EID since (the lisp-gpe
+// recording: lcl_to_rmt_adjacencies is never pruned). So the delete re-adds the adjacencies of the
+// network's remote mappings that name another local EID.
+import { one_add_del_adjacency, one_add_del_local_eid } from '../../vpp/binapi/index.ts';
 import { VppApiError } from '../../vpp/errors.ts';
 import { eidmapKey } from './eidmap.ts';
 import { LOCSET_KEY } from './locset.ts';
@@ -45,7 +48,18 @@ export const leid: KindDescriptor<LeidObj> = {
     }
     ctx.actual.set({ ...o });
   },
-  delete: (o, ctx) => addDel(o, false, ctx),
+  async delete(o, ctx) {
+    await addDel(o, false, ctx);
+    for (const r of ctx.actual.objects.values()) {
+      if (r.kind !== 'rmap' || r.network !== o.network || r.local === '' || r.local === o.mac) continue;
+      await ctx.vpp.request(one_add_del_adjacency, {
+        is_add: 1,
+        vni: r.vni,
+        reid: macEid(r.mac),
+        leid: macEid(r.local),
+      });
+    }
+  },
   readAfter: ['bd'],
   async read(src) {
     const [{ maps, setIndex }, eids] = await Promise.all([readLisp(src), readEids(src)]);
