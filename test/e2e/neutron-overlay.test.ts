@@ -44,6 +44,7 @@ describe('Neutron end to end: VXLAN networks', { skip: skip ?? false }, () => {
         agents: [
           { host: 'compute1', physnets: ['physnet1'], vtep: '192.0.2.1' },
           { host: 'compute2', physnets: ['physnet1'], vtep: '192.0.2.2' },
+          { host: 'compute3', physnets: ['physnet1'], vtep: '192.0.2.3' },
         ],
         vhostSocketDir: '/run/netvpp-e2e/vhost',
       });
@@ -55,7 +56,7 @@ describe('Neutron end to end: VXLAN networks', { skip: skip ?? false }, () => {
     await stack?.stop();
   });
 
-  it('a VXLAN network: ports on two hosts are published to each other, each VPP tunnels to the other', async () => {
+  it('a VXLAN network: ports on two hosts are published to each other, each VPP tunnels to the other; a third host joins and leaves every flood list', async () => {
     const net = await osJson<Record<string, unknown>>(
       'network',
       'create',
@@ -95,6 +96,32 @@ describe('Neutron end to end: VXLAN networks', { skip: skip ?? false }, () => {
         JSON.stringify([['192.0.2.2'], ['192.0.2.1']])
           ? true
           : undefined,
+      );
+    }
+    // A third host's first port: it joins both flood lists (and has both peers); its last port
+    // leaving takes it out again.
+    const n3 = stack.agents.get('compute3');
+    const p3 = await osJson<Port>('port', 'create', '--network', 'e2e-vx', 'e2e-vx-p3');
+    await os('port', 'set', '--host', 'compute3', p3.id);
+    await portStatus(p3.id, 'ACTIVE');
+    const peers = async () =>
+      JSON.stringify([await n1?.vxlanPeers?.(vni), await n2?.vxlanPeers?.(vni), await n3?.vxlanPeers?.(vni)]);
+    if (n1?.vxlanPeers && n2?.vxlanPeers && n3?.vxlanPeers) {
+      await converge('compute3 in every flood list', async () =>
+        (await peers()) ===
+        JSON.stringify([
+          ['192.0.2.2', '192.0.2.3'],
+          ['192.0.2.1', '192.0.2.3'],
+          ['192.0.2.1', '192.0.2.2'],
+        ])
+          ? true
+          : undefined,
+      );
+    }
+    await os('port', 'delete', p3.id);
+    if (n1?.vxlanPeers && n2?.vxlanPeers && n3?.vxlanPeers) {
+      await converge('compute3 out of every flood list', async () =>
+        (await peers()) === JSON.stringify([['192.0.2.2'], ['192.0.2.1'], []]) ? true : undefined,
       );
     }
     // compute2's only port goes: compute1 stops flooding to it.
