@@ -17,6 +17,7 @@ are not carried out yet (a gateway port stays unbound).
 import hashlib
 
 from neutron.db import extraroute_db
+from neutron.db import segments_db
 from neutron.db import l3_gwmode_db
 from neutron.db.models import l3 as l3_models
 from neutron.quota import resource_registry
@@ -47,12 +48,42 @@ class NoRouterHost(n_exc.Conflict):
                'offers the router vif type (its VPP needs the ip API)%(why)s.')
 
 
-def router_hosts(hosts):
-    """The names of live hosts whose agent offers the router vif type."""
+class RouterHostLacksNetwork(n_exc.Conflict):
+    message = ('Router %(router_id)s is carried by host %(host)s, which can '
+               'not reach network %(network_id)s (its segments: '
+               '%(segments)s; the host has physnets %(physnets)s and network '
+               'types %(types)s).')
+
+
+PHYSNET_TYPES = ('flat', 'vlan')
+
+
+def can_carry(info, segments):
+    """Whether a host (its liveness record) can plumb one of a network's
+    segments: a flat/VLAN segment on one of its physnets, or an overlay type
+    it advertises. No segments known: assumed yes."""
+    if not segments:
+        return True
+    physnets = set(info.get('physnets') or [])
+    types = set(info.get('network_types') or [])
+    for seg in segments:
+        t = seg.get('network_type')
+        if t in PHYSNET_TYPES:
+            if seg.get('physical_network') in physnets:
+                return True
+        elif t in types:
+            return True
+    return False
+
+
+def router_hosts(hosts, segments=None):
+    """The names of live hosts whose agent offers the router vif type (and,
+    with `segments`, that can reach the network those belong to)."""
     return sorted(h['host'] for h in hosts
                   if isinstance(h, dict) and h.get('alive') and
                   not h.get('error') and isinstance(h.get('host'), str) and
-                  VIF_TYPE_ROUTER in (h.get('vif_types') or []))
+                  VIF_TYPE_ROUTER in (h.get('vif_types') or []) and
+                  can_carry(h, segments))
 
 
 def choose_host(router_id, candidates):
@@ -107,8 +138,10 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                 router_id)
             return row.host if row else None
 
-    def schedule_router(self, context, router_id):
-        """The router's host: the recorded one, else chosen and recorded.
+    def schedule_router(self, context, router_id, segments=None):
+        """The router's host: the recorded one, else chosen (among hosts
+        that can reach the network of `segments`, the first interface's) and
+        recorded.
 
         Once chosen it is kept (its interfaces are bound there) even if the
         host's agent goes away; moving routers off dead hosts comes with HA.
@@ -117,7 +150,7 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
         if host is not None:
             return host
         try:
-            candidates = router_hosts(self.client.get_hosts())
+            candidates = router_hosts(self.client.get_hosts(), segments)
         except nclient.ControllerError as e:
             raise NoRouterHost(router_id=router_id,
                                why=' (the netvpp controller is unavailable: '
@@ -140,10 +173,40 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
         return host
 
     # ----------------------------------------------------------- interfaces
+    def _interface_network(self, context, interface_info):
+        """The network a router interface request names (by subnet or
+        port), or None when it names neither (Neutron then refuses it)."""
+        if interface_info.get('subnet_id'):
+            return self._core_plugin.get_subnet(
+                context, interface_info['subnet_id'])['network_id']
+        if interface_info.get('port_id'):
+            return self._core_plugin.get_port(
+                context, interface_info['port_id'])['network_id']
+        return None
+
+    def _check_reach(self, router_id, host, network_id, segments):
+        """A clear refusal, before any port is made, when the router's live
+        host can't reach the network (else the port would fail to bind)."""
+        try:
+            info = self.client.get_host(host)
+        except nclient.ControllerError:
+            return  # the binding says so, if it comes to that
+        if info and info.get('alive') and not can_carry(info, segments):
+            raise RouterHostLacksNetwork(
+                router_id=router_id, host=host, network_id=network_id,
+                segments=[(s.get('network_type'), s.get('physical_network'))
+                          for s in segments],
+                physnets=sorted(info.get('physnets') or []),
+                types=sorted(info.get('network_types') or []))
+
     def add_router_interface(self, context, router_id, interface_info=None):
         # Checked first, so a router without a host gets no half-made port.
         self._get_router(context, router_id)
-        host = self.schedule_router(context, router_id)
+        network_id = self._interface_network(context, interface_info or {})
+        segments = (segments_db.get_network_segments(context, network_id)
+                    if network_id else [])
+        host = self.schedule_router(context, router_id, segments)
+        self._check_reach(router_id, host, network_id, segments)
         info = super().add_router_interface(context, router_id,
                                             interface_info)
         port = self._core_plugin.get_port(context, info['port_id'])

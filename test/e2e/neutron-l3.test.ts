@@ -179,6 +179,31 @@ describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
     await os('port', 'delete', p.id);
   });
 
+  it('a network the router host cannot reach is refused before any port is made', async () => {
+    // physnet2: no agent here has it.
+    await os(
+      'network',
+      'create',
+      '--provider-network-type',
+      'vlan',
+      '--provider-physical-network',
+      'physnet2',
+      '--provider-segment',
+      '300',
+      'e2e-l3-p2',
+    );
+    await os('subnet', 'create', '--network', 'e2e-l3-p2', '--subnet-range', '10.63.0.0/24', 'e2e-l3-p2-sub');
+    const r1 = await osJson('router', 'show', 'e2e-r1');
+    const before = (await routerPorts(r1.id as string)).length;
+    // e2e-r1 lives on net1, which has physnet1 only.
+    await assert.rejects(os('router', 'add', 'subnet', 'e2e-r1', 'e2e-l3-p2-sub'), /can not reach network/);
+    assert.equal((await routerPorts(r1.id as string)).length, before, 'no half-made router port');
+    // A new router whose first interface is there finds no host at all.
+    await os('router', 'create', 'e2e-r4');
+    await assert.rejects(os('router', 'add', 'subnet', 'e2e-r4', 'e2e-l3-p2-sub'), /No live netvpp host/);
+    await os('router', 'delete', 'e2e-r4');
+  });
+
   it('without a live host that can route, adding an interface fails with the reason', async () => {
     await os('network', 'create', 'e2e-l3-c');
     await os('subnet', 'create', '--network', 'e2e-l3-c', '--subnet-range', '10.62.0.0/24', 'e2e-l3-c-sub');

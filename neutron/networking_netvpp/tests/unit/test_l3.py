@@ -18,6 +18,30 @@ class RouterHostsTest(unittest.TestCase):
         self.assertEqual(l3.router_hosts(hosts), ['net1', 'net2'])
 
 
+class CanCarryTest(unittest.TestCase):
+    VLAN = {'network_type': 'vlan', 'physical_network': 'physnet1'}
+    VXLAN = {'network_type': 'vxlan', 'physical_network': None}
+
+    def test_a_physnet_segment_needs_the_physnet(self):
+        self.assertTrue(l3.can_carry({'physnets': ['physnet1']}, [self.VLAN]))
+        self.assertFalse(l3.can_carry({'physnets': ['physnet2']}, [self.VLAN]))
+
+    def test_an_overlay_segment_needs_the_type(self):
+        self.assertTrue(l3.can_carry({'network_types': ['vxlan']}, [self.VXLAN]))
+        self.assertFalse(l3.can_carry({'network_types': ['vlan']}, [self.VXLAN]))
+
+    def test_any_segment_will_do_and_none_known_means_yes(self):
+        self.assertTrue(l3.can_carry({'physnets': ['physnet1']},
+                                     [self.VXLAN, self.VLAN]))
+        self.assertTrue(l3.can_carry({}, []))
+
+    def test_router_hosts_keeps_only_hosts_reaching_the_network(self):
+        hosts = [host('net1', physnets=['physnet2']),
+                 host('net2', physnets=['physnet1'])]
+        self.assertEqual(l3.router_hosts(hosts, [self.VLAN]), ['net2'])
+        self.assertEqual(l3.router_hosts(hosts), ['net1', 'net2'])
+
+
 class ChooseHostTest(unittest.TestCase):
     ROUTERS = ['%08x-0000-4000-8000-000000000000' % i for i in range(300)]
 
