@@ -10,15 +10,8 @@ import type { NetIn, NetworkClaim } from './compile-port.ts';
 import { overlayView } from './compile-overlay.ts';
 import { addTo, count, removeFrom, SharedObjects } from './compile-refs.ts';
 import type { DesiredState } from './desired.ts';
-import {
-  bridgeKey,
-  l2Key,
-  preferredBdId,
-  UNDERLAY_KEY,
-  uplinkKey,
-  vtepaddrKey,
-  type VppObject,
-} from './kinds/index.ts';
+import { bridgeKey, l2Key, preferredBdId, uplinkKey, type VppObject } from './kinds/index.ts';
+import { underlayObjects } from './nettypes/overlay.ts';
 
 export class NetworkStep {
   /** The desired-state inputs the step reads. */
@@ -45,19 +38,7 @@ export class NetworkStep {
     // The underlay and its VTEP address stay while the agent is configured with them, not only while
     // an overlay network is here: the VTEP answers pings, and VPP 26.06 once crashed when an
     // underlay address went and came back under LISP (see docs/overlays.md).
-    const u = opts.vxlan?.underlay;
-    if (opts.vxlan && u) {
-      const prefix = `${opts.vxlan.localIp}/${u.prefixLen}`;
-      this.shared.hold(
-        'host',
-        [
-          { kind: 'underlay', key: UNDERLAY_KEY, name: u.name, adminUp: true },
-          { kind: 'vtepaddr', key: vtepaddrKey(prefix), iface: UNDERLAY_KEY, prefix },
-        ],
-        objects,
-        new Set(),
-      );
-    }
+    this.shared.hold('host', underlayObjects(opts), objects, new Set());
   }
 
   /** Null when the port joins its network, a reason when it can't, undefined when not in the step. */

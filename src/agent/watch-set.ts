@@ -72,7 +72,7 @@ export class WatchSet {
     }
   }
 
-  /** Drops the watchers unwanted for long enough; returns whether any was dropped. */
+  /** Drops the watchers unwanted for long enough (telling onDrop of each). */
   private sweep(): void {
     if (this.closed) return;
     const wanted = this.want();

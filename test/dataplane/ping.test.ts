@@ -7,7 +7,7 @@
 // root, with `dpdk-testpmd` (Debian: dpdk-dev) and `ip`/`ping` installed; skips saying why otherwise.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,16 +30,13 @@ import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { flatNet, secGroup, vmPort } from '../agent/helpers/fixtures.ts';
 import { rule as anyRule } from '../agent/helpers/sg-rules.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
+import { has, sh } from './shell.ts';
 
 const HOST = 'dataplane1';
 const NS = 'nvt-ping';
 const VETH = 'nvtp0'; // VPP's side; the namespace gets nvtp1
 const PINGER_IP = '10.77.0.1';
 const VM_IP = '10.77.0.5';
-
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
 
 const skip = !REAL_VPP_SOCKET
   ? 'needs a real VPP (NETVPP_TEST_VPP_SOCKET)'
@@ -50,12 +47,6 @@ const skip = !REAL_VPP_SOCKET
       : !has('ip') || !has('ping')
         ? 'needs ip and ping'
         : false;
-
-function sh(cmd: string, ok = false): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0 && !ok) throw new Error(`${cmd}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
 
 /** Replies `ping` got from the VM (count requests, 1 s each at most). */
 function ping(count: number): number {

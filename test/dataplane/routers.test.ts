@@ -7,7 +7,6 @@
 // and `ping`; skips saying why otherwise.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,15 +19,12 @@ import { VppClient } from '../../src/vpp/client.ts';
 import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { uuid, vlanNet, vmPort, type NetworkSpec } from '../agent/helpers/fixtures.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
+import { has, sh } from './shell.ts';
 
 const HOST = 'router-node';
 /** The physnet's uplink: a veth whose far end sits in a namespace of its own (the wire; nothing echoes). */
 const UPLINK = 'nvr-up0';
 const WIRE = 'nvr-wire';
-
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
 
 const skip = !REAL_VPP_SOCKET
   ? 'needs a real VPP (NETVPP_TEST_VPP_SOCKET)'
@@ -37,12 +33,6 @@ const skip = !REAL_VPP_SOCKET
     : !has('ip') || !has('ping')
       ? 'needs ip and ping'
       : false;
-
-function sh(cmd: string, ok = false): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0 && !ok) throw new Error(`${cmd}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
 
 interface Vm {
   ns: string;

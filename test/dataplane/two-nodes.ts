@@ -6,7 +6,6 @@
 // pings counted, the controller's writes (binding and overlay entry in one transaction), cleanup
 // that leaves nothing in either VPP or in the host's network.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +33,7 @@ import { VppClient } from '../../src/vpp/client.ts';
 import { REAL_VPP2_SOCKET, REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { vmPort, type NetworkSpec } from '../agent/helpers/fixtures.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
-
-export function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
+import { has, sh } from './shell.ts';
 
 const isSocket = (p: string): boolean => {
   try {
@@ -60,11 +56,7 @@ export function twoVppSkip(needs: string): string | false {
           : false;
 }
 
-export function sh(cmd: string, ok = false): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0 && !ok) throw new Error(`${cmd}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
+export { has, sh };
 
 export interface Pings {
   sent: number;

@@ -14,7 +14,7 @@
 // needs dpdk-testpmd). Tap ports are veth-backed (tap_backend = veth: no /dev/vhost-net needed).
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { flatNet, secGroup, vmPort } from '../agent/helpers/fixtures.ts';
 import { rule as anyRule } from '../agent/helpers/sg-rules.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
+import { has, sh } from './shell.ts';
 
 const HOST = 'dataplane-vlan';
 const NS_WIRE = 'nvt-vlan-wire';
@@ -54,10 +55,6 @@ const KINDS = {
 } as const;
 type Kind = keyof typeof KINDS;
 
-function has(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-}
-
 const skip = !REAL_VPP_SOCKET
   ? 'needs a real VPP (NETVPP_TEST_VPP_SOCKET)'
   : process.getuid?.() !== 0
@@ -65,12 +62,6 @@ const skip = !REAL_VPP_SOCKET
     : !has('ip') || !has('python3')
       ? 'needs ip and python3'
       : false;
-
-function sh(cmd: string, ok = false): string {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  if (r.status !== 0 && !ok) throw new Error(`${cmd}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
 
 // The VM: N ARP requests of each kind, from the port's MAC and address, on a raw socket — or, with
 // "pcap:<file>" for the interface, written to a pcap file for testpmd to send.

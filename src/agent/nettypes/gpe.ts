@@ -15,10 +15,9 @@ import {
   eidmapKey,
   leidKey,
   rmapKey,
-  vtepaddrKey,
   type VppObject,
 } from '../kinds/index.ts';
-import { MAX_VNI } from '../../model/keyspace.ts';
+import { overlaySegment, sortedPorts, underlayObjects } from './overlay.ts';
 import type { HostNetworking, NetworkType } from './types.ts';
 
 /** VXLAN-GPE over IPv4 costs what VXLAN does: outer Ethernet 14 + IPv4 20 + UDP 8 + GPE header 8. */
@@ -26,39 +25,23 @@ export const GPE_IPV4_OVERHEAD = 50;
 
 /** What every gpe network on the host shares: LISP on, the underlay up with the VTEP, the locator set on it. */
 function sharedObjects(host: HostNetworking): VppObject[] {
-  const v = host.vxlan;
-  const u = v?.underlay;
-  if (!v || !u) return [];
-  const prefix = `${v.localIp}/${u.prefixLen}`;
+  const underlay = underlayObjects(host);
+  if (underlay.length === 0) return [];
+  const [up, addr] = underlay;
   return [
     { kind: 'lisp', key: LISP_KEY },
-    { kind: 'underlay', key: UNDERLAY_KEY, name: u.name, adminUp: true },
-    { kind: 'vtepaddr', key: vtepaddrKey(prefix), iface: UNDERLAY_KEY, prefix },
+    up,
+    addr,
     { kind: 'locset', key: LOCSET_KEY, iface: UNDERLAY_KEY },
   ];
 }
-
-const byKey = <T>([a]: [string, T], [b]: [string, T]): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export const gpe: NetworkType = {
   name: 'gpe',
   segment(b, host) {
     if (!host.vxlan?.underlay)
       return { error: 'gpe networks need [vxlan] local_ip and underlay_interface on this host' };
-    const vni = b.segmentation_id;
-    if (vni === null || !Number.isInteger(vni) || vni < 1 || vni > MAX_VNI)
-      return { error: `gpe network ${b.network_id} has no valid VNI (got ${String(vni)})` };
-    const shared = sharedObjects(host);
-    return {
-      id: `gpe ${vni}`,
-      member: null,
-      physnet: null,
-      objects: [],
-      shared,
-      requires: shared.map((o) => o.key),
-      arpTerm: true,
-      vni,
-    };
+    return overlaySegment('gpe', b, sharedObjects(host));
   },
   overlayObjects(networkId, seg, bd, host, view) {
     const ports = view.ports(networkId);
@@ -66,7 +49,7 @@ export const gpe: NetworkType = {
     const local = host.vxlan;
     if (!ports || vni === undefined || !local) return [];
     const out: VppObject[] = [{ kind: 'eidmap', key: eidmapKey(networkId), vni, bd }];
-    const entries = [...ports.entries()].sort(byKey);
+    const entries = sortedPorts(ports);
     const localMacs = [
       ...new Set(entries.filter(([, p]) => p.host === view.host).map(([, p]) => p.mac)),
     ].sort();

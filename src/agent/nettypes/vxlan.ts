@@ -4,54 +4,18 @@
 // remote port pointing at its host's tunnel, and ARP/ND termination for every port's fixed IPs.
 // Who is on the network comes from the controller (global/overlay/<network>/ports/); a peer's VTEP
 // from its agent's liveness key, so a dead host drops out of every flood list.
-import {
-  UNDERLAY_KEY,
-  arptermKey,
-  l2Key,
-  l2fibKey,
-  vtepaddrKey,
-  vxlanKey,
-  type VppObject,
-} from '../kinds/index.ts';
-import { MAX_VNI } from '../../model/keyspace.ts';
-import type { HostNetworking, NetworkType } from './types.ts';
+import { arptermKey, l2Key, l2fibKey, vxlanKey, type VppObject } from '../kinds/index.ts';
+import { overlaySegment, sortedPorts, underlayObjects } from './overlay.ts';
+import type { NetworkType } from './types.ts';
 
 /** VXLAN over IPv4 costs 50 bytes (outer Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8). */
 export const VXLAN_IPV4_OVERHEAD = 50;
-
-/** The shared objects of the underlay: the interface up, with the VTEP address (when the agent manages them). */
-function underlayObjects(host: HostNetworking): VppObject[] {
-  const u = host.vxlan?.underlay;
-  if (!host.vxlan || !u) return [];
-  return [
-    { kind: 'underlay', key: UNDERLAY_KEY, name: u.name, adminUp: true },
-    {
-      kind: 'vtepaddr',
-      key: vtepaddrKey(`${host.vxlan.localIp}/${u.prefixLen}`),
-      iface: UNDERLAY_KEY,
-      prefix: `${host.vxlan.localIp}/${u.prefixLen}`,
-    },
-  ];
-}
 
 export const vxlan: NetworkType = {
   name: 'vxlan',
   segment(b, host) {
     if (!host.vxlan) return { error: 'VXLAN networks need [vxlan] local_ip on this host' };
-    const vni = b.segmentation_id;
-    if (vni === null || !Number.isInteger(vni) || vni < 1 || vni > MAX_VNI)
-      return { error: `VXLAN network ${b.network_id} has no valid VNI (got ${String(vni)})` };
-    const shared = underlayObjects(host);
-    return {
-      id: `vxlan ${vni}`,
-      member: null,
-      physnet: null,
-      objects: [],
-      shared,
-      requires: shared.map((o) => o.key),
-      arpTerm: true,
-      vni,
-    };
+    return overlaySegment('vxlan', b, underlayObjects(host));
   },
   overlayObjects(networkId, seg, bd, host, view) {
     const local = host.vxlan;
@@ -62,7 +26,7 @@ export const vxlan: NetworkType = {
     const out: VppObject[] = [];
     const tunnelOf = new Map<string, string>();
     // Hosts in a stable order, so the same state always gives the same objects.
-    const entries = [...ports.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = sortedPorts(ports);
     for (const [, p] of entries) {
       if (p.host === view.host || tunnelOf.has(p.host)) continue;
       const dst = view.vtepOf(p.host);
