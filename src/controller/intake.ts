@@ -353,6 +353,8 @@ export class Intake {
       network: new Set(),
       port: new Set(),
       security_group: new Set(),
+      router: new Set(),
+      floatingip: new Set(),
     };
     const batches: [NeutronKind, unknown[]][] = [
       ['network', networks],

@@ -334,6 +334,10 @@ function upsert(
   const before = old && old.deleted_at === null ? old.owns : {};
 
   switch (kind) {
+    case 'router':
+    case 'floatingip':
+      // Journaled by the L3 plugin from phase 2 on (docs/l3.md); refused until the controller carries them.
+      throw new RowError(`${kind} rows are not carried by this controller yet`);
     case 'port': {
       const port = dataOf(neutronPortSchema, data, 'port');
       if (port.id !== id) throw new RowError(`data.id ${port.id} differs from resource_id ${id}`);

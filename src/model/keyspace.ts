@@ -77,11 +77,71 @@ export interface VhostUserDetails {
   mode: 'server' | 'client';
 }
 
-/** A router interface: which router it belongs to and its addresses on the network's subnets. */
+/**
+ * A router's port on a network: which router it belongs to, its addresses on the network's subnets,
+ * and its role: `interface` (a router interface, `network:router_interface`: a BVI on the network's
+ * bridge, NAT inside) or `gateway` (the external gateway port, `network:router_gateway`: a pipe end
+ * on the external network's bridge, NAT outside). docs/l3.md.
+ */
 export interface RouterInterface {
   router_id: string;
   /** `address/prefix length`, one per fixed IP (the prefix length of its subnet). */
   addresses: string[];
+  /** Absent means `interface` (bindings written before gateways existed). */
+  role?: RouterPortRole;
+}
+
+export type RouterPortRole = 'interface' | 'gateway';
+export const ROUTER_PORT_ROLES: readonly RouterPortRole[] = ['interface', 'gateway'];
+
+/** A router's external gateway, as the router's document carries it. */
+export interface RouterGateway {
+  /** The gateway port (bound on the same host as a vif_type router binding with role gateway). */
+  port_id: string;
+  network_id: string;
+  /** The external subnets' gateway IPs (at most one per family): the default routes' next hops. */
+  next_hops: string[];
+  /** Neutron's enable_snat: the router's IPv4 gateway address is the SNAT address of its VRF. */
+  snat: boolean;
+  /** The gateway port's `address/prefix length`s (the SNAT address is the IPv4 one). */
+  addresses: string[];
+}
+
+/** A Neutron extra route; several rows with one destination are one ECMP route. */
+export interface RouterRoute {
+  destination: string;
+  nexthops: string[];
+}
+
+/**
+ * `nodes/<host>/routers/<router_id>`: a router carried by <host>, what its interface bindings don't
+ * say: its external gateway (default routes, SNAT) and its extra routes. Its interfaces and gateway
+ * port are port bindings (vif_type router); its floating IPs have their own keys.
+ */
+export interface RouterDoc {
+  router_id: string;
+  admin_state_up: boolean;
+  gateway: RouterGateway | null;
+  /** One entry per destination, next hops sorted (ECMP when more than one). */
+  routes: RouterRoute[];
+  /** Neutron revision_number of the router. */
+  revision: number;
+}
+
+/**
+ * `nodes/<host>/floatingips/<fip_id>`: a floating IP associated with a port behind a router carried
+ * by <host>: a NAT44 static mapping (fixed_ip in the router's VRF ↔ floating_ip on its gateway).
+ * Written only while associated; an unassociated floating IP has no key.
+ */
+export interface FloatingIpDoc {
+  id: string;
+  router_id: string;
+  floating_ip: string;
+  fixed_ip: string;
+  /** The VM port the floating IP points at. */
+  port_id: string;
+  /** Neutron revision_number of the floating IP. */
+  revision: number;
 }
 
 /** `nodes/<host>/ports/<port_id>`: a port bound to <host>, everything the agent needs to plumb it. */
@@ -180,7 +240,11 @@ export interface HostState {
   started_at: string;
 }
 
-/** `state/<host>/ports/<port_id>`: what the agent has done with the port's binding. */
+/**
+ * `state/<host>/ports/<port_id>`: what the agent has done with the port's binding. The same shape is
+ * used for `state/<host>/routers/<router_id>` (gateway, SNAT and routes in place) and
+ * `state/<host>/floatingips/<fip_id>` (the static mapping in place): ObjectState.
+ */
 export interface PortState {
   /** Neutron revision of the binding the agent last applied (null: none applied yet). */
   revision: number | null;
@@ -190,8 +254,17 @@ export interface PortState {
   updated_at: string;
 }
 
-export type NeutronKind = 'port' | 'network' | 'security_group';
-export const NEUTRON_KINDS: readonly NeutronKind[] = ['port', 'network', 'security_group'];
+/** What the agent reports for a router or a floating IP: the same fields as for a port. */
+export type ObjectState = PortState;
+
+export type NeutronKind = 'port' | 'network' | 'security_group' | 'router' | 'floatingip';
+export const NEUTRON_KINDS: readonly NeutronKind[] = [
+  'port',
+  'network',
+  'security_group',
+  'router',
+  'floatingip',
+];
 
 /**
  * `neutron/<kind>/<id>`: the controller's own record of a Neutron resource, so that a restarted or
@@ -284,7 +357,13 @@ export const portBindingSchema: Check<PortBinding> = refine(
     ),
     tap: nullable(obj<{ host_ifname: string }>({ host_ifname: str({ min: 1, max: 15 }) })),
     router: optional(
-      nullable(obj<RouterInterface>({ router_id: uuid, addresses: arrayOf(cidr) })),
+      nullable(
+        obj<RouterInterface>({
+          router_id: uuid,
+          addresses: arrayOf(cidr),
+          role: optional(literal(...ROUTER_PORT_ROLES), undefined),
+        }),
+      ),
       undefined,
     ),
     device_owner: str({ max: 255 }),
@@ -369,6 +448,39 @@ export const overlayPortSchema: Check<OverlayPort> = obj<OverlayPort>({
   revision,
 });
 
+export const routerDocSchema: Check<RouterDoc> = obj<RouterDoc>({
+  router_id: uuid,
+  admin_state_up: bool,
+  gateway: nullable(
+    obj<RouterGateway>({
+      port_id: uuid,
+      network_id: uuid,
+      next_hops: arrayOf(ipAddress, { max: 2 }),
+      snat: bool,
+      addresses: arrayOf(cidr, { max: 64 }),
+    }),
+  ),
+  routes: arrayOf(obj<RouterRoute>({ destination: cidr, nexthops: arrayOf(ipAddress, { max: 64 }) }), {
+    max: 4096,
+  }),
+  revision,
+});
+
+export const floatingIpDocSchema: Check<FloatingIpDoc> = refine(
+  obj<FloatingIpDoc>({
+    id: uuid,
+    router_id: uuid,
+    floating_ip: ipAddress,
+    fixed_ip: ipAddress,
+    port_id: uuid,
+    revision,
+  }),
+  (f) =>
+    f.floating_ip.includes(':') || f.fixed_ip.includes(':')
+      ? 'floating IPs are IPv4 (NAT44): floating_ip and fixed_ip must both be IPv4'
+      : null,
+);
+
 export const hostStateSchema: Check<HostState> = obj<HostState>({
   host: hostName,
   physnets: arrayOf(physnetName),
@@ -436,6 +548,12 @@ export const keys = {
   hostNodes: (host: string) => `nodes/${seg('host', host)}/`,
   portBinding: (host: string, portId: string) => `nodes/${seg('host', host)}/ports/${seg('port id', portId)}`,
   hostPortBindings: (host: string) => `nodes/${seg('host', host)}/ports/`,
+  router: (host: string, routerId: string) =>
+    `nodes/${seg('host', host)}/routers/${seg('router id', routerId)}`,
+  hostRouters: (host: string) => `nodes/${seg('host', host)}/routers/`,
+  floatingIp: (host: string, fipId: string) =>
+    `nodes/${seg('host', host)}/floatingips/${seg('floating IP id', fipId)}`,
+  hostFloatingIps: (host: string) => `nodes/${seg('host', host)}/floatingips/`,
 
   secGroups: `global/secgroups/`,
   secGroup: (sgId: string) => `global/secgroups/${seg('security group id', sgId)}`,
@@ -455,6 +573,12 @@ export const keys = {
   hostAlive: (host: string) => `state/${seg('host', host)}/alive`,
   portState: (host: string, portId: string) => `state/${seg('host', host)}/ports/${seg('port id', portId)}`,
   hostPortStates: (host: string) => `state/${seg('host', host)}/ports/`,
+  routerState: (host: string, routerId: string) =>
+    `state/${seg('host', host)}/routers/${seg('router id', routerId)}`,
+  hostRouterStates: (host: string) => `state/${seg('host', host)}/routers/`,
+  floatingIpState: (host: string, fipId: string) =>
+    `state/${seg('host', host)}/floatingips/${seg('floating IP id', fipId)}`,
+  hostFloatingIpStates: (host: string) => `state/${seg('host', host)}/floatingips/`,
 
   neutron: `neutron/`,
   neutronKind: (kind: NeutronKind) => `neutron/${kind}/`,
@@ -470,6 +594,10 @@ export const keys = {
 
 export type ParsedKey =
   | { kind: 'portBinding'; host: string; portId: string }
+  | { kind: 'router'; host: string; routerId: string }
+  | { kind: 'floatingIp'; host: string; fipId: string }
+  | { kind: 'routerState'; host: string; routerId: string }
+  | { kind: 'floatingIpState'; host: string; fipId: string }
   | { kind: 'secGroup'; sgId: string }
   | { kind: 'remoteGroupMember'; sgId: string; portId: string }
   | { kind: 'overlayPort'; networkId: string; portId: string }
@@ -487,6 +615,13 @@ export function parseKey(key: string): ParsedKey | null {
   if (p.some((s) => !KEY_SEGMENT_RE.test(s))) return null;
   const [a, b, c, d] = p;
   if (p.length === 4 && a === 'nodes' && c === 'ports') return { kind: 'portBinding', host: b, portId: d };
+  if (p.length === 4 && a === 'nodes' && c === 'routers') return { kind: 'router', host: b, routerId: d };
+  if (p.length === 4 && a === 'nodes' && c === 'floatingips')
+    return { kind: 'floatingIp', host: b, fipId: d };
+  if (p.length === 4 && a === 'state' && c === 'routers')
+    return { kind: 'routerState', host: b, routerId: d };
+  if (p.length === 4 && a === 'state' && c === 'floatingips')
+    return { kind: 'floatingIpState', host: b, fipId: d };
   if (p.length === 3 && a === 'global' && b === 'secgroups') return { kind: 'secGroup', sgId: c };
   if (p.length === 4 && a === 'global' && b === 'remote_group')
     return { kind: 'remoteGroupMember', sgId: c, portId: d };
@@ -503,6 +638,10 @@ export function parseKey(key: string): ParsedKey | null {
 
 interface ValueTypes {
   portBinding: PortBinding;
+  router: RouterDoc;
+  floatingIp: FloatingIpDoc;
+  routerState: ObjectState;
+  floatingIpState: ObjectState;
   secGroup: SecurityGroup;
   remoteGroupMember: RemoteGroupMember;
   overlayPort: OverlayPort;
@@ -516,6 +655,10 @@ interface ValueTypes {
 /** The schema of each key kind's value. */
 export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   portBinding: portBindingSchema,
+  router: routerDocSchema,
+  floatingIp: floatingIpDocSchema,
+  routerState: portStateSchema,
+  floatingIpState: portStateSchema,
   secGroup: securityGroupSchema,
   remoteGroupMember: remoteGroupMemberSchema,
   overlayPort: overlayPortSchema,

@@ -74,13 +74,32 @@ test('every key builds and parses back to its parts', () => {
   assert.deepEqual(parseKey(`/netvpp/v1/global/secgroups/${SG}`), { kind: 'secGroup', sgId: SG });
 });
 
+test('router and floating IP keys round-trip, and their documents are checked', () => {
+  const R = '0b7c5b4e-3f8e-4a63-9d0c-2c8d1a3e7f10';
+  assert.deepEqual(parseKey(keys.router('net1', R)), { kind: 'router', host: 'net1', routerId: R });
+  assert.deepEqual(parseKey(keys.floatingIp('net1', R)), { kind: 'floatingIp', host: 'net1', fipId: R });
+  assert.deepEqual(parseKey(keys.routerState('net1', R)), { kind: 'routerState', host: 'net1', routerId: R });
+  const doc = { router_id: R, admin_state_up: true, gateway: null, routes: [], revision: 3 };
+  assert.equal(JSON.parse(encodeValue(keys.router('net1', R), doc)).revision, 3);
+  const fip = {
+    id: R,
+    router_id: R,
+    floating_ip: '203.0.113.9',
+    fixed_ip: '2001:db8::5',
+    port_id: R,
+    revision: 1,
+  };
+  assert.throws(() => encodeValue(keys.floatingIp('net1', R), fip), /IPv4/);
+});
+
 test('keys outside the v1 layout do not parse', () => {
   for (const k of [
     `/networking-vpp/nodes/compute1/ports/${PORT}`,
     '/netvpp/v1/nodes/compute1/ports/',
-    '/netvpp/v1/nodes/compute1/routers/r1',
+    '/netvpp/v1/nodes/compute1/routers/',
+    '/netvpp/v1/nodes/compute1/routers/r1/x',
     '/netvpp/v1/state/compute1/alive/x',
-    '/netvpp/v1/neutron/router/r1',
+    '/netvpp/v1/neutron/subnet/r1',
     '/netvpp/v1/global/secgroups/',
   ]) {
     assert.equal(parseKey(k), null, k);
