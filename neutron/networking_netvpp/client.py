@@ -4,9 +4,15 @@ Plain urllib: neutron-server monkey-patches sockets with eventlet, so these
 calls yield to other green threads while they wait.
 """
 import json
+import os
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
 
 
 def encode(body):
@@ -21,16 +27,53 @@ class ControllerError(Exception):
         self.status = status
 
 
+class TokenFile(object):
+    """The driver's token: the first line of a file that is not empty or a
+    `#` comment. Re-read when the file changes, so a rotated token is used
+    without restarting neutron-server."""
+
+    def __init__(self, path):
+        self.path = path
+        self._stamp = None
+        self._token = None
+        self.get()  # a missing or empty file is a start-up error
+
+    def get(self):
+        st = os.stat(self.path)
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if stamp != self._stamp:
+            with open(self.path, encoding='utf-8') as f:
+                lines = [ln.strip() for ln in f.read().splitlines()]
+            tokens = [ln for ln in lines if ln and not ln.startswith('#')]
+            if not tokens:
+                if self._token is None:
+                    raise ValueError('netvpp: token file %s holds no token'
+                                     % self.path)
+                return self._token  # keep the last good one
+            self._token = tokens[0]
+            self._stamp = stamp
+        return self._token
+
+
+def _norm(url):
+    return url.strip().rstrip('/').lower()
+
+
 class ControllerClient(object):
     """Talks to one of the configured controllers.
 
     `base_urls` may name several controller instances. Any of them answers
     reads; only the elected leader takes journal writes, and the others
-    answer 503 with the leader's URL, which the client then uses. After a
-    connection failure the next configured URL is tried.
+    answer 503 with the leader's URL, which the client then uses -- but only
+    when that URL is one of `base_urls`: whoever can write etcd could
+    otherwise send the journal (and the token) anywhere. After a connection
+    failure the next configured URL is tried.
+
+    `token_file`: the bearer token sent with every request; `ca_file`: the
+    CA bundle that verifies an https controller (default: the system's).
     """
 
-    def __init__(self, base_urls, timeout):
+    def __init__(self, base_urls, timeout, token_file=None, ca_file=None):
         if isinstance(base_urls, str):
             base_urls = base_urls.split(',')
         self.base_urls = [u.strip().rstrip('/') for u in base_urls if u.strip()]
@@ -38,6 +81,30 @@ class ControllerClient(object):
             raise ValueError('netvpp: no controller URL configured')
         self.base_url = self.base_urls[0]
         self.timeout = timeout
+        self.token = TokenFile(token_file) if token_file else None
+        self.ssl_context = None
+        if any(u.lower().startswith('https:') for u in self.base_urls):
+            self.ssl_context = ssl.create_default_context(cafile=ca_file or None)
+        self._untrusted_logged = set()
+
+    @classmethod
+    def from_conf(cls, conf):
+        """The client as `[ml2_netvpp]` configures it."""
+        return cls(conf.controller_url, conf.http_timeout,
+                   token_file=conf.auth_token_file or None,
+                   ca_file=conf.ca_file or None)
+
+    def _follow_leader(self, leader):
+        for u in self.base_urls:
+            if _norm(u) == _norm(leader):
+                self.base_url = u
+                return
+        if leader not in self._untrusted_logged:
+            self._untrusted_logged.add(leader)
+            LOG.warning('netvpp: the controller names %s as its leader, '
+                        'which is not in controller_url; not following it',
+                        leader)
+        self._rotate()
 
     def _rotate(self):
         try:
@@ -50,6 +117,8 @@ class ControllerClient(object):
         """`data`: the body already encoded as JSON (when its size matters)."""
         url = self.base_url + path
         headers = {'Accept': 'application/json'}
+        if self.token is not None:
+            headers['Authorization'] = 'Bearer ' + self.token.get()
         if body is not None:
             data = encode(body)
         if data is not None:
@@ -58,7 +127,8 @@ class ControllerClient(object):
                                      method=method)
         try:
             with urllib.request.urlopen(
-                    req, timeout=timeout or self.timeout) as resp:
+                    req, timeout=timeout or self.timeout,
+                    context=self.ssl_context) as resp:
                 raw = resp.read()
                 status = resp.status
         except urllib.error.HTTPError as e:
@@ -73,7 +143,7 @@ class ControllerClient(object):
             leader = reply.get('leader') if isinstance(reply, dict) else None
             if status == 503 and isinstance(leader, str) and leader:
                 # a follower instance: go to the leader next time
-                self.base_url = leader.rstrip('/')
+                self._follow_leader(leader)
             raise ControllerError('%s %s: HTTP %s: %s' % (
                 method, url, status, detail), status=status)
         except (urllib.error.URLError, OSError) as e:

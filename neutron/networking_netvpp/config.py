@@ -7,6 +7,15 @@ OPTS = [
     cfg.StrOpt('controller_url', default='http://127.0.0.1:9797',
                help='Base URL of the netvpp controller REST API; several URLs '
                     '(comma-separated) for a cluster of controllers.'),
+    cfg.StrOpt('auth_token_file',
+               help='File holding the token sent to the controller '
+                    '(Authorization: Bearer); its first line that is not '
+                    'empty or a # comment. Re-read when it changes. Must be '
+                    'one of the tokens in the controller\'s '
+                    '[controller] auth_token_file.'),
+    cfg.StrOpt('ca_file',
+               help='CA bundle (PEM) that verifies an https controller_url; '
+                    'default: the system\'s CAs.'),
     cfg.StrOpt('vhostuser_socket_dir', default='/var/run/netvpp/vhost',
                help='Directory of vhost-user sockets. The hypervisor creates '
                     'the socket there (vhostuser_mode server) and VPP '

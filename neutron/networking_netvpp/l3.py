@@ -112,8 +112,7 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
     def __init__(self):
         super().__init__()
         conf = config.get()
-        self.client = nclient.ControllerClient(conf.controller_url,
-                                               conf.http_timeout)
+        self.client = nclient.ControllerClient.from_conf(conf)
         LOG.info('netvpp L3 plugin initialized: routers are scheduled on '
                  'hosts offering vif type %s (controller %s)',
                  VIF_TYPE_ROUTER, conf.controller_url)

@@ -110,8 +110,7 @@ class NetvppMechanismDriver(api.MechanismDriver):
     # ---------------------------------------------------------------- setup
     def initialize(self):
         self.conf = config.get()
-        self.client = nclient.ControllerClient(self.conf.controller_url,
-                                               self.conf.http_timeout)
+        self.client = nclient.ControllerClient.from_conf(self.conf)
         self.hosts = hosts.HostCache(self.client, self.conf.host_cache_seconds)
         journal.install_session_hooks(on_commit=self._kick)
         secgroups.subscribe()

@@ -9,6 +9,8 @@
 # Environment (all optional):
 #   NETVPP_NEUTRON_WORK     work dir: configs, logs, pids (default .netvpp/neutron in the repo)
 #   NETVPP_CONTROLLER_URL   controller the driver talks to (default http://127.0.0.1:9797)
+#   NETVPP_CONTROLLER_TOKEN_FILE, NETVPP_CONTROLLER_CA_FILE   the driver's [ml2_netvpp]
+#                           auth_token_file and ca_file (default: none)
 #   NEUTRON_PORT            API port (default 9696)    NEUTRON_DB_PORT  MariaDB port (default 13306)
 #   NETVPP_VHOST_DIR        vhost-user socket directory for binding:vif_details
 #                           (default /var/run/netvpp/vhost)
@@ -42,7 +44,8 @@ echo "$DATADIR" > "$WORK/mariadb.datadir"
 render() {  # template → file, replacing @VARS@
   sed -e "s|@DATADIR@|$DATADIR|g" -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@API_PORT@|$API_PORT|g" \
       -e "s|@ETC@|$WORK/etc|g" -e "s|@WORK@|$WORK|g" -e "s|@DEBUG@|${NEUTRON_DEBUG:-false}|g" \
-      -e "s|@CONTROLLER_URL@|$CONTROLLER_URL|g" -e "s|@SOCKET_DIR@|$SOCKET_DIR|g" "$ETC_SRC/$1" > "$2"
+      -e "s|@CONTROLLER_URL@|$CONTROLLER_URL|g" -e "s|@SOCKET_DIR@|$SOCKET_DIR|g" \
+      -e "s|@TOKEN_FILE@|${NETVPP_CONTROLLER_TOKEN_FILE:-}|g" -e "s|@CA_FILE@|${NETVPP_CONTROLLER_CA_FILE:-}|g" "$ETC_SRC/$1" > "$2"
   ! grep -q '@[A-Z_]*@' "$2" || die "unfilled placeholder in $2"
 }
 render mariadb.cnf.in "$WORK/etc/mariadb.cnf"

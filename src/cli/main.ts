@@ -8,6 +8,7 @@
  *   netvpp plan [options] [--json]   what the agent on this host would change now (docs/cli.md)
  *   netvpp audit [options] [--json]  desired ⇄ reported ⇄ VPP; exit 1 when they differ (docs/cli.md)
  *   netvpp controller [options]   run the controller (see docs/controller.md)
+ *   netvpp sync [--confirm [ID]]  the full sync held for deleting too much; confirm it (docs/security.md)
  */
 import { DEFAULT_SOCKET } from '../vpp/client.ts';
 
@@ -40,6 +41,11 @@ async function main(): Promise<void> {
       process.exitCode = await runAudit(rest);
       return;
     }
+    case 'sync': {
+      const { runSync } = await import('./sync.ts');
+      process.exitCode = await runSync(rest);
+      return;
+    }
     case 'sim':
     case 'agent':
     case 'controller': {
@@ -56,7 +62,7 @@ async function main(): Promise<void> {
     default:
       console.error(
         'usage: netvpp demo [--once] | vpp [--socket PATH] | sim --socket PATH | agent [...] | controller [...] | ' +
-          'plan [...] [--json] | audit [...] [--json]',
+          'plan [...] [--json] | audit [...] [--json] | sync [--confirm [ID]] | etcd-setup [...]',
       );
       process.exitCode = cmd ? 2 : 0;
   }

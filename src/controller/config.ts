@@ -1,7 +1,7 @@
 // Controller configuration: an OpenStack-style ini file (sections [controller] and [etcd]; the agent
 // may share the file, see src/util/ini.ts), overridden by environment variables, overridden by
 // command-line flags.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ETCD_OPTIONS, etcdClientConfig, FORMER_ETCD_INI_NAMES } from '../store/config.ts';
 import {
   checkSections,
@@ -65,6 +65,55 @@ const OPTIONS = [
     env: 'NETVPP_CONTROLLER_MAX_BODY_MB',
     flag: 'max-body-mb',
     help: 'largest request body (default 64)',
+  },
+  {
+    name: 'max_rows',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_MAX_ROWS',
+    flag: 'max-rows',
+    help: 'most journal rows in one request (default 1000)',
+  },
+  {
+    name: 'max_queued',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_MAX_QUEUED',
+    flag: 'max-queued',
+    help: 'most journal/sync requests waiting their turn; more get 429 (default 8)',
+  },
+  {
+    name: 'sync_delete_limit_percent',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_SYNC_DELETE_LIMIT_PERCENT',
+    flag: 'sync-delete-limit-percent',
+    help: 'a full sync deleting more than this % of the desired state is held until confirmed (default 50; 100: never)',
+  },
+  {
+    name: 'auth_strategy',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_AUTH_STRATEGY',
+    flag: 'auth-strategy',
+    help: 'token (default: the driver must send a token of auth_token_file) or noauth',
+  },
+  {
+    name: 'auth_token_file',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_AUTH_TOKEN_FILE',
+    flag: 'auth-token-file',
+    help: 'file of accepted driver tokens, one a line (re-read when it changes)',
+  },
+  {
+    name: 'tls_cert_file',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_TLS_CERT_FILE',
+    flag: 'tls-cert-file',
+    help: 'serve HTTPS with this certificate (PEM, chain first); needs tls_key_file',
+  },
+  {
+    name: 'tls_key_file',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_TLS_KEY_FILE',
+    flag: 'tls-key-file',
+    help: 'private key (PEM) of tls_cert_file',
   },
   ...ETCD_OPTIONS,
 ] as const satisfies readonly OptionSpec[];
@@ -161,7 +210,40 @@ export function loadConfig(
   cfg.tombstoneTtlSec = number('tombstone_ttl', 1) ?? cfg.tombstoneTtlSec;
   const maxBodyMb = number('max_body_mb', 1);
   if (maxBodyMb !== undefined) cfg.maxBodyBytes = maxBodyMb * 1024 * 1024;
+  cfg.maxRows = number('max_rows', 1) ?? cfg.maxRows;
+  cfg.maxQueued = number('max_queued', 1) ?? cfg.maxQueued;
+  const pct = number('sync_delete_limit_percent', 0);
+  if (pct !== undefined && pct > 100)
+    problems.push(
+      `sync_delete_limit_percent must be 0..100, got ${pct} (${where('sync_delete_limit_percent')})`,
+    );
+  else if (pct !== undefined) cfg.syncDeleteLimit = pct / 100;
   cfg.etcd = etcdClientConfig(values, where, problems);
+
+  const strategy = v('auth_strategy') ?? 'token';
+  const tokenFile = v('auth_token_file');
+  if (strategy === 'token') {
+    if (tokenFile === undefined)
+      problems.push(
+        'auth_token_file is needed with auth_strategy = token (the default); set auth_strategy = noauth ' +
+          'to accept unauthenticated requests',
+      );
+    else if (!existsSync(tokenFile))
+      problems.push(`${where('auth_token_file')}: file ${tokenFile} does not exist`);
+    else cfg.authTokenFile = tokenFile;
+  } else if (strategy !== 'noauth') {
+    problems.push(`auth_strategy must be token or noauth, got "${strategy}" (${where('auth_strategy')})`);
+  } else if (tokenFile !== undefined) {
+    problems.push('auth_token_file is set but auth_strategy = noauth would ignore it');
+  }
+  const certFile = v('tls_cert_file');
+  const keyFile = v('tls_key_file');
+  if (!certFile !== !keyFile) problems.push('tls_cert_file and tls_key_file go together');
+  for (const n of ['tls_cert_file', 'tls_key_file'] as const) {
+    const f = v(n);
+    if (f !== undefined && !existsSync(f)) problems.push(`${where(n)}: file ${f} does not exist`);
+  }
+  if (certFile && keyFile) cfg.tls = { certFile, keyFile };
 
   if (problems.length === 1) throw new Error(problems[0]);
   if (problems.length) throw new Error(`invalid controller configuration:\n  - ${problems.join('\n  - ')}`);

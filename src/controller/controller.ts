@@ -1,12 +1,15 @@
 // netvpp-controller: the REST API for the Neutron driver, backed by etcd. Every instance serves
 // reads (hosts, port events, health); the one holding the election key also takes writes (journal,
 // sync). Followers answer writes with 503 and the leader's URL, so the driver retries there.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createElection, type Election, openStore, type Store, type StoreOptions } from '../store/index.ts';
 import { decodeValue, keys, PREFIX } from '../model/keyspace.ts';
 import { logger, type Logger } from '../util/log.ts';
+import { TokenFile } from './auth.ts';
 import { apiHandler } from './http.ts';
 import { Intake } from './intake.ts';
 import { type MarkerChange, MarkerView } from './marker.ts';
@@ -27,6 +30,16 @@ export interface ControllerConfig {
   tombstoneTtlSec: number;
   maxBodyBytes: number;
   maxPollSec: number;
+  /** Most journal rows in one request. */
+  maxRows: number;
+  /** Most journal/sync requests waiting for their turn; more are answered 429. */
+  maxQueued: number;
+  /** Share (0..1) of the desired state a full sync may delete before it is held for confirmation. */
+  syncDeleteLimit: number;
+  /** File of the driver tokens accepted (auth.ts); null: every request is accepted (noauth). */
+  authTokenFile: string | null;
+  /** Serve HTTPS with this certificate (chain) and key, PEM files; null: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | null;
 }
 
 export const DEFAULTS: ControllerConfig = {
@@ -39,6 +52,11 @@ export const DEFAULTS: ControllerConfig = {
   tombstoneTtlSec: 86400,
   maxBodyBytes: 64 * 1024 * 1024,
   maxPollSec: 300,
+  maxRows: 1000,
+  maxQueued: 8,
+  syncDeleteLimit: 0.5,
+  authTokenFile: null,
+  tls: null,
 };
 
 export class Controller {
@@ -62,7 +80,7 @@ export class Controller {
     const addr = server.address() as AddressInfo;
     this.url =
       cfg.advertiseUrl ??
-      `http://${cfg.bindHost.includes(':') ? `[${cfg.bindHost}]` : cfg.bindHost}:${addr.port}`;
+      `${cfg.tls ? 'https' : 'http'}://${cfg.bindHost.includes(':') ? `[${cfg.bindHost}]` : cfg.bindHost}:${addr.port}`;
     this.id = cfg.id ?? `${hostname()}:${process.pid}`;
     this.store = openStore({ ...cfg.etcd, namespace: PREFIX });
     this.state = new StateView(this.store, log.child('state'));
@@ -80,6 +98,9 @@ export class Controller {
       log: log.child('intake'),
       controllerId: this.id,
       revisions: this.marker,
+      maxRows: cfg.maxRows,
+      maxQueued: cfg.maxQueued,
+      syncDeleteLimit: cfg.syncDeleteLimit,
     });
   }
 
@@ -102,7 +123,13 @@ export class Controller {
 
   /** Listens, then connects to etcd and campaigns in the background (health shows progress). */
   static async start(cfg: ControllerConfig, log: Logger = logger('controller')): Promise<Controller> {
-    const server = createServer();
+    // Read before listening: a bad token, certificate or key file stops the start.
+    const auth = cfg.authTokenFile === null ? null : new TokenFile(cfg.authTokenFile, log.child('auth'));
+    if (!auth)
+      log.info('driver authentication is off (auth_strategy = noauth): anyone who reaches the API can write');
+    const server = cfg.tls
+      ? createHttpsServer({ cert: readFileSync(cfg.tls.certFile), key: readFileSync(cfg.tls.keyFile) })
+      : createServer();
     server.keepAliveTimeout = 65_000;
     // Long polls must outlive node's default request timeout.
     server.requestTimeout = (cfg.maxPollSec + 30) * 1000;
@@ -125,6 +152,7 @@ export class Controller {
         leaderUrl: () => c.leaderUrl(),
         maxBodyBytes: cfg.maxBodyBytes,
         maxPollSec: cfg.maxPollSec,
+        auth,
       }),
     );
     log.info('listening', { url: c.url, id: c.id, etcd: cfg.etcd.endpoints.join(',') });

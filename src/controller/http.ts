@@ -2,8 +2,18 @@
 // errors map to statuses here: bad request 400, unknown 404, not leader / etcd trouble 503.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../util/log.ts';
-import { BadRequestError, type Intake, UnavailableError } from './intake.ts';
+import type { Authenticator } from './auth.ts';
+import {
+  AbandonedError,
+  BadRequestError,
+  BusyError,
+  type Intake,
+  NotFoundError,
+  TooLargeError,
+  UnavailableError,
+} from './intake.ts';
 import type { StateView } from './state.ts';
+import { HeldError } from './valve.ts';
 
 export interface ApiDeps {
   intake: Intake;
@@ -17,26 +27,44 @@ export interface ApiDeps {
   maxBodyBytes: number;
   /** Upper bound for ?timeout= of the events long poll, in seconds. */
   maxPollSec: number;
+  /** Checks the driver's token; null: no authentication (`auth_strategy = noauth`). */
+  auth: Authenticator | null;
 }
+
+/** Paths anyone may read: they reveal nothing an attacker could use (docs/security.md). */
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/v1/health']);
 
 class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
 async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  // A declared size over the limit is refused before a byte of it is read.
+  if (Number(req.headers['content-length'] ?? 0) > limit)
+    throw new HttpError(413, `request body larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -51,11 +79,46 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   }
 }
 
+/**
+ * The request target's path (percent-escapes decoded per segment, one trailing slash dropped) and
+ * query. A target that is not a plain absolute path is the client's error, never a 500.
+ */
+export function parseTarget(target: string): { path: string; segments: string[]; query: URLSearchParams } {
+  const q = target.indexOf('?');
+  const raw = q < 0 ? target : target.slice(0, q);
+  if (!raw.startsWith('/')) throw new HttpError(400, 'the request target must be an absolute path');
+  if (raw.includes('//')) throw new HttpError(400, 'malformed path: empty segment ("//")');
+  const trimmed = raw.length > 1 && raw.endsWith('/') ? raw.slice(0, -1) : raw;
+  const segments = trimmed === '/' ? [] : trimmed.slice(1).split('/');
+  let decoded: string[];
+  try {
+    decoded = segments.map((seg) => decodeURIComponent(seg));
+  } catch {
+    throw new HttpError(400, 'malformed path: bad %-escape');
+  }
+  return { path: trimmed, segments: decoded, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+}
+
 export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://controller');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const { path, segments, query } = parseTarget(req.url ?? '/');
     const method = req.method ?? 'GET';
+    if (d.auth && !PUBLIC_PATHS.has(path)) {
+      // Before anything else, the body included: a stranger learns nothing and changes nothing.
+      const verdict = d.auth.check(req.headers.authorization);
+      if (verdict !== 'ok')
+        d.log.warn('request refused', { verdict, method, path, from: req.socket.remoteAddress });
+      if (verdict === 'missing')
+        throw new HttpError(
+          401,
+          'authentication required: send "Authorization: Bearer <token>"',
+          {},
+          {
+            'www-authenticate': 'Bearer realm="netvpp"',
+          },
+        );
+      if (verdict === 'wrong') throw new HttpError(403, 'the token is not valid');
+    }
     const allow = (m: string) => {
       if (method !== m) throw new HttpError(405, `${path} takes ${m}`);
     };
@@ -70,30 +133,56 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         sync_needed: d.syncNeeded(),
       });
     }
+    // Writes are refused when the queue is full before their body is read, and skipped when the
+    // driver hung up before their turn (it resends them).
+    const abandoned = (): AbortSignal => {
+      const abort = new AbortController();
+      res.on('close', () => {
+        if (!res.writableEnded) abort.abort();
+      });
+      return abort.signal;
+    };
+    const admit = () => {
+      if (d.intake.busy) throw new BusyError('too many requests are waiting for the controller; retry later');
+    };
     if (path === '/v1/journal') {
       allow('POST');
-      return send(res, 200, await d.intake.journal(await readJson(req, d.maxBodyBytes)));
+      admit();
+      const body = await readJson(req, d.maxBodyBytes);
+      return send(res, 200, await d.intake.journal(body, abandoned()));
     }
     if (path === '/v1/sync') {
       if (method === 'GET') return send(res, 200, await d.intake.syncStatus(d.syncNeeded()));
       if (method !== 'POST') throw new HttpError(405, `${path} takes GET or POST`);
-      return send(res, 200, await d.intake.sync(await readJson(req, d.maxBodyBytes)));
+      admit();
+      const body = await readJson(req, d.maxBodyBytes);
+      return send(res, 200, await d.intake.sync(body, abandoned()));
     }
-    if (path === '/v1/hosts' || path.startsWith('/v1/hosts/')) {
+    if (path === '/v1/sync/held') {
+      allow('GET');
+      return send(res, 200, { held: d.intake.heldSync });
+    }
+    if (path === '/v1/sync/confirm') {
+      allow('POST');
+      admit();
+      const body = (await readJson(req, 4096)) as { id?: unknown } | null;
+      return send(res, 200, await d.intake.confirmSync(body?.id, abandoned()));
+    }
+    if (path === '/v1/hosts' || (segments.length === 3 && path.startsWith('/v1/hosts/'))) {
       allow('GET');
       if (!d.state.connected) throw new UnavailableError('not connected to etcd; host liveness unknown');
       if (path === '/v1/hosts') return send(res, 200, d.state.hosts());
-      const name = decodeURIComponent(path.slice('/v1/hosts/'.length));
+      const name = segments[2];
       const h = d.state.host(name);
       if (!h) throw new HttpError(404, `no live agent on host "${name}"`);
       return send(res, 200, h);
     }
     if (path === '/v1/ports/events') {
       allow('GET');
-      const sinceText = url.searchParams.get('since');
+      const sinceText = query.get('since');
       if (sinceText !== null && !/^\d{1,15}$/.test(sinceText))
         throw new HttpError(400, 'since must be a cursor returned by this API');
-      const timeoutText = url.searchParams.get('timeout') ?? '30';
+      const timeoutText = query.get('timeout') ?? '30';
       const timeout = Number(timeoutText);
       if (!Number.isFinite(timeout) || timeout < 0) throw new HttpError(400, 'timeout must be seconds >= 0');
       if (!d.state.connected) throw new UnavailableError('not connected to etcd');
@@ -111,8 +200,26 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
 
   return (req, res) => {
     route(req, res).catch(async (e: unknown) => {
-      if (e instanceof HttpError) return send(res, e.status, { error: e.message, ...e.extra });
+      if (e instanceof HttpError) {
+        // A refused request's body may be unread; don't leave it to be parsed as the next request.
+        const close: Record<string, string> = e.status >= 400 && !req.complete ? { connection: 'close' } : {};
+        return send(res, e.status, { error: e.message, ...e.extra }, { ...e.headers, ...close });
+      }
       if (e instanceof BadRequestError) return send(res, 400, { error: e.message });
+      if (e instanceof TooLargeError) return send(res, 413, { error: e.message });
+      if (e instanceof NotFoundError) return send(res, 404, { error: e.message });
+      if (e instanceof HeldError) return send(res, 409, { error: e.message, held: e.held });
+      if (e instanceof BusyError) {
+        const close: Record<string, string> = req.complete ? {} : { connection: 'close' };
+        return send(res, 429, { error: e.message }, { 'retry-after': '1', ...close });
+      }
+      if (e instanceof AbandonedError) {
+        d.log.info('request skipped: the client went away before its turn', {
+          method: req.method,
+          url: req.url,
+        });
+        return;
+      }
       if (e instanceof UnavailableError) {
         const leader = await d.leaderUrl().catch(() => null);
         return send(res, 503, { error: e.message, leader: d.isLeader() ? null : leader });

@@ -15,6 +15,7 @@ import {
 } from '../model/keyspace.ts';
 import type { Logger } from '../util/log.ts';
 import type { RevisionTracker } from './marker.ts';
+import { DeleteValve, type HeldSync } from './valve.ts';
 import {
   applyDelete,
   applyResource,
@@ -34,6 +35,38 @@ export class UnavailableError extends Error {
   ) {
     super(message);
     this.name = 'UnavailableError';
+  }
+}
+
+/** Too much work is queued already (HTTP 429): the driver retries later. */
+export class BusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BusyError';
+  }
+}
+
+/** The request is larger than this controller takes (HTTP 413). */
+export class TooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TooLargeError';
+  }
+}
+
+/** The client went away before its request's turn came: it was not applied (nobody to answer). */
+export class AbandonedError extends Error {
+  constructor() {
+    super('the client closed the connection before the request was applied');
+    this.name = 'AbandonedError';
+  }
+}
+
+/** The request names something that does not exist (HTTP 404). */
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
   }
 }
 
@@ -81,6 +114,20 @@ export interface IntakeOptions {
   controllerId?: string;
   /** Store revisions seen and the marker's trust (marker.ts), to notice a store gone back in time. */
   revisions?: RevisionTracker;
+  /** Most journal rows in one request (default 1000). */
+  maxRows?: number;
+  /** Most journal/sync requests waiting for their turn (default 8); more get BusyError. */
+  maxQueued?: number;
+  /** Share of the desired-state keys a full sync may delete before it is held (default 0.5). */
+  syncDeleteLimit?: number;
+}
+
+/** A full sync's content, kept while it is held. */
+interface SyncBody {
+  networks: unknown[];
+  ports: unknown[];
+  sgs: unknown[];
+  token: number | null;
 }
 
 /** Desired-state key kinds the controller owns; a full sync deletes such keys nobody owns. */
@@ -98,7 +145,10 @@ function decodeRecord(kv: KeyValue, log: Logger): NeutronRecord | null {
 
 export class Intake {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Requests (journal, sync) accepted and not finished yet. */
+  private queued = 0;
   private readonly now: () => Date;
+  private readonly valve: DeleteValve<SyncBody>;
   /** The leader term (its guard) for which the sync marker has been checked. */
   private checkedTerm: Guard | undefined;
   /** Why a full sync is needed in that term; null when it isn't. */
@@ -106,6 +156,24 @@ export class Intake {
 
   constructor(private readonly o: IntakeOptions) {
     this.now = o.now ?? (() => new Date());
+    this.valve = new DeleteValve(o.syncDeleteLimit ?? 0.5, o.log);
+  }
+
+  /** The full sync held for deleting too much, if any (GET /v1/sync/held). */
+  get heldSync(): HeldSync | null {
+    return this.valve.held;
+  }
+
+  /** POST /v1/sync/confirm: applies the held sync `id` (its deletions included). */
+  confirmSync(id: unknown, signal?: AbortSignal): Promise<SyncReply> {
+    if (typeof id !== 'string')
+      return Promise.reject(new BadRequestError('body must be {"id": "<held sync id>"}'));
+    const b = this.valve.body(id);
+    if (!b)
+      return Promise.reject(
+        new NotFoundError(`no held sync with id "${id}" (GET /v1/sync/held shows the one held now)`),
+      );
+    return this.request(() => this.syncNow(b.networks, b.ports, b.sgs, b.token, id), signal);
   }
 
   /** Runs `fn` after every earlier call has finished. */
@@ -113,6 +181,27 @@ export class Intake {
     const run = this.tail.then(fn, fn);
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Whether a new request would be refused for the queue's length (checked before reading a body). */
+  get busy(): boolean {
+    return this.queued >= (this.o.maxQueued ?? 8);
+  }
+
+  /**
+   * A driver request in the queue: bounded, and skipped when its client left before its turn (the
+   * driver will resend it; applying it now would only delay the requests still wanted).
+   */
+  private request<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this.busy)
+      return Promise.reject(
+        new BusyError(`${this.queued} requests are already waiting for the controller; retry later`),
+      );
+    this.queued++;
+    return this.serial(() => {
+      if (signal?.aborted) throw new AbandonedError();
+      return fn();
+    }).finally(() => this.queued--);
   }
 
   private leaderGuard(): Guard {
@@ -235,12 +324,17 @@ export class Intake {
   }
 
   /** POST /v1/journal: applies rows in order; replies once every write is in etcd. */
-  journal(body: unknown): Promise<JournalReply> {
+  journal(body: unknown, signal?: AbortSignal): Promise<JournalReply> {
     const rows = (body as { rows?: unknown } | null)?.rows;
     if (!Array.isArray(rows)) return Promise.reject(new BadRequestError('body must be {"rows": [...]}'));
+    const maxRows = this.o.maxRows ?? 1000;
+    if (rows.length > maxRows)
+      return Promise.reject(
+        new TooLargeError(`${rows.length} rows in one request; this controller takes at most ${maxRows}`),
+      );
     const noId = rows.findIndex((r) => rowId(r) === null);
     if (noId >= 0) return Promise.reject(new BadRequestError(`rows[${noId}] has no numeric "id"`));
-    return this.serial(() => this.journalNow(rows));
+    return this.request(() => this.journalNow(rows), signal);
   }
 
   private async journalNow(rows: unknown[]): Promise<JournalReply> {
@@ -286,7 +380,7 @@ export class Intake {
   }
 
   /** POST /v1/sync: makes etcd match the complete Neutron state given. */
-  sync(body: unknown): Promise<SyncReply> {
+  sync(body: unknown, signal?: AbortSignal): Promise<SyncReply> {
     const b = (body ?? {}) as Record<string, unknown>;
     for (const f of ['networks', 'ports', 'security_groups']) {
       if (!Array.isArray(b[f]))
@@ -299,8 +393,10 @@ export class Intake {
         return Promise.reject(new BadRequestError('token must be a token returned by GET /v1/sync'));
       token = Number(t);
     }
-    return this.serial(() =>
-      this.syncNow(b.networks as unknown[], b.ports as unknown[], b.security_groups as unknown[], token),
+    return this.request(
+      () =>
+        this.syncNow(b.networks as unknown[], b.ports as unknown[], b.security_groups as unknown[], token),
+      signal,
     );
   }
 
@@ -314,6 +410,7 @@ export class Intake {
     ports: unknown[],
     sgs: unknown[],
     token: number | null,
+    confirmed: string | null = null,
   ): Promise<SyncReply> {
     const guard = this.leaderGuard();
     await this.checkTerm(guard);
@@ -398,12 +495,16 @@ export class Intake {
       for (const [key, value] of Object.entries(r.owns)) desired.set(key, JSON.stringify(value));
     }
     const ops: WriteOp[] = [];
+    const deletions: string[] = [];
     for (const key of actual.keys()) {
       if (!desired.has(key)) {
         ops.push({ op: 'delete', key });
+        deletions.push(key);
         reply.deleted++;
       }
     }
+    // Too many deletions wait for an operator; nothing of the sync is written meanwhile.
+    this.valve.check(deletions, actual.size, { networks, ports, sgs, token }, confirmed, now);
     for (const [key, value] of desired) {
       const cur = actual.get(key);
       if (cur === undefined || canonical(safeParse(cur)) !== canonical(JSON.parse(value))) {

@@ -17,7 +17,8 @@ let ctl: Controller;
 before(async () => {
   etcd = await startEtcd();
   store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
-  ctl = await startController(etcd.endpoints, { id: 'api' });
+  // Syncs here delete freely: the safety valve has its own tests (valve.test.ts).
+  ctl = await startController(etcd.endpoints, { id: 'api', syncDeleteLimit: 1 });
   await ready(ctl);
 });
 

@@ -17,6 +17,9 @@ function withIni(text: string, fn: (path: string) => void): void {
   }
 }
 
+/** The driver-authentication default (token) needs a token file; most tests here are about other options. */
+const NOAUTH = { NETVPP_CONTROLLER_AUTH_STRATEGY: 'noauth' };
+
 const INI = `
 # netvpp
 [DEFAULT]
@@ -47,7 +50,7 @@ test('ini sections and keys are read; comments and blank lines are skipped', () 
 
 test('the file sets options; environment overrides the file; flags override both', () => {
   withIni(INI, (path) => {
-    const fromFile = loadConfig(parseArgs(['--config-file', path]), {}).config;
+    const fromFile = loadConfig(parseArgs(['--config-file', path]), NOAUTH).config;
     assert.equal(fromFile.bindHost, '0.0.0.0');
     assert.equal(fromFile.bindPort, 9000);
     assert.equal(fromFile.electionTtlSec, 5);
@@ -58,7 +61,7 @@ test('the file sets options; environment overrides the file; flags override both
     ]);
     assert.deepEqual(fromFile.etcd.auth, { username: 'netvpp', password: 's3cret' });
 
-    const env = { NETVPP_CONTROLLER_BIND_PORT: '9100', NETVPP_ETCD_HOSTS: '10.0.0.1:2379' };
+    const env = { ...NOAUTH, NETVPP_CONTROLLER_BIND_PORT: '9100', NETVPP_ETCD_HOSTS: '10.0.0.1:2379' };
     const fromEnv = loadConfig(parseArgs(['--config-file', path]), env).config;
     assert.equal(fromEnv.bindPort, 9100);
     assert.deepEqual(fromEnv.etcd.endpoints, ['http://10.0.0.1:2379']);
@@ -74,7 +77,7 @@ test(
     skip: existsSync(DEFAULT_CONFIG_FILE) && `${DEFAULT_CONFIG_FILE} exists here`,
   },
   () => {
-    const cfg = loadConfig(parseArgs([]), { NETVPP_CONFIG: undefined }).config;
+    const cfg = loadConfig(parseArgs([]), { ...NOAUTH, NETVPP_CONFIG: undefined }).config;
     assert.equal(cfg.bindPort, 9797);
     assert.throws(
       () => loadConfig(parseArgs(['--config-file', '/nonexistent/netvpp.ini']), {}),
@@ -100,7 +103,7 @@ test('with a CA certificate, bare etcd hosts are reached over https', () => {
     const ca = join(dir, 'ca.pem');
     writeFileSync(ca, 'x');
     withIni(`[etcd]\nhosts = etcd1\nca_cert = ${ca}\n`, (path) => {
-      const cfg = loadConfig(parseArgs(['--config-file', path]), {}).config;
+      const cfg = loadConfig(parseArgs(['--config-file', path]), NOAUTH).config;
       assert.deepEqual(cfg.etcd.endpoints, ['https://etcd1:2379']);
       assert.equal(cfg.etcd.tls?.ca, ca);
     });
@@ -135,7 +138,7 @@ test('a bad line, an unknown option in [controller] or [etcd], and a missing TLS
 
 test("the agent's [agent] and [vpp] sections are skipped; a section nobody reads is an error", () => {
   withIni('[agent]\nphysnets = p:eth0\nwhatever = 1\n[vpp]\nsocket = /x\n', (path) => {
-    assert.equal(loadConfig(parseArgs(['--config-file', path]), {}).config.bindPort, 9797);
+    assert.equal(loadConfig(parseArgs(['--config-file', path]), NOAUTH).config.bindPort, 9797);
   });
   withIni('[controller]\nbind_port = 9000\n[nonsense]\nx = 1\n', (path) => {
     assert.throws(
@@ -153,4 +156,36 @@ test('usage lists every option with its ini name and environment variable', () =
     /--bind-port +\[controller\] bind_port, env NETVPP_CONTROLLER_BIND_PORT/,
   ])
     assert.match(USAGE, re);
+});
+
+test('driver authentication is on by default: a token file is required unless auth_strategy = noauth', () => {
+  withIni('[controller]\n', (path) => {
+    assert.throws(() => loadConfig(parseArgs(['--config-file', path]), {}), /auth_token_file is needed/);
+    assert.equal(loadConfig(parseArgs(['--config-file', path]), NOAUTH).config.authTokenFile, null);
+    assert.throws(
+      () => loadConfig(parseArgs(['--config-file', path, '--auth-strategy', 'keystone']), {}),
+      /auth_strategy must be token or noauth, got "keystone"/,
+    );
+    assert.throws(
+      () => loadConfig(parseArgs(['--config-file', path, '--auth-token-file', '/nonexistent/token']), {}),
+      /file \/nonexistent\/token does not exist/,
+    );
+    const cfg = loadConfig(parseArgs(['--config-file', path, '--auth-token-file', path]), {}).config;
+    assert.equal(cfg.authTokenFile, path);
+    assert.equal(cfg.tls, null);
+  });
+});
+
+test('tls_cert_file and tls_key_file turn on HTTPS and go together', () => {
+  withIni('[controller]\nauth_strategy = noauth\n', (path) => {
+    assert.throws(
+      () => loadConfig(parseArgs(['--config-file', path, '--tls-cert-file', path]), {}),
+      /tls_cert_file and tls_key_file go together/,
+    );
+    const cfg = loadConfig(
+      parseArgs(['--config-file', path, '--tls-cert-file', path, '--tls-key-file', path]),
+      {},
+    ).config;
+    assert.deepEqual(cfg.tls, { certFile: path, keyFile: path });
+  });
 });

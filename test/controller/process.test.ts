@@ -58,6 +58,7 @@ async function startProcess(name: string, port: number): Promise<Proc> {
       `bind_port = ${port}`,
       `controller_id = ${name}`,
       'election_ttl = 2',
+      'auth_strategy = noauth',
       '',
       '[etcd]',
       `hosts = ${etcd.endpoints.map((u) => u.replace('http://', '')).join(',')}`,

@@ -21,7 +21,8 @@ let follower: Controller | undefined;
 before(async () => {
   etcd = await startEtcd();
   store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
-  ctl = await startController(etcd.endpoints, { id: 'marker-leader' });
+  // Syncs here delete freely: the safety valve has its own tests (valve.test.ts).
+  ctl = await startController(etcd.endpoints, { id: 'marker-leader', syncDeleteLimit: 1 });
   await ready(ctl);
 });
 
@@ -63,7 +64,7 @@ test('on a fresh etcd the controller asks for a full sync: health, GET /v1/sync 
 });
 
 test('a full sync writes the marker and clears the request; an identical sync writes nothing', async () => {
-  follower = await startController(etcd.endpoints, { id: 'marker-follower' });
+  follower = await startController(etcd.endpoints, { id: 'marker-follower', syncDeleteLimit: 1 });
   await waitFor('the follower to see no marker', async () => (await health(follower)).sync_needed === true);
 
   const r = await sync(neutronState());

@@ -33,7 +33,7 @@ export async function explainNotActive(
   };
   let events: { port_id: string }[] = [];
   try {
-    const r = await fetch(`${stack.controller?.url}/v1/ports/events`, {
+    const r = await stack.controllerFetch('/v1/ports/events', {
       signal: AbortSignal.timeout(5000),
     });
     events = ((await r.json()) as { events: { port_id: string }[] }).events;

@@ -187,10 +187,7 @@ describe('etcd wiped: the driver re-syncs Neutron’s state into it', { skip: sk
   it('the forwarder syncs once it starts: the marker is written', async () => {
     const m = await converge('the sync marker', () => stack.etcdGet<SyncMarker>(keys.syncMarker));
     assert.equal(m.controller_id, 'e2e-controller');
-    const health = (await (await fetch(`${stack.controller?.url}/v1/health`)).json()) as Record<
-      string,
-      unknown
-    >;
+    const health = (await (await stack.controllerFetch('/v1/health')).json()) as Record<string, unknown>;
     assert.equal(health.sync_needed, false);
   });
 

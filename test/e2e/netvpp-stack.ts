@@ -2,7 +2,7 @@
 //   etcd (src/store/etcd-process.ts) → netvpp-controller (src/controller/main.ts, its own process)
 //   → agents (AGENT STEP below) → MariaDB + neutron-server with the netvpp driver (neutron-harness.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PREFIX } from '../../src/model/keyspace.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
@@ -11,6 +11,7 @@ import type { GroupName } from '../../src/vpp/groups.ts';
 import { AgentNode } from './agent-node.ts';
 import { AgentStandIn } from './agent-standin.ts';
 import { freePort, NeutronEnv, REPO_ROOT, sleep, waitFor } from './neutron-harness.ts';
+import { controllerRequest, makeControllerSecurity, type ControllerSecurity } from './stack-security.ts';
 
 export interface AgentSpec {
   host: string;
@@ -54,13 +55,23 @@ export class ControllerProcess {
   private exited: Promise<void> = Promise.resolve();
   port = 0;
 
+  /** `security`: HTTPS and the driver token (the e2e stack); null: plain HTTP, noauth (benchmarks). */
   constructor(
     private readonly etcdEndpoints: string[],
     readonly logFile: string,
+    readonly security: ControllerSecurity | null = null,
   ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.security ? 'https' : 'http'}://127.0.0.1:${this.port}`;
+  }
+
+  /** A request to the controller's API as the driver makes it (CA trusted, token sent). */
+  fetch(
+    path: string,
+    init: { method?: string; body?: string; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    return controllerRequest(`${this.url}${path}`, this.security, init);
   }
 
   get pid(): number | undefined {
@@ -82,6 +93,16 @@ export class ControllerProcess {
       this.etcdEndpoints.join(','),
       '--controller-id',
       'e2e-controller',
+      ...(this.security
+        ? [
+            '--auth-token-file',
+            this.security.tokenFile,
+            '--tls-cert-file',
+            this.security.certFile,
+            '--tls-key-file',
+            this.security.keyFile,
+          ]
+        : ['--auth-strategy', 'noauth']),
     ];
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -95,7 +116,7 @@ export class ControllerProcess {
     await waitFor('the controller to lead and be connected to etcd', async () => {
       if (child.exitCode !== null) throw new Error(`controller exited:\n${this.tail(20)}`);
       try {
-        const r = await fetch(`${this.url}/v1/health`, { signal: AbortSignal.timeout(2000) });
+        const r = await this.fetch('/v1/health', { signal: AbortSignal.timeout(2000) });
         const h = (await r.json()) as { leader?: boolean; etcd?: string };
         return r.ok && h.leader === true ? true : undefined;
       } catch {
@@ -149,6 +170,8 @@ export class NetvppStack {
   store: Store | undefined;
   controller: ControllerProcess | undefined;
   neutron: NeutronEnv | undefined;
+  /** The controller's certificate, CA and driver token. */
+  security: ControllerSecurity | undefined;
   readonly agents = new Map<string, Node>();
   private readonly log: (msg: string) => void;
 
@@ -179,14 +202,18 @@ export class NetvppStack {
 
     // neutron first (for its work dir), but pointed at the controller's port picked now
     const controllerPort = await freePort();
+    this.security = makeControllerSecurity();
     this.neutron = new NeutronEnv({
-      controllerUrl: `http://127.0.0.1:${controllerPort}`,
+      controllerUrl: `https://127.0.0.1:${controllerPort}`,
+      controllerTokenFile: this.security.tokenFile,
+      controllerCaFile: this.security.caFile,
       vhostSocketDir: this.opts.vhostSocketDir,
       log: this.log,
     });
     this.controller = new ControllerProcess(
       this.etcd.endpoints,
       join(this.neutron.workDir, 'logs', 'controller.log'),
+      this.security,
     );
     this.controller.port = controllerPort;
     await this.controller.start();
@@ -229,6 +256,11 @@ export class NetvppStack {
     return kv ? (JSON.parse(kv.value) as T) : undefined;
   }
 
+  /** The controller's API, as the driver calls it (token, CA). */
+  controllerFetch(path: string, init: { signal?: AbortSignal } = {}): Promise<Response> {
+    return (this.controller as ControllerProcess).fetch(path, init);
+  }
+
   async etcdKeys(prefix: string): Promise<string[]> {
     const { kvs } = await (this.store as Store).getPrefix(prefix);
     return kvs.map((kv) => kv.key);
@@ -248,6 +280,7 @@ export class NetvppStack {
     await attempt(async () => this.controller?.stop());
     this.store?.close();
     await attempt(async () => this.etcd?.destroy());
+    if (this.security) rmSync(this.security.dir, { recursive: true, force: true });
     if (errors.length) throw errors[0];
   }
 }

@@ -239,6 +239,9 @@ export class MariaDb {
 export interface NeutronOptions {
   /** the netvpp controller the driver talks to */
   controllerUrl: string;
+  /** `[ml2_netvpp] auth_token_file` and `ca_file` (none: a noauth, plain-HTTP controller) */
+  controllerTokenFile?: string;
+  controllerCaFile?: string;
   /** vhost-user socket directory written into binding:vif_details */
   vhostSocketDir?: string;
   /** keep logs and configs here (default: a new directory under the OS temp dir) */
@@ -331,6 +334,8 @@ export class NeutronEnv {
       DEBUG: this.opts.debug ? 'true' : 'false',
       DB_PORT: String(this.db.port),
       CONTROLLER_URL: this.opts.controllerUrl,
+      TOKEN_FILE: this.opts.controllerTokenFile ?? '',
+      CA_FILE: this.opts.controllerCaFile ?? '',
       SOCKET_DIR: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
     };
     writeFileSync(join(etc, 'api-paste.ini'), readFileSync(join(NEUTRON_ETC, 'api-paste.ini')));

@@ -65,7 +65,7 @@ describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
 
   it('the hosts say which of them can carry routers', async () => {
     const hosts = await converge('both hosts with their vif types', async () => {
-      const r = await fetch(`${stack.controller?.url}/v1/hosts`);
+      const r = await stack.controllerFetch('/v1/hosts');
       const list = (await r.json()) as { host: string; vif_types: string[] }[];
       return list.length === 2 ? list : undefined;
     });
@@ -210,7 +210,7 @@ describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
     await os('router', 'create', 'e2e-r3');
     await stack.agents.get('net1')?.stop();
     await converge('net1 gone from the hosts', async () => {
-      const list = (await (await fetch(`${stack.controller?.url}/v1/hosts`)).json()) as { host: string }[];
+      const list = (await (await stack.controllerFetch('/v1/hosts')).json()) as { host: string }[];
       return list.every((h) => h.host !== 'net1') ? true : undefined;
     });
     await assert.rejects(os('router', 'add', 'subnet', 'e2e-r3', 'e2e-l3-c-sub'), /No live netvpp host/);

@@ -322,7 +322,7 @@ describe(
       assert.equal(before.binding_vif_type, 'vhostuser');
       await stack.agents.get('compute2')?.stop();
       await converge('compute2 to be reported dead', async () => {
-        const r = await fetch(`${stack.controller?.url}/v1/hosts/compute2`);
+        const r = await stack.controllerFetch('/v1/hosts/compute2');
         return r.status === 404 ? true : undefined;
       });
       await sleep(2500); // the driver may cache a host's liveness for host_cache_seconds (2 s)

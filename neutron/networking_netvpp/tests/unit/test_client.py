@@ -1,5 +1,8 @@
 import http.server
 import json
+import os
+import shutil
+import tempfile
 import threading
 import unittest
 
@@ -13,6 +16,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get('Content-Length') or 0)
         body = json.loads(self.rfile.read(length)) if length else None
         self.server.seen.append((self.command, self.path, body))
+        self.server.headers.append(self.headers)
         status, reply = self.server.routes(self.command, self.path, body)
         data = json.dumps(reply).encode()
         self.send_response(status)
@@ -32,6 +36,7 @@ def serve(routes):
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
     srv.routes = routes
     srv.seen = []
+    srv.headers = []
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv, 'http://127.0.0.1:%d' % srv.server_address[1]
 
@@ -46,12 +51,48 @@ class ClientTest(unittest.TestCase):
                                    'leader': leader_url}))
         self.addCleanup(leader.shutdown)
         self.addCleanup(follower.shutdown)
-        c = nclient.ControllerClient(follower_url, 5)
+        c = nclient.ControllerClient(follower_url + ',' + leader_url, 5)
         with self.assertRaises(nclient.ControllerError) as e:
             c.post_journal([{'id': 1}])
         self.assertEqual(e.exception.status, 503)
         self.assertEqual(c.post_journal([{'id': 1}]), ([1], [], False))
         self.assertEqual(len(leader.seen), 1)
+
+    def test_a_leader_url_that_is_not_configured_is_not_followed(self):
+        rogue, rogue_url = serve(lambda m, p, b: (200, {'done': [1]}))
+        follower, follower_url = serve(
+            lambda m, p, b: (503, {'error': 'not the leader',
+                                   'leader': rogue_url}))
+        self.addCleanup(rogue.shutdown)
+        self.addCleanup(follower.shutdown)
+        c = nclient.ControllerClient(follower_url, 5)
+        for _ in range(3):
+            with self.assertRaises(nclient.ControllerError):
+                c.post_journal([{'id': 1}])
+        self.assertEqual(rogue.seen, [])
+        self.assertEqual(len(follower.seen), 3)
+
+    def test_the_token_from_its_file_goes_with_every_request(self):
+        srv, url = serve(lambda m, p, b: (200, {'done': []}))
+        self.addCleanup(srv.shutdown)
+        d = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, d)
+        path = os.path.join(d, 'token')
+        with open(path, 'w') as f:
+            f.write('# the driver token\nfirst-token-0123456789\n')
+        c = nclient.ControllerClient(url, 5, token_file=path)
+        c.post_journal([])
+        self.assertEqual(srv.headers[-1].get('Authorization'),
+                         'Bearer first-token-0123456789')
+        with open(path, 'w') as f:  # rotated: used without a restart
+            f.write('second-token-0123456789-longer\n')
+        c.health()
+        self.assertEqual(srv.headers[-1].get('Authorization'),
+                         'Bearer second-token-0123456789-longer')
+        with open(path, 'w') as f:
+            f.write('')
+        self.assertRaises(ValueError, nclient.ControllerClient, url, 5,
+                          token_file=path)
 
     def test_unreachable_controller_moves_on_to_the_next_url(self):
         live, live_url = serve(lambda m, p, b: (200, {'done': []}))

@@ -1,0 +1,100 @@
+// The safety valve of full syncs: a sync that would delete more than a share of the desired state
+// netvpp holds is not applied but held, logged with what it would delete, until an operator confirms
+// it (POST /v1/sync/confirm, `netvpp sync --confirm`). One request — a driver bug, a half-read
+// database, a stolen token — must not be able to make every agent delete every port. The agent's
+// held deletions (sync-gate.ts) are the model: deleting is what waits, never adding.
+import { createHash } from 'node:crypto';
+import { parseKey } from '../model/keyspace.ts';
+import type { Logger } from '../util/log.ts';
+
+/** What a held sync would do, as the API and the CLI show it. */
+export interface HeldSync {
+  /** Names this exact set of deletions; confirming it applies them and nothing larger. */
+  id: string;
+  at: string;
+  /** Desired-state keys it would delete, and how many netvpp holds. */
+  deletes: number;
+  of: number;
+  /** Up to 50 of those keys, and the ports / security groups they belong to. */
+  sample: string[];
+  ports: string[];
+  security_groups: string[];
+}
+
+/** The sync was held (HTTP 409): nothing of it was written. */
+export class HeldError extends Error {
+  constructor(readonly held: HeldSync) {
+    super(
+      `full sync held: it would delete ${held.deletes} of the ${held.of} desired-state keys netvpp ` +
+        `holds; confirm with \`netvpp sync --confirm ${held.id}\` (POST /v1/sync/confirm) if Neutron ` +
+        'really lost them',
+    );
+    this.name = 'HeldError';
+  }
+}
+
+const SAMPLE = 50;
+
+export class DeleteValve<Body> {
+  private current: { held: HeldSync; body: Body } | null = null;
+
+  /** `limit`: the share (0..1) of held keys one sync may delete unconfirmed; 1 never holds. */
+  constructor(
+    private readonly limit: number,
+    private readonly log: Logger,
+  ) {}
+
+  get held(): HeldSync | null {
+    return this.current?.held ?? null;
+  }
+
+  /** The body of the held sync with this id, to apply once confirmed; undefined when none. */
+  body(id: string): Body | undefined {
+    return this.current?.held.id === id ? this.current.body : undefined;
+  }
+
+  /**
+   * Throws HeldError when deleting `deletes` of `total` keys goes over the limit, unless `confirmed`
+   * names exactly this set. A sync that passes ends any hold.
+   */
+  check(deletes: string[], total: number, body: Body, confirmed: string | null, now: string): void {
+    if (total === 0 || deletes.length <= this.limit * total) {
+      this.current = null;
+      return;
+    }
+    const sorted = [...deletes].sort();
+    const id = createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 16);
+    if (confirmed === id) {
+      this.log.warn('applying a confirmed full sync', { id, deletes: deletes.length, of: total });
+      this.current = null;
+      return;
+    }
+    const ports = new Set<string>();
+    const sgs = new Set<string>();
+    for (const key of sorted) {
+      const k = parseKey(key);
+      if (k?.kind === 'portBinding') ports.add(k.portId);
+      else if (k?.kind === 'secGroup') sgs.add(k.sgId);
+    }
+    const held: HeldSync = {
+      id,
+      at: this.current?.held.id === id ? this.current.held.at : now,
+      deletes: deletes.length,
+      of: total,
+      sample: sorted.slice(0, SAMPLE),
+      ports: [...ports].slice(0, SAMPLE),
+      security_groups: [...sgs].slice(0, SAMPLE),
+    };
+    this.current = { held, body };
+    this.log.warn('full sync held: it would delete more than the configured share of the desired state', {
+      id,
+      deletes: held.deletes,
+      of: total,
+      limit: `${Math.round(this.limit * 100)} %`,
+      ports: held.ports.join(','),
+      security_groups: held.security_groups.join(','),
+      keys: held.sample.join(','),
+    });
+    throw new HeldError(held);
+  }
+}
