@@ -172,7 +172,7 @@ async function loadDesired(
 ): Promise<{ desired: DesiredState; gate: SyncGate }> {
   // The watchers retry an unreachable etcd forever: ask once first, for a clear error.
   await withTimeout(
-    store.revision(),
+    store.revision(keys.syncMarker), // a key a host's etcd user may read
     timeoutMs,
     () => new Error(`no answer in ${Math.round(timeoutMs / 1000)} s`),
   ).catch((e: unknown) => {

@@ -8,6 +8,7 @@
  *   netvpp plan [options] [--json]   what the agent on this host would change now (docs/cli.md)
  *   netvpp audit [options] [--json]  desired ⇄ reported ⇄ VPP; exit 1 when they differ (docs/cli.md)
  *   netvpp controller [options]   run the controller (see docs/controller.md)
+ *   netvpp etcd-setup --host H ...  etcd roles and users for the controller and each host (docs/security.md)
  *   netvpp sync [--confirm [ID]]  the full sync held for deleting too much; confirm it (docs/security.md)
  */
 import { DEFAULT_SOCKET } from '../vpp/client.ts';
@@ -39,6 +40,11 @@ async function main(): Promise<void> {
     case 'audit': {
       const { runAudit } = await import('./audit.ts');
       process.exitCode = await runAudit(rest);
+      return;
+    }
+    case 'etcd-setup': {
+      const { runEtcdSetup } = await import('./etcd-setup.ts');
+      process.exitCode = await runEtcdSetup(rest);
       return;
     }
     case 'sync': {

@@ -126,8 +126,12 @@ export interface Store {
     revisionOf: (value: string) => number | undefined,
     opts?: { guard?: Guard },
   ): Promise<UpdateResult>;
-  /** Current store revision. */
-  revision(): Promise<number>;
+  /**
+   * Current store revision, from the header of a read of `key` (relative; default the namespace's
+   * root). With etcd auth, pass a key these credentials may read: a read outside the user's ranges
+   * is refused (PERMISSION_DENIED) even when it would find nothing.
+   */
+  revision(key?: string): Promise<number>;
   /** Compacts history up to `revision` (for operations and tests). */
   compact(revision: number): Promise<void>;
   close(): void;
@@ -399,9 +403,11 @@ class EtcdStore implements Store {
     );
   }
 
-  async revision(): Promise<number> {
-    // Any single-key read returns the store revision in its header; "\0" is valid in every namespace.
-    const res = await this.etcd.kv.range({ key: Buffer.from([0]), count_only: true });
+  async revision(key?: string): Promise<number> {
+    // Any single-key read returns the store revision in its header. The namespace's root is inside
+    // a role granted the namespace as a prefix; without a namespace, "\0" is the smallest key.
+    const k = key !== undefined ? this.abs(key) : this.namespace;
+    const res = await this.etcd.kv.range({ key: k === '' ? Buffer.from([0]) : enc(k), count_only: true });
     return Number(res.header.revision);
   }
 

@@ -197,7 +197,8 @@ class Watcher implements PrefixWatcher {
         } else {
           // A cheap unary call first: fails fast while etcd is down (no stream churn), refreshes an
           // expired auth token, and shows a store that went back in time (restarted without its data).
-          const current = await this.store.revision();
+          // Read inside the first prefix: the one place these credentials are sure to be let in.
+          const current = await this.store.revision(this.opts.prefixes[0]);
           if (current < Math.max(...this.revs.values())) {
             this.log(`store revision went back to ${current}: etcd lost its data; re-listing`);
             relist = 'reset';
