@@ -1,5 +1,5 @@
 // Starting and stopping a whole agent (agent + health endpoint), for `netvpp agent` and the demo.
-import { setLogLevel } from '../util/log.ts';
+import { configureLog } from '../util/log.ts';
 import { Agent, type AgentOptions } from './agent.ts';
 import type { AgentConfig } from './config.ts';
 import { startHealthServer, type HealthServer } from './health.ts';
@@ -12,7 +12,7 @@ export interface RunningAgent {
 }
 
 export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): Promise<RunningAgent> {
-  setLogLevel(config.logLevel);
+  configureLog({ level: config.logLevel, ...config.log });
   const agent = new Agent(config, opts);
   let health: HealthServer | null = null;
   if (config.health) {

@@ -1,0 +1,92 @@
+// The `netvpp` command line: every subcommand on one commander program, the daemons' options from
+// their option tables (src/agent/config.ts, src/controller/config.ts). Modules behind a command are
+// imported when it runs, so `netvpp --help` loads little.
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { addAgentOptions, agentArgs } from '../agent/config.ts';
+import { agentCommand } from '../agent/command.ts';
+import { controllerCommand } from '../controller/command.ts';
+import type { HostArgs } from './inspect-host.ts';
+
+/** netvpp's version: package.json's. */
+export function netvppVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+interface JsonOpt {
+  json?: boolean;
+}
+
+/** A command that reads the agent's configuration (this host's etcd and VPP), with --json. */
+function hostCommand(name: string, description: string): Command {
+  return addAgentOptions(new Command(name).description(description)).option('--json', 'print JSON');
+}
+
+const hostArgs = (cmd: Command): HostArgs => ({
+  args: agentArgs(cmd.opts()),
+  json: (cmd.opts() as JsonOpt).json === true,
+});
+
+export function buildProgram(): Command {
+  const program = new Command('netvpp')
+    .description('OpenStack Neutron networking on the FD.io VPP dataplane')
+    .version(netvppVersion(), '-V, --version', 'print the version')
+    .showHelpAfterError('(netvpp --help lists the commands; netvpp <command> --help its options)');
+
+  program
+    .command('demo')
+    .description('the embedded stack: etcd, the controller, agents on the VPP simulator (npm start)')
+    .option('--once', 'stop after showing the port')
+    .action(async (o: { once?: boolean }) => {
+      const { runDemo } = await import('./demo.ts');
+      await runDemo({ once: o.once === true });
+    });
+
+  program
+    .command('vpp')
+    .description("VPP's version, interfaces, bridge domains and ACLs")
+    .addOption(new Option('--socket <path>', 'VPP API socket').env('NETVPP_VPP_SOCKET'))
+    .action(async (o: { socket?: string }) => {
+      const [{ showVpp }, { DEFAULT_SOCKET }] = await Promise.all([
+        import('./vpp-show.ts'),
+        import('../vpp/client.ts'),
+      ]);
+      await showVpp(o.socket ?? DEFAULT_SOCKET);
+    });
+
+  program
+    .command('sim')
+    .description('run the VPP simulator (netvpp sim --help lists its options)')
+    // The simulator's own entry point (src/sim/main.ts, also run by the benchmarks) parses them.
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_o: unknown, cmd: Command) => {
+      process.argv = [process.argv[0], 'sim', ...cmd.args];
+      await import('../sim/main.ts');
+    });
+
+  program.addCommand(agentCommand());
+  program.addCommand(controllerCommand());
+
+  program.addCommand(
+    hostCommand('plan', 'what the agent on this host would change in VPP now (docs/cli.md)').action(
+      async (_o: unknown, cmd: Command) => {
+        const { runPlan } = await import('./plan.ts');
+        process.exitCode = await runPlan(hostArgs(cmd));
+      },
+    ),
+  );
+  program.addCommand(
+    hostCommand('audit', 'desired ⇄ reported ⇄ VPP per port; exit 1 when they differ (docs/cli.md)').action(
+      async (_o: unknown, cmd: Command) => {
+        const { runAudit } = await import('./audit.ts');
+        process.exitCode = await runAudit(hostArgs(cmd));
+      },
+    ),
+  );
+  return program;
+}
