@@ -38,7 +38,7 @@ import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
 import { PortStateReporter } from './report.ts';
-import { CountingVpp } from './vpp-api.ts';
+import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 
 export type { AgentHealth, PortCounts, ResyncStats } from './agent-types.ts';
@@ -68,7 +68,8 @@ export interface AgentOptions {
 
 /**
  * Events: 'synced' (ResyncStats) after the first pass following each resync; 'pass' after every pass;
- * 'idle' whenever the loop has nothing left to do.
+ * 'worked' ({full, ms}: the whole pass, VPP read-back and report included); 'idle' whenever the loop
+ * has nothing left to do.
  */
 export class Agent extends EventEmitter {
   readonly desired: DesiredState;
@@ -117,6 +118,8 @@ export class Agent extends EventEmitter {
   private readonly dirtyIfs = new Map<number, number>();
   private startedAt = new Date().toISOString();
   lastResync: ResyncStats | null = null;
+  /** Every VPP call since start, and its failures, by message (GET /metrics). */
+  readonly vppTotals = new VppCallTotals();
 
   constructor(
     readonly config: AgentConfig,
@@ -297,7 +300,7 @@ export class Agent extends EventEmitter {
         } else {
           restarted = (await this.client.reconnect()).restarted;
         }
-        this.vpp = new CountingVpp(this.client);
+        this.vpp = new CountingVpp(this.client, this.vppTotals);
         this.vppVersion = (await this.client.request(show_version, {})).version;
         try {
           await ensureAclReclassify(this.vpp, this.log);
@@ -529,6 +532,7 @@ export class Agent extends EventEmitter {
       this.emit('synced', this.lastResync);
     }
     await this.report(full, delta?.ports, summary);
+    this.emit('worked', { full, ms: Date.now() - started });
     this.log.debug('work', {
       full,
       compile_ms: tPass - tCompile,

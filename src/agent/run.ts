@@ -3,6 +3,7 @@ import { configureLog } from '../util/log.ts';
 import { Agent, type AgentOptions } from './agent.ts';
 import type { AgentConfig } from './config.ts';
 import { startHealthServer, type HealthServer } from './health.ts';
+import { agentMetrics } from './metrics.ts';
 
 export interface RunningAgent {
   agent: Agent;
@@ -16,7 +17,12 @@ export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): 
   const agent = new Agent(config, opts);
   let health: HealthServer | null = null;
   if (config.health) {
-    health = await startHealthServer(config.health.host, config.health.port, () => agent.health());
+    health = await startHealthServer(
+      config.health.host,
+      config.health.port,
+      () => agent.health(),
+      agentMetrics(agent),
+    );
   }
   agent.start();
   return {
