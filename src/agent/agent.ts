@@ -11,7 +11,7 @@
 // result for the cost of the change (see HostCompiler, outOfSync). With `verify` each incremental
 // pass is also checked against a full compile, diff and readiness (tests run with it).
 import { EventEmitter } from 'node:events';
-import { encodeValue, keys, PREFIX, type HostState } from '../model/keyspace.ts';
+import { encodeValue, keys, PREFIX, type HostState, type HostStatus } from '../model/keyspace.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
 import { logger, type Logger } from '../util/log.ts';
 import {
@@ -40,6 +40,7 @@ import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reco
 import { PortStateReporter } from './report.ts';
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
+import { AgentStatus } from './status.ts';
 
 export type { AgentHealth, PortCounts, ResyncStats } from './agent-types.ts';
 
@@ -120,6 +121,9 @@ export class Agent extends EventEmitter {
   lastResync: ResyncStats | null = null;
   /** Every VPP call since start, and its failures, by message (GET /metrics). */
   readonly vppTotals = new VppCallTotals();
+  /** The summary on the liveness key, and resync requests (status.ts). */
+  private status: { view: AgentStatus; last?: HostStatus } | undefined;
+  private resyncRequested = false;
 
   constructor(
     readonly config: AgentConfig,
@@ -194,6 +198,19 @@ export class Agent extends EventEmitter {
     });
     this.connecting = this.connectVpp();
     this.loopDone = this.loop();
+    const view = new AgentStatus(this, this.store, (s) => this.publishStatus(s), this.log.child('status'));
+    this.status = { view };
+  }
+
+  private publishStatus(s: HostStatus): void {
+    if (this.status) this.status.last = s;
+    void this.liveness?.update(this.hostState());
+  }
+
+  /** `netvpp resync --host`: the next pass reads VPP back and goes over everything, failures at once. */
+  requestResync(): void {
+    this.resyncRequested = true;
+    this.kick();
   }
 
   async stop(): Promise<void> {
@@ -204,6 +221,7 @@ export class Agent extends EventEmitter {
     if (this.reportRetry) clearTimeout(this.reportRetry);
     await this.loopDone;
     await this.connecting?.catch(() => undefined);
+    await this.status?.view.close();
     await this.feed.close();
     await this.liveness?.close();
     await this.client?.close();
@@ -397,6 +415,7 @@ export class Agent extends EventEmitter {
       agent_version: AGENT_VERSION,
       vpp: { connected: this.vppConnected, version: this.vppVersion },
       started_at: this.startedAt,
+      ...(this.status?.last ? { status: this.status.last } : {}),
     };
     return encodeValue(keys.hostAlive(this.config.host), v);
   }
@@ -451,6 +470,12 @@ export class Agent extends EventEmitter {
   private async work(vpp: CountingVpp): Promise<void> {
     const started = Date.now();
     let reason: ResyncStats['reason'] | undefined;
+    if (this.resyncRequested) {
+      this.resyncRequested = false;
+      this.actual = undefined;
+      this.resyncReason = 'requested';
+      this.reconciler.reset();
+    }
     if (!this.actual) {
       reason = this.resyncReason ?? 'vpp-reconnect';
       vpp.take();

@@ -88,5 +88,42 @@ export function buildProgram(): Command {
       },
     ),
   );
+  program.addCommand(
+    hostCommand(
+      'status',
+      'hosts (agent, VPP, ports, failing objects, held deletions), the leading controller, the full sync',
+    ).action(async (_o: unknown, cmd: Command) => {
+      const { runStatus } = await import('./status.ts');
+      process.exitCode = await runStatus(hostArgs(cmd));
+    }),
+  );
+
+  const port = program.command('port').description('one port: netvpp port show <port-id>');
+  port.addCommand(
+    hostCommand(
+      'show',
+      'why a port is (not) up: Neutron → binding in etcd → agent state and error → VPP objects; exit 1 when down',
+    )
+      .argument('<port-id>', "the port's Neutron id")
+      .action(async (portId: string, _o: unknown, cmd: Command) => {
+        const { runPortShow } = await import('./port-show.ts');
+        process.exitCode = await runPortShow(portId, hostArgs(cmd));
+      }),
+  );
+
+  program.addCommand(
+    hostCommand(
+      'resync',
+      'with --host H: the agent on H re-reads VPP and goes over everything; without: a full sync from Neutron',
+    )
+      .option('--no-wait', 'return once requested')
+      .option('--timeout <seconds>', 'how long to wait for it', '120')
+      .action(async (o: { wait: boolean; timeout: string }, cmd: Command) => {
+        const { runResync } = await import('./resync.ts');
+        const timeoutSec = Number(o.timeout);
+        if (!(timeoutSec > 0)) cmd.error(`--timeout must be a number of seconds, got ${o.timeout}`);
+        process.exitCode = await runResync({ ...hostArgs(cmd), wait: o.wait, timeoutSec });
+      }),
+  );
   return program;
 }
