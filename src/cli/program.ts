@@ -125,5 +125,13 @@ export function buildProgram(): Command {
         process.exitCode = await runResync({ ...hostArgs(cmd), wait: o.wait, timeoutSec });
       }),
   );
+  const config = program.command('config').description('netvpp.ini: netvpp config sample');
+  config
+    .command('sample')
+    .description('print a complete commented netvpp.ini, generated from the option tables')
+    .action(async () => {
+      const { configSample } = await import('./config-sample.ts');
+      process.stdout.write(configSample());
+    });
   return program;
 }
