@@ -8,8 +8,11 @@ export interface PortStatus {
 }
 
 export interface ResyncStats {
-  /** uncertain-write: a write's reply never came, so VPP is read back before anything is retried. */
-  reason: 'start' | 'vpp-restart' | 'vpp-reconnect' | 'uncertain-write';
+  /**
+   * uncertain-write: a write's reply never came, so VPP is read back before anything is retried;
+   * requested: an operator asked for it (`netvpp resync --host`).
+   */
+  reason: 'start' | 'vpp-restart' | 'vpp-reconnect' | 'uncertain-write' | 'requested';
   ports: number;
   /** VPP calls from the first dump to the end of the first pass. */
   calls: number;

@@ -11,7 +11,7 @@
 // result for the cost of the change (see HostCompiler, outOfSync). With `verify` each incremental
 // pass is also checked against a full compile, diff and readiness (tests run with it).
 import { EventEmitter } from 'node:events';
-import { encodeValue, keys, PREFIX, type HostState } from '../model/keyspace.ts';
+import { encodeValue, keys, PREFIX, type HostState, type HostStatus } from '../model/keyspace.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
 import { logger, type Logger } from '../util/log.ts';
 import {
@@ -38,8 +38,9 @@ import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
 import { PortStateReporter } from './report.ts';
-import { CountingVpp } from './vpp-api.ts';
+import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
+import { AgentStatus } from './status.ts';
 
 export type { AgentHealth, PortCounts, ResyncStats } from './agent-types.ts';
 
@@ -68,7 +69,8 @@ export interface AgentOptions {
 
 /**
  * Events: 'synced' (ResyncStats) after the first pass following each resync; 'pass' after every pass;
- * 'idle' whenever the loop has nothing left to do.
+ * 'worked' ({full, ms}: the whole pass, VPP read-back and report included); 'idle' whenever the loop
+ * has nothing left to do.
  */
 export class Agent extends EventEmitter {
   readonly desired: DesiredState;
@@ -117,6 +119,11 @@ export class Agent extends EventEmitter {
   private readonly dirtyIfs = new Map<number, number>();
   private startedAt = new Date().toISOString();
   lastResync: ResyncStats | null = null;
+  /** Every VPP call since start, and its failures, by message (GET /metrics). */
+  readonly vppTotals = new VppCallTotals();
+  /** The summary on the liveness key, and resync requests (status.ts). */
+  private status: { view: AgentStatus; last?: HostStatus } | undefined;
+  private resyncRequested = false;
 
   constructor(
     readonly config: AgentConfig,
@@ -191,6 +198,19 @@ export class Agent extends EventEmitter {
     });
     this.connecting = this.connectVpp();
     this.loopDone = this.loop();
+    const view = new AgentStatus(this, this.store, (s) => this.publishStatus(s), this.log.child('status'));
+    this.status = { view };
+  }
+
+  private publishStatus(s: HostStatus): void {
+    if (this.status) this.status.last = s;
+    void this.liveness?.update(this.hostState());
+  }
+
+  /** `netvpp resync --host`: the next pass reads VPP back and goes over everything, failures at once. */
+  requestResync(): void {
+    this.resyncRequested = true;
+    this.kick();
   }
 
   async stop(): Promise<void> {
@@ -201,6 +221,7 @@ export class Agent extends EventEmitter {
     if (this.reportRetry) clearTimeout(this.reportRetry);
     await this.loopDone;
     await this.connecting?.catch(() => undefined);
+    await this.status?.view.close();
     await this.feed.close();
     await this.liveness?.close();
     await this.client?.close();
@@ -297,7 +318,7 @@ export class Agent extends EventEmitter {
         } else {
           restarted = (await this.client.reconnect()).restarted;
         }
-        this.vpp = new CountingVpp(this.client);
+        this.vpp = new CountingVpp(this.client, this.vppTotals);
         this.vppVersion = (await this.client.request(show_version, {})).version;
         try {
           await ensureAclReclassify(this.vpp, this.log);
@@ -394,6 +415,7 @@ export class Agent extends EventEmitter {
       agent_version: AGENT_VERSION,
       vpp: { connected: this.vppConnected, version: this.vppVersion },
       started_at: this.startedAt,
+      ...(this.status?.last ? { status: this.status.last } : {}),
     };
     return encodeValue(keys.hostAlive(this.config.host), v);
   }
@@ -448,6 +470,12 @@ export class Agent extends EventEmitter {
   private async work(vpp: CountingVpp): Promise<void> {
     const started = Date.now();
     let reason: ResyncStats['reason'] | undefined;
+    if (this.resyncRequested) {
+      this.resyncRequested = false;
+      this.actual = undefined;
+      this.resyncReason = 'requested';
+      this.reconciler.reset();
+    }
     if (!this.actual) {
       reason = this.resyncReason ?? 'vpp-reconnect';
       vpp.take();
@@ -529,6 +557,7 @@ export class Agent extends EventEmitter {
       this.emit('synced', this.lastResync);
     }
     await this.report(full, delta?.ports, summary);
+    this.emit('worked', { full, ms: Date.now() - started });
     this.log.debug('work', {
       full,
       compile_ms: tPass - tCompile,

@@ -2,7 +2,7 @@
 // controller may share: src/util/ini.ts), then environment variables (NETVPP_*), then command-line
 // flags, each overriding the one before. Every problem is collected and reported at once, naming
 // the option and where it came from.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
@@ -12,21 +12,25 @@ import {
   etcdClientConfig,
   type EtcdClientConfig,
   FORMER_ETCD_INI_NAMES,
+  FORMER_ETCD_NAMES,
   formerEtcdEnvProblems,
   formerEtcdFlag,
 } from '../store/config.ts';
+import type { Command } from 'commander';
 import {
-  checkSections,
-  DEFAULT_SECTION_OPTIONS,
-  type Ini,
-  type OptionSpec,
-  parseIni,
-  resolveOptions,
-  sectionLabel,
-} from '../util/ini.ts';
-import type { Level } from '../util/log.ts';
+  addOptionTable,
+  type ConfigArgs,
+  configArgs,
+  DEFAULT_CONFIG_FILE,
+  type FormerFlag,
+  parseOptionArgs,
+  quietCommand,
+} from '../util/cli-options.ts';
+import { DEFAULT_SECTION_OPTIONS, type OptionSpec, readConfigFiles, resolveOptions } from '../util/ini.ts';
+import type { Level, LogSettings } from '../util/log.ts';
+import { logSettings } from '../util/log-config.ts';
 
-export const DEFAULT_CONFIG_FILE = '/etc/netvpp/netvpp.ini';
+export { DEFAULT_CONFIG_FILE };
 
 /** How a tap port's kernel side is made: VPP's tap (needs /dev/vhost-net) or a veth + af_packet. */
 export type TapBackend = 'tap' | 'veth';
@@ -51,10 +55,14 @@ export interface AgentConfig {
   /** VXLAN overlay networks ([vxlan]); null when local_ip is not set (no vxlan networks here). */
   vxlan?: VxlanConfig | null;
   logLevel: Level;
+  /** [DEFAULT] use_json and log_file (oslo.log); absent: text lines on stderr. */
+  log?: Omit<LogSettings, 'level'>;
   /** Loopback address and port of the health endpoint; port 0 picks a free one; null disables it. */
   health: { host: string; port: number } | null;
-  /** The file that was read, if any. */
+  /** The file that was read, if any (the last, when several were). */
   configFile: string | null;
+  /** Every file read, in order. */
+  configFiles?: string[];
 }
 
 /** [vxlan]: this host's tunnel endpoint. */
@@ -165,54 +173,29 @@ const OPTIONS = [
 
 type OptionName = (typeof OPTIONS)[number]['name'];
 
-/** Usage text for `netvpp agent --help`. */
-export function usage(): string {
-  const lines = [
-    'Options (flag / environment / ini [section] option):',
-    '  --config-file PATH  (NETVPP_CONFIG)',
-  ];
-  for (const o of OPTIONS) {
-    lines.push(`  --${o.flag} VALUE  (${o.env}; ${sectionLabel(o.section)} ${o.name}): ${o.help}`);
-  }
-  return lines.join('\n');
+/** The agent's former etcd flags, refused with their new names. */
+const FORMER_ETCD_FLAGS: readonly FormerFlag[] = FORMER_ETCD_NAMES.map((f) => ({
+  flag: f.flag,
+  now: formerEtcdFlag(f.flag) ?? f.flag,
+}));
+
+/** The agent's options on a commander command (`netvpp agent`, `plan`, `audit`, ...). */
+export function addAgentOptions(cmd: Command): Command {
+  return addOptionTable(cmd, OPTIONS, FORMER_ETCD_FLAGS);
 }
 
-/** Splits `--name value` / `--name=value` flags into values by option name; unknown flags are problems. */
-function parseFlags(
-  argv: string[],
-  problems: string[],
-): { values: Partial<Record<OptionName, string>>; configFile?: string } {
-  const byFlag = new Map<string, OptionName>(OPTIONS.map((o) => [o.flag, o.name]));
-  const values: Partial<Record<OptionName, string>> = {};
-  let configFile: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(a);
-    if (!m) {
-      problems.push(`unexpected argument ${JSON.stringify(a)}`);
-      continue;
-    }
-    const flag = m[1];
-    const name = byFlag.get(flag);
-    if (name === undefined && flag !== 'config-file') {
-      const now = formerEtcdFlag(flag);
-      problems.push(`unknown flag --${flag}${now ? ` (now --${now})` : ''}`);
-      continue;
-    }
-    let v = m[2];
-    if (v === undefined) {
-      v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) {
-        problems.push(`flag --${flag} needs a value`);
-        continue;
-      }
-      i++;
-    }
-    if (name === undefined) configFile = v;
-    else values[name] = v;
-  }
-  return { values, configFile };
+/** What the command line gave, by option name (from a command made with `addAgentOptions`). */
+export function agentArgs(opts: Record<string, unknown>): ConfigArgs {
+  return configArgs(opts, OPTIONS, FORMER_ETCD_FLAGS);
 }
+
+/** Usage text for `netvpp agent --help` (commander's, from the option table). */
+export function usage(): string {
+  return addAgentOptions(quietCommand('agent')).helpInformation();
+}
+
+/** The option table, for `netvpp config sample`. */
+export const AGENT_OPTIONS: readonly OptionSpec[] = OPTIONS;
 
 /** Parses `physnet:ifname,…` (spaces ignored; newlines, as from continuation lines, separate too). */
 export function parsePhysnets(s: string, problems: string[], where = 'physnets'): Map<string, string> {
@@ -284,7 +267,9 @@ function vxlanConfig(
 }
 
 export interface LoadOptions {
+  /** Command-line options alone (parsed with commander); or `args`, already parsed. */
   argv?: string[];
+  args?: ConfigArgs;
   env?: NodeJS.ProcessEnv;
   /** Used to decide tap_backend=auto; default: does /dev/vhost-net exist. */
   hasVhostNet?: () => boolean;
@@ -293,42 +278,29 @@ export interface LoadOptions {
 /** Reads ini file, environment and flags into a checked AgentConfig; throws ConfigError listing every problem. */
 export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   const env = opts.env ?? process.env;
-  const problems: string[] = [];
-  const flags = parseFlags(opts.argv ?? [], problems);
+  const args = opts.args ?? parseOptionArgs(OPTIONS, opts.argv ?? [], FORMER_ETCD_FLAGS);
+  const problems: string[] = [...args.problems];
 
-  const explicitFile = flags.configFile ?? env.NETVPP_CONFIG;
-  const file = explicitFile ?? DEFAULT_CONFIG_FILE;
-  let ini: Ini = new Map();
-  let configFile: string | null = null;
-  if (existsSync(file)) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-      configFile = file;
-    } catch (e) {
-      problems.push(`cannot read config file ${file}: ${(e as Error).message}`);
-    }
-    const parsed = parseIni(text, file);
-    ini = parsed.ini;
-    problems.push(...parsed.problems);
-    // [DEFAULT], [etcd], [agent] and [vpp] are the agent's; [controller] is the controller's.
-    problems.push(...checkSections(ini, file, 'agent', OPTIONS, FORMER_ETCD_INI_NAMES));
-  } else if (explicitFile) {
-    problems.push(`config file ${file} does not exist`);
-  }
+  const explicit = args.configFiles.length
+    ? args.configFiles
+    : env.NETVPP_CONFIG
+      ? [env.NETVPP_CONFIG]
+      : null;
+  // [DEFAULT], [etcd], [agent] and [vpp] are the agent's; [controller] is the controller's.
+  const read = readConfigFiles(explicit, DEFAULT_CONFIG_FILE, 'agent', OPTIONS, FORMER_ETCD_INI_NAMES);
+  const ini = read.ini;
+  const configFile = read.files.at(-1) ?? null;
+  problems.push(...read.problems);
   problems.push(...formerEtcdEnvProblems(env));
 
   // Later sources override earlier ones; `where` says where a value came from, for error messages.
-  const { values: raw, where } = resolveOptions(OPTIONS, { ini, file: configFile, env, flags: flags.values });
+  const { values: raw, where } = resolveOptions(OPTIONS, { ini, file: configFile, env, flags: args.flags });
 
   const host = raw.host ?? hostname();
   if (!/^[^/\s]{1,255}$/.test(host))
     problems.push(`${where('host')}: host name ${JSON.stringify(host)} is not valid`);
 
-  const levels: Level[] = ['debug', 'info', 'warn', 'error'];
-  const logLevel = (raw.log_level ?? 'info').toLowerCase() as Level;
-  if (!levels.includes(logLevel))
-    problems.push(`${where('log_level')}: log level must be one of ${levels.join('|')}`);
+  const { level: logLevel, ...log } = logSettings(raw, where, problems);
 
   const physnets = parsePhysnets(raw.physnets ?? '', problems, where('physnets'));
   if (physnets.size === 0 && raw.physnets === undefined) {
@@ -386,7 +358,9 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     tapBackendSetting: tapSetting as TapBackend | 'auto',
     gso: gsoSetting === 'true',
     logLevel,
+    log,
     health,
     configFile,
+    configFiles: read.files,
   };
 }

@@ -1,8 +1,9 @@
 // Starting and stopping a whole agent (agent + health endpoint), for `netvpp agent` and the demo.
-import { setLogLevel } from '../util/log.ts';
+import { configureLog } from '../util/log.ts';
 import { Agent, type AgentOptions } from './agent.ts';
 import type { AgentConfig } from './config.ts';
 import { startHealthServer, type HealthServer } from './health.ts';
+import { agentMetrics } from './metrics.ts';
 
 export interface RunningAgent {
   agent: Agent;
@@ -12,11 +13,16 @@ export interface RunningAgent {
 }
 
 export async function startAgent(config: AgentConfig, opts: AgentOptions = {}): Promise<RunningAgent> {
-  setLogLevel(config.logLevel);
+  configureLog({ level: config.logLevel, ...config.log });
   const agent = new Agent(config, opts);
   let health: HealthServer | null = null;
   if (config.health) {
-    health = await startHealthServer(config.health.host, config.health.port, () => agent.health());
+    health = await startHealthServer(
+      config.health.host,
+      config.health.port,
+      () => agent.health(),
+      agentMetrics(agent),
+    );
   }
   agent.start();
   return {

@@ -23,10 +23,42 @@ export interface CallCounts {
   byName: Map<string, number>;
 }
 
+/** Every call since the agent started and the ones that failed, by message (for /metrics). */
+export class VppCallTotals {
+  readonly byName = new Map<string, { calls: number; failures: number }>();
+
+  private entry(name: string): { calls: number; failures: number } {
+    let e = this.byName.get(name);
+    if (!e) this.byName.set(name, (e = { calls: 0, failures: 0 }));
+    return e;
+  }
+
+  call(name: string): void {
+    this.entry(name).calls++;
+  }
+
+  fail(name: string): void {
+    this.entry(name).failures++;
+  }
+}
+
 export class CountingVpp implements VppApi {
   counts: CallCounts = { calls: 0, writes: 0, byName: new Map() };
 
-  constructor(private readonly inner: VppApi) {}
+  constructor(
+    private readonly inner: VppApi,
+    private readonly totals?: VppCallTotals,
+  ) {}
+
+  /** Counts a failure (a VPP error or a timeout) in the totals; the caller still gets the rejection. */
+  private watch<T>(name: string, p: Promise<T>): Promise<T> {
+    const t = this.totals;
+    if (t) {
+      t.call(name);
+      p.then(undefined, () => t.fail(name));
+    }
+    return p;
+  }
 
   /** Returns the counts so far and starts new ones. */
   take(): CallCounts {
@@ -43,12 +75,12 @@ export class CountingVpp implements VppApi {
 
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R> {
     this.count(def.name, isWriteRequest(def.name, args as { cmd?: unknown }));
-    return this.inner.request(def, args);
+    return this.watch(def.name, this.inner.request(def, args));
   }
 
   dump<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R[]> {
     this.count(def.name, false);
-    return this.inner.dump(def, args);
+    return this.watch(def.name, this.inner.dump(def, args));
   }
 
   offers(group: GroupName): boolean {

@@ -3,7 +3,7 @@
 // any of them disagree, 0 when all agree (2 when etcd or VPP can't be reached).
 import { portKeysShown, type FieldDiff, type HostInspection, type KeyChange } from '../agent/inspect.ts';
 import type { PortState } from '../model/keyspace.ts';
-import { runInspect, show, type CliIo, type Rendered } from './inspect-host.ts';
+import { runInspect, show, type CliIo, type HostArgs, type Rendered } from './inspect-host.ts';
 
 export interface ObjectDiff {
   key: string;
@@ -193,6 +193,6 @@ export function renderAudit(insp: HostInspection, json: boolean): Rendered {
   return { lines, exitCode };
 }
 
-export function runAudit(argv: string[], io?: CliIo): Promise<number> {
-  return runInspect('audit', argv, renderAudit, io);
+export function runAudit(args: HostArgs, io?: CliIo): Promise<number> {
+  return runInspect('audit', args, renderAudit, io);
 }

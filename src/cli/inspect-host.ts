@@ -1,7 +1,8 @@
 // What `netvpp plan` and `netvpp audit` share: the agent's configuration (the same file, environment
 // and flags as `netvpp agent`, plus --json), the connections to etcd and VPP, and the exit status 2
 // when the host can't be inspected.
-import { ConfigError, loadConfig, usage, type AgentConfig } from '../agent/config.ts';
+import { ConfigError, loadConfig, type AgentConfig } from '../agent/config.ts';
+import type { ConfigArgs } from '../util/cli-options.ts';
 import { inspectHost, UnreachableError, type HostInspection } from '../agent/inspect.ts';
 import { PREFIX } from '../model/keyspace.ts';
 import { openStore } from '../store/index.ts';
@@ -19,7 +20,7 @@ export interface CliIo {
   env?: NodeJS.ProcessEnv;
 }
 
-const defaultIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
+export const defaultIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
 /** Connects to the host's etcd and VPP as configured, inspects, and closes both. */
 export async function inspectConfigured(config: AgentConfig): Promise<HostInspection> {
@@ -50,30 +51,40 @@ export async function inspectConfigured(config: AgentConfig): Promise<HostInspec
   }
 }
 
+/** What `netvpp plan`, `audit` and the other host commands are given: agent options, and --json. */
+export interface HostArgs {
+  args: ConfigArgs;
+  json: boolean;
+}
+
+/**
+ * The agent's configuration for a CLI command, or the exit status 2 (with the message written) when
+ * it is wrong. Turns the agent's log lines (etcd connected...) down: they are not the command's output.
+ */
+export function cliAgentConfig(cmd: string, args: ConfigArgs, io: CliIo): AgentConfig | number {
+  let config: AgentConfig;
+  try {
+    config = loadConfig({ args, ...(io.env ? { env: io.env } : {}) });
+  } catch (e) {
+    io.err(e instanceof ConfigError ? e.message : `netvpp ${cmd}: ${String(e)}`);
+    return 2;
+  }
+  setLogLevel(config.logLevel === 'debug' ? 'debug' : 'error');
+  return config;
+}
+
 /**
  * Runs `netvpp <cmd> [agent options] [--json]`; returns the exit status: render's, or 2 when the
  * configuration is wrong or etcd or VPP can't be reached (or anything else stops the inspection).
  */
 export async function runInspect(
   cmd: string,
-  argv: string[],
+  { args, json }: HostArgs,
   render: (insp: HostInspection, json: boolean) => Rendered,
   io: CliIo = defaultIo,
 ): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.out(`usage: netvpp ${cmd} [--config-file PATH] [--host NAME] [--json] [agent options]\n${usage()}`);
-    return 0;
-  }
-  const json = argv.includes('--json');
-  let config: AgentConfig;
-  try {
-    config = loadConfig({ argv: argv.filter((a) => a !== '--json'), ...(io.env ? { env: io.env } : {}) });
-  } catch (e) {
-    io.err(e instanceof ConfigError ? e.message : `netvpp ${cmd}: ${String(e)}`);
-    return 2;
-  }
-  // The agent's log lines (etcd connected...) are not this command's output.
-  setLogLevel(config.logLevel === 'debug' ? 'debug' : 'error');
+  const config = cliAgentConfig(cmd, args, io);
+  if (typeof config === 'number') return config;
   let insp: HostInspection;
   try {
     insp = await inspectConfigured(config);

@@ -2,7 +2,7 @@
 // etcd's desired state against VPP's dumps, printed in the order apply would run it. Writes nothing
 // to VPP or etcd. Exit status 0 (2 when etcd or VPP can't be reached).
 import { fieldDiff, type FieldDiff, type HostInspection, type PlanOp } from '../agent/inspect.ts';
-import { runInspect, show, type CliIo, type Rendered } from './inspect-host.ts';
+import { runInspect, show, type CliIo, type HostArgs, type Rendered } from './inspect-host.ts';
 
 export interface PlanOpJson {
   type: PlanOp['type'];
@@ -99,6 +99,6 @@ export function renderPlan(insp: HostInspection, json: boolean): Rendered {
   return { lines, exitCode: 0 };
 }
 
-export function runPlan(argv: string[], io?: CliIo): Promise<number> {
-  return runInspect('plan', argv, renderPlan, io);
+export function runPlan(args: HostArgs, io?: CliIo): Promise<number> {
+  return runInspect('plan', args, renderPlan, io);
 }

@@ -1,22 +1,33 @@
 // Controller configuration: an OpenStack-style ini file (sections [controller] and [etcd]; the agent
 // may share the file, see src/util/ini.ts), overridden by environment variables, overridden by
 // command-line flags.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
 import { ETCD_OPTIONS, etcdClientConfig, FORMER_ETCD_INI_NAMES } from '../store/config.ts';
 import {
-  checkSections,
+  addOptionTable,
+  type ConfigArgs,
+  configArgs,
+  DEFAULT_CONFIG_FILE,
+  parseOptionArgs,
+  quietCommand,
+} from '../util/cli-options.ts';
+import {
   DEFAULT_SECTION_OPTIONS,
-  type Ini,
+  LOG_OPTIONS,
   type OptionSpec,
-  parseIni,
+  readConfigFiles,
   resolveOptions,
 } from '../util/ini.ts';
+import type { LogSettings } from '../util/log.ts';
+import { logSettings } from '../util/log-config.ts';
 import { type ControllerConfig, DEFAULTS } from './controller.ts';
 
-export const DEFAULT_CONFIG_FILE = '/etc/netvpp/netvpp.ini';
+export { DEFAULT_CONFIG_FILE };
 
 /** Where each setting can come from: ini section/option, environment variable, flag. */
 const OPTIONS = [
+  ...LOG_OPTIONS,
   {
     name: 'bind_host',
     section: 'controller',
@@ -120,77 +131,61 @@ const OPTIONS = [
 
 type OptionName = (typeof OPTIONS)[number]['name'];
 
-export const USAGE = `usage: netvpp controller [--config-file PATH] [--<option> VALUE ...]
-  --config-file PATH   ini file with [controller] and [etcd] (default ${DEFAULT_CONFIG_FILE}; env NETVPP_CONFIG)
-${OPTIONS.map((o) => `  --${o.flag.padEnd(22)} [${o.section}] ${o.name}, env ${o.env}: ${o.help}`).join('\n')}`;
-
-export interface ParsedArgs {
-  configFile: string | null;
-  flags: Partial<Record<OptionName, string>>;
-  help: boolean;
+/** The controller's options on a commander command (`netvpp controller`). */
+export function addControllerOptions(cmd: Command): Command {
+  return addOptionTable(cmd, OPTIONS);
 }
 
+/** The option table, for `netvpp config sample`. */
+export const CONTROLLER_OPTIONS: readonly OptionSpec[] = OPTIONS;
+
+/** `netvpp controller --help` (commander's, from the option table). */
+export const USAGE = addControllerOptions(quietCommand('controller').description('the netvpp controller'))
+  .helpInformation()
+  .trimEnd();
+
+export type ParsedArgs = ConfigArgs<OptionName>;
+
+/** What the command line gave, by option name (from a command made with `addControllerOptions`). */
+export function controllerArgs(opts: Record<string, unknown>): ParsedArgs {
+  return configArgs(opts, OPTIONS);
+}
+
+/** Parses the options alone (tests; `netvpp controller` parses with its command); throws on a bad one. */
 export function parseArgs(argv: string[]): ParsedArgs {
-  const out: ParsedArgs = { configFile: null, flags: {}, help: false };
-  const byFlag = new Map<string, OptionName>(OPTIONS.map((o) => [o.flag, o.name]));
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '-h' || a === '--help') {
-      out.help = true;
-      continue;
-    }
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m) throw new Error(`unexpected argument "${a}"\n${USAGE}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
-    if (m[1] === 'config-file') out.configFile = value;
-    else {
-      const name = byFlag.get(m[1]);
-      if (!name) throw new Error(`unknown option --${m[1]}\n${USAGE}`);
-      out.flags[name] = value;
-    }
-  }
-  return out;
+  const args = parseOptionArgs(OPTIONS, argv);
+  if (args.problems.length) throw new Error(args.problems.join('; '));
+  return args;
 }
 
 /**
- * Builds the configuration. `configFile` null means the default path, which may be absent; an
- * explicitly named file must exist. Throws one Error listing every problem.
+ * Builds the configuration. No `configFiles` (and no NETVPP_CONFIG) means the default path, which may
+ * be absent; an explicitly named file must exist. Throws one Error listing every problem.
  */
 export function loadConfig(
   args: ParsedArgs,
   env: NodeJS.ProcessEnv = process.env,
-): { config: ControllerConfig; source: string | null } {
-  const problems: string[] = [];
-  const explicit = args.configFile ?? env.NETVPP_CONFIG ?? null;
-  const path = explicit ?? DEFAULT_CONFIG_FILE;
-  let ini: Ini = new Map();
-  let source: string | null = null;
-  let text: string | undefined;
-  try {
-    text = readFileSync(path, 'utf8');
-    source = path;
-  } catch (e) {
-    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-    if (!missing || explicit) problems.push(`cannot read config file ${path}: ${(e as Error).message}`);
-  }
-  if (text !== undefined) {
-    const parsed = parseIni(text, path);
-    ini = parsed.ini;
-    problems.push(...parsed.problems);
-    // [controller] and [etcd] are the controller's; [DEFAULT] is shared (its options are the
-    // agent's, accepted here); [agent] and [vpp] are the agent's and not looked at.
-    problems.push(
-      ...checkSections(
-        ini,
-        path,
-        'controller',
-        [...OPTIONS, ...DEFAULT_SECTION_OPTIONS],
-        FORMER_ETCD_INI_NAMES,
-      ),
-    );
-  }
+): { config: ControllerConfig; source: string | null; log: LogSettings } {
+  const problems: string[] = [...args.problems];
+  const explicit = args.configFiles.length
+    ? args.configFiles
+    : env.NETVPP_CONFIG
+      ? [env.NETVPP_CONFIG]
+      : null;
+  // [controller] and [etcd] are the controller's; [DEFAULT] is shared (host is the agent's, accepted
+  // here); [agent] and [vpp] are the agent's and not looked at.
+  const read = readConfigFiles(
+    explicit,
+    DEFAULT_CONFIG_FILE,
+    'controller',
+    [...OPTIONS, ...DEFAULT_SECTION_OPTIONS],
+    FORMER_ETCD_INI_NAMES,
+  );
+  const ini = read.ini;
+  const source = read.files.at(-1) ?? null;
+  problems.push(...read.problems);
   const { values, where } = resolveOptions(OPTIONS, { ini, file: source, env, flags: args.flags });
+  const log = logSettings(values, where, problems);
   const v = (name: OptionName): string | undefined => (values[name] === '' ? undefined : values[name]);
   const number = (name: OptionName, min: number): number | undefined => {
     const x = v(name);
@@ -247,5 +242,5 @@ export function loadConfig(
 
   if (problems.length === 1) throw new Error(problems[0]);
   if (problems.length) throw new Error(`invalid controller configuration:\n  - ${problems.join('\n  - ')}`);
-  return { config: cfg, source };
+  return { config: cfg, source, log };
 }

@@ -13,6 +13,7 @@ import { TokenFile } from './auth.ts';
 import { apiHandler } from './http.ts';
 import { Intake } from './intake.ts';
 import { type MarkerChange, MarkerView } from './marker.ts';
+import { ControllerMetrics } from './metrics.ts';
 import { StateView } from './state.ts';
 
 export interface ControllerConfig {
@@ -67,6 +68,7 @@ export class Controller {
   private readonly intake: Intake;
   private readonly marker: MarkerView;
   private readonly election: Election;
+  readonly metrics: ControllerMetrics;
   private stopping = false;
   private lostWake: (() => void) | undefined;
   private electionLoop: Promise<void> = Promise.resolve();
@@ -92,7 +94,15 @@ export class Controller {
       log: (msg, err) => log.info(msg, err ? { error: err } : {}),
     });
     this.marker = new MarkerView(this.store, log.child('marker'), (change) => this.onMarker(change));
+    this.metrics = new ControllerMetrics({
+      id: this.id,
+      isLeader: () => this.election.isLeader,
+      syncNeeded: () => this.syncNeeded(),
+      connected: () => this.state.connected,
+      hostsAlive: () => this.state.hosts().length,
+    });
     this.intake = new Intake({
+      onApplied: (a) => this.metrics.applied(a),
       store: this.store,
       guard: () => this.election.guard,
       log: log.child('intake'),
@@ -141,20 +151,21 @@ export class Controller {
       });
     });
     const c = new Controller(cfg, server, log);
-    server.on(
-      'request',
-      apiHandler({
-        intake: c.intake,
-        state: c.state,
-        log,
-        isLeader: () => c.election.isLeader,
-        syncNeeded: () => c.syncNeeded(),
-        leaderUrl: () => c.leaderUrl(),
-        maxBodyBytes: cfg.maxBodyBytes,
-        maxPollSec: cfg.maxPollSec,
-        auth,
-      }),
-    );
+    const api = apiHandler({
+      intake: c.intake,
+      state: c.state,
+      log,
+      isLeader: () => c.election.isLeader,
+      syncNeeded: () => c.syncNeeded(),
+      leaderUrl: () => c.leaderUrl(),
+      maxBodyBytes: cfg.maxBodyBytes,
+      maxPollSec: cfg.maxPollSec,
+      auth,
+    });
+    // /metrics and /health/{live,ready} first (metrics.ts), then the REST API.
+    server.on('request', (req, res) => {
+      if (!c.metrics.route(req, res)) api(req, res);
+    });
     log.info('listening', { url: c.url, id: c.id, etcd: cfg.etcd.endpoints.join(',') });
     void c.state.start().then(() => log.info('agent state loaded from etcd'));
     void c.marker.start();

@@ -120,6 +120,19 @@ export interface IntakeOptions {
   maxQueued?: number;
   /** Share of the desired-state keys a full sync may delete before it is held (default 0.5). */
   syncDeleteLimit?: number;
+  /** Told of every journal batch and full sync applied (metrics.ts). */
+  onApplied?: (a: AppliedStats) => void;
+}
+
+/** What one journal batch or full sync did, for metrics. */
+export interface AppliedStats {
+  kind: 'journal' | 'sync';
+  applied: number;
+  rejected: number;
+  stale: number;
+  /** Already applied at that revision: nothing to write. */
+  unchanged: number;
+  ms: number;
 }
 
 /** A full sync's content, kept while it is held. */
@@ -376,6 +389,14 @@ export class Intake {
       writes: res.ops.length,
       ms: Date.now() - started,
     });
+    this.o.onApplied?.({
+      kind: 'journal',
+      applied: res.applied,
+      rejected: res.rejected.length,
+      stale: res.stale.length,
+      unchanged: rows.length - res.applied - res.rejected.length - res.stale.length,
+      ms: Date.now() - started,
+    });
     return { done: res.done, rejected: res.rejected, sync_needed: this.needReason !== null };
   }
 
@@ -546,6 +567,14 @@ export class Intake {
       deleted: reply.deleted,
       kept: reply.kept,
       ...(wasNeeded ? { because: wasNeeded } : {}),
+      ms: Date.now() - started,
+    });
+    this.o.onApplied?.({
+      kind: 'sync',
+      applied: networks.length + ports.length + sgs.length - reply.rejected.length,
+      rejected: reply.rejected.length,
+      stale: 0,
+      unchanged: 0,
       ms: Date.now() - started,
     });
     return reply;

@@ -238,6 +238,34 @@ export interface HostState {
   agent_version: string;
   vpp: { connected: boolean; version: string | null };
   started_at: string;
+  /** The agent's own summary for `netvpp status`; absent from agents that predate it. */
+  status?: HostStatus;
+}
+
+/**
+ * HostState.status: what the agent's GET /health says in brief, rewritten (on the liveness key)
+ * when it changes, at most every few seconds.
+ */
+export interface HostStatus {
+  /** Ports bound here: ready, with an error, or neither yet (pending). */
+  ports: { total: number; ready: number; errored: number; pending: number };
+  /** VPP objects failing and retried. */
+  failing: number;
+  /** Objects kept in VPP only because deletions are held. */
+  held: number;
+  /** Desired state loaded, first resync done, VPP connected (GET /health/ready). */
+  ready: boolean;
+  /** The last resync: why, when it ended, how long it took. */
+  last_resync: { reason: string; at: string; ms: number } | null;
+}
+
+/**
+ * `nodes/<host>/resync`: an operator's request (`netvpp resync --host`) that the agent on <host>
+ * re-read VPP and do a full pass; it acts on every new value.
+ */
+export interface ResyncRequest {
+  at: string;
+  by: string;
 }
 
 /**
@@ -481,6 +509,23 @@ export const floatingIpDocSchema: Check<FloatingIpDoc> = refine(
       : null,
 );
 
+const count = int(0, Number.MAX_SAFE_INTEGER);
+
+export const hostStatusSchema: Check<HostStatus> = obj<HostStatus>({
+  ports: obj<HostStatus['ports']>({ total: count, ready: count, errored: count, pending: count }),
+  failing: count,
+  held: count,
+  ready: bool,
+  last_resync: nullable(
+    obj<NonNullable<HostStatus['last_resync']>>({ reason: str({ max: 64 }), at: isoTime, ms: count }),
+  ),
+});
+
+export const resyncRequestSchema: Check<ResyncRequest> = obj<ResyncRequest>({
+  at: isoTime,
+  by: str({ max: 255 }),
+});
+
 export const hostStateSchema: Check<HostState> = obj<HostState>({
   host: hostName,
   physnets: arrayOf(physnetName),
@@ -491,6 +536,7 @@ export const hostStateSchema: Check<HostState> = obj<HostState>({
   agent_version: str({ max: 255 }),
   vpp: obj<HostState['vpp']>({ connected: bool, version: nullable(str({ max: 255 })) }),
   started_at: isoTime,
+  status: optional(hostStatusSchema, undefined),
 });
 
 export const portStateSchema: Check<PortState> = obj<PortState>({
@@ -554,6 +600,8 @@ export const keys = {
   floatingIp: (host: string, fipId: string) =>
     `nodes/${seg('host', host)}/floatingips/${seg('floating IP id', fipId)}`,
   hostFloatingIps: (host: string) => `nodes/${seg('host', host)}/floatingips/`,
+  /** `netvpp resync --host`: the agent re-reads VPP and does a full pass; value: ResyncRequest. */
+  resyncRequest: (host: string) => `nodes/${seg('host', host)}/resync`,
 
   secGroups: `global/secgroups/`,
   secGroup: (sgId: string) => `global/secgroups/${seg('security group id', sgId)}`,
@@ -605,7 +653,8 @@ export type ParsedKey =
   | { kind: 'portState'; host: string; portId: string }
   | { kind: 'neutronRecord'; neutronKind: NeutronKind; id: string }
   | { kind: 'controllerLeader' }
-  | { kind: 'syncMarker' };
+  | { kind: 'syncMarker' }
+  | { kind: 'resyncRequest'; host: string };
 
 export type KeyKind = ParsedKey['kind'];
 
@@ -615,6 +664,7 @@ export function parseKey(key: string): ParsedKey | null {
   if (p.some((s) => !KEY_SEGMENT_RE.test(s))) return null;
   const [a, b, c, d] = p;
   if (p.length === 4 && a === 'nodes' && c === 'ports') return { kind: 'portBinding', host: b, portId: d };
+  if (p.length === 3 && a === 'nodes' && c === 'resync') return { kind: 'resyncRequest', host: b };
   if (p.length === 4 && a === 'nodes' && c === 'routers') return { kind: 'router', host: b, routerId: d };
   if (p.length === 4 && a === 'nodes' && c === 'floatingips')
     return { kind: 'floatingIp', host: b, fipId: d };
@@ -650,6 +700,7 @@ interface ValueTypes {
   neutronRecord: NeutronRecord;
   controllerLeader: ControllerLeader;
   syncMarker: SyncMarker;
+  resyncRequest: ResyncRequest;
 }
 
 /** The schema of each key kind's value. */
@@ -667,6 +718,7 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   neutronRecord: neutronRecordSchema,
   controllerLeader: controllerLeaderSchema,
   syncMarker: syncMarkerSchema,
+  resyncRequest: resyncRequestSchema,
 };
 
 /** Parses and checks a stored value (a JSON string or its bytes) of the given key kind. */

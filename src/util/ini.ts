@@ -2,10 +2,14 @@
 // the controller share one file (/etc/netvpp/netvpp.ini): which sections each daemon reads, and how
 // an option's value is chosen from the file, the environment and the command line.
 
+import { readFileSync } from 'node:fs';
+
 /** One option's value and the line it was read from (1-based). */
 export interface IniValue {
   value: string;
   line: number;
+  /** The file it was read from, when several were merged (`mergeIni`). */
+  file?: string;
 }
 
 export interface IniSection {
@@ -85,6 +89,8 @@ export interface OptionSpec<N extends string = string> {
   help: string;
   /** Used when no source sets the option. */
   default?: string;
+  /** A switch on the command line (`--debug`, no value); `true`/`false` in the file and environment. */
+  boolean?: boolean;
 }
 
 /** Shows a section as netvpp's messages and usage texts do: `[DEFAULT]`, `[ETCD]`. */
@@ -113,7 +119,10 @@ export function resolveOptions<N extends string>(
     const iv = iniValue(sources.ini, o.section, o.name);
     if (iv !== undefined) {
       values[o.name] = iv.value;
-      from.set(o.name, `${sources.file ?? 'config'}:${iv.line} ${sectionLabel(o.section)} ${o.name}`);
+      from.set(
+        o.name,
+        `${iv.file ?? sources.file ?? 'config'}:${iv.line} ${sectionLabel(o.section)} ${o.name}`,
+      );
     }
     const ev = sources.env[o.env];
     if (ev !== undefined && ev !== '') {
@@ -148,12 +157,10 @@ export const NETVPP_INI_SECTIONS: ReadonlyMap<string, readonly Daemon[]> = new M
   ],
 );
 
-/**
- * The options of [DEFAULT]. Only the agent uses them; the controller accepts them (so one file
- * serves both daemons) and so needs their names here rather than in the agent's table.
- */
-export const DEFAULT_SECTION_OPTIONS: readonly OptionSpec<'host' | 'log_level'>[] = [
-  { name: 'host', section: 'default', env: 'NETVPP_HOST', flag: 'host', help: 'this node name' },
+export type LogOptionName = 'log_level' | 'debug' | 'log_file' | 'use_json';
+
+/** The logging options of [DEFAULT], oslo.log's names (src/util/log-config.ts reads them). */
+export const LOG_OPTIONS: readonly OptionSpec<LogOptionName>[] = [
   {
     name: 'log_level',
     section: 'default',
@@ -162,6 +169,38 @@ export const DEFAULT_SECTION_OPTIONS: readonly OptionSpec<'host' | 'log_level'>[
     help: 'debug|info|warn|error',
     default: 'info',
   },
+  {
+    name: 'debug',
+    section: 'default',
+    env: 'NETVPP_DEBUG',
+    flag: 'debug',
+    help: 'log at debug level (oslo.log; true|false)',
+    boolean: true,
+  },
+  {
+    name: 'log_file',
+    section: 'default',
+    env: 'NETVPP_LOG_FILE',
+    flag: 'log-file',
+    help: 'append log lines to this file instead of stderr (oslo.log)',
+  },
+  {
+    name: 'use_json',
+    section: 'default',
+    env: 'NETVPP_USE_JSON',
+    flag: 'use-json',
+    help: 'log one JSON object per line (oslo.log; true|false)',
+    boolean: true,
+  },
+];
+
+/**
+ * The options of [DEFAULT], read by both daemons (`host` only by the agent; the controller accepts
+ * it so one file serves both).
+ */
+export const DEFAULT_SECTION_OPTIONS: readonly OptionSpec<'host' | LogOptionName>[] = [
+  { name: 'host', section: 'default', env: 'NETVPP_HOST', flag: 'host', help: 'this node name' },
+  ...LOG_OPTIONS,
 ];
 
 /**
@@ -192,4 +231,45 @@ export function checkSections(
     }
   }
   return problems;
+}
+
+/**
+ * Reads netvpp.ini files for `daemon`: `paths` in order (each must exist; later ones override
+ * earlier ones), or when null the default file if it exists. Each file's sections are checked as
+ * `checkSections` does; values remember their file for messages.
+ */
+export function readConfigFiles(
+  paths: readonly string[] | null,
+  defaultFile: string,
+  daemon: Daemon,
+  known: readonly Pick<OptionSpec, 'section' | 'name'>[],
+  renamed: Readonly<Record<string, string>> = {},
+): { ini: Ini; files: string[]; problems: string[] } {
+  const ini: Ini = new Map();
+  const files: string[] = [];
+  const problems: string[] = [];
+  for (const path of paths ?? [defaultFile]) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+      if (missing && paths === null) continue; // the default file may be absent
+      problems.push(
+        missing
+          ? `config file ${path} does not exist`
+          : `cannot read config file ${path}: ${(e as Error).message}`,
+      );
+      continue;
+    }
+    files.push(path);
+    const parsed = parseIni(text, path);
+    problems.push(...parsed.problems, ...checkSections(parsed.ini, path, daemon, known, renamed));
+    for (const [name, sec] of parsed.ini) {
+      const into = ini.get(name) ?? { line: sec.line, options: new Map<string, IniValue>() };
+      for (const [opt, v] of sec.options) into.options.set(opt, { ...v, file: path });
+      ini.set(name, into);
+    }
+  }
+  return { ini, files, problems };
 }

@@ -124,11 +124,11 @@ test('no physnets at all, an unknown flag, and a missing config file are errors'
 
 test('an unknown option in [DEFAULT], [agent], [etcd] or [vpp] is an error naming file and line', () => {
   withFile(
-    '[DEFAULT]\ndebug = true\n[agent]\nphysnets = p:loop0\nphysnet = q:loop1\n[etcd]\nhost = etcd1\n[vpp]\nsockt = /run/vpp/api.sock\n',
+    '[DEFAULT]\nverbose = true\n[agent]\nphysnets = p:loop0\nphysnet = q:loop1\n[etcd]\nhost = etcd1\n[vpp]\nsockt = /run/vpp/api.sock\n',
     (path) => {
       const p = problems(() => loadConfig({ argv: ['--config-file', path], env: {} }));
       assert.deepEqual(p, [
-        `${path}:2: unknown option debug in [DEFAULT]`,
+        `${path}:2: unknown option verbose in [DEFAULT]`,
         `${path}:5: unknown option physnet in [AGENT]`,
         `${path}:7: unknown option host in [ETCD]`,
         `${path}:9: unknown option sockt in [VPP]`,
@@ -199,10 +199,48 @@ test('etcd options: flags, environment, TLS and request timeout', () => {
 });
 
 test('usage lists every option with its flag, environment variable and ini name', () => {
-  const u = usage();
-  assert.match(u, /--etcd-hosts VALUE {2}\(NETVPP_ETCD_HOSTS; \[ETCD\] hosts\)/);
-  assert.match(u, /--etcd-ca-cert VALUE {2}\(NETVPP_ETCD_CA_CERT; \[ETCD\] ca_cert\)/);
-  assert.match(u, /--physnets VALUE {2}\(NETVPP_PHYSNETS; \[AGENT\] physnets\)/);
-  assert.match(u, /--host VALUE {2}\(NETVPP_HOST; \[DEFAULT\] host\)/);
-  assert.match(u, /--vpp-socket VALUE {2}\(NETVPP_VPP_SOCKET; \[VPP\] socket\)/);
+  // Help is wrapped for an 80-column terminal: compare it as one line.
+  const u = usage().replace(/\s+/g, ' ');
+  assert.match(u, /--etcd-hosts <value> .*?\(NETVPP_ETCD_HOSTS; \[ETCD\] hosts; default 127\.0\.0\.1:2379\)/);
+  assert.match(u, /--etcd-ca-cert <value> .*?\(NETVPP_ETCD_CA_CERT; \[ETCD\] ca_cert\)/);
+  assert.match(u, /--physnets <value> .*?\(NETVPP_PHYSNETS; \[AGENT\] physnets\)/);
+  assert.match(u, /--host <value> .*?\(NETVPP_HOST; \[DEFAULT\] host\)/);
+  assert.match(
+    u,
+    /--vpp-socket <value> .*?\(NETVPP_VPP_SOCKET; \[VPP\] socket; default \/run\/vpp\/api\.sock\)/,
+  );
+  assert.match(u, /--config-file <path> ini file, repeatable/);
+});
+
+test('oslo.log options in [DEFAULT]: debug = True is log level debug; use_json and log_file', () => {
+  withFile('[DEFAULT]\ndebug = True\nuse_json = yes\n[agent]\nphysnets = p:loop0\n', (path) => {
+    const c = loadConfig({ argv: ['--config-file', path], env: {} });
+    assert.equal(c.logLevel, 'debug');
+    assert.deepEqual(c.log, { json: true, file: null });
+    const off = loadConfig({ argv: ['--config-file', path], env: { NETVPP_DEBUG: 'false' } });
+    assert.equal(off.logLevel, 'info');
+    const p = problems(() =>
+      loadConfig({ argv: ['--config-file', path, '--log-file', '/nonexistent/dir/agent.log'], env: {} }),
+    );
+    assert.deepEqual(p, ['--log-file: directory /nonexistent/dir does not exist']);
+  });
+});
+
+test('--config-file repeated: later files override earlier ones; errors name the file', () => {
+  withFile('[agent]\nphysnets = p:loop0\ntap_backend = tap\n[vpp]\nsocket = /run/a.sock\n', (first) =>
+    withFile('[vpp]\nsocket = /run/b.sock\n[agent]\ntap_backend = bogus\n', (second) => {
+      const p = problems(() =>
+        loadConfig({ argv: ['--config-file', first, '--config-file', second], env: {} }),
+      );
+      assert.deepEqual(
+        p.map((x) => x.replace(second, 'SECOND')),
+        ['SECOND:4 [AGENT] tap_backend: must be auto, tap or veth, got "bogus"'],
+      );
+      writeFileSync(second, '[vpp]\nsocket = /run/b.sock\n');
+      const c = loadConfig({ argv: ['--config-file', first, '--config-file', second], env: {} });
+      assert.equal(c.vppSocket, '/run/b.sock');
+      assert.equal(c.tapBackend, 'tap');
+      assert.deepEqual(c.configFiles, [first, second]);
+    }),
+  );
 });

@@ -278,6 +278,6 @@ describe('netvpp plan and audit', () => {
     assert.match(noEtcd.stderr, /cannot reach etcd at http:\/\/127\.0\.0\.1:1/);
     const badFlag = await netvpp(['plan', '--config-file', ini, '--nonsense', 'x']);
     assert.equal(badFlag.code, 2);
-    assert.match(badFlag.stderr, /unknown flag --nonsense/);
+    assert.match(badFlag.stderr, /unknown option '--nonsense'/);
   });
 });

@@ -1,0 +1,101 @@
+// The controller's Prometheus metrics and its liveness/readiness endpoints (docs/operations.md):
+//   GET /metrics        Prometheus text
+//   GET /health/live    200 while the process answers
+//   GET /health/ready   200 once connected to etcd with the agents' state loaded (reads can be
+//                       served; leading is not required: a follower is ready too)
+// They sit in front of the REST API (http.ts), which keeps GET /v1/health for the driver.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppliedStats } from './intake.ts';
+
+export interface MetricsSource {
+  id: string;
+  isLeader(): boolean;
+  syncNeeded(): boolean;
+  /** Connected to etcd with the state/ watch loaded. */
+  connected(): boolean;
+  hostsAlive(): number;
+}
+
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  private readonly rows: Counter<'kind' | 'result'>;
+  private readonly durations: Histogram<'kind'>;
+
+  constructor(private readonly src: MetricsSource) {
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ controller: src.id });
+    collectDefaultMetrics({ register: this.registry });
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(value());
+        },
+      });
+    gauge('netvpp_controller_leader', '1 while this controller is the leader', () =>
+      src.isLeader() ? 1 : 0,
+    );
+    gauge('netvpp_controller_etcd_connected', '1 while connected to etcd (agent state loaded)', () =>
+      src.connected() ? 1 : 0,
+    );
+    gauge('netvpp_controller_sync_needed', '1 while a full sync from Neutron is needed', () =>
+      src.syncNeeded() ? 1 : 0,
+    );
+    gauge('netvpp_controller_hosts_alive', 'Hosts with a live agent (state/<host>/alive)', () =>
+      src.hostsAlive(),
+    );
+    this.rows = new Counter({
+      name: 'netvpp_controller_journal_rows_total',
+      help: 'Rows applied, rejected (bad input), stale (older than applied) or unchanged (applied before), by journal or full sync',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
+    this.durations = new Histogram({
+      name: 'netvpp_controller_batch_duration_seconds',
+      help: 'Duration of journal batches and full syncs (etcd writes included)',
+      labelNames: ['kind'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+      registers,
+    });
+  }
+
+  /** Intake's report of a batch or a sync. */
+  applied(a: AppliedStats): void {
+    this.rows.inc({ kind: a.kind, result: 'applied' }, a.applied);
+    this.rows.inc({ kind: a.kind, result: 'rejected' }, a.rejected);
+    this.rows.inc({ kind: a.kind, result: 'stale' }, a.stale);
+    this.rows.inc({ kind: a.kind, result: 'unchanged' }, a.unchanged);
+    this.durations.observe({ kind: a.kind }, a.ms / 1000);
+  }
+
+  /** Serves /metrics and /health/{live,ready}; false for every other request. */
+  route(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body) + '\n');
+    };
+    if (req.method !== 'GET') return false;
+    if (path === '/health/live') send(200, { status: 'alive' });
+    else if (path === '/health/ready') {
+      const ready = this.src.connected();
+      send(ready ? 200 : 503, {
+        ready,
+        etcd: ready ? 'connected' : 'disconnected',
+        leader: this.src.isLeader(),
+      });
+    } else if (path === '/metrics') {
+      this.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': this.registry.contentType });
+          res.end(text);
+        },
+        (e: unknown) => send(500, { error: e instanceof Error ? e.message : String(e) }),
+      );
+    } else return false;
+    return true;
+  }
+}

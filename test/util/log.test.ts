@@ -1,0 +1,34 @@
+// oslo.log-style logging: use_json gives one JSON object per line, log_file appends to a file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configureLog, logger } from '../../src/util/log.ts';
+
+test('use_json and log_file: JSON lines appended to the file, below the level nothing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-log-'));
+  const file = join(dir, 'agent.log');
+  try {
+    configureLog({ level: 'info', json: true, file });
+    const log = logger('agent').child('vpp');
+    log.debug('not shown');
+    log.info('connected to VPP', { version: '26.06', error: new Error('boom'), n: 3n });
+    configureLog({ level: 'info', json: false, file });
+    log.warn('plain line', { socket: '/run/vpp/api.sock' });
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    assert.equal(lines.length, 2);
+    const rec = JSON.parse(lines[0]) as Record<string, unknown>;
+    assert.equal(rec.level, 'info');
+    assert.equal(rec.component, 'agent.vpp');
+    assert.equal(rec.message, 'connected to VPP');
+    assert.equal(rec.version, '26.06');
+    assert.equal(rec.error, 'boom');
+    assert.equal(rec.n, '3');
+    assert.match(String(rec.time), /^\d{4}-\d\d-\d\dT/);
+    assert.match(lines[1], / WARN agent\.vpp: plain line socket=\/run\/vpp\/api\.sock$/);
+  } finally {
+    configureLog({ level: 'warn' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
