@@ -200,7 +200,7 @@ test('port events: full state first, then a long poll returns what an agent repo
   assert.equal(got.status, 200);
   assert.equal(got.body.resync, false);
   assert.deepEqual(got.body.events, [
-    { port_id: p2, host: 'hv1', revision: 4, ready: false, error: 'ACL rejected by VPP' },
+    { kind: 'port', port_id: p2, host: 'hv1', revision: 4, ready: false, error: 'ACL rejected by VPP' },
   ]);
   assert.ok(Number(got.body.cursor) > Number(cursor));
 
@@ -212,8 +212,42 @@ test('port events: full state first, then a long poll returns what an agent repo
   await store.delete(keys.portState('hv1', p1));
   const gone = await call(ctl.url, 'GET', `/v1/ports/events?since=${got.body.cursor as string}&timeout=60`);
   assert.deepEqual(gone.body.events, [
-    { port_id: p1, host: 'hv1', revision: null, ready: false, error: null, deleted: true },
+    { kind: 'port', port_id: p1, host: 'hv1', revision: null, ready: false, error: null, deleted: true },
   ]);
+});
+
+test('router and floating IP states ride the same stream (/v1/events), each named by its kind', async () => {
+  const router = uid(120);
+  const fip = uid(121);
+  const start = await call(ctl.url, 'GET', '/v1/events?timeout=0');
+  const cursor = start.body.cursor as string;
+  await store.put(keys.routerState('net1', router), portState(3, true));
+  await store.put(keys.floatingIpState('net1', fip), portState(5, false, 'no NAT plugin'));
+  // A malformed agent value is an error on that object, not a broken stream.
+  await store.put(keys.floatingIpState('net1', uid(122)), '{"ready": "yes"}');
+  let seen: Record<string, unknown>[] = [];
+  await waitFor('the three states', async () => {
+    const r = await call(ctl.url, 'GET', `/v1/events?since=${cursor}&timeout=5`);
+    seen = r.body.events as Record<string, unknown>[];
+    return seen.length === 3;
+  });
+  assert.deepEqual(seen.slice(0, 2), [
+    { kind: 'router', router_id: router, host: 'net1', revision: 3, ready: true, error: null },
+    {
+      kind: 'floatingip',
+      floatingip_id: fip,
+      host: 'net1',
+      revision: 5,
+      ready: false,
+      error: 'no NAT plugin',
+    },
+  ]);
+  assert.equal(seen[2].floatingip_id, uid(122));
+  assert.match(seen[2].error as string, /invalid floating IP state value/);
+  // The full replay has them too.
+  const full = await call(ctl.url, 'GET', '/v1/ports/events?timeout=0');
+  const kinds = (full.body.events as Record<string, unknown>[]).filter((e) => e.host === 'net1');
+  assert.deepEqual(kinds.map((e) => e.kind).sort(), ['floatingip', 'floatingip', 'router']);
 });
 
 test('port events: a cursor older than what an instance knows gets the full state', async () => {
@@ -245,13 +279,14 @@ test('port events: when more changes happened than the log keeps, an old cursor 
     await waitFor('the four changes', async () => (await view.events(Number(start.cursor), 0)).resync);
     const r = await view.events(Number(start.cursor), 0);
     assert.equal(r.resync, true);
-    for (let i = 0; i < 4; i++) assert.ok(r.events.some((e) => e.port_id === uid(140 + i)));
+    for (let i = 0; i < 4; i++)
+      assert.ok(r.events.some((e) => e.kind === 'port' && e.port_id === uid(140 + i)));
     // A recent cursor still gets just the changes after it.
     await store.put(keys.portState('hv3', uid(150)), portState(1, true));
     const recent = await view.events(Number(r.cursor), 60_000);
     assert.equal(recent.resync, false);
     assert.deepEqual(
-      recent.events.map((e) => e.port_id),
+      recent.events.map((e) => (e.kind === 'port' ? e.port_id : e.kind)),
       [uid(150)],
     );
   } finally {

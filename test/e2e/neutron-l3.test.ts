@@ -109,6 +109,7 @@ describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
       assert.deepEqual(b.router, {
         router_id: routerId,
         addresses: [expected.get(p.fixed_ips[0].subnet_id)],
+        role: 'interface',
       });
     }
     // ACTIVE only once the agent on net1 reports the router interface ready in VPP.
@@ -149,7 +150,7 @@ describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
       ['network:router_interface', router.id, 'net1', 'router'],
     );
     const b = await converge('the binding on net1', () => binding('net1', port.id));
-    assert.deepEqual(b.router, { router_id: router.id, addresses: ['10.61.0.254/24'] });
+    assert.deepEqual(b.router, { router_id: router.id, addresses: ['10.61.0.254/24'], role: 'interface' });
     assert.equal(await binding('compute1', port.id), undefined);
     await converge(`router port ${port.id} ACTIVE`, async () =>
       (await apiPort(port.id)).status === 'ACTIVE' ? true : undefined,
