@@ -61,6 +61,9 @@ _on_commit = []
 _builders = {}
 # fn(session, resource, id, data): runs after a marked resource was read.
 _after_build = []
+# fn(session): marks what the session holds unflushed. before_commit runs
+# before commit's own flush, so changes not yet flushed must be seen here.
+_scans = []
 
 
 def _merge_op(previous, new):
@@ -100,11 +103,14 @@ def mark(session, resource, resource_id, op=UPDATE):
     marks[key] = _merge_op(marks[key], op) if key in marks else op
 
 
-def register_builder(resource, build, after=None):
-    """build(session, ids) -> {id: snapshot} of the ids that still exist."""
+def register_builder(resource, build, after=None, scan=None):
+    """build(session, ids) -> {id: snapshot} of the ids that still exist;
+    scan(session): marks resources among the session's unflushed objects."""
     _builders[resource] = build
     if after is not None and after not in _after_build:
         _after_build.append(after)
+    if scan is not None and scan not in _scans:
+        _scans.append(scan)
 
 
 def _build_marked(session):
@@ -150,6 +156,8 @@ def current_revision(session, resource, resource_id):
 
 
 def _before_commit(session):
+    for scan in _scans:
+        scan(session)
     if not (session.info.get(_PENDING) or session.info.get(_PROVISION) or
             session.info.get(_MARKS)):
         return

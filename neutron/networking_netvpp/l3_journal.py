@@ -1,10 +1,11 @@
 """Journal rows of routers and floating IPs, in the transaction of the change.
 
 Routers and floating IPs are changed along many paths, several of which
-have no precommit hook (a gateway port attached, a floating IP left by a
-deleted port, the router's host recorded): so whatever touches them in a
-session marks them (journal.mark), and their snapshot is read from the
-database just before that transaction commits (l3_payloads). A bulk update
+have no precommit hook (a gateway port attached, SNAT switched, a floating IP
+left by a deleted port, the router's host recorded): so whatever touches them
+in a session marks them (journal.mark: at every flush, and at commit for
+what is not flushed yet), and their snapshot is read from the database just
+before that transaction commits (l3_payloads). A bulk update
 that bypasses the ORM publishes a precommit event, which marks too.
 
 Floating IP status (W24 of networking-vpp: ACTIVE before the mapping
@@ -30,7 +31,7 @@ from networking_netvpp import l3_payloads
 _installed = False
 
 
-def _before_flush(session, flush_context, instances):
+def _scan(session):
     for obj in itertools.chain(session.new, session.dirty, session.deleted):
         if isinstance(obj, l3_models.Router):
             journal.mark(session, journal.ROUTER, obj.id,
@@ -44,6 +45,10 @@ def _before_flush(session, flush_context, instances):
             journal.mark(session, journal.FLOATINGIP, obj.id,
                          journal.CREATE if obj in session.new
                          else journal.UPDATE)
+
+
+def _before_flush(session, flush_context, instances):
+    _scan(session)
 
 
 def _fip_precommit_update(resource, event, trigger, payload):
@@ -106,7 +111,7 @@ def install():
         return
     journal.register_builder(journal.ROUTER, _build_routers)
     journal.register_builder(journal.FLOATINGIP, _build_floatingips,
-                             after=_after_build)
+                             after=_after_build, scan=_scan)
     sa.event.listen(orm.Session, 'before_flush', _before_flush)
     registry.subscribe(_fip_precommit_update, resources.FLOATING_IP,
                        events.PRECOMMIT_UPDATE)

@@ -19,6 +19,7 @@ from neutron_lib.callbacks import resources
 from neutron_lib import constants
 from neutron_lib.plugins.ml2 import api
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from networking_netvpp import client as nclient
 from networking_netvpp import config
@@ -237,16 +238,18 @@ class NetvppMechanismDriver(api.MechanismDriver):
             provisioning_blocks.L2_AGENT_ENTITY)
         journal.expect_ready(session, port['id'], context.host)
 
-    def _mark_l3(self, context):
+    def _mark_l3(self, context, deleted=False):
         """A gateway port's addresses are in its router's row; a floating
-        IP's port takes the floating IP with it when deleted (cascade)."""
+        IP's port takes the floating IP with it when deleted (cascade: no
+        ORM event). Its device_id is `PENDING` until the floating IP exists,
+        so only the deletion counts."""
         port = context.current
         owner = port.get('device_owner')
         session = context._plugin_context.session
         if owner == constants.DEVICE_OWNER_ROUTER_GW and port.get('device_id'):
             journal.mark(session, journal.ROUTER, port['device_id'])
-        elif owner == constants.DEVICE_OWNER_FLOATINGIP and \
-                port.get('device_id'):
+        elif deleted and owner == constants.DEVICE_OWNER_FLOATINGIP and \
+                uuidutils.is_uuid_like(port.get('device_id')):
             journal.mark(session, journal.FLOATINGIP, port['device_id'])
 
     def create_port_precommit(self, context):
@@ -266,7 +269,7 @@ class NetvppMechanismDriver(api.MechanismDriver):
         journal.record(context._plugin_context.session, journal.PORT,
                        journal.DELETE, context.current['id'],
                        self._port_data(context))
-        self._mark_l3(context)
+        self._mark_l3(context, deleted=True)
 
     create_port_postcommit = _postcommit
     update_port_postcommit = _postcommit

@@ -350,6 +350,52 @@ test('full sync makes etcd match Neutron: removes what Neutron lacks, repairs dr
   assert.equal(await store.revision(), before);
 });
 
+test('full sync and routers: a driver without router lists leaves them; a router and floating IP Neutron lacks go', async () => {
+  const router = uid(160);
+  const fip = uid(161);
+  const r = await journal([
+    row('router', 'create', {
+      id: router,
+      admin_state_up: true,
+      revision_number: 2,
+      external_gateway_info: null,
+      routes: [{ destination: '10.9.0.0/16', nexthop: '10.0.0.9' }],
+      'netvpp:host': 'net1',
+    }),
+    row('floatingip', 'create', {
+      id: fip,
+      floating_ip_address: '203.0.113.7',
+      router_id: router,
+      port_id: uid(162),
+      fixed_ip_address: '10.0.0.5',
+      revision_number: 1,
+    }),
+  ]);
+  assert.deepEqual(r.body.rejected, []);
+  assert.deepEqual(((await value(keys.router('net1', router))) as { routes: unknown })?.routes, [
+    { destination: '10.9.0.0/16', nexthops: ['10.0.0.9'] },
+  ]);
+  assert.equal((await value<{ fixed_ip: string }>(keys.floatingIp('net1', fip)))?.fixed_ip, '10.0.0.5');
+  const base = {
+    networks: [{ id: NET, mtu: 1500, revision_number: 1 }],
+    ports: [neutronPort({ id: uid(120), revision_number: 1 })],
+    security_groups: [
+      sgDict(SG1, 1, [sgRule(1), sgRule(2, { remote_group_id: SG1 })]),
+      sgDict(SG2, 2, [sgRule(3)]),
+    ],
+  };
+  // An older driver's sync (no router lists) says nothing about routers.
+  await call(ctl.url, 'POST', '/v1/sync', base);
+  assert.ok(await value(keys.router('net1', router)), 'kept without a router list');
+  // Deleted in Neutron while the controller was away: the next sync removes both.
+  const gone = await call(ctl.url, 'POST', '/v1/sync', { ...base, routers: [], floatingips: [] });
+  assert.equal(gone.status, 200, JSON.stringify(gone.body));
+  assert.equal(gone.body.deleted, 2);
+  assert.equal(await value(keys.router('net1', router)), undefined);
+  assert.equal(await value(keys.floatingIp('net1', fip)), undefined);
+  assert.equal((await call(ctl.url, 'POST', '/v1/sync', { ...base, routers: {} })).status, 400);
+});
+
 test('a deposed leader cannot write: its stale guard makes the batch fail with 503, nothing lands', async () => {
   const stale = new Intake({
     store,
