@@ -18,11 +18,12 @@ gateway port (device_owner `network:router_gateway`) is then bound there as
 vif type `router` too. Routers and floating IPs are journaled from the
 transactions that change them (l3_journal.py, l3_payloads.py); a floating IP
 is DOWN until the agent reports its static mapping in place, then ACTIVE
-(follower.py). HA (`l3-ha`) is not offered yet.
+(follower.py). The `l3-ha` flag is accepted and kept; HA itself is later.
 """
 import hashlib
 
 from neutron.db import extraroute_db
+from neutron.db import l3_attrs_db
 from neutron.db import segments_db
 from neutron.db import l3_gwmode_db
 from neutron.db.models import l3 as l3_models
@@ -31,13 +32,18 @@ from neutron_lib.api.definitions import extraroute
 from neutron_lib.api.definitions import extraroute_atomic
 from neutron_lib.api.definitions import l3 as l3_apidef
 from neutron_lib.api.definitions import l3_ext_gw_mode
+from neutron_lib.api.definitions import l3_ext_ha_mode
 from neutron_lib.api.definitions import portbindings
+from neutron_lib.callbacks import events
+from neutron_lib.callbacks import registry
+from neutron_lib.callbacks import resources
 from neutron_lib.db import api as db_api
 from neutron_lib import constants
 from neutron_lib import exceptions as n_exc
 from neutron_lib.exceptions import l3 as l3_exc
 from neutron_lib.plugins import constants as plugin_constants
 from neutron_lib.services import base as service_base
+from oslo_config import cfg
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
@@ -134,11 +140,16 @@ def choose_host(router_id, candidates):
 
 class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                            extraroute_db.ExtraRoute_dbonly_mixin,
-                           l3_gwmode_db.L3_NAT_dbonly_mixin):
+                           l3_gwmode_db.L3_NAT_dbonly_mixin,
+                           l3_attrs_db.ExtraAttributesMixin):
 
+    # l3-ha: the `ha` flag is accepted and kept (router_extra_attributes),
+    # but an HA router is carried by one host like any other until HA
+    # routers are done.
     _supported_extension_aliases = [l3_apidef.ALIAS, extraroute.ALIAS,
                                     extraroute_atomic.ALIAS,
-                                    l3_ext_gw_mode.ALIAS]
+                                    l3_ext_gw_mode.ALIAS,
+                                    l3_ext_ha_mode.ALIAS]
 
     __native_pagination_support = True
     __native_sorting_support = True
@@ -149,6 +160,8 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
     def __init__(self):
         super().__init__()
         l3_journal.install()
+        registry.subscribe(self._precommit_router_create, resources.ROUTER,
+                           events.PRECOMMIT_CREATE)
         conf = config.get()
         self.client = nclient.ControllerClient(conf.controller_url,
                                                conf.http_timeout)
@@ -211,6 +224,30 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
         LOG.info('netvpp: router %s scheduled on host %s (of %s)',
                  router_id, host, candidates)
         return host
+
+    # ------------------------------------------------------------------- HA
+    def _precommit_router_create(self, resource, event, trigger, payload):
+        router = payload.latest_state
+        ha = router.get(l3_ext_ha_mode.HA_INFO)
+        is_ha = cfg.CONF.l3_ha if ha in (None, constants.ATTR_NOT_SPECIFIED) \
+            else bool(ha)
+        self.set_extra_attr_value(payload.context,
+                                  payload.metadata['router_db'],
+                                  l3_ext_ha_mode.HA_INFO, is_ha)
+        if is_ha:
+            LOG.warning('netvpp: router %s is marked HA; netvpp carries it '
+                        'on one host until HA routers are supported',
+                        payload.resource_id)
+
+    def update_router(self, context, id, router):
+        ha = router['router'].get(l3_ext_ha_mode.HA_INFO,
+                                  constants.ATTR_NOT_SPECIFIED)
+        if ha is not constants.ATTR_NOT_SPECIFIED and bool(ha) != bool(
+                self.get_router(context, id).get(l3_ext_ha_mode.HA_INFO)):
+            raise n_exc.BadRequest(
+                resource='router',
+                msg='netvpp does not change the ha flag of a router yet')
+        return super().update_router(context, id, router)
 
     # ----------------------------------------------------------- interfaces
     def _interface_network(self, context, interface_info):

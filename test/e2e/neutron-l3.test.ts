@@ -373,6 +373,15 @@ describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
     );
   });
 
+  it('the l3-ha flag is accepted and kept (HA itself comes later); changing it is refused', async () => {
+    const r = await osJson('router', 'create', '--ha', 'e2e-rha');
+    assert.equal(r.ha, true);
+    assert.equal((await osJson('router', 'show', 'e2e-rha')).ha, true);
+    assert.equal((await osJson('router', 'create', 'e2e-rnoha')).ha, false);
+    await assert.rejects(os('router', 'set', '--no-ha', 'e2e-rha'), /does not change the ha flag/);
+    await os('router', 'delete', 'e2e-rha', 'e2e-rnoha');
+  });
+
   it('without a live host that can route, adding an interface fails with the reason', async () => {
     await os('network', 'create', 'e2e-l3-c');
     await os('subnet', 'create', '--network', 'e2e-l3-c', '--subnet-range', '10.62.0.0/24', 'e2e-l3-c-sub');
