@@ -7,13 +7,24 @@ completes the block and ML2 sets the port ACTIVE. A report for another host
 or an older binding is ignored. Without a cursor (start, leadership change,
 periodic re-read) the controller replays the full current state, so ports
 that became ready while no follower ran are caught up.
+
+The same stream carries routers and floating IPs (`kind`). A floating IP
+waits in netvpp_floatingip_mappings (l3_journal.py) for the agent on its
+router's host to report its static mapping at the mapping's revision or
+later: then it turns ACTIVE; an error for that mapping makes it ERROR. A
+router turns ERROR while its agent reports an error for it, and back to
+ACTIVE when it reports it ready.
 """
 import time
 
 from neutron.db import provisioning_blocks
+from neutron.db.models import l3 as l3_models
 from neutron_lib.callbacks import resources
+from neutron_lib import constants
 from neutron_lib import context as n_context
 from neutron_lib.db import api as db_api
+from neutron_lib.plugins import constants as plugin_constants
+from neutron_lib.plugins import directory
 from oslo_log import log as logging
 
 from networking_netvpp import backoff
@@ -37,6 +48,13 @@ class Follower(object):
         self.stopped = True
 
     def handle(self, event):
+        kind = event.get('kind', 'port')
+        if kind == 'floatingip':
+            return self.handle_floatingip(event)
+        if kind == 'router':
+            return self.handle_router(event)
+        if kind != 'port':
+            return  # a kind this driver does not know (a newer controller)
         port_id = event.get('port_id')
         host = event.get('host')
         revision = event.get('revision')
@@ -72,6 +90,74 @@ class Follower(object):
         self.completed += 1
         LOG.info('netvpp: port %s ready on %s (revision %s): provisioning '
                  'complete', port_id, host, revision)
+
+    def handle_floatingip(self, event):
+        fip_id = event.get('floatingip_id')
+        host = event.get('host')
+        revision = event.get('revision')
+        if not fip_id or event.get('deleted'):
+            return
+        error = event.get('error')
+        if not error and not event.get('ready'):
+            return
+        ctx = n_context.get_admin_context()
+        with db_api.CONTEXT_READER.using(ctx):
+            row = ctx.session.query(models.NetvppFloatingIpMapping).get(
+                fip_id)
+            if row is None:
+                return  # not associated (or gone)
+            want_host, want_rev, ready = row.host, row.revision, row.ready
+        if host != want_host or not isinstance(revision, int) or \
+                revision < want_rev:
+            LOG.debug('netvpp: ignoring the state of floating IP %s on %s '
+                      'at revision %s: its mapping is on %s at %s', fip_id,
+                      host, revision, want_host, want_rev)
+            return
+        status = constants.FLOATINGIP_STATUS_ERROR if error \
+            else constants.FLOATINGIP_STATUS_ACTIVE
+        if ready and not error:
+            return  # already ACTIVE for this mapping
+        plugin = directory.get_plugin(plugin_constants.L3)
+        with db_api.CONTEXT_WRITER.using(ctx):
+            updated = ctx.session.query(
+                models.NetvppFloatingIpMapping).filter_by(
+                floatingip_id=fip_id, revision=want_rev).update(
+                {'ready': not error}, synchronize_session=False)
+            if updated:
+                plugin.update_floatingip_status(ctx, fip_id, status)
+        if not updated:
+            return  # a newer mapping meanwhile: it waits for its own report
+        if error:
+            LOG.warning('netvpp: agent on %s failed floating IP %s (revision '
+                        '%s): %s', host, fip_id, revision, error)
+        else:
+            LOG.info('netvpp: floating IP %s in place on %s (revision %s): '
+                     'ACTIVE', fip_id, host, revision)
+
+    def handle_router(self, event):
+        router_id = event.get('router_id')
+        if not router_id or event.get('deleted'):
+            return
+        error = event.get('error')
+        if error:
+            new, old = constants.ERROR, (constants.ACTIVE,)
+        elif event.get('ready'):
+            new, old = constants.ACTIVE, (constants.ERROR,)
+        else:
+            return
+        ctx = n_context.get_admin_context()
+        with db_api.CONTEXT_WRITER.using(ctx):
+            # In bulk: a status of netvpp's making is no change to journal.
+            changed = ctx.session.query(l3_models.Router).filter(
+                l3_models.Router.id == router_id,
+                l3_models.Router.status.in_(old)).update(
+                {'status': new}, synchronize_session=False)
+        if changed and error:
+            LOG.warning('netvpp: agent on %s failed router %s: %s (router '
+                        'ERROR)', event.get('host'), router_id, error)
+        elif changed:
+            LOG.info('netvpp: router %s in place on %s: ACTIVE again',
+                     router_id, event.get('host'))
 
     def run(self):
         LOG.info('netvpp port event follower started (controller %s)',

@@ -214,9 +214,12 @@ class Forwarder(object):
             data = nclient.encode(state)
             read_s = time.monotonic() - started
             LOG.info('netvpp full sync: read %d networks, %d ports, %d '
-                     'security groups from Neutron in %.2fs; sending '
-                     '%.1f KiB', len(state['networks']), len(state['ports']),
-                     len(state['security_groups']), read_s,
+                     'security groups, %d routers, %d floating IPs from '
+                     'Neutron in %.2fs; sending %.1f KiB',
+                     len(state['networks']), len(state['ports']),
+                     len(state['security_groups']),
+                     len(state.get('routers') or []),
+                     len(state.get('floatingips') or []), read_s,
                      len(data) / 1024.0)
             reply = self.client.post_sync(data, self.conf.sync_timeout)
         except nclient.ControllerError as e:

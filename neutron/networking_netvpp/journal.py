@@ -16,6 +16,7 @@ import copy
 import json
 
 from neutron.db import models_v2
+from neutron.db.models import l3 as l3_models
 from neutron.db.models import securitygroup as sg_models
 from neutron_lib.db import standard_attr
 from oslo_log import log as logging
@@ -30,6 +31,8 @@ PORT = 'port'
 NETWORK = 'network'
 SUBNET = 'subnet'
 SECURITY_GROUP = 'security_group'
+ROUTER = 'router'
+FLOATINGIP = 'floatingip'
 
 CREATE = 'create'
 UPDATE = 'update'
@@ -40,16 +43,27 @@ _MODELS = {
     NETWORK: models_v2.Network,
     SUBNET: models_v2.Subnet,
     SECURITY_GROUP: sg_models.SecurityGroup,
+    ROUTER: l3_models.Router,
+    FLOATINGIP: l3_models.FloatingIP,
 }
 
 _PENDING = 'netvpp_journal_pending'
 _PROVISION = 'netvpp_provision_pending'
 _WROTE = 'netvpp_journal_wrote'
+_MARKS = 'netvpp_journal_marks'
 
 Pending = collections.namedtuple('Pending', 'resource op resource_id data')
 
 _hooks_installed = False
 _on_commit = []
+# resource -> fn(session, [ids]) -> {id: snapshot}: resources whose rows are
+# read from the database at commit (mark()), not handed over by a hook.
+_builders = {}
+# fn(session, resource, id, data): runs after a marked resource was read.
+_after_build = []
+# fn(session): marks what the session holds unflushed. before_commit runs
+# before commit's own flush, so changes not yet flushed must be seen here.
+_scans = []
 
 
 def _merge_op(previous, new):
@@ -76,6 +90,49 @@ def record(session, resource, op, resource_id, data):
     pending[key] = Pending(resource, op, resource_id, copy.deepcopy(data))
 
 
+def mark(session, resource, resource_id, op=UPDATE):
+    """Journal `resource_id` as the transaction leaves it: its snapshot is
+    read (by the resource's builder) just before commit, once every change
+    of the transaction is flushed. For resources that many code paths change
+    (routers: gateway, routes, scheduling; floating IPs: association, and a
+    port's deletion disassociating them)."""
+    if resource not in _builders:
+        return  # routers are journaled only where the netvpp L3 plugin runs
+    marks = session.info.setdefault(_MARKS, collections.OrderedDict())
+    key = (resource, resource_id)
+    marks[key] = _merge_op(marks[key], op) if key in marks else op
+
+
+def register_builder(resource, build, after=None, scan=None):
+    """build(session, ids) -> {id: snapshot} of the ids that still exist;
+    scan(session): marks resources among the session's unflushed objects."""
+    _builders[resource] = build
+    if after is not None and after not in _after_build:
+        _after_build.append(after)
+    if scan is not None and scan not in _scans:
+        _scans.append(scan)
+
+
+def _build_marked(session):
+    """Snapshots of the marked resources, recorded like hook snapshots."""
+    # Reading may flush, and a flush may mark more: until nothing is new.
+    while session.info.get(_MARKS):
+        marks = session.info.pop(_MARKS)
+        by_resource = collections.OrderedDict()
+        for (resource, rid), op in marks.items():
+            by_resource.setdefault(resource, []).append((rid, op))
+        for resource, items in by_resource.items():
+            found = _builders[resource](session, [rid for rid, _ in items])
+            for rid, op in items:
+                data = found.get(rid)
+                if data is None:
+                    record(session, resource, DELETE, rid, {'id': rid})
+                    continue
+                record(session, resource, op, rid, data)
+                for after in _after_build:
+                    after(session, resource, rid, data)
+
+
 def expect_ready(session, port_id, host):
     """Remember that port_id, bound to host in this transaction, waits for
     its agent; the row is written at commit with the port's final revision."""
@@ -99,16 +156,19 @@ def current_revision(session, resource, resource_id):
 
 
 def _before_commit(session):
-    pending = session.info.get(_PENDING)
-    provision = session.info.get(_PROVISION)
-    if not pending and not provision:
+    for scan in _scans:
+        scan(session)
+    if not (session.info.get(_PENDING) or session.info.get(_PROVISION) or
+            session.info.get(_MARKS)):
         return
     if session.in_nested_transaction():
         return  # a savepoint; the outer transaction writes the rows
-    session.info.pop(_PENDING, None)
-    session.info.pop(_PROVISION, None)
     # Flushing runs Neutron's revision bumps for everything changed so far.
     session.flush()
+    _build_marked(session)
+    session.flush()
+    pending = session.info.pop(_PENDING, None)
+    provision = session.info.pop(_PROVISION, None)
     revisions = {}
     for p in (pending or {}).values():
         rev = current_revision(session, p.resource, p.resource_id)
@@ -153,6 +213,7 @@ def _after_transaction_end(session, transaction):
         # Rolled back (or committed): forget whatever was not written.
         session.info.pop(_PENDING, None)
         session.info.pop(_PROVISION, None)
+        session.info.pop(_MARKS, None)
         session.info.pop(_WROTE, None)
 
 

@@ -11,30 +11,46 @@ netvpp mechanism driver with vif type `router`, its journal row reaches the
 controller like any port's, and it turns ACTIVE when that host's agent
 reports the BVI ready (provisioning blocks, as for VM ports).
 
-Phase 1 is east-west routing: external gateways, SNAT, floating IPs and HA
-are not carried out yet (a gateway port stays unbound).
+External gateways (phase 2): setting one schedules the router, if it has
+no host yet, on a host that reaches the external network and offers NAT
+(HostState.features `nat`), or checks that its host does (409 otherwise); the
+gateway port (device_owner `network:router_gateway`) is then bound there as
+vif type `router` too. Routers and floating IPs are journaled from the
+transactions that change them (l3_journal.py, l3_payloads.py); a floating IP
+is DOWN until the agent reports its static mapping in place, then ACTIVE
+(follower.py). The `l3-ha` flag is accepted and kept; HA itself is later.
 """
 import hashlib
 
 from neutron.db import extraroute_db
+from neutron.db import l3_attrs_db
 from neutron.db import segments_db
 from neutron.db import l3_gwmode_db
 from neutron.db.models import l3 as l3_models
 from neutron.quota import resource_registry
 from neutron_lib.api.definitions import extraroute
+from neutron_lib.api.definitions import extraroute_atomic
 from neutron_lib.api.definitions import l3 as l3_apidef
+from neutron_lib.api.definitions import l3_ext_gw_mode
+from neutron_lib.api.definitions import l3_ext_ha_mode
 from neutron_lib.api.definitions import portbindings
+from neutron_lib.callbacks import events
+from neutron_lib.callbacks import registry
+from neutron_lib.callbacks import resources
 from neutron_lib.db import api as db_api
+from neutron_lib import constants
 from neutron_lib import exceptions as n_exc
 from neutron_lib.exceptions import l3 as l3_exc
 from neutron_lib.plugins import constants as plugin_constants
 from neutron_lib.services import base as service_base
+from oslo_config import cfg
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from networking_netvpp import client as nclient
 from networking_netvpp import config
 from networking_netvpp.db import models
+from networking_netvpp import l3_journal
 
 LOG = logging.getLogger(__name__)
 
@@ -55,7 +71,30 @@ class RouterHostLacksNetwork(n_exc.Conflict):
                'types %(types)s).')
 
 
+class RouterHostLacksGateway(n_exc.Conflict):
+    message = ('Router %(router_id)s is carried by host %(host)s, which can '
+               'not be its gateway to network %(network_id)s: %(why)s.')
+
+
 PHYSNET_TYPES = ('flat', 'vlan')
+# HostState.features: the host's VPP has the NAT44-ED plugin (SNAT, floating
+# IPs). A router's gateway needs it.
+FEATURE_NAT = 'nat'
+
+
+def lacks_gateway(info, segments):
+    """Why a host (its liveness record) can't be a router's gateway to a
+    network of `segments`, or None when it can."""
+    if not can_carry(info, segments):
+        return ('it can not reach that network (segments %s; the host has '
+                'physnets %s and network types %s)' % (
+                    [(s.get('network_type'), s.get('physical_network'))
+                     for s in segments],
+                    sorted(info.get('physnets') or []),
+                    sorted(info.get('network_types') or [])))
+    if FEATURE_NAT not in (info.get('features') or []):
+        return 'its agent does not offer NAT (feature "%s")' % FEATURE_NAT
+    return None
 
 
 def can_carry(info, segments):
@@ -76,14 +115,16 @@ def can_carry(info, segments):
     return False
 
 
-def router_hosts(hosts, segments=None):
+def router_hosts(hosts, segments=None, features=()):
     """The names of live hosts whose agent offers the router vif type (and,
-    with `segments`, that can reach the network those belong to)."""
+    with `segments`, that can reach the network those belong to; with
+    `features`, that offer all of them)."""
     return sorted(h['host'] for h in hosts
                   if isinstance(h, dict) and h.get('alive') and
                   not h.get('error') and isinstance(h.get('host'), str) and
                   VIF_TYPE_ROUTER in (h.get('vif_types') or []) and
-                  can_carry(h, segments))
+                  can_carry(h, segments) and
+                  set(features) <= set(h.get('features') or []))
 
 
 def choose_host(router_id, candidates):
@@ -99,9 +140,16 @@ def choose_host(router_id, candidates):
 
 class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                            extraroute_db.ExtraRoute_dbonly_mixin,
-                           l3_gwmode_db.L3_NAT_dbonly_mixin):
+                           l3_gwmode_db.L3_NAT_dbonly_mixin,
+                           l3_attrs_db.ExtraAttributesMixin):
 
-    _supported_extension_aliases = [l3_apidef.ALIAS, extraroute.ALIAS]
+    # l3-ha: the `ha` flag is accepted and kept (router_extra_attributes),
+    # but an HA router is carried by one host like any other until HA
+    # routers are done.
+    _supported_extension_aliases = [l3_apidef.ALIAS, extraroute.ALIAS,
+                                    extraroute_atomic.ALIAS,
+                                    l3_ext_gw_mode.ALIAS,
+                                    l3_ext_ha_mode.ALIAS]
 
     __native_pagination_support = True
     __native_sorting_support = True
@@ -111,6 +159,9 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                                          floatingip=l3_models.FloatingIP)
     def __init__(self):
         super().__init__()
+        l3_journal.install()
+        registry.subscribe(self._precommit_router_create, resources.ROUTER,
+                           events.PRECOMMIT_CREATE)
         conf = config.get()
         self.client = nclient.ControllerClient.from_conf(conf)
         LOG.info('netvpp L3 plugin initialized: routers are scheduled on '
@@ -137,7 +188,8 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                 router_id)
             return row.host if row else None
 
-    def schedule_router(self, context, router_id, segments=None):
+    def schedule_router(self, context, router_id, segments=None,
+                        features=(), why=''):
         """The router's host: the recorded one, else chosen (among hosts
         that can reach the network of `segments`, the first interface's) and
         recorded.
@@ -149,14 +201,15 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
         if host is not None:
             return host
         try:
-            candidates = router_hosts(self.client.get_hosts(), segments)
+            candidates = router_hosts(self.client.get_hosts(), segments,
+                                      features)
         except nclient.ControllerError as e:
             raise NoRouterHost(router_id=router_id,
                                why=' (the netvpp controller is unavailable: '
                                    '%s)' % e)
         host = choose_host(router_id, candidates)
         if host is None:
-            raise NoRouterHost(router_id=router_id, why='')
+            raise NoRouterHost(router_id=router_id, why=why)
         try:
             with db_api.CONTEXT_WRITER.using(context):
                 context.session.add(models.NetvppRouterHost(
@@ -170,6 +223,30 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
         LOG.info('netvpp: router %s scheduled on host %s (of %s)',
                  router_id, host, candidates)
         return host
+
+    # ------------------------------------------------------------------- HA
+    def _precommit_router_create(self, resource, event, trigger, payload):
+        router = payload.latest_state
+        ha = router.get(l3_ext_ha_mode.HA_INFO)
+        is_ha = cfg.CONF.l3_ha if ha in (None, constants.ATTR_NOT_SPECIFIED) \
+            else bool(ha)
+        self.set_extra_attr_value(payload.context,
+                                  payload.metadata['router_db'],
+                                  l3_ext_ha_mode.HA_INFO, is_ha)
+        if is_ha:
+            LOG.warning('netvpp: router %s is marked HA; netvpp carries it '
+                        'on one host until HA routers are supported',
+                        payload.resource_id)
+
+    def update_router(self, context, id, router):
+        ha = router['router'].get(l3_ext_ha_mode.HA_INFO,
+                                  constants.ATTR_NOT_SPECIFIED)
+        if ha is not constants.ATTR_NOT_SPECIFIED and bool(ha) != bool(
+                self.get_router(context, id).get(l3_ext_ha_mode.HA_INFO)):
+            raise n_exc.BadRequest(
+                resource='router',
+                msg='netvpp does not change the ha flag of a router yet')
+        return super().update_router(context, id, router)
 
     # ----------------------------------------------------------- interfaces
     def _interface_network(self, context, interface_info):
@@ -218,3 +295,57 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                  'bound to host %s', router_id, info['port_id'],
                  info['network_id'], info['subnet_ids'], host)
         return info
+
+    # -------------------------------------------------------------- gateway
+    def _gateway_host(self, context, router_id, network_id):
+        """The router's host for a gateway to `network_id`: scheduled (on a
+        host reaching that network and offering NAT) when it has none, else
+        checked. Raises 409 before any gateway port is made."""
+        segments = segments_db.get_network_segments(context, network_id)
+        host = self.router_host(context, router_id)
+        if host is None:
+            return self.schedule_router(
+                context, router_id, segments, features=(FEATURE_NAT,),
+                why=' that reaches external network %s and offers NAT '
+                    '(feature "%s")' % (network_id, FEATURE_NAT))
+        try:
+            info = self.client.get_host(host)
+        except nclient.ControllerError:
+            return host  # the gateway port's binding says so, if it must
+        why = lacks_gateway(info, segments) if info and info.get('alive') \
+            else None
+        if why:
+            raise RouterHostLacksGateway(router_id=router_id, host=host,
+                                         network_id=network_id, why=why)
+        return host
+
+    def _update_router_gw_info(self, context, router_id, info,
+                               request_body, router=None):
+        network_id = (info or {}).get('network_id')
+        host = self._gateway_host(context, router_id, network_id) \
+            if network_id else None
+        result = super()._update_router_gw_info(
+            context, router_id, info, request_body, router=router)
+        if host is None:
+            return result
+        with db_api.CONTEXT_READER.using(context):
+            gw_port_id = self._get_router(context, router_id).gw_port_id
+        if gw_port_id:
+            port = self._core_plugin.get_port(context.elevated(), gw_port_id)
+            if port.get(portbindings.HOST_ID) != host:
+                # ML2 binds it there (netvpp: vif type router, role gateway).
+                self._core_plugin.update_port(
+                    context.elevated(), gw_port_id,
+                    {'port': {portbindings.HOST_ID: host}})
+            LOG.info('netvpp: router %s gateway port %s on network %s bound '
+                     'to host %s', router_id, gw_port_id, network_id, host)
+        return self._get_router(context, router_id)
+
+    # --------------------------------------------------------- floating IPs
+    def create_floatingip(self, context, floatingip,
+                          initial_status=constants.FLOATINGIP_STATUS_DOWN):
+        # DOWN until the agent reports the static mapping (not ACTIVE at
+        # once, as Neutron's default and networking-vpp's W24).
+        return super().create_floatingip(
+            context, floatingip,
+            initial_status=constants.FLOATINGIP_STATUS_DOWN)

@@ -19,6 +19,7 @@ from neutron_lib.callbacks import resources
 from neutron_lib import constants
 from neutron_lib.plugins.ml2 import api
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from networking_netvpp import client as nclient
 from networking_netvpp import config
@@ -45,13 +46,18 @@ VIF_TYPE_TAP = 'tap'
 # A router's interface on a network is a BVI in VPP, made by the agent of the
 # host that carries the router (l3.py schedules it there): vif type `router`.
 VIF_TYPE_ROUTER = 'router'
-# Ports of routers other than their interfaces (gateways, HA, DVR, SNAT) are
-# not netvpp's yet: never bound, and never as a tap.
+# A router's interfaces and its gateway port are `router` ports (role
+# interface or gateway). Its other ports (HA, DVR, SNAT) are not netvpp's
+# yet: never bound, and never as a tap.
+ROUTER_VIF_OWNERS = (constants.DEVICE_OWNER_ROUTER_INTF,
+                     constants.DEVICE_OWNER_ROUTER_GW)
 ROUTER_OWNERS = constants.ROUTER_PORT_OWNERS + (
     constants.DEVICE_OWNER_ROUTER_HA_INTF,)
 # HostState.features (src/model/keyspace.ts): security groups and
-# anti-spoofing need VPP's acl plugin.
+# anti-spoofing need VPP's acl plugin; a router gateway (SNAT, floating IPs)
+# its NAT44-ED plugin.
 FEATURE_PORT_SECURITY = 'port_security'
+FEATURE_NAT = 'nat'
 
 
 def required_features(port):
@@ -65,6 +71,8 @@ def required_features(port):
     if port.get(psec.PORTSECURITY) and \
             not owner.startswith(constants.DEVICE_OWNER_NETWORK_PREFIX):
         needs.add(FEATURE_PORT_SECURITY)
+    if owner == constants.DEVICE_OWNER_ROUTER_GW:
+        needs.add(FEATURE_NAT)
     return needs
 
 
@@ -83,7 +91,7 @@ def missing_features(info, port):
 def vif_type_for(port):
     """The vif type netvpp binds a port with, or None: not netvpp's to bind."""
     owner = port.get('device_owner') or ''
-    if owner == constants.DEVICE_OWNER_ROUTER_INTF:
+    if owner in ROUTER_VIF_OWNERS:
         return VIF_TYPE_ROUTER
     if owner in ROUTER_OWNERS:
         return None
@@ -229,21 +237,38 @@ class NetvppMechanismDriver(api.MechanismDriver):
             provisioning_blocks.L2_AGENT_ENTITY)
         journal.expect_ready(session, port['id'], context.host)
 
+    def _mark_l3(self, context, deleted=False):
+        """A gateway port's addresses are in its router's row; a floating
+        IP's port takes the floating IP with it when deleted (cascade: no
+        ORM event). Its device_id is `PENDING` until the floating IP exists,
+        so only the deletion counts."""
+        port = context.current
+        owner = port.get('device_owner')
+        session = context._plugin_context.session
+        if owner == constants.DEVICE_OWNER_ROUTER_GW and port.get('device_id'):
+            journal.mark(session, journal.ROUTER, port['device_id'])
+        elif deleted and owner == constants.DEVICE_OWNER_FLOATINGIP and \
+                uuidutils.is_uuid_like(port.get('device_id')):
+            journal.mark(session, journal.FLOATINGIP, port['device_id'])
+
     def create_port_precommit(self, context):
         journal.record(context._plugin_context.session, journal.PORT,
                        journal.CREATE, context.current['id'],
                        self._port_data(context))
+        self._mark_l3(context)
 
     def update_port_precommit(self, context):
         journal.record(context._plugin_context.session, journal.PORT,
                        journal.UPDATE, context.current['id'],
                        self._port_data(context))
         self._track_binding(context)
+        self._mark_l3(context)
 
     def delete_port_precommit(self, context):
         journal.record(context._plugin_context.session, journal.PORT,
                        journal.DELETE, context.current['id'],
                        self._port_data(context))
+        self._mark_l3(context, deleted=True)
 
     create_port_postcommit = _postcommit
     update_port_postcommit = _postcommit
@@ -287,7 +312,7 @@ class NetvppMechanismDriver(api.MechanismDriver):
         vif_type = vif_type_for(port)
         if vif_type is None:
             LOG.warning('netvpp: not binding port %s: device_owner %s (router '
-                        'gateways, HA and DVR ports are not supported yet)',
+                        'HA and DVR ports are not supported yet)',
                         port['id'], port.get('device_owner'))
             return
         vif_types = info.get('vif_types')

@@ -32,9 +32,11 @@ def network_data(network, segments):
 
 
 def wants_subnets(port):
-    """Router interfaces carry their subnets' CIDRs (`netvpp:subnets`): the
-    agent gives the interface each fixed IP with its prefix length."""
-    return port.get('device_owner') == constants.DEVICE_OWNER_ROUTER_INTF
+    """Router interfaces and gateway ports carry their subnets' CIDRs
+    (`netvpp:subnets`): the agent gives the port each fixed IP with its
+    prefix length."""
+    return port.get('device_owner') in (constants.DEVICE_OWNER_ROUTER_INTF,
+                                        constants.DEVICE_OWNER_ROUTER_GW)
 
 
 def subnet_cidrs(session, port):

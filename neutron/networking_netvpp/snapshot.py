@@ -5,13 +5,15 @@ Everything is read in one database transaction, so on MySQL/MariaDB
 as its journal row would be (payloads.py): ports with their binding and
 `netvpp:network` (the bottom bound segment of their binding on
 `binding:host_id`, else the network's first segment), networks with
-`netvpp:segments`, security groups with all their rules.
+`netvpp:segments`, security groups with all their rules, routers and
+floating IPs as l3_payloads reads them for their journal rows.
 """
 from neutron.db import segments_db
 from neutron.plugins.ml2 import models as ml2_models
 from neutron_lib.db import api as db_api
 from neutron_lib.plugins import directory
 
+from networking_netvpp import l3_payloads
 from networking_netvpp import payloads
 from networking_netvpp import secgroups
 
@@ -37,7 +39,7 @@ def bottom_levels(context, ports):
 
 
 def build(networks, ports, groups, segments, levels, all_segments,
-          cidrs=None):
+          cidrs=None, routers=(), floatingips=()):
     """Pure: the sync body from what was read.
 
     segments: {network_id: [static segments in Neutron's order]}
@@ -59,6 +61,9 @@ def build(networks, ports, groups, segments, levels, all_segments,
                      for n in networks],
         'ports': out_ports,
         'security_groups': [payloads.sorted_rules(dict(g)) for g in groups],
+        # Already shaped as their journal rows (l3_payloads).
+        'routers': list(routers),
+        'floatingips': list(floatingips),
     }
 
 
@@ -80,5 +85,8 @@ def read(context):
         # An admin context has no project: listing creates no default group.
         groups = plugin.get_security_groups(context) \
             if secgroups.enabled() else []
+        routers = l3_payloads.read_routers(context.session)
+        fips = l3_payloads.read_floatingips(context.session)
     return build(networks, ports, groups, segments, levels, all_segments,
-                 cidrs)
+                 cidrs, sorted(routers.values(), key=lambda r: r['id']),
+                 sorted(fips.values(), key=lambda f: f['id']))

@@ -177,7 +177,8 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       if (!h) throw new HttpError(404, `no live agent on host "${name}"`);
       return send(res, 200, h);
     }
-    if (path === '/v1/ports/events') {
+    // One stream for ports, routers and floating IPs; /v1/events names it for what it carries.
+    if (path === '/v1/ports/events' || path === '/v1/events') {
       allow('GET');
       const sinceText = query.get('since');
       if (sinceText !== null && !/^\d{1,15}$/.test(sinceText))

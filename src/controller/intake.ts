@@ -135,16 +135,24 @@ export interface AppliedStats {
   ms: number;
 }
 
-/** A full sync's content, kept while it is held. */
-interface SyncBody {
-  networks: unknown[];
-  ports: unknown[];
-  sgs: unknown[];
+/** A full sync's content and token, kept while it is held. */
+interface HeldBody {
+  lists: SyncBody;
   token: number | null;
 }
 
+/** A full sync's resources per kind; null: the driver sent no list (an older driver), kept as is. */
+type SyncBody = Record<'network' | 'security_group' | 'port', unknown[]> &
+  Record<'router' | 'floatingip', unknown[] | null>;
+
 /** Desired-state key kinds the controller owns; a full sync deletes such keys nobody owns. */
-const MANAGED: ReadonlySet<ParsedKey['kind']> = new Set(['portBinding', 'secGroup', 'remoteGroupMember']);
+const MANAGED: ReadonlySet<ParsedKey['kind']> = new Set([
+  'portBinding',
+  'secGroup',
+  'remoteGroupMember',
+  'router',
+  'floatingIp',
+]);
 
 const PARALLEL_READS = 64;
 
@@ -161,7 +169,7 @@ export class Intake {
   /** Requests (journal, sync) accepted and not finished yet. */
   private queued = 0;
   private readonly now: () => Date;
-  private readonly valve: DeleteValve<SyncBody>;
+  private readonly valve: DeleteValve<HeldBody>;
   /** The leader term (its guard) for which the sync marker has been checked. */
   private checkedTerm: Guard | undefined;
   /** Why a full sync is needed in that term; null when it isn't. */
@@ -186,7 +194,7 @@ export class Intake {
       return Promise.reject(
         new NotFoundError(`no held sync with id "${id}" (GET /v1/sync/held shows the one held now)`),
       );
-    return this.request(() => this.syncNow(b.networks, b.ports, b.sgs, b.token, id), signal);
+    return this.request(() => this.syncNow(b.lists, b.token, id), signal);
   }
 
   /** Runs `fn` after every earlier call has finished. */
@@ -356,6 +364,7 @@ export class Intake {
     const started = Date.now();
     const wanted: string[] = [];
     let networkRows = false;
+    let routerRows = false;
     // The records the rows will consult (ids as translate.ts normalises them: lower case).
     const recordKey = (kind: NeutronKind, id: unknown): string | null => {
       if (typeof id !== 'string') return null;
@@ -369,13 +378,20 @@ export class Intake {
       const own = recordKey(kind, r.resource_id);
       if (own) wanted.push(own);
       if (kind === 'network') networkRows = true;
+      if (kind === 'router') routerRows = true;
       const net =
         kind === 'port' && recordKey('network', (r.data as { network_id?: unknown } | null)?.network_id);
       if (net) wanted.push(net);
+      // A floating IP goes to the host of its router's record.
+      const router =
+        kind === 'floatingip' && recordKey('router', (r.data as { router_id?: unknown } | null)?.router_id);
+      if (router) wanted.push(router);
     }
     const records = await this.loadRecords(wanted);
     // An MTU change on a network touches the bindings of all its ports.
     if (networkRows) records.push(...(await this.loadKind('port')));
+    // A router moved to another host takes its floating IPs along.
+    if (routerRows) records.push(...(await this.loadKind('floatingip')));
     const view = new Overlay(records);
     const res = translateBatch(rows, view, { now: this.now().toISOString() });
     await this.write(res.ops, guard);
@@ -414,11 +430,19 @@ export class Intake {
         return Promise.reject(new BadRequestError('token must be a token returned by GET /v1/sync'));
       token = Number(t);
     }
-    return this.request(
-      () =>
-        this.syncNow(b.networks as unknown[], b.ports as unknown[], b.security_groups as unknown[], token),
-      signal,
-    );
+    // Routers and floating IPs came later: a driver that sends no list for them leaves them alone.
+    for (const f of ['routers', 'floatingips']) {
+      if (b[f] !== undefined && !Array.isArray(b[f]))
+        return Promise.reject(new BadRequestError(`"${f}" must be a list (or absent)`));
+    }
+    const lists: SyncBody = {
+      network: b.networks as unknown[],
+      security_group: b.security_groups as unknown[],
+      router: (b.routers as unknown[] | undefined) ?? null,
+      port: b.ports as unknown[],
+      floatingip: (b.floatingips as unknown[] | undefined) ?? null,
+    };
+    return this.request(() => this.syncNow(lists, token), signal);
   }
 
   /**
@@ -427,9 +451,7 @@ export class Intake {
    * absent, nor revive it when it is a tombstone; revisions decide everything else as usual.
    */
   private async syncNow(
-    networks: unknown[],
-    ports: unknown[],
-    sgs: unknown[],
+    body: SyncBody,
     token: number | null,
     confirmed: string | null = null,
   ): Promise<SyncReply> {
@@ -474,12 +496,12 @@ export class Intake {
       router: new Set(),
       floatingip: new Set(),
     };
-    const batches: [NeutronKind, unknown[]][] = [
-      ['network', networks],
-      ['security_group', sgs],
-      ['port', ports],
-    ];
-    for (const [kind, items] of batches) {
+    // Routers before floating IPs: a floating IP goes to its router's host.
+    const order: NeutronKind[] = ['network', 'security_group', 'router', 'port', 'floatingip'];
+    let rows = 0;
+    for (const kind of order) {
+      const items = body[kind] ?? [];
+      rows += items.length;
       for (const item of items) {
         const id = (item as { id?: unknown } | null)?.id;
         if (typeof id === 'string') {
@@ -498,7 +520,7 @@ export class Intake {
       }
     }
     for (const r of view.all()) {
-      if (r.deleted_at !== null || present[r.kind].has(r.id)) continue;
+      if (r.deleted_at !== null || present[r.kind].has(r.id) || body[r.kind] === null) continue;
       if (newer.has(`${r.kind}/${r.id}`)) {
         // Created (or changed) by a row newer than the snapshot: not the snapshot's to delete.
         reply.kept++;
@@ -525,7 +547,7 @@ export class Intake {
       }
     }
     // Too many deletions wait for an operator; nothing of the sync is written meanwhile.
-    this.valve.check(deletions, actual.size, { networks, ports, sgs, token }, confirmed, now);
+    this.valve.check(deletions, actual.size, { lists: body, token }, confirmed, now);
     for (const [key, value] of desired) {
       const cur = actual.get(key);
       if (cur === undefined || canonical(safeParse(cur)) !== canonical(JSON.parse(value))) {
@@ -548,7 +570,7 @@ export class Intake {
     if (writeMarker) {
       const value: SyncMarker = {
         at: now,
-        neutron_rows: networks.length + ports.length + sgs.length,
+        neutron_rows: rows,
         controller_id: this.o.controllerId ?? 'netvpp-controller',
       };
       await this.write(
@@ -559,9 +581,11 @@ export class Intake {
     const wasNeeded = this.needReason;
     this.needReason = null;
     this.o.log.info('full sync applied', {
-      networks: networks.length,
-      ports: ports.length,
-      security_groups: sgs.length,
+      networks: body.network.length,
+      ports: body.port.length,
+      security_groups: body.security_group.length,
+      routers: body.router?.length ?? null,
+      floatingips: body.floatingip?.length ?? null,
       rejected: reply.rejected.length,
       written: reply.written,
       deleted: reply.deleted,
@@ -571,7 +595,7 @@ export class Intake {
     });
     this.o.onApplied?.({
       kind: 'sync',
-      applied: networks.length + ports.length + sgs.length - reply.rejected.length,
+      applied: rows - reply.rejected.length,
       rejected: reply.rejected.length,
       stale: 0,
       unchanged: 0,

@@ -19,7 +19,7 @@ import {
 } from '../model/validate.ts';
 import { isIP } from 'node:net';
 
-export type RowResource = 'port' | 'network' | 'subnet' | 'security_group';
+export type RowResource = 'port' | 'network' | 'subnet' | 'security_group' | 'router' | 'floatingip';
 export type RowOp = 'create' | 'update' | 'delete';
 
 /** One journal row as it arrives; `data` is checked later, per resource. */
@@ -177,6 +177,86 @@ export interface NeutronNetwork {
 export const neutronNetworkSchema: Check<NeutronNetwork> = obj<NeutronNetwork>({
   id: uuid,
   mtu: nullable(int(0, 65535)),
+});
+
+// ---- L3 (journaled by the netvpp L3 plugin, neutron/networking_netvpp/l3_payloads.py) --------------
+
+/** A subnet of the router's gateway port, as the driver adds it (`netvpp:subnets`). */
+export interface GatewaySubnet {
+  cidr: string;
+  gateway_ip: string | null;
+}
+
+/** The subset of a Neutron router dict netvpp uses, with the driver's additions. */
+export interface NeutronRouter {
+  id: string;
+  admin_state_up: boolean;
+  /** Neutron's external_gateway_info; null without a gateway. */
+  external_gateway_info: {
+    network_id: string;
+    enable_snat: boolean;
+    external_fixed_ips: { subnet_id: string; ip_address: string }[];
+  } | null;
+  /** Neutron's extra routes, one row per (destination, next hop). */
+  routes: { destination: string; nexthop: string }[];
+  /** The host that carries the router (netvpp_router_hosts); null while it has none. */
+  'netvpp:host': string | null;
+  /** The gateway port's id (Neutron's gw_port_id); null without a gateway. */
+  'netvpp:gateway_port_id': string | null;
+  /** The subnets of the gateway port's fixed IPs. */
+  'netvpp:subnets': Record<string, GatewaySubnet>;
+}
+
+const gatewaySubnets: Check<Record<string, GatewaySubnet>> = (v, path, errs) => {
+  const out: Record<string, GatewaySubnet> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    errs.push({ field: path, message: 'expected an object of subnet id → {cidr, gateway_ip}' });
+    return out;
+  }
+  const one = obj<GatewaySubnet>({ cidr, gateway_ip: optional(nullable(ipAddress), null) });
+  for (const [id, s] of Object.entries(v as Record<string, unknown>))
+    out[uuid(id, `${path}.${id}`, errs)] = one(s, `${path}.${id}`, errs);
+  return out;
+};
+
+export const neutronRouterSchema: Check<NeutronRouter> = obj<NeutronRouter>({
+  id: uuid,
+  admin_state_up: optional(bool, true),
+  external_gateway_info: optional(
+    nullable(
+      obj<NonNullable<NeutronRouter['external_gateway_info']>>({
+        network_id: uuid,
+        enable_snat: optional(bool, true),
+        external_fixed_ips: optional(arrayOf(obj({ subnet_id: uuid, ip_address: ipAddress })), []),
+      }),
+    ),
+    null,
+  ),
+  routes: optional(arrayOf(obj({ destination: cidr, nexthop: ipAddress }), { max: 4096 }), []),
+  'netvpp:host': optional(nullable(str({ min: 1, max: 255 })), null),
+  'netvpp:gateway_port_id': optional(nullable(uuid), null),
+  'netvpp:subnets': optional(gatewaySubnets, {}),
+});
+
+/** The subset of a Neutron floating IP dict netvpp uses. */
+export interface NeutronFloatingIp {
+  id: string;
+  floating_ip_address: string;
+  /** Set only while associated. */
+  router_id: string | null;
+  port_id: string | null;
+  fixed_ip_address: string | null;
+  /** The host of its router, as the driver read it (the router's record wins when the controller has it). */
+  'netvpp:host': string | null;
+}
+
+export const neutronFloatingIpSchema: Check<NeutronFloatingIp> = obj<NeutronFloatingIp>({
+  id: uuid,
+  floating_ip_address: ipAddress,
+  router_id: optional(nullable(uuid), null),
+  port_id: optional(nullable(uuid), null),
+  fixed_ip_address: optional(nullable(ipAddress), null),
+  'netvpp:host': optional(nullable(str({ min: 1, max: 255 })), null),
 });
 
 // ---- protocol names --------------------------------------------------------------------------------

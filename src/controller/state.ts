@@ -1,6 +1,7 @@
-// What the agents report, as the driver sees it: live hosts (state/<host>/alive) and port states
-// (state/<host>/ports/<port>). One resilient watch over state/ keeps a cache and a log of changes;
-// GET /v1/hosts reads the cache, GET /v1/ports/events long-polls the log (cursor = etcd revision).
+// What the agents report, as the driver sees it: live hosts (state/<host>/alive) and the states of
+// ports, routers and floating IPs (state/<host>/{ports,routers,floatingips}/<id>). One resilient
+// watch over state/ keeps a cache and a log of changes; GET /v1/hosts reads the cache, GET
+// /v1/ports/events (alias /v1/events) long-polls the log (cursor = etcd revision).
 import { decodeValue, type HostState, keys, parseKey } from '../model/keyspace.ts';
 import { formatErrors } from '../model/validate.ts';
 import {
@@ -19,27 +20,70 @@ export interface HostInfo extends Partial<HostState> {
   error?: string;
 }
 
-export interface PortEvent {
-  port_id: string;
+interface StateFields {
   host: string;
   /** Neutron revision the agent applied (null if none yet or unknown). */
   revision: number | null;
   ready: boolean;
   error: string | null;
-  /** Present (true) when the agent removed the port's state (port unbound from that host). */
+  /** Present (true) when the agent removed the state (the object left that host). */
   deleted?: true;
+}
+
+/** state/<host>/ports/<port>: the port's binding applied (or failed). */
+export interface PortEvent extends StateFields {
+  kind: 'port';
+  port_id: string;
+}
+
+/** state/<host>/routers/<router>: the router's gateway, SNAT and routes applied (or failed). */
+export interface RouterEvent extends StateFields {
+  kind: 'router';
+  router_id: string;
+}
+
+/** state/<host>/floatingips/<fip>: the floating IP's static mapping applied (or failed). */
+export interface FloatingIpEvent extends StateFields {
+  kind: 'floatingip';
+  floatingip_id: string;
+}
+
+export type StateEvent = PortEvent | RouterEvent | FloatingIpEvent;
+
+/** The state key kinds that become events, and how each names its object. */
+const EVENT_KINDS = {
+  portState: { kind: 'port', idField: 'port_id', what: 'port' },
+  routerState: { kind: 'router', idField: 'router_id', what: 'router' },
+  floatingIpState: { kind: 'floatingip', idField: 'floatingip_id', what: 'floating IP' },
+} as const;
+
+function eventOf(kind: StateEvent['kind'], id: string, fields: StateFields): StateEvent {
+  switch (kind) {
+    case 'port':
+      return { kind, port_id: id, ...fields };
+    case 'router':
+      return { kind, router_id: id, ...fields };
+    case 'floatingip':
+      return { kind, floatingip_id: id, ...fields };
+  }
+}
+
+/** `kind/host/id`: one object's state on one host. */
+function eventKey(e: StateEvent): string {
+  const id = e.kind === 'port' ? e.port_id : e.kind === 'router' ? e.router_id : e.floatingip_id;
+  return `${e.kind}/${e.host}/${id}`;
 }
 
 export interface EventsReply {
   cursor: string;
-  events: PortEvent[];
+  events: StateEvent[];
   /** true: `events` is the full current state (no cursor, or one older than the change log). */
   resync: boolean;
 }
 
 interface Logged {
   rev: number;
-  event: PortEvent;
+  event: StateEvent;
 }
 
 /** How many changes are kept for long-polling clients; older cursors get the full state. */
@@ -48,8 +92,8 @@ const DEFAULT_LOG_LIMIT = 20000;
 export class StateView {
   private watcher: PrefixWatcher | undefined;
   private readonly hostMap = new Map<string, HostInfo>();
-  /** Current state per `host/port`. */
-  private readonly portMap = new Map<string, PortEvent>();
+  /** Current state per `kind/host/id` (ports, routers, floating IPs). */
+  private readonly objMap = new Map<string, StateEvent>();
   private changes: Logged[] = [];
   /** Changes after this revision are all in `changes`. */
   private base = 0;
@@ -111,7 +155,7 @@ export class StateView {
       case 'resync': {
         if (ev.reason === 'initial') {
           this.hostMap.clear();
-          this.portMap.clear();
+          this.objMap.clear();
           for (const kv of ev.kvs) this.apply(kv.key, kv, 0);
           this.base = ev.revision;
           this.synced = true;
@@ -190,30 +234,28 @@ export class StateView {
       if (!known) this.log.info('host is alive', { host: k.host });
       return;
     }
-    if (k?.kind !== 'portState') return;
-    const id = `${k.host}/${k.portId}`;
-    let event: PortEvent;
+    if (k?.kind !== 'portState' && k?.kind !== 'routerState' && k?.kind !== 'floatingIpState') return;
+    const { kind, what } = EVENT_KINDS[k.kind];
+    const id = k.kind === 'portState' ? k.portId : k.kind === 'routerState' ? k.routerId : k.fipId;
+    let event: StateEvent;
     if (!kv) {
-      this.portMap.delete(id);
-      event = { port_id: k.portId, host: k.host, revision: null, ready: false, error: null, deleted: true };
+      event = eventOf(kind, id, { host: k.host, revision: null, ready: false, error: null, deleted: true });
+      this.objMap.delete(eventKey(event));
     } else {
-      const r = decodeValue('portState', kv.value);
-      event = r.ok
-        ? {
-            port_id: k.portId,
-            host: k.host,
-            revision: r.value.revision,
-            ready: r.value.ready,
-            error: r.value.error,
-          }
-        : {
-            port_id: k.portId,
-            host: k.host,
-            revision: null,
-            ready: false,
-            error: `invalid port state value: ${formatErrors(r.errors)}`,
-          };
-      this.portMap.set(id, event);
+      const r = decodeValue(k.kind, kv.value);
+      event = eventOf(
+        kind,
+        id,
+        r.ok
+          ? { host: k.host, revision: r.value.revision, ready: r.value.ready, error: r.value.error }
+          : {
+              host: k.host,
+              revision: null,
+              ready: false,
+              error: `invalid ${what} state value: ${formatErrors(r.errors)}`,
+            },
+      );
+      this.objMap.set(eventKey(event), event);
     }
     if (rev > 0) this.changes.push({ rev, event });
   }
@@ -233,11 +275,11 @@ export class StateView {
    * stays before that revision, so the next poll gets them again, with the rest of it.
    */
   private snapshot(): EventsReply {
-    return { cursor: String(this.complete), events: [...this.portMap.values()], resync: true };
+    return { cursor: String(this.complete), events: [...this.objMap.values()], resync: true };
   }
 
-  /** Changes after `since` up to the last whole revision, the latest per port, in the order they happened. */
-  private since(since: number): PortEvent[] {
+  /** Changes after `since` up to the last whole revision, the latest per object, in the order they happened. */
+  private since(since: number): StateEvent[] {
     // The log is in revision order: find the first change after `since` by bisection.
     let lo = 0;
     let hi = this.changes.length;
@@ -249,13 +291,13 @@ export class StateView {
     const latest = new Map<string, Logged>();
     for (let i = lo; i < this.changes.length && this.changes[i].rev <= this.complete; i++) {
       const c = this.changes[i];
-      latest.set(`${c.event.host}/${c.event.port_id}`, c);
+      latest.set(eventKey(c.event), c);
     }
     return [...latest.values()].sort((a, b) => a.rev - b.rev).map((c) => c.event);
   }
 
   /**
-   * Port events after cursor `since` (null: the full current state). Waits up to `timeoutMs` for
+   * State events (ports, routers, floating IPs) after cursor `since` (null: the full current state). Waits up to `timeoutMs` for
    * one when there is none yet; `abort` ends the wait early (client went away).
    */
   async events(since: number | null, timeoutMs: number, abort?: AbortSignal): Promise<EventsReply> {

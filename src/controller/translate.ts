@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import {
   type AllowedAddressPair,
   encodeValue,
+  type FloatingIpDoc,
   keys,
   type NetworkType,
   OVERLAY_NETWORK_TYPES,
@@ -29,7 +30,9 @@ import {
   type VifType,
   VIF_TYPES,
 } from '../model/keyspace.ts';
-import { type Check, formatErrors, mustBe, parseCidr, run, SchemaError, uuid } from '../model/validate.ts';
+import { formatErrors, parseCidr, run, uuid } from '../model/validate.ts';
+import { checked, dataOf, RowError } from './rows.ts';
+import { floatingIpOwns, floatingIpsFollow, routerHostOf, routerOwns } from './translate-l3.ts';
 import {
   type JournalRow,
   journalRowSchema,
@@ -39,6 +42,8 @@ import {
   neutronPortSchema,
   type NeutronSecurityGroup,
   neutronSecurityGroupSchema,
+  neutronFloatingIpSchema,
+  neutronRouterSchema,
   prefixOf,
   protocolNumber,
 } from './neutron.ts';
@@ -54,6 +59,8 @@ export interface RecordView {
   get(kind: NeutronKind, id: string): NeutronRecord | null;
   /** Live port records that own a binding on network `networkId`. */
   portsOnNetwork(networkId: string): NeutronRecord[];
+  /** Live floating IP records that own a FloatingIpDoc of router `routerId`. */
+  floatingIpsOfRouter(routerId: string): NeutronRecord[];
 }
 
 export type Outcome =
@@ -72,25 +79,9 @@ const KIND_OF: Record<string, NeutronKind | 'subnet' | undefined> = {
   network: 'network',
   security_group: 'security_group',
   subnet: 'subnet',
+  router: 'router',
+  floatingip: 'floatingip',
 };
-
-class RowError extends Error {}
-
-function dataOf<T>(check: Check<T>, data: unknown, what: string): T {
-  const r = run(check, data);
-  if (!r.ok) throw new RowError(`invalid ${what}: ${formatErrors(r.errors)}`);
-  return r.value;
-}
-
-/** Checks `value` against the schema of its key; a bad value is a bug in the row, reported as such. */
-function checked<T>(check: Check<T>, value: T, key: string): T {
-  try {
-    return mustBe(check, value, key);
-  } catch (e) {
-    if (e instanceof SchemaError) throw new RowError(e.message);
-    throw e;
-  }
-}
 
 // ---- ports -----------------------------------------------------------------------------------------
 
@@ -102,8 +93,8 @@ export function isBoundByNetvpp(p: NeutronPort): boolean {
 }
 
 /**
- * A router interface's details: its router (the port's device_id) and each fixed IP with the prefix
- * length of its subnet (from the driver's `netvpp:subnets`).
+ * A router port's details: its router (the port's device_id), each fixed IP with the prefix length
+ * of its subnet (from the driver's `netvpp:subnets`) and its role (interface or gateway).
  */
 export function routerInterface(p: NeutronPort): RouterInterface {
   const routerId = run(uuid, p.device_id);
@@ -118,7 +109,10 @@ export function routerInterface(p: NeutronPort): RouterInterface {
       throw new RowError(`fixed IP ${f.ip_address} is not of the family of its subnet ${subnet}`);
     return `${f.ip_address}/${c.prefixLen}`;
   });
-  return { router_id: routerId.value, addresses };
+  // The gateway port is the router's end on the external network (NAT outside); the rest are
+  // interfaces on tenant networks.
+  const role = p.device_owner === 'network:router_gateway' ? 'gateway' : 'interface';
+  return { router_id: routerId.value, addresses, role };
 }
 
 export function portBinding(p: NeutronPort, revision: number, networkMtu: number | null): PortBinding {
@@ -334,10 +328,32 @@ function upsert(
   const before = old && old.deleted_at === null ? old.owns : {};
 
   switch (kind) {
-    case 'router':
-    case 'floatingip':
-      // Journaled by the L3 plugin from phase 2 on (docs/l3.md); refused until the controller carries them.
-      throw new RowError(`${kind} rows are not carried by this controller yet`);
+    case 'router': {
+      const router = dataOf(neutronRouterSchema, data, 'router');
+      if (router.id !== id) throw new RowError(`data.id ${router.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, routerOwns(router, revision));
+      const last = outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+      // A router moved to another host takes its floating IPs with it.
+      const moved = floatingIpsFollow(view, id, routerHostOf(owns)).map((r) => ({
+        rec: r,
+        ops: diffOwns(view.get('floatingip', r.id)?.owns ?? {}, r.owns).ops,
+      }));
+      if (moved.length === 0) return last;
+      const followOps = moved.flatMap((m) => [...m.ops, recordOp(m.rec)]);
+      const followRecs = moved.map((m) => m.rec);
+      if (last.status !== 'applied') return { status: 'applied', ops: followOps, records: followRecs };
+      return {
+        status: 'applied',
+        ops: [...followOps, ...last.ops],
+        records: [...followRecs, ...last.records],
+      };
+    }
+    case 'floatingip': {
+      const fip = dataOf(neutronFloatingIpSchema, data, 'floatingip');
+      if (fip.id !== id) throw new RowError(`data.id ${fip.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, floatingIpOwns(fip, revision, view));
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
     case 'port': {
       const port = dataOf(neutronPortSchema, data, 'port');
       if (port.id !== id) throw new RowError(`data.id ${port.id} differs from resource_id ${id}`);
@@ -473,6 +489,17 @@ export class Overlay implements RecordView {
 
   all(): NeutronRecord[] {
     return [...this.map.values()];
+  }
+
+  floatingIpsOfRouter(routerId: string): NeutronRecord[] {
+    return this.all().filter(
+      (r) =>
+        r.kind === 'floatingip' &&
+        r.deleted_at === null &&
+        Object.entries(r.owns).some(
+          ([k, v]) => parseKey(k)?.kind === 'floatingIp' && (v as FloatingIpDoc).router_id === routerId,
+        ),
+    );
   }
 
   portsOnNetwork(networkId: string): NeutronRecord[] {

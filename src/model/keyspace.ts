@@ -319,7 +319,7 @@ export interface NeutronRecord {
 export interface SyncMarker {
   /** When the sync that wrote it finished (ISO 8601). */
   at: string;
-  /** How many Neutron resources (networks + ports + security groups) that sync carried. */
+  /** How many Neutron resources (networks, ports, security groups, routers, floating IPs) that sync carried. */
   neutron_rows: number;
   /** The controller that applied it. */
   controller_id: string;

@@ -201,7 +201,7 @@ test('port events: full state first, then a long poll returns what an agent repo
   assert.equal(got.status, 200);
   assert.equal(got.body.resync, false);
   assert.deepEqual(got.body.events, [
-    { port_id: p2, host: 'hv1', revision: 4, ready: false, error: 'ACL rejected by VPP' },
+    { kind: 'port', port_id: p2, host: 'hv1', revision: 4, ready: false, error: 'ACL rejected by VPP' },
   ]);
   assert.ok(Number(got.body.cursor) > Number(cursor));
 
@@ -213,8 +213,42 @@ test('port events: full state first, then a long poll returns what an agent repo
   await store.delete(keys.portState('hv1', p1));
   const gone = await call(ctl.url, 'GET', `/v1/ports/events?since=${got.body.cursor as string}&timeout=60`);
   assert.deepEqual(gone.body.events, [
-    { port_id: p1, host: 'hv1', revision: null, ready: false, error: null, deleted: true },
+    { kind: 'port', port_id: p1, host: 'hv1', revision: null, ready: false, error: null, deleted: true },
   ]);
+});
+
+test('router and floating IP states ride the same stream (/v1/events), each named by its kind', async () => {
+  const router = uid(120);
+  const fip = uid(121);
+  const start = await call(ctl.url, 'GET', '/v1/events?timeout=0');
+  const cursor = start.body.cursor as string;
+  await store.put(keys.routerState('net1', router), portState(3, true));
+  await store.put(keys.floatingIpState('net1', fip), portState(5, false, 'no NAT plugin'));
+  // A malformed agent value is an error on that object, not a broken stream.
+  await store.put(keys.floatingIpState('net1', uid(122)), '{"ready": "yes"}');
+  let seen: Record<string, unknown>[] = [];
+  await waitFor('the three states', async () => {
+    const r = await call(ctl.url, 'GET', `/v1/events?since=${cursor}&timeout=5`);
+    seen = r.body.events as Record<string, unknown>[];
+    return seen.length === 3;
+  });
+  assert.deepEqual(seen.slice(0, 2), [
+    { kind: 'router', router_id: router, host: 'net1', revision: 3, ready: true, error: null },
+    {
+      kind: 'floatingip',
+      floatingip_id: fip,
+      host: 'net1',
+      revision: 5,
+      ready: false,
+      error: 'no NAT plugin',
+    },
+  ]);
+  assert.equal(seen[2].floatingip_id, uid(122));
+  assert.match(seen[2].error as string, /invalid floating IP state value/);
+  // The full replay has them too.
+  const full = await call(ctl.url, 'GET', '/v1/ports/events?timeout=0');
+  const kinds = (full.body.events as Record<string, unknown>[]).filter((e) => e.host === 'net1');
+  assert.deepEqual(kinds.map((e) => e.kind).sort(), ['floatingip', 'floatingip', 'router']);
 });
 
 test('port events: a cursor older than what an instance knows gets the full state', async () => {
@@ -246,13 +280,14 @@ test('port events: when more changes happened than the log keeps, an old cursor 
     await waitFor('the four changes', async () => (await view.events(Number(start.cursor), 0)).resync);
     const r = await view.events(Number(start.cursor), 0);
     assert.equal(r.resync, true);
-    for (let i = 0; i < 4; i++) assert.ok(r.events.some((e) => e.port_id === uid(140 + i)));
+    for (let i = 0; i < 4; i++)
+      assert.ok(r.events.some((e) => e.kind === 'port' && e.port_id === uid(140 + i)));
     // A recent cursor still gets just the changes after it.
     await store.put(keys.portState('hv3', uid(150)), portState(1, true));
     const recent = await view.events(Number(r.cursor), 60_000);
     assert.equal(recent.resync, false);
     assert.deepEqual(
-      recent.events.map((e) => e.port_id),
+      recent.events.map((e) => (e.kind === 'port' ? e.port_id : e.kind)),
       [uid(150)],
     );
   } finally {
@@ -314,6 +349,52 @@ test('full sync makes etcd match Neutron: removes what Neutron lacks, repairs dr
   });
   assert.deepEqual(again.body, { rejected: [], written: 0, deleted: 0, kept: 0 });
   assert.equal(await store.revision(), before);
+});
+
+test('full sync and routers: a driver without router lists leaves them; a router and floating IP Neutron lacks go', async () => {
+  const router = uid(160);
+  const fip = uid(161);
+  const r = await journal([
+    row('router', 'create', {
+      id: router,
+      admin_state_up: true,
+      revision_number: 2,
+      external_gateway_info: null,
+      routes: [{ destination: '10.9.0.0/16', nexthop: '10.0.0.9' }],
+      'netvpp:host': 'net1',
+    }),
+    row('floatingip', 'create', {
+      id: fip,
+      floating_ip_address: '203.0.113.7',
+      router_id: router,
+      port_id: uid(162),
+      fixed_ip_address: '10.0.0.5',
+      revision_number: 1,
+    }),
+  ]);
+  assert.deepEqual(r.body.rejected, []);
+  assert.deepEqual(((await value(keys.router('net1', router))) as { routes: unknown })?.routes, [
+    { destination: '10.9.0.0/16', nexthops: ['10.0.0.9'] },
+  ]);
+  assert.equal((await value<{ fixed_ip: string }>(keys.floatingIp('net1', fip)))?.fixed_ip, '10.0.0.5');
+  const base = {
+    networks: [{ id: NET, mtu: 1500, revision_number: 1 }],
+    ports: [neutronPort({ id: uid(120), revision_number: 1 })],
+    security_groups: [
+      sgDict(SG1, 1, [sgRule(1), sgRule(2, { remote_group_id: SG1 })]),
+      sgDict(SG2, 2, [sgRule(3)]),
+    ],
+  };
+  // An older driver's sync (no router lists) says nothing about routers.
+  await call(ctl.url, 'POST', '/v1/sync', base);
+  assert.ok(await value(keys.router('net1', router)), 'kept without a router list');
+  // Deleted in Neutron while the controller was away: the next sync removes both.
+  const gone = await call(ctl.url, 'POST', '/v1/sync', { ...base, routers: [], floatingips: [] });
+  assert.equal(gone.status, 200, JSON.stringify(gone.body));
+  assert.equal(gone.body.deleted, 2);
+  assert.equal(await value(keys.router('net1', router)), undefined);
+  assert.equal(await value(keys.floatingIp('net1', fip)), undefined);
+  assert.equal((await call(ctl.url, 'POST', '/v1/sync', { ...base, routers: {} })).status, 400);
 });
 
 test('a deposed leader cannot write: its stale guard makes the batch fail with 503, nothing lands', async () => {

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
-import { StateView, type EventsReply, type PortEvent } from '../../src/controller/state.ts';
+import { StateView, type EventsReply, type StateEvent } from '../../src/controller/state.ts';
 import { logger } from '../../src/util/log.ts';
 import { keys, PREFIX } from '../../src/model/keyspace.ts';
 import { uid } from './fixtures.ts';
@@ -30,7 +30,10 @@ const state = (revision: number) =>
   JSON.stringify({ revision, ready: true, error: null, updated_at: new Date().toISOString() });
 
 /** Follows the cursor from `first` until a poll finds nothing new; every event seen on the way. */
-async function follow(first: EventsReply): Promise<PortEvent[]> {
+/** The port an event is about ('' for router and floating IP events). */
+const portId = (e: StateEvent): string => (e.kind === 'port' ? e.port_id : '');
+
+async function follow(first: EventsReply): Promise<StateEvent[]> {
   const seen = [...first.events];
   let cursor = first.cursor;
   for (;;) {
@@ -48,7 +51,7 @@ test('a waiting poll gets every port of a transaction, none is skipped by the cu
   const poll = view.events(Number(start.cursor), 60_000);
   await store.txnBatch(ports.map((p) => ({ op: 'put', key: keys.portState('hv1', p), value: state(3) })));
   const seen = await follow(await poll);
-  assert.deepEqual([...new Set(seen.map((e) => e.port_id))].sort(), ports);
+  assert.deepEqual([...new Set(seen.map(portId))].sort(), ports);
 });
 
 test('a client that follows the cursor sees every port while transactions keep landing', async () => {
@@ -63,7 +66,7 @@ test('a client that follows the cursor sees every port while transactions keep l
       const done = !writing;
       const r = await view.events(Number(cursor), 200);
       assert.equal(r.resync, false);
-      for (const e of r.events) seen.add(e.port_id);
+      for (const e of r.events) seen.add(portId(e));
       cursor = r.cursor;
       if (done && r.events.length === 0) return;
     }

@@ -113,7 +113,11 @@ test('a router interface is a binding with vif_type router: its router and its a
   assert.deepEqual(r.rejected, []);
   const b = puts(r.ops).get(bindingKey('net1')) as PortBinding;
   assert.equal(b.vif_type, 'router');
-  assert.deepEqual(b.router, { router_id: ROUTER, addresses: ['10.0.0.1/24', '2001:db8::1/64'] });
+  assert.deepEqual(b.router, {
+    router_id: ROUTER,
+    addresses: ['10.0.0.1/24', '2001:db8::1/64'],
+    role: 'interface',
+  });
   assert.equal(b.vhostuser, null);
   assert.equal(b.tap, null);
   assert.equal(b.port_security_enabled, false);
@@ -321,7 +325,7 @@ test('bad rows are rejected with a clear error and do not stop the rows after th
       id: uid(4),
       'netvpp:network': { ...(neutronPort()['netvpp:network'] as object), network_type: 'geneve' },
     }),
-    row('router', 'create', { id: uid(5) }, 1, uid(5)),
+    row('qos_policy', 'create', { id: uid(5) }, 1, uid(5)),
     row('port', 'update', neutronPort({ id: uid(6) }), null),
     portRow({ id: uid(7) }),
   );
@@ -336,7 +340,7 @@ test('bad rows are rejected with a clear error and do not stop the rows after th
   assert.match(errors[2], /remote address groups are not supported/);
   assert.match(errors[3], /vhostuser_socket is missing/);
   assert.match(errors[4], /network_type "geneve" is not supported/);
-  assert.match(errors[5], /unsupported resource "router"/);
+  assert.match(errors[5], /unsupported resource "qos_policy"/);
   assert.match(errors[6], /update row needs a revision/);
   assert.ok(puts(r.ops).has(bindingKey('compute1', uid(7))), 'the good row after them was applied');
 });

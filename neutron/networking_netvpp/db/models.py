@@ -91,3 +91,30 @@ class NetvppRouterHost(model_base.BASEV2):
                           sa.ForeignKey('routers.id', ondelete='CASCADE'),
                           primary_key=True)
     host = sa.Column(sa.String(255), nullable=False)
+
+
+class NetvppFloatingIpMapping(model_base.BASEV2):
+    """The static mapping an associated floating IP needs on its router's
+    host, and whether that host's agent has reported it in place.
+
+    Written with every change of the floating IP (journal.py): a new mapping
+    (port, fixed IP or host changed) is recorded with the floating IP's
+    revision at that change and `ready` false, and the floating IP is DOWN;
+    the follower sets `ready` and ACTIVE once the agent on `host` reports the
+    mapping at that revision or later. Kept while associated (so a change
+    that leaves the mapping alone keeps it ACTIVE); gone on disassociation
+    and with the floating IP (cascade).
+    """
+
+    __tablename__ = 'netvpp_floatingip_mappings'
+
+    floatingip_id = sa.Column(sa.String(36),
+                              sa.ForeignKey('floatingips.id',
+                                            ondelete='CASCADE'),
+                              primary_key=True)
+    host = sa.Column(sa.String(255), nullable=False)
+    port_id = sa.Column(sa.String(36), nullable=False)
+    fixed_ip_address = sa.Column(sa.String(64), nullable=False)
+    revision = sa.Column(sa.BigInteger, nullable=False)
+    ready = sa.Column(sa.Boolean, nullable=False, default=False,
+                      server_default=sa.sql.false())

@@ -53,6 +53,8 @@ COMPUTE1 = {'host': 'compute1', 'alive': True, 'physnets': ['physnet1'],
 NO_ACL = dict(COMPUTE1, features=[])
 # A host whose VPP has the ip API: it carries routers.
 NET1 = dict(COMPUTE1, host='net1', vif_types=['vhostuser', 'tap', 'router'])
+# ... and the NAT plugin: it can be a router's gateway.
+NAT1 = dict(NET1, features=['port_security', 'nat'])
 
 
 def driver(hosts):
@@ -112,13 +114,27 @@ class BindPortTest(unittest.TestCase):
             driver(FakeHosts({'compute1': info})).bind_port(ctx)
             self.assertIsNone(ctx.bound)
 
+    def test_a_gateway_port_is_a_router_port_where_nat_is_offered(self):
+        ctx = FakePortContext(host='net1', owner='network:router_gateway',
+                              port_security=True)
+        driver(FakeHosts({'net1': NAT1})).bind_port(ctx)
+        segment, vif_type, details = ctx.bound
+        self.assertEqual((segment, vif_type), ('seg-vlan', 'router'))
+        self.assertEqual(details['port_filter'], False)
+
+    def test_a_gateway_port_is_not_bound_where_nat_is_missing(self):
+        # net1 routes (ip API) but its VPP has no NAT plugin.
+        ctx = FakePortContext(host='net1', owner='network:router_gateway')
+        driver(FakeHosts({'net1': NET1})).bind_port(ctx)
+        self.assertIsNone(ctx.bound)
+
     def test_other_router_ports_are_not_bound_at_all(self):
-        for owner in ('network:router_gateway', 'network:router_ha_interface',
+        for owner in ('network:router_ha_interface',
                       'network:router_interface_distributed',
                       'network:ha_router_replicated_interface',
                       'network:router_centralized_snat'):
             ctx = FakePortContext(host='net1', owner=owner)
-            driver(FakeHosts({'net1': NET1})).bind_port(ctx)
+            driver(FakeHosts({'net1': NAT1})).bind_port(ctx)
             self.assertIsNone(ctx.bound, owner)
 
     def test_no_binding_without_a_live_agent_with_the_physnet(self):

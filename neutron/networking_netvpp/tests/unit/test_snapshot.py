@@ -74,6 +74,22 @@ class SnapshotTest(unittest.TestCase):
         self.assertEqual(by_id['p5'], journal_row(rp, SEG_A, {'s1': '10.0.0.0/24'}))
         self.assertNotIn('netvpp:subnets', by_id['p6'])
 
+    def test_a_gateway_port_carries_its_subnets_cidrs_in_both(self):
+        gw = dict(port('p7', 'net1', 'router'),
+                  device_owner='network:router_gateway', device_id='r1')
+        cidrs = {'s1': '203.0.113.0/24'}
+        out = self.build([gw], {'p7': 'sa'}, cidrs)
+        [got] = out['ports']
+        self.assertEqual(got['netvpp:subnets'], cidrs)
+        self.assertEqual(got, journal_row(gw, SEG_A, cidrs))
+
+    def test_routers_and_floating_ips_go_as_read(self):
+        router = {'id': 'r1', 'netvpp:host': 'net1', 'routes': []}
+        fip = {'id': 'f1', 'netvpp:host': 'net1'}
+        out = snapshot.build([], [], [], {}, {}, {}, {}, [router], [fip])
+        self.assertEqual((out['routers'], out['floatingips']),
+                         ([router], [fip]))
+
     def test_ports_are_shaped_exactly_as_their_journal_rows(self):
         bound = port('p1', 'compute1', 'vhostuser')
         unbound = port('p2')
