@@ -53,6 +53,9 @@ import { IF_STATUS_ADMIN_UP, IF_STATUS_LINK_UP } from './events.ts';
 import { L2FIB_HANDLERS } from './l2fib.ts';
 import { VXLAN_HANDLERS } from './vxlan.ts';
 import { LISP_HANDLERS } from './lisp.ts';
+import { NAT_HANDLERS } from './nat.ts';
+import { PIPE_HANDLERS } from './pipe.ts';
+import { ROUTE_HANDLERS } from './routes.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
@@ -104,7 +107,7 @@ export function swDetails(vpp: VppState, s: SwIf): Fields {
     sup_sw_if_index: s.sup,
     l2_address: !s.isSub && hw.mac !== '' ? hw.mac : ZERO_MAC,
     flags: (s.adminUp ? IF_STATUS_ADMIN_UP : 0) | (hw.linkUp ? IF_STATUS_LINK_UP : 0),
-    type: s.isSub ? 1 : 0,
+    type: s.pipeEnd ? 3 : s.isSub ? 1 : 0,
     link_duplex: 0,
     link_speed: 0,
     link_mtu: hw.linkMtu,
@@ -270,6 +273,8 @@ export const HANDLERS: Record<string, Handler> = {
 
   ip_table_add_del(vpp, msg) {
     const m = msg as unknown as IpTableAddDel;
+    // ip_table_delete flushes the API's routes from the table before letting it go.
+    if (!m.is_add) vpp.routes.tableDeleted(m.table.table_id, m.table.is_ip6);
     return vpp.ip.tableAddDel(m.table.table_id, m.table.is_ip6, m.is_add, m.table.name);
   },
 
@@ -609,4 +614,7 @@ export const HANDLERS: Record<string, Handler> = {
   ...L2FIB_HANDLERS,
   ...VXLAN_HANDLERS,
   ...LISP_HANDLERS,
+  ...ROUTE_HANDLERS,
+  ...PIPE_HANDLERS,
+  ...NAT_HANDLERS,
 };
