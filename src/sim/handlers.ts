@@ -28,6 +28,8 @@ import type {
   DeleteVhostUserIf,
   IpAddressDump,
   IpTableAddDel,
+  L2Flags,
+  L2FlagsGet,
   L2InterfaceVlanTagRewrite,
   MacipAclAddReplace,
   MacipAclDel,
@@ -273,8 +275,6 @@ export const HANDLERS: Record<string, Handler> = {
 
   ip_table_add_del(vpp, msg) {
     const m = msg as unknown as IpTableAddDel;
-    // ip_table_delete flushes the API's routes from the table before letting it go.
-    if (!m.is_add) vpp.routes.tableDeleted(m.table.table_id, m.table.is_ip6);
     return vpp.ip.tableAddDel(m.table.table_id, m.table.is_ip6, m.is_add, m.table.name);
   },
 
@@ -333,6 +333,23 @@ export const HANDLERS: Record<string, Handler> = {
       });
     }
     return out;
+  },
+
+  // l2_api.c: VALIDATE_SW_IF_INDEX, then the interface's own input bitmap (l2input_intf_bitmap_enable).
+  l2_flags(vpp, msg) {
+    const m = msg as unknown as L2Flags;
+    if (!sw(vpp, m.sw_if_index)) return { retval: RV.INVALID_SW_IF_INDEX, resulting_feature_bitmap: 0 };
+    return {
+      retval: 0,
+      resulting_feature_bitmap: vpp.l2.interfaceFlags(m.sw_if_index, m.feature_bitmap, m.is_set),
+    };
+  },
+
+  l2_flags_get(vpp, msg) {
+    const m = msg as unknown as L2FlagsGet;
+    if (!sw(vpp, m.sw_if_index))
+      return { retval: RV.INVALID_SW_IF_INDEX, input_feature_bitmap: 0, output_feature_bitmap: 0 };
+    return { retval: 0, input_feature_bitmap: vpp.l2.inputFeatures(m.sw_if_index), output_feature_bitmap: 0 };
   },
 
   sw_interface_set_l2_bridge(vpp, msg) {

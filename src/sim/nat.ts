@@ -5,8 +5,9 @@
  *   while it is off; a second enable is -170 (FEATURE_ALREADY_ENABLED), a disable while off -169;
  *   the STATIC_MAPPING_ONLY and CONNECTION_TRACKING flags are -126. Disabling drops static
  *   mappings, addresses and interfaces. `nat44_show_running_config` reports the enable's
- *   sessions (0 → 63 × 1024) and the bihash buckets they give; all zero while off (rconfig is
- *   cleared), so `sessions > 0` tells that NAT is on without writing anything.
+ *   sessions (0 → 63 × 1024) and the bihash buckets they give; sessions is 0 while off (rconfig
+ *   is cleared; buckets stay at the default's, 32768, as on VPP 26.06), so `sessions > 0` tells
+ *   that NAT is on without writing anything.
  * - Interfaces: a pool (freed slots reused, most recently freed first); inside and outside are
  *   flags of one record; adding a side it has is 0; deleting a record it lacks is -6; a bad
  *   sw_if_index -2. Deleting a VPP interface drops its record (nat44_ed_sw_interface_add_del).
@@ -108,12 +109,10 @@ export class Nat44 {
       sessions: this.config.sessions,
       user_sessions: 0,
       user_buckets: 0,
-      translation_buckets: on ? bihashBuckets(this.config.sessions) : 0,
+      translation_buckets: bihashBuckets(on ? this.config.sessions : DEFAULT_SESSIONS),
       forwarding_enabled: false,
       ipfix_logging_enabled: false,
-      timeouts: on
-        ? { udp: 300, tcp_established: 7440, tcp_transitory: 240, icmp: 60 }
-        : { udp: 0, tcp_established: 0, tcp_transitory: 0, icmp: 0 },
+      timeouts: { udp: 300, tcp_established: 7440, tcp_transitory: 240, icmp: 60 },
       log_level: 0,
       flags: NAT44_IS_ENDPOINT_DEPENDENT,
     };

@@ -1,6 +1,6 @@
 /**
  * Pipes as vnet keeps them (vnet/devices/pipe/pipe.c, pipe_api.c): a pipe is an Ethernet hardware
- * interface `pipe<instance>` (device class "pipe", MAC 00:00:00:00:00:<instance>) with two
+ * interface `pipe<instance>` (device class "Pipe", MAC 00:00:00:00:00:<instance>) with two
  * sub-interfaces of type PIPE, `pipe<instance>.0` and `.1`, created in that order right after it;
  * what one end sends the other receives. The instance is the lowest free one (or the one asked
  * for: -31 when taken or ≥ 16384). Deleting any of its three indexes deletes the pipe (its ends
@@ -31,7 +31,7 @@ export class Pipes {
     if (instance < 0) return { rv: RV.INVALID_REGISTRATION, parent: NO_INDEX, ends: [NO_INDEX, NO_INDEX] };
     const ifs = this.vpp.ifs;
     const mac = `00:00:00:00:00:${(instance & 0xff).toString(16).padStart(2, '0')}`;
-    const hw = ifs.newHw('pipe', 'pipe', `pipe${instance}`, mac, instance);
+    const hw = ifs.newHw('pipe', 'Pipe', `pipe${instance}`, mac, instance);
     const parent = ifs.createHw(hw, 'normal');
     const ends = [0, 1].map((id) => {
       const e = ifs.newSw(hw, true);

@@ -5,7 +5,8 @@
  * the entry whatever its paths (0 when there is none); with is_multipath paths are added to or
  * removed from the entry one by one (an entry left without paths goes; a path already there or
  * absent changes nothing). The reply's stats_index is the entry's (its load-balance), kept while
- * the entry lives.
+ * the entry lives. Deleting the table through the API does not remove them: the route still
+ * holds the table (checked on VPP 26.06: re-added, the table has the route again).
  *
  * ip_route_dump here shows the API's entries only, in prefix order; VPP's also lists the entries
  * other sources own (a table's special prefixes, connected and local routes, NAT's /32s), which
@@ -99,11 +100,6 @@ export class Routes {
           })),
         },
       }));
-  }
-
-  /** A table deleted by the API takes its API routes with it (fib_table_flush). */
-  tableDeleted(tableId: number, ip6: boolean): void {
-    this.tables.delete(`${ip6 ? 6 : 4}:${tableId}`);
   }
 }
 

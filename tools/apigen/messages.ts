@@ -40,6 +40,8 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'l2_fib_table_dump',
     'bd_ip_mac_add_del',
     'bd_ip_mac_dump',
+    'l2_flags',
+    'l2_flags_get',
   ],
   tapv2: ['tap_create_v3', 'tap_delete_v2', 'sw_interface_tap_v2_dump'],
   vhost_user: ['create_vhost_user_if_v2', 'delete_vhost_user_if', 'sw_interface_vhost_user_dump'],

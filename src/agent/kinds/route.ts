@@ -2,8 +2,8 @@
 // default routes via the external gateway's next hops and Neutron's extra routes, all of one
 // destination's next hops as one entry (ECMP: VPP spreads flows over the paths by their hash).
 // VPP has no tag for routes: the ones netvpp owns are the API routes of netvpp's VRFs whose every
-// path is a next hop (connected, local and NAT's /32 entries have none). Deleting the VRF's table
-// flushes them (ip_table_delete).
+// path is a next hop (connected, local and NAT's /32 entries have none). Deleted one by one before
+// the VRF: VPP 26.06 keeps a table's API routes when the table is deleted (the route holds it).
 import { ip_route_add_del, ip_route_dump, ip_table_dump, type FibPath } from '../../vpp/binapi/index.ts';
 import { need, NO_INDEX, sameList } from './common.ts';
 import type { KindDescriptor } from './types.ts';
@@ -71,7 +71,6 @@ export const route: KindDescriptor<RouteObj> = {
   needs: ['ip'],
   deps: (o) => [o.vrf],
   parentOf: (o) => o.vrf,
-  goesWithParent: true,
   compare: (d, a) => (sameList(d.nexthops, a.nexthops) ? 'same' : 'update'),
   create: put,
   update: (d, _a, ctx) => put(d, ctx),
