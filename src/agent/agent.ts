@@ -37,7 +37,7 @@ import { hostCapabilities } from './capabilities.ts';
 import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
-import { PortStateReporter } from './report.ts';
+import { FIP_STATES, PortStateReporter, ROUTER_STATES } from './report.ts';
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 import { AgentStatus } from './status.ts';
@@ -81,6 +81,7 @@ export class Agent extends EventEmitter {
   private readonly hostNet: HostNet;
   private readonly feed: DesiredFeed;
   private readonly reporter: PortStateReporter;
+  private readonly l3Reporters: { routers: PortStateReporter; fips: PortStateReporter };
   private liveness: LeaseKey | undefined;
   private client: VppClient | undefined;
   private vpp: CountingVpp | undefined;
@@ -151,6 +152,10 @@ export class Agent extends EventEmitter {
     this.reconciler = new Reconciler(opts.backoff);
     this.readiness = new Readiness(this.reconciler);
     this.reporter = new PortStateReporter(this.store, config.host, this.log.child('report'));
+    this.l3Reporters = {
+      routers: new PortStateReporter(this.store, config.host, this.log.child('report'), ROUTER_STATES),
+      fips: new PortStateReporter(this.store, config.host, this.log.child('report'), FIP_STATES),
+    };
     this.feed = new DesiredFeed(this.store, this.desired, () => this.kick(), this.log.child('etcd'), {
       ...(opts.groupDropAfterMs !== undefined ? { dropAfterMs: opts.groupDropAfterMs } : {}),
       onGate: (state, why) => this.onGate(state, why),
@@ -595,11 +600,12 @@ export class Agent extends EventEmitter {
     this.readiness.note(full || (pass !== undefined && pass.checked === null), ports, pass?.checked ?? []);
     const actual = this.actual;
     if (!this.compiled || !actual || !this.feed.complete) return;
-    this.readiness.compute(this.compiler, actual, this.reporter);
+    this.readiness.compute(this.compiler, actual, this.reporter, this.l3Reporters);
     if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
-    await this.reporter.flush();
+    const { routers, fips } = this.l3Reporters;
+    await Promise.all([this.reporter.flush(), routers.flush(), fips.flush()]);
     // etcd unreachable: try the writes again later, without another pass over VPP.
-    if (this.reporter.dirty > 0 && !this.reportRetry) {
+    if (this.reporter.dirty + routers.dirty + fips.dirty > 0 && !this.reportRetry) {
       this.reportRetry = setTimeout(() => {
         this.reportRetry = undefined;
         this.scheduleReport();

@@ -25,6 +25,7 @@ const VIF_MADE_BY: Record<VifType, (tapBackend: TapBackend | undefined) => Group
 /** The groups each feature needs (all of them). */
 const FEATURE_NEEDS: Record<HostFeature, GroupName[]> = {
   port_security: ['acl'],
+  nat: ['nat', 'ip'],
 };
 
 /**

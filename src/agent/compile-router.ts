@@ -1,12 +1,18 @@
-// compile, for a router interface (a binding with vif_type router): a loopback BVI in the
-// network's bridge, in the router's VRF (shared by the router's interfaces), with the port's
-// addresses. Neutron trusts router ports: no ACLs, no anti-spoofing.
+// compile, for a router port (a binding with vif_type router): an interface is a loopback BVI in the
+// network's bridge, in the router's VRF (shared by the router's ports), with the port's addresses.
+// The gateway port can't be the external network's BVI (one per bridge, and routers share external
+// networks): its loopback is the BVI of a bridge of its own, patched into the external network's
+// bridge by a pipe (kinds/pipe.ts). Neutron trusts router ports: no ACLs, no anti-spoofing.
+// What a router's document and floating IPs add (routes, NAT) is compile-l3.ts's.
 import type { PortBinding } from '../model/keyspace.ts';
 import type { NetIn, PortUnit } from './compile-port.ts';
 import type { PortPlan } from './compile.ts';
 import {
   bridgeKey,
   l2Key,
+  pipeKey,
+  pipeL2Key,
+  preferredBdId,
   preferredTableId,
   rifaddrKey,
   rifKey,
@@ -25,9 +31,13 @@ export function routerUnit(portId: string, b: PortBinding, net: NetIn, plan: Por
   const iface = rifKey(portId);
   const vrf = vrfKey(r.router_id);
   const table = riftableKey(portId);
+  const gateway = r.role === 'gateway';
+  // The gateway's BVI sits in its own bridge, which a pipe patches into the external network's.
+  const bviBd = gateway ? gatewayBridgeKey(portId) : bridgeKey(b.network_id);
   const objs: VppObject[] = [
     { kind: 'rif', key: iface, portId, mac: b.mac.toLowerCase(), mtu: b.mtu, adminUp: b.admin_state_up },
-    { kind: 'l2', key: l2Key(iface), iface, bd: bridgeKey(b.network_id), after: [], shg: 0, bvi: true },
+    { kind: 'l2', key: l2Key(iface), iface, bd: bviBd, after: [], shg: 0, bvi: true },
+    ...(gateway ? gatewayPatch(portId, b.network_id) : []),
     { kind: 'riftable', key: table, iface, vrf },
     ...r.addresses.map((prefix): VppObject => ({
       kind: 'rifaddr',
@@ -46,4 +56,28 @@ export function routerUnit(portId: string, b: PortBinding, net: NetIn, plan: Por
   ];
   plan.requires = [...new Set([...networkKeys, vrf, ...objs.map((o) => o.key)])];
   return unit;
+}
+
+/** The gateway BVI's own bridge: bd:gw-<port> (kinds/bridge.ts counts it as the port's). */
+export const gatewayBridgeKey = (portId: string): string => bridgeKey(`gw-${portId}`);
+
+/** The gateway's bridge and the pipe between it and the external network's bridge. */
+function gatewayPatch(portId: string, networkId: string): VppObject[] {
+  const bd = gatewayBridgeKey(portId);
+  const pipe = pipeKey(portId);
+  return [
+    {
+      kind: 'bd',
+      key: bd,
+      preferredId: preferredBdId(`gw-${portId}`),
+      flood: true,
+      uuFlood: true,
+      forward: true,
+      learn: true,
+      arpTerm: false,
+    },
+    { kind: 'pipe', key: pipe, portId },
+    { kind: 'pipel2', key: pipeL2Key(portId, 0), pipe, end: 0, bd: bridgeKey(networkId) },
+    { kind: 'pipel2', key: pipeL2Key(portId, 1), pipe, end: 1, bd },
+  ];
 }

@@ -14,6 +14,7 @@ import type { TapBackend, VxlanConfig } from './config.ts';
 import { GroupStep, groupLookup } from './compile-groups.ts';
 import { NetworkStep } from './compile-networks.ts';
 import { SharedObjects } from './compile-refs.ts';
+import { L3Step } from './compile-l3.ts';
 import { networkType } from './nettypes/index.ts';
 import {
   aclbindKey,
@@ -74,6 +75,10 @@ export interface Compiled {
   /** Ports whose every object is frozen (invalid binding). */
   frozenPorts: Set<string>;
   ports: Map<string, PortPlan>;
+  /** Routers and floating IPs (`router:<id>`, `fip:<id>`): what must be in place for each (compile-l3.ts). */
+  l3: Map<string, PortPlan>;
+  /** Key prefixes diff must leave alone (a router whose document is unreadable). */
+  frozenPrefixes: Set<string>;
   /** Things worth logging (rules VPP can't express), keyed to log each once. */
   warnings: Map<string, string>;
 }
@@ -96,6 +101,9 @@ export interface CompileChanges {
   members: ReadonlySet<string>;
   /** Overlay networks whose ports on other hosts, or peers, changed. */
   overlays?: ReadonlySet<string>;
+  /** Router documents and floating IPs put or deleted. */
+  routers?: ReadonlySet<string>;
+  fips?: ReadonlySet<string>;
 }
 
 /** The keys of a port's own objects (only that port adds them), in the order readiness lists them. */
@@ -144,6 +152,9 @@ export class HostCompiler {
   private held = new SharedObjects();
   private networks: NetworkStep;
   private groups: GroupStep;
+  private l3 = new L3Step();
+  /** Ports that were router ports at the last L3 step (a change to one redoes it). */
+  private routerPorts = new Set<string>();
 
   constructor(
     readonly opts: CompileOptions,
@@ -191,6 +202,7 @@ export class HostCompiler {
     this.held = new SharedObjects();
     this.networks = new NetworkStep(this.opts, this.compiled.objects);
     this.groups = new GroupStep(this.compiled);
+    this.l3 = new L3Step();
     const changes = {
       ports: new Set(state.bindings.keys()),
       groups: new Set<string>(),
@@ -232,6 +244,19 @@ export class HostCompiler {
 
     // 4. Groups' ACLs and the shared ones.
     this.groups.finish(state, changes.groups, changes.members, delta);
+
+    // 5. Routers' routes and NAT, floating IPs: when they, or a router port, changed.
+    if (
+      !track ||
+      changes.routers?.size ||
+      changes.fips?.size ||
+      [...changes.ports].some((p) => this.routerPorts.has(p) || isRouterPort(state, p))
+    ) {
+      this.l3.apply(state, this.compiled.objects, delta);
+      this.compiled.l3 = this.l3.l3.plans;
+      this.compiled.frozenPrefixes = this.l3.l3.frozenPrefixes;
+      this.routerPorts = new Set([...state.bindings.keys()].filter((p) => isRouterPort(state, p)));
+    }
     return delta;
   }
 
@@ -333,12 +358,19 @@ export class HostCompiler {
   }
 }
 
+function isRouterPort(state: DesiredState, portId: string): boolean {
+  const e = state.bindings.get(portId);
+  return e?.ok === true && e.value.vif_type === 'router';
+}
+
 function emptyCompiled(): Compiled {
   return {
     objects: new Map(),
     frozenKeys: new Set(),
     frozenPorts: new Set(),
+    frozenPrefixes: new Set(),
     ports: new Map(),
+    l3: new Map(),
     warnings: new Map(),
   };
 }

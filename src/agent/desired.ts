@@ -10,7 +10,9 @@ import {
   type NetworkType,
   OVERLAY_NETWORK_TYPES,
   parseKey,
+  type FloatingIpDoc,
   type PortBinding,
+  type RouterDoc,
   type SecurityGroup,
 } from '../model/keyspace.ts';
 import { OverlayState } from './desired-overlay.ts';
@@ -32,6 +34,9 @@ export interface DesiredChanges {
   members: Set<string>;
   /** Overlay networks whose ports or peers changed. */
   overlays: Set<string>;
+  /** Router documents and floating IPs put or deleted. */
+  routers: Set<string>;
+  fips: Set<string>;
 }
 
 const noChanges = (full: boolean): DesiredChanges => ({
@@ -40,6 +45,8 @@ const noChanges = (full: boolean): DesiredChanges => ({
   groups: new Set(),
   members: new Set(),
   overlays: new Set(),
+  routers: new Set(),
+  fips: new Set(),
 });
 
 /** Best-effort Neutron revision of a value that failed validation, for the port state. */
@@ -56,8 +63,29 @@ function revisionOf(raw: string): number | null {
   return null;
 }
 
+/** A router document or floating IP, checked like a binding: a bad value is that object's error. */
+function decodeDoc<K extends 'router' | 'floatingIp'>(
+  kind: K,
+  value: string,
+  matches: (v: K extends 'router' ? RouterDoc : FloatingIpDoc) => boolean,
+  idField: string,
+): Entry<K extends 'router' ? RouterDoc : FloatingIpDoc> {
+  const what = kind === 'router' ? 'router document' : 'floating IP';
+  const r = decodeValue(kind, value);
+  if (!r.ok)
+    return { ok: false, error: `invalid ${what}: ${formatErrors(r.errors)}`, revision: revisionOf(value) };
+  const v = r.value as K extends 'router' ? RouterDoc : FloatingIpDoc;
+  if (!matches(v))
+    return { ok: false, error: `invalid ${what}: ${idField} does not match its key`, revision: v.revision };
+  return { ok: true, value: v };
+}
+
 export class DesiredState {
   readonly bindings = new Map<string, Entry<PortBinding>>();
+  /** nodes/<host>/routers/<id>: the routers carried here (their gateway and extra routes). */
+  readonly routers = new Map<string, Entry<RouterDoc>>();
+  /** nodes/<host>/floatingips/<id>: the floating IPs of those routers. */
+  readonly fips = new Map<string, Entry<FloatingIpDoc>>();
   readonly groups = new Map<string, Entry<SecurityGroup>>();
   /** sg id → port id → addresses (valid members only). */
   readonly members = new Map<string, Map<string, string[]>>();
@@ -95,6 +123,8 @@ export class DesiredState {
   /** Replaces every binding with a snapshot (a watcher's initial list or re-list). */
   resetHost(kvs: KeyValue[]): void {
     this.bindings.clear();
+    this.routers.clear();
+    this.fips.clear();
     this.named.clear();
     this.overlayNets.clear();
     for (const kv of kvs) this.putHost(kv.key, kv.value);
@@ -110,6 +140,12 @@ export class DesiredState {
         this.name(this.bindings.get(k.portId), -1);
         this.bindings.delete(k.portId);
         this.changes.ports.add(k.portId);
+      } else if (k?.kind === 'router' && k.host === this.host) {
+        this.routers.delete(k.routerId);
+        this.changes.routers.add(k.routerId);
+      } else if (k?.kind === 'floatingIp' && k.host === this.host) {
+        this.fips.delete(k.fipId);
+        this.changes.fips.add(k.fipId);
       }
     }
     this.version++;
@@ -117,7 +153,23 @@ export class DesiredState {
 
   private putHost(key: string, value: string): void {
     const k = parseKey(key);
-    // nodes/<host>/ may hold other kinds of keys in later versions; only port bindings matter here.
+    if (k?.kind === 'router' && k.host === this.host) {
+      this.changes.routers.add(k.routerId);
+      this.routers.set(
+        k.routerId,
+        decodeDoc('router', value, (v) => v.router_id === k.routerId, 'router_id'),
+      );
+      return;
+    }
+    if (k?.kind === 'floatingIp' && k.host === this.host) {
+      this.changes.fips.add(k.fipId);
+      this.fips.set(
+        k.fipId,
+        decodeDoc('floatingIp', value, (v) => v.id === k.fipId, 'id'),
+      );
+      return;
+    }
+    // nodes/<host>/ may hold other kinds of keys in later versions; these are the ones used here.
     if (k?.kind !== 'portBinding' || k.host !== this.host) return;
     this.changes.ports.add(k.portId);
     this.name(this.bindings.get(k.portId), -1);

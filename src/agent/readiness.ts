@@ -8,9 +8,17 @@ import type { PortStatus } from './agent-types.ts';
 import { portOfKey } from './kinds/index.ts';
 import type { PortStateReporter } from './report.ts';
 
+/** Where router and floating-IP states go (compile-l3.ts plan ids `router:<id>`, `fip:<id>`). */
+export interface L3Reporters {
+  routers: PortStateReporter;
+  fips: PortStateReporter;
+}
+
 export class Readiness {
   /** Each port's status as last computed. */
   statuses = new Map<string, PortStatus>();
+  /** Each router's and floating IP's (by plan id), as last computed. */
+  l3Statuses = new Map<string, PortStatus>();
   private keyStatuses = new Map<string, KeyStatus>();
   private all = true;
   private ports = new Set<string>();
@@ -31,8 +39,9 @@ export class Readiness {
   }
 
   /** Recomputes what was noted (and the ports whose link changed); changed statuses go to `reporter`. */
-  compute(compiler: HostCompiler, actual: ActualState, reporter: PortStateReporter): void {
+  compute(compiler: HostCompiler, actual: ActualState, reporter: PortStateReporter, l3?: L3Reporters): void {
     const compiled = compiler.compiled;
+    if (l3) this.computeL3(compiler, actual, l3, this.all);
     for (const idx of actual.takeLinkChanges()) {
       const key = actual.keyByIf.get(idx);
       const p = key ? portOfKey(key) : null;
@@ -75,6 +84,7 @@ export class Readiness {
     }
     this.keys.clear();
     for (const portId of todo) {
+      if (portId.startsWith('router:') || portId.startsWith('fip:')) continue;
       const plan = compiled.ports.get(portId);
       if (!plan) {
         if (this.statuses.delete(portId)) reporter.set(portId, null);
@@ -88,5 +98,39 @@ export class Readiness {
       this.statuses.set(portId, now);
       reporter.set(portId, now);
     }
+  }
+  /**
+   * Routers and floating IPs: a few hundred plans at most per host, each recomputed every pass (their
+   * keys are shared by many: the NAT plugin, a router's interfaces). Only changes are reported.
+   */
+  private computeL3(compiler: HostCompiler, actual: ActualState, to: L3Reporters, all: boolean): void {
+    const compiled = compiler.compiled;
+    const now = new Map<string, PortStatus>();
+    for (const plan of compiled.l3.values()) {
+      const s = this.reconciler.portStatus(plan, compiled, actual);
+      now.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
+    }
+    const split = (id: string): [PortStateReporter, string] =>
+      id.startsWith('router:') ? [to.routers, id.slice(7)] : [to.fips, id.slice(4)];
+    if (all) {
+      const r = new Map<string, PortStatus>();
+      const f = new Map<string, PortStatus>();
+      for (const [id, st] of now) (id.startsWith('router:') ? r : f).set(split(id)[1], st);
+      to.routers.setAll(r);
+      to.fips.setAll(f);
+    } else {
+      for (const [id, st] of now) {
+        const old = this.l3Statuses.get(id);
+        if (old && old.revision === st.revision && old.ready === st.ready && old.error === st.error) continue;
+        const [rep, key] = split(id);
+        rep.set(key, st);
+      }
+      for (const id of this.l3Statuses.keys())
+        if (!now.has(id)) {
+          const [rep, key] = split(id);
+          rep.set(key, null);
+        }
+    }
+    this.l3Statuses = now;
   }
 }

@@ -1,4 +1,5 @@
-// Writes state/<host>/ports/<port_id>: for each port bound here, the binding revision the state is
+// Writes state/<host>/ports/<port_id> (and, with another `StateKind`, state/<host>/routers/<id> and
+// state/<host>/floatingips/<id>): for each port bound here, the binding revision the state is
 // about, whether the port is ready, and the error that keeps it from being ready. Only changes are
 // written, batched into transactions; what could not be written (etcd down) is retried. Keys of ports no
 // longer bound here are deleted — but only once the full desired state has been read. A flush looks at
@@ -8,6 +9,45 @@ import type { Store, WriteOp } from '../store/index.ts';
 import type { Logger } from '../util/log.ts';
 
 type Status = Omit<PortState, 'updated_at'>;
+
+/** Which state keys a reporter writes: ports (default), routers or floating IPs. */
+export interface StateKind {
+  what: string;
+  prefix: (host: string) => string;
+  key: (host: string, id: string) => string;
+  /** The id a key under the prefix names, or null. */
+  idOf: (key: string) => string | null;
+}
+
+export const PORT_STATES: StateKind = {
+  what: 'port',
+  prefix: keys.hostPortStates,
+  key: keys.portState,
+  idOf: (key) => {
+    const k = parseKey(key);
+    return k?.kind === 'portState' ? k.portId : null;
+  },
+};
+
+export const ROUTER_STATES: StateKind = {
+  what: 'router',
+  prefix: keys.hostRouterStates,
+  key: keys.routerState,
+  idOf: (key) => {
+    const k = parseKey(key);
+    return k?.kind === 'routerState' ? k.routerId : null;
+  },
+};
+
+export const FIP_STATES: StateKind = {
+  what: 'floating IP',
+  prefix: keys.hostFloatingIpStates,
+  key: keys.floatingIpState,
+  idOf: (key) => {
+    const k = parseKey(key);
+    return k?.kind === 'floatingIpState' ? k.fipId : null;
+  },
+};
 
 const same = (a: Status, b: Status): boolean =>
   a.revision === b.revision && a.ready === b.ready && a.error === b.error;
@@ -29,26 +69,27 @@ export class PortStateReporter {
     private readonly store: Store,
     private readonly host: string,
     private readonly log: Logger,
+    private readonly kind: StateKind = PORT_STATES,
   ) {}
 
   /** Reads what is stored now, so an unchanged port costs no write after a restart. */
   async load(): Promise<void> {
-    const { kvs } = await this.store.getPrefix(keys.hostPortStates(this.host));
+    const { kvs } = await this.store.getPrefix(this.kind.prefix(this.host));
     this.written.clear();
     for (const id of this.wanted.keys()) this.pending.add(id);
     for (const kv of kvs) {
-      const k = parseKey(kv.key);
-      if (k?.kind !== 'portState') continue;
+      const id = this.kind.idOf(kv.key);
+      if (id === null) continue;
       const r = decodeValue('portState', kv.value);
       // An unreadable value is remembered as "something else", so it gets rewritten.
       this.written.set(
-        k.portId,
+        id,
         r.ok
           ? { revision: r.value.revision, ready: r.value.ready, error: r.value.error }
           : { revision: -1, ready: false, error: 'unreadable' },
       );
-      if (this.complete && !this.wanted.has(k.portId)) this.wanted.set(k.portId, null);
-      this.pending.add(k.portId);
+      if (this.complete && !this.wanted.has(id)) this.wanted.set(id, null);
+      this.pending.add(id);
     }
     this.loaded = true;
   }
@@ -107,7 +148,9 @@ export class PortStateReporter {
       try {
         await this.load();
       } catch (e) {
-        this.log.warn('cannot read port states from etcd; will retry', { error: (e as Error).message });
+        this.log.warn(`cannot read ${this.kind.what} states from etcd; will retry`, {
+          error: (e as Error).message,
+        });
         return;
       }
     }
@@ -121,14 +164,9 @@ export class PortStateReporter {
         if (s === null) this.wanted.delete(id);
         continue;
       }
-      if (s === null) ops.push({ op: 'delete', key: keys.portState(this.host, id) });
-      else {
-        ops.push({
-          op: 'put',
-          key: keys.portState(this.host, id),
-          value: encodeValue(keys.portState(this.host, id), { ...s, updated_at: now }),
-        });
-      }
+      const key = this.kind.key(this.host, id);
+      if (s === null) ops.push({ op: 'delete', key });
+      else ops.push({ op: 'put', key, value: encodeValue(key, { ...s, updated_at: now }) });
       planned.set(id, s as Status | null);
     }
     if (ops.length === 0) return;
@@ -143,8 +181,8 @@ export class PortStateReporter {
         if (s === null) this.wanted.delete(id);
       }
     } catch (e) {
-      this.log.warn('writing port states to etcd failed; will retry', {
-        ports: ops.length,
+      this.log.warn(`writing ${this.kind.what} states to etcd failed; will retry`, {
+        keys: ops.length,
         error: (e as Error).message,
       });
     }

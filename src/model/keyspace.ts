@@ -40,9 +40,10 @@ export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap', 'router'];
 /**
  * What a host's VPP can do beyond plain L2 ports, advertised in HostState.features.
  * `port_security`: security groups and anti-spoofing (VPP's acl plugin).
+ * `nat`: SNAT and floating IPs on routers (VPP's nat44_ed plugin).
  */
-export type HostFeature = 'port_security';
-export const HOST_FEATURES: readonly HostFeature[] = ['port_security'];
+export type HostFeature = 'port_security' | 'nat';
+export const HOST_FEATURES: readonly HostFeature[] = ['port_security', 'nat'];
 
 /** Physnet names end up in VPP tags (64 bytes), so they are kept short. */
 export const MAX_PHYSNET_LENGTH = 32;

@@ -28,6 +28,8 @@ import type {
   DeleteVhostUserIf,
   IpAddressDump,
   IpTableAddDel,
+  L2Flags,
+  L2FlagsGet,
   L2InterfaceVlanTagRewrite,
   MacipAclAddReplace,
   MacipAclDel,
@@ -53,6 +55,9 @@ import { IF_STATUS_ADMIN_UP, IF_STATUS_LINK_UP } from './events.ts';
 import { L2FIB_HANDLERS } from './l2fib.ts';
 import { VXLAN_HANDLERS } from './vxlan.ts';
 import { LISP_HANDLERS } from './lisp.ts';
+import { NAT_HANDLERS } from './nat.ts';
+import { PIPE_HANDLERS } from './pipe.ts';
+import { ROUTE_HANDLERS } from './routes.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
@@ -104,7 +109,7 @@ export function swDetails(vpp: VppState, s: SwIf): Fields {
     sup_sw_if_index: s.sup,
     l2_address: !s.isSub && hw.mac !== '' ? hw.mac : ZERO_MAC,
     flags: (s.adminUp ? IF_STATUS_ADMIN_UP : 0) | (hw.linkUp ? IF_STATUS_LINK_UP : 0),
-    type: s.isSub ? 1 : 0,
+    type: s.pipeEnd ? 3 : s.isSub ? 1 : 0,
     link_duplex: 0,
     link_speed: 0,
     link_mtu: hw.linkMtu,
@@ -328,6 +333,23 @@ export const HANDLERS: Record<string, Handler> = {
       });
     }
     return out;
+  },
+
+  // l2_api.c: VALIDATE_SW_IF_INDEX, then the interface's own input bitmap (l2input_intf_bitmap_enable).
+  l2_flags(vpp, msg) {
+    const m = msg as unknown as L2Flags;
+    if (!sw(vpp, m.sw_if_index)) return { retval: RV.INVALID_SW_IF_INDEX, resulting_feature_bitmap: 0 };
+    return {
+      retval: 0,
+      resulting_feature_bitmap: vpp.l2.interfaceFlags(m.sw_if_index, m.feature_bitmap, m.is_set),
+    };
+  },
+
+  l2_flags_get(vpp, msg) {
+    const m = msg as unknown as L2FlagsGet;
+    if (!sw(vpp, m.sw_if_index))
+      return { retval: RV.INVALID_SW_IF_INDEX, input_feature_bitmap: 0, output_feature_bitmap: 0 };
+    return { retval: 0, input_feature_bitmap: vpp.l2.inputFeatures(m.sw_if_index), output_feature_bitmap: 0 };
   },
 
   sw_interface_set_l2_bridge(vpp, msg) {
@@ -609,4 +631,7 @@ export const HANDLERS: Record<string, Handler> = {
   ...L2FIB_HANDLERS,
   ...VXLAN_HANDLERS,
   ...LISP_HANDLERS,
+  ...ROUTE_HANDLERS,
+  ...PIPE_HANDLERS,
+  ...NAT_HANDLERS,
 };

@@ -15,7 +15,7 @@ import { RV } from './retval.ts';
 import { MATCH, SUB_IF, subintConfig, type SubintSlot } from './subint.ts';
 import type { VppState } from './state.ts';
 
-export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp';
+export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp' | 'pipe';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
 export type FloodClass = 'normal' | 'bvi' | 'no_flood' | 'tunnel_normal' | 'tunnel_master';
 
@@ -81,6 +81,8 @@ export interface SwIf {
   mtu: number[];
   tag: string;
   floodClass: FloodClass;
+  /** A pipe's end (VNET_SW_INTERFACE_TYPE_PIPE): dumped with type IF_API_TYPE_PIPE. */
+  pipeEnd?: true;
 }
 
 const TAP_FLAG_TUN = 1 << 3;
@@ -156,7 +158,7 @@ export class Interfaces {
     };
   }
 
-  private newSw(hw: HwIf, isSub: boolean): SwIf {
+  newSw(hw: HwIf, isSub: boolean): SwIf {
     const index = this.swPool.alloc();
     const s: SwIf = {
       index,
@@ -183,7 +185,7 @@ export class Interfaces {
 
   /** The subint config an interface's flags select (undefined for non-Ethernet or 'nyi' ones). */
   slotOf(s: SwIf): SubintSlot | undefined {
-    if (s.hw.mac === '') return undefined;
+    if (s.hw.mac === '' || s.pipeEnd) return undefined;
     const cfg = s.isSub ? subintConfig(s.subFlags, s.outerVlan, s.innerVlan) : { key: 'untagged' };
     if (cfg === 'nyi') return undefined;
     let slot = s.hw.slots.get(cfg.key);
@@ -218,6 +220,7 @@ export class Interfaces {
         case 'afpacket':
         case 'vxlan':
         case 'lisp':
+        case 'pipe':
           this.setLink(hw, up);
           break;
         case 'vhost':
@@ -244,6 +247,7 @@ export class Interfaces {
     this.vpp.l2.interfaceDeleted(s);
     this.vpp.acl.interfaceDeleted(s.index);
     this.vpp.ip.interfaceDeleted(s.index);
+    this.vpp.nat.interfaceDeleted(s.index);
     // ethernet_sw_interface_add_del: the entry it selects is cleared, whoever else shares it.
     const slot = this.slotOf(s);
     if (slot) {

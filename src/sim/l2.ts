@@ -62,7 +62,28 @@ interface L2InputConfig {
   bridged: boolean;
   bdIndex: number;
   shg: number;
+  /** The interface's own L2 input feature bitmap (l2input_intf_bitmap_enable, l2_flags). */
+  features: number;
 }
+
+/** What joining a bridge turns on in the interface's bitmap (set_int_l2_mode). */
+const JOIN_FEATURES =
+  FEAT.FWD |
+  FEAT.UU_FLOOD |
+  FEAT.UU_FWD |
+  FEAT.FLOOD |
+  FEAT.LEARN |
+  FEAT.ARP_UFWD |
+  FEAT.ARP_TERM |
+  FEAT.DROP;
+/** l2_flags' API bits → feature bits (LEARN, FWD, FLOOD, UU_FLOOD, ARP_TERM). */
+const L2_FLAGS_FEAT: [number, number][] = [
+  [1, FEAT.LEARN],
+  [2, FEAT.FWD],
+  [4, FEAT.FLOOD],
+  [8, FEAT.UU_FLOOD],
+  [16, FEAT.ARP_TERM],
+];
 
 export interface Vtr {
   op: number;
@@ -274,7 +295,7 @@ export class L2 {
   /** set_int_l2_mode for bridge and L3 modes. */
   private setMode(s: SwIf, bridge: boolean, bdIndex: number, portType: number, shg: number): number {
     let cfg = this.input.get(s.index);
-    if (!cfg) this.input.set(s.index, (cfg = { bridged: false, bdIndex: 0, shg: 0 }));
+    if (!cfg) this.input.set(s.index, (cfg = { bridged: false, bdIndex: 0, shg: 0, features: 0 }));
     if (cfg.bridged) {
       const old = this.bds[cfg.bdIndex];
       this.removeMember(old, s);
@@ -293,12 +314,14 @@ export class L2 {
       cfg.bridged = false;
       cfg.bdIndex = 0;
       cfg.shg = 0;
+      cfg.features = FEAT.DROP;
       // L3 mode wipes the interface's L2 output config, tag rewrite included.
       this.vtrs.delete(s.index);
       return RV.OK;
     }
     cfg.bridged = true;
     cfg.bdIndex = bdIndex;
+    cfg.features = (cfg.features | JOIN_FEATURES) >>> 0;
     const bd = this.bds[bdIndex];
     this.validate(bd);
     if (portType === PORT_BVI) {
@@ -314,6 +337,21 @@ export class L2 {
     if (portType !== PORT_UU_FWD) this.addMember(bd, s);
     cfg.shg = shg;
     return RV.OK;
+  }
+
+  /** l2_flags: sets or clears the interface's own input features; returns its bitmap. */
+  interfaceFlags(sw: number, apiBits: number, isSet: boolean): number {
+    let cfg = this.input.get(sw);
+    if (!cfg) this.input.set(sw, (cfg = { bridged: false, bdIndex: 0, shg: 0, features: 0 }));
+    let bits = 0;
+    for (const [api, f] of L2_FLAGS_FEAT) if (apiBits & api) bits |= f;
+    cfg.features = (isSet ? cfg.features | bits : cfg.features & ~bits) >>> 0;
+    return cfg.features;
+  }
+
+  /** l2_flags_get: the interface's input bitmap. */
+  inputFeatures(sw: number): number {
+    return this.input.get(sw)?.features ?? 0;
   }
 
   /** Whether the interface is in L2 bridge mode. */

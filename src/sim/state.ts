@@ -11,6 +11,9 @@ import { Ip } from './ip.ts';
 import { L2 } from './l2.ts';
 import { L2Fib } from './l2fib.ts';
 import { Lisp } from './lisp.ts';
+import { Nat44 } from './nat.ts';
+import { Pipes } from './pipe.ts';
+import { Routes } from './routes.ts';
 import { Vxlan } from './vxlan.ts';
 
 export interface StateOptions {
@@ -33,6 +36,9 @@ export class VppState {
   readonly lisp: Lisp;
   readonly acl: AclPlugin;
   readonly ip: Ip;
+  readonly routes: Routes;
+  readonly pipes: Pipes;
+  readonly nat: Nat44;
 
   constructor(
     readonly opts: StateOptions,
@@ -48,6 +54,9 @@ export class VppState {
     this.lisp = new Lisp(this);
     this.acl = new AclPlugin();
     this.ip = new Ip();
+    this.routes = new Routes();
+    this.pipes = new Pipes(this);
+    this.nat = new Nat44();
     this.ifs = new Interfaces(this);
     // local0 exists from the start; VPP's link-state process was not yet running for it.
     this.events.clear();

@@ -21,7 +21,9 @@ import * as m_interface from './binapi/interface.ts';
 import * as m_ip from './binapi/ip.ts';
 import * as m_l2 from './binapi/l2.ts';
 import * as m_memclnt from './binapi/memclnt.ts';
+import * as m_nat44_ed from './binapi/nat44_ed.ts';
 import * as m_one from './binapi/one.ts';
+import * as m_pipe from './binapi/pipe.ts';
 import * as m_tapv2 from './binapi/tapv2.ts';
 import * as m_vhost_user from './binapi/vhost_user.ts';
 import * as m_vxlan from './binapi/vxlan.ts';
@@ -29,11 +31,10 @@ import * as m_vlib from './binapi/vlib.ts';
 import * as m_vpe from './binapi/vpe.ts';
 
 /**
- * The groups netvpp knows. Next, with the features that need them: `nat` (nat44_ed plugin),
- * `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin), `policer` (policer
+ * The groups netvpp knows. Next, with the features that need them: `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin), `policer` (policer
  * plugin): add the binding module (apigen) and one entry to GROUPS.
  */
-export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan' | 'lisp';
+export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan' | 'lisp' | 'nat';
 
 export interface MessageGroup {
   readonly name: string;
@@ -84,10 +85,10 @@ const core: KnownGroup = {
 
 const ip: KnownGroup = {
   name: 'ip',
-  description: 'IP tables and interface addresses (routers, next)',
+  description: 'IP tables, routes, interface addresses and pipes (routers)',
   required: false,
-  provider: 'VPP core (ip.api.json)',
-  messages: defsOf(m_ip),
+  provider: 'VPP core (ip.api.json, pipe.api.json)',
+  messages: defsOf(m_ip, m_pipe),
 };
 
 const vhostUser: KnownGroup = {
@@ -140,8 +141,16 @@ const lisp: KnownGroup = {
   unbasedDetails: m_one.one_add_del_locator_set.name,
 };
 
+const nat: KnownGroup = {
+  name: 'nat',
+  description: 'NAT44 endpoint-dependent (SNAT and floating IPs of routers)',
+  required: false,
+  provider: 'the nat44_ed plugin (nat44_ed.api.json)',
+  messages: defsOf(m_nat44_ed),
+};
+
 /** Every group, core first. */
-export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl, vxlan, lisp];
+export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl, vxlan, lisp, nat];
 
 /** Availability of each group on one VPP, as the client found it at its last connect. */
 export type GroupAvailability = Readonly<Record<string, GroupStatus>>;

@@ -16,6 +16,8 @@ const READ_ONLY_REQUESTS: ReadonlySet<string> = new Set([
   'show_one_status',
   'one_adjacencies_get',
   'sw_interface_get_table',
+  'nat44_show_running_config',
+  'l2_flags_get',
 ]);
 
 /** Whether a request may change VPP state; a CLI command through the API reads when it is `show ...`. */

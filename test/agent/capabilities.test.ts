@@ -20,8 +20,13 @@ test('a complete VPP offers every vif type and feature', () => {
   for (const backend of ['tap', 'veth', undefined] as const)
     assert.deepEqual(hostCapabilities(vpp(), backend), {
       vif_types: ['vhostuser', 'tap', 'router'],
-      features: ['port_security'],
+      features: ['port_security', 'nat'],
     });
+});
+
+test('nat needs the nat44_ed plugin and routers (ip)', () => {
+  assert.deepEqual(hostCapabilities(vpp('nat'), 'tap').features, ['port_security']);
+  assert.deepEqual(hostCapabilities(vpp('ip'), 'tap').features, ['port_security']);
 });
 
 test('router interfaces need the ip group (tables and addresses)', () => {
@@ -29,7 +34,7 @@ test('router interfaces need the ip group (tables and addresses)', () => {
 });
 
 test('port security needs the acl plugin', () => {
-  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').features, []);
+  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').features, ['nat']);
   assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').vif_types, ['vhostuser', 'tap', 'router']);
 });
 
@@ -51,7 +56,7 @@ test('vhostuser needs vhost_user; tap needs the group of the configured tap back
 test('not connected to VPP yet: what netvpp supports; a group the client never checked counts as missing', () => {
   assert.deepEqual(hostCapabilities(undefined, 'tap'), {
     vif_types: ['vhostuser', 'tap', 'router'],
-    features: ['port_security'],
+    features: ['port_security', 'nat'],
   });
   assert.deepEqual(hostCapabilities({ core: { available: true, required: true } }, 'tap'), {
     vif_types: [],

@@ -109,6 +109,8 @@ function snapshot(c: Compiled): Compiled {
     frozenKeys: new Set(c.frozenKeys),
     frozenPorts: new Set(c.frozenPorts),
     ports: new Map([...c.ports].map(([id, p]) => [id, structuredClone(p)])),
+    l3: new Map([...c.l3].map(([id, p]) => [id, structuredClone(p)])),
+    frozenPrefixes: new Set(c.frozenPrefixes),
     warnings: new Map(c.warnings),
   };
 }

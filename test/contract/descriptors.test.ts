@@ -119,6 +119,8 @@ const rifOf = (id: string): Of<'rif'> => ({
   mtu: 1500,
   adminUp: true,
 });
+const pipeOf = (id: string): Of<'pipe'> => ({ kind: 'pipe', key: `pipe:${id}`, portId: id });
+const natOf = (): Of<'natenable'> => ({ kind: 'natenable', key: 'nat44', sessions: 0 });
 const lispOf = (): Of<'lisp'> => ({ kind: 'lisp', key: 'lisp' });
 const locsetOf = (iface = 'underlay'): Of<'locset'> => ({ kind: 'locset', key: 'locset:netvpp', iface });
 const eidmapOf = (id: string, vni: number): Of<'eidmap'> => ({
@@ -275,6 +277,54 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
       prefix: '10.91.0.1/24',
     }),
   },
+  route: {
+    deps: (_w, id) => [vrfOf(id)],
+    obj: (_w, id) => ({
+      kind: 'route',
+      key: `route:${id}:172.31.0.0/16`,
+      vrf: `vrf:${id}`,
+      prefix: '172.31.0.0/16',
+      nexthops: ['10.91.0.5', '10.91.0.6'],
+    }),
+    changed: (o) => ({ ...o, nexthops: ['10.91.0.7'] }),
+  },
+  pipe: { deps: () => [], obj: (_w, id) => pipeOf(id) },
+  pipel2: {
+    deps: (_w, id) => [pipeOf(id), bdOf(id, 4021)],
+    obj: (_w, id) => ({ kind: 'pipel2', key: `pipel2:1:${id}`, pipe: `pipe:${id}`, end: 1, bd: `bd:${id}` }),
+    changedDeps: (_w, id) => [bdOf(other(id), 4022)],
+    changed: (o, _w, id) => ({ ...o, bd: `bd:${other(id)}` }),
+  },
+  natenable: { deps: () => [], obj: natOf },
+  natif: {
+    deps: (_w, id) => [
+      rifOf(id),
+      vrfOf(id),
+      { kind: 'riftable', key: `riftable:${id}`, iface: `rif:${id}`, vrf: `vrf:${id}` },
+      natOf(),
+    ],
+    obj: (_w, id) => ({
+      kind: 'natif',
+      key: `natif:in:rif:${id}`,
+      iface: `rif:${id}`,
+      inside: true,
+      after: [`riftable:${id}`],
+    }),
+  },
+  natpool: {
+    deps: (_w, id) => [vrfOf(id), natOf()],
+    obj: (_w, id) => ({ kind: 'natpool', key: `natpool:${id}`, addr: '198.51.100.77', vrf: `vrf:${id}` }),
+  },
+  natsm: {
+    deps: (_w, id) => [vrfOf(id), natOf()],
+    obj: (_w, id) => ({
+      kind: 'natsm',
+      key: `natsm:${id}`,
+      local: '10.91.0.20',
+      external: '198.51.100.78',
+      vrf: `vrf:${id}`,
+    }),
+  },
   lisp: { deps: () => [], obj: lispOf },
   locset: {
     deps: (w) => [lispOf(), underlayOf(w)],
@@ -323,7 +373,9 @@ function compiled(objects: VppObject[]): Compiled {
     objects: new Map(objects.map((o) => [o.key, o])),
     frozenKeys: new Set(),
     frozenPorts: new Set(),
+    frozenPrefixes: new Set(),
     ports: new Map(),
+    l3: new Map(),
     warnings: new Map(),
   };
 }

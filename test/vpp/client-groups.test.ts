@@ -74,7 +74,7 @@ test('a VPP without the acl plugin: connected, acl off with the reason, its mess
     Object.entries(c.groups)
       .filter(([, g]) => g.available)
       .map(([n]) => n),
-    ['core', 'ip', 'vhost_user', 'tap', 'af_packet', 'vxlan', 'lisp'],
+    ['core', 'ip', 'vhost_user', 'tap', 'af_packet', 'vxlan', 'lisp', 'nat'],
   );
   assert.equal(c.offers('acl'), false);
   assert.equal(c.offers('core'), true);
@@ -168,9 +168,9 @@ test("the agent's read-back skips what a VPP without plugins cannot have; the ho
   assert.ok(actual, 'read back without touching the missing groups');
   assert.equal(s.calls('acl_dump') + s.calls('sw_interface_vhost_user_dump'), 0);
   assert.ok(s.calls('af_packet_dump') === 1);
-  // Router interfaces need only the ip group, which this VPP has.
-  assert.deepEqual(hostCapabilities(c.groups, 'veth'), { vif_types: ['tap', 'router'], features: [] });
-  assert.deepEqual(hostCapabilities(c.groups, 'tap'), { vif_types: ['router'], features: [] });
+  // Router interfaces need only the ip group, which this VPP has (and NAT the nat44_ed plugin).
+  assert.deepEqual(hostCapabilities(c.groups, 'veth'), { vif_types: ['tap', 'router'], features: ['nat'] });
+  assert.deepEqual(hostCapabilities(c.groups, 'tap'), { vif_types: ['router'], features: ['nat'] });
 });
 
 test('cli_inband sends only the fixed commands; anything else is refused before it is sent', async (t) => {

@@ -27,7 +27,9 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'delete_subif',
     'want_interface_events',
   ],
-  ip: ['ip_address_dump', 'ip_table_add_del', 'ip_table_dump'],
+  ip: ['ip_address_dump', 'ip_table_add_del', 'ip_table_dump', 'ip_route_add_del', 'ip_route_dump'],
+  // A router's gateway: a pipe patches its own bridge (the gateway BVI's) into the external network's.
+  pipe: ['pipe_create', 'pipe_delete', 'pipe_dump'],
   l2: [
     'bridge_domain_add_del_v2',
     'bridge_domain_dump',
@@ -38,6 +40,8 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'l2_fib_table_dump',
     'bd_ip_mac_add_del',
     'bd_ip_mac_dump',
+    'l2_flags',
+    'l2_flags_get',
   ],
   tapv2: ['tap_create_v3', 'tap_delete_v2', 'sw_interface_tap_v2_dump'],
   vhost_user: ['create_vhost_user_if_v2', 'delete_vhost_user_if', 'sw_interface_vhost_user_dump'],
@@ -58,6 +62,17 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'one_add_del_remote_mapping',
     'one_add_del_adjacency',
     'one_adjacencies_get',
+  ],
+  // SNAT and floating IPs (docs/l3.md).
+  nat44_ed: [
+    'nat44_ed_plugin_enable_disable',
+    'nat44_show_running_config',
+    'nat44_interface_add_del_feature',
+    'nat44_interface_dump',
+    'nat44_add_del_address_range',
+    'nat44_address_dump',
+    'nat44_add_del_static_mapping_v2',
+    'nat44_static_mapping_dump',
   ],
   acl: [
     'acl_plugin_get_version',

@@ -36,6 +36,8 @@ export interface DiffInput {
   objects: ReadonlyMap<string, VppObject>;
   frozenKeys: ReadonlySet<string>;
   frozenPorts: ReadonlySet<string>;
+  /** Key prefixes diff must leave alone (the objects of a router whose document is unreadable). */
+  frozenPrefixes?: ReadonlySet<string>;
   /**
    * etcd's desired state may be partial (no sync marker): keep every object nothing desires rather
    * than delete it. Creations, changes and re-creations go ahead.
@@ -46,6 +48,8 @@ export interface DiffInput {
 /** Whether diff must leave `key` alone: a frozen key, or any key of a port whose binding is invalid. */
 export function isFrozen(desired: DiffInput, key: string): boolean {
   if (desired.frozenKeys.has(key)) return true;
+  if (desired.frozenPrefixes?.size)
+    for (const p of desired.frozenPrefixes) if (key.startsWith(p)) return true;
   if (desired.frozenPorts.size === 0) return false;
   const p = portOfKey(key);
   return p !== null && desired.frozenPorts.has(p);

@@ -63,6 +63,8 @@ export const bridge: KindDescriptor<BridgeObj> = {
   kind: 'bd',
   ownership: 'tag',
   handle: 'bd_id',
+  // A router gateway's own bridge (bd:gw-<port>) belongs to that port (compile-router.ts).
+  portKeyPrefixes: ['bd:gw-'],
   deps: () => [],
   compare: (d, a) =>
     a.flood === d.flood &&

@@ -15,9 +15,21 @@ import { lisp, type LispObj } from './lisp.ts';
 import { locset, type LocsetObj } from './locset.ts';
 import { macip, type MacipObj } from './macip.ts';
 import { macipbind, type MacipBindObj } from './macipbind.ts';
+import {
+  natenable,
+  natif,
+  natpool,
+  natsm,
+  type NatEnableObj,
+  type NatIfObj,
+  type NatPoolObj,
+  type NatSmObj,
+} from './nat.ts';
+import { pipe, pipel2, type PipeL2Obj, type PipeObj } from './pipe.ts';
 import { port, type PortObj } from './port.ts';
 import { rif, type RifObj } from './rif.ts';
 import { rifaddr, type RifAddrObj } from './rifaddr.ts';
+import { route, type RouteObj } from './route.ts';
 import { riftable, type RifTableObj } from './riftable.ts';
 import { vrf, type VrfObj } from './vrf.ts';
 import { rmap, type RmapObj } from './rmap.ts';
@@ -56,7 +68,14 @@ export type VppObject =
   | LocsetObj
   | EidmapObj
   | LeidObj
-  | RmapObj;
+  | RmapObj
+  | RouteObj
+  | PipeObj
+  | PipeL2Obj
+  | NatEnableObj
+  | NatIfObj
+  | NatPoolObj
+  | NatSmObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -88,6 +107,13 @@ export const KINDS: Registry = {
   eidmap,
   leid,
   rmap,
+  route,
+  pipe,
+  pipel2,
+  natenable,
+  natif,
+  natpool,
+  natsm,
 };
 
 /** The descriptor of an object's kind. */
@@ -137,6 +163,13 @@ export type { Change, KindDescriptor, OpContext, ObjectBase } from './types.ts';
 export { ObjectError } from './types.ts';
 export * from './common.ts';
 export type {
+  NatEnableObj,
+  NatIfObj,
+  NatPoolObj,
+  NatSmObj,
+  PipeL2Obj,
+  PipeObj,
+  RouteObj,
   RifObj,
   RifAddrObj,
   RifTableObj,
@@ -177,6 +210,9 @@ export { UNDERLAY_KEY } from './underlay.ts';
 export { vtepaddrKey } from './vtepaddr.ts';
 export { vxlanKey } from './vxlan.ts';
 export { rifKey } from './rif.ts';
+export { routeKey } from './route.ts';
+export { pipeKey, pipeL2Key } from './pipe.ts';
+export { NAT_KEY, natifKey, natpoolKey, natsmKey } from './nat.ts';
 export { rifaddrKey } from './rifaddr.ts';
 export { riftableKey } from './riftable.ts';
 export { preferredTableId, vrfKey } from './vrf.ts';

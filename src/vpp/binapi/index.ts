@@ -7,7 +7,9 @@ import * as m_interface from './interface.ts';
 import * as m_ip from './ip.ts';
 import * as m_l2 from './l2.ts';
 import * as m_memclnt from './memclnt.ts';
+import * as m_nat44_ed from './nat44_ed.ts';
 import * as m_one from './one.ts';
+import * as m_pipe from './pipe.ts';
 import * as m_tapv2 from './tapv2.ts';
 import * as m_vhost_user from './vhost_user.ts';
 import * as m_vlib from './vlib.ts';
@@ -21,7 +23,9 @@ export * from './interface.ts';
 export * from './ip.ts';
 export * from './l2.ts';
 export * from './memclnt.ts';
+export * from './nat44_ed.ts';
 export * from './one.ts';
+export * from './pipe.ts';
 export * from './tapv2.ts';
 export * from './vhost_user.ts';
 export * from './vlib.ts';
@@ -83,6 +87,16 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_ip.ip_table_add_del_reply,
   m_ip.ip_table_dump,
   m_ip.ip_table_details,
+  m_ip.ip_route_add_del,
+  m_ip.ip_route_add_del_reply,
+  m_ip.ip_route_dump,
+  m_ip.ip_route_details,
+  m_pipe.pipe_create,
+  m_pipe.pipe_create_reply,
+  m_pipe.pipe_delete,
+  m_pipe.pipe_delete_reply,
+  m_pipe.pipe_dump,
+  m_pipe.pipe_details,
   m_l2.bridge_domain_add_del_v2,
   m_l2.bridge_domain_add_del_v2_reply,
   m_l2.bridge_domain_dump,
@@ -101,6 +115,10 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_l2.bd_ip_mac_add_del_reply,
   m_l2.bd_ip_mac_dump,
   m_l2.bd_ip_mac_details,
+  m_l2.l2_flags,
+  m_l2.l2_flags_reply,
+  m_l2.l2_flags_get,
+  m_l2.l2_flags_get_reply,
   m_tapv2.tap_create_v3,
   m_tapv2.tap_create_v3_reply,
   m_tapv2.tap_delete_v2,
@@ -147,6 +165,22 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_one.one_add_del_adjacency_reply,
   m_one.one_adjacencies_get,
   m_one.one_adjacencies_get_reply,
+  m_nat44_ed.nat44_ed_plugin_enable_disable,
+  m_nat44_ed.nat44_ed_plugin_enable_disable_reply,
+  m_nat44_ed.nat44_show_running_config,
+  m_nat44_ed.nat44_show_running_config_reply,
+  m_nat44_ed.nat44_interface_add_del_feature,
+  m_nat44_ed.nat44_interface_add_del_feature_reply,
+  m_nat44_ed.nat44_interface_dump,
+  m_nat44_ed.nat44_interface_details,
+  m_nat44_ed.nat44_add_del_address_range,
+  m_nat44_ed.nat44_add_del_address_range_reply,
+  m_nat44_ed.nat44_address_dump,
+  m_nat44_ed.nat44_address_details,
+  m_nat44_ed.nat44_add_del_static_mapping_v2,
+  m_nat44_ed.nat44_add_del_static_mapping_v2_reply,
+  m_nat44_ed.nat44_static_mapping_dump,
+  m_nat44_ed.nat44_static_mapping_details,
   m_acl.acl_plugin_get_version,
   m_acl.acl_plugin_get_version_reply,
   m_acl.acl_add_replace,

@@ -447,3 +447,94 @@ export const bd_ip_mac_details: MessageDef<BdIpMacDetails> = {
     { name: 'entry', type: T_bd_ip_mac },
   ],
 };
+
+/** Set interface L2 flags (such as L2_LEARN, L2_FWD, L2_FLOOD, L2_UU_FLOOD, or L2_ARP_TERM bits). This can be used to disable one or more of the features represented by the flag bits on an interface to override what is set as default for all interfaces in the bridge domain */
+export interface L2Flags {
+  /** opaque cookie to identify the sender */
+  client_index: number;
+  /** sender context, to match reply w/ request */
+  context: number;
+  /** interface */
+  sw_if_index: number;
+  /** if non-zero, set the bits, else clear them */
+  is_set: boolean;
+  /** non-zero bits (as above) to set or clear */
+  feature_bitmap: number;
+}
+export const l2_flags: MessageDef<L2Flags, L2FlagsReply> = {
+  name: 'l2_flags',
+  crc: '0xfc41cfe8',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'is_set', type: { kind: 'scalar', t: 'bool' } },
+    { name: 'feature_bitmap', type: { kind: 'scalar', t: 'u32' } },
+  ],
+  reply: 'l2_flags_reply',
+};
+
+/** Set interface L2 flags response */
+export interface L2FlagsReply {
+  /** sender context, to match reply w/ request */
+  context: number;
+  /** return code for the set l2 bits request */
+  retval: number;
+  /** the internal l2 feature bitmap after the request is implemented */
+  resulting_feature_bitmap: number;
+}
+export const l2_flags_reply: MessageDef<L2FlagsReply> = {
+  name: 'l2_flags_reply',
+  crc: '0x29b2a2b3',
+  role: 'reply',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
+    { name: 'resulting_feature_bitmap', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};
+
+/** Get interface L2 flags (companion getter for l2_flags) */
+export interface L2FlagsGet {
+  /** opaque cookie to identify the sender */
+  client_index: number;
+  /** sender context, to match reply w/ request */
+  context: number;
+  /** interface to query */
+  sw_if_index: number;
+}
+export const l2_flags_get: MessageDef<L2FlagsGet, L2FlagsGetReply> = {
+  name: 'l2_flags_get',
+  crc: '0xf9e6675e',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+  ],
+  reply: 'l2_flags_get_reply',
+};
+
+/** Get interface L2 flags response */
+export interface L2FlagsGetReply {
+  /** sender context, to match reply w/ request */
+  context: number;
+  /** return code */
+  retval: number;
+  /** raw internal L2 input feature bitmap for the interface */
+  input_feature_bitmap: number;
+  /** raw internal L2 output feature bitmap for the interface */
+  output_feature_bitmap: number;
+}
+export const l2_flags_get_reply: MessageDef<L2FlagsGetReply> = {
+  name: 'l2_flags_get_reply',
+  crc: '0x35cb810f',
+  role: 'reply',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
+    { name: 'input_feature_bitmap', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'output_feature_bitmap', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};

@@ -69,6 +69,138 @@ export const T_ip_table: TypeRef = {
   ],
 };
 
+/** enum fib_path_type (u32) */
+export const FibPathType = {
+  FIB_API_PATH_TYPE_NORMAL: 0,
+  FIB_API_PATH_TYPE_LOCAL: 1,
+  FIB_API_PATH_TYPE_DROP: 2,
+  FIB_API_PATH_TYPE_UDP_ENCAP: 3,
+  FIB_API_PATH_TYPE_BIER_IMP: 4,
+  FIB_API_PATH_TYPE_ICMP_UNREACH: 5,
+  FIB_API_PATH_TYPE_ICMP_PROHIBIT: 6,
+  FIB_API_PATH_TYPE_SOURCE_LOOKUP: 7,
+  FIB_API_PATH_TYPE_DVR: 8,
+  FIB_API_PATH_TYPE_INTERFACE_RX: 9,
+  FIB_API_PATH_TYPE_CLASSIFY: 10,
+} as const;
+export const E_fib_path_type: TypeRef = { kind: 'enum', name: 'fib_path_type', t: 'u32' };
+
+/** enum fib_path_flags (u32) */
+export const FibPathFlags = {
+  FIB_API_PATH_FLAG_NONE: 0,
+  FIB_API_PATH_FLAG_RESOLVE_VIA_ATTACHED: 1,
+  FIB_API_PATH_FLAG_RESOLVE_VIA_HOST: 2,
+  FIB_API_PATH_FLAG_POP_PW_CW: 4,
+} as const;
+export const E_fib_path_flags: TypeRef = { kind: 'enum', name: 'fib_path_flags', t: 'u32' };
+
+/** enum fib_path_nh_proto (u32) */
+export const FibPathNhProto = {
+  FIB_API_PATH_NH_PROTO_IP4: 0,
+  FIB_API_PATH_NH_PROTO_IP6: 1,
+  FIB_API_PATH_NH_PROTO_MPLS: 2,
+  FIB_API_PATH_NH_PROTO_ETHERNET: 3,
+  FIB_API_PATH_NH_PROTO_BIER: 4,
+} as const;
+export const E_fib_path_nh_proto: TypeRef = { kind: 'enum', name: 'fib_path_nh_proto', t: 'u32' };
+
+export interface AddressUnion {
+  ip4?: string;
+  ip6?: string;
+}
+export const T_address_union: TypeRef = {
+  kind: 'union',
+  name: 'address_union',
+  members: [
+    { name: 'ip4', type: { kind: 'ip4' } },
+    { name: 'ip6', type: { kind: 'ip6' } },
+  ],
+};
+
+export interface FibPathNh {
+  address: AddressUnion;
+  via_label: number;
+  obj_id: number;
+  classify_table_index: number;
+}
+export const T_fib_path_nh: TypeRef = {
+  kind: 'struct',
+  name: 'fib_path_nh',
+  fields: [
+    { name: 'address', type: T_address_union },
+    { name: 'via_label', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'obj_id', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'classify_table_index', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};
+
+export interface FibMplsLabel {
+  is_uniform: number;
+  label: number;
+  ttl: number;
+  exp: number;
+}
+export const T_fib_mpls_label: TypeRef = {
+  kind: 'struct',
+  name: 'fib_mpls_label',
+  fields: [
+    { name: 'is_uniform', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'label', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'ttl', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'exp', type: { kind: 'scalar', t: 'u8' } },
+  ],
+};
+
+export interface FibPath {
+  sw_if_index: number;
+  table_id: number;
+  rpf_id: number;
+  weight: number;
+  preference: number;
+  type: number;
+  flags: number;
+  proto: number;
+  nh: FibPathNh;
+  n_labels: number;
+  label_stack: FibMplsLabel[];
+}
+export const T_fib_path: TypeRef = {
+  kind: 'struct',
+  name: 'fib_path',
+  fields: [
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'table_id', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'rpf_id', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'weight', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'preference', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'type', type: E_fib_path_type },
+    { name: 'flags', type: E_fib_path_flags },
+    { name: 'proto', type: E_fib_path_nh_proto },
+    { name: 'nh', type: T_fib_path_nh },
+    { name: 'n_labels', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'label_stack', type: T_fib_mpls_label, array: { fixed: 16 } },
+  ],
+};
+
+export interface IpRoute {
+  table_id: number;
+  stats_index: number;
+  prefix: string;
+  n_paths: number;
+  paths: FibPath[];
+}
+export const T_ip_route: TypeRef = {
+  kind: 'struct',
+  name: 'ip_route',
+  fields: [
+    { name: 'table_id', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'stats_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'prefix', type: { kind: 'prefix' } },
+    { name: 'n_paths', type: { kind: 'scalar', t: 'u8' } },
+    { name: 'paths', type: T_fib_path, array: { count: 'n_paths' } },
+  ],
+};
+
 export interface BridgeDomainSwIf {
   context: number;
   sw_if_index: number;
@@ -295,6 +427,58 @@ export const T_one_adjacency: TypeRef = {
     { name: 'leid', type: T_eid },
   ],
 };
+
+/** enum nat44_config_flags (u8) */
+export const Nat44ConfigFlags = {
+  NAT44_IS_ENDPOINT_INDEPENDENT: 0,
+  NAT44_IS_ENDPOINT_DEPENDENT: 1,
+  NAT44_IS_STATIC_MAPPING_ONLY: 2,
+  NAT44_IS_CONNECTION_TRACKING: 4,
+  NAT44_IS_OUT2IN_DPO: 8,
+} as const;
+export const E_nat44_config_flags: TypeRef = { kind: 'enum', name: 'nat44_config_flags', t: 'u8' };
+
+export interface NatTimeouts {
+  udp: number;
+  tcp_established: number;
+  tcp_transitory: number;
+  icmp: number;
+}
+export const T_nat_timeouts: TypeRef = {
+  kind: 'struct',
+  name: 'nat_timeouts',
+  fields: [
+    { name: 'udp', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'tcp_established', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'tcp_transitory', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'icmp', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};
+
+/** enum nat_log_level (u8) */
+export const NatLogLevel = {
+  NAT_LOG_NONE: 0,
+  NAT_LOG_ERROR: 1,
+  NAT_LOG_WARNING: 2,
+  NAT_LOG_NOTICE: 3,
+  NAT_LOG_INFO: 4,
+  NAT_LOG_DEBUG: 5,
+} as const;
+export const E_nat_log_level: TypeRef = { kind: 'enum', name: 'nat_log_level', t: 'u8' };
+
+/** enum nat_config_flags (u8) */
+export const NatConfigFlags = {
+  NAT_IS_NONE: 0,
+  NAT_IS_TWICE_NAT: 1,
+  NAT_IS_SELF_TWICE_NAT: 2,
+  NAT_IS_OUT2IN_ONLY: 4,
+  NAT_IS_ADDR_ONLY: 8,
+  NAT_IS_OUTSIDE: 16,
+  NAT_IS_INSIDE: 32,
+  NAT_IS_STATIC: 64,
+  NAT_IS_EXT_HOST_VALID: 128,
+} as const;
+export const E_nat_config_flags: TypeRef = { kind: 'enum', name: 'nat_config_flags', t: 'u8' };
 
 /** enum acl_action (u8) */
 export const AclAction = {

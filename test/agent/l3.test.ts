@@ -1,0 +1,247 @@
+// L3 phase 2 on the simulator: a router with an external gateway (a pipe patching its gateway BVI's
+// bridge into the external network's), SNAT, floating IPs and an ECMP extra route, compiled and
+// applied; states per router and floating IP; a restart sends no write; a VPP restart gets all of it
+// back; a bad document is its own object's error. On a real VPP: test/dataplane/l3-nat.test.ts.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  encodeValue,
+  keys,
+  type FloatingIpDoc,
+  type ObjectState,
+  type PortBinding,
+  type RouterDoc,
+} from '../../src/model/keyspace.ts';
+import {
+  bridge_domain_dump,
+  ip_route_dump,
+  ip_table_dump,
+  nat44_address_dump,
+  nat44_interface_dump,
+  nat44_show_running_config,
+  nat44_static_mapping_dump,
+  pipe_dump,
+  sw_interface_dump,
+} from '../../src/vpp/binapi/index.ts';
+import type { Sim } from '../../src/sim/index.ts';
+import { synced } from './helpers/faults.ts';
+import { uuid, vlanNet, vmPort, type NetworkSpec } from './helpers/fixtures.ts';
+import { SIM_ONLY, startWorld, waitFor, type World } from './helpers/harness.ts';
+
+const H = 'compute1';
+const ALL = 0xffffffff;
+
+export function routerPort(
+  net: NetworkSpec,
+  routerId: string,
+  address: string,
+  mac: string,
+  role: 'interface' | 'gateway' = 'interface',
+): PortBinding {
+  return {
+    ...vmPort(net, { mac, fixed_ips: [{ subnet_id: uuid(), ip_address: address.split('/')[0] }] }),
+    vif_type: 'router',
+    vhostuser: null,
+    tap: null,
+    device_owner: role === 'gateway' ? 'network:router_gateway' : 'network:router_interface',
+    port_security_enabled: false,
+    security_groups: [],
+    router: { router_id: routerId, addresses: [address], role },
+  };
+}
+
+describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { skip: SIM_ONLY }, () => {
+  let w: World;
+  const ext = vlanNet(300);
+  const netA = vlanNet(301);
+  const netB = vlanNet(302);
+  const r1 = uuid();
+  const ra = routerPort(netA, r1, '10.1.1.1/24', 'fa:16:3e:bb:00:01');
+  const rb = routerPort(netB, r1, '10.1.2.1/24', 'fa:16:3e:bb:00:02');
+  const gw = routerPort(ext, r1, '203.0.113.10/24', 'fa:16:3e:bb:00:03', 'gateway');
+  const doc: RouterDoc = {
+    router_id: r1,
+    admin_state_up: true,
+    gateway: {
+      port_id: gw.port_id,
+      network_id: ext.id,
+      next_hops: ['203.0.113.1'],
+      snat: true,
+      addresses: ['203.0.113.10/24'],
+    },
+    routes: [{ destination: '172.16.0.0/16', nexthops: ['10.1.1.5', '10.1.1.6'] }],
+    revision: 3,
+  };
+  const f1: FloatingIpDoc = {
+    id: uuid(),
+    router_id: r1,
+    floating_ip: '203.0.113.50',
+    fixed_ip: '10.1.1.20',
+    port_id: uuid(),
+    revision: 1,
+  };
+
+  const putRouter = (d: RouterDoc) =>
+    w.store.put(keys.router(H, d.router_id), encodeValue(keys.router(H, d.router_id), d));
+  const putFip = (f: FloatingIpDoc) =>
+    w.store.put(keys.floatingIp(H, f.id), encodeValue(keys.floatingIp(H, f.id), f));
+  const state = async (key: string): Promise<ObjectState | undefined> => {
+    const { kv } = await w.store.get(key);
+    return kv ? (JSON.parse(kv.value) as ObjectState) : undefined;
+  };
+  const waitObject = (key: string, what: string, pred: (s: ObjectState | undefined) => boolean) =>
+    waitFor(what, async () => {
+      const s = await state(key);
+      return pred(s) ? (s ?? true) : undefined;
+    });
+  const ready = (key: string, revision: number) =>
+    waitObject(key, `${key} ready at ${revision}`, (s) => s?.ready === true && s.revision === revision);
+
+  /** What VPP has of the router's NAT and routes. */
+  const vppView = async () => {
+    const o = w.operator;
+    const table = (await o.dump(ip_table_dump, {})).find(
+      (t) => t.table.name === `netvpp:vrf:${r1}` && !t.table.is_ip6,
+    );
+    const vrf = table?.table.table_id ?? -1;
+    const ifs = await o.dump(sw_interface_dump, { sw_if_index: ALL });
+    const nameOf = (i: number) => ifs.find((d) => d.sw_if_index === i)?.tag ?? `#${i}`;
+    const routes = table
+      ? (await o.dump(ip_route_dump, { table: { table_id: vrf, is_ip6: false, name: '' } })).map(
+          (r) => `${r.route.prefix} via ${r.route.paths.map((p) => p.nh.address.ip4).join(',')}`,
+        )
+      : [];
+    return {
+      nat: (await o.request(nat44_show_running_config, {})).sessions > 0,
+      natIfs: (await o.dump(nat44_interface_dump, {}))
+        .map((i) => `${nameOf(i.sw_if_index)} ${i.flags}`)
+        .sort(),
+      pool: (await o.dump(nat44_address_dump, {})).map((a) => `${a.ip_address} vrf=${a.vrf_id === vrf}`),
+      sms: (await o.dump(nat44_static_mapping_dump, {})).map(
+        (s) => `${s.tag} ${s.local_ip_address}->${s.external_ip_address} vrf=${s.vrf_id === vrf}`,
+      ),
+      routes: routes.sort(),
+      pipes: (await o.dump(pipe_dump, {})).length,
+    };
+  };
+
+  before(async () => {
+    w = await startWorld();
+    w.startAgent(H);
+  });
+  after(() => w?.stop());
+
+  it('gateway, SNAT, a floating IP and an ECMP route: in VPP, router and floating IP ready', async () => {
+    for (const p of [ra, rb, gw]) await w.bind(H, p);
+    await putRouter(doc);
+    await putFip(f1);
+    for (const p of [ra, rb, gw]) await w.waitReady(H, p.port_id);
+    await ready(keys.routerState(H, r1), 3);
+    await ready(keys.floatingIpState(H, f1.id), 1);
+    const v = await vppView();
+    assert.deepEqual(v, {
+      nat: true,
+      natIfs: [
+        `netvpp:rif:${gw.port_id} 16`,
+        `netvpp:rif:${ra.port_id} 32`,
+        `netvpp:rif:${rb.port_id} 32`,
+      ].sort(),
+      pool: ['203.0.113.10 vrf=true'],
+      sms: [`netvpp:natsm:${f1.id} 10.1.1.20->203.0.113.50 vrf=true`],
+      routes: ['0.0.0.0/0 via 203.0.113.1', '172.16.0.0/16 via 10.1.1.5,10.1.1.6'],
+      pipes: 1,
+    });
+    // The pipe: end 0 in the external network's bridge, end 1 in the gateway's, whose BVI is the gateway.
+    const [p] = await w.operator.dump(pipe_dump, {});
+    const bds = await w.operator.dump(bridge_domain_dump, { bd_id: ALL, sw_if_index: ALL });
+    const extBd = bds.find((b) => b.bd_tag === `netvpp:bd:${ext.id}`);
+    const gwBd = bds.find((b) => b.bd_tag === `netvpp:bd:gw-${gw.port_id}`);
+    assert.ok(extBd?.sw_if_details.some((m) => m.sw_if_index === p.pipe_sw_if_index[0]));
+    assert.ok(gwBd?.sw_if_details.some((m) => m.sw_if_index === p.pipe_sw_if_index[1]));
+    const ifs = await w.operator.dump(sw_interface_dump, { sw_if_index: ALL });
+    assert.equal(ifs.find((d) => d.sw_if_index === gwBd?.bvi_sw_if_index)?.tag, `netvpp:rif:${gw.port_id}`);
+  });
+
+  it('a restarted agent finds all of it in place and sends no write', async () => {
+    await w.stopAgent(w.agents[0]);
+    w.vpp.sim?.resetCounters();
+    const b = w.startAgent(H);
+    const stats = await synced(b);
+    assert.equal(stats.writes, 0, `writes: ${JSON.stringify(w.vpp.sim?.counters())}`);
+  });
+
+  it('a VPP restart: everything comes back', async () => {
+    const before = await vppView();
+    const sim = w.vpp.sim as Sim;
+    await sim.crash();
+    await w.makeUplink();
+    await waitFor('VPP rebuilt', async () => {
+      try {
+        return JSON.stringify(await vppView()) === JSON.stringify(before);
+      } catch {
+        return false;
+      }
+    });
+    await ready(keys.floatingIpState(H, f1.id), 1);
+  });
+
+  it('the extra route changes next hops in place; the floating IP moves to another fixed IP', async () => {
+    await putRouter({
+      ...doc,
+      routes: [{ destination: '172.16.0.0/16', nexthops: ['10.1.1.5', '10.1.1.7'] }],
+      revision: 4,
+    });
+    await ready(keys.routerState(H, r1), 4);
+    assert.ok((await vppView()).routes.includes('172.16.0.0/16 via 10.1.1.5,10.1.1.7'));
+    await putFip({ ...f1, fixed_ip: '10.1.1.21', revision: 2 });
+    await ready(keys.floatingIpState(H, f1.id), 2);
+    assert.deepEqual((await vppView()).sms, [`netvpp:natsm:${f1.id} 10.1.1.21->203.0.113.50 vrf=true`]);
+  });
+
+  it('bad documents: each is its own error, the rest goes on; a bad floating IP is left as it is', async () => {
+    const f2: FloatingIpDoc = {
+      ...f1,
+      id: uuid(),
+      floating_ip: '203.0.113.51',
+      fixed_ip: '10.1.2.30',
+      revision: 1,
+    };
+    await w.store.put(keys.floatingIp(H, f1.id), '{"id": "oops"');
+    await putFip(f2);
+    await ready(keys.floatingIpState(H, f2.id), 1);
+    const bad = await waitObject(keys.floatingIpState(H, f1.id), 'an error', (s) => !!s?.error);
+    assert.match((bad as ObjectState).error ?? '', /invalid floating IP/);
+    assert.equal((await vppView()).sms.length, 2, "the bad one's mapping stays as it was");
+    // Two floating IPs with one address: one of them (the later by id) is an error.
+    const dup: FloatingIpDoc = { ...f2, id: uuid(), fixed_ip: '10.1.2.31' };
+    await putFip(dup);
+    const later = dup.id > f2.id ? dup.id : f2.id;
+    const st = await waitObject(keys.floatingIpState(H, later), 'a duplicate error', (s) => !!s?.error);
+    assert.match((st as ObjectState).error ?? '', /also used by/);
+    await w.store.delete(keys.floatingIp(H, dup.id));
+    await ready(keys.floatingIpState(H, f2.id), 1);
+    await putFip({ ...f1, fixed_ip: '10.1.1.21', revision: 3 });
+    await ready(keys.floatingIpState(H, f1.id), 3);
+  });
+
+  it('a floating IP removed: its mapping and its state go', async () => {
+    await w.store.delete(keys.floatingIp(H, f1.id));
+    await waitFor('the mapping gone', async () => (await vppView()).sms.every((s) => !s.includes(f1.id)));
+    await waitObject(keys.floatingIpState(H, f1.id), 'the state gone', (s) => s === undefined);
+  });
+
+  it('the gateway removed: default route, NAT of the router and the pipe go', async () => {
+    await putRouter({ ...doc, gateway: null, revision: 5 });
+    await w.unbind(H, gw.port_id);
+    await ready(keys.routerState(H, r1), 5);
+    await waitFor('gateway objects gone', async () => {
+      const v = await vppView();
+      return (
+        v.pipes === 0 &&
+        v.pool.length === 0 &&
+        v.natIfs.length === 0 &&
+        !v.routes.some((r) => r.startsWith('0.0.0.0/0'))
+      );
+    });
+  });
+});
