@@ -6,7 +6,7 @@
  *   the STATIC_MAPPING_ONLY and CONNECTION_TRACKING flags are -126. Disabling drops static
  *   mappings, addresses and interfaces. `nat44_show_running_config` reports the enable's
  *   sessions (0 → 63 × 1024) and the bihash buckets they give; sessions is 0 while off (rconfig
- *   is cleared; buckets stay at the default's, 32768, as on VPP 26.06), so `sessions > 0` tells
+ *   is cleared; buckets are 0 until the first enable and keep its value after a disable), so `sessions > 0` tells
  *   that NAT is on without writing anything.
  * - Interfaces: a pool (freed slots reused, most recently freed first); inside and outside are
  *   flags of one record; adding a side it has is 0; deleting a record it lacks is -6; a bad
@@ -70,6 +70,8 @@ interface StaticMapping {
 export class Nat44 {
   enabled = false;
   private config = { inside_vrf: 0, outside_vrf: 0, sessions: 0 };
+  /** 0 until the first enable, then that enable's (a disable leaves it, as on VPP 26.06). */
+  private buckets = 0;
   private ifPool = new IndexPool();
   private ifs = new Map<number, NatIf>();
   private addresses: { addr: string; vrfId: number; twice: boolean }[] = [];
@@ -86,6 +88,7 @@ export class Nat44 {
         outside_vrf: m.outside_vrf,
         sessions: m.sessions || DEFAULT_SESSIONS,
       };
+      this.buckets = bihashBuckets(this.config.sessions);
       return RV.OK;
     }
     if (!this.enabled) return RV.FEATURE_ALREADY_DISABLED;
@@ -100,7 +103,6 @@ export class Nat44 {
   }
 
   runningConfig(): Fields {
-    const on = this.config.sessions > 0;
     return {
       retval: 0,
       inside_vrf: this.config.inside_vrf,
@@ -109,7 +111,7 @@ export class Nat44 {
       sessions: this.config.sessions,
       user_sessions: 0,
       user_buckets: 0,
-      translation_buckets: bihashBuckets(on ? this.config.sessions : DEFAULT_SESSIONS),
+      translation_buckets: this.buckets,
       forwarding_enabled: false,
       ipfix_logging_enabled: false,
       timeouts: { udp: 300, tcp_established: 7440, tcp_transitory: 240, icmp: 60 },

@@ -154,7 +154,7 @@ describe('routes through the API', () => {
 });
 
 describe('pipes', () => {
-  it('a pipe: pipe<N> and two PIPE sub-interfaces .0 and .1; deleting by an end deletes the pipe', async () => {
+  it('a pipe: pipe<N> and two PIPE sub-interfaces .0 and .1; deleted by its parent', async () => {
     const r = await h.c.request(pipe_create, { is_specified: false, user_instance: 0 });
     h.cleanup.add(() => h.c.request(pipe_delete, { sw_if_index: r.sw_if_index }));
     const [p] = (await h.c.dump(pipe_dump, {})).filter((x) => x.sw_if_index === r.sw_if_index);
@@ -190,7 +190,7 @@ describe('pipes', () => {
         enable: true,
       });
     }
-    await h.c.request(pipe_delete, { sw_if_index: r.pipe_sw_if_index[1] });
+    await h.c.request(pipe_delete, { sw_if_index: r.sw_if_index });
     const left = (await h.c.dump(sw_interface_dump, { sw_if_index: NO_INDEX })).filter((d) =>
       [r.sw_if_index, ...r.pipe_sw_if_index].includes(d.sw_if_index),
     );
@@ -244,8 +244,8 @@ describe('nat44_ed', () => {
       -169,
       'disable',
     );
-    // Buckets are VPP's default session count's from plugin init (not 0): only sessions says off.
-    assert.equal(rc.translation_buckets, 32768);
+    // translation_buckets: 0 on a fresh VPP, but it keeps the last enable's after a disable: only
+    // sessions says whether NAT is on.
   });
 
   it('enable: sessions reported; a second enable is -170; the static-mapping-only flag -126', async () => {

@@ -11,7 +11,8 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
 
     /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR [--session NAME]
 
-NAME picks the scenarios: vxlan-l2fib (the default) or lisp-gpe (the ONE calls of gpe networks).
+NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks) or
+l3-nat (nat44_ed and pipes).
 
 DIR becomes a session of the trace directory as a subdirectory of it (../shared/vpp-traces/NAME).
 vpp_papi comes with a VPP build (../shared/tools/build-vpp.sh installs it); the API definitions
@@ -480,7 +481,47 @@ def lisp_errors(s):
     one_read(s)
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe")
+def l3_nat(s):
+    """The nat44_ed plugin off, enabled, its interfaces, addresses and static mappings (pipes are
+    checked by test/contract/l3.test.ts, not recorded yet)."""
+    lo = s.call("create_loopback", mac_address="02:fe:ee:00:00:01").sw_if_index
+    s.call("nat44_show_running_config")
+    s.call("nat44_add_del_address_range", first_ip_address="198.51.100.90",
+           last_ip_address="198.51.100.90", vrf_id=NO_INDEX, is_add=True, flags=0)
+    s.call("nat44_interface_add_del_feature", is_add=True, flags=32, sw_if_index=lo)
+    s.call("nat44_ed_plugin_enable_disable", enable=False)
+    s.call("nat44_ed_plugin_enable_disable", enable=True)
+    s.call("nat44_ed_plugin_enable_disable", enable=True)
+    s.call("nat44_show_running_config")
+    s.call("nat44_interface_add_del_feature", is_add=True, flags=32, sw_if_index=lo)
+    s.call("nat44_interface_add_del_feature", is_add=True, flags=16, sw_if_index=lo)
+    s.call("nat44_interface_dump")
+    s.call("nat44_interface_add_del_feature", is_add=False, flags=16, sw_if_index=lo)
+    s.call("nat44_interface_add_del_feature", is_add=False, flags=16, sw_if_index=NO_INDEX - 1)
+    s.call("ip_table_add_del", is_add=True, table={"table_id": 77, "is_ip6": False, "name": "netvpp:vrf:t"})
+    for a, v in (("198.51.100.90", 77), ("198.51.100.91", NO_INDEX), ("198.51.100.90", 77)):
+        s.call("nat44_add_del_address_range", first_ip_address=a, last_ip_address=a, vrf_id=v,
+               is_add=True, flags=0)
+    s.call("nat44_address_dump")
+    s.call("nat44_add_del_address_range", first_ip_address="198.51.100.90",
+           last_ip_address="198.51.100.90", vrf_id=NO_INDEX, is_add=False, flags=0)
+    s.call("nat44_address_dump")
+    sm = dict(match_pool=False, flags=8, pool_ip_address="0.0.0.0", protocol=0, local_port=0,
+              external_port=0, external_sw_if_index=NO_INDEX, vrf_id=77)
+    s.call("nat44_add_del_static_mapping_v2", is_add=True, local_ip_address="10.0.0.9",
+           external_ip_address="198.51.100.95", tag="netvpp:natsm:x", **sm)
+    s.call("nat44_add_del_static_mapping_v2", is_add=True, local_ip_address="10.0.0.10",
+           external_ip_address="198.51.100.95", tag="", **sm)
+    s.call("nat44_static_mapping_dump")
+    s.call("nat44_add_del_static_mapping_v2", is_add=False, local_ip_address="10.0.0.9",
+           external_ip_address="198.51.100.95", tag="", **sm)
+    s.call("nat44_add_del_static_mapping_v2", is_add=False, local_ip_address="10.0.0.9",
+           external_ip_address="198.51.100.95", tag="", **sm)
+    s.call("delete_loopback", sw_if_index=lo)
+    s.call("nat44_interface_dump")
+
+
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat")
 
 
 def main():
@@ -494,6 +535,15 @@ def main():
     s = Session(a.socket, a.apidir)
     with open(os.path.join(a.out, "handshake.json"), "w") as f:
         json.dump({"frames": s.handshake}, f)
+    if a.session == "l3-nat":
+        l3_nat(s)
+        s.save(
+            os.path.join(a.out, "nat44.json"),
+            "NAT44-ED off then on (errors, a second enable), interfaces inside/outside, addresses with "
+            "a tenant VRF, address-only static mappings with a tag, a deleted interface's record",
+        )
+        s.vpp.disconnect()
+        return
     if a.session == "lisp-gpe":
         lisp_agent(s)
         s.save(
