@@ -160,6 +160,14 @@ export class AgentNode {
     return out.sort();
   }
 
+  failVpp(message: string, retval: number): void {
+    this.sim?.failEvery(message, retval);
+  }
+
+  clearVppFaults(): void {
+    this.sim?.clearFaults();
+  }
+
   vppCalls(message: string): number {
     return this.sim?.counters()[message] ?? 0;
   }

@@ -29,6 +29,9 @@ export interface Node {
   stop(): Promise<void>;
   /** ACL rules on the port's VPP interface; undefined when the node has no VPP (stand-in). */
   portAclRules?(portId: string): Promise<AclRule[]>;
+  /** Every call of `message` to the node's VPP fails with `retval` until clearVppFaults(); absent without a VPP. */
+  failVpp?(message: string, retval: number): void;
+  clearVppFaults?(): void;
   /** How many times VPP received `message` (simulator counters); undefined without a VPP. */
   vppCalls?(message: string): number;
   /** Remote VTEPs of the node's VXLAN tunnels for a VNI; undefined without a VPP. */
