@@ -113,6 +113,13 @@ const OPTIONS = [
     help: 'file of accepted driver tokens, one a line (re-read when it changes)',
   },
   {
+    name: 'dashboard_token_file',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_DASHBOARD_TOKEN_FILE',
+    flag: 'dashboard-token-file',
+    help: 'file of read-only tokens for the dashboard (/dashboard), one a line; driver tokens work there too',
+  },
+  {
     name: 'tls_cert_file',
     section: 'controller',
     env: 'NETVPP_CONTROLLER_TLS_CERT_FILE',
@@ -230,6 +237,14 @@ export function loadConfig(
     problems.push(`auth_strategy must be token or noauth, got "${strategy}" (${where('auth_strategy')})`);
   } else if (tokenFile !== undefined) {
     problems.push('auth_token_file is set but auth_strategy = noauth would ignore it');
+  }
+  const dashboardTokens = v('dashboard_token_file');
+  if (dashboardTokens !== undefined) {
+    if (strategy === 'noauth')
+      problems.push('dashboard_token_file is set but auth_strategy = noauth leaves the dashboard open');
+    else if (!existsSync(dashboardTokens))
+      problems.push(`${where('dashboard_token_file')}: file ${dashboardTokens} does not exist`);
+    else cfg.dashboardTokenFile = dashboardTokens;
   }
   const certFile = v('tls_cert_file');
   const keyFile = v('tls_key_file');
