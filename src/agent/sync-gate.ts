@@ -6,6 +6,7 @@
 // newer than the last one seen before: one restored with a backup predates the loss.
 import { decodeValue, keys, type SyncMarker } from '../model/keyspace.ts';
 import { type Opener, opener } from '../model/signing.ts';
+import { formatErrors } from '../model/validate.ts';
 
 export type SyncGateState =
   /** Not read yet: hold (nothing is known). */
@@ -64,8 +65,7 @@ export class SyncGate {
         ? decodeValue('syncMarker', opened.payload)
         : { ok: false as const, errors: [{ field: '', message: opened.error }] };
       const at = r.ok ? Date.parse(r.value.at) : NaN;
-      if (!r.ok)
-        this.bad = `meta/synced is invalid: ${r.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`;
+      if (!r.ok) this.bad = `meta/synced is invalid: ${formatErrors(r.errors)}`;
       else if (Number.isNaN(at))
         this.bad = `meta/synced has an unreadable time ${JSON.stringify(r.value.at)}`;
       else {
