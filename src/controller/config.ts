@@ -18,7 +18,10 @@ import {
   type OptionSpec,
   readConfigFiles,
   resolveOptions,
+  SIGNING_KEY_OPTION,
+  VERIFY_KEYS_OPTION,
 } from '../util/ini.ts';
+import { loadSigner } from '../model/signing.ts';
 import type { LogSettings } from '../util/log.ts';
 import { logSettings } from '../util/log-config.ts';
 import { type ControllerConfig, DEFAULTS } from './controller.ts';
@@ -134,6 +137,7 @@ const OPTIONS = [
     help: 'private key (PEM) of tls_cert_file',
   },
   ...ETCD_OPTIONS,
+  SIGNING_KEY_OPTION,
 ] as const satisfies readonly OptionSpec[];
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -185,7 +189,8 @@ export function loadConfig(
     explicit,
     DEFAULT_CONFIG_FILE,
     'controller',
-    [...OPTIONS, ...DEFAULT_SECTION_OPTIONS],
+    // [security] verify_keys is the agents': accepted in a shared file, not read.
+    [...OPTIONS, ...DEFAULT_SECTION_OPTIONS, VERIFY_KEYS_OPTION],
     FORMER_ETCD_INI_NAMES,
   );
   const ini = read.ini;
@@ -254,6 +259,14 @@ export function loadConfig(
     if (f !== undefined && !existsSync(f)) problems.push(`${where(n)}: file ${f} does not exist`);
   }
   if (certFile && keyFile) cfg.tls = { certFile, keyFile };
+  const signingKey = v('signing_key_file');
+  if (signingKey !== undefined) {
+    try {
+      cfg.signer = loadSigner(signingKey);
+    } catch (e) {
+      problems.push(`${where('signing_key_file')}: ${(e as Error).message}`);
+    }
+  }
 
   if (problems.length === 1) throw new Error(problems[0]);
   if (problems.length) throw new Error(`invalid controller configuration:\n  - ${problems.join('\n  - ')}`);

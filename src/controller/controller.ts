@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createElection, type Election, openStore, type Store, type StoreOptions } from '../store/index.ts';
 import { decodeValue, keys, PREFIX } from '../model/keyspace.ts';
+import type { Signer } from '../model/signing.ts';
 import { logger, type Logger } from '../util/log.ts';
 import { portReport, renderPort } from '../cli/port-show.ts';
 import { TokenFile } from './auth.ts';
@@ -45,6 +46,8 @@ export interface ControllerConfig {
   dashboardTokenFile: string | null;
   /** Serve HTTPS with this certificate (chain) and key, PEM files; null: plain HTTP. */
   tls: { certFile: string; keyFile: string } | null;
+  /** [security] signing_key_file: every value written to etcd is signed; null: written unsigned. */
+  signer: Signer | null;
 }
 
 export const DEFAULTS: ControllerConfig = {
@@ -63,6 +66,7 @@ export const DEFAULTS: ControllerConfig = {
   authTokenFile: null,
   dashboardTokenFile: null,
   tls: null,
+  signer: null,
 };
 
 export class Controller {
@@ -117,6 +121,7 @@ export class Controller {
       maxRows: cfg.maxRows,
       maxQueued: cfg.maxQueued,
       syncDeleteLimit: cfg.syncDeleteLimit,
+      signer: cfg.signer,
     });
   }
 
