@@ -46,12 +46,13 @@ before(async () => {
   );
   await store.put(keys.portState('compute1', uid(3)), state({}));
   open = await startController(etcd.endpoints, { id: 'open' });
+  // `open` must win the election (the reads below need the leader's state): start the other after.
+  await ready(open);
   guarded = await startController(etcd.endpoints, {
     id: 'guarded',
     authTokenFile: join(dir, 'driver'),
     dashboardTokenFile: join(dir, 'view'),
   });
-  await ready(open);
 });
 
 after(async () => {
