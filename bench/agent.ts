@@ -226,7 +226,7 @@ async function watchStates(store: Store): Promise<{
 }
 
 /** A tap port bound next to `n` others, then a burst of changes to tap ports (timed). */
-async function tapSteps(n: number, agent: Agent, store: Store): Promise<void> {
+async function tapSteps(n: number, agent: Agent, store: Store, mode: string): Promise<void> {
   await agent.whenIdle();
   const extra: PortBinding = {
     ...port(n),
@@ -242,7 +242,7 @@ async function tapSteps(n: number, agent: Agent, store: Store): Promise<void> {
     if (kv && (JSON.parse(kv.value) as { ready: boolean }).ready) break;
     await new Promise((r) => setTimeout(r, 5));
   }
-  console.log(`bind 1 port next to ${n}: ${msSince(t0).toFixed(0)} ms to ready`);
+  console.log(`bind 1 port next to ${n}${mode}: ${msSince(t0).toFixed(0)} ms to ready`);
 
   // A burst of port changes. The host's VM ports are vhost-user, which are ready only once a guest
   // connects, so the burst changes tap ports bound for it beforehand (their binding is untimed):
@@ -271,7 +271,7 @@ async function tapSteps(n: number, agent: Agent, store: Store): Promise<void> {
     2,
   );
   console.log(
-    `${BURST} port changes in a burst next to ${n}: ${(msSince(t1) / 1000).toFixed(2)} s until all ready`,
+    `${BURST} port changes in a burst next to ${n}${mode}: ${(msSince(t1) / 1000).toFixed(2)} s until all ready`,
   );
   await states.close();
 }
@@ -364,7 +364,7 @@ async function benchSize(n: number, signed: boolean): Promise<void> {
         '  (bind and burst steps skipped: they use tap ports, and this host has no /dev/vhost-net)',
       );
     // One more port on a busy host, once the agent is idle: etcd write → VPP → state key says ready.
-    if (taps) await tapSteps(n, cold.agent, store);
+    if (taps) await tapSteps(n, cold.agent, store, mode);
 
     // A rule added to a group ~2 % of the ports use: until VPP's ACL holds it.
     await cold.agent.whenIdle();
