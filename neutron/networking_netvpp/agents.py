@@ -117,8 +117,9 @@ class AgentReporter(object):
                 time.sleep(interval)
             except nclient.ControllerError as e:
                 delay = retry.next()
-                LOG.warning('netvpp: cannot read the live hosts for Neutron\'s '
-                            'agent table (%s); retrying in %.1fs', e, delay)
+                LOG.warning('netvpp: cannot read the live hosts for '
+                            'Neutron\'s agent table (%s); retrying in %.1fs',
+                            e, delay)
                 time.sleep(delay)
             except Exception:
                 LOG.exception('netvpp agent reporter error')

@@ -6,9 +6,9 @@ that host reports the port ready at that revision or later, the follower
 completes the block and ML2 sets the port ACTIVE. A report for another host
 or an older binding is ignored. While the agent on the port's host reports
 an error for it, the port is ERROR (the reason in this log); when that agent
-reports it ready again, it is ACTIVE again. Without a cursor (start, leadership change,
-periodic re-read) the controller replays the full current state, so ports
-that became ready while no follower ran are caught up.
+reports it ready again, it is ACTIVE again. Without a cursor (start,
+leadership change, periodic re-read) the controller replays the full current
+state, so ports that became ready while no follower ran are caught up.
 
 The same stream carries routers and floating IPs (`kind`). A floating IP
 waits in netvpp_floatingip_mappings (l3_journal.py) for the agent on its

@@ -129,6 +129,7 @@ function render(o) {
     return tr;
   });
   $('no-failing').hidden = o.failing.length > 0;
+  $('failing').hidden = o.failing.length === 0;
   fill('#ports tbody', o.port_states, (p) => {
     const tr = document.createElement('tr');
     tr.dataset.port = p.id;
