@@ -109,12 +109,21 @@ export class DesiredState {
   /** Checks each desired value's signature before it is decoded (as is when signing is off). */
   readonly open: Opener;
 
-  /** `verifier`: the keys values must be signed with ([security] verify_keys); none: signing off. */
+  /**
+   * `verifier`: the keys values must be signed with ([security] verify_keys); none: signing off.
+   * `onRefused` hears of every value whose signature is refused (the agent logs it).
+   */
   constructor(
     readonly host: string,
     verifier: Verifier | null = null,
+    onRefused?: (key: string, error: string) => void,
   ) {
-    this.open = opener(verifier);
+    const open = opener(verifier);
+    this.open = (key, raw) => {
+      const r = open(key, raw);
+      if (!r.ok) onRefused?.(key, r.error);
+      return r;
+    };
     this.overlay = new OverlayState(host, () => this.version++, this.open);
   }
 
