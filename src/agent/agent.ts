@@ -140,7 +140,9 @@ export class Agent extends EventEmitter {
     }
     this.store = opts.store ?? openStore({ ...config.etcd, namespace: PREFIX });
     this.hostNet = opts.hostNet ?? linuxHostNet();
-    this.desired = new DesiredState(config.host, config.verifier ?? null);
+    this.desired = new DesiredState(config.host, config.verifier ?? null, (key, error) =>
+      this.log.warn('refused a value of etcd: its signature does not check out', { key, error }),
+    );
     this.compiler = new HostCompiler({
       physnets: config.physnets,
       vhostUserDir: config.vhostUserDir,

@@ -1,7 +1,7 @@
 // What etcd says this host should look like: the port bindings under nodes/<host>/, and the security
-// groups and remote-group memberships those ports reference. Values are decoded and checked here; a
-// bad value is kept as an error on its port or group (never thrown), so one bad key can't stop a
-// watcher or the agent.
+// groups and remote-group memberships those ports reference. Values are decoded and checked here
+// (their signatures first, with [security] verify_keys); a bad value is kept as an error on its port
+// or group (never thrown), so one bad key can't stop a watcher or the agent.
 import type { KeyValue, PutEvent, DeleteEvent } from '../store/index.ts';
 import { formatErrors } from '../model/validate.ts';
 import {
@@ -68,7 +68,6 @@ function revisionOf(raw: string): number | null {
 function decodeDoc<K extends 'router' | 'floatingIp'>(
   kind: K,
   opened: ReturnType<Opener>,
-  value: string,
   matches: (v: K extends 'router' ? RouterDoc : FloatingIpDoc) => boolean,
   idField: string,
 ): Entry<K extends 'router' ? RouterDoc : FloatingIpDoc> {
@@ -110,12 +109,21 @@ export class DesiredState {
   /** Checks each desired value's signature before it is decoded (as is when signing is off). */
   readonly open: Opener;
 
-  /** `verifier`: the keys values must be signed with ([security] verify_keys); none: signing off. */
+  /**
+   * `verifier`: the keys values must be signed with ([security] verify_keys); none: signing off.
+   * `onRefused` hears of every value whose signature is refused (the agent logs it).
+   */
   constructor(
     readonly host: string,
     verifier: Verifier | null = null,
+    onRefused?: (key: string, error: string) => void,
   ) {
-    this.open = opener(verifier);
+    const open = opener(verifier);
+    this.open = (key, raw) => {
+      const r = open(key, raw);
+      if (!r.ok) onRefused?.(key, r.error);
+      return r;
+    };
     this.overlay = new OverlayState(host, () => this.version++, this.open);
   }
 
@@ -172,7 +180,7 @@ export class DesiredState {
       this.changes.routers.add(k.routerId);
       this.routers.set(
         k.routerId,
-        decodeDoc('router', this.open(key, value), value, (v) => v.router_id === k.routerId, 'router_id'),
+        decodeDoc('router', this.open(key, value), (v) => v.router_id === k.routerId, 'router_id'),
       );
       return;
     }
@@ -180,7 +188,7 @@ export class DesiredState {
       this.changes.fips.add(k.fipId);
       this.fips.set(
         k.fipId,
-        decodeDoc('floatingIp', this.open(key, value), value, (v) => v.id === k.fipId, 'id'),
+        decodeDoc('floatingIp', this.open(key, value), (v) => v.id === k.fipId, 'id'),
       );
       return;
     }

@@ -17,7 +17,7 @@ import {
   verify,
   createHash,
 } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PREFIX } from './keyspace.ts';
 
@@ -220,7 +220,9 @@ export function generateKeyFiles(
   const privateFile = join(dir, `${id}${PRIVATE_SUFFIX}`);
   const publicFile = join(dir, `${id}${PUBLIC_SUFFIX}`);
   const pem = (k: KeyObject, type: 'pkcs8' | 'spki'): string => k.export({ type, format: 'pem' }).toString();
-  // flag 'wx': an existing key is never replaced by accident.
+  for (const f of [privateFile, publicFile])
+    if (existsSync(f)) throw new Error(`${f} already exists: a key file is never replaced`);
+  // flag 'wx' as well: an existing key is never replaced, even by a race.
   writeFileSync(privateFile, pem(privateKey, 'pkcs8'), { mode: 0o600, flag: 'wx' });
   writeFileSync(publicFile, pem(publicKey, 'spki'), { mode: 0o644, flag: 'wx' });
   return { kid: id, privateFile, publicFile };

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Agent } from '../../src/agent/agent.ts';
-import { encodeValue, keys } from '../../src/model/keyspace.ts';
+import { decodeValue, encodeValue, keys } from '../../src/model/keyspace.ts';
 import { generateKeyFiles, loadSigner, loadVerifier, type Signer } from '../../src/model/signing.ts';
 import { defaultGroup, rule, secGroup, uuid, vlanNet, vmPort } from './helpers/fixtures.ts';
 import { SIM_ONLY, startWorld, waitFor, type World } from './helpers/harness.ts';
@@ -117,6 +117,20 @@ describe('signed desired state', { skip: SIM_ONLY }, () => {
     const prefixes = (await acl())?.rules.map((r) => r.src_prefix) ?? [];
     assert.ok(!prefixes.includes('10.66.0.1/32') && !prefixes.includes('10.66.0.2/32'), prefixes.join(' '));
     assert.equal((await w.portState(H, good.port_id))?.ready, true);
+  });
+
+  it('a forged router document is an error on the router state', async () => {
+    const routerId = uuid();
+    const doc = { router_id: routerId, admin_state_up: true, gateway: null, routes: [], revision: 2 };
+    await put(keys.router(H, routerId), doc, forger);
+    const st = await waitFor('the router refused', async () => {
+      const { kv } = await w.store.get(keys.routerState(H, routerId));
+      const v = kv && decodeValue('routerState', kv.value);
+      return v && v.ok && v.value.error ? v.value : undefined;
+    });
+    assert.match(st.error ?? '', /^invalid router document: signature by key ctl1 does not match/);
+    assert.equal(st.ready, false);
+    assert.equal(st.revision, null);
   });
 
   it('an unsigned sync marker counts as absent: deletions are held', async () => {
