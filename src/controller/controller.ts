@@ -10,7 +10,7 @@ import { createElection, type Election, openStore, type Store, type StoreOptions
 import { decodeValue, keys, PREFIX } from '../model/keyspace.ts';
 import { logger, type Logger } from '../util/log.ts';
 import { TokenFile } from './auth.ts';
-import { apiHandler } from './http.ts';
+import { apiHandler, onClientError } from './http.ts';
 import { Intake } from './intake.ts';
 import { type MarkerChange, MarkerView } from './marker.ts';
 import { ControllerMetrics } from './metrics.ts';
@@ -141,6 +141,7 @@ export class Controller {
       ? createHttpsServer({ cert: readFileSync(cfg.tls.certFile), key: readFileSync(cfg.tls.keyFile) })
       : createServer();
     server.keepAliveTimeout = 65_000;
+    server.on('clientError', onClientError);
     // Long polls must outlive node's default request timeout.
     server.requestTimeout = (cfg.maxPollSec + 30) * 1000;
     await new Promise<void>((resolve, reject) => {

@@ -1,6 +1,7 @@
 // The REST API of docs/controller-api.md on node:http. Handlers only parse, delegate and format;
 // errors map to statuses here: bad request 400, unknown 404, not leader / etcd trouble 503.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.ts';
 import type { Authenticator } from './auth.ts';
 import {
@@ -97,6 +98,31 @@ export function parseTarget(target: string): { path: string; segments: string[];
     throw new HttpError(400, 'malformed path: bad %-escape');
   }
   return { path: trimmed, segments: decoded, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+}
+
+/**
+ * A request node's HTTP parser refuses (a bad content-length, a header too large, a malformed request
+ * line) gets the API's kind of answer — a status and a JSON error — instead of node's bare one
+ * (found by the fuzz, test/fuzz/).
+ */
+export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  // A reply already under way on this connection (node's own handler checks the same) can't be
+  // followed by another one: just close.
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request'];
+  const text = JSON.stringify({ error: `malformed HTTP request: ${err.code ?? err.message}` });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
 }
 
 export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
