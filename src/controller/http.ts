@@ -68,10 +68,16 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
     throw new HttpError(413, `request body larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (e) {
+    // The client hung up before its body was complete: nobody to answer, nothing to apply.
+    if (e instanceof HttpError) throw e;
+    throw new AbandonedError();
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -106,10 +112,17 @@ export function parseTarget(target: string): { path: string; segments: string[];
  * (found by the fuzz, test/fuzz/).
  */
 export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
-  // A reply already under way on this connection (node's own handler checks the same) can't be
-  // followed by another one: just close.
-  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+  // The client closed before its request was complete: nobody is left to answer.
+  if (!socket.writable || err.code === 'HPE_INVALID_EOF_STATE') {
     socket.destroy();
+    return;
+  }
+  // Bytes after a request's declared body, while its reply is under way (node's own handler checks
+  // the same field): that reply still goes out, then the connection closes.
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (pending) {
+    pending.once('finish', () => socket.destroy());
+    pending.once('close', () => socket.destroy());
     return;
   }
   const [status, reason] =
@@ -245,6 +258,8 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
           method: req.method,
           url: req.url,
         });
+        // Its connection may be half-open (a body cut short): close it rather than keep it.
+        res.destroy();
         return;
       }
       if (e instanceof UnavailableError) {
