@@ -4,6 +4,7 @@
 //   npm run fuzz -- [--runs N] [--seed S] [--only api|decode]
 import { setLogLevel } from '../src/util/log.ts';
 import { fuzzApi, startFuzzWorld } from '../test/fuzz/api-fuzz.ts';
+import { fuzzDecode } from '../test/fuzz/decode-fuzz.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,4 +36,5 @@ if (!only || only === 'api') {
     await w.stop();
   }
 }
+if (!only || only === 'decode') report('agent value decoding', fuzzDecode(runs, seed));
 process.exit(failed ? 1 : 0);
