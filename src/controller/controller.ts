@@ -13,7 +13,7 @@ import { logger, type Logger } from '../util/log.ts';
 import { portReport, renderPort } from '../cli/port-show.ts';
 import { TokenFile } from './auth.ts';
 import { Dashboard } from './dashboard.ts';
-import { apiHandler } from './http.ts';
+import { apiHandler, onClientError } from './http.ts';
 import { Intake } from './intake.ts';
 import { type MarkerChange, MarkerView } from './marker.ts';
 import { ControllerMetrics } from './metrics.ts';
@@ -152,6 +152,7 @@ export class Controller {
       ? createHttpsServer({ cert: readFileSync(cfg.tls.certFile), key: readFileSync(cfg.tls.keyFile) })
       : createServer();
     server.keepAliveTimeout = 65_000;
+    server.on('clientError', onClientError);
     // Long polls must outlive node's default request timeout.
     server.requestTimeout = (cfg.maxPollSec + 30) * 1000;
     await new Promise<void>((resolve, reject) => {

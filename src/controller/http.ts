@@ -1,6 +1,7 @@
 // The REST API of docs/controller-api.md on node:http. Handlers only parse, delegate and format;
 // errors map to statuses here: bad request 400, unknown 404, not leader / etcd trouble 503.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.ts';
 import type { Authenticator } from './auth.ts';
 import {
@@ -67,10 +68,16 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
     throw new HttpError(413, `request body larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new HttpError(413, `request body larger than ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (e) {
+    // The client hung up before its body was complete: nobody to answer, nothing to apply.
+    if (e instanceof HttpError) throw e;
+    throw new AbandonedError();
   }
   try {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -97,6 +104,38 @@ export function parseTarget(target: string): { path: string; segments: string[];
     throw new HttpError(400, 'malformed path: bad %-escape');
   }
   return { path: trimmed, segments: decoded, query: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)) };
+}
+
+/**
+ * A request node's HTTP parser refuses (a bad content-length, a header too large, a malformed request
+ * line) gets the API's kind of answer — a status and a JSON error — instead of node's bare one
+ * (found by the fuzz, test/fuzz/).
+ */
+export function onClientError(err: Error & { code?: string }, socket: Duplex): void {
+  // The client closed before its request was complete: nobody is left to answer.
+  if (!socket.writable || err.code === 'HPE_INVALID_EOF_STATE') {
+    socket.destroy();
+    return;
+  }
+  // Bytes after a request's declared body, while its reply is under way (node's own handler checks
+  // the same field): that reply still goes out, then the connection closes.
+  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (pending) {
+    pending.once('finish', () => socket.destroy());
+    pending.once('close', () => socket.destroy());
+    return;
+  }
+  const [status, reason] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout']
+        : [400, 'Bad Request'];
+  const text = JSON.stringify({ error: `malformed HTTP request: ${err.code ?? err.message}` });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+  );
 }
 
 export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -219,6 +258,8 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
           method: req.method,
           url: req.url,
         });
+        // Its connection may be half-open (a body cut short): close it rather than keep it.
+        res.destroy();
         return;
       }
       if (e instanceof UnavailableError) {
