@@ -32,6 +32,7 @@ test('npm pack → npm install --offline --omit=dev → the installed netvpp run
   const [info] = JSON.parse(json) as { filename: string; files: { path: string }[] }[];
   const paths = info.files.map((f) => f.path);
   assert.ok(paths.includes('dist/cli/main.js'), 'the compiled CLI is in the tarball');
+  assert.ok(paths.includes('packaging/systemd/netvpp-agent.service'), 'and the systemd units');
   assert.ok(!paths.some((p) => p.startsWith('src/') || p.startsWith('test/')), 'no sources or tests');
 
   // --offline: every dependency must come from the tarball itself (bundled), not a registry.
