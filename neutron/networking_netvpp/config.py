@@ -69,6 +69,11 @@ OPTS = [
                  help='Seconds between attempts of a non-leading worker to '
                       'become the journal forwarder, event follower or agent '
                       'reporter.'),
+    cfg.FloatOpt('router_reschedule_interval', default=10.0, min=0,
+                 help='Seconds between checks for routers whose host died '
+                      '(its liveness lease gone); such a router moves to '
+                      'another live host once its host has been missing at '
+                      'two checks in a row. 0 disables.'),
 ]
 
 

@@ -17,6 +17,7 @@ later: then it turns ACTIVE; an error for that mapping makes it ERROR. A
 router turns ERROR while its agent reports an error for it, and back to
 ACTIVE when it reports it ready.
 """
+import threading
 import time
 
 from neutron.db import provisioning_blocks
@@ -38,6 +39,15 @@ from networking_netvpp.db import models
 from networking_netvpp import leader
 
 LOG = logging.getLogger(__name__)
+
+# Set when a router moved (l3.py): the follower of this process replays the
+# full state at its next poll, as the new host may have reported its ports
+# and floating IPs before anything waited for it there.
+_replay = threading.Event()
+
+
+def request_replay():
+    _replay.set()
 
 
 class Follower(object):
@@ -229,6 +239,9 @@ class Follower(object):
                     leading = True
                 interval = self.conf.events_full_resync_interval
                 if interval and time.monotonic() - last_full > interval:
+                    cursor = None
+                if _replay.is_set():
+                    _replay.clear()
                     cursor = None
                 if cursor is None:
                     last_full = time.monotonic()

@@ -65,6 +65,7 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
   const doc: RouterDoc = {
     router_id: r1,
     admin_state_up: true,
+    ha: false,
     gateway: {
       port_id: gw.port_id,
       network_id: ext.id,
