@@ -94,6 +94,7 @@ function routerDoc(r: number): RouterDoc {
   return {
     router_id: id(7, r),
     admin_state_up: true,
+    ha: false,
     gateway: {
       port_id: id(9, r),
       network_id: id(4, 100_000),

@@ -96,6 +96,7 @@ describe('real dataplane: SNAT, floating IPs, two routers on one external networ
   ): RouterDoc => ({
     router_id: id,
     admin_state_up: true,
+    ha: false,
     gateway: {
       port_id: gw.port_id,
       network_id: ext.id,
