@@ -103,6 +103,12 @@ def mark(session, resource, resource_id, op=UPDATE):
     marks[key] = _merge_op(marks[key], op) if key in marks else op
 
 
+def pending_snapshot(session, resource, resource_id):
+    """A copy of the snapshot a hook recorded in this transaction, or None."""
+    p = session.info.get(_PENDING, {}).get((resource, resource_id))
+    return copy.deepcopy(p.data) if p is not None else None
+
+
 def register_builder(resource, build, after=None, scan=None):
     """build(session, ids) -> {id: snapshot} of the ids that still exist;
     scan(session): marks resources among the session's unflushed objects."""
@@ -125,6 +131,9 @@ def _build_marked(session):
             found = _builders[resource](session, [rid for rid, _ in items])
             for rid, op in items:
                 data = found.get(rid)
+                if data is None and \
+                        (resource, rid) in session.info.get(_PENDING, {}):
+                    continue  # deleted: the hook's last snapshot stands
                 if data is None:
                     record(session, resource, DELETE, rid, {'id': rid})
                     continue

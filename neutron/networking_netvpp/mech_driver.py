@@ -22,6 +22,7 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from networking_netvpp import agents
+from networking_netvpp import bindings
 from networking_netvpp import client as nclient
 from networking_netvpp import config
 from networking_netvpp import follower
@@ -123,6 +124,7 @@ class NetvppMechanismDriver(api.MechanismDriver):
         self.client = nclient.ControllerClient.from_conf(self.conf)
         self.hosts = hosts.HostCache(self.client, self.conf.host_cache_seconds)
         journal.install_session_hooks(on_commit=self._kick)
+        bindings.install()
         secgroups.subscribe()
         # neutron-server loads plugins, then forks workers; threads started
         # now would not exist in the children. Start them in each worker
@@ -212,9 +214,12 @@ class NetvppMechanismDriver(api.MechanismDriver):
         port = context.current
         cidrs = payloads.subnet_cidrs(context._plugin_context.session, port) \
             if payloads.wants_subnets(port) else None
+        session = context._plugin_context.session
         return payloads.port_data(port, context.network.current,
                                   context.bottom_bound_segment,
-                                  context.network.network_segments, cidrs)
+                                  context.network.network_segments, cidrs,
+                                  payloads.inactive_bindings(session,
+                                                             port['id']))
 
     def _bound_by_netvpp(self, context):
         levels = context.binding_levels

@@ -4,7 +4,10 @@ A full sync must describe a resource exactly as its journal row would: the
 controller recomputes the same revision's keys from either, and a difference
 would be written as a change.
 """
+import json
+
 from neutron.db import models_v2
+from neutron.plugins.ml2 import models as ml2_models
 from neutron_lib import constants
 from neutron_lib.plugins.ml2 import api
 
@@ -49,7 +52,29 @@ def subnet_cidrs(session, port):
     return {sid: cidr for sid, cidr in rows}
 
 
-def port_data(port, network, bound_segment, segments, cidrs=None):
+def inactive_bindings(session, port_id):
+    """`netvpp:inactive_bindings`: the port's INACTIVE bindings (Neutron's
+    binding-extended; Nova's live migration target, and after activation
+    its source until Nova deletes it), by host: {host, vif_type,
+    vif_details}. The source's binding is unbound by activation; the
+    controller then keeps the port plumbed there as it was."""
+    B = ml2_models.PortBinding
+    rows = session.query(B.host, B.vif_type, B.vif_details).filter(
+        B.port_id == port_id, B.status == constants.INACTIVE).all()
+    out = []
+    for host, vif_type, details in sorted(rows):
+        try:
+            details = json.loads(details) if details else {}
+        except ValueError:
+            details = {}
+        out.append({'host': host, 'vif_type': vif_type,
+                    'vif_details': details if isinstance(details, dict)
+                    else {}})
+    return out
+
+
+def port_data(port, network, bound_segment, segments, cidrs=None,
+              inactive=None):
     """A port as journal rows carry it: the bound segment, else the first.
 
     cidrs: {subnet_id: cidr}, at least of the port's subnets (more are
@@ -60,6 +85,7 @@ def port_data(port, network, bound_segment, segments, cidrs=None):
     if segment is None:
         segment = segments[0] if segments else None
     data['netvpp:network'] = segment_summary(segment, network)
+    data['netvpp:inactive_bindings'] = list(inactive or [])
     if wants_subnets(port):
         cidrs = cidrs or {}
         data['netvpp:subnets'] = {

@@ -13,6 +13,7 @@ from neutron.plugins.ml2 import models as ml2_models
 from neutron_lib.db import api as db_api
 from neutron_lib.plugins import directory
 
+from networking_netvpp import bindings
 from networking_netvpp import l3_payloads
 from networking_netvpp import payloads
 from networking_netvpp import secgroups
@@ -39,13 +40,14 @@ def bottom_levels(context, ports):
 
 
 def build(networks, ports, groups, segments, levels, all_segments,
-          cidrs=None, routers=(), floatingips=()):
+          cidrs=None, routers=(), floatingips=(), inactive=None):
     """Pure: the sync body from what was read.
 
     segments: {network_id: [static segments in Neutron's order]}
     levels: {port_id: bottom bound segment_id}
     all_segments: {segment_id: segment} (dynamic ones too)
     cidrs: {subnet_id: cidr} (router interfaces carry theirs)
+    inactive: {port_id: netvpp:inactive_bindings} (ports with some)
     """
     nets = {n['id']: n for n in networks}
     out_ports = []
@@ -55,7 +57,7 @@ def build(networks, ports, groups, segments, levels, all_segments,
         bound = all_segments.get(seg_id) if seg_id else None
         out_ports.append(payloads.port_data(
             port, network, bound, segments.get(port['network_id']) or [],
-            cidrs))
+            cidrs, (inactive or {}).get(port['id'])))
     return {
         'networks': [payloads.network_data(n, segments.get(n['id']))
                      for n in networks],
@@ -85,8 +87,9 @@ def read(context):
         # An admin context has no project: listing creates no default group.
         groups = plugin.get_security_groups(context) \
             if secgroups.enabled() else []
+        inactive = bindings.read_all_inactive(context.session)
         routers = l3_payloads.read_routers(context.session)
         fips = l3_payloads.read_floatingips(context.session)
     return build(networks, ports, groups, segments, levels, all_segments,
                  cidrs, sorted(routers.values(), key=lambda r: r['id']),
-                 sorted(fips.values(), key=lambda f: f['id']))
+                 sorted(fips.values(), key=lambda f: f['id']), inactive)

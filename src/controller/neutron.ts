@@ -73,6 +73,15 @@ export interface NeutronPort {
   'netvpp:bound': boolean | null;
   /** Router interfaces: the CIDR of each subnet of its fixed IPs (`{}` when the driver sent none). */
   'netvpp:subnets': Record<string, string>;
+  /** The port's INACTIVE bindings (live migration), by host; `[]` when the driver sent none. */
+  'netvpp:inactive_bindings': InactiveBinding[];
+}
+
+/** A binding-extended INACTIVE binding: its host's vif type and details ('unbound' after activation). */
+export interface InactiveBinding {
+  host: string;
+  vif_type: string;
+  vif_details: Record<string, unknown>;
 }
 
 const anyObject: Check<Record<string, unknown>> = (v, path, errs) => {
@@ -121,6 +130,16 @@ export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
   ),
   'netvpp:bound': nullable(bool),
   'netvpp:subnets': optional(subnetCidrs, {}),
+  'netvpp:inactive_bindings': optional(
+    arrayOf(
+      obj<InactiveBinding>({
+        host: str({ min: 1, max: 255 }),
+        vif_type: optional(str({ max: 64 }), 'unbound'),
+        vif_details: optional(anyObject, {}),
+      }),
+    ),
+    [],
+  ),
 });
 
 export interface NeutronRule {

@@ -195,6 +195,43 @@ export function memberIps(p: NeutronPort): string[] {
   ];
 }
 
+function checkHost(host: string, what: string): void {
+  if (!/^[^/\s]{1,255}$/.test(host)) throw new RowError(`${what} "${host}" can't be used in a key`);
+}
+
+/**
+ * The port's INACTIVE bindings (Nova's live migration) that netvpp plumbs, by host: each host gets the
+ * same binding as the active one (segment, addresses, security groups, anti-spoofing), marked
+ * inactive, so the destination filters from the first packet and the source keeps forwarding until
+ * Nova deletes its binding. Activation leaves the source's binding unbound: it keeps the active
+ * binding's vif type and details (the vhost-user socket path is the same on every host).
+ */
+export function inactiveBindings(
+  p: NeutronPort,
+  revision: number,
+  networkMtu: number | null,
+): [string, PortBinding][] {
+  const out: [string, PortBinding][] = [];
+  const active = isBoundByNetvpp(p);
+  for (const [i, ib] of p['netvpp:inactive_bindings'].entries()) {
+    if (ib.host === p['binding:host_id']) continue;
+    const netvppVif = (VIF_TYPES as string[]).includes(ib.vif_type);
+    // Unbound: the source after activation, plumbed as it was; failed or another driver's: not ours.
+    if (!netvppVif && !(ib.vif_type === 'unbound' && active)) continue;
+    checkHost(ib.host, `netvpp:inactive_bindings[${i}].host`);
+    const on: NeutronPort = netvppVif
+      ? {
+          ...p,
+          'binding:host_id': ib.host,
+          'binding:vif_type': ib.vif_type,
+          'binding:vif_details': ib.vif_details,
+        }
+      : { ...p, 'binding:host_id': ib.host };
+    out.push([ib.host, { ...portBinding(on, revision, networkMtu), binding_status: 'inactive' }]);
+  }
+  return out;
+}
+
 /** Every key a port produces: its binding (if netvpp bound it) and one membership per security group. */
 export function portOwns(
   p: NeutronPort,
@@ -202,9 +239,9 @@ export function portOwns(
   networkMtu: number | null,
 ): Record<string, unknown> {
   const owns: Record<string, unknown> = {};
+  for (const [host, b] of inactiveBindings(p, revision, networkMtu)) owns[keys.portBinding(host, p.id)] = b;
   if (isBoundByNetvpp(p)) {
-    if (!/^[^/\s]{1,255}$/.test(p['binding:host_id']))
-      throw new RowError(`binding:host_id "${p['binding:host_id']}" can't be used in a key`);
+    checkHost(p['binding:host_id'], 'binding:host_id');
     const b = portBinding(p, revision, networkMtu);
     owns[keys.portBinding(p['binding:host_id'], p.id)] = b;
     // Overlay networks: the port as the other hosts on its network see it (flood list, MAC, ARP).

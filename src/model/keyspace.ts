@@ -114,9 +114,18 @@ export interface PortBinding {
   security_groups: string[];
   port_security_enabled: boolean;
   allowed_address_pairs: AllowedAddressPair[];
+  /**
+   * Neutron's binding-extended status of this host's binding: 'inactive' while Nova live-migrates
+   * the port (the destination before activation, the source after it until Nova deletes it). The
+   * agent plumbs an inactive binding exactly like the active one. Absent means active.
+   */
+  binding_status?: BindingStatus;
   /** Neutron revision_number of the port this document was made from. */
   revision: number;
 }
+
+export type BindingStatus = 'active' | 'inactive';
+export const BINDING_STATUSES: readonly BindingStatus[] = ['active', 'inactive'];
 
 export interface SecurityGroupRule {
   id: string;
@@ -345,6 +354,7 @@ export const portBindingSchema: Check<PortBinding> = refine(
     security_groups: arrayOf(uuid),
     port_security_enabled: bool,
     allowed_address_pairs: arrayOf(allowedAddressPairSchema),
+    binding_status: optional(literal(...BINDING_STATUSES), undefined),
     revision,
   }),
   (b) => {

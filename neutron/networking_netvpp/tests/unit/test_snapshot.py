@@ -1,6 +1,8 @@
 import types
 import unittest
 
+from neutron.plugins.ml2 import models as ml2_models
+
 from networking_netvpp import mech_driver
 from networking_netvpp import snapshot
 
@@ -21,13 +23,15 @@ def port(pid, host='', vif='unbound'):
 
 
 class SubnetSession(object):
-    """Answers the driver's query for subnet CIDRs."""
+    """Answers the driver's query for subnet CIDRs (and for inactive
+    bindings: none)."""
 
     def __init__(self, cidrs):
         self.cidrs = cidrs
 
     def query(self, *cols):
-        rows = list(self.cidrs.items())
+        bindings = cols and cols[0].class_ is ml2_models.PortBinding
+        rows = [] if bindings else list(self.cidrs.items())
         q = types.SimpleNamespace(all=lambda: rows)
         q.filter = lambda *a: q
         return q
