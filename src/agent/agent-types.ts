@@ -1,4 +1,6 @@
 // What the agent reports about itself: its resync figures and its health (GET /health).
+import type { WorkProgress } from '../model/keyspace.ts';
+import type { ProgressFigures } from '../util/progress.ts';
 import type { SyncGate } from './sync-gate.ts';
 
 export interface PortStatus {
@@ -55,6 +57,8 @@ export interface AgentHealth {
    */
   refused: { key: string; error: string }[];
   lastResync: ResyncStats | null;
+  /** A resync in progress: done/total of its current phase, rate, ETA; null when none. */
+  progress: (WorkProgress & ProgressFigures) | null;
   /** Passes since start: full (resync, etcd re-read, recovery) and incremental. */
   passes: { full: number; incremental: number };
 }

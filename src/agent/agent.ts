@@ -41,6 +41,7 @@ import { FIP_STATES, PortStateReporter, ROUTER_STATES } from './report.ts';
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 import { AgentStatus } from './status.ts';
+import { ProgressTracker, progressJson } from '../util/progress.ts';
 
 export type { AgentHealth, PortCounts, ResyncStats } from './agent-types.ts';
 
@@ -75,6 +76,8 @@ export interface AgentOptions {
 export class Agent extends EventEmitter {
   readonly desired: DesiredState;
   readonly reconciler: Reconciler;
+  /** A resync in progress (GET /health, HostStatus): VPP read, then the plan's ops applied. */
+  readonly progress = new ProgressTracker((p) => this.emit('progress', p));
   private readonly log: Logger;
   private readonly store: Store;
   private readonly ownsStore: boolean;
@@ -152,6 +155,7 @@ export class Agent extends EventEmitter {
     });
     this.verify = opts.verify ?? process.env.NETVPP_AGENT_VERIFY === '1';
     this.reconciler = new Reconciler(opts.backoff);
+    this.reconciler.progress = this.progress;
     this.readiness = new Readiness(this.reconciler);
     this.reporter = new PortStateReporter(this.store, config.host, this.log.child('report'));
     this.l3Reporters = {
@@ -300,6 +304,7 @@ export class Agent extends EventEmitter {
         .slice(0, 50)
         .map(([key, error]) => ({ key, error })),
       lastResync: this.lastResync,
+      progress: progressJson(this.progress.snapshot()),
       passes: { ...this.passes },
     };
   }
@@ -478,7 +483,20 @@ export class Agent extends EventEmitter {
     }
   }
 
+  /** One pass; a resync's progress is on while it runs, with a 'progress' event every second. */
   private async work(vpp: CountingVpp): Promise<void> {
+    const tick = setInterval(() => {
+      if (this.progress.active) this.emit('progress', this.progress.snapshot());
+    }, 1000);
+    try {
+      await this.workOnce(vpp);
+    } finally {
+      clearInterval(tick);
+      this.progress.finish();
+    }
+  }
+
+  private async workOnce(vpp: CountingVpp): Promise<void> {
     const started = Date.now();
     let reason: ResyncStats['reason'] | undefined;
     if (this.resyncRequested) {
@@ -490,6 +508,7 @@ export class Agent extends EventEmitter {
     if (!this.actual) {
       reason = this.resyncReason ?? 'vpp-reconnect';
       vpp.take();
+      this.progress.start('resync', 'reading VPP');
       this.log.info('resync: reading VPP', { reason });
       this.actual = await readActual(vpp, { physnets: this.config.physnets, ...vxlanRead(this.config) });
       this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
@@ -565,6 +584,7 @@ export class Agent extends EventEmitter {
         { reason, failed: summary.failed, blocked: summary.blocked },
       );
       this.resyncReason = undefined;
+      this.progress.finish();
       this.emit('synced', this.lastResync);
     }
     await this.report(full, delta?.ports, summary);

@@ -22,6 +22,7 @@ export function hostStatus(agent: Agent, lastResync: HostStatus['last_resync']):
     held: h.deletions.held,
     ready: isReady(h),
     last_resync: lastResync,
+    progress: agent.progress.snapshot(),
   };
 }
 
@@ -63,6 +64,7 @@ export class AgentStatus {
       this.lastResync = { reason: r.reason, at: new Date().toISOString(), ms: r.ms };
     });
     agent.on('worked', () => this.note());
+    agent.on('progress', () => this.note());
     this.every = setInterval(() => this.note(), 5000);
     this.every.unref();
   }

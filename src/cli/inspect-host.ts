@@ -18,9 +18,23 @@ export interface CliIo {
   out: (line: string) => void;
   err: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Redraws one progress line (null: clears it); only where a terminal shows it. */
+  progress?: (line: string | null) => void;
 }
 
-export const defaultIo: CliIo = { out: (l) => console.log(l), err: (l) => console.error(l) };
+export const defaultIo: CliIo = {
+  out: (l) => console.log(l),
+  err: (l) => console.error(l),
+  // On a terminal only: a redrawn line in a log or a pipe is noise.
+  ...(process.stderr.isTTY
+    ? {
+        progress: (l: string | null) =>
+          process.stderr.write(
+            l === null ? '\r\x1b[K' : `\r\x1b[K${l.slice(0, process.stderr.columns || 80)}`,
+          ),
+      }
+    : {}),
+};
 
 /** Connects to the host's etcd and VPP as configured, inspects, and closes both. */
 export async function inspectConfigured(config: AgentConfig): Promise<HostInspection> {

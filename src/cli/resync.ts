@@ -1,6 +1,7 @@
 // `netvpp resync [--host H] [--no-wait]`.
 //   --host H: the agent on H reads VPP back and goes over everything, retrying failed objects at
-//     once (nodes/<H>/resync; the agent's summary on its liveness key says when it is done).
+//     once (nodes/<H>/resync; the agent's summary on its liveness key says when it is done, and
+//     meanwhile how far it is: a progress bar on a terminal).
 //   no host: a full sync from Neutron. The sync marker (meta/synced) is deleted, which is what an
 //     operator did by hand before: the leading controller then asks the driver for a full sync, and
 //     agents hold deletions until it has written a new marker.
@@ -8,6 +9,7 @@
 import { hostname } from 'node:os';
 import { decodeValue, encodeValue, keys } from '../model/keyspace.ts';
 import type { Store } from '../store/index.ts';
+import { progressBar } from '../util/progress.ts';
 import { type CliIo, defaultIo, type HostArgs } from './inspect-host.ts';
 import { withCluster } from './status.ts';
 
@@ -45,9 +47,14 @@ async function hostResync(store: Store, host: string, a: ResyncArgs, io: CliIo):
   const done = await until(Date.now() + a.timeoutSec * 1000, async () => {
     const kv = (await store.get(keys.hostAlive(host))).kv;
     const v = kv ? decodeValue('hostAlive', kv.value) : null;
-    const r = v?.ok ? v.value.status?.last_resync : undefined;
-    return r && r.reason === 'requested' && r.at >= at ? r : undefined;
+    const st = v?.ok ? v.value.status : undefined;
+    const r = st?.last_resync;
+    if (r && r.reason === 'requested' && r.at >= at) return r;
+    // The agent's summary carries its resync's progress (a few seconds old at most).
+    if (st?.progress && st.progress.started_at >= at) io.progress?.(progressBar(st.progress));
+    return undefined;
   });
+  io.progress?.(null);
   if (!done) {
     io.err(`netvpp resync: ${host} did not report the resync within ${a.timeoutSec} s (requested at ${at})`);
     return 1;

@@ -11,6 +11,7 @@ import {
   type SyncMarker,
 } from '../model/keyspace.ts';
 import type { Store } from '../store/index.ts';
+import { formatProgress } from '../util/progress.ts';
 import { type CliIo, defaultIo, type HostArgs } from './inspect-host.ts';
 import {
   CliError,
@@ -185,6 +186,9 @@ export function renderStatus(s: ClusterStatus): string[] {
       ]);
     }
     lines.push(...table(rows));
+    for (const h of s.hosts)
+      if (h.alive && h.status?.progress)
+        lines.push(`in progress on ${h.host}: ${formatProgress(h.status.progress)}`);
   }
   if (s.portErrors.length) {
     lines.push(`ports with errors (${s.portErrors.length}; netvpp port show <port-id> says more):`);

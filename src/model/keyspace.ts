@@ -212,6 +212,25 @@ export interface HostStatus {
   ready: boolean;
   /** The last resync: why, when it ended, how long it took. */
   last_resync: { reason: string; at: string; ms: number } | null;
+  /** Long work in progress (a resync), or null; absent from agents that predate it. */
+  progress?: WorkProgress | null;
+}
+
+/**
+ * Long work in progress, as a daemon reports it (agent: HostStatus and GET /health; controller:
+ * GET /v1/health). Rate and ETA follow from it (src/util/progress.ts), so readers agree.
+ */
+export interface WorkProgress {
+  /** What: `resync` (agent), `full-sync` (controller). */
+  what: string;
+  /** The step now, e.g. `reading VPP`, `applying`. */
+  phase: string;
+  done: number;
+  /** null while not known yet (VPP still being read). */
+  total: number | null;
+  started_at: string;
+  /** When these figures were taken. */
+  at: string;
 }
 
 /**
@@ -434,6 +453,15 @@ export const overlayPortSchema: Check<OverlayPort> = obj<OverlayPort>({
 
 const count = int(0, Number.MAX_SAFE_INTEGER);
 
+export const workProgressSchema: Check<WorkProgress> = obj<WorkProgress>({
+  what: str({ max: 64 }),
+  phase: str({ max: 128 }),
+  done: count,
+  total: nullable(count),
+  started_at: isoTime,
+  at: isoTime,
+});
+
 export const hostStatusSchema: Check<HostStatus> = obj<HostStatus>({
   ports: obj<HostStatus['ports']>({ total: count, ready: count, errored: count, pending: count }),
   failing: count,
@@ -442,6 +470,7 @@ export const hostStatusSchema: Check<HostStatus> = obj<HostStatus>({
   last_resync: nullable(
     obj<NonNullable<HostStatus['last_resync']>>({ reason: str({ max: 64 }), at: isoTime, ms: count }),
   ),
+  progress: optional(nullable(workProgressSchema), null),
 });
 
 export const resyncRequestSchema: Check<ResyncRequest> = obj<ResyncRequest>({

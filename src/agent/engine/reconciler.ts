@@ -8,6 +8,7 @@ import { VppTimeoutError } from '../../vpp/errors.ts';
 import type { ActualState } from './actual.ts';
 import { execute, type PassResult } from './apply.ts';
 import { diff, outOfSync, type Blocked, type Plan, type PlanOp } from './diff.ts';
+import type { ProgressTracker } from '../../util/progress.ts';
 
 export interface Failure {
   error: string;
@@ -54,6 +55,8 @@ export class Reconciler {
    * the keys that changed since, they are everything an incremental pass has to look at.
    */
   unsynced = new Set<string>();
+  /** Long work in progress (a resync): the pass counts its ops into it while it is active. */
+  progress: ProgressTracker | undefined;
 
   constructor(private readonly backoff: BackoffOptions = { minMs: 200, maxMs: 30_000 }) {}
 
@@ -89,7 +92,12 @@ export class Reconciler {
       candidates = ctx.actual.closure(this.unsynced, changed, touched);
     }
     const plan = diff(compiled, ctx.actual, hold, candidates);
-    const res: PassResult = await execute(plan, (op) => runOp(op, ctx));
+    const tracker = this.progress?.active ? this.progress : undefined;
+    tracker?.phase('applying', plan.ops.length);
+    const res: PassResult = await execute(
+      plan,
+      tracker ? (op) => runOp(op, ctx).finally(() => tracker.advance()) : (op) => runOp(op, ctx),
+    );
     const t = Date.now();
     for (const op of res.done) this.failures.delete(op.key);
     for (const [op, err] of res.failed) {
