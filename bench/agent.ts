@@ -3,7 +3,9 @@
  * that busy host, the steady-state figures (one new port, a burst of 100 port changes, one security
  * group rule change); then a warm restart of the agent against the VPP it just programmed. Real etcd
  * (started here), and the simulator in a child process unless NETVPP_TEST_VPP_SOCKET names a real VPP.
- * One line per figure. BENCH_PORTS=1000,10000 chooses the sizes.
+ * One line per figure. BENCH_PORTS=1000,10000 chooses the sizes. BENCH_SIGNED: 0 (default) unsigned
+ * values, 1 every value signed by a controller key and verified by the agent ([security]
+ * verify_keys), both: each size unsigned then signed (the baseline in the same run).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,7 @@ import type { AgentConfig } from '../src/agent/config.ts';
 import { RecordingHostNet } from '../src/agent/host-net.ts';
 import {
   decodeValue,
-  encodeValue,
+  encodeValue as encodePlain,
   keys,
   PREFIX,
   type PortBinding,
@@ -21,6 +23,7 @@ import {
   type SecurityGroup,
   type SecurityGroupRule,
 } from '../src/model/keyspace.ts';
+import { generateKeyFiles, loadSigner, loadVerifier, type Signer } from '../src/model/signing.ts';
 import { openStore, startEtcd, watchPrefixes, type Store, type WriteOp } from '../src/store/index.ts';
 import { setLogLevel } from '../src/util/log.ts';
 import {
@@ -45,6 +48,15 @@ const real = process.env.NETVPP_TEST_VPP_SOCKET;
 /** The tap steps need VPP's taps: the simulator has them; a real VPP needs the host's /dev/vhost-net. */
 const taps = !real || existsSync('/dev/vhost-net');
 setLogLevel((process.env.NETVPP_LOG_LEVEL as 'warn' | undefined) ?? 'warn');
+const SIGNED = process.env.BENCH_SIGNED ?? '0';
+if (!['0', '1', 'both'].includes(SIGNED)) throw new Error(`BENCH_SIGNED must be 0, 1 or both, got ${SIGNED}`);
+
+/** The controller's key while a signed run writes to etcd; null: values are written unsigned. */
+let signer: Signer | null = null;
+function encodeValue(key: string, value: unknown): string {
+  const plain = encodePlain(key, value);
+  return signer ? signer.seal(key, plain) : plain;
+}
 
 /** A deterministic UUID from a kind and a number (so runs are comparable). */
 function id(kind: number, n: number): string {
@@ -214,7 +226,7 @@ async function watchStates(store: Store): Promise<{
 }
 
 /** A tap port bound next to `n` others, then a burst of changes to tap ports (timed). */
-async function tapSteps(n: number, agent: Agent, store: Store): Promise<void> {
+async function tapSteps(n: number, agent: Agent, store: Store, mode: string): Promise<void> {
   await agent.whenIdle();
   const extra: PortBinding = {
     ...port(n),
@@ -230,7 +242,7 @@ async function tapSteps(n: number, agent: Agent, store: Store): Promise<void> {
     if (kv && (JSON.parse(kv.value) as { ready: boolean }).ready) break;
     await new Promise((r) => setTimeout(r, 5));
   }
-  console.log(`bind 1 port next to ${n}: ${msSince(t0).toFixed(0)} ms to ready`);
+  console.log(`bind 1 port next to ${n}${mode}: ${msSince(t0).toFixed(0)} ms to ready`);
 
   // A burst of port changes. The host's VM ports are vhost-user, which are ready only once a guest
   // connects, so the burst changes tap ports bound for it beforehand (their binding is untimed):
@@ -259,14 +271,17 @@ async function tapSteps(n: number, agent: Agent, store: Store): Promise<void> {
     2,
   );
   console.log(
-    `${BURST} port changes in a burst next to ${n}: ${(msSince(t1) / 1000).toFixed(2)} s until all ready`,
+    `${BURST} port changes in a burst next to ${n}${mode}: ${(msSince(t1) / 1000).toFixed(2)} s until all ready`,
   );
   await states.close();
 }
 
-async function benchSize(n: number): Promise<void> {
+async function benchSize(n: number, signed: boolean): Promise<void> {
   const etcd = await startEtcd();
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-bench-agent-'));
+  const keyFiles = signed ? generateKeyFiles(dir, 'bench') : null;
+  signer = keyFiles ? loadSigner(keyFiles.privateFile) : null;
+  const mode = signed ? ' (signed)' : '';
   let sim: SimProcess | null = null;
   const store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
   try {
@@ -317,6 +332,7 @@ async function benchSize(n: number): Promise<void> {
       logLevel: 'warn',
       health: null,
       configFile: null,
+      verifier: keyFiles ? loadVerifier([keyFiles.publicFile]) : null,
     };
     if (real) {
       // A real VPP keeps what earlier runs made: an agent whose etcd binds nothing (and says it is
@@ -327,7 +343,11 @@ async function benchSize(n: number): Promise<void> {
         const clean = openStore({ endpoints: emptyEtcd.endpoints, namespace: PREFIX });
         await clean.put(keys.syncMarker, encodeValue(keys.syncMarker, m));
         clean.close();
-        const cleared = await runUntilSynced({ ...config, etcd: { endpoints: emptyEtcd.endpoints } });
+        const cleared = await runUntilSynced({
+          ...config,
+          etcd: { endpoints: emptyEtcd.endpoints },
+          verifier: null,
+        });
         await cleared.agent.stop();
         console.log(`  (cleared VPP of earlier runs: ${fmt(cleared.stats.writes)} VPP writes)`);
       } finally {
@@ -335,7 +355,7 @@ async function benchSize(n: number): Promise<void> {
       }
     }
     const cold = await runUntilSynced(config);
-    console.log(`cold ${n} ports: ${cold.seconds.toFixed(1)} s, ${fmt(cold.stats.calls)} VPP calls`);
+    console.log(`cold ${n} ports${mode}: ${cold.seconds.toFixed(1)} s, ${fmt(cold.stats.calls)} VPP calls`);
     const h = cold.agent.health();
     if (h.failing.length) console.log(`  (${h.failing.length} objects failing, e.g. ${h.failing[0].error})`);
 
@@ -344,7 +364,7 @@ async function benchSize(n: number): Promise<void> {
         '  (bind and burst steps skipped: they use tap ports, and this host has no /dev/vhost-net)',
       );
     // One more port on a busy host, once the agent is idle: etcd write → VPP → state key says ready.
-    if (taps) await tapSteps(n, cold.agent, store);
+    if (taps) await tapSteps(n, cold.agent, store, mode);
 
     // A rule added to a group ~2 % of the ports use: until VPP's ACL holds it.
     await cold.agent.whenIdle();
@@ -377,13 +397,13 @@ async function benchSize(n: number): Promise<void> {
       if (now[0] && now[0].count > before.count) break;
       await new Promise((r) => setTimeout(r, 2));
     }
-    console.log(`SG rule change next to ${n} ports: ${msSince(t2).toFixed(0)} ms until VPP updated`);
+    console.log(`SG rule change next to ${n} ports${mode}: ${msSince(t2).toFixed(0)} ms until VPP updated`);
     await op.close();
     await cold.agent.stop();
 
     const warm = await runUntilSynced(config);
     console.log(
-      `warm ${n} ports: ${warm.seconds.toFixed(1)} s, ${fmt(warm.stats.writes)} VPP writes (${fmt(warm.stats.calls)} calls)`,
+      `warm ${n} ports${mode}: ${warm.seconds.toFixed(1)} s, ${fmt(warm.stats.writes)} VPP writes (${fmt(warm.stats.calls)} calls)`,
     );
     await warm.agent.stop();
   } finally {
@@ -397,4 +417,7 @@ async function benchSize(n: number): Promise<void> {
 console.log(
   `target: ${real ? `VPP at ${real}` : 'simulator (child process)'}; ${GROUPS} security groups × ${RULES} rules, ${NETWORKS} VLAN networks`,
 );
-for (const n of SIZES) await benchSize(n);
+for (const n of SIZES) {
+  if (SIGNED !== '1') await benchSize(n, false);
+  if (SIGNED !== '0') await benchSize(n, true);
+}

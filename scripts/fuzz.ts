@@ -36,5 +36,5 @@ if (!only || only === 'api') {
     await w.stop();
   }
 }
-if (!only || only === 'decode') report('agent value decoding', fuzzDecode(runs, seed));
+if (!only || only === 'decode') report('agent value decoding', { ...fuzzDecode(runs, seed) });
 process.exit(failed ? 1 : 0);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what netvpp's tests and demo need on Debian 12: etcd (tests and the demo start their
-# own), openssl (TLS tests), ethtool (veth-backed tap ports), Neutron + MariaDB (the end-to-end suite) and the npm packages.
+# own), openssl (TLS tests), ethtool (veth-backed tap ports), chromium (the dashboard test), systemd
+# (systemd-analyze checks the units; present on any Debian 12 machine, absent in container images),
+# Neutron + MariaDB (the end-to-end suite) and the npm packages.
 # Idempotent, and quick when everything is present.
 #   --demo   skip Neutron unless it is installed already (the demo runs without it)
 set -euo pipefail
@@ -12,7 +14,10 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 missing=()
-for p in etcd-server openssl ethtool; do
+# chromium: the dashboard test's headless browser (driven by playwright-core; not for the demo).
+browser=chromium
+[ "$demo" = 1 ] && browser=""
+for p in etcd-server openssl ethtool systemd $browser; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -58,9 +58,22 @@ OPTS = [
                       'the controller whether it needs a full sync (it '
                       'also says so in every journal reply). 0 disables '
                       'the idle check.'),
+    cfg.FloatOpt('agent_report_interval', default=30.0, min=0,
+                 help='Seconds between heartbeats of the netvpp agents in '
+                      'Neutron\'s agent table (openstack network agent '
+                      'list), one per host the controller knows alive. Keep '
+                      'it well under [DEFAULT] agent_down_time (a host is '
+                      'shown down once that long passed without one). 0: '
+                      'no agent records.'),
     cfg.FloatOpt('leader_retry_interval', default=2.0, min=0.1,
                  help='Seconds between attempts of a non-leading worker to '
-                      'become the journal forwarder or event follower.'),
+                      'become the journal forwarder, event follower or agent '
+                      'reporter.'),
+    cfg.FloatOpt('router_reschedule_interval', default=10.0, min=0,
+                 help='Seconds between checks for routers whose host died '
+                      '(its liveness lease gone); such a router moves to '
+                      'another live host once its host has been missing at '
+                      'two checks in a row. 0 disables.'),
 ]
 
 

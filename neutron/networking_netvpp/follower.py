@@ -4,9 +4,11 @@ A port bound by netvpp carries an L2 provisioning block and a row in
 netvpp_port_provisioning (host, revision of the binding). When the agent on
 that host reports the port ready at that revision or later, the follower
 completes the block and ML2 sets the port ACTIVE. A report for another host
-or an older binding is ignored. Without a cursor (start, leadership change,
-periodic re-read) the controller replays the full current state, so ports
-that became ready while no follower ran are caught up.
+or an older binding is ignored. While the agent on the port's host reports
+an error for it, the port is ERROR (the reason in this log); when that agent
+reports it ready again, it is ACTIVE again. Without a cursor (start,
+leadership change, periodic re-read) the controller replays the full current
+state, so ports that became ready while no follower ran are caught up.
 
 The same stream carries routers and floating IPs (`kind`). A floating IP
 waits in netvpp_floatingip_mappings (l3_journal.py) for the agent on its
@@ -15,10 +17,13 @@ later: then it turns ACTIVE; an error for that mapping makes it ERROR. A
 router turns ERROR while its agent reports an error for it, and back to
 ACTIVE when it reports it ready.
 """
+import threading
 import time
 
 from neutron.db import provisioning_blocks
 from neutron.db.models import l3 as l3_models
+from neutron.db import models_v2
+from neutron.plugins.ml2 import models as ml2_models
 from neutron_lib.callbacks import resources
 from neutron_lib import constants
 from neutron_lib import context as n_context
@@ -26,6 +31,7 @@ from neutron_lib.db import api as db_api
 from neutron_lib.plugins import constants as plugin_constants
 from neutron_lib.plugins import directory
 from oslo_log import log as logging
+import sqlalchemy as sa
 
 from networking_netvpp import backoff
 from networking_netvpp import client as nclient
@@ -33,6 +39,15 @@ from networking_netvpp.db import models
 from networking_netvpp import leader
 
 LOG = logging.getLogger(__name__)
+
+# Set when a router moved (l3.py): the follower of this process replays the
+# full state at its next poll, as the new host may have reported its ports
+# and floating IPs before anything waited for it there.
+_replay = threading.Event()
+
+
+def request_replay():
+    _replay.set()
 
 
 class Follower(object):
@@ -58,20 +73,21 @@ class Follower(object):
         port_id = event.get('port_id')
         host = event.get('host')
         revision = event.get('revision')
-        if not port_id:
+        if not port_id or event.get('deleted'):
             return
         if event.get('error'):
-            LOG.warning('netvpp: agent on %s reports port %s (revision %s) '
-                        'failed: %s', host, port_id, revision, event['error'])
+            return self.port_failed(port_id, host, revision, event['error'])
         if not event.get('ready'):
             return
         ctx = n_context.get_admin_context()
         with db_api.CONTEXT_READER.using(ctx):
             row = ctx.session.query(models.NetvppPortProvisioning).get(
                 port_id)
-            if row is None:
-                return  # not waiting (already ACTIVE, unbound or gone)
-            want_host, want_rev = row.host, row.revision
+            waiting = (row.host, row.revision) if row is not None else None
+        if waiting is None:
+            # not waiting: ACTIVE already, ERROR until now, unbound or gone
+            return self.port_recovered(ctx, port_id, host, revision)
+        want_host, want_rev = waiting
         if host != want_host:
             LOG.debug('netvpp: ignoring ready of port %s on %s: bound to %s',
                       port_id, host, want_host)
@@ -90,6 +106,52 @@ class Follower(object):
         self.completed += 1
         LOG.info('netvpp: port %s ready on %s (revision %s): provisioning '
                  'complete', port_id, host, revision)
+
+    @staticmethod
+    def _port_view(ctx, port_id):
+        """(status, admin_state_up, host of its active binding) or None."""
+        binding = ml2_models.PortBinding
+        with db_api.CONTEXT_READER.using(ctx):
+            # One primary-key look-up: a full replay asks this of every port.
+            return ctx.session.query(
+                models_v2.Port.status, models_v2.Port.admin_state_up,
+                binding.host).outerjoin(
+                binding, sa.and_(binding.port_id == models_v2.Port.id,
+                                 binding.status == constants.ACTIVE)).filter(
+                models_v2.Port.id == port_id).first()
+
+    def port_failed(self, port_id, host, revision, error):
+        """The agent on the port's host cannot put it in place: ERROR."""
+        ctx = n_context.get_admin_context()
+        view = self._port_view(ctx, port_id)
+        if view is None:
+            return
+        status, _, bound_to = view
+        if host != bound_to:
+            LOG.debug('netvpp: ignoring the error of port %s on %s: bound to '
+                      '%s', port_id, host, bound_to)
+            return
+        if status == constants.PORT_STATUS_ERROR:
+            return  # already ERROR (a replay of the full state)
+        directory.get_plugin().update_port_status(
+            ctx, port_id, constants.PORT_STATUS_ERROR, host)
+        LOG.warning('netvpp: port %s ERROR: the agent on %s reports (binding '
+                    'revision %s): %s', port_id, host, revision, error)
+
+    def port_recovered(self, ctx, port_id, host, revision):
+        """Ready again on its host after an error: ACTIVE (unless disabled:
+        ML2 would not make a port that is administratively down ACTIVE)."""
+        view = self._port_view(ctx, port_id)
+        if view is None:
+            return
+        status, admin_up, bound_to = view
+        if status != constants.PORT_STATUS_ERROR or host != bound_to or \
+                not admin_up:
+            return
+        directory.get_plugin().update_port_status(
+            ctx, port_id, constants.PORT_STATUS_ACTIVE, host)
+        LOG.info('netvpp: port %s ready again on %s (revision %s): ACTIVE',
+                 port_id, host, revision)
 
     def handle_floatingip(self, event):
         fip_id = event.get('floatingip_id')
@@ -177,6 +239,9 @@ class Follower(object):
                     leading = True
                 interval = self.conf.events_full_resync_interval
                 if interval and time.monotonic() - last_full > interval:
+                    cursor = None
+                if _replay.is_set():
+                    _replay.clear()
                     cursor = None
                 if cursor is None:
                     last_full = time.monotonic()

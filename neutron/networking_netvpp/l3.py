@@ -18,9 +18,14 @@ gateway port (device_owner `network:router_gateway`) is then bound there as
 vif type `router` too. Routers and floating IPs are journaled from the
 transactions that change them (l3_journal.py, l3_payloads.py); a floating IP
 is DOWN until the agent reports its static mapping in place, then ACTIVE
-(follower.py). The `l3-ha` flag is accepted and kept; HA itself is later.
+(follower.py).
+
+Scheduling is this plugin's (l3_scheduler.py says why): a router whose host
+died moves to a live host that can carry it, and an HA router (`--ha`) gets
+two hosts, whose agents elect the active one in etcd (docs/l3.md).
 """
-import hashlib
+import os
+import threading
 
 from neutron.db import extraroute_db
 from neutron.db import l3_attrs_db
@@ -50,13 +55,20 @@ from oslo_log import log as logging
 from networking_netvpp import client as nclient
 from networking_netvpp import config
 from networking_netvpp.db import models
+from networking_netvpp import follower
+from networking_netvpp import journal
 from networking_netvpp import l3_journal
+from networking_netvpp import l3_scheduler
+from networking_netvpp.l3_scheduler import can_carry  # noqa: F401 (API)
+from networking_netvpp.l3_scheduler import FEATURE_NAT
+from networking_netvpp.l3_scheduler import VIF_TYPE_ROUTER
 
 LOG = logging.getLogger(__name__)
 
 config.register_opts()
 
-VIF_TYPE_ROUTER = 'router'
+ROUTER_PORT_OWNERS = (constants.DEVICE_OWNER_ROUTER_INTF,
+                      constants.DEVICE_OWNER_ROUTER_GW)
 
 
 class NoRouterHost(n_exc.Conflict):
@@ -76,12 +88,6 @@ class RouterHostLacksGateway(n_exc.Conflict):
                'not be its gateway to network %(network_id)s: %(why)s.')
 
 
-PHYSNET_TYPES = ('flat', 'vlan')
-# HostState.features: the host's VPP has the NAT44-ED plugin (SNAT, floating
-# IPs). A router's gateway needs it.
-FEATURE_NAT = 'nat'
-
-
 def lacks_gateway(info, segments):
     """Why a host (its liveness record) can't be a router's gateway to a
     network of `segments`, or None when it can."""
@@ -97,34 +103,12 @@ def lacks_gateway(info, segments):
     return None
 
 
-def can_carry(info, segments):
-    """Whether a host (its liveness record) can plumb one of a network's
-    segments: a flat/VLAN segment on one of its physnets, or an overlay type
-    it advertises. No segments known: assumed yes."""
-    if not segments:
-        return True
-    physnets = set(info.get('physnets') or [])
-    types = set(info.get('network_types') or [])
-    for seg in segments:
-        t = seg.get('network_type')
-        if t in PHYSNET_TYPES:
-            if seg.get('physical_network') in physnets:
-                return True
-        elif t in types:
-            return True
-    return False
-
-
 def router_hosts(hosts, segments=None, features=()):
     """The names of live hosts whose agent offers the router vif type (and,
     with `segments`, that can reach the network those belong to; with
     `features`, that offer all of them)."""
-    return sorted(h['host'] for h in hosts
-                  if isinstance(h, dict) and h.get('alive') and
-                  not h.get('error') and isinstance(h.get('host'), str) and
-                  VIF_TYPE_ROUTER in (h.get('vif_types') or []) and
-                  can_carry(h, segments) and
-                  set(features) <= set(h.get('features') or []))
+    return l3_scheduler.hosts_for(hosts, [segments] if segments else (),
+                                  features)
 
 
 def choose_host(router_id, candidates):
@@ -132,10 +116,8 @@ def choose_host(router_id, candidates):
     (router, host). Every neutron-server picks the same host from the same
     list, routers spread evenly, and a host joining or leaving changes the
     choice only for the routers it wins or held. None without candidates."""
-    def score(host):
-        return hashlib.sha256(
-            ('%s/%s' % (router_id, host)).encode()).hexdigest()
-    return max(candidates, key=score) if candidates else None
+    best = l3_scheduler.ranked(router_id, candidates)
+    return best[0] if best else None
 
 
 class NetvppL3RouterPlugin(service_base.ServicePluginBase,
@@ -164,9 +146,29 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                            events.PRECOMMIT_CREATE)
         conf = config.get()
         self.client = nclient.ControllerClient.from_conf(conf)
+        self.rescheduler = l3_scheduler.Rescheduler(
+            self, conf, conf.router_reschedule_interval)
+        self._threads_pid = None
+        self._threads_lock = threading.Lock()
+        # Started in each worker after neutron-server forks (as the
+        # mechanism driver's threads); one worker across servers runs it.
+        registry.subscribe(self._after_init, resources.PROCESS,
+                           events.AFTER_INIT)
         LOG.info('netvpp L3 plugin initialized: routers are scheduled on '
                  'hosts offering vif type %s (controller %s)',
                  VIF_TYPE_ROUTER, conf.controller_url)
+
+    def _after_init(self, resource, event, trigger, payload=None):
+        self._ensure_threads()
+
+    def _ensure_threads(self):
+        if not self.rescheduler.interval:
+            return
+        with self._threads_lock:
+            if self._threads_pid == os.getpid():
+                return
+            self._threads_pid = os.getpid()
+            l3_scheduler.start(self.rescheduler)
 
     @property
     def supported_extension_aliases(self):
@@ -183,19 +185,28 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
     # ------------------------------------------------------------ scheduling
     def router_host(self, context, router_id):
         """The host recorded for the router, or None."""
+        return self.router_hosts(context, router_id)[0]
+
+    def router_hosts(self, context, router_id):
+        """(host, standby host) recorded for the router; (None, None)."""
         with db_api.CONTEXT_READER.using(context):
             row = context.session.query(models.NetvppRouterHost).get(
                 router_id)
-            return row.host if row else None
+            return (row.host, row.standby_host) if row else (None, None)
+
+    def is_ha(self, context, router_id):
+        with db_api.CONTEXT_READER.using(context):
+            attrs = self._get_router(context, router_id).extra_attributes
+            return bool(attrs and attrs.ha)
 
     def schedule_router(self, context, router_id, segments=None,
                         features=(), why=''):
         """The router's host: the recorded one, else chosen (among hosts
         that can reach the network of `segments`, the first interface's) and
-        recorded.
+        recorded; an HA router gets the second best as its standby.
 
-        Once chosen it is kept (its interfaces are bound there) even if the
-        host's agent goes away; moving routers off dead hosts comes with HA.
+        Once chosen it is kept until the host dies (the Rescheduler moves
+        it) or can't be the gateway a request asks for (_gateway_host).
         """
         host = self.router_host(context, router_id)
         if host is not None:
@@ -207,22 +218,92 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
             raise NoRouterHost(router_id=router_id,
                                why=' (the netvpp controller is unavailable: '
                                    '%s)' % e)
-        host = choose_host(router_id, candidates)
-        if host is None:
+        chosen = l3_scheduler.choose_hosts(
+            router_id, candidates, 2 if self.is_ha(context, router_id) else 1)
+        if not chosen:
             raise NoRouterHost(router_id=router_id, why=why)
+        host, standby = chosen[0], (chosen[1] if len(chosen) > 1 else None)
         try:
             with db_api.CONTEXT_WRITER.using(context):
                 context.session.add(models.NetvppRouterHost(
-                    router_id=router_id, host=host))
+                    router_id=router_id, host=host, standby_host=standby))
         except db_exc.DBDuplicateEntry:
             # Another server scheduled it meanwhile (same list, same choice,
             # unless the hosts changed in between): its record wins.
             return self.router_host(context, router_id)
         except db_exc.DBReferenceError:
             raise l3_exc.RouterNotFound(router_id=router_id)
-        LOG.info('netvpp: router %s scheduled on host %s (of %s)',
-                 router_id, host, candidates)
+        LOG.info('netvpp: router %s scheduled on host %s (standby %s, of '
+                 '%s)', router_id, host, standby, candidates)
         return host
+
+    # ------------------------------------------------------------ moving
+    def _router_ports(self, context, router_id):
+        return self._core_plugin.get_ports(
+            context.elevated(), filters={'device_id': [router_id],
+                                         'device_owner': ROUTER_PORT_OWNERS})
+
+    def _needs(self, context, router_id, ports, gateway_network=None):
+        """(segment lists of every network the router is on, whether it
+        needs NAT: it has or gets a gateway)."""
+        nets = {p['network_id'] for p in ports}
+        if gateway_network:
+            nets.add(gateway_network)
+        nat = gateway_network is not None or any(
+            p['device_owner'] == constants.DEVICE_OWNER_ROUTER_GW
+            for p in ports)
+        return ([segments_db.get_network_segments(context, n)
+                 for n in sorted(nets)], nat)
+
+    def placements(self, context):
+        """[(router_id, (host, standby), ha)] of every scheduled router."""
+        with db_api.CONTEXT_READER.using(context):
+            rows = context.session.query(models.NetvppRouterHost).all()
+            placed = [(r.router_id, (r.host, r.standby_host)) for r in rows]
+        return [(rid, cur, self.is_ha(context, rid)) for rid, cur in placed]
+
+    def reschedule(self, context, router_id, current, ha, hosts, dead=()):
+        """Moves a router off dead hosts (or gives an HA router a standby)
+        when live hosts can carry all of it; True when it moved."""
+        ports = self._router_ports(context, router_id)
+        networks, nat = self._needs(context, router_id, ports)
+        candidates = l3_scheduler.hosts_for(
+            hosts, networks, (FEATURE_NAT,) if nat else ())
+        new = l3_scheduler.placement(router_id, current, ha, candidates)
+        if new is None:
+            if set(current) & set(dead):
+                LOG.warning('netvpp: router %s stays on %s: no live host '
+                            'can carry it (of %s)', router_id, current,
+                            sorted(h.get('host') for h in hosts
+                                   if isinstance(h, dict)))
+            return False
+        self.move_router(context, router_id, new[0], new[1], ports)
+        LOG.warning('netvpp: router %s moved from %s to %s (dead: %s)',
+                    router_id, current, new, sorted(dead))
+        return True
+
+    def move_router(self, context, router_id, host, standby, ports):
+        """Records the new placement and rebinds the router's ports there:
+        Neutron's own port updates, so ML2, the journal and the provisioning
+        blocks do the rest. Its floating IPs' mappings wait for the new host
+        (DOWN until it reports them)."""
+        with db_api.CONTEXT_WRITER.using(context):
+            row = context.session.query(models.NetvppRouterHost).get(
+                router_id)
+            if row is None:
+                return
+            row.host, row.standby_host = host, standby
+            for (fip_id,) in context.session.query(
+                    l3_models.FloatingIP.id).filter_by(router_id=router_id):
+                journal.mark(context.session, journal.FLOATINGIP, fip_id)
+        for p in ports:
+            if p.get(portbindings.HOST_ID) != host:
+                self._core_plugin.update_port(
+                    context.elevated(), p['id'],
+                    {'port': {portbindings.HOST_ID: host}})
+        # The new host may have reported them before the follower waited
+        # for it (an HA standby has everything in place): replay states.
+        follower.request_replay()
 
     # ------------------------------------------------------------------- HA
     def _precommit_router_create(self, resource, event, trigger, payload):
@@ -233,10 +314,6 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
         self.set_extra_attr_value(payload.context,
                                   payload.metadata['router_db'],
                                   l3_ext_ha_mode.HA_INFO, is_ha)
-        if is_ha:
-            LOG.warning('netvpp: router %s is marked HA; netvpp carries it '
-                        'on one host until HA routers are supported',
-                        payload.resource_id)
 
     def update_router(self, context, id, router):
         ha = router['router'].get(l3_ext_ha_mode.HA_INFO,
@@ -299,25 +376,43 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
     # -------------------------------------------------------------- gateway
     def _gateway_host(self, context, router_id, network_id):
         """The router's host for a gateway to `network_id`: scheduled (on a
-        host reaching that network and offering NAT) when it has none, else
-        checked. Raises 409 before any gateway port is made."""
+        host reaching that network and offering NAT) when it has none;
+        moved, with its interfaces, when its host can't be that gateway and
+        another live host can carry all of it. Raises 409 before any gateway
+        port is made when no host can."""
         segments = segments_db.get_network_segments(context, network_id)
-        host = self.router_host(context, router_id)
+        host, standby = self.router_hosts(context, router_id)
         if host is None:
             return self.schedule_router(
                 context, router_id, segments, features=(FEATURE_NAT,),
                 why=' that reaches external network %s and offers NAT '
                     '(feature "%s")' % (network_id, FEATURE_NAT))
         try:
-            info = self.client.get_host(host)
+            hosts = self.client.get_hosts()
         except nclient.ControllerError:
             return host  # the gateway port's binding says so, if it must
+        info = next((h for h in hosts if isinstance(h, dict) and
+                     h.get('host') == host), None)
         why = lacks_gateway(info, segments) if info and info.get('alive') \
             else None
-        if why:
+        if not why:
+            return host
+        ports = self._router_ports(context, router_id)
+        networks, _ = self._needs(context, router_id, ports, network_id)
+        candidates = l3_scheduler.hosts_for(hosts, networks, (FEATURE_NAT,))
+        # Among hosts that can be the gateway: the current ones first.
+        keep = l3_scheduler.choose_hosts(
+            router_id, candidates, 2 if self.is_ha(context, router_id) else 1,
+            keep=[h for h in (host, standby) if h])
+        if not keep:
             raise RouterHostLacksGateway(router_id=router_id, host=host,
                                          network_id=network_id, why=why)
-        return host
+        new = (keep[0], keep[1] if len(keep) > 1 else None)
+        LOG.info('netvpp: router %s moves from %s to %s to have its gateway '
+                 'to network %s (%s: %s)', router_id, host, new[0],
+                 network_id, host, why)
+        self.move_router(context, router_id, new[0], new[1], ports)
+        return new[0]
 
     def _update_router_gw_info(self, context, router_id, info,
                                request_body, router=None):

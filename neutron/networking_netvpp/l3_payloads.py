@@ -15,6 +15,7 @@ IP row is Neutron's dict plus `netvpp:host` (its router's host).
 """
 from neutron.db import models_v2
 from neutron.db.models import l3 as l3_models
+from neutron.db.models import l3_attrs
 from neutron_lib.db import standard_attr
 
 from networking_netvpp.db import models
@@ -24,8 +25,10 @@ FLOATINGIP = 'floatingip'
 
 
 # ------------------------------------------------------------------ pure
-def router_payload(router, host, gw_port, gw_ips, subnets, routes):
-    """The router row from what was read.
+def router_payload(router, host, gw_port, gw_ips, subnets, routes,
+                   standby=None):
+    """The router row from what was read (standby: an HA router's second
+    host; router['ha']: its l3-ha flag).
 
     router: {id, name, status, admin_state_up, enable_snat, revision_number}
     gw_port: {id, network_id} or None
@@ -43,7 +46,9 @@ def router_payload(router, host, gw_port, gw_ips, subnets, routes):
         # Sorted: journal rows and full syncs describe one router alike.
         'routes': [{'destination': d, 'nexthop': n}
                    for d, n in sorted(set(routes or []))],
+        'ha': bool(router.get('ha')),
         'netvpp:host': host,
+        'netvpp:standby_host': standby,
         'netvpp:gateway_port_id': None,
         'netvpp:subnets': {},
     }
@@ -84,12 +89,24 @@ def _revisions(session, model, ids):
         model.id.in_(ids)).all())
 
 
-def _hosts(session, router_ids):
+def _placements(session, router_ids):
+    """{router_id: (host, standby host)}."""
     if not router_ids:
         return {}
-    return dict(session.query(models.NetvppRouterHost.router_id,
-                              models.NetvppRouterHost.host).filter(
-        models.NetvppRouterHost.router_id.in_(router_ids)).all())
+    H = models.NetvppRouterHost
+    return {r: (h, s) for r, h, s in session.query(
+        H.router_id, H.host, H.standby_host).filter(
+        H.router_id.in_(router_ids)).all()}
+
+
+def _hosts(session, router_ids):
+    return {r: p[0] for r, p in _placements(session, router_ids).items()}
+
+
+def _ha(session, router_ids):
+    A = l3_attrs.RouterExtraAttributes
+    return {r for r, ha in session.query(A.router_id, A.ha).filter(
+        A.router_id.in_(router_ids)).all() if ha}
 
 
 def read_routers(session, router_ids=None):
@@ -106,7 +123,8 @@ def read_routers(session, router_ids=None):
     if not ids:
         return {}
     revs = _revisions(session, R, ids)
-    hosts = _hosts(session, ids)
+    hosts = _placements(session, ids)
+    ha = _ha(session, ids)
     gw_ids = [r.gw_port_id for r in rows if r.gw_port_id]
     gw_nets, gw_ips, subnets = {}, {}, {}
     if gw_ids:
@@ -139,11 +157,12 @@ def read_routers(session, router_ids=None):
             gw = {'id': r.gw_port_id, 'network_id': gw_nets[r.gw_port_id]}
         router = {'id': r.id, 'name': r.name, 'status': r.status,
                   'admin_state_up': r.admin_state_up,
-                  'enable_snat': r.enable_snat,
+                  'enable_snat': r.enable_snat, 'ha': r.id in ha,
                   'revision_number': revs.get(r.id)}
-        out[r.id] = router_payload(router, hosts.get(r.id), gw,
+        host, standby = hosts.get(r.id, (None, None))
+        out[r.id] = router_payload(router, host, gw,
                                    gw_ips.get(r.gw_port_id), subnets,
-                                   routes.get(r.id))
+                                   routes.get(r.id), standby)
     return out
 
 

@@ -21,6 +21,7 @@ from neutron_lib.plugins.ml2 import api
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
+from networking_netvpp import agents
 from networking_netvpp import client as nclient
 from networking_netvpp import config
 from networking_netvpp import follower
@@ -114,6 +115,7 @@ class NetvppMechanismDriver(api.MechanismDriver):
         self._threads_lock = threading.Lock()
         self.forwarder = None
         self.follower = None
+        self.reporter = None
 
     # ---------------------------------------------------------------- setup
     def initialize(self):
@@ -147,12 +149,14 @@ class NetvppMechanismDriver(api.MechanismDriver):
             self._threads_pid = os.getpid()
             self.forwarder = forwarder.Forwarder(self.conf, self.client)
             self.follower = follower.Follower(self.conf, self.client)
+            self.reporter = agents.AgentReporter(self.conf, self.client)
             for name, target in (('netvpp-forwarder', self.forwarder.run),
-                                 ('netvpp-follower', self.follower.run)):
+                                 ('netvpp-follower', self.follower.run),
+                                 ('netvpp-agents', self.reporter.run)):
                 threading.Thread(target=target, name=name,
                                  daemon=True).start()
-            LOG.info('netvpp: forwarder and follower threads started in '
-                     'pid %s', self._threads_pid)
+            LOG.info('netvpp: forwarder, follower and agent reporter threads '
+                     'started in pid %s', self._threads_pid)
 
     def _kick(self):
         fwd = self.forwarder

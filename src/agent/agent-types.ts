@@ -49,6 +49,11 @@ export interface AgentHealth {
   ports: PortCounts;
   /** Objects that failed and are being retried. */
   failing: { key: string; error: string; attempts: number }[];
+  /**
+   * Values of etcd refused that belong to no port here (a bad remote-group member, overlay port or
+   * peer's liveness): why, by key. Bad bindings, groups, routers are errors on their object's state.
+   */
+  refused: { key: string; error: string }[];
   lastResync: ResyncStats | null;
   /** Passes since start: full (resync, etcd re-read, recovery) and incremental. */
   passes: { full: number; incremental: number };

@@ -140,7 +140,9 @@ export class Agent extends EventEmitter {
     }
     this.store = opts.store ?? openStore({ ...config.etcd, namespace: PREFIX });
     this.hostNet = opts.hostNet ?? linuxHostNet();
-    this.desired = new DesiredState(config.host);
+    this.desired = new DesiredState(config.host, config.verifier ?? null, (key, error) =>
+      this.log.warn('refused a value of etcd: its signature does not check out', { key, error }),
+    );
     this.compiler = new HostCompiler({
       physnets: config.physnets,
       vhostUserDir: config.vhostUserDir,
@@ -192,6 +194,7 @@ export class Agent extends EventEmitter {
       physnets: [...this.config.physnets].map(([p, i]) => `${p}:${i}`).join(','),
       vpp: this.config.vppSocket,
       tap_backend: this.config.tapBackend,
+      signatures: this.config.verifier ? `required (keys ${this.config.verifier.kids.join(', ')})` : 'off',
     });
     this.startedAt = new Date().toISOString();
     this.feed.start();
@@ -293,6 +296,9 @@ export class Agent extends EventEmitter {
       liveness: this.liveness?.state ?? 'lost',
       ports: { total, ready, errored, pending: total - ready - errored },
       failing: failing.slice(0, 50),
+      refused: [...this.desired.memberErrors, ...this.desired.overlay.errors]
+        .slice(0, 50)
+        .map(([key, error]) => ({ key, error })),
       lastResync: this.lastResync,
       passes: { ...this.passes },
     };

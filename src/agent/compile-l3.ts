@@ -6,7 +6,7 @@
 //   entry per destination with all its next hops (ECMP), in the router's VRF;
 // - NAT44-ED when the router has a gateway here and SNAT or a floating IP: the plugin on, inside on
 //   the router's interfaces, outside on its gateway interface, the SNAT address in the router's VRF
-//   (snat only), a static mapping per floating IP;
+//   (snat only), a static mapping per floating IP and its ARP entry in the gateway's bridge;
 // - per router and per floating IP a plan: the keys that must be in place for it to be reported
 //   ready, its errors (a bad document is its own error, and its objects are left as they are).
 //
@@ -17,6 +17,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FloatingIpDoc, PortBinding, RouterDoc } from '../model/keyspace.ts';
 import type { DesiredState } from './desired.ts';
 import type { CompileDelta, PortPlan } from './compile.ts';
+import { gatewayArp } from './compile-router.ts';
 import {
   NAT_KEY,
   natifKey,
@@ -138,6 +139,8 @@ export function compileL3(
 
   /** Per router with NAT in place: the keys a floating IP needs besides its mapping. */
   const natReady = new Map<string, string[]>();
+  /** Per router with NAT in place: its gateway port and MAC, which answer ARP for its floating IPs. */
+  const gatewayOf = new Map<string, { port: string; mac: string }>();
   const external = new Map<string, string>(); // NAT external address → who uses it
   const routerIds = [...state.routers.keys()].sort();
   for (const id of routerIds) {
@@ -199,6 +202,9 @@ export function compileL3(
       need.push(k);
     }
     natReady.set(id, need);
+    const gwBinding = state.bindings.get(gwPort);
+    if (gwBinding?.ok)
+      gatewayOf.set(id, { port: gwPort, mac: (gwBinding.value as PortBinding).mac.toLowerCase() });
     if (!gw.snat) continue;
     const v4 = gw.addresses.map((a) => a.split('/')[0]).find((a) => !isIPv6(a));
     if (v4 === undefined) {
@@ -255,6 +261,9 @@ export function compileL3(
       external: f.floating_ip,
       vrf: vrfKey(f.router_id),
     });
+    // Answered for ARP by its router's gateway bridge only (compile-router.ts, kinds/l2flags.ts).
+    const g = gatewayOf.get(f.router_id);
+    if (g) add(p, gatewayArp(g.port, f.floating_ip, g.mac));
   }
   // Shared objects (the plugin, an interface's inside feature) once, whoever asked first.
   const seen = new Set<string>();

@@ -8,7 +8,9 @@ import type { PortBinding } from '../model/keyspace.ts';
 import type { NetIn, PortUnit } from './compile-port.ts';
 import type { PortPlan } from './compile.ts';
 import {
+  arptermKey,
   bridgeKey,
+  l2flagsKey,
   l2Key,
   pipeKey,
   pipeL2Key,
@@ -37,7 +39,7 @@ export function routerUnit(portId: string, b: PortBinding, net: NetIn, plan: Por
   const objs: VppObject[] = [
     { kind: 'rif', key: iface, portId, mac: b.mac.toLowerCase(), mtu: b.mtu, adminUp: b.admin_state_up },
     { kind: 'l2', key: l2Key(iface), iface, bd: bviBd, after: [], shg: 0, bvi: true },
-    ...(gateway ? gatewayPatch(portId, b.network_id) : []),
+    ...(gateway ? gatewayPatch(portId, b.network_id, b.mac.toLowerCase(), r.addresses) : []),
     { kind: 'riftable', key: table, iface, vrf },
     ...r.addresses.map((prefix): VppObject => ({
       kind: 'rifaddr',
@@ -58,11 +60,21 @@ export function routerUnit(portId: string, b: PortBinding, net: NetIn, plan: Por
   return unit;
 }
 
+/** An ARP/ND termination entry of the gateway's bridge: the address answered with the gateway's MAC. */
+export function gatewayArp(portId: string, ip: string, mac: string): VppObject {
+  return { kind: 'arpterm', key: arptermKey(`gw-${portId}`, ip), bd: gatewayBridgeKey(portId), ip, mac };
+}
+
 /** The gateway BVI's own bridge: bd:gw-<port> (kinds/bridge.ts counts it as the port's). */
 export const gatewayBridgeKey = (portId: string): string => bridgeKey(`gw-${portId}`);
 
-/** The gateway's bridge and the pipe between it and the external network's bridge. */
-function gatewayPatch(portId: string, networkId: string): VppObject[] {
+/**
+ * The gateway's bridge and the pipe between it and the external network's bridge. The bridge
+ * answers ARP/ND for the gateway's own addresses (and, from compile-l3.ts, its floating IPs) and
+ * floods nothing that enters from the external network: only the owner of an address answers for
+ * it, whatever NAT44-ED installs on the other routers' outside interfaces (kinds/l2flags.ts).
+ */
+function gatewayPatch(portId: string, networkId: string, mac: string, addresses: string[]): VppObject[] {
   const bd = gatewayBridgeKey(portId);
   const pipe = pipeKey(portId);
   return [
@@ -74,10 +86,20 @@ function gatewayPatch(portId: string, networkId: string): VppObject[] {
       uuFlood: true,
       forward: true,
       learn: true,
-      arpTerm: false,
+      arpTerm: true,
     },
     { kind: 'pipe', key: pipe, portId },
     { kind: 'pipel2', key: pipeL2Key(portId, 0), pipe, end: 0, bd: bridgeKey(networkId) },
     { kind: 'pipel2', key: pipeL2Key(portId, 1), pipe, end: 1, bd },
+    {
+      kind: 'l2flags',
+      key: l2flagsKey(portId, 1),
+      pipe,
+      end: 1,
+      member: pipeL2Key(portId, 1),
+      flood: false,
+      learn: false,
+    },
+    ...addresses.map((a) => gatewayArp(portId, a.split('/')[0], mac)),
   ];
 }

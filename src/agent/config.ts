@@ -26,7 +26,15 @@ import {
   parseOptionArgs,
   quietCommand,
 } from '../util/cli-options.ts';
-import { DEFAULT_SECTION_OPTIONS, type OptionSpec, readConfigFiles, resolveOptions } from '../util/ini.ts';
+import {
+  DEFAULT_SECTION_OPTIONS,
+  type OptionSpec,
+  readConfigFiles,
+  resolveOptions,
+  SIGNING_KEY_OPTION,
+  VERIFY_KEYS_OPTION,
+} from '../util/ini.ts';
+import { loadVerifier, type Verifier } from '../model/signing.ts';
 import type { Level, LogSettings } from '../util/log.ts';
 import { logSettings } from '../util/log-config.ts';
 
@@ -54,6 +62,11 @@ export interface AgentConfig {
   gso?: boolean;
   /** VXLAN overlay networks ([vxlan]); null when local_ip is not set (no vxlan networks here). */
   vxlan?: VxlanConfig | null;
+  /**
+   * [security] verify_keys: desired state must be signed by one of these keys (a value that is not
+   * is an error on its object); null or absent: values are taken unsigned (signing off).
+   */
+  verifier?: Verifier | null;
   logLevel: Level;
   /** [DEFAULT] use_json and log_file (oslo.log); absent: text lines on stderr. */
   log?: Omit<LogSettings, 'level'>;
@@ -169,6 +182,7 @@ const OPTIONS = [
     flag: 'vxlan-underlay-interface',
     help: 'VPP interface that carries the tunnels; the agent sets it up and gives it local_ip',
   },
+  VERIFY_KEYS_OPTION,
 ] as const satisfies readonly OptionSpec[];
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -287,7 +301,14 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
       ? [env.NETVPP_CONFIG]
       : null;
   // [DEFAULT], [etcd], [agent] and [vpp] are the agent's; [controller] is the controller's.
-  const read = readConfigFiles(explicit, DEFAULT_CONFIG_FILE, 'agent', OPTIONS, FORMER_ETCD_INI_NAMES);
+  // [security] signing_key_file is the controller's: accepted in a shared file, not read.
+  const read = readConfigFiles(
+    explicit,
+    DEFAULT_CONFIG_FILE,
+    'agent',
+    [...OPTIONS, SIGNING_KEY_OPTION],
+    FORMER_ETCD_INI_NAMES,
+  );
   const ini = read.ini;
   const configFile = read.files.at(-1) ?? null;
   problems.push(...read.problems);
@@ -345,9 +366,23 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
 
   const vxlan = vxlanConfig(raw.local_ip, raw.underlay_interface, physnets, where, problems);
 
+  let verifier: Verifier | null = null;
+  const verifyPaths = (raw.verify_keys ?? '')
+    .split(/[,\n]/)
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  if (verifyPaths.length) {
+    try {
+      verifier = loadVerifier(verifyPaths);
+    } catch (e) {
+      problems.push(`${where('verify_keys')}: ${(e as Error).message}`);
+    }
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return {
     vxlan,
+    verifier,
     host,
     etcd,
     vppSocket,

@@ -5,6 +5,7 @@
 import type { DeleteEvent, KeyValue, PutEvent } from '../store/index.ts';
 import { formatErrors } from '../model/validate.ts';
 import { decodeValue, keys, parseKey, type OverlayPort } from '../model/keyspace.ts';
+import { type Opener, opener } from '../model/signing.ts';
 
 export class OverlayState {
   /** network id → port id → the port as the controller published it (valid values only). */
@@ -22,10 +23,11 @@ export class OverlayState {
   /** host → networks (of interest) with a port on it, to tell which networks a peer's change touches. */
   private readonly hostNets = new Map<string, Map<string, number>>();
 
-  /** `touch` is called on every change (the owner's version counter). */
+  /** `touch` is called on every change (the owner's version counter); `open` checks signatures. */
   constructor(
     readonly host: string,
     private readonly touch: () => void = () => {},
+    private readonly open: Opener = opener(null),
   ) {}
 
   takeChanged(): Set<string> {
@@ -78,7 +80,10 @@ export class OverlayState {
     const old = m?.get(k.portId);
     if (old) this.count(old.host, networkId, -1);
     m?.delete(k.portId);
-    const r = decodeValue('overlayPort', value);
+    const opened = this.open(key, value);
+    const r = opened.ok
+      ? decodeValue('overlayPort', opened.payload)
+      : { ok: false as const, errors: [{ field: '', message: opened.error }] };
     if (!r.ok) {
       this.errors.set(key, formatErrors(r.errors));
       return;

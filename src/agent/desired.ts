@@ -1,7 +1,7 @@
 // What etcd says this host should look like: the port bindings under nodes/<host>/, and the security
-// groups and remote-group memberships those ports reference. Values are decoded and checked here; a
-// bad value is kept as an error on its port or group (never thrown), so one bad key can't stop a
-// watcher or the agent.
+// groups and remote-group memberships those ports reference. Values are decoded and checked here
+// (their signatures first, with [security] verify_keys); a bad value is kept as an error on its port
+// or group (never thrown), so one bad key can't stop a watcher or the agent.
 import type { KeyValue, PutEvent, DeleteEvent } from '../store/index.ts';
 import { formatErrors } from '../model/validate.ts';
 import {
@@ -15,6 +15,7 @@ import {
   type RouterDoc,
   type SecurityGroup,
 } from '../model/keyspace.ts';
+import { type Opener, opener, type Verifier } from '../model/signing.ts';
 import { OverlayState } from './desired-overlay.ts';
 
 /** Network types whose segment spans hosts through etcd (their ports and peers are watched). */
@@ -66,14 +67,20 @@ function revisionOf(raw: string): number | null {
 /** A router document or floating IP, checked like a binding: a bad value is that object's error. */
 function decodeDoc<K extends 'router' | 'floatingIp'>(
   kind: K,
-  value: string,
+  opened: ReturnType<Opener>,
   matches: (v: K extends 'router' ? RouterDoc : FloatingIpDoc) => boolean,
   idField: string,
 ): Entry<K extends 'router' ? RouterDoc : FloatingIpDoc> {
   const what = kind === 'router' ? 'router document' : 'floating IP';
-  const r = decodeValue(kind, value);
+  // Nothing of a value whose signature fails is believed, its revision included.
+  if (!opened.ok) return { ok: false, error: `invalid ${what}: ${opened.error}`, revision: null };
+  const r = decodeValue(kind, opened.payload);
   if (!r.ok)
-    return { ok: false, error: `invalid ${what}: ${formatErrors(r.errors)}`, revision: revisionOf(value) };
+    return {
+      ok: false,
+      error: `invalid ${what}: ${formatErrors(r.errors)}`,
+      revision: revisionOf(opened.payload),
+    };
   const v = r.value as K extends 'router' ? RouterDoc : FloatingIpDoc;
   if (!matches(v))
     return { ok: false, error: `invalid ${what}: ${idField} does not match its key`, revision: v.revision };
@@ -99,9 +106,25 @@ export class DesiredState {
 
   /** The overlay networks this host has ports on: their ports everywhere and their peers' VTEPs. */
   readonly overlay: OverlayState;
+  /** Checks each desired value's signature before it is decoded (as is when signing is off). */
+  readonly open: Opener;
 
-  constructor(readonly host: string) {
-    this.overlay = new OverlayState(host, () => this.version++);
+  /**
+   * `verifier`: the keys values must be signed with ([security] verify_keys); none: signing off.
+   * `onRefused` hears of every value whose signature is refused (the agent logs it).
+   */
+  constructor(
+    readonly host: string,
+    verifier: Verifier | null = null,
+    onRefused?: (key: string, error: string) => void,
+  ) {
+    const open = opener(verifier);
+    this.open = (key, raw) => {
+      const r = open(key, raw);
+      if (!r.ok) onRefused?.(key, r.error);
+      return r;
+    };
+    this.overlay = new OverlayState(host, () => this.version++, this.open);
   }
 
   /** The changes since the last call (the first call says `full`). */
@@ -157,7 +180,7 @@ export class DesiredState {
       this.changes.routers.add(k.routerId);
       this.routers.set(
         k.routerId,
-        decodeDoc('router', value, (v) => v.router_id === k.routerId, 'router_id'),
+        decodeDoc('router', this.open(key, value), (v) => v.router_id === k.routerId, 'router_id'),
       );
       return;
     }
@@ -165,7 +188,7 @@ export class DesiredState {
       this.changes.fips.add(k.fipId);
       this.fips.set(
         k.fipId,
-        decodeDoc('floatingIp', value, (v) => v.id === k.fipId, 'id'),
+        decodeDoc('floatingIp', this.open(key, value), (v) => v.id === k.fipId, 'id'),
       );
       return;
     }
@@ -173,12 +196,21 @@ export class DesiredState {
     if (k?.kind !== 'portBinding' || k.host !== this.host) return;
     this.changes.ports.add(k.portId);
     this.name(this.bindings.get(k.portId), -1);
-    const r = decodeValue('portBinding', value);
+    const opened = this.open(key, value);
+    if (!opened.ok) {
+      this.bindings.set(k.portId, {
+        ok: false,
+        error: `invalid port binding: ${opened.error}`,
+        revision: null,
+      });
+      return;
+    }
+    const r = decodeValue('portBinding', opened.payload);
     if (!r.ok) {
       this.bindings.set(k.portId, {
         ok: false,
         error: `invalid port binding: ${formatErrors(r.errors)}`,
-        revision: revisionOf(value),
+        revision: revisionOf(opened.payload),
       });
     } else if (r.value.port_id !== k.portId) {
       this.bindings.set(k.portId, {
@@ -258,19 +290,18 @@ export class DesiredState {
     const k = parseKey(key);
     if (k?.kind === 'secGroup' && k.sgId === sgId) {
       this.changes.groups.add(sgId);
-      const r = decodeValue('secGroup', value);
-      if (!r.ok)
-        this.groups.set(sgId, { ok: false, error: formatErrors(r.errors), revision: revisionOf(value) });
-      else if (r.value.id !== sgId)
-        this.groups.set(sgId, { ok: false, error: 'id does not match its key', revision: r.value.revision });
-      else this.groups.set(sgId, { ok: true, value: r.value });
+      this.groups.set(sgId, this.decodeGroup(sgId, key, value));
       return;
     }
     if (k?.kind === 'remoteGroupMember' && k.sgId === sgId) {
       this.changes.members.add(sgId);
-      const r = decodeValue('remoteGroupMember', value);
+      const opened = this.open(key, value);
+      const r = opened.ok
+        ? decodeValue('remoteGroupMember', opened.payload)
+        : { ok: false as const, errors: [{ field: '', message: opened.error }] };
       let m = this.members.get(sgId);
       if (!r.ok) {
+        // A refused member adds no address to the group (fail closed: fewer peers allowed in).
         m?.delete(k.portId);
         this.memberErrors.set(key, formatErrors(r.errors));
         return;
@@ -279,6 +310,16 @@ export class DesiredState {
       if (!m) this.members.set(sgId, (m = new Map()));
       m.set(k.portId, r.value.ips);
     }
+  }
+
+  private decodeGroup(sgId: string, key: string, value: string): Entry<SecurityGroup> {
+    const opened = this.open(key, value);
+    if (!opened.ok) return { ok: false, error: opened.error, revision: null };
+    const r = decodeValue('secGroup', opened.payload);
+    if (!r.ok) return { ok: false, error: formatErrors(r.errors), revision: revisionOf(opened.payload) };
+    if (r.value.id !== sgId)
+      return { ok: false, error: 'id does not match its key', revision: r.value.revision };
+    return { ok: true, value: r.value };
   }
 
   /** Every address of a group's members (sorted, for stable output). */

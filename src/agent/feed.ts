@@ -41,7 +41,7 @@ export class DesiredFeed {
     opts: FeedOptions = {},
   ) {
     const dropAfterMs = opts.dropAfterMs ?? 10_000;
-    this.gate = new SyncGate((state, why) => opts.onGate?.(state, why));
+    this.gate = new SyncGate((state, why) => opts.onGate?.(state, why), desired.open);
     this.groups = new WatchSet(store, log, {
       what: 'security group',
       prefixes: (id) => [keys.secGroup(id), keys.remoteGroup(id)],

@@ -18,6 +18,7 @@ import { readActual, type ActualState } from './engine/actual.ts';
 import { execute } from './engine/apply.ts';
 import { compile, type Compiled, type PortPlan } from './compile.ts';
 import { type AgentConfig, vxlanRead } from './config.ts';
+import type { Verifier } from '../model/signing.ts';
 import { DesiredState } from './desired.ts';
 import { diff, heldDeletions, type Blocked, type DiffInput, type Plan, type PlanOp } from './engine/diff.ts';
 import { DesiredFeed } from './feed.ts';
@@ -31,7 +32,7 @@ export type { ActualState, Blocked, Compiled, Plan, PlanOp, PortPlan, VppObject 
 /** What the inspection needs of the agent's configuration. */
 export type InspectConfig = Pick<
   AgentConfig,
-  'host' | 'physnets' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'vxlan'
+  'host' | 'physnets' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'vxlan' | 'verifier'
 >;
 
 export interface InspectOptions {
@@ -169,6 +170,7 @@ async function loadDesired(
   timeoutMs: number,
   address: string,
   log: Logger,
+  verifier: Verifier | null,
 ): Promise<{ desired: DesiredState; gate: SyncGate }> {
   // The watchers retry an unreachable etcd forever: ask once first, for a clear error.
   await withTimeout(
@@ -178,7 +180,7 @@ async function loadDesired(
   ).catch((e: unknown) => {
     throw new UnreachableError('etcd', address, errText(e));
   });
-  const desired = new DesiredState(host);
+  const desired = new DesiredState(host, verifier);
   const feed = new DesiredFeed(store, desired, () => {}, log);
   feed.start();
   try {
@@ -301,7 +303,14 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
   const log = opts.log ?? logger('inspect');
   const address = opts.etcdAddress ?? 'etcd';
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const { desired, gate } = await loadDesired(store, config.host, timeoutMs, address, log);
+  const { desired, gate } = await loadDesired(
+    store,
+    config.host,
+    timeoutMs,
+    address,
+    log,
+    config.verifier ?? null,
+  );
 
   const vpp = new CountingVpp(new ReadOnlyVpp(opts.vpp));
   const actual = await readActual(vpp, { physnets: config.physnets, ...vxlanRead(config) });

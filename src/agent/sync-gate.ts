@@ -4,7 +4,9 @@
 // binding may just not have been re-written yet, so deleting its port would cut a running VM off.
 // After this agent saw etcd lose data (its watch reported a reset), a marker only counts when it is
 // newer than the last one seen before: one restored with a backup predates the loss.
-import { decodeValue, type SyncMarker } from '../model/keyspace.ts';
+import { decodeValue, keys, type SyncMarker } from '../model/keyspace.ts';
+import { type Opener, opener } from '../model/signing.ts';
+import { formatErrors } from '../model/validate.ts';
 
 export type SyncGateState =
   /** Not read yet: hold (nothing is known). */
@@ -25,7 +27,11 @@ export class SyncGate {
   private lastSeen = -Infinity;
   private bad: string | undefined;
 
-  constructor(private readonly onChange: (state: SyncGateState, why: string) => void) {}
+  /** `open` checks the marker's signature: a forged one is taken as absent (deletions held). */
+  constructor(
+    private readonly onChange: (state: SyncGateState, why: string) => void,
+    private readonly open: Opener = opener(null),
+  ) {}
 
   get state(): SyncGateState {
     if (!this.loaded) return 'loading';
@@ -54,10 +60,12 @@ export class SyncGate {
     this.bad = undefined;
     this.marker = undefined;
     if (raw !== undefined) {
-      const r = decodeValue('syncMarker', raw);
+      const opened = this.open(keys.syncMarker, raw);
+      const r = opened.ok
+        ? decodeValue('syncMarker', opened.payload)
+        : { ok: false as const, errors: [{ field: '', message: opened.error }] };
       const at = r.ok ? Date.parse(r.value.at) : NaN;
-      if (!r.ok)
-        this.bad = `meta/synced is invalid: ${r.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`;
+      if (!r.ok) this.bad = `meta/synced is invalid: ${formatErrors(r.errors)}`;
       else if (Number.isNaN(at))
         this.bad = `meta/synced has an unreadable time ${JSON.stringify(r.value.at)}`;
       else {

@@ -69,7 +69,7 @@ async function runJournalDemo(opts: { once: boolean }): Promise<void> {
 
     const controller = await startLocalController(etcd.endpoints);
     cleanups.push(() => controller.stop());
-    say(`controller ${controller.url} (leader)`);
+    say(`controller ${controller.url} (leader); dashboard ${controller.url}/dashboard`);
     say('each simulated host attaches a stand-in guest to every vhost-user socket, as QEMU would');
 
     const useReal = await realVppAvailable();

@@ -147,6 +147,26 @@ export function buildProgram(): Command {
         }
       });
   }
+  const keysCmd = program.command('keys').description('signing keys for desired state (docs/security.md)');
+  keysCmd
+    .command('generate')
+    .description(
+      'write a new Ed25519 key pair: <dir>/<key id>.key (controller) and <dir>/<key id>.pub (agents)',
+    )
+    .requiredOption('--out <dir>', 'directory to write the two PEM files to (made if missing)')
+    .option('--kid <key id>', 'the key id (default netvpp-<date>-<start of the key fingerprint>)')
+    .action(async (o: { out: string; kid?: string }, cmd: Command) => {
+      const { generateKeyFiles } = await import('../model/signing.ts');
+      try {
+        const k = generateKeyFiles(o.out, o.kid);
+        process.stdout.write(
+          `key id ${k.kid}\n  private (controller [security] signing_key_file): ${k.privateFile}\n` +
+            `  public (agents [security] verify_keys): ${k.publicFile}\n`,
+        );
+      } catch (e) {
+        cmd.error(`netvpp keys generate: ${(e as Error).message}`);
+      }
+    });
   const config = program.command('config').description('netvpp.ini: netvpp config sample');
   config
     .command('sample')

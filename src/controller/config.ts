@@ -18,7 +18,10 @@ import {
   type OptionSpec,
   readConfigFiles,
   resolveOptions,
+  SIGNING_KEY_OPTION,
+  VERIFY_KEYS_OPTION,
 } from '../util/ini.ts';
+import { loadSigner } from '../model/signing.ts';
 import type { LogSettings } from '../util/log.ts';
 import { logSettings } from '../util/log-config.ts';
 import { type ControllerConfig, DEFAULTS } from './controller.ts';
@@ -120,6 +123,13 @@ const OPTIONS = [
     help: 'file of accepted driver tokens, one a line (re-read when it changes)',
   },
   {
+    name: 'dashboard_token_file',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_DASHBOARD_TOKEN_FILE',
+    flag: 'dashboard-token-file',
+    help: 'file of read-only tokens for the dashboard (/dashboard), one a line; driver tokens work there too',
+  },
+  {
     name: 'tls_cert_file',
     section: 'controller',
     env: 'NETVPP_CONTROLLER_TLS_CERT_FILE',
@@ -134,6 +144,7 @@ const OPTIONS = [
     help: 'private key (PEM) of tls_cert_file',
   },
   ...ETCD_OPTIONS,
+  SIGNING_KEY_OPTION,
 ] as const satisfies readonly OptionSpec[];
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -185,7 +196,8 @@ export function loadConfig(
     explicit,
     DEFAULT_CONFIG_FILE,
     'controller',
-    [...OPTIONS, ...DEFAULT_SECTION_OPTIONS],
+    // [security] verify_keys is the agents': accepted in a shared file, not read.
+    [...OPTIONS, ...DEFAULT_SECTION_OPTIONS, VERIFY_KEYS_OPTION],
     FORMER_ETCD_INI_NAMES,
   );
   const ini = read.ini;
@@ -239,6 +251,14 @@ export function loadConfig(
   } else if (tokenFile !== undefined) {
     problems.push('auth_token_file is set but auth_strategy = noauth would ignore it');
   }
+  const dashboardTokens = v('dashboard_token_file');
+  if (dashboardTokens !== undefined) {
+    if (strategy === 'noauth')
+      problems.push('dashboard_token_file is set but auth_strategy = noauth leaves the dashboard open');
+    else if (!existsSync(dashboardTokens))
+      problems.push(`${where('dashboard_token_file')}: file ${dashboardTokens} does not exist`);
+    else cfg.dashboardTokenFile = dashboardTokens;
+  }
   const certFile = v('tls_cert_file');
   const keyFile = v('tls_key_file');
   if (!certFile !== !keyFile) problems.push('tls_cert_file and tls_key_file go together');
@@ -247,6 +267,14 @@ export function loadConfig(
     if (f !== undefined && !existsSync(f)) problems.push(`${where(n)}: file ${f} does not exist`);
   }
   if (certFile && keyFile) cfg.tls = { certFile, keyFile };
+  const signingKey = v('signing_key_file');
+  if (signingKey !== undefined) {
+    try {
+      cfg.signer = loadSigner(signingKey);
+    } catch (e) {
+      problems.push(`${where('signing_key_file')}: ${(e as Error).message}`);
+    }
+  }
 
   if (problems.length === 1) throw new Error(problems[0]);
   if (problems.length) throw new Error(`invalid controller configuration:\n  - ${problems.join('\n  - ')}`);

@@ -8,8 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { createElection, type Election, openStore, type Store, type StoreOptions } from '../store/index.ts';
 import { decodeValue, keys, PREFIX } from '../model/keyspace.ts';
+import type { Signer } from '../model/signing.ts';
 import { logger, type Logger } from '../util/log.ts';
+import { portReport, renderPort } from '../cli/port-show.ts';
 import { TokenFile } from './auth.ts';
+import { Dashboard } from './dashboard.ts';
 import { apiHandler, onClientError } from './http.ts';
 import { Intake } from './intake.ts';
 import { type MarkerChange, MarkerView } from './marker.ts';
@@ -41,8 +44,12 @@ export interface ControllerConfig {
   journalDeleteMinKeys: number;
   /** File of the driver tokens accepted (auth.ts); null: every request is accepted (noauth). */
   authTokenFile: string | null;
+  /** Read-only tokens for the dashboard (dashboard.ts), besides the driver's; null: none. */
+  dashboardTokenFile: string | null;
   /** Serve HTTPS with this certificate (chain) and key, PEM files; null: plain HTTP. */
   tls: { certFile: string; keyFile: string } | null;
+  /** [security] signing_key_file: every value written to etcd is signed; null: written unsigned. */
+  signer: Signer | null;
 }
 
 export const DEFAULTS: ControllerConfig = {
@@ -60,7 +67,9 @@ export const DEFAULTS: ControllerConfig = {
   syncDeleteLimit: 0.5,
   journalDeleteMinKeys: 100,
   authTokenFile: null,
+  dashboardTokenFile: null,
   tls: null,
+  signer: null,
 };
 
 export class Controller {
@@ -72,6 +81,7 @@ export class Controller {
   private readonly marker: MarkerView;
   private readonly election: Election;
   readonly metrics: ControllerMetrics;
+  private dashboard: Dashboard | undefined;
   private stopping = false;
   private lostWake: (() => void) | undefined;
   private electionLoop: Promise<void> = Promise.resolve();
@@ -115,6 +125,7 @@ export class Controller {
       maxQueued: cfg.maxQueued,
       syncDeleteLimit: cfg.syncDeleteLimit,
       journalDeleteMinKeys: cfg.journalDeleteMinKeys,
+      signer: cfg.signer,
     });
   }
 
@@ -167,9 +178,32 @@ export class Controller {
       maxPollSec: cfg.maxPollSec,
       auth,
     });
-    // /metrics and /health/{live,ready} first (metrics.ts), then the REST API.
+    const readOnly =
+      auth && cfg.dashboardTokenFile !== null
+        ? new TokenFile(cfg.dashboardTokenFile, log.child('auth'))
+        : null;
+    const dashboard = (c.dashboard = new Dashboard({
+      id: c.id,
+      isLeader: () => c.election.isLeader,
+      syncNeeded: () => c.syncNeeded(),
+      state: c.state,
+      auth,
+      readOnly,
+      tls: cfg.tls !== null,
+      log: log.child('dashboard'),
+      portChain: async (id) => {
+        const report = await portReport(
+          c.store,
+          id,
+          null,
+          "VPP is read on the port's host (netvpp port show there)",
+        );
+        return { report, lines: renderPort(report) };
+      },
+    }));
+    // /metrics and /health/{live,ready} first (metrics.ts), the dashboard, then the REST API.
     server.on('request', (req, res) => {
-      if (!c.metrics.route(req, res)) api(req, res);
+      if (!c.metrics.route(req, res) && !dashboard.route(req, res)) api(req, res);
     });
     log.info('listening', { url: c.url, id: c.id, etcd: cfg.etcd.endpoints.join(',') });
     void c.state.start().then(() => log.info('agent state loaded from etcd'));
@@ -241,6 +275,7 @@ export class Controller {
     this.log.info('stopping');
     this.stopGc();
     this.server.closeIdleConnections();
+    this.dashboard?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.state.stop();
     await this.marker.stop();

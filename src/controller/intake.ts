@@ -13,6 +13,7 @@ import {
   parseKey,
   type ParsedKey,
 } from '../model/keyspace.ts';
+import { kidOf, payloadOf, type Signer } from '../model/signing.ts';
 import type { Logger } from '../util/log.ts';
 import type { RevisionTracker } from './marker.ts';
 import {
@@ -23,6 +24,7 @@ import {
   TooLargeError,
   UnavailableError,
 } from './errors.ts';
+import { RESIGN_PREFIXES, resignOps } from './resign.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
 import {
   applyDelete,
@@ -90,6 +92,8 @@ export interface IntakeOptions {
   journalDeleteMinKeys?: number;
   /** Told of every journal batch and full sync applied (metrics.ts). */
   onApplied?: (a: AppliedStats) => void;
+  /** Signs every value written (src/model/signing.ts); absent: values are written unsigned. */
+  signer?: Signer | null;
 }
 
 /** What one journal batch or full sync did, for metrics. */
@@ -214,8 +218,13 @@ export class Intake {
 
   private async write(ops: WriteOp[], guard: Guard): Promise<void> {
     if (ops.length === 0) return;
+    const signer = this.o.signer;
+    // Every value the controller writes passes here, so every one is signed.
+    const sealed = signer
+      ? ops.map((op) => (op.op === 'put' ? { ...op, value: signer.seal(op.key, op.value) } : op))
+      : ops;
     try {
-      const { revision } = await this.o.store.txnBatch(ops, { guard });
+      const { revision } = await this.o.store.txnBatch(sealed, { guard });
       this.o.revisions?.noteRevision(revision);
     } catch (e) {
       if (e instanceof GuardFailedError) throw new UnavailableError('leadership lost while writing; retry');
@@ -315,7 +324,24 @@ export class Intake {
       this.flag('etcd went back in time (rebuilt, or restored from a backup) after the last sync');
       await this.dropMarker(guard);
     }
+    if (this.o.signer) await this.resign(this.o.signer.kid, guard);
     this.checkedTerm = guard;
+  }
+
+  /** A new term: values etcd holds signed with another key (a rotation) are signed again. */
+  private async resign(kid: string, guard: Guard): Promise<void> {
+    const { kvs } = await this.read('the keyspace', () => this.o.store.getPrefixes([...RESIGN_PREFIXES]));
+    const records: NeutronRecord[] = [];
+    for (const kv of kvs) {
+      if (parseKey(kv.key)?.kind !== 'neutronRecord') continue;
+      const r = decodeRecord(kv, this.o.log);
+      if (r) records.push(r);
+    }
+    const { ops, markerStale } = resignOps(kvs, records, kid);
+    await this.write(ops, guard);
+    if (ops.length)
+      this.o.log.info('desired state signed again with the current key', { kid, values: ops.length });
+    if (markerStale) this.flag(`the sync marker is not signed with the current key ${kid}`);
   }
 
   /** Deletes a marker that can't be trusted, so agents hold their deletions until the next sync. */
@@ -548,7 +574,12 @@ export class Intake {
     this.valve.check(deletions, actual.size, { lists: body, token }, confirmed, now);
     for (const [key, value] of desired) {
       const cur = actual.get(key);
-      if (cur === undefined || canonical(safeParse(cur)) !== canonical(JSON.parse(value))) {
+      const signedBy = cur === undefined ? undefined : kidOf(cur);
+      if (
+        cur === undefined ||
+        canonical(safeParse(payloadOf(cur))) !== canonical(JSON.parse(value)) ||
+        signedBy !== (this.o.signer?.kid ?? null)
+      ) {
         ops.push({ op: 'put', key, value });
         reply.written++;
       }
@@ -562,7 +593,10 @@ export class Intake {
     // order, `meta/synced` before `nodes/...`, and could act on the marker before the bindings.
     // An identical sync against a trusted marker writes nothing at all.
     const trusted =
-      marker !== undefined && decodeValue('syncMarker', marker.value).ok && this.needReason === null;
+      marker !== undefined &&
+      decodeValue('syncMarker', marker.value).ok &&
+      kidOf(marker.value) === (this.o.signer?.kid ?? null) &&
+      this.needReason === null;
     const writeMarker = ops.length > 0 || !trusted;
     await this.write(ops, guard);
     if (writeMarker) {

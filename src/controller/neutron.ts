@@ -199,8 +199,12 @@ export interface NeutronRouter {
   } | null;
   /** Neutron's extra routes, one row per (destination, next hop). */
   routes: { destination: string; nexthop: string }[];
+  /** Neutron's l3-ha flag: two hosts, their agents elect the active one. */
+  ha: boolean;
   /** The host that carries the router (netvpp_router_hosts); null while it has none. */
   'netvpp:host': string | null;
+  /** An HA router's second host (netvpp_router_hosts.standby_host); null otherwise. */
+  'netvpp:standby_host': string | null;
   /** The gateway port's id (Neutron's gw_port_id); null without a gateway. */
   'netvpp:gateway_port_id': string | null;
   /** The subnets of the gateway port's fixed IPs. */
@@ -233,7 +237,9 @@ export const neutronRouterSchema: Check<NeutronRouter> = obj<NeutronRouter>({
     null,
   ),
   routes: optional(arrayOf(obj({ destination: cidr, nexthop: ipAddress }), { max: 4096 }), []),
+  ha: optional(bool, false),
   'netvpp:host': optional(nullable(str({ min: 1, max: 255 })), null),
+  'netvpp:standby_host': optional(nullable(str({ min: 1, max: 255 })), null),
   'netvpp:gateway_port_id': optional(nullable(uuid), null),
   'netvpp:subnets': optional(gatewaySubnets, {}),
 });

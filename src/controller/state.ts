@@ -109,6 +109,7 @@ export class StateView {
   private settling: ReturnType<typeof setImmediate> | undefined;
   private synced = false;
   private waiters = new Set<() => void>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly store: Store,
@@ -133,6 +134,17 @@ export class StateView {
     this.settling = undefined;
     for (const w of this.waiters) w();
     this.waiters.clear();
+  }
+
+  /** Calls `fn` after each whole change of what agents report (hosts included); returns its remover. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Every port, router and floating IP state the agents report now. */
+  objects(): StateEvent[] {
+    return [...this.objMap.values()];
   }
 
   /** Loaded and currently connected to etcd. */
@@ -205,6 +217,7 @@ export class StateView {
     this.trim();
     for (const w of this.waiters) w();
     this.waiters.clear();
+    for (const l of this.listeners) l();
   }
 
   /** Updates the cache from one key; logs a port event when `rev` > 0. */

@@ -1,8 +1,8 @@
-// Routers and floating IPs → desired state of the host that carries the router (docs/l3.md), as
-// pure functions used by translate.ts. A router with a host has one RouterDoc at
-// nodes/<host>/routers/<id> (gateway, SNAT, extra routes); an associated floating IP has one
-// FloatingIpDoc at nodes/<host>/floatingips/<id> on its router's host. Interfaces and the gateway
-// port are port bindings (translate.ts).
+// Routers and floating IPs → desired state of the host(s) that carry the router (docs/l3.md), as
+// pure functions used by translate.ts. A router with a host has a RouterDoc at
+// nodes/<host>/routers/<id> (gateway, SNAT, extra routes); an associated floating IP a
+// FloatingIpDoc at nodes/<host>/floatingips/<id> on its router's host. An HA router has both on
+// its standby host too, and its ports' bindings (translate.ts) are spread to both.
 import { isIP } from 'node:net';
 import {
   type FloatingIpDoc,
@@ -24,6 +24,8 @@ export interface L3View {
   get(kind: 'router', id: string): NeutronRecord | null;
   /** Live floating IP records that own a FloatingIpDoc of router `routerId`. */
   floatingIpsOfRouter(routerId: string): NeutronRecord[];
+  /** Live port records that own a router port binding of router `routerId`. */
+  portsOfRouter(routerId: string): NeutronRecord[];
 }
 
 function hostKeyOk(host: string, what: string): string {
@@ -96,28 +98,106 @@ export function routerRoutes(r: NeutronRouter): RouterRoute[] {
     .map(([destination, hops]) => ({ destination, nexthops: [...hops].sort(compareIps) }));
 }
 
-/** Every key a router produces: its document on its host (none while it has no host). */
+/**
+ * Every key a router produces: its document on its host, and on an HA router's standby host too
+ * (none while it has no host). Which of an HA router's two hosts is active is their agents'
+ * election, not the controller's word.
+ */
 export function routerOwns(r: NeutronRouter, revision: number): Record<string, unknown> {
   const host = r['netvpp:host'];
   if (host === null) return {};
-  const key = keys.router(hostKeyOk(host, 'netvpp:host'), r.id);
+  const standby = r['netvpp:standby_host'];
+  const hosts = [host, ...(standby !== null && standby !== host ? [standby] : [])];
   const doc: RouterDoc = {
     router_id: r.id,
     admin_state_up: r.admin_state_up,
+    ha: r.ha,
     gateway: routerGateway(r),
     routes: routerRoutes(r),
     revision,
   };
-  return { [key]: checked(routerDocSchema, doc, key) };
+  const owns: Record<string, unknown> = {};
+  for (const h of hosts) {
+    const key = keys.router(hostKeyOk(h, 'netvpp:host'), r.id);
+    owns[key] = checked(routerDocSchema, doc, key);
+  }
+  return owns;
 }
 
-/** The host whose RouterDoc a router record owns, or null. */
-export function routerHostOf(owns: Record<string, unknown>): string | null {
+/** The hosts whose RouterDoc a router record owns: its host first, then an HA router's standby. */
+export function routerHostsOf(owns: Record<string, unknown>): string[] {
+  const out: string[] = [];
   for (const key of Object.keys(owns)) {
     const k = parseKey(key);
-    if (k?.kind === 'router') return k.host;
+    if (k?.kind === 'router') out.push(k.host);
   }
-  return null;
+  return out;
+}
+
+/** The host whose RouterDoc a router record owns first (its Neutron host), or null. */
+export function routerHostOf(owns: Record<string, unknown>): string | null {
+  return routerHostsOf(owns)[0] ?? null;
+}
+
+/** The hosts of a live router record in the view ([] when the controller has none). */
+function recordHosts(view: L3View, routerId: string): string[] {
+  const rec = view.get('router', routerId);
+  return rec && rec.deleted_at === null ? routerHostsOf(rec.owns) : [];
+}
+
+/** `owns` with every key of kind `kind` replaced by one per host in `hosts`, same value. */
+function spread(
+  owns: Record<string, unknown>,
+  kind: 'portBinding' | 'floatingIp',
+  hosts: string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let value: unknown;
+  let id: string | undefined;
+  for (const [key, v] of Object.entries(owns)) {
+    const k = parseKey(key);
+    if (k?.kind === kind) {
+      value = v;
+      id = k.kind === 'portBinding' ? k.portId : k.kind === 'floatingIp' ? k.fipId : undefined;
+    } else out[key] = v;
+  }
+  if (id === undefined) return owns;
+  for (const h of hosts)
+    out[kind === 'portBinding' ? keys.portBinding(h, id) : keys.floatingIp(h, id)] = value;
+  return out;
+}
+
+/**
+ * A router port's binding goes to every host of its router (an HA router's standby plumbs it
+ * too), as the controller's router record says (the newest word on where the router is); without
+ * a record, to the port's binding:host_id.
+ */
+export function placeRouterPort(owns: Record<string, unknown>, view: L3View): Record<string, unknown> {
+  for (const [key, v] of Object.entries(owns)) {
+    if (parseKey(key)?.kind !== 'portBinding') continue;
+    const r = (v as { router?: { router_id: string } }).router;
+    if (!r) return owns;
+    const hosts = recordHosts(view, r.router_id);
+    return hosts.length ? spread(owns, 'portBinding', hosts) : owns;
+  }
+  return owns;
+}
+
+/** The port records of router `routerId` whose bindings must move to `hosts`, with new `owns`. */
+export function routerPortsFollow(view: L3View, routerId: string, hosts: string[]): NeutronRecord[] {
+  if (hosts.length === 0) return [];
+  const out: NeutronRecord[] = [];
+  for (const rec of view.portsOfRouter(routerId)) {
+    const owns = spread(rec.owns, 'portBinding', hosts);
+    if (!sameKeys(owns, rec.owns)) out.push({ ...rec, owns });
+  }
+  return out;
+}
+
+function sameKeys(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i]);
 }
 
 /**
@@ -131,13 +211,12 @@ export function floatingIpOwns(
   view: L3View,
 ): Record<string, unknown> {
   if (f.port_id === null || f.router_id === null || f.fixed_ip_address === null) return {};
-  const rec = view.get('router', f.router_id);
-  const host = (rec && rec.deleted_at === null ? routerHostOf(rec.owns) : null) ?? f['netvpp:host'];
-  if (host === null)
+  const fromRecord = recordHosts(view, f.router_id);
+  const hosts = fromRecord.length ? fromRecord : f['netvpp:host'] === null ? [] : [f['netvpp:host']];
+  if (hosts.length === 0)
     throw new RowError(
       `floating IP ${f.floating_ip_address} is associated, but its router ${f.router_id} has no host`,
     );
-  const key = keys.floatingIp(hostKeyOk(host, 'netvpp:host'), f.id);
   const doc: FloatingIpDoc = {
     id: f.id,
     router_id: f.router_id,
@@ -146,29 +225,24 @@ export function floatingIpOwns(
     port_id: f.port_id,
     revision,
   };
-  return { [key]: checked(floatingIpDocSchema, doc, key) };
+  const owns: Record<string, unknown> = {};
+  for (const h of hosts) {
+    const key = keys.floatingIp(hostKeyOk(h, 'netvpp:host'), f.id);
+    owns[key] = checked(floatingIpDocSchema, doc, key);
+  }
+  return owns;
 }
 
 /**
- * A router now carried by `host`: its floating IPs' documents move there with it (as a network's
+ * A router now carried by `hosts`: its floating IPs' documents move there with it (as a network's
  * MTU reaches its ports' bindings). Returns the floating IP records that change, with new `owns`.
  */
-export function floatingIpsFollow(view: L3View, routerId: string, host: string | null): NeutronRecord[] {
-  if (host === null) return []; // a router loses its host only when deleted, after its floating IPs
+export function floatingIpsFollow(view: L3View, routerId: string, hosts: string[]): NeutronRecord[] {
+  if (hosts.length === 0) return []; // a router loses its host only when deleted, after its floating IPs
   const out: NeutronRecord[] = [];
   for (const rec of view.floatingIpsOfRouter(routerId)) {
-    const owns: Record<string, unknown> = {};
-    let moved = false;
-    for (const [key, value] of Object.entries(rec.owns)) {
-      const k = parseKey(key);
-      if (k?.kind === 'floatingIp' && k.host !== host) {
-        owns[keys.floatingIp(host, k.fipId)] = value;
-        moved = true;
-      } else {
-        owns[key] = value;
-      }
-    }
-    if (moved) out.push({ ...rec, owns });
+    const owns = spread(rec.owns, 'floatingIp', hosts);
+    if (!sameKeys(owns, rec.owns)) out.push({ ...rec, owns });
   }
   return out;
 }

@@ -32,7 +32,14 @@ import {
 } from '../model/keyspace.ts';
 import { formatErrors, parseCidr, run, uuid } from '../model/validate.ts';
 import { checked, dataOf, RowError } from './rows.ts';
-import { floatingIpOwns, floatingIpsFollow, routerHostOf, routerOwns } from './translate-l3.ts';
+import {
+  floatingIpOwns,
+  floatingIpsFollow,
+  placeRouterPort,
+  routerHostsOf,
+  routerOwns,
+  routerPortsFollow,
+} from './translate-l3.ts';
 import {
   type JournalRow,
   journalRowSchema,
@@ -61,6 +68,8 @@ export interface RecordView {
   portsOnNetwork(networkId: string): NeutronRecord[];
   /** Live floating IP records that own a FloatingIpDoc of router `routerId`. */
   floatingIpsOfRouter(routerId: string): NeutronRecord[];
+  /** Live port records that own a router port binding of router `routerId`. */
+  portsOfRouter(routerId: string): NeutronRecord[];
 }
 
 export type Outcome =
@@ -333,11 +342,18 @@ function upsert(
       if (router.id !== id) throw new RowError(`data.id ${router.id} differs from resource_id ${id}`);
       const { ops, owns } = diffOwns(before, routerOwns(router, revision));
       const last = outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
-      // A router moved to another host takes its floating IPs with it.
-      const moved = floatingIpsFollow(view, id, routerHostOf(owns)).map((r) => ({
-        rec: r,
-        ops: diffOwns(view.get('floatingip', r.id)?.owns ?? {}, r.owns).ops,
-      }));
+      // A router moved to other hosts takes its floating IPs and its ports' bindings with it.
+      const hosts = routerHostsOf(owns);
+      const moved = [
+        ...floatingIpsFollow(view, id, hosts).map((r) => ({
+          rec: r,
+          ops: diffOwns(view.get('floatingip', r.id)?.owns ?? {}, r.owns).ops,
+        })),
+        ...routerPortsFollow(view, id, hosts).map((r) => ({
+          rec: r,
+          ops: diffOwns(view.get('port', r.id)?.owns ?? {}, r.owns).ops,
+        })),
+      ];
       if (moved.length === 0) return last;
       const followOps = moved.flatMap((m) => [...m.ops, recordOp(m.rec)]);
       const followRecs = moved.map((m) => m.rec);
@@ -359,7 +375,7 @@ function upsert(
       if (port.id !== id) throw new RowError(`data.id ${port.id} differs from resource_id ${id}`);
       const net = view.get('network', port.network_id);
       const mtu = net && net.deleted_at === null ? net.mtu : null;
-      const { ops, owns } = diffOwns(before, portOwns(port, revision, mtu));
+      const { ops, owns } = diffOwns(before, placeRouterPort(portOwns(port, revision, mtu), view));
       return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
     }
     case 'security_group': {
@@ -498,6 +514,18 @@ export class Overlay implements RecordView {
         r.deleted_at === null &&
         Object.entries(r.owns).some(
           ([k, v]) => parseKey(k)?.kind === 'floatingIp' && (v as FloatingIpDoc).router_id === routerId,
+        ),
+    );
+  }
+
+  portsOfRouter(routerId: string): NeutronRecord[] {
+    return this.all().filter(
+      (r) =>
+        r.kind === 'port' &&
+        r.deleted_at === null &&
+        Object.entries(r.owns).some(
+          ([k, v]) =>
+            parseKey(k)?.kind === 'portBinding' && (v as PortBinding).router?.router_id === routerId,
         ),
     );
   }

@@ -1,7 +1,21 @@
 // The L3 part of keyspace v1: router ports' details, router documents and floating IP documents
 // (docs/l3.md, docs/keyspace.md). keyspace.ts re-exports all of it and owns the keys these values
 // live at; this module only keeps the router value types and their schemas apart.
-import { arrayOf, bool, type Check, cidr, int, ipAddress, nullable, obj, refine, uuid } from './validate.ts';
+import {
+  arrayOf,
+  bool,
+  type Check,
+  cidr,
+  int,
+  ipAddress,
+  isoTime,
+  nullable,
+  obj,
+  optional,
+  refine,
+  str,
+  uuid,
+} from './validate.ts';
 
 const revision = int(0, Number.MAX_SAFE_INTEGER);
 
@@ -48,7 +62,14 @@ export interface RouterRoute {
  */
 export interface RouterDoc {
   router_id: string;
+  /** false: the router's interfaces are admin down in VPP (its routes and NAT stay, unused). */
   admin_state_up: boolean;
+  /**
+   * An HA router: written to its two hosts, whose agents elect the active one (the key
+   * `election/routers/<router_id>`, RouterActive); the standby keeps it plumbed but down. Absent in
+   * documents of controllers that predate HA: false.
+   */
+  ha: boolean;
   gateway: RouterGateway | null;
   /** One entry per destination, next hops sorted (ECMP when more than one). */
   routes: RouterRoute[];
@@ -77,6 +98,7 @@ export interface FloatingIpDoc {
 export const routerDocSchema: Check<RouterDoc> = obj<RouterDoc>({
   router_id: uuid,
   admin_state_up: bool,
+  ha: optional(bool, false),
   gateway: nullable(
     obj<RouterGateway>({
       port_id: uuid,
@@ -106,3 +128,18 @@ export const floatingIpDocSchema: Check<FloatingIpDoc> = refine(
       ? 'floating IPs are IPv4 (NAT44): floating_ip and fixed_ip must both be IPv4'
       : null,
 );
+
+/**
+ * `election/routers/<router_id>`, lease-backed: held by the agent of the HA router's active host
+ * (the store's election, src/store/election.ts). Its lease's TTL ([l3] ha_lease_ttl of the agents)
+ * bounds how long a dead active host keeps it.
+ */
+export interface RouterActive {
+  host: string;
+  since: string;
+}
+
+export const routerActiveSchema: Check<RouterActive> = obj<RouterActive>({
+  host: str({ min: 1, max: 255 }),
+  since: isoTime,
+});

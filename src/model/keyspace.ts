@@ -34,6 +34,8 @@ import {
   type RouterDoc,
   routerDocSchema,
   type RouterInterface,
+  type RouterActive,
+  routerActiveSchema,
 } from './keyspace-l3.ts';
 
 export const PREFIX = '/netvpp/v1/';
@@ -549,6 +551,9 @@ export const keys = {
 
   /** Held (lease-backed) by the leading netvpp-controller; value: ControllerLeader. */
   controllerLeader: `election/controller`,
+  /** Held (lease-backed) by the agent of an HA router's active host; value: RouterActive. */
+  routerActive: (routerId: string) => `election/routers/${seg('router id', routerId)}`,
+  routerActives: `election/routers/`,
 } as const;
 
 export type ParsedKey =
@@ -564,6 +569,7 @@ export type ParsedKey =
   | { kind: 'portState'; host: string; portId: string }
   | { kind: 'neutronRecord'; neutronKind: NeutronKind; id: string }
   | { kind: 'controllerLeader' }
+  | { kind: 'routerActive'; routerId: string }
   | { kind: 'syncMarker' }
   | { kind: 'resyncRequest'; host: string };
 
@@ -591,6 +597,7 @@ export function parseKey(key: string): ParsedKey | null {
   if (p.length === 3 && a === 'state' && c === 'alive') return { kind: 'hostAlive', host: b };
   if (p.length === 4 && a === 'state' && c === 'ports') return { kind: 'portState', host: b, portId: d };
   if (p.length === 2 && a === 'election' && b === 'controller') return { kind: 'controllerLeader' };
+  if (p.length === 3 && a === 'election' && b === 'routers') return { kind: 'routerActive', routerId: c };
   if (p.length === 2 && a === 'meta' && b === 'synced') return { kind: 'syncMarker' };
   if (p.length === 3 && a === 'neutron' && (NEUTRON_KINDS as string[]).includes(b))
     return { kind: 'neutronRecord', neutronKind: b as NeutronKind, id: c };
@@ -610,6 +617,7 @@ interface ValueTypes {
   portState: PortState;
   neutronRecord: NeutronRecord;
   controllerLeader: ControllerLeader;
+  routerActive: RouterActive;
   syncMarker: SyncMarker;
   resyncRequest: ResyncRequest;
 }
@@ -628,6 +636,7 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   portState: portStateSchema,
   neutronRecord: neutronRecordSchema,
   controllerLeader: controllerLeaderSchema,
+  routerActive: routerActiveSchema,
   syncMarker: syncMarkerSchema,
   resyncRequest: resyncRequestSchema,
 };

@@ -1,5 +1,5 @@
 // What tests inject into the simulator: delays (every call of a message, or its next few), failures
-// of the n-th call of a message with a given retval, and a hook called after each write (which may
+// of the n-th call of a message (or of every call until cleared) with a given retval, and a hook called after each write (which may
 // cut the connection, as when the client dies right after VPP carried the write out).
 import type { WriteHook } from './server.ts';
 
@@ -8,6 +8,8 @@ export class Faults {
   /** Delays for the next few calls of a message only (delayNext). */
   private readonly nextDelays = new Map<string, { ms: number; remaining: number }>();
   private readonly failures = new Map<string, { remaining: number; retval: number }>();
+  /** Messages every call of which fails until cleared (failEvery). */
+  private readonly always = new Map<string, number>();
   writeHook: WriteHook | null = null;
 
   setDelay(message: string, ms: number): void {
@@ -26,7 +28,13 @@ export class Faults {
     this.failures.set(message, { remaining: n, retval });
   }
 
+  /** Every call of `message` fails with `retval` until clear() (a VPP that keeps refusing it). */
+  failEvery(message: string, retval: number): void {
+    this.always.set(message, retval);
+  }
+
   clear(): void {
+    this.always.clear();
     this.delays.clear();
     this.nextDelays.clear();
     this.failures.clear();
@@ -45,11 +53,13 @@ export class Faults {
   }
 
   get anyFailure(): boolean {
-    return this.failures.size > 0;
+    return this.failures.size > 0 || this.always.size > 0;
   }
 
   /** The retval this call of `message` must fail with, if a failure is due now. */
   take(message: string): number | undefined {
+    const always = this.always.get(message);
+    if (always !== undefined) return always;
     const f = this.failures.get(message);
     if (!f) return undefined;
     if (--f.remaining > 0) return undefined;

@@ -36,6 +36,8 @@ export interface Sim {
   onWrite(hook: WriteHook | null): void;
   /** The n-th next call of `message` fails with `retval` and changes nothing. */
   failNth(message: string, n: number, retval: number): void;
+  /** Every call of `message` fails with `retval` and changes nothing, until clearFaults(). */
+  failEvery(message: string, retval: number): void;
   /** Removes every delay, pending injected failure and the onWrite hook. */
   clearFaults(): void;
   /** Calls of one message since start (or the last resetCounters). */
@@ -70,6 +72,7 @@ export async function startSimulator(opts: SimOptions): Promise<Sim> {
     delayNext: (m, ms, n) => server.delayNext(m, ms, n),
     onWrite: (h) => server.onWrite(h),
     failNth: (m, n, rv) => server.failNth(m, n, rv),
+    failEvery: (m, rv) => server.failEvery(m, rv),
     clearFaults: () => server.clearFaults(),
     calls: (m) => server.calls(m),
     counters: () => server.counters(),

@@ -6,6 +6,7 @@
  * rewrite survives the interface unless the interface goes back to L3, exactly like VPP's l2output
  * config vector).
  */
+import { L2_INPUT_FEAT } from '../vpp/l2-input-features.ts';
 import { NO_INDEX, type SwIf } from './interfaces.ts';
 import { bviMac } from './l2fib.ts';
 import { LowestFree } from './pool.ts';
@@ -15,16 +16,7 @@ import type { VppState } from './state.ts';
 export const L2_BD_ID_MAX = (1 << 24) - 1;
 
 /** L2INPUT_FEAT_* bits (vnet/l2/l2_input.h). */
-const FEAT = {
-  DROP: 1 << 0,
-  FLOOD: 1 << 2,
-  ARP_UFWD: 1 << 3,
-  ARP_TERM: 1 << 4,
-  UU_FLOOD: 1 << 5,
-  UU_FWD: 1 << 6,
-  FWD: 1 << 7,
-  LEARN: 1 << 9,
-} as const;
+const FEAT = L2_INPUT_FEAT;
 /** A domain's bitmap when it comes to life: everything but ARP termination and UU forwarding. */
 const BD_DEFAULT_FEATURES = ~(FEAT.ARP_TERM | FEAT.UU_FWD | FEAT.ARP_UFWD) >>> 0;
 

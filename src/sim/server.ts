@@ -524,6 +524,10 @@ export class SimServer {
     this.faults.failNth(message, n, retval);
   }
 
+  failEvery(message: string, retval: number): void {
+    this.faults.failEvery(message, retval);
+  }
+
   clearFaults(): void {
     this.faults.clear();
   }

@@ -154,8 +154,30 @@ export const NETVPP_INI_SECTIONS: ReadonlyMap<string, readonly Daemon[]> = new M
     ['vpp', ['agent']],
     ['vxlan', ['agent']],
     ['controller', ['controller']],
+    ['security', ['agent', 'controller']],
   ],
 );
+
+/**
+ * [security]: signed desired state (src/model/signing.ts). The controller signs with
+ * signing_key_file, agents verify with verify_keys; each daemon accepts the other's option in a
+ * shared file and ignores it.
+ */
+export const SIGNING_KEY_OPTION: OptionSpec<'signing_key_file'> = {
+  name: 'signing_key_file',
+  section: 'security',
+  env: 'NETVPP_SIGNING_KEY_FILE',
+  flag: 'signing-key-file',
+  help: 'sign every value written to etcd with this Ed25519 key, <key id>.key (netvpp keys generate); unset: unsigned',
+};
+
+export const VERIFY_KEYS_OPTION: OptionSpec<'verify_keys'> = {
+  name: 'verify_keys',
+  section: 'security',
+  env: 'NETVPP_VERIFY_KEYS',
+  flag: 'verify-keys',
+  help: 'accept only desired state signed by these public keys: <key id>.pub files or directories of them, comma-separated; unset: unsigned accepted',
+};
 
 export type LogOptionName = 'log_level' | 'debug' | 'log_file' | 'use_json';
 

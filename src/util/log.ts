@@ -2,8 +2,10 @@
  * Minimal structured logger: one line per record on stderr, `level component message key=value`,
  * or one JSON object per line (oslo.log's use_json), or appended to a file (log_file).
  * Level from NETVPP_LOG_LEVEL (debug|info|warn|error), default info; tests default to warn.
+ * Under systemd, when stderr is the journal, each line starts with its syslog priority (`<4>`),
+ * which journald strips and keeps as the entry's PRIORITY (`journalctl -p warning` works).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -35,9 +37,27 @@ export function configureLog(s: LogSettings): void {
   fileFd = s.file ? openSync(s.file, 'a') : undefined;
 }
 
-function write(line: string): void {
-  if (fileFd === undefined) process.stderr.write(line);
-  else writeSync(fileFd, line);
+/** syslog(3) priorities of our levels, as journald reads them from a `<N>` line prefix. */
+const PRIORITY: Record<Level, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+let journal: boolean | undefined;
+/** systemd sets JOURNAL_STREAM to `dev:inode` of the journal stream it connected (systemd.exec(5)). */
+function stderrIsJournal(): boolean {
+  if (journal === undefined) {
+    const want = process.env.JOURNAL_STREAM;
+    try {
+      const st = fstatSync(2);
+      journal = want !== undefined && want === `${st.dev}:${st.ino}`;
+    } catch {
+      journal = false;
+    }
+  }
+  return journal;
+}
+
+function write(level: Level, line: string): void {
+  if (fileFd !== undefined) writeSync(fileFd, line);
+  else process.stderr.write(stderrIsJournal() ? `<${PRIORITY[level]}>${line}` : line);
 }
 
 function jsonValue(v: unknown): unknown {
@@ -68,7 +88,10 @@ export function logger(component: string): Logger {
     if (json) {
       const rec: Record<string, unknown> = { time, level, component, message: msg };
       for (const [k, v] of Object.entries(fields ?? {})) if (!(k in rec)) rec[k] = jsonValue(v);
-      write(JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      write(
+        level,
+        JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n',
+      );
       return;
     }
     const kv = fields
@@ -76,7 +99,7 @@ export function logger(component: string): Logger {
           .map(([k, v]) => ` ${k}=${fmt(v)}`)
           .join('')
       : '';
-    write(`${time} ${level.toUpperCase()} ${component}: ${msg}${kv}\n`);
+    write(level, `${time} ${level.toUpperCase()} ${component}: ${msg}${kv}\n`);
   };
   return {
     debug: (m, f) => emit('debug', m, f),

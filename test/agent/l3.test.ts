@@ -13,7 +13,9 @@ import {
   type RouterDoc,
 } from '../../src/model/keyspace.ts';
 import {
+  bd_ip_mac_dump,
   bridge_domain_dump,
+  l2_flags_get,
   ip_route_dump,
   ip_table_dump,
   nat44_address_dump,
@@ -24,6 +26,7 @@ import {
   sw_interface_dump,
 } from '../../src/vpp/binapi/index.ts';
 import type { Sim } from '../../src/sim/index.ts';
+import { L2_INPUT_FEAT } from '../../src/vpp/l2-input-features.ts';
 import { synced } from './helpers/faults.ts';
 import { uuid, vlanNet, vmPort, type NetworkSpec } from './helpers/fixtures.ts';
 import { SIM_ONLY, startWorld, waitFor, type World } from './helpers/harness.ts';
@@ -62,6 +65,7 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
   const doc: RouterDoc = {
     router_id: r1,
     admin_state_up: true,
+    ha: false,
     gateway: {
       port_id: gw.port_id,
       network_id: ext.id,
@@ -111,6 +115,10 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
           (r) => `${r.route.prefix} via ${r.route.paths.map((p) => p.nh.address.ip4).join(',')}`,
         )
       : [];
+    const pipes = await o.dump(pipe_dump, {});
+    const gwBd = (await o.dump(bridge_domain_dump, { bd_id: ALL, sw_if_index: ALL })).find(
+      (b) => b.bd_tag === `netvpp:bd:gw-${gw.port_id}`,
+    );
     return {
       nat: (await o.request(nat44_show_running_config, {})).sessions > 0,
       natIfs: (await o.dump(nat44_interface_dump, {}))
@@ -121,7 +129,21 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
         (s) => `${s.tag} ${s.local_ip_address}->${s.external_ip_address} vrf=${s.vrf_id === vrf}`,
       ),
       routes: routes.sort(),
-      pipes: (await o.dump(pipe_dump, {})).length,
+      pipes: pipes.length,
+      // ARP termination in the gateway's bridge, flooding and learning off where the external
+      // network enters it: only this router answers ARP for its addresses.
+      gwBridge: gwBd && {
+        arpTerm: gwBd.arp_term,
+        arp: (await o.dump(bd_ip_mac_dump, { bd_id: gwBd.bd_id }))
+          .map((e) => `${e.entry.ip} ${e.entry.mac}`)
+          .sort(),
+        end1: await Promise.all(
+          pipes.map(async (p) => {
+            const r = await o.request(l2_flags_get, { sw_if_index: p.pipe_sw_if_index[1] });
+            return `flood=${(r.input_feature_bitmap & L2_INPUT_FEAT.FLOOD) !== 0} learn=${(r.input_feature_bitmap & L2_INPUT_FEAT.LEARN) !== 0}`;
+          }),
+        ),
+      },
     };
   };
 
@@ -150,6 +172,11 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
       sms: [`netvpp:natsm:${f1.id} 10.1.1.20->203.0.113.50 vrf=true`],
       routes: ['0.0.0.0/0 via 203.0.113.1', '172.16.0.0/16 via 10.1.1.5,10.1.1.6'],
       pipes: 1,
+      gwBridge: {
+        arpTerm: true,
+        arp: ['203.0.113.10 fa:16:3e:bb:00:03', '203.0.113.50 fa:16:3e:bb:00:03'],
+        end1: ['flood=false learn=false'],
+      },
     });
     // The pipe: end 0 in the external network's bridge, end 1 in the gateway's, whose BVI is the gateway.
     const [p] = await w.operator.dump(pipe_dump, {});
@@ -227,7 +254,59 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
   it('a floating IP removed: its mapping and its state go', async () => {
     await w.store.delete(keys.floatingIp(H, f1.id));
     await waitFor('the mapping gone', async () => (await vppView()).sms.every((s) => !s.includes(f1.id)));
+    assert.deepEqual((await vppView()).gwBridge?.arp, [
+      '203.0.113.10 fa:16:3e:bb:00:03',
+      '203.0.113.51 fa:16:3e:bb:00:03',
+    ]);
     await waitObject(keys.floatingIpState(H, f1.id), 'the state gone', (s) => s === undefined);
+  });
+
+  it('a second router on the external network, same tenant CIDR: each gateway bridge answers only its own addresses', async () => {
+    const netC = vlanNet(303);
+    const r2 = uuid();
+    const rc = routerPort(netC, r2, '10.1.1.1/24', 'fa:16:3e:cc:00:01');
+    const gw2 = routerPort(ext, r2, '203.0.113.20/24', 'fa:16:3e:cc:00:02', 'gateway');
+    const doc2: RouterDoc = {
+      ...doc,
+      router_id: r2,
+      gateway: {
+        ...(doc.gateway as NonNullable<RouterDoc['gateway']>),
+        port_id: gw2.port_id,
+        addresses: ['203.0.113.20/24'],
+      },
+      routes: [],
+      revision: 1,
+    };
+    const f3: FloatingIpDoc = {
+      ...f1,
+      id: uuid(),
+      router_id: r2,
+      floating_ip: '203.0.113.60',
+      fixed_ip: '10.1.1.20',
+    };
+    for (const p of [rc, gw2]) await w.bind(H, p);
+    await putRouter(doc2);
+    await putFip(f3);
+    await ready(keys.routerState(H, r2), 1);
+    await ready(keys.floatingIpState(H, f3.id), 1);
+    const bds = await w.operator.dump(bridge_domain_dump, { bd_id: ALL, sw_if_index: ALL });
+    const arpOf = async (port: string) => {
+      const bd = bds.find((b) => b.bd_tag === `netvpp:bd:gw-${port}`);
+      assert.equal(bd?.arp_term, true);
+      return (await w.operator.dump(bd_ip_mac_dump, { bd_id: bd.bd_id })).map((e) => e.entry.ip).sort();
+    };
+    assert.deepEqual(await arpOf(gw.port_id), ['203.0.113.10', '203.0.113.51']);
+    assert.deepEqual(await arpOf(gw2.port_id), ['203.0.113.20', '203.0.113.60']);
+    const pipes = await w.operator.dump(pipe_dump, {});
+    assert.equal(pipes.length, 2);
+    for (const p of pipes) {
+      const r = await w.operator.request(l2_flags_get, { sw_if_index: p.pipe_sw_if_index[1] });
+      assert.equal(r.input_feature_bitmap & (L2_INPUT_FEAT.FLOOD | L2_INPUT_FEAT.LEARN), 0);
+    }
+    await w.store.delete(keys.floatingIp(H, f3.id));
+    await w.store.delete(keys.router(H, r2));
+    for (const p of [rc, gw2]) await w.unbind(H, p.port_id);
+    await waitFor('the second router gone', async () => (await w.operator.dump(pipe_dump, {})).length === 1);
   });
 
   it('the gateway removed: default route, NAT of the router and the pipe go', async () => {

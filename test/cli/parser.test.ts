@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadSigner, loadVerifier } from '../../src/model/signing.ts';
 import { netvpp, ROOT } from './helpers.ts';
 
 const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -56,6 +57,33 @@ test('[DEFAULT] debug = True no longer stops a command: it gets as far as VPP', 
     assert.equal(r.code, 2);
     assert.doesNotMatch(r.stderr, /invalid agent configuration/);
     assert.match(r.stderr, new RegExp(`cannot connect to VPP at ${sock}`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('netvpp keys generate writes a key pair the daemons load, and never replaces one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'netvpp-cli-keys-'));
+  try {
+    const out = join(dir, 'keys');
+    const made = await netvpp(['keys', 'generate', '--out', out]);
+    assert.equal(made.code, 0, made.stderr);
+    const kid = /^key id (netvpp-\d{8}-[0-9a-f]{6})$/m.exec(made.stdout)?.[1];
+    assert.ok(kid, made.stdout);
+    const signer = loadSigner(join(out, `${kid}.key`));
+    const verifier = loadVerifier([out]);
+    assert.deepEqual(verifier.kids, [kid]);
+    const key = 'global/secgroups/x';
+    assert.ok(verifier.open(key, signer.seal(key, '{"id":"x"}')).ok);
+
+    const named = await netvpp(['keys', 'generate', '--out', out, '--kid', 'ctl-2027']);
+    assert.equal(named.code, 0, named.stderr);
+    const again = await netvpp(['keys', 'generate', '--out', out, '--kid', 'ctl-2027']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /ctl-2027\.key already exists/);
+    const missing = await netvpp(['keys', 'generate']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--out <dir>/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -295,6 +295,23 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     changedDeps: (_w, id) => [bdOf(other(id), 4022)],
     changed: (o, _w, id) => ({ ...o, bd: `bd:${other(id)}` }),
   },
+  l2flags: {
+    deps: (_w, id) => [
+      pipeOf(id),
+      bdOf(id, 4023),
+      { kind: 'pipel2', key: `pipel2:1:${id}`, pipe: `pipe:${id}`, end: 1, bd: `bd:${id}` },
+    ],
+    obj: (_w, id) => ({
+      kind: 'l2flags',
+      key: `l2flags:1:${id}`,
+      pipe: `pipe:${id}`,
+      end: 1,
+      member: `pipel2:1:${id}`,
+      flood: false,
+      learn: false,
+    }),
+    changed: (o) => ({ ...o, learn: true }),
+  },
   natenable: { deps: () => [], obj: natOf },
   natif: {
     deps: (_w, id) => [

@@ -86,6 +86,7 @@ test('a router with a gateway is a RouterDoc on its host: gateway port, SNAT, ad
   assert.deepEqual(doc, {
     router_id: ROUTER,
     admin_state_up: true,
+    ha: false,
     gateway: {
       port_id: GW_PORT,
       network_id: EXT_NET,
@@ -242,6 +243,78 @@ test('the gateway port is a router binding with role gateway and its external ad
   const b = puts(r.ops).get(keys.portBinding('net1', GW_PORT)) as PortBinding;
   assert.deepEqual(b.router, { router_id: ROUTER, addresses: ['203.0.113.10/24'], role: 'gateway' });
   assert.equal(b.port_security_enabled, false);
+});
+
+function gatewayPortRow(over: Record<string, unknown> = {}): unknown {
+  return portRow({
+    id: GW_PORT,
+    network_id: EXT_NET,
+    device_owner: 'network:router_gateway',
+    device_id: ROUTER,
+    fixed_ips: [{ subnet_id: EXT_SUB, ip_address: '203.0.113.10' }],
+    security_groups: [],
+    'binding:host_id': 'net1',
+    'binding:vif_type': 'router',
+    'binding:vif_details': { port_filter: false, connectivity: 'l2' },
+    'netvpp:network': {
+      id: EXT_NET,
+      network_type: 'flat',
+      physical_network: 'ext',
+      segmentation_id: null,
+      mtu: 1500,
+    },
+    'netvpp:subnets': { [EXT_SUB]: '203.0.113.0/24' },
+    ...over,
+  });
+}
+
+test("an HA router: its document, its ports' bindings and its floating IPs on both hosts", () => {
+  const c = controller();
+  const r = c.apply(routerRow({ ha: true, 'netvpp:standby_host': 'net2' }));
+  const p = puts(r.ops);
+  assert.equal((p.get(keys.router('net1', ROUTER)) as RouterDoc).ha, true);
+  assert.deepEqual(p.get(keys.router('net2', ROUTER)), p.get(keys.router('net1', ROUTER)));
+  const port = puts(c.apply(gatewayPortRow()).ops);
+  assert.deepEqual(
+    [...port.keys()].sort(),
+    [keys.portBinding('net1', GW_PORT), keys.portBinding('net2', GW_PORT)].sort(),
+  );
+  const fip = puts(c.apply(fipRow()).ops);
+  assert.deepEqual(
+    [...fip.keys()].sort(),
+    [keys.floatingIp('net1', FIP), keys.floatingIp('net2', FIP)].sort(),
+  );
+  // net1 died: the plugin makes net2 the host and net3 the standby; everything follows.
+  const moved = c.apply(
+    routerRow({ ha: true, revision_number: 8, 'netvpp:host': 'net2', 'netvpp:standby_host': 'net3' }),
+  );
+  assert.deepEqual(
+    deletes(moved.ops).sort(),
+    [keys.router('net1', ROUTER), keys.portBinding('net1', GW_PORT), keys.floatingIp('net1', FIP)].sort(),
+  );
+  const added = [...puts(moved.ops).keys()].sort();
+  assert.deepEqual(
+    added,
+    [keys.router('net3', ROUTER), keys.portBinding('net3', GW_PORT), keys.floatingIp('net3', FIP)].sort(),
+    'what stays on net2 is not rewritten',
+  );
+  // The port's own next row (bound to net2 now) keeps the spread: nothing deleted or moved.
+  const again = c.apply(gatewayPortRow({ revision_number: 12, 'binding:host_id': 'net2' }));
+  assert.deepEqual(again.rejected, []);
+  assert.deepEqual(deletes(again.ops), []);
+  assert.deepEqual(
+    Object.keys(c.view.get('port', GW_PORT)?.owns ?? {}).sort(),
+    [keys.portBinding('net2', GW_PORT), keys.portBinding('net3', GW_PORT)].sort(),
+  );
+});
+
+test("a router moved off a dead host takes its ports' bindings along before their rows come", () => {
+  const c = controller();
+  c.apply(routerRow());
+  c.apply(gatewayPortRow());
+  const moved = c.apply(routerRow({ revision_number: 9, 'netvpp:host': 'net2' }));
+  assert.ok(deletes(moved.ops).includes(keys.portBinding('net1', GW_PORT)));
+  assert.ok(puts(moved.ops).has(keys.portBinding('net2', GW_PORT)));
 });
 
 test('bad router and floating IP rows are rejected with the reason; the rows after them are applied', () => {

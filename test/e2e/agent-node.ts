@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.ts';
 import { RecordingHostNet } from '../../src/agent/host-net.ts';
 import { decodeValue, keys, PREFIX } from '../../src/model/keyspace.ts';
+import { loadVerifier } from '../../src/model/signing.ts';
 import { startSimulator, type Sim } from '../../src/sim/index.ts';
 import { openStore, watchPrefixes, type PrefixWatcher, type Store } from '../../src/store/index.ts';
 import {
@@ -34,6 +35,8 @@ export interface AgentNodeOptions {
   vhostUserDir: string;
   /** Message groups the node's VPP lacks (the simulator leaves their messages out). */
   withoutGroups?: GroupName[];
+  /** `[security] verify_keys`: the agent takes only desired state signed by these keys. */
+  verifyKeys?: string;
 }
 
 /** The VPP interface that carries a node's VXLAN tunnels. */
@@ -91,6 +94,7 @@ export class AgentNode {
         health: null,
         configFile: null,
         vxlan: this.o.vtep ? { localIp: this.o.vtep, underlay: { name: UNDERLAY, prefixLen: 24 } } : null,
+        verifier: this.o.verifyKeys ? loadVerifier([this.o.verifyKeys]) : null,
       },
       { hostNet: new RecordingHostNet(), livenessTtlSec: 5, store: this.agentStore },
     );
@@ -158,6 +162,14 @@ export class AgentNode {
       for (const l of locs) out.push(`${e.seid.address.mac ?? ''} ${l.ip_address}`);
     }
     return out.sort();
+  }
+
+  failVpp(message: string, retval: number): void {
+    this.sim?.failEvery(message, retval);
+  }
+
+  clearVppFaults(): void {
+    this.sim?.clearFaults();
   }
 
   vppCalls(message: string): number {

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PREFIX } from '../../src/model/keyspace.ts';
+import { kidOf, payloadOf } from '../../src/model/signing.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
 import type { AclRule } from '../../src/vpp/binapi/index.ts';
 import type { GroupName } from '../../src/vpp/groups.ts';
@@ -29,6 +30,9 @@ export interface Node {
   stop(): Promise<void>;
   /** ACL rules on the port's VPP interface; undefined when the node has no VPP (stand-in). */
   portAclRules?(portId: string): Promise<AclRule[]>;
+  /** Every call of `message` to the node's VPP fails with `retval` until clearVppFaults(); absent without a VPP. */
+  failVpp?(message: string, retval: number): void;
+  clearVppFaults?(): void;
   /** How many times VPP received `message` (simulator counters); undefined without a VPP. */
   vppCalls?(message: string): number;
   /** Remote VTEPs of the node's VXLAN tunnels for a VNI; undefined without a VPP. */
@@ -101,6 +105,8 @@ export class ControllerProcess {
             this.security.certFile,
             '--tls-key-file',
             this.security.keyFile,
+            '--signing-key-file',
+            this.security.signingKeyFile,
           ]
         : ['--auth-strategy', 'noauth']),
     ];
@@ -231,6 +237,7 @@ export class NetvppStack {
               vtep: spec.vtep,
               withoutGroups: spec.withoutGroups,
               vhostUserDir: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
+              verifyKeys: this.security.verifyKeys,
             })
           : new AgentStandIn({
               etcdEndpoints: this.etcd.endpoints,
@@ -250,10 +257,19 @@ export class NetvppStack {
     await this.neutron.up();
   }
 
-  /** Reads one desired-state or state key (relative to /netvpp/v1/), parsed; undefined if absent. */
+  /**
+   * Reads one desired-state or state key (relative to /netvpp/v1/), parsed without its signature
+   * envelope; undefined if absent.
+   */
   async etcdGet<T = unknown>(key: string): Promise<T | undefined> {
     const { kv } = await (this.store as Store).get(key);
-    return kv ? (JSON.parse(kv.value) as T) : undefined;
+    return kv ? (JSON.parse(payloadOf(kv.value)) as T) : undefined;
+  }
+
+  /** The key id a stored value is signed with (null: unsigned; undefined: absent). */
+  async etcdSignedBy(key: string): Promise<string | null | undefined> {
+    const { kv } = await (this.store as Store).get(key);
+    return kv ? kidOf(kv.value) : undefined;
   }
 
   /** The controller's API, as the driver calls it (token, CA). */

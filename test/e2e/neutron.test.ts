@@ -209,6 +209,13 @@ describe(
         member?.ips,
         port.fixed_ips.map((f) => f.ip_address),
       );
+      // Signed by the controller and verified by the agent (it would not have plumbed it otherwise).
+      for (const k of [
+        keys.portBinding('compute1', portId),
+        keys.secGroup(sgId),
+        keys.remoteGroupMember(sgId, portId),
+      ])
+        assert.equal(await stack.etcdSignedBy(k), 'e2e', `${k} is signed with the stack's key`);
     });
 
     it('binds a port of a Neutron agent (DHCP) as a tap', async () => {

@@ -1,9 +1,11 @@
 // The end-to-end stack runs as production should: the controller on HTTPS with a certificate from a
-// throw-away CA, and the driver (and the tests) authenticated by a token from a file.
+// throw-away CA, the driver (and the tests) authenticated by a token from a file, and desired state
+// signed by the controller and verified by every agent (docs/security.md).
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { controllerRequest as request } from '../../src/cli/controller-request.ts';
+import { generateKeyFiles } from '../../src/model/signing.ts';
 import { makeCerts } from '../store/helpers/certs.ts';
 
 export interface ControllerSecurity {
@@ -14,6 +16,9 @@ export interface ControllerSecurity {
   caFile: string;
   certFile: string;
   keyFile: string;
+  /** The controller's `[security] signing_key_file` and the agents' `verify_keys` (a directory). */
+  signingKeyFile: string;
+  verifyKeys: string;
   /** Directory holding all of it (remove it when done). */
   dir: string;
 }
@@ -23,7 +28,10 @@ export function makeControllerSecurity(): ControllerSecurity {
   const token = randomBytes(32).toString('hex');
   const tokenFile = join(certs.dir, 'controller-token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const signing = generateKeyFiles(join(certs.dir, 'signing'), 'e2e');
   return {
+    signingKeyFile: signing.privateFile,
+    verifyKeys: join(certs.dir, 'signing'),
     token,
     tokenFile,
     caFile: certs.ca,

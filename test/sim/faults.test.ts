@@ -216,6 +216,21 @@ test('failNth: the n-th call fails with the given retval and changes nothing', a
   assert.throws(() => s.failNth('control_ping', 0, -1));
 });
 
+test('failEvery: every call fails until clearFaults, and changes nothing', async (t) => {
+  const s = await sim(t);
+  const c = await client(s);
+  s.failEvery('create_loopback', -12);
+  for (let i = 0; i < 3; i++)
+    await assert.rejects(
+      c.request(create_loopback, {}),
+      (e: unknown) => e instanceof VppApiError && e.retval === -12,
+    );
+  assert.equal((await c.dump(sw_interface_dump, {})).length, 1, 'only local0: nothing was created');
+  s.clearFaults();
+  const lo = await c.request(create_loopback, {});
+  assert.equal((await c.dump(sw_interface_dump, { sw_if_index: lo.sw_if_index })).length, 1);
+});
+
 test('counters: calls per message, writes, reset', async (t) => {
   const s = await sim(t);
   const c = await client(s);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig as loadAgentConfig } from '../../src/agent/config.ts';
 import { loadConfig as loadControllerConfig, parseArgs } from '../../src/controller/config.ts';
+import { generateKeyFiles } from '../../src/model/signing.ts';
 import { parseIni } from '../../src/util/ini.ts';
 
 function inDir(fn: (dir: string) => void): void {
@@ -211,5 +212,34 @@ test('both daemons apply the same [etcd] checks', () => {
         `controller: ${etcd}`,
       );
     }
+  });
+});
+
+test('[security]: the controller loads its signing key, the agent its verify keys, from one file', () => {
+  inDir((dir) => {
+    generateKeyFiles(join(dir, 'keys'), 'k1');
+    generateKeyFiles(join(dir, 'keys'), 'k2');
+    const path = join(dir, 'netvpp.ini');
+    const file = (security: string) =>
+      writeFileSync(path, `[agent]\nphysnets = p:loop0\n\n[security]\n${security}\n`);
+    file(`signing_key_file = ${dir}/keys/k2.key\nverify_keys = ${dir}/keys/`);
+    assert.deepEqual(agent(path).verifier?.kids, ['k1', 'k2']);
+    assert.equal(controller(path).signer?.kid, 'k2');
+
+    // Unset: signing off on both sides.
+    file('');
+    assert.equal(agent(path).verifier, null);
+    assert.equal(controller(path).signer, null);
+
+    file(`verify_keys = ${dir}/keys/k1.pub, ${dir}/keys/nope.pub`);
+    assert.match(
+      failure(() => agent(path)),
+      /netvpp\.ini:5 \[SECURITY\] verify_keys: .*nope\.pub: no such file/,
+    );
+    file(`signing_key_file = ${dir}/keys/k1.pub`);
+    assert.match(
+      failure(() => controller(path)),
+      /signing_key_file.*named <key id>\.key/,
+    );
   });
 });

@@ -1,9 +1,11 @@
 // oslo.log-style logging: use_json gives one JSON object per line, log_file appends to a file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { configureLog, logger } from '../../src/util/log.ts';
 
 test('use_json and log_file: JSON lines appended to the file, below the level nothing', () => {
@@ -31,4 +33,36 @@ test('use_json and log_file: JSON lines appended to the file, below the level no
     configureLog({ level: 'warn' });
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('under systemd with stderr on the journal, each line carries its syslog priority', async () => {
+  // The child sets JOURNAL_STREAM as systemd would: to its stderr's dev:inode, or to another stream's.
+  const child = (matching: boolean) =>
+    new Promise<string>((resolve, reject) => {
+      const script =
+        "import { fstatSync } from 'node:fs';\n" +
+        'const st = fstatSync(2);\n' +
+        `process.env.JOURNAL_STREAM = ${matching ? '`${st.dev}:${st.ino}`' : "'1:1'"};\n` +
+        "const { configureLog, logger } = await import('./src/util/log.ts');\n" +
+        "configureLog({ level: 'debug' });\n" +
+        "const log = logger('agent');\n" +
+        "log.error('e'); log.warn('w'); log.info('i'); log.debug('d');\n";
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { cwd: fileURLToPath(new URL('../..', import.meta.url)) },
+        (e, _out, stderr) => (e ? reject(e) : resolve(stderr)),
+      );
+    });
+  const [journal, plain] = await Promise.all([child(true), child(false)]);
+  assert.deepEqual(
+    journal
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.slice(0, 3)),
+    ['<3>', '<4>', '<6>', '<7>'],
+  );
+  assert.match(journal, /^<4>\S+ WARN agent: w$/m);
+  assert.match(plain, /^\S+ ERROR agent: e$/m);
+  assert.doesNotMatch(plain, /^</m);
 });

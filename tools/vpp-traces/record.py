@@ -521,6 +521,56 @@ def l3_nat(s):
     s.call("nat44_interface_dump")
 
 
+def path4(nh, weight=1):
+    return {"sw_if_index": NO_INDEX, "table_id": 0, "weight": weight, "preference": 0, "type": 0,
+            "flags": 0, "proto": 0, "nh": {"address": {"ip4": nh}}, "n_labels": 0}
+
+
+def route(s, table, prefix, hops, is_add=True, is_multipath=False):
+    return s.call("ip_route_add_del", is_add=is_add, is_multipath=is_multipath,
+                  route={"table_id": table, "prefix": prefix, "n_paths": len(hops),
+                         "paths": [path4(h) for h in hops]})
+
+
+def l3_gateway(s):
+    """A router gateway as the agent makes it: its own bridge with ARP termination, a pipe whose
+    end 1 joins it with flooding and learning off (l2_flags, read back with l2_flags_get), ARP
+    entries; routes with ECMP paths in a VRF, replaced, dumped, deleted."""
+    gw = bridge(s, 4031, arp_term=True)
+    ext = bridge(s, 4032)
+    p = s.call("pipe_create", is_specified=True, user_instance=77)
+    s.call("pipe_create", is_specified=True, user_instance=77)
+    s.call("pipe_dump")
+    end0, end1 = p.pipe_sw_if_index[0], p.pipe_sw_if_index[1]
+    member(s, end0, 4032)
+    member(s, end1, 4031)
+    s.call("l2_flags_get", sw_if_index=end1)
+    s.call("l2_flags", sw_if_index=end1, is_set=False, feature_bitmap=4 | 1)
+    s.call("l2_flags_get", sw_if_index=end1)
+    s.call("l2_flags", sw_if_index=end1, is_set=True, feature_bitmap=1)
+    s.call("l2_flags_get", sw_if_index=end0)
+    s.call("l2_flags", sw_if_index=NO_INDEX - 1, is_set=False, feature_bitmap=4)
+    ip_mac(s, 4031, "203.0.113.10", "fa:16:3e:00:00:10")
+    ip_mac(s, 4031, "203.0.113.50", "fa:16:3e:00:00:10")
+    s.call("bd_ip_mac_dump", bd_id=4031)
+    s.call("bridge_domain_dump", bd_id=4031, sw_if_index=NO_INDEX)
+    s.call("ip_table_add_del", is_add=True, table={"table_id": 78, "is_ip6": False, "name": "netvpp:vrf:r"})
+    route(s, 78, "172.16.0.0/16", ["10.1.1.5", "10.1.1.6"])
+    route(s, 78, "0.0.0.0/0", ["203.0.113.1"])
+    s.call("ip_route_dump", table={"table_id": 78, "is_ip6": False, "name": ""})
+    route(s, 78, "172.16.0.0/16", ["10.1.1.5", "10.1.1.7"])
+    route(s, 78, "172.16.0.0/16", ["10.1.1.8"], is_multipath=True)
+    s.call("ip_route_dump", table={"table_id": 78, "is_ip6": False, "name": ""})
+    route(s, 78, "172.16.0.0/16", [], is_add=False)
+    route(s, 79, "172.16.0.0/16", ["10.1.1.5"])
+    s.call("ip_route_dump", table={"table_id": 78, "is_ip6": False, "name": ""})
+    s.call("pipe_delete", sw_if_index=p.sw_if_index)
+    s.call("pipe_dump")
+    s.call("bd_ip_mac_dump", bd_id=4031)
+    bridge(s, 4031, is_add=False)
+    bridge(s, 4032, is_add=False)
+
+
 SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat")
 
 
@@ -541,6 +591,13 @@ def main():
             os.path.join(a.out, "nat44.json"),
             "NAT44-ED off then on (errors, a second enable), interfaces inside/outside, addresses with "
             "a tenant VRF, address-only static mappings with a tag, a deleted interface's record",
+        )
+        l3_gateway(s)
+        s.save(
+            os.path.join(a.out, "l3_gateway.json"),
+            "a router gateway's bridge with ARP termination and entries, a pipe between two bridges "
+            "with flooding and learning off on one end (l2_flags, l2_flags_get), ECMP routes in a "
+            "VRF replaced, added to, dumped and deleted, a missing table, the pipe deleted",
         )
         s.vpp.disconnect()
         return

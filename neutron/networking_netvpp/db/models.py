@@ -79,7 +79,8 @@ class NetvppGpeAllocation(model_base.BASEV2):
 
 
 class NetvppRouterHost(model_base.BASEV2):
-    """The host that carries a router (l3.py schedules it once, then keeps it).
+    """The host that carries a router, and an HA router's standby host
+    (l3.py schedules them; l3_scheduler.py moves them off dead hosts).
 
     A table of its own rather than a router attribute: no API extension, and
     the router's row stays Neutron's. It goes away with the router (cascade).
@@ -91,6 +92,8 @@ class NetvppRouterHost(model_base.BASEV2):
                           sa.ForeignKey('routers.id', ondelete='CASCADE'),
                           primary_key=True)
     host = sa.Column(sa.String(255), nullable=False)
+    # HA routers: the second host (null: not HA, or no second host live).
+    standby_host = sa.Column(sa.String(255), nullable=True)
 
 
 class NetvppFloatingIpMapping(model_base.BASEV2):

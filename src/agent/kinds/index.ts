@@ -10,6 +10,7 @@ import { eidmap, type EidmapObj } from './eidmap.ts';
 import { etype, type EtypeObj } from './etype.ts';
 import { l2, type L2Obj } from './l2.ts';
 import { l2fib, type L2FibObj } from './l2fib.ts';
+import { l2flags, type L2FlagsObj } from './l2flags.ts';
 import { leid, type LeidObj } from './leid.ts';
 import { lisp, type LispObj } from './lisp.ts';
 import { locset, type LocsetObj } from './locset.ts';
@@ -72,6 +73,7 @@ export type VppObject =
   | RouteObj
   | PipeObj
   | PipeL2Obj
+  | L2FlagsObj
   | NatEnableObj
   | NatIfObj
   | NatPoolObj
@@ -110,6 +112,7 @@ export const KINDS: Registry = {
   route,
   pipe,
   pipel2,
+  l2flags,
   natenable,
   natif,
   natpool,
@@ -169,6 +172,7 @@ export type {
   NatSmObj,
   PipeL2Obj,
   PipeObj,
+  L2FlagsObj,
   RouteObj,
   RifObj,
   RifAddrObj,
@@ -212,6 +216,7 @@ export { vxlanKey } from './vxlan.ts';
 export { rifKey } from './rif.ts';
 export { routeKey } from './route.ts';
 export { pipeKey, pipeL2Key } from './pipe.ts';
+export { l2flagsKey } from './l2flags.ts';
 export { NAT_KEY, natifKey, natpoolKey, natsmKey } from './nat.ts';
 export { rifaddrKey } from './rifaddr.ts';
 export { riftableKey } from './riftable.ts';

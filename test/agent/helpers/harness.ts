@@ -6,7 +6,7 @@ import type { AgentConfig } from '../../../src/agent/config.ts';
 import { RecordingHostNet } from '../../../src/agent/host-net.ts';
 import {
   decodeValue,
-  encodeValue,
+  encodeValue as encodePlain,
   keys,
   PREFIX,
   type PortBinding,
@@ -26,6 +26,7 @@ import {
   type SwInterfaceDetails,
 } from '../../../src/vpp/binapi/index.ts';
 import type { SimOptions } from '../../../src/sim/index.ts';
+import type { Signer } from '../../../src/model/signing.ts';
 import { VppClient } from '../../../src/vpp/client.ts';
 import { REAL_VPP_SOCKET, vppTarget, type VppTarget } from '../../helpers/vpp.ts';
 import { VHOST_DIR } from './fixtures.ts';
@@ -148,7 +149,13 @@ async function startNode(sim: Omit<SimOptions, 'socket'> = {}): Promise<Node> {
   return { vpp, operator };
 }
 
-export async function startWorld(): Promise<World> {
+/** `signer`: desired state is written signed with it, as a controller with a signing key does. */
+export async function startWorld(opts: { signer?: Signer } = {}): Promise<World> {
+  const signer = opts.signer;
+  const encodeValue = (key: string, value: unknown): string => {
+    const plain = encodePlain(key, value);
+    return signer ? signer.seal(key, plain) : plain;
+  };
   const etcd = await startEtcd();
   const store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
   const first = await startNode();
