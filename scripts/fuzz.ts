@@ -18,7 +18,7 @@ const only = arg('only');
 setLogLevel('error');
 
 let failed = false;
-const report = (what: string, r: { failures: string[]; [k: string]: unknown }) => {
+const report = (what: string, r: { failures: string[] }) => {
   failed ||= r.failures.length > 0;
   console.log(`${what}: ${JSON.stringify({ ...r, failures: undefined })}`);
   for (const f of r.failures) console.log(`  FAILURE: ${f}`);

@@ -1,5 +1,5 @@
-// `netvpp sync`: shows the full sync the controller holds for deleting too much (docs/security.md),
-// and with --confirm applies it. Exit status: 0 nothing held / confirmed, 1 error, 3 a sync is held.
+// `netvpp sync`: shows the full sync and the journal batch the controller holds for deleting too much
+// (docs/security.md), and with --confirm applies one. Exit status: 0 nothing held / confirmed, 1 error, 3 a sync is held.
 import { readFileSync } from 'node:fs';
 import { parseTokens } from '../controller/auth.ts';
 import type { HeldSync } from '../controller/valve.ts';
@@ -9,7 +9,7 @@ export const SYNC_USAGE = `usage: netvpp sync [--url URL] [--token-file FILE] [-
   --url URL          the leading controller (default $NETVPP_CONTROLLER_URL or http://127.0.0.1:9797)
   --token-file FILE  a token the controller accepts: its first one is used (default $NETVPP_CONTROLLER_TOKEN_FILE)
   --ca-file FILE     CA of an https controller (default $NETVPP_CONTROLLER_CA_FILE, else the system's)
-  --confirm [ID]     apply the held sync (ID: only if it is still that one)`;
+  --confirm [ID]     apply the held sync or journal batch (ID: only if it is still that one)`;
 
 interface Args {
   url: string;
@@ -55,7 +55,7 @@ async function api(a: Args, method: string, path: string, body?: unknown): Promi
 
 function describe(h: HeldSync): string {
   const lines = [
-    `a full sync is held (id ${h.id}, since ${h.at}): it would delete ${h.deletes} of the ${h.of} desired-state keys`,
+    `a ${h.kind === 'journal' ? 'journal batch' : 'full sync'} is held (id ${h.id}, since ${h.at}): it would delete ${h.deletes} of the ${h.of} desired-state keys`,
   ];
   if (h.ports.length) lines.push(`  ports: ${h.ports.join(' ')}`);
   if (h.security_groups.length) lines.push(`  security groups: ${h.security_groups.join(' ')}`);
@@ -70,19 +70,23 @@ export async function runSync(argv: string[], env: NodeJS.ProcessEnv = process.e
     return 0;
   }
   const a = parse(argv, env);
-  const held = (await api(a, 'GET', '/v1/sync/held')).held as HeldSync | null;
+  const reply = await api(a, 'GET', '/v1/sync/held');
+  const held = [reply.held, reply.journal].filter((h): h is HeldSync => !!h);
   if (a.confirm === null) {
-    if (a.json) console.log(JSON.stringify({ held }));
-    else
-      console.log(
-        held ? `${describe(held)}\nconfirm with: netvpp sync --confirm ${held.id}` : 'no full sync is held',
-      );
-    return held ? 3 : 0;
+    if (a.json) console.log(JSON.stringify({ held: reply.held ?? null, journal: reply.journal ?? null }));
+    else if (held.length === 0) console.log('nothing is held');
+    else for (const h of held) console.log(`${describe(h)}\nconfirm with: netvpp sync --confirm ${h.id}`);
+    return held.length ? 3 : 0;
   }
-  const id = a.confirm === true ? held?.id : a.confirm;
-  if (!id) throw new Error('no full sync is held: nothing to confirm');
-  if (held && held.id === id && !a.json) console.log(describe(held));
-  const reply = await api(a, 'POST', '/v1/sync/confirm', { id });
-  console.log(a.json ? JSON.stringify(reply) : `confirmed: ${JSON.stringify(reply)}`);
+  if (a.confirm === true && held.length > 1)
+    throw new Error(
+      `a full sync and a journal batch are held: name the one to confirm (${held.map((h) => h.id).join(', ')})`,
+    );
+  const id = a.confirm === true ? held[0]?.id : a.confirm;
+  if (!id) throw new Error('nothing is held: nothing to confirm');
+  const h = held.find((x) => x.id === id);
+  if (h && !a.json) console.log(describe(h));
+  const done = await api(a, 'POST', '/v1/sync/confirm', { id });
+  console.log(a.json ? JSON.stringify(done) : `confirmed: ${JSON.stringify(done)}`);
   return 0;
 }

@@ -99,7 +99,14 @@ const OPTIONS = [
     section: 'controller',
     env: 'NETVPP_CONTROLLER_SYNC_DELETE_LIMIT_PERCENT',
     flag: 'sync-delete-limit-percent',
-    help: 'a full sync deleting more than this % of the desired state is held until confirmed (default 50; 100: never)',
+    help: 'a full sync or journal batch deleting more than this % of the desired state is held until confirmed (default 50; 100: never)',
+  },
+  {
+    name: 'journal_delete_min_keys',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_JOURNAL_DELETE_MIN_KEYS',
+    flag: 'journal-delete-min-keys',
+    help: 'a journal batch deleting at most this many desired-state keys is never held (default 100)',
   },
   {
     name: 'auth_strategy',
@@ -225,6 +232,7 @@ export function loadConfig(
       `sync_delete_limit_percent must be 0..100, got ${pct} (${where('sync_delete_limit_percent')})`,
     );
   else if (pct !== undefined) cfg.syncDeleteLimit = pct / 100;
+  cfg.journalDeleteMinKeys = number('journal_delete_min_keys', 0) ?? cfg.journalDeleteMinKeys;
   cfg.etcd = etcdClientConfig(values, where, problems);
 
   const strategy = v('auth_strategy') ?? 'token';

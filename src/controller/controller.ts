@@ -40,6 +40,8 @@ export interface ControllerConfig {
   maxQueued: number;
   /** Share (0..1) of the desired state a full sync may delete before it is held for confirmation. */
   syncDeleteLimit: number;
+  /** A journal batch deleting at most this many desired-state keys is never held. */
+  journalDeleteMinKeys: number;
   /** File of the driver tokens accepted (auth.ts); null: every request is accepted (noauth). */
   authTokenFile: string | null;
   /** Read-only tokens for the dashboard (dashboard.ts), besides the driver's; null: none. */
@@ -63,6 +65,7 @@ export const DEFAULTS: ControllerConfig = {
   maxRows: 1000,
   maxQueued: 8,
   syncDeleteLimit: 0.5,
+  journalDeleteMinKeys: 100,
   authTokenFile: null,
   dashboardTokenFile: null,
   tls: null,
@@ -121,6 +124,7 @@ export class Controller {
       maxRows: cfg.maxRows,
       maxQueued: cfg.maxQueued,
       syncDeleteLimit: cfg.syncDeleteLimit,
+      journalDeleteMinKeys: cfg.journalDeleteMinKeys,
       signer: cfg.signer,
     });
   }

@@ -4,15 +4,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.ts';
 import type { Authenticator } from './auth.ts';
+import type { Intake } from './intake.ts';
 import {
   AbandonedError,
   BadRequestError,
   BusyError,
-  type Intake,
   NotFoundError,
   TooLargeError,
   UnavailableError,
-} from './intake.ts';
+} from './errors.ts';
 import type { StateView } from './state.ts';
 import { HeldError } from './valve.ts';
 
@@ -199,7 +199,7 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
     }
     if (path === '/v1/sync/held') {
       allow('GET');
-      return send(res, 200, { held: d.intake.heldSync });
+      return send(res, 200, { held: d.intake.heldSync, journal: d.intake.heldJournal });
     }
     if (path === '/v1/sync/confirm') {
       allow('POST');

@@ -16,6 +16,14 @@ import {
 import { kidOf, payloadOf, type Signer } from '../model/signing.ts';
 import type { Logger } from '../util/log.ts';
 import type { RevisionTracker } from './marker.ts';
+import {
+  AbandonedError,
+  BadRequestError,
+  BusyError,
+  NotFoundError,
+  TooLargeError,
+  UnavailableError,
+} from './errors.ts';
 import { RESIGN_PREFIXES, resignOps } from './resign.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
 import {
@@ -29,56 +37,14 @@ import {
   type WriteOp,
 } from './translate.ts';
 
-/** The request can't be served by this instance now; the driver should retry (HTTP 503). */
-export class UnavailableError extends Error {
-  constructor(
-    message: string,
-    readonly leaderUrl: string | null = null,
-  ) {
-    super(message);
-    this.name = 'UnavailableError';
-  }
-}
-
-/** Too much work is queued already (HTTP 429): the driver retries later. */
-export class BusyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BusyError';
-  }
-}
-
-/** The request is larger than this controller takes (HTTP 413). */
-export class TooLargeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TooLargeError';
-  }
-}
-
-/** The client went away before its request's turn came: it was not applied (nobody to answer). */
-export class AbandonedError extends Error {
-  constructor() {
-    super('the client closed the connection before the request was applied');
-    this.name = 'AbandonedError';
-  }
-}
-
-/** The request names something that does not exist (HTTP 404). */
-export class NotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
-  }
-}
-
-/** The request itself is malformed (HTTP 400). */
-export class BadRequestError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadRequestError';
-  }
-}
+export {
+  AbandonedError,
+  BadRequestError,
+  BusyError,
+  NotFoundError,
+  TooLargeError,
+  UnavailableError,
+} from './errors.ts';
 
 export interface JournalReply {
   done: number[];
@@ -120,8 +86,10 @@ export interface IntakeOptions {
   maxRows?: number;
   /** Most journal/sync requests waiting for their turn (default 8); more get BusyError. */
   maxQueued?: number;
-  /** Share of the desired-state keys a full sync may delete before it is held (default 0.5). */
+  /** Share of the desired-state keys a full sync or journal batch may delete before it is held (default 0.5). */
   syncDeleteLimit?: number;
+  /** A journal batch deleting at most this many desired-state keys is never held (default 100). */
+  journalDeleteMinKeys?: number;
   /** Told of every journal batch and full sync applied (metrics.ts). */
   onApplied?: (a: AppliedStats) => void;
   /** Signs every value written (src/model/signing.ts); absent: values are written unsigned. */
@@ -174,6 +142,7 @@ export class Intake {
   private queued = 0;
   private readonly now: () => Date;
   private readonly valve: DeleteValve<HeldBody>;
+  private readonly journalValve: DeleteValve<unknown[]>;
   /** The leader term (its guard) for which the sync marker has been checked. */
   private checkedTerm: Guard | undefined;
   /** Why a full sync is needed in that term; null when it isn't. */
@@ -181,7 +150,13 @@ export class Intake {
 
   constructor(private readonly o: IntakeOptions) {
     this.now = o.now ?? (() => new Date());
-    this.valve = new DeleteValve(o.syncDeleteLimit ?? 0.5, o.log);
+    this.valve = new DeleteValve('sync', o.syncDeleteLimit ?? 0.5, o.log);
+    this.journalValve = new DeleteValve(
+      'journal',
+      o.syncDeleteLimit ?? 0.5,
+      o.log,
+      o.journalDeleteMinKeys ?? 100,
+    );
   }
 
   /** The full sync held for deleting too much, if any (GET /v1/sync/held). */
@@ -189,16 +164,22 @@ export class Intake {
     return this.valve.held;
   }
 
-  /** POST /v1/sync/confirm: applies the held sync `id` (its deletions included). */
-  confirmSync(id: unknown, signal?: AbortSignal): Promise<SyncReply> {
+  /** The journal batch held for deleting too much, if any (GET /v1/sync/held). */
+  get heldJournal(): HeldSync | null {
+    return this.journalValve.held;
+  }
+
+  /** POST /v1/sync/confirm: applies the held sync or journal batch `id` (its deletions included). */
+  confirmSync(id: unknown, signal?: AbortSignal): Promise<SyncReply | JournalReply> {
     if (typeof id !== 'string')
       return Promise.reject(new BadRequestError('body must be {"id": "<held sync id>"}'));
     const b = this.valve.body(id);
-    if (!b)
-      return Promise.reject(
-        new NotFoundError(`no held sync with id "${id}" (GET /v1/sync/held shows the one held now)`),
-      );
-    return this.request(() => this.syncNow(b.lists, b.token, id), signal);
+    if (b) return this.request(() => this.syncNow(b.lists, b.token, id), signal);
+    const rows = this.journalValve.body(id);
+    if (rows) return this.request(() => this.journalNow(rows, id), signal);
+    return Promise.reject(
+      new NotFoundError(`nothing held with id "${id}" (GET /v1/sync/held shows what is held now)`),
+    );
   }
 
   /** Runs `fn` after every earlier call has finished. */
@@ -257,6 +238,16 @@ export class Intake {
     } catch (e) {
       throw new UnavailableError(`etcd read of ${what} failed: ${(e as Error).message}`);
     }
+  }
+
+  /** How many desired-state keys netvpp holds (counted by etcd, not read). */
+  private countDesired(): Promise<number> {
+    return this.read('the desired-state count', async () => {
+      let n = 0;
+      for (const p of [keys.nodes, keys.secGroups, keys.remoteGroups])
+        n += await this.o.store.etcd.getAll().prefix(this.o.store.abs(p)).count();
+      return n;
+    });
   }
 
   /** Loads the given records (absent ones are simply missing from the result). */
@@ -384,7 +375,7 @@ export class Intake {
     return this.request(() => this.journalNow(rows), signal);
   }
 
-  private async journalNow(rows: unknown[]): Promise<JournalReply> {
+  private async journalNow(rows: unknown[], confirmed: string | null = null): Promise<JournalReply> {
     const guard = this.leaderGuard();
     await this.checkTerm(guard);
     const started = Date.now();
@@ -419,7 +410,14 @@ export class Intake {
     // A router moved to another host takes its floating IPs along.
     if (routerRows) records.push(...(await this.loadKind('floatingip')));
     const view = new Overlay(records);
-    const res = translateBatch(rows, view, { now: this.now().toISOString() });
+    const now = this.now().toISOString();
+    const res = translateBatch(rows, view, { now });
+    // Too many deletions wait for an operator, as for a full sync; nothing of the batch is written.
+    const deletions = res.ops.flatMap((op) =>
+      op.op === 'delete' && MANAGED.has(parseKey(op.key)?.kind ?? 'syncMarker') ? [op.key] : [],
+    );
+    const total = deletions.length > (this.o.journalDeleteMinKeys ?? 100) ? await this.countDesired() : 0;
+    this.journalValve.check(deletions, total, rows, confirmed, now);
     await this.write(res.ops, guard);
     for (const r of res.rejected) this.o.log.warn('journal row rejected', { row: r.id, error: r.error });
     for (const s of res.stale) this.o.log.debug('journal row ignored', { row: s.id, reason: s.reason });

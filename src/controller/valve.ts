@@ -1,14 +1,19 @@
-// The safety valve of full syncs: a sync that would delete more than a share of the desired state
-// netvpp holds is not applied but held, logged with what it would delete, until an operator confirms
-// it (POST /v1/sync/confirm, `netvpp sync --confirm`). One request — a driver bug, a half-read
+// The safety valve of full syncs and journal batches: one that would delete more than a share of the
+// desired state netvpp holds is not applied but held, logged with what it would delete, until an
+// operator confirms it (POST /v1/sync/confirm, `netvpp sync --confirm`). Journal batches deleting no
+// more than a minimum count always pass, so a small cloud can still delete a few ports at once. One request — a driver bug, a half-read
 // database, a stolen token — must not be able to make every agent delete every port. The agent's
 // held deletions (sync-gate.ts) are the model: deleting is what waits, never adding.
 import { createHash } from 'node:crypto';
 import { parseKey } from '../model/keyspace.ts';
 import type { Logger } from '../util/log.ts';
 
-/** What a held sync would do, as the API and the CLI show it. */
+/** What is held: a full sync (POST /v1/sync) or a journal batch (POST /v1/journal). */
+export type HeldKind = 'sync' | 'journal';
+
+/** What a held sync or batch would do, as the API and the CLI show it. */
 export interface HeldSync {
+  kind: HeldKind;
   /** Names this exact set of deletions; confirming it applies them and nothing larger. */
   id: string;
   at: string;
@@ -25,7 +30,8 @@ export interface HeldSync {
 export class HeldError extends Error {
   constructor(readonly held: HeldSync) {
     super(
-      `full sync held: it would delete ${held.deletes} of the ${held.of} desired-state keys netvpp ` +
+      `${held.kind === 'sync' ? 'full sync' : 'journal batch'} held: it would delete ${held.deletes} of ` +
+        `the ${held.of} desired-state keys netvpp ` +
         `holds; confirm with \`netvpp sync --confirm ${held.id}\` (POST /v1/sync/confirm) if Neutron ` +
         'really lost them',
     );
@@ -38,11 +44,20 @@ const SAMPLE = 50;
 export class DeleteValve<Body> {
   private current: { held: HeldSync; body: Body } | null = null;
 
-  /** `limit`: the share (0..1) of held keys one sync may delete unconfirmed; 1 never holds. */
+  /**
+   * `limit`: the share (0..1) of held keys one request may delete unconfirmed; 1 never holds.
+   * `minKeys`: deleting this many keys or fewer never holds.
+   */
   constructor(
+    private readonly kind: HeldKind,
     private readonly limit: number,
     private readonly log: Logger,
+    private readonly minKeys = 0,
   ) {}
+
+  private get what(): string {
+    return this.kind === 'sync' ? 'full sync' : 'journal batch';
+  }
 
   get held(): HeldSync | null {
     return this.current?.held ?? null;
@@ -58,14 +73,14 @@ export class DeleteValve<Body> {
    * names exactly this set. A sync that passes ends any hold.
    */
   check(deletes: string[], total: number, body: Body, confirmed: string | null, now: string): void {
-    if (total === 0 || deletes.length <= this.limit * total) {
+    if (deletes.length <= this.minKeys || total === 0 || deletes.length <= this.limit * total) {
       this.current = null;
       return;
     }
     const sorted = [...deletes].sort();
     const id = createHash('sha256').update(sorted.join('\n')).digest('hex').slice(0, 16);
     if (confirmed === id) {
-      this.log.warn('applying a confirmed full sync', { id, deletes: deletes.length, of: total });
+      this.log.warn(`applying a confirmed ${this.what}`, { id, deletes: deletes.length, of: total });
       this.current = null;
       return;
     }
@@ -77,6 +92,7 @@ export class DeleteValve<Body> {
       else if (k?.kind === 'secGroup') sgs.add(k.sgId);
     }
     const held: HeldSync = {
+      kind: this.kind,
       id,
       at: this.current?.held.id === id ? this.current.held.at : now,
       deletes: deletes.length,
@@ -86,7 +102,7 @@ export class DeleteValve<Body> {
       security_groups: [...sgs].slice(0, SAMPLE),
     };
     this.current = { held, body };
-    this.log.warn('full sync held: it would delete more than the configured share of the desired state', {
+    this.log.warn(`${this.what} held: it would delete more than the configured share of the desired state`, {
       id,
       deletes: held.deletes,
       of: total,
