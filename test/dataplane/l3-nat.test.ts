@@ -308,6 +308,8 @@ describe('real dataplane: SNAT, floating IPs, two routers on one external networ
 
   it('ECMP: distinct flows to an extra route with two next hops are spread over both', async (t) => {
     udpAsk('dpb', '172.16.0.1', PORT, 4); // the router resolves both next hops
+    // udpAsk blocks the event loop: let the servers' lines about the warm-up come in first.
+    await new Promise((r) => setTimeout(r, 500));
     const [nh1, nh2] = [servers.get('nh1') as UdpServer, servers.get('nh2') as UdpServer];
     const before = [nh1.received.length, nh2.received.length];
     udpAsk('dpb', '172.16.0.1', PORT, 64, 0, 0.2);
