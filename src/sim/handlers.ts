@@ -349,7 +349,12 @@ export const HANDLERS: Record<string, Handler> = {
     const m = msg as unknown as L2FlagsGet;
     if (!sw(vpp, m.sw_if_index))
       return { retval: RV.INVALID_SW_IF_INDEX, input_feature_bitmap: 0, output_feature_bitmap: 0 };
-    return { retval: 0, input_feature_bitmap: vpp.l2.inputFeatures(m.sw_if_index), output_feature_bitmap: 0 };
+    // The output bitmap of a bridge member has L2OUTPUT_FEAT_OUTPUT (bit 0; recorded, l3_gateway.json).
+    return {
+      retval: 0,
+      input_feature_bitmap: vpp.l2.inputFeatures(m.sw_if_index),
+      output_feature_bitmap: vpp.l2.bridged(m.sw_if_index) ? 1 : 0,
+    };
   },
 
   sw_interface_set_l2_bridge(vpp, msg) {

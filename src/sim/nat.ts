@@ -72,6 +72,8 @@ export class Nat44 {
   private config = { inside_vrf: 0, outside_vrf: 0, sessions: 0 };
   /** 0 until the first enable, then that enable's (a disable leaves it, as on VPP 26.06). */
   private buckets = 0;
+  /** Like the buckets: 0 until the first enable sets VPP's defaults, kept after a disable. */
+  private timeouts = { udp: 0, tcp_established: 0, tcp_transitory: 0, icmp: 0 };
   private ifPool = new IndexPool();
   private ifs = new Map<number, NatIf>();
   private addresses: { addr: string; vrfId: number; twice: boolean }[] = [];
@@ -89,6 +91,7 @@ export class Nat44 {
         sessions: m.sessions || DEFAULT_SESSIONS,
       };
       this.buckets = bihashBuckets(this.config.sessions);
+      this.timeouts = { udp: 300, tcp_established: 7440, tcp_transitory: 240, icmp: 60 };
       return RV.OK;
     }
     if (!this.enabled) return RV.FEATURE_ALREADY_DISABLED;
@@ -113,8 +116,9 @@ export class Nat44 {
       user_buckets: 0,
       translation_buckets: this.buckets,
       forwarding_enabled: false,
-      ipfix_logging_enabled: false,
-      timeouts: { udp: 300, tcp_established: 7440, tcp_transitory: 240, icmp: 60 },
+      // VPP 26.06 reports true whether on or off (recorded, l3-nat/nat44.json).
+      ipfix_logging_enabled: true,
+      timeouts: { ...this.timeouts },
       log_level: 0,
       flags: NAT44_IS_ENDPOINT_DEPENDENT,
     };

@@ -11,6 +11,7 @@ s.bind(('0.0.0.0', int(sys.argv[1])))
 print('ready', flush=True)
 while True:
     d, a = s.recvfrom(2048)
+    print('%s %d' % a, flush=True)
     s.sendto(('%s %s' % (sys.argv[2], a[0])).encode(), a)
 `;
 
@@ -32,15 +33,30 @@ for i in range(n):
 print(json.dumps(out))
 `;
 
+export interface UdpServer {
+  process: ChildProcess;
+  /** `<source address> <source port>` of every datagram it received, in order. */
+  received: string[];
+}
+
 /** Starts a server named `name` on `port` in `ns`; resolves once it listens. */
-export function udpServer(ns: string, port: number, name: string): Promise<ChildProcess> {
+export function udpServer(ns: string, port: number, name: string): Promise<UdpServer> {
   const p = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', SERVER, String(port), name], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  const server: UdpServer = { process: p, received: [] };
+  let buf = '';
   return new Promise((resolve, reject) => {
     p.once('error', reject);
     p.once('exit', (code) => reject(new Error(`udp server in ${ns} exited (${code})`)));
-    p.stdout.once('data', () => resolve(p));
+    p.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const l of lines)
+        if (l === 'ready') resolve(server);
+        else server.received.push(l);
+    });
   });
 }
 

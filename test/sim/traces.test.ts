@@ -41,6 +41,8 @@ const ARBITRARY: Record<string, { fields: string[]; when?: (msg: Record<string, 
   control_ping_reply: { fields: ['vpe_pid'] },
   // vxlan.c gives a tunnel 02:fe and 4 random bytes.
   sw_interface_details: { fields: ['l2_address'], when: (m) => m.interface_dev_type === 'VXLAN' },
+  // A failed pipe_create leaves its reply's indexes unset: whatever was on VPP's stack.
+  pipe_create_reply: { fields: ['sw_if_index', 'pipe_sw_if_index'], when: (m) => m.retval !== 0 },
 };
 
 /** A recorded VPP's message table: id -> name_crc. */

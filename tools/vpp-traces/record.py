@@ -523,7 +523,9 @@ def l3_nat(s):
 
 def path4(nh, weight=1):
     return {"sw_if_index": NO_INDEX, "table_id": 0, "weight": weight, "preference": 0, "type": 0,
-            "flags": 0, "proto": 0, "nh": {"address": {"ip4": nh}}, "n_labels": 0}
+            "flags": 0, "proto": 0, "rpf_id": 0, "n_labels": 0,
+            "nh": {"address": {"ip4": nh}, "via_label": 0, "obj_id": 0, "classify_table_index": 0},
+            "label_stack": [{"is_uniform": 0, "label": 0, "ttl": 0, "exp": 0}] * 16}
 
 
 def route(s, table, prefix, hops, is_add=True, is_multipath=False):

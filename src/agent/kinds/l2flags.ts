@@ -10,7 +10,10 @@
 // end's membership (pipel2) and goes with it.
 import { BdFlags, l2_flags, l2_flags_get, pipe_dump, sw_interface_dump } from '../../vpp/binapi/index.ts';
 import { L2_INPUT_FEAT } from '../../vpp/l2-input-features.ts';
+import { VppApiError } from '../../vpp/errors.ts';
 import { keyFromTag, NO_INDEX } from './common.ts';
+
+const INVALID_SW_IF_INDEX = -2;
 import { pipeL2Key } from './pipe.ts';
 import { ObjectError, type KindDescriptor, type OpContext } from './types.ts';
 
@@ -77,8 +80,13 @@ export const l2flags: KindDescriptor<L2FlagsObj> = {
         const key = keyFromTag(tags.get(p.sw_if_index) ?? '');
         if (key === null || !key.startsWith('pipe:')) return [];
         return ([0, 1] as const).map(async (end) => {
-          const r = await src.request(l2_flags_get, { sw_if_index: p.pipe_sw_if_index[end] });
-          found.push({ key, portId: key.slice(5), end, bitmap: r.input_feature_bitmap });
+          try {
+            const r = await src.request(l2_flags_get, { sw_if_index: p.pipe_sw_if_index[end] });
+            found.push({ key, portId: key.slice(5), end, bitmap: r.input_feature_bitmap });
+          } catch (e) {
+            // Seen on VPP 26.06: pipe_dump names an end l2_flags_get calls invalid (-2). No flags read.
+            if (!(e instanceof VppApiError && e.retval === INVALID_SW_IF_INDEX)) throw e;
+          }
         });
       }),
     );
