@@ -85,7 +85,7 @@ describe('router admin state and HA routers (simulator, etcd)', { skip: SIM_ONLY
     const hosts = ['net1', 'net2'];
     const ops = new Map<string, VppClient>();
     for (const h of hosts) ops.set(h, (await w.node(h)).operator);
-    const agents = new Map<string, Agent>(hosts.map((h) => [h, w.startAgent(h, { haLeaseTtlSec: 2 })]));
+    const agents = new Map<string, Agent>(hosts.map((h) => [h, w.startAgent(h, { haLeaseTtlSec: 4 })]));
     const r = uuid();
     const rif = routerPort(net, r, '10.32.0.1/24', 'fa:16:3e:32:00:01');
     const gw = routerPort(ext, r, '203.0.113.30/24', 'fa:16:3e:32:00:02', 'gateway');

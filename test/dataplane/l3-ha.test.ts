@@ -26,7 +26,12 @@ import {
   type RouterDoc,
 } from '../../src/model/keyspace.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
-import { AfPacketFlags, af_packet_create_v3, af_packet_delete } from '../../src/vpp/binapi/index.ts';
+import {
+  AfPacketFlags,
+  af_packet_create_v3,
+  af_packet_delete,
+  sw_interface_dump,
+} from '../../src/vpp/binapi/index.ts';
 import { VppClient } from '../../src/vpp/client.ts';
 import { REAL_VPP2_SOCKET, REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { flatNet, uuid, vmPort, type NetworkSpec } from '../agent/helpers/fixtures.ts';
@@ -45,6 +50,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
   let store: Store;
   const ops: VppClient[] = [];
   const agents = new Map<string, Agent>();
+  const stopped = new Set<string>();
   let dir = '';
   const ext = flatNet('ext');
   const ten = flatNet('tenant');
@@ -90,6 +96,27 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
   };
   const put = (key: string, v: unknown) => store.put(key, encodeValue(key, v as never));
   const veth = (i: number, net: 'e' | 't') => `ha${net}${i + 1}`;
+
+  const agentFor = (i: number): Agent =>
+    new Agent(
+      {
+        host: HOSTS[i],
+        etcd: { endpoints: etcd.endpoints },
+        vppSocket: [REAL_VPP_SOCKET, REAL_VPP2_SOCKET][i],
+        physnets: new Map([
+          ['ext', `host-${veth(i, 'e')}`],
+          ['tenant', `host-${veth(i, 't')}`],
+        ]),
+        vhostUserDir: dir,
+        tapBackend: 'veth',
+        tapBackendSetting: 'veth',
+        haLeaseTtlSec: 6,
+        logLevel: 'error',
+        health: null,
+        configFile: null,
+      },
+      { hostNet: linuxHostNet() },
+    );
 
   const cleanNet = (): void => {
     for (const ns of [EXT_NS, TEN_NS, VM_NS]) sh(`ip netns del ${ns}`, true);
@@ -139,25 +166,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
           use_random_hw_addr: true,
         });
       const host = HOSTS[i];
-      const a = new Agent(
-        {
-          host,
-          etcd: { endpoints: etcd.endpoints },
-          vppSocket: socket,
-          physnets: new Map([
-            ['ext', `host-${veth(i, 'e')}`],
-            ['tenant', `host-${veth(i, 't')}`],
-          ]),
-          vhostUserDir: dir,
-          tapBackend: 'veth',
-          tapBackendSetting: 'veth',
-          haLeaseTtlSec: 2,
-          logLevel: 'warn',
-          health: null,
-          configFile: null,
-        },
-        { hostNet: linuxHostNet() },
-      );
+      const a = agentFor(i);
       agents.set(host, a);
       a.start();
       for (const p of [rif, gw]) await put(keys.portBinding(host, p.port_id), p);
@@ -178,7 +187,19 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
   after(async () => {
     try {
       for (const host of HOSTS) await store?.deletePrefix(keys.hostNodes(host));
-      await new Promise((res) => setTimeout(res, 2000));
+      // The dead node's VPP still has the router: an agent started there again removes it.
+      for (const [i, host] of HOSTS.entries())
+        if (stopped.has(host)) {
+          const a = agentFor(i);
+          agents.set(host, a);
+          a.start();
+        }
+      for (const op of ops)
+        await waitFor(
+          'the router gone from VPP',
+          async () => (await op.dump(sw_interface_dump, {})).every((d) => !d.tag.startsWith('netvpp:')),
+          30_000,
+        ).catch(() => undefined);
     } finally {
       for (const a of agents.values()) await a.stop().catch(() => undefined);
       for (const [i, op] of ops.entries()) {
@@ -227,6 +248,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
     for (const n of ['e', 't'] as const)
       sh(`ip -n ${n === 'e' ? EXT_NS : TEN_NS} link set ${veth(i, n)}b down`);
     await (agents.get(holder) as Agent).stop();
+    stopped.add(holder);
     await done;
     const seqs = [...out.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
     const sent = Number(/(\d+) packets transmitted/.exec(out)?.[1] ?? 0);
@@ -234,7 +256,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
     let gap = 0;
     for (let k = 1; k < seqs.length; k++) gap = Math.max(gap, seqs[k] - seqs[k - 1] - 1);
     t.diagnostic(
-      `HA failover (active ${holder} cut off and its agent stopped, lease TTL 2 s): ${lost} of ${sent} pings ` +
+      `HA failover (active ${holder} cut off and its agent stopped, lease TTL 6 s): ${lost} of ${sent} pings ` +
         `lost, longest gap ${gap} pings = ${(gap * 0.1).toFixed(1)} s`,
     );
     const now = await store.get(keys.routerActive(r));
