@@ -301,8 +301,20 @@ class NetvppL3RouterPlugin(service_base.ServicePluginBase,
                 self._core_plugin.update_port(
                     context.elevated(), p['id'],
                     {'port': {portbindings.HOST_ID: host}})
-        # The new host may have reported them before the follower waited
-        # for it (an HA standby has everything in place): replay states.
+        # The new host may have reported them before anything waited for
+        # it there (an HA standby has everything in place): its current
+        # floating IP states are applied now (the follower may run in
+        # another worker), and this worker's follower replays the rest.
+        try:
+            reply = self.client.port_events(None, 1)
+            f = follower.Follower(config.get(), self.client)
+            for event in (reply or {}).get('events') or []:
+                if isinstance(event, dict) and \
+                        event.get('kind') == 'floatingip':
+                    f.handle(event)
+        except nclient.ControllerError as e:
+            LOG.warning('netvpp: router %s moved; floating IP states not '
+                        'read (%s): the follower catches up', router_id, e)
         follower.request_replay()
 
     # ------------------------------------------------------------------- HA

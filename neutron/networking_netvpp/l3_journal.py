@@ -85,8 +85,14 @@ def _after_build(session, resource, fip_id, data):
         if row is None:
             row = M(floatingip_id=fip_id)
             session.add(row)
+        moved = row.port_id is not None and \
+            (row.port_id, row.fixed_ip_address) == want[1:]
         row.host, row.port_id, row.fixed_ip_address = want
-        row.revision = data['revision_number']
+        if not moved:
+            row.revision = data['revision_number']
+        # Moved with its router (same port and fixed IP): the document the
+        # new host has is the one written at the old revision (the
+        # controller moves it as it is), so that revision is awaited.
         row.ready = False
     if data.get('status') != constants.FLOATINGIP_STATUS_DOWN:
         # In bulk: no revision bump, so the row's revision stays the one the

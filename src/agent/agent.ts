@@ -13,6 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { encodeValue, keys, PREFIX, type HostState, type HostStatus } from '../model/keyspace.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
+import { RouterElections } from './ha.ts';
+import { sendTakeoverGarps } from './garp.ts';
 import { logger, type Logger } from '../util/log.ts';
 import {
   IfStatusFlags,
@@ -86,6 +88,9 @@ export class Agent extends EventEmitter {
   private readonly reporter: PortStateReporter;
   private readonly l3Reporters: { routers: PortStateReporter; fips: PortStateReporter };
   private liveness: LeaseKey | undefined;
+  private elections: RouterElections | undefined;
+  /** HA routers that became active here and have not announced their addresses yet. */
+  private readonly garpPending = new Set<string>();
   private client: VppClient | undefined;
   private vpp: CountingVpp | undefined;
   private vppConnected = false;
@@ -208,6 +213,18 @@ export class Agent extends EventEmitter {
       ttlSec: this.opts.livenessTtlSec ?? 30,
       log: (msg) => this.log.warn(msg),
     });
+    this.elections = new RouterElections(
+      this.store,
+      this.config.host,
+      this.config.haLeaseTtlSec ?? 6,
+      (id, active, takeover) => {
+        this.desired.setHaActive(id, active);
+        if (active && takeover) this.garpPending.add(id);
+        else this.garpPending.delete(id);
+        this.kick();
+      },
+      this.log.child('ha'),
+    );
     this.connecting = this.connectVpp();
     this.loopDone = this.loop();
     const view = new AgentStatus(this, this.store, (s) => this.publishStatus(s), this.log.child('status'));
@@ -232,6 +249,8 @@ export class Agent extends EventEmitter {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.reportRetry) clearTimeout(this.reportRetry);
     await this.loopDone;
+    // Resigning hands an HA router to its standby at once (no lease to wait out).
+    await this.elections?.close();
     await this.connecting?.catch(() => undefined);
     await this.status?.view.close();
     await this.feed.close();
@@ -517,6 +536,7 @@ export class Agent extends EventEmitter {
     if (this.dirtyIfs.size > 0) await this.refreshInterfaces(vpp, this.actual);
     const tCompile = Date.now();
     const changes = this.desired.takeChanges();
+    this.elections?.update([...this.desired.routers].flatMap(([id, e]) => (e.ok && e.value.ha ? [id] : [])));
     this.compiledVersion = this.desired.version;
     // A resync, an etcd re-read or a failed pass: everything (the safety net). Else: what changed.
     const full = !this.compiled || changes.full;
@@ -586,6 +606,11 @@ export class Agent extends EventEmitter {
       this.resyncReason = undefined;
       this.progress.finish();
       this.emit('synced', this.lastResync);
+    }
+    if (this.garpPending.size > 0) {
+      const sent = await sendTakeoverGarps(vpp, actual, this.desired, this.garpPending, this.log.child('ha'));
+      for (const id of sent) this.garpPending.delete(id);
+      if (this.garpPending.size > 0) this.retryIn(500);
     }
     await this.report(full, delta?.ports, summary);
     this.emit('worked', { full, ms: Date.now() - started });

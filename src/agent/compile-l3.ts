@@ -37,6 +37,11 @@ export const fipPlanId = (id: string): string => `fip:${id}`;
 export interface L3Compiled {
   /** `router:<id>` and `fip:<id>` → what must be in place for it to be ready. */
   plans: Map<string, PortPlan>;
+  /**
+   * Router ports whose interface is held admin down: their router is admin_state_up false, or an
+   * HA router this host does not lead (the standby keeps it plumbed, routes and NAT included).
+   */
+  downPorts: Set<string>;
   /** Key prefixes diff leaves alone: the routes of a router whose document is unreadable. */
   frozenPrefixes: Set<string>;
 }
@@ -109,7 +114,7 @@ export function compileL3(
   portObjects: ReadonlyMap<string, VppObject>,
 ): { objects: VppObject[]; l3: L3Compiled } {
   const objects: VppObject[] = [];
-  const l3: L3Compiled = { plans: new Map(), frozenPrefixes: new Set() };
+  const l3: L3Compiled = { plans: new Map(), frozenPrefixes: new Set(), downPorts: new Set() };
   const add = (p: PortPlan, o: VppObject): void => {
     objects.push(o);
     p.requires.push(o.key);
@@ -160,6 +165,10 @@ export function compileL3(
       continue;
     }
     const doc: RouterDoc = e.value;
+    // Down, not removed: taking over (or admin up again) is one flag per interface, and the
+    // addresses, routes and NAT that stay are unreachable while their interfaces are down.
+    if (!doc.admin_state_up || (doc.ha && !state.haActive.has(id)))
+      for (const port of [...rp.interfaces, ...rp.gateway]) l3.downPorts.add(port);
     const vrf = vrfKey(id);
     if (!portObjects.has(vrf)) {
       p.waiting.push('no port of the router is plumbed on this host yet');
@@ -276,10 +285,18 @@ export function compileL3(
  */
 export class L3Step {
   private objects = new Map<string, VppObject>();
-  l3: L3Compiled = { plans: new Map(), frozenPrefixes: new Set() };
+  /** rif key → (the port step's object, the admin-down copy put in its place). */
+  private downs = new Map<string, { orig: VppObject; mine: VppObject }>();
+  l3: L3Compiled = { plans: new Map(), frozenPrefixes: new Set(), downPorts: new Set() };
 
   apply(state: DesiredState, compiled: Map<string, VppObject>, delta: CompileDelta): void {
     for (const k of this.objects.keys()) compiled.delete(k);
+    // The port step's own interfaces back, unless it recompiled them meanwhile.
+    const before = new Map<string, VppObject | undefined>();
+    for (const [k, d] of this.downs) {
+      before.set(k, compiled.get(k));
+      if (compiled.get(k) === d.mine) compiled.set(k, d.orig);
+    }
     const { objects, l3 } = compileL3(state, compiled);
     const next = new Map<string, VppObject>();
     for (const o of objects) {
@@ -291,8 +308,21 @@ export class L3Step {
       compiled.set(o.key, keep);
     }
     for (const k of this.objects.keys()) if (!next.has(k)) delta.keys.add(k);
+    const downs = new Map<string, { orig: VppObject; mine: VppObject }>();
+    for (const port of l3.downPorts) {
+      const k = rifKey(port);
+      const orig = compiled.get(k);
+      if (orig?.kind !== 'rif' || !orig.adminUp) continue;
+      if (!before.has(k)) before.set(k, orig);
+      const prev = this.downs.get(k);
+      const mine = prev && prev.orig === orig ? prev.mine : { ...orig, adminUp: false };
+      compiled.set(k, mine);
+      downs.set(k, { orig, mine });
+    }
+    for (const [k, was] of before) if (compiled.get(k) !== was) delta.keys.add(k);
     for (const id of new Set([...this.l3.plans.keys(), ...l3.plans.keys()])) delta.ports.add(id);
     this.objects = next;
+    this.downs = downs;
     this.l3 = l3;
   }
 }

@@ -60,6 +60,8 @@ export interface AgentConfig {
   tapBackendSetting: TapBackend | 'auto';
   /** GSO on vhost-user and tap interfaces (off unless enable_gso = true). */
   gso?: boolean;
+  /** Lease TTL (s) of the HA router elections this agent campaigns in (ha.ts; default 6). */
+  haLeaseTtlSec?: number;
   /** VXLAN overlay networks ([vxlan]); null when local_ip is not set (no vxlan networks here). */
   vxlan?: VxlanConfig | null;
   /**
@@ -134,6 +136,14 @@ const OPTIONS = [
     flag: 'enable-gso',
     help: 'GSO and checksum offload on vhost-user and tap ports (true|false)',
     default: 'false',
+  },
+  {
+    name: 'ha_lease_ttl',
+    section: 'agent',
+    env: 'NETVPP_HA_LEASE_TTL',
+    flag: 'ha-lease-ttl',
+    help: 'seconds an HA router election lease lives: a dead active host is replaced within it (2..300)',
+    default: '6',
   },
   {
     name: 'health_port',
@@ -360,6 +370,10 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (!['true', 'false'].includes(gsoSetting))
     problems.push(`${where('enable_gso')}: must be true or false, got ${JSON.stringify(raw.enable_gso)}`);
 
+  const haTtl = Number(raw.ha_lease_ttl ?? '6');
+  if (!(Number.isInteger(haTtl) && haTtl >= 2 && haTtl <= 300))
+    problems.push(`${where('ha_lease_ttl')}: must be a whole number of seconds from 2 to 300`);
+
   const timeout = Number(raw.api_timeout);
   if (!(timeout > 0 && timeout <= 3600))
     problems.push(`${where('api_timeout')}: must be a number of seconds above 0 (at most 3600)`);
@@ -392,6 +406,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     tapBackend,
     tapBackendSetting: tapSetting as TapBackend | 'auto',
     gso: gsoSetting === 'true',
+    haLeaseTtlSec: haTtl,
     logLevel,
     log,
     health,

@@ -100,9 +100,20 @@ export class DesiredState {
   readonly memberErrors = new Map<string, string>();
   /** Groups whose watcher has delivered its initial content. */
   readonly loadedGroups = new Set<string>();
+  /** HA routers whose election this host's agent holds (ha.ts): active here, the rest standby. */
+  readonly haActive = new Set<string>();
   /** Bumped on every change, so consumers can tell whether to recompile. */
   version = 0;
   private changes: DesiredChanges = noChanges(true);
+
+  /** This host won (true) or lost an HA router's election: its interfaces go up or down. */
+  setHaActive(routerId: string, active: boolean): void {
+    if (this.haActive.has(routerId) === active) return;
+    if (active) this.haActive.add(routerId);
+    else this.haActive.delete(routerId);
+    this.changes.routers.add(routerId);
+    this.version++;
+  }
 
   /** The overlay networks this host has ports on: their ports everywhere and their peers' VTEPs. */
   readonly overlay: OverlayState;

@@ -57,6 +57,7 @@ import { VXLAN_HANDLERS } from './vxlan.ts';
 import { LISP_HANDLERS } from './lisp.ts';
 import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
+import { ARPING_HANDLERS } from './arping.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
@@ -638,5 +639,6 @@ export const HANDLERS: Record<string, Handler> = {
   ...LISP_HANDLERS,
   ...ROUTE_HANDLERS,
   ...PIPE_HANDLERS,
+  ...ARPING_HANDLERS,
   ...NAT_HANDLERS,
 };

@@ -155,6 +155,8 @@ export const VPP_MSG_IDS: ReadonlyMap<string, number> = new Map([
   ['ip_route_add_del_reply_1992deab', 1054],
   ['ip_route_dump_b9d2e09e', 1056],
   ['ip_route_details_bda8f315', 1058],
+  ['arping_48817482', 145],
+  ['arping_reply_bb9d1cbd', 146],
   ['pipe_create_bb263bd3', 1389],
   ['pipe_create_reply_b7ce310c', 1390],
   ['pipe_delete_f9e6675e', 1391],

@@ -17,6 +17,7 @@
 import type { MessageDef } from './codec/index.ts';
 import * as m_acl from './binapi/acl.ts';
 import * as m_af_packet from './binapi/af_packet.ts';
+import * as m_arping from './binapi/arping.ts';
 import * as m_interface from './binapi/interface.ts';
 import * as m_ip from './binapi/ip.ts';
 import * as m_l2 from './binapi/l2.ts';
@@ -34,7 +35,8 @@ import * as m_vpe from './binapi/vpe.ts';
  * The groups netvpp knows. Next, with the features that need them: `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin), `policer` (policer
  * plugin): add the binding module (apigen) and one entry to GROUPS.
  */
-export type GroupName = 'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan' | 'lisp' | 'nat';
+export type GroupName =
+  'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan' | 'lisp' | 'nat' | 'arping';
 
 export interface MessageGroup {
   readonly name: string;
@@ -149,8 +151,27 @@ const nat: KnownGroup = {
   messages: defsOf(m_nat44_ed),
 };
 
+const arping: KnownGroup = {
+  name: 'arping',
+  description: 'ARP requests from VPP (an HA router taking over announces its addresses)',
+  required: false,
+  provider: 'the arping plugin (arping.api.json)',
+  messages: defsOf(m_arping),
+};
+
 /** Every group, core first. */
-export const GROUPS: readonly KnownGroup[] = [core, ip, vhostUser, tap, afPacket, acl, vxlan, lisp, nat];
+export const GROUPS: readonly KnownGroup[] = [
+  core,
+  ip,
+  vhostUser,
+  tap,
+  afPacket,
+  acl,
+  vxlan,
+  lisp,
+  nat,
+  arping,
+];
 
 /** Availability of each group on one VPP, as the client found it at its last connect. */
 export type GroupAvailability = Readonly<Record<string, GroupStatus>>;

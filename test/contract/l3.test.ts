@@ -2,11 +2,12 @@
 // (ECMP) and their replace/add/remove semantics, pipes (two sub-interfaces of type PIPE, bridgeable
 // at both ends), and the nat44_ed plugin's configuration: off until enabled, a second enable
 // "already enabled", interfaces inside/outside, addresses with a tenant VRF, address-only static
-// mappings with a tag. Runs on the simulator and unchanged on a real VPP (NETVPP_TEST_VPP_SOCKET).
+// mappings with a tag; the arping plugin's gratuitous ARP (an HA takeover's announcement). Runs on the simulator and unchanged on a real VPP (NETVPP_TEST_VPP_SOCKET).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import {
+  arping,
   ip_route_add_del,
   ip_route_dump,
   ip_table_add_del,
@@ -342,5 +343,36 @@ describe('nat44_ed', () => {
       (await h.c.dump(nat44_static_mapping_dump, {})).filter((s) => s.tag === tag),
       [],
     );
+  });
+});
+
+describe('gratuitous ARP (arping plugin): an HA router announcing its addresses', () => {
+  it('is_garp on an interface is 0 with no reply awaited; an interface VPP lacks is -2', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const lo = await loopback(h.c, cleanup);
+      await h.c.request(sw_interface_set_flags, { sw_if_index: lo, flags: 1 });
+      const r = await h.c.request(arping, {
+        address: '198.51.100.77',
+        sw_if_index: lo,
+        is_garp: true,
+        repeat: 1,
+        interval: 0,
+      });
+      assert.deepEqual([r.retval, r.reply_count], [0, 0]);
+      await rejectsWith(
+        h.c.request(arping, {
+          address: '198.51.100.77',
+          sw_if_index: 999_999,
+          is_garp: true,
+          repeat: 1,
+          interval: 0,
+        }),
+        -2,
+        'arping on a missing interface',
+      );
+    } finally {
+      await cleanup.run();
+    }
   });
 });

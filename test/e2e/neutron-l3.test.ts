@@ -373,7 +373,7 @@ describe('Neutron end to end: routers', { skip: skip ?? false }, () => {
     );
   });
 
-  it('the l3-ha flag is accepted and kept (HA itself comes later); changing it is refused', async () => {
+  it('the l3-ha flag is accepted and kept; changing it is refused', async () => {
     const r = await osJson('router', 'create', '--ha', 'e2e-rha');
     assert.equal(r.ha, true);
     assert.equal((await osJson('router', 'show', 'e2e-rha')).ha, true);

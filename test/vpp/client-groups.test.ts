@@ -74,7 +74,7 @@ test('a VPP without the acl plugin: connected, acl off with the reason, its mess
     Object.entries(c.groups)
       .filter(([, g]) => g.available)
       .map(([n]) => n),
-    ['core', 'ip', 'vhost_user', 'tap', 'af_packet', 'vxlan', 'lisp', 'nat'],
+    ['core', 'ip', 'vhost_user', 'tap', 'af_packet', 'vxlan', 'lisp', 'nat', 'arping'],
   );
   assert.equal(c.offers('acl'), false);
   assert.equal(c.offers('core'), true);

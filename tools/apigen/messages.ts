@@ -74,6 +74,8 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'nat44_add_del_static_mapping_v2',
     'nat44_static_mapping_dump',
   ],
+  // HA routers: the new active host announces its addresses and floating IPs (gratuitous ARP).
+  arping: ['arping'],
   acl: [
     'acl_plugin_get_version',
     'acl_add_replace',

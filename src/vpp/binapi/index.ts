@@ -3,6 +3,7 @@
 import type { MessageDef } from '../codec/schema.ts';
 import * as m_acl from './acl.ts';
 import * as m_af_packet from './af_packet.ts';
+import * as m_arping from './arping.ts';
 import * as m_interface from './interface.ts';
 import * as m_ip from './ip.ts';
 import * as m_l2 from './l2.ts';
@@ -19,6 +20,7 @@ import * as m_vxlan from './vxlan.ts';
 export * from './types.ts';
 export * from './acl.ts';
 export * from './af_packet.ts';
+export * from './arping.ts';
 export * from './interface.ts';
 export * from './ip.ts';
 export * from './l2.ts';
@@ -181,6 +183,8 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_nat44_ed.nat44_add_del_static_mapping_v2_reply,
   m_nat44_ed.nat44_static_mapping_dump,
   m_nat44_ed.nat44_static_mapping_details,
+  m_arping.arping,
+  m_arping.arping_reply,
   m_acl.acl_plugin_get_version,
   m_acl.acl_plugin_get_version_reply,
   m_acl.acl_add_replace,
