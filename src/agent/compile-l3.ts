@@ -19,6 +19,7 @@ import type { DesiredState } from './desired.ts';
 import type { CompileDelta, PortPlan } from './compile.ts';
 import { gatewayArp } from './compile-router.ts';
 import {
+  l2flagsKey,
   NAT_KEY,
   natifKey,
   natpoolKey,
@@ -279,6 +280,13 @@ export function compileL3(
   return { objects: objects.filter((o) => !seen.has(o.key) && seen.add(o.key)), l3 };
 }
 
+/** The copy of a port step's object an inactive router has instead, or undefined if it is inactive already. */
+function inactive(o: VppObject | undefined): VppObject | undefined {
+  if (o?.kind === 'rif' && o.adminUp) return { ...o, adminUp: false };
+  if (o?.kind === 'l2flags' && o.arpTerm) return { ...o, arpTerm: false };
+  return undefined;
+}
+
 /**
  * Keeps the L3 step's objects in the compiled state: replaces the previous ones, recording in
  * `delta` the keys whose object changed.
@@ -310,14 +318,18 @@ export class L3Step {
     for (const k of this.objects.keys()) if (!next.has(k)) delta.keys.add(k);
     const downs = new Map<string, { orig: VppObject; mine: VppObject }>();
     for (const port of l3.downPorts) {
-      const k = rifKey(port);
-      const orig = compiled.get(k);
-      if (orig?.kind !== 'rif' || !orig.adminUp) continue;
-      if (!before.has(k)) before.set(k, orig);
-      const prev = this.downs.get(k);
-      const mine = prev && prev.orig === orig ? prev.mine : { ...orig, adminUp: false };
-      compiled.set(k, mine);
-      downs.set(k, { orig, mine });
+      // The interface admin down, and on a gateway the pipe end from outside without ARP
+      // termination: its bridge's entries would answer for the addresses even with the BVI down.
+      for (const k of [rifKey(port), l2flagsKey(port, 1)]) {
+        const orig = compiled.get(k);
+        const down = inactive(orig);
+        if (orig === undefined || down === undefined) continue;
+        if (!before.has(k)) before.set(k, orig);
+        const prev = this.downs.get(k);
+        const mine = prev && prev.orig === orig ? prev.mine : down;
+        compiled.set(k, mine);
+        downs.set(k, { orig, mine });
+      }
     }
     for (const [k, was] of before) if (compiled.get(k) !== was) delta.keys.add(k);
     for (const id of new Set([...this.l3.plans.keys(), ...l3.plans.keys()])) delta.ports.add(id);

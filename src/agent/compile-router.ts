@@ -99,6 +99,7 @@ function gatewayPatch(portId: string, networkId: string, mac: string, addresses:
       member: pipeL2Key(portId, 1),
       flood: false,
       learn: false,
+      arpTerm: true,
     },
     ...addresses.map((a) => gatewayArp(portId, a.split('/')[0], mac)),
   ];

@@ -11,9 +11,10 @@ import {
   type RouterActive,
   type RouterDoc,
 } from '../../src/model/keyspace.ts';
-import { sw_interface_dump } from '../../src/vpp/binapi/index.ts';
+import { l2_flags_get, pipe_dump, sw_interface_dump } from '../../src/vpp/binapi/index.ts';
+import { L2_INPUT_FEAT } from '../../src/vpp/l2-input-features.ts';
 import { tagOf } from '../../src/agent/kinds/common.ts';
-import { rifKey } from '../../src/agent/kinds/index.ts';
+import { pipeKey, rifKey } from '../../src/agent/kinds/index.ts';
 import type { Agent } from '../../src/agent/agent.ts';
 import type { VppClient } from '../../src/vpp/client.ts';
 import { uuid, vlanNet } from './helpers/fixtures.ts';
@@ -53,6 +54,15 @@ describe('router admin state and HA routers (simulator, etcd)', { skip: SIM_ONLY
       return d !== undefined && (d.flags & ADMIN_UP) !== 0;
     });
   };
+  /** Whether ARP is terminated on the gateway pipe end that frames from outside enter by. */
+  const arpTermFromOutside = async (op: VppClient, gwPort: string): Promise<boolean | undefined> => {
+    const ifs = await op.dump(sw_interface_dump, { sw_if_index: ALL });
+    const parent = ifs.find((i) => i.tag === tagOf(pipeKey(gwPort)));
+    const p = (await op.dump(pipe_dump, {})).find((x) => x.sw_if_index === parent?.sw_if_index);
+    if (!p) return undefined;
+    const r = await op.request(l2_flags_get, { sw_if_index: p.pipe_sw_if_index[1] });
+    return (r.input_feature_bitmap & L2_INPUT_FEAT.ARP_TERM) !== 0;
+  };
   const waitAdmin = (what: string, op: VppClient, ports: string[], want: boolean) =>
     waitFor(what, async () => {
       const s = await adminUp(op, ports);
@@ -76,8 +86,15 @@ describe('router admin state and HA routers (simulator, etcd)', { skip: SIM_ONLY
     await waitAdmin('router up', w.operator, ports, true);
     await put(keys.router('compute1', r), routerDoc(r, gw.port_id, { admin_state_up: false, revision: 2 }));
     await waitAdmin('router interfaces admin down', w.operator, ports, false);
+    // Its gateway bridge's ARP entries would answer even with the interface down.
+    await waitFor('no ARP termination from outside', async () =>
+      (await arpTermFromOutside(w.operator, gw.port_id)) === false ? true : undefined,
+    );
     await put(keys.router('compute1', r), routerDoc(r, gw.port_id, { admin_state_up: true, revision: 3 }));
     await waitAdmin('router interfaces up again', w.operator, ports, true);
+    await waitFor('ARP termination back', async () =>
+      (await arpTermFromOutside(w.operator, gw.port_id)) === true ? true : undefined,
+    );
     await w.stopAgent(a);
   });
 
@@ -113,11 +130,15 @@ describe('router admin state and HA routers (simulator, etcd)', { skip: SIM_ONLY
     const active = ops.get(holder) as VppClient;
     await waitAdmin('the active host up', active, ports, true);
     await waitAdmin('the standby plumbed, admin down', ops.get(standby) as VppClient, ports, false);
+    // Only the active host's gateway bridge answers ARP for the router's addresses.
+    assert.equal(await arpTermFromOutside(active, gw.port_id), true);
+    assert.equal(await arpTermFromOutside(ops.get(standby) as VppClient, gw.port_id), false);
     const standbySim = (await w.node(standby)).vpp.sim;
     assert.equal(standbySim?.calls('arping'), 0, 'the standby announces nothing');
 
     await w.stopAgent(agents.get(holder) as Agent);
     await waitAdmin('the standby took over', ops.get(standby) as VppClient, ports, true);
+    assert.equal(await arpTermFromOutside(ops.get(standby) as VppClient, gw.port_id), true);
     const now = await w.store.get(keys.routerActive(r));
     assert.equal((JSON.parse(now.kv?.value ?? '{}') as RouterActive).host, standby);
     // Gateway address, interface address and floating IP announced.

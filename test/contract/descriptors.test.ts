@@ -309,8 +309,9 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
       member: `pipel2:1:${id}`,
       flood: false,
       learn: false,
+      arpTerm: true,
     }),
-    changed: (o) => ({ ...o, learn: true }),
+    changed: (o) => ({ ...o, learn: true, arpTerm: false }),
   },
   natenable: { deps: () => [], obj: natOf },
   natif: {

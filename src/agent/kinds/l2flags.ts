@@ -26,6 +26,12 @@ export interface L2FlagsObj {
   member: string;
   flood: boolean;
   learn: boolean;
+  /**
+   * ARP/ND termination of frames entering here. Off while the router is inactive (an HA standby or
+   * admin_state_up false: compile-l3.ts): the bridge's entries would answer for the gateway's
+   * addresses even with its interface down, and the active host answers them.
+   */
+  arpTerm: boolean;
 }
 
 export const l2flagsKey = (portId: string, end: 0 | 1): string => `l2flags:${end}:${portId}`;
@@ -42,6 +48,7 @@ async function apply(o: L2FlagsObj, from: L2FlagsObj | undefined, ctx: OpContext
   const bits: [boolean, boolean | undefined, number][] = [
     [o.flood, from?.flood, BdFlags.BRIDGE_API_FLAG_FLOOD],
     [o.learn, from?.learn, BdFlags.BRIDGE_API_FLAG_LEARN],
+    [o.arpTerm, from?.arpTerm, BdFlags.BRIDGE_API_FLAG_ARP_TERM],
   ];
   for (const isSet of [true, false]) {
     const feature_bitmap = bits
@@ -61,11 +68,12 @@ export const l2flags: KindDescriptor<L2FlagsObj> = {
   parentOf: (o) => o.pipe,
   // Deleting the pipe deletes its ends and their flags.
   goesWithParent: true,
-  compare: (d, a) => (d.flood === a.flood && d.learn === a.learn ? 'same' : 'update'),
+  compare: (d, a) =>
+    d.flood === a.flood && d.learn === a.learn && d.arpTerm === a.arpTerm ? 'same' : 'update',
   create: (o, ctx) => apply(o, undefined, ctx),
   update: (d, a, ctx) => apply(d, a, ctx),
   // Back to what a bridge member has by default.
-  delete: (o, ctx) => apply({ ...o, flood: true, learn: true }, o, ctx),
+  delete: (o, ctx) => apply({ ...o, flood: true, learn: true, arpTerm: true }, o, ctx),
   readAfter: ['pipe', 'pipel2'],
   async read(src) {
     const [pipes, ifs] = await Promise.all([
@@ -97,7 +105,8 @@ export const l2flags: KindDescriptor<L2FlagsObj> = {
         if (!sink.actual.get(member)) continue;
         const flood = (f.bitmap & L2_INPUT_FEAT.FLOOD) !== 0;
         const learn = (f.bitmap & L2_INPUT_FEAT.LEARN) !== 0;
-        if (flood && learn) continue;
+        const arpTerm = (f.bitmap & L2_INPUT_FEAT.ARP_TERM) !== 0;
+        if (flood && learn && arpTerm) continue;
         sink.add({
           kind: 'l2flags',
           key: l2flagsKey(f.portId, f.end),
@@ -106,6 +115,7 @@ export const l2flags: KindDescriptor<L2FlagsObj> = {
           member,
           flood,
           learn,
+          arpTerm,
         } satisfies L2FlagsObj);
       }
     };
