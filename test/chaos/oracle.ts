@@ -4,7 +4,7 @@
 // to change in VPP, and every port bound there is reported ready at its latest revision.
 import { inspectHost } from '../../src/agent/inspect.ts';
 import { neutronPortSchema, neutronSecurityGroupSchema } from '../../src/controller/neutron.ts';
-import { canonical, portOwns, securityGroup } from '../../src/controller/translate.ts';
+import { canonical, portOwns, sameContent, securityGroup } from '../../src/controller/translate.ts';
 import { decodeValue, keys } from '../../src/model/keyspace.ts';
 import { run } from '../../src/model/validate.ts';
 import type { Driver } from './driver.ts';
@@ -28,13 +28,6 @@ export function translateTruth(truth: NeutronTruth): Map<string, unknown> {
   return want;
 }
 
-function withoutRevision(v: unknown): unknown {
-  if (typeof v !== 'object' || v === null) return v;
-  const rest: Record<string, unknown> = { ...(v as Record<string, unknown>) };
-  delete rest.revision;
-  return rest;
-}
-
 const DESIRED_PREFIXES = ['nodes/', 'global/secgroups/', 'global/remote_group/'];
 
 async function checkEtcd(stack: ChaosStack, truth: NeutronTruth, garbage: Set<string>): Promise<string[]> {
@@ -56,11 +49,9 @@ async function checkEtcd(stack: ChaosStack, truth: NeutronTruth, garbage: Set<st
     } catch {
       got = kv.value;
     }
-    // The controller leaves a group or membership whose content a newer revision did not change as it
-    // was (no write, no event to every agent): there only the content is compared.
-    const same = kv.key.startsWith('global/')
-      ? canonical(withoutRevision(got)) === canonical(withoutRevision(w))
-      : canonical(got) === canonical(w);
+    // Values are rewritten only when their content changes (translate.ts, sameContent): a value's
+    // revision is that of the last change that mattered, so the revision is left out here.
+    const same = sameContent(got, w);
     if (!same) problems.push(`etcd: ${kv.key} is ${kv.value}, translation gives ${canonical(w)}`);
   }
   for (const k of want.keys()) if (!seen.has(k) && !garbage.has(k)) problems.push(`etcd: ${k} is missing`);
@@ -82,10 +73,14 @@ async function checkHosts(stack: ChaosStack, truth: NeutronTruth): Promise<strin
       if (p.host !== h.name) continue;
       const { kv } = await stack.store.get(keys.portState(h.name, p.id));
       const st = kv ? decodeValue('portState', kv.value) : null;
+      // The latest revision that mattered: the binding's (checked against the translation above).
+      const binding = await stack.store.get(keys.portBinding(h.name, p.id));
+      const b = binding.kv ? decodeValue('portBinding', binding.kv.value) : null;
+      const latest = b?.ok ? b.value.revision : p.rev;
       if (!st?.ok) problems.push(`${h.name}: port ${p.id} has no readable state`);
-      else if (!st.value.ready || st.value.revision !== p.rev)
+      else if (!st.value.ready || st.value.revision !== latest)
         problems.push(
-          `${h.name}: port ${p.id} is ${st.value.ready ? 'ready' : 'not ready'} at revision ${st.value.revision} (latest ${p.rev})${st.value.error ? `: ${st.value.error}` : ''}`,
+          `${h.name}: port ${p.id} is ${st.value.ready ? 'ready' : 'not ready'} at revision ${st.value.revision} (latest ${latest})${st.value.error ? `: ${st.value.error}` : ''}`,
         );
     }
     for (const a of [...h.past, h.agent])
