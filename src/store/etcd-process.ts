@@ -92,7 +92,8 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
-async function pickPorts(n: number): Promise<number[]> {
+/** `n` distinct free loopback ports below the ephemeral range (see the header). */
+export async function pickLoopbackPorts(n: number): Promise<number[]> {
   const low = 10000;
   const high = ephemeralLow();
   const out: number[] = [];
@@ -103,7 +104,8 @@ async function pickPorts(n: number): Promise<number[]> {
   return out;
 }
 
-function healthy(url: string): Promise<boolean> {
+/** etcd's /health at `url` says true (the member has a leader). */
+export function etcdHealthy(url: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = httpGet(`${url}/health`, { timeout: 1000 }, (res) => {
       let body = '';
@@ -208,7 +210,7 @@ class EtcdInstance implements EtcdProcess {
           /address already in use/.test(log),
         );
       }
-      if (await healthy(metrics)) return;
+      if (await etcdHealthy(metrics)) return;
       await sleep(50);
     }
     child.kill('SIGKILL');
@@ -264,7 +266,7 @@ export async function startEtcd(opts: EtcdProcessOptions = {}): Promise<EtcdProc
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true });
   const inst = new EtcdInstance(dataDir, ownsDir, opts);
   for (let attempt = 0; ; attempt++) {
-    const [client, peer, metrics] = await pickPorts(3);
+    const [client, peer, metrics] = await pickLoopbackPorts(3);
     inst.setPorts(client, peer, metrics);
     try {
       await inst.spawnOnce();

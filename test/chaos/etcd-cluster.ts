@@ -1,0 +1,125 @@
+// A 3-member etcd cluster on loopback: real Debian etcd, each member its own process started with
+// --initial-cluster, killed (SIGKILL) and restarted on its own ports with its data kept.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { etcdHealthy, pickLoopbackPorts } from '../../src/store/etcd-process.ts';
+import { sleep } from '../../src/util/wait.ts';
+
+interface Member {
+  name: string;
+  client: string;
+  peer: string;
+  metrics: string;
+  child: ChildProcess | null;
+}
+
+export class EtcdCluster {
+  private constructor(
+    readonly dir: string,
+    private readonly members: Member[],
+  ) {}
+
+  get endpoints(): string[] {
+    return this.members.map((m) => m.client);
+  }
+
+  static async start(size = 3): Promise<EtcdCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'netvpp-chaos-etcd-'));
+    const ports = await pickLoopbackPorts(size * 3);
+    const members: Member[] = [];
+    for (let i = 0; i < size; i++)
+      members.push({
+        name: `m${i}`,
+        client: `http://127.0.0.1:${ports[3 * i]}`,
+        peer: `http://127.0.0.1:${ports[3 * i + 1]}`,
+        metrics: `http://127.0.0.1:${ports[3 * i + 2]}`,
+        child: null,
+      });
+    const c = new EtcdCluster(dir, members);
+    for (const m of members) c.spawn(m);
+    await Promise.all(members.map((m) => c.waitHealthy(m)));
+    return c;
+  }
+
+  private spawn(m: Member): void {
+    const cluster = this.members.map((x) => `${x.name}=${x.peer}`).join(',');
+    const log = openSync(join(this.dir, `${m.name}.log`), 'a');
+    const child = spawn(
+      process.env.NETVPP_ETCD_BIN ?? '/usr/bin/etcd',
+      [
+        `--name=${m.name}`,
+        `--data-dir=${join(this.dir, m.name)}`,
+        `--listen-client-urls=${m.client}`,
+        `--advertise-client-urls=${m.client}`,
+        `--listen-peer-urls=${m.peer}`,
+        `--initial-advertise-peer-urls=${m.peer}`,
+        `--listen-metrics-urls=${m.metrics}`,
+        `--initial-cluster=${cluster}`,
+        '--initial-cluster-state=new',
+        '--initial-cluster-token=netvpp-chaos',
+        '--auto-compaction-retention=0',
+        '--enable-v2=false',
+        // A loaded 2-core machine: etcd's defaults (100/1000 ms), so load alone elects no new leader.
+        '--heartbeat-interval=100',
+        '--election-timeout=1000',
+      ],
+      { stdio: ['ignore', log, log] },
+    );
+    closeSync(log);
+    m.child = child;
+    process.once('exit', () => child.kill('SIGKILL'));
+  }
+
+  private async waitHealthy(m: Member, limitMs = 30_000): Promise<void> {
+    const deadline = Date.now() + limitMs;
+    while (!(await etcdHealthy(m.metrics))) {
+      if (Date.now() > deadline) throw new Error(`etcd member ${m.name} not healthy (log in ${this.dir})`);
+      await sleep(100);
+    }
+  }
+
+  /** The index of the member that leads now (asked of any live member). */
+  async leader(): Promise<number> {
+    for (const m of this.members) {
+      if (!m.child) continue;
+      const client = new Etcd3({ hosts: m.client, dialTimeout: 2000 });
+      try {
+        const st = await client.maintenance.status();
+        const ids = await client.cluster.memberList({});
+        const lead = ids.members.find((x) => x.ID === st.leader);
+        const idx = this.members.findIndex((x) => x.name === lead?.name);
+        if (idx >= 0) return idx;
+      } catch {
+        // that member can't answer: ask the next
+      } finally {
+        client.close();
+      }
+    }
+    throw new Error('no etcd member knows a leader');
+  }
+
+  async kill(i: number): Promise<void> {
+    const child = this.members[i].child;
+    this.members[i].child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts a killed member again (its data kept, so --initial-cluster is ignored) and waits for it. */
+  async restart(i: number): Promise<void> {
+    const m = this.members[i];
+    if (m.child) return;
+    this.spawn(m);
+    await this.waitHealthy(m);
+  }
+
+  async stop(): Promise<void> {
+    for (let i = 0; i < this.members.length; i++) await this.kill(i);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

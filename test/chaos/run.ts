@@ -1,0 +1,144 @@
+// One chaos run: the stack, Neutron's seeded changes journaled to the controllers, faults of every
+// kind mixed in, then a quiet period in which the oracle is asked until everything agrees. The seed
+// fixes which changes and faults come in which order (and their parameters); timing between them
+// is the machine's, so a seed replays the same story, not the same interleaving to the microsecond.
+import { setLogLevel } from '../../src/util/log.ts';
+import { Driver } from './driver.ts';
+import { FAULT_KINDS, inject, type FaultContext, type FaultKind } from './faults.ts';
+import { NeutronTruth } from './neutron-truth.ts';
+import { oracle } from './oracle.ts';
+import { Prng } from './prng.ts';
+import { ChaosStack } from './stack.ts';
+
+export interface ChaosOptions {
+  seed: number;
+  /** Faults to inject, kinds taken in turn from a seeded shuffle so every kind comes up. */
+  faults: number;
+  /** Neutron changes (default 8 per fault). */
+  changes?: number;
+  hosts?: number;
+  /** How long the quiet period may take to converge before the oracle's findings are violations. */
+  convergeLimitMs?: number;
+  kinds?: readonly FaultKind[];
+  log?: (msg: string) => void;
+}
+
+export interface ChaosReport {
+  seed: number;
+  faults: Record<string, number>;
+  changes: Record<string, number>;
+  totalChanges: number;
+  driver: Driver['stats'];
+  /** From the end of the last fault to the first pass of the oracle; null: never converged. */
+  convergeMs: number | null;
+  runMs: number;
+  violations: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The order of steps: `changes` changes and `faults` faults, shuffled by the seed. */
+function schedule(
+  rng: Prng,
+  changes: number,
+  faults: number,
+  kinds: readonly FaultKind[],
+): (FaultKind | null)[] {
+  const steps: (FaultKind | null)[] = [];
+  for (let i = 0; i < faults; i++) steps.push(kinds[i % kinds.length]);
+  for (let i = 0; i < changes; i++) steps.push(null);
+  // Fisher–Yates, then a few changes first so faults have something to break.
+  for (let i = steps.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [steps[i], steps[j]] = [steps[j], steps[i]];
+  }
+  return [null, null, null, null, null, ...steps];
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const log = o.log ?? (() => {});
+  setLogLevel('error');
+  const rng = new Prng(o.seed);
+  const kinds = o.kinds ?? FAULT_KINDS;
+  const hostNames = Array.from({ length: o.hosts ?? 3 }, (_, i) => `compute${i + 1}`);
+  const truth = new NeutronTruth(rng, hostNames);
+  const started = Date.now();
+  const stack = await ChaosStack.start(hostNames.length);
+  const driver = new Driver(truth);
+  driver.setControllers(stack.controllerUrls);
+  driver.start();
+  const faultCounts: Record<string, number> = {};
+  const garbage = new Set<string>();
+  const ctx: FaultContext = { stack, driver, rng, garbage, log };
+  let convergeMs: number | null = null;
+  let violations: string[] = [];
+  try {
+    const steps = schedule(rng, o.changes ?? o.faults * 8, o.faults, kinds);
+    for (const step of steps) {
+      if (step === null) driver.journal.push(truth.change());
+      else {
+        log(`fault: ${step}`);
+        try {
+          await inject(step, ctx);
+          faultCounts[step] = (faultCounts[step] ?? 0) + 1;
+        } catch (e) {
+          violations.push(`fault ${step} could not be injected: ${(e as Error).message}`);
+        }
+      }
+      await sleep(rng.int(10, 150));
+    }
+    const quietFrom = Date.now();
+    const limit = o.convergeLimitMs ?? 90_000;
+    log(`quiet period: ${truth.totalChanges} changes made, waiting for convergence`);
+    for (;;) {
+      try {
+        violations = await oracle(stack, truth, driver, garbage);
+      } catch (e) {
+        violations = [`oracle could not run: ${(e as Error).message}`];
+      }
+      if (violations.length === 0) {
+        convergeMs = Date.now() - quietFrom;
+        break;
+      }
+      if (Date.now() - quietFrom > limit) break;
+      await sleep(1000);
+    }
+  } finally {
+    await driver.stop();
+    await stack.stop();
+  }
+  return {
+    seed: o.seed,
+    faults: faultCounts,
+    changes: Object.fromEntries(truth.changes),
+    totalChanges: truth.totalChanges,
+    driver: driver.stats,
+    convergeMs,
+    runMs: Date.now() - started,
+    violations: violations.map((v) => `${v} (seed ${o.seed})`),
+  };
+}
+
+export function formatReport(r: ChaosReport): string[] {
+  const lines = [
+    `chaos run, seed ${r.seed}: ${r.totalChanges} changes, ${Object.values(r.faults).reduce((a, b) => a + b, 0)} faults, ${(r.runMs / 1000).toFixed(1)} s`,
+  ];
+  lines.push('faults injected:');
+  for (const [k, n] of Object.entries(r.faults).sort()) lines.push(`  ${k.padEnd(26)} ${n}`);
+  lines.push('changes applied:');
+  for (const [k, n] of Object.entries(r.changes).sort()) lines.push(`  ${k.padEnd(26)} ${n}`);
+  lines.push(
+    `driver: ${r.driver.requests} requests (${r.driver.failed} failed), ${r.driver.syncs} full syncs, ${r.driver.duplicated} duplicated`,
+  );
+  lines.push(
+    r.convergeMs === null
+      ? 'did NOT converge after the last fault'
+      : `converged ${(r.convergeMs / 1000).toFixed(1)} s after the last fault`,
+  );
+  if (r.violations.length === 0) lines.push('oracle: no violation');
+  else {
+    lines.push(`oracle: ${r.violations.length} violations:`);
+    for (const v of r.violations.slice(0, 50)) lines.push(`  ${v}`);
+  }
+  return lines;
+}
