@@ -1,7 +1,7 @@
 // Journal and full-sync intake: loads the records the rows need, translates (translate.ts), and
 // writes the result in batched etcd transactions fenced by the leader's guard. One batch at a time:
 // rows are ordered, and the records a batch reads must not change under it.
-import { GuardFailedError, type Guard, type KeyValue, type Store } from '../store/index.ts';
+import { GuardFailedError, type Guard, type Store } from '../store/index.ts';
 import {
   decodeValue,
   encodeValue,
@@ -11,9 +11,8 @@ import {
   NEUTRON_KINDS,
   type NeutronRecord,
   parseKey,
-  type ParsedKey,
 } from '../model/keyspace.ts';
-import { kidOf, payloadOf, type Signer } from '../model/signing.ts';
+import { kidOf, type Signer } from '../model/signing.ts';
 import type { Logger } from '../util/log.ts';
 import type { RevisionTracker } from './marker.ts';
 import {
@@ -25,17 +24,9 @@ import {
   UnavailableError,
 } from './errors.ts';
 import { RESIGN_PREFIXES, resignOps } from './resign.ts';
+import { decodeRecord, MANAGED, planSync, type SyncBody } from './sync-plan.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
-import {
-  applyDelete,
-  applyResource,
-  canonical,
-  Overlay,
-  recordOp,
-  rowId,
-  translateBatch,
-  type WriteOp,
-} from './translate.ts';
+import { Overlay, rowId, translateBatch, type WriteOp } from './translate.ts';
 
 export {
   AbandonedError,
@@ -113,28 +104,7 @@ interface HeldBody {
   token: number | null;
 }
 
-/** A full sync's resources per kind; null: the driver sent no list (an older driver), kept as is. */
-type SyncBody = Record<'network' | 'security_group' | 'port', unknown[]> &
-  Record<'router' | 'floatingip', unknown[] | null>;
-
-/** Desired-state key kinds the controller owns; a full sync deletes such keys nobody owns. */
-const MANAGED: ReadonlySet<ParsedKey['kind']> = new Set([
-  'portBinding',
-  'secGroup',
-  'remoteGroupMember',
-  'router',
-  'floatingIp',
-]);
-
 const PARALLEL_READS = 64;
-
-function decodeRecord(kv: KeyValue, log: Logger): NeutronRecord | null {
-  const r = decodeValue('neutronRecord', kv.value);
-  if (r.ok) return r.value;
-  // A damaged record is treated as absent: the next row rewrites it, a full sync removes leftovers.
-  log.warn('ignoring an unreadable controller record', { key: kv.key, error: r.errors[0]?.message });
-  return null;
-}
 
 export class Intake {
   private tail: Promise<unknown> = Promise.resolve();
@@ -469,11 +439,7 @@ export class Intake {
     return this.request(() => this.syncNow(lists, token), signal);
   }
 
-  /**
-   * With `token` (etcd's revision before the driver read its snapshot): a record changed after it was
-   * written by a journal row the snapshot may not include yet, so the snapshot does not delete it when
-   * absent, nor revive it when it is a tombstone; revisions decide everything else as usual.
-   */
+  /** A full sync: planned by planSync (sync-plan.ts, which says what `token` means), then written. */
   private async syncNow(
     body: SyncBody,
     token: number | null,
@@ -490,104 +456,13 @@ export class Intake {
     // tells which rows are newer than the snapshot. The driver retries with a new one.
     if (token !== null && token > revision)
       throw new UnavailableError('the sync token predates a reset of etcd; take a new one (GET /v1/sync)');
-    const loaded = new Map<string, string>();
-    const actual = new Map<string, string>();
-    const view = new Overlay();
-    /** Records written after the token: `kind/id`. */
-    const newer = new Set<string>();
-    let marker: KeyValue | undefined;
-    for (const kv of kvs) {
-      const k = parseKey(kv.key);
-      if (k?.kind === 'neutronRecord') {
-        const r = decodeRecord(kv, this.o.log);
-        if (r) {
-          view.set(r);
-          loaded.set(kv.key, canonical(r));
-          if (token !== null && kv.modRevision > token) newer.add(`${r.kind}/${r.id}`);
-        }
-      } else if (k?.kind === 'syncMarker') {
-        marker = kv;
-      } else if (k && MANAGED.has(k.kind)) {
-        actual.set(kv.key, kv.value);
-      }
-    }
-
-    const reply: SyncReply = { rejected: [], written: 0, deleted: 0, kept: 0 };
-    const present: Record<NeutronKind, Set<string>> = {
-      network: new Set(),
-      port: new Set(),
-      security_group: new Set(),
-      router: new Set(),
-      floatingip: new Set(),
-    };
-    // Routers before floating IPs: a floating IP goes to its router's host.
-    const order: NeutronKind[] = ['network', 'security_group', 'router', 'port', 'floatingip'];
-    let rows = 0;
-    for (const kind of order) {
-      const items = body[kind] ?? [];
-      rows += items.length;
-      for (const item of items) {
-        const id = (item as { id?: unknown } | null)?.id;
-        if (typeof id === 'string') {
-          const lower = id.toLowerCase();
-          present[kind].add(lower);
-          if (newer.has(`${kind}/${lower}`) && view.get(kind, lower)?.deleted_at) {
-            // Deleted by a row newer than the snapshot: the snapshot must not bring it back.
-            reply.kept++;
-            continue;
-          }
-        }
-        const out = applyResource(kind, item, view, { now });
-        if (out.status === 'applied') for (const r of out.records) view.set(r);
-        if (out.status === 'rejected')
-          reply.rejected.push({ resource: kind, id: typeof id === 'string' ? id : null, error: out.error });
-      }
-    }
-    for (const r of view.all()) {
-      if (r.deleted_at !== null || present[r.kind].has(r.id) || body[r.kind] === null) continue;
-      if (newer.has(`${r.kind}/${r.id}`)) {
-        // Created (or changed) by a row newer than the snapshot: not the snapshot's to delete.
-        reply.kept++;
-        continue;
-      }
-      const out = applyDelete(r.kind, r.id, view, { now });
-      if (out.status === 'applied') for (const rec of out.records) view.set(rec);
-    }
-
-    // Desired = what the live records own; write the difference from what etcd really holds, which
-    // also repairs keys changed or removed behind the controller's back.
-    const desired = new Map<string, string>();
-    for (const r of view.all()) {
-      if (r.deleted_at !== null) continue;
-      for (const [key, value] of Object.entries(r.owns)) desired.set(key, JSON.stringify(value));
-    }
-    const ops: WriteOp[] = [];
-    const deletions: string[] = [];
-    for (const key of actual.keys()) {
-      if (!desired.has(key)) {
-        ops.push({ op: 'delete', key });
-        deletions.push(key);
-        reply.deleted++;
-      }
-    }
+    const { ops, deletions, reply, rows, managed, marker } = planSync(kvs, body, token, {
+      now,
+      kid: this.o.signer?.kid ?? null,
+      log: this.o.log,
+    });
     // Too many deletions wait for an operator; nothing of the sync is written meanwhile.
-    this.valve.check(deletions, actual.size, { lists: body, token }, confirmed, now);
-    for (const [key, value] of desired) {
-      const cur = actual.get(key);
-      const signedBy = cur === undefined ? undefined : kidOf(cur);
-      if (
-        cur === undefined ||
-        canonical(safeParse(payloadOf(cur))) !== canonical(JSON.parse(value)) ||
-        signedBy !== (this.o.signer?.kid ?? null)
-      ) {
-        ops.push({ op: 'put', key, value });
-        reply.written++;
-      }
-    }
-    for (const r of view.all()) {
-      const key = keys.neutronRecord(r.kind, r.id);
-      if (loaded.get(key) !== canonical(r)) ops.push(recordOp(r));
-    }
+    this.valve.check(deletions, managed, { lists: body, token }, confirmed, now);
     // The marker goes last, in a transaction of its own: present means every write before it landed.
     // Sharing a revision with the rest would not do: a watcher gets one revision's events in key
     // order, `meta/synced` before `nodes/...`, and could act on the marker before the bindings.
@@ -652,13 +527,5 @@ export class Intake {
       if (ops.length) this.o.log.info('old tombstones removed', { count: ops.length });
       return ops.length;
     });
-  }
-}
-
-function safeParse(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
   }
 }
