@@ -11,7 +11,8 @@
 // result for the cost of the change (see HostCompiler, outOfSync). With `verify` each incremental
 // pass is also checked against a full compile, diff and readiness (tests run with it).
 import { EventEmitter } from 'node:events';
-import { encodeValue, keys, PREFIX, type HostState, type HostStatus } from '../model/keyspace.ts';
+import { agentHealth, hostStateValue } from './agent-health.ts';
+import { keys, PREFIX, type HostStatus } from '../model/keyspace.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
 import { RouterElections } from './ha.ts';
 import { sendTakeoverGarps } from './garp.ts';
@@ -23,7 +24,8 @@ import {
   want_interface_events,
   type SwInterfaceEvent,
 } from '../vpp/binapi/index.ts';
-import { VppClient } from '../vpp/client.ts';
+import type { VppClient } from '../vpp/client.ts';
+import { connectVpp } from './vpp-connect.ts';
 import { ActualState, readActual } from './engine/actual.ts';
 import { compile, HostCompiler, type CompileDelta, type Compiled } from './compile.ts';
 import { type AgentConfig, vxlanRead } from './config.ts';
@@ -34,8 +36,6 @@ import type { AgentHealth, ResyncStats } from './agent-types.ts';
 import { Readiness } from './readiness.ts';
 import { linuxHostNet, type HostNet } from './host-net.ts';
 import { heldDeletions, type DiffInput } from './engine/diff.ts';
-import { supportedNetworkTypes } from './nettypes/index.ts';
-import { hostCapabilities } from './capabilities.ts';
 import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
@@ -43,11 +43,11 @@ import { FIP_STATES, PortStateReporter, ROUTER_STATES } from './report.ts';
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 import { AgentStatus } from './status.ts';
-import { ProgressTracker, progressJson } from '../util/progress.ts';
+import { ProgressTracker } from '../util/progress.ts';
 
 export type { AgentHealth, PortCounts, ResyncStats } from './agent-types.ts';
 
-export const AGENT_VERSION = '0.1.0';
+export { AGENT_VERSION } from './agent-health.ts';
 const LINK_UP = IfStatusFlags.IF_STATUS_API_FLAG_LINK_UP;
 
 export interface AgentOptions {
@@ -284,77 +284,48 @@ export class Agent extends EventEmitter {
   }
 
   health(): AgentHealth {
-    const failing = [...this.reconciler.failures].map(([key, f]) => ({
-      key,
-      error: f.error,
-      attempts: f.attempts,
-    }));
-    const etcd = {
-      connected: this.feed.connected,
-      desiredLoaded: this.feed.complete,
-      watchedGroups: this.feed.watchedGroups,
-      watchedOverlay: this.feed.watchedOverlay,
-      events: { ...this.feed.events },
-    };
     const gate = this.feed.gate;
-    // What a diff without the hold would delete.
-    const held =
-      gate.holding && this.actual && this.compiled
-        ? heldDeletions(this.compiler.compiled, this.actual).length
-        : 0;
-    let total = 0;
-    let ready = 0;
-    let errored = 0;
-    for (const st of this.readiness.statuses.values()) {
-      total++;
-      if (st.ready) ready++;
-      else if (st.error) errored++;
-    }
-    return {
-      ok: etcd.connected && this.vppConnected,
+    return agentHealth({
       host: this.config.host,
-      etcd,
-      deletions: { allowed: !gate.holding, syncMarker: gate.describe(), held },
+      feed: this.feed,
+      // What a diff without the hold would delete.
+      held:
+        gate.holding && this.actual && this.compiled
+          ? heldDeletions(this.compiler.compiled, this.actual).length
+          : 0,
+      failures: this.reconciler.failures,
+      statuses: this.readiness.statuses.values(),
+      desired: this.desired,
       vpp: { connected: this.vppConnected, version: this.vppVersion, socket: this.config.vppSocket },
       liveness: this.liveness?.state ?? 'lost',
-      ports: { total, ready, errored, pending: total - ready - errored },
-      failing: failing.slice(0, 50),
-      refused: [...this.desired.memberErrors, ...this.desired.overlay.errors]
-        .slice(0, 50)
-        .map(([key, error]) => ({ key, error })),
       lastResync: this.lastResync,
-      progress: progressJson(this.progress.snapshot()),
-      passes: { ...this.passes },
-    };
+      progress: this.progress.snapshot(),
+      passes: this.passes,
+    });
   }
 
   // ---- VPP connection ----------------------------------------------------------------------------
 
   private async connectVpp(): Promise<void> {
-    const min = this.opts.vppRetryMinMs ?? 200;
-    const max = this.opts.vppRetryMaxMs ?? 5000;
-    let delay = min;
-    let restarted = true;
-    let attempt = 0;
-    while (!this.stopped) {
-      try {
-        if (!this.client) {
-          const c = await VppClient.connect({
-            socket: this.config.vppSocket,
-            name: 'netvpp-agent',
-            timeoutMs: this.config.vppRequestTimeoutMs,
-            log: this.log.child('vpp'),
-          });
-          this.client = c;
-          c.on('disconnected', (err: Error) => this.onVppDisconnected(err));
-          await c.subscribe(want_interface_events, { pid: process.pid }, sw_interface_event, (ev) =>
-            this.onInterfaceEvent(ev),
-          );
-        } else {
-          restarted = (await this.client.reconnect()).restarted;
-        }
-        this.vpp = new CountingVpp(this.client, this.vppTotals);
-        this.vppVersion = (await this.client.request(show_version, {})).version;
+    const got = await connectVpp({
+      socket: this.config.vppSocket,
+      timeoutMs: this.config.vppRequestTimeoutMs,
+      log: this.log,
+      minMs: this.opts.vppRetryMinMs ?? 200,
+      maxMs: this.opts.vppRetryMaxMs ?? 5000,
+      client: this.client,
+      stopped: () => this.stopped,
+      sleep: (ms) => this.sleep(ms),
+      onNewClient: async (c) => {
+        this.client = c;
+        c.on('disconnected', (err: Error) => this.onVppDisconnected(err));
+        await c.subscribe(want_interface_events, { pid: process.pid }, sw_interface_event, (ev) =>
+          this.onInterfaceEvent(ev),
+        );
+      },
+      onConnected: async (c) => {
+        this.vpp = new CountingVpp(c, this.vppTotals);
+        this.vppVersion = (await c.request(show_version, {})).version;
         try {
           await ensureAclReclassify(this.vpp, this.log);
         } catch (e) {
@@ -363,21 +334,10 @@ export class Agent extends EventEmitter {
             error: (e as Error).message,
           });
         }
-        break;
-      } catch (e) {
-        if (this.stopped) return;
-        attempt++;
-        if (attempt === 1 || attempt % 10 === 0) {
-          this.log.warn('cannot connect to VPP; retrying', {
-            socket: this.config.vppSocket,
-            attempt,
-            error: (e as Error).message,
-          });
-        }
-        await this.sleep(delay * (0.8 + Math.random() * 0.4));
-        delay = Math.min(max, delay * 2);
-      }
-    }
+      },
+    });
+    if (got === null) return;
+    const { restarted } = got;
     if (this.stopped) return;
     this.vppConnected = true;
     this.log.info('connected to VPP', { version: this.vppVersion, socket: this.config.vppSocket });
@@ -433,26 +393,13 @@ export class Agent extends EventEmitter {
   }
 
   private hostState(): string {
-    const types = supportedNetworkTypes(
-      this.client?.groups
-        ? new Set(Object.entries(this.client.groups).flatMap(([g, st]) => (st.available ? [g] : [])))
-        : null,
-      this.config,
-    );
-    const vtep = this.config.vxlan?.localIp;
-    const v: HostState = {
-      host: this.config.host,
-      physnets: [...this.config.physnets.keys()],
-      network_types: types,
-      // Peers tunnel to this address only while this host can carry an overlay type.
-      ...(vtep !== undefined && (types.includes('vxlan') || types.includes('gpe')) ? { vtep } : {}),
-      ...hostCapabilities(this.client?.groups, this.config.tapBackend),
-      agent_version: AGENT_VERSION,
+    return hostStateValue({
+      config: this.config,
+      groups: this.client?.groups,
       vpp: { connected: this.vppConnected, version: this.vppVersion },
-      started_at: this.startedAt,
+      startedAt: this.startedAt,
       ...(this.status?.last ? { status: this.status.last } : {}),
-    };
-    return encodeValue(keys.hostAlive(this.config.host), v);
+    });
   }
 
   // ---- the worker loop ---------------------------------------------------------------------------
