@@ -28,15 +28,6 @@ import { decodeRecord, MANAGED, planSync, type SyncBody } from './sync-plan.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
 import { Overlay, rowId, translateBatch, type WriteOp } from './translate.ts';
 
-export {
-  AbandonedError,
-  BadRequestError,
-  BusyError,
-  NotFoundError,
-  TooLargeError,
-  UnavailableError,
-} from './errors.ts';
-
 export interface JournalReply {
   done: number[];
   rejected: { id: number; error: string }[];

@@ -8,6 +8,7 @@
 //
 // Runs only with NETVPP_TEST_VPP_SOCKET and NETVPP_TEST_VPP2_SOCKET (two real VPPs with the
 // af_packet, nat44_ed and arping plugins), as root, with `ip` and `ping`; skips saying why otherwise.
+import { vethAgent } from './agent.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,7 +16,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.ts';
-import { linuxHostNet } from '../../src/agent/host-net.ts';
 import {
   encodeValue,
   keys,
@@ -98,25 +98,18 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
   const veth = (i: number, net: 'e' | 't') => `ha${net}${i + 1}`;
 
   const agentFor = (i: number): Agent =>
-    new Agent(
-      {
-        host: HOSTS[i],
-        etcd: { endpoints: etcd.endpoints },
-        vppSocket: [REAL_VPP_SOCKET, REAL_VPP2_SOCKET][i],
-        physnets: new Map([
-          ['ext', `host-${veth(i, 'e')}`],
-          ['tenant', `host-${veth(i, 't')}`],
-        ]),
-        vhostUserDir: dir,
-        tapBackend: 'veth',
-        tapBackendSetting: 'veth',
-        haLeaseTtlSec: 6,
-        logLevel: 'error',
-        health: null,
-        configFile: null,
-      },
-      { hostNet: linuxHostNet() },
-    );
+    vethAgent({
+      host: HOSTS[i],
+      endpoints: etcd.endpoints,
+      vppSocket: [REAL_VPP_SOCKET, REAL_VPP2_SOCKET][i],
+      physnets: new Map([
+        ['ext', `host-${veth(i, 'e')}`],
+        ['tenant', `host-${veth(i, 't')}`],
+      ]),
+      vhostUserDir: dir,
+      haLeaseTtlSec: 6,
+      logLevel: 'error',
+    });
 
   const cleanNet = (): void => {
     for (const ns of [EXT_NS, TEN_NS, VM_NS]) sh(`ip netns del ${ns}`, true);

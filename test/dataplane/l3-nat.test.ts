@@ -8,13 +8,13 @@
 //
 // Runs only with NETVPP_TEST_VPP_SOCKET (a real VPP with the af_packet and nat plugins), as root,
 // with `ip`, `ping`, `python3` and `ethtool`; skips saying why otherwise.
+import { vethAgent } from './agent.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.ts';
-import { linuxHostNet } from '../../src/agent/host-net.ts';
 import {
   encodeValue,
   keys,
@@ -175,21 +175,13 @@ describe('real dataplane: SNAT, floating IPs, two routers on one external networ
     ).sw_if_index;
     const marker = { at: new Date().toISOString(), neutron_rows: 0, controller_id: 'test' };
     await put(keys.syncMarker, marker);
-    agent = new Agent(
-      {
-        host: HOST,
-        etcd: { endpoints: etcd.endpoints },
-        vppSocket: REAL_VPP_SOCKET,
-        physnets: new Map([['physnet1', `host-${UPLINK}`]]),
-        vhostUserDir: dir,
-        tapBackend: 'veth',
-        tapBackendSetting: 'veth',
-        logLevel: 'warn',
-        health: null,
-        configFile: null,
-      },
-      { hostNet: linuxHostNet() },
-    );
+    agent = vethAgent({
+      host: HOST,
+      endpoints: etcd.endpoints,
+      vppSocket: REAL_VPP_SOCKET,
+      physnets: new Map([['physnet1', `host-${UPLINK}`]]),
+      vhostUserDir: dir,
+    });
     agent.start();
     // r1: VM a (floating IP), nh1 and nh2 (ECMP next hops) on A, b (SNAT) on B.
     // r2: VM c on C, the same CIDR and address as a, with a floating IP of its own.

@@ -5,13 +5,13 @@
 //
 // Runs only with NETVPP_TEST_VPP_SOCKET (a real VPP with the af_packet plugin), as root, with `ip`
 // and `ping`; skips saying why otherwise.
+import { vethAgent } from './agent.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.ts';
-import { linuxHostNet } from '../../src/agent/host-net.ts';
 import { encodeValue, keys, PREFIX, tapName, type PortBinding } from '../../src/model/keyspace.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
 import { af_packet_create_v3, af_packet_delete } from '../../src/vpp/binapi/index.ts';
@@ -113,21 +113,13 @@ describe(
       ).sw_if_index;
       const marker = { at: new Date().toISOString(), neutron_rows: 0, controller_id: 'test' };
       await store.put(keys.syncMarker, encodeValue(keys.syncMarker, marker));
-      agent = new Agent(
-        {
-          host: HOST,
-          etcd: { endpoints: etcd.endpoints },
-          vppSocket: REAL_VPP_SOCKET,
-          physnets: new Map([['physnet1', `host-${UPLINK}`]]),
-          vhostUserDir: dir,
-          tapBackend: 'veth',
-          tapBackendSetting: 'veth',
-          logLevel: 'warn',
-          health: null,
-          configFile: null,
-        },
-        { hostNet: linuxHostNet() },
-      );
+      agent = vethAgent({
+        host: HOST,
+        endpoints: etcd.endpoints,
+        vppSocket: REAL_VPP_SOCKET,
+        physnets: new Map([['physnet1', `host-${UPLINK}`]]),
+        vhostUserDir: dir,
+      });
       agent.start();
       vms.push(
         vmOn(nets[0], 'nvr-a', '10.61.1.5', '10.61.1.1'),

@@ -5,13 +5,13 @@
 // node, a network namespace holding the Neutron end of its tap port (veth backend). Shell helpers,
 // pings counted, the controller's writes (binding and overlay entry in one transaction), cleanup
 // that leaves nothing in either VPP or in the host's network.
+import { vethAgent } from './agent.ts';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Agent } from '../../src/agent/agent.ts';
-import { linuxHostNet } from '../../src/agent/host-net.ts';
 import {
   encodeValue,
   keys,
@@ -235,22 +235,14 @@ export class TwoNodes {
       this.o.port?.(i, p);
       p.tap = { host_ifname: `tap${p.port_id.slice(0, 11)}` };
       this.ports.push(p);
-      const a = new Agent(
-        {
-          host: n.host,
-          etcd: { endpoints: this.etcd.endpoints },
-          vppSocket: sockets[i],
-          physnets: new Map(),
-          vhostUserDir: this.dir,
-          tapBackend: 'veth',
-          tapBackendSetting: 'veth',
-          vxlan: { localIp: n.vtep, underlay: { name: `host-${n.veth}`, prefixLen: 24 } },
-          logLevel: 'warn',
-          health: null,
-          configFile: null,
-        },
-        { hostNet: linuxHostNet() },
-      );
+      const a = vethAgent({
+        host: n.host,
+        endpoints: this.etcd.endpoints,
+        vppSocket: sockets[i],
+        physnets: new Map(),
+        vhostUserDir: this.dir,
+        vxlan: { localIp: n.vtep, underlay: { name: `host-${n.veth}`, prefixLen: 24 } },
+      });
       this.agents.push(a);
       a.start();
     }

@@ -12,6 +12,7 @@
 // Runs only with NETVPP_TEST_VPP_SOCKET (a real VPP with the acl and af_packet plugins, on this
 // host), as root, with `ip` and `python3`; skips saying why otherwise (the vhost-user case also
 // needs dpdk-testpmd). Tap ports are veth-backed (tap_backend = veth: no /dev/vhost-net needed).
+import { vethAgent } from './agent.ts';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -19,7 +20,6 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.ts';
-import { linuxHostNet } from '../../src/agent/host-net.ts';
 import { encodeValue, keys, PREFIX, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
 import {
@@ -147,21 +147,13 @@ describe(
     };
 
     const startAgent = (): Agent => {
-      const a = new Agent(
-        {
-          host: HOST,
-          etcd: { endpoints: etcd.endpoints },
-          vppSocket: REAL_VPP_SOCKET,
-          physnets: new Map([['physnet1', `host-${UPLINK}`]]),
-          vhostUserDir: dir,
-          tapBackend: 'veth',
-          tapBackendSetting: 'veth',
-          logLevel: 'warn',
-          health: null,
-          configFile: null,
-        },
-        { hostNet: linuxHostNet() },
-      );
+      const a = vethAgent({
+        host: HOST,
+        endpoints: etcd.endpoints,
+        vppSocket: REAL_VPP_SOCKET,
+        physnets: new Map([['physnet1', `host-${UPLINK}`]]),
+        vhostUserDir: dir,
+      });
       a.start();
       return a;
     };
