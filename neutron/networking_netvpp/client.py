@@ -157,10 +157,14 @@ class ControllerClient(object):
                                   'JSON' % (method, path, status),
                                   status=status)
 
-    def post_journal(self, rows):
+    def post_journal(self, rows, backlog=None):
         """Send rows; returns (done ids, rejected [{id, error}],
-        sync_needed)."""
-        reply = self._request('POST', '/v1/journal', {'rows': rows})
+        sync_needed). `backlog`: {'rows', 'oldest_age_seconds'} of the
+        journal table, which the controller turns into metrics."""
+        body = {'rows': rows}
+        if backlog is not None:
+            body['backlog'] = backlog
+        reply = self._request('POST', '/v1/journal', body)
         if not isinstance(reply, dict) or not isinstance(
                 reply.get('done'), list):
             raise ControllerError('POST /v1/journal: reply has no "done" list')

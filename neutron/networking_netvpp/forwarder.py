@@ -38,6 +38,8 @@ every attempt, so a sync retried later never carries a stale snapshot.
 import threading
 import time
 
+import sqlalchemy as sa
+
 from neutron_lib import context as n_context
 from neutron_lib.db import api as db_api
 from neutron_lib import exceptions as n_exc
@@ -81,6 +83,22 @@ class Forwarder(object):
     def _sleep(self, seconds):
         self.wake.wait(seconds)
         self.wake.clear()
+
+    def read_backlog(self):
+        """Rows waiting and the age of the oldest, by the database's clock
+        (the rows' created_at is the database's too)."""
+        try:
+            ctx = n_context.get_admin_context()
+            with db_api.CONTEXT_READER.using(ctx):
+                count, oldest, now = ctx.session.query(
+                    sa.func.count(models.NetvppJournal.id),
+                    sa.func.min(models.NetvppJournal.created_at),
+                    sa.func.current_timestamp()).one()
+        except Exception as e:
+            LOG.debug('netvpp journal: could not count the backlog: %s', e)
+            return None
+        age = (now - oldest).total_seconds() if oldest and now else 0.0
+        return {'rows': int(count or 0), 'oldest_age_seconds': max(age, 0.0)}
 
     def read_batch(self):
         ctx = n_context.get_admin_context()
@@ -152,9 +170,11 @@ class Forwarder(object):
         if not batch:
             return 'idle'
         ids = [r['id'] for r in batch]
+        backlog = self.read_backlog()
         started = time.monotonic()
         try:
-            done, rejected, sync_needed = self.client.post_journal(batch)
+            done, rejected, sync_needed = self.client.post_journal(
+                batch, backlog)
         except nclient.ControllerError as e:
             LOG.warning('netvpp journal: controller did not take %d rows '
                         '(ids %d..%d), kept for retry: %s',

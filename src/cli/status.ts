@@ -1,6 +1,7 @@
 // `netvpp status`: the cloud as etcd shows it — every host (its agent alive or not, versions, VPP,
 // port counts, failing objects, held deletions, last resync), the leading controller and the full
-// sync from Neutron — and the ports whose agents report an error. Reads etcd only.
+// sync from Neutron — and the ports whose agents report an error. Reads etcd, then asks the leading
+// controller's GET /v1/health (public) for the driver's journal backlog and a full sync in progress.
 import {
   type ControllerLeader,
   decodeValue,
@@ -11,7 +12,10 @@ import {
   type SyncMarker,
 } from '../model/keyspace.ts';
 import type { Store } from '../store/index.ts';
+import type { BacklogFigures } from '../controller/journal-backlog.ts';
+import type { WorkProgress } from '../model/keyspace.ts';
 import { formatProgress } from '../util/progress.ts';
+import { controllerRequest } from './controller-request.ts';
 import { type CliIo, defaultIo, type HostArgs } from './inspect-host.ts';
 import {
   CliError,
@@ -52,9 +56,43 @@ export interface ClusterStatus {
   sync: { marker: SyncMarker | null; invalid: string | null };
   hosts: HostRow[];
   portErrors: PortError[];
+  /** What the leader's GET /v1/health said; null without a leader. */
+  controller: ControllerHealth | null;
 }
 
-export async function readStatus(store: Store, etcdAddress: string): Promise<ClusterStatus> {
+export interface ControllerHealth {
+  url: string;
+  /** Why the leader could not be asked; null when it answered. */
+  error: string | null;
+  /** The driver's journal backlog; null when the driver has not reported one. */
+  driverJournal: BacklogFigures | null;
+  /** A full sync being applied now. */
+  fullSync: WorkProgress | null;
+}
+
+/** The leader's GET /v1/health (no token needed); `caFile` verifies an https controller. */
+export async function askController(url: string, caFile?: string): Promise<ControllerHealth> {
+  const base = { url, driverJournal: null, fullSync: null };
+  try {
+    const r = await controllerRequest(
+      `${url.replace(/\/+$/, '')}/v1/health`,
+      { caFile },
+      {
+        signal: AbortSignal.timeout(3000),
+      },
+    );
+    const b = (await r.json()) as { driver_journal?: BacklogFigures | null; full_sync?: WorkProgress | null };
+    return { ...base, error: null, driverJournal: b.driver_journal ?? null, fullSync: b.full_sync ?? null };
+  } catch (e) {
+    return { ...base, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+export async function readStatus(
+  store: Store,
+  etcdAddress: string,
+  ask: (url: string) => Promise<ControllerHealth> = (url) => askController(url),
+): Promise<ClusterStatus> {
   const [state, nodes, leader, marker] = await Promise.all([
     store.getPrefix(keys.state),
     store.getPrefix(keys.nodes),
@@ -112,7 +150,9 @@ export async function readStatus(store: Store, etcdAddress: string): Promise<Clu
   }
   const l = leader.kv ? decodeValue('controllerLeader', leader.kv.value) : null;
   const m = marker.kv ? decodeValue('syncMarker', marker.kv.value) : null;
+  const controller = l?.ok ? await ask(l.value.url) : null;
   return {
+    controller,
     etcd: etcdAddress,
     etcdRevision: Math.max(state.revision, nodes.revision),
     leader: l?.ok ? l.value : null,
@@ -144,6 +184,18 @@ export function renderStatus(s: ClusterStatus): string[] {
       ? `controller: ${s.leader.id} leads (${s.leader.url}) since ${s.leader.since}`
       : 'controller: NO LEADER (no controller running, or none connected to etcd): Neutron changes wait',
   );
+  const c = s.controller;
+  if (c?.error) lines.push(`controller: the leader did not answer GET /v1/health (${c.error})`);
+  const j = c?.driverJournal;
+  if (c && !c.error)
+    lines.push(
+      !j
+        ? 'journal:    no backlog reported by the driver yet'
+        : j.rows === 0
+          ? `journal:    empty (driver reported at ${j.reported_at})`
+          : `journal:    ${j.rows} rows waiting in Neutron, oldest ${Math.round(j.oldest_age_seconds)} s (driver reported at ${j.reported_at})`,
+    );
+  if (c?.fullSync) lines.push(`in progress on the controller: ${formatProgress(c.fullSync)}`);
   const m = s.sync.marker;
   lines.push(
     m
@@ -227,7 +279,11 @@ export async function withCluster(
 
 export function runStatus(a: HostArgs, io: CliIo = defaultIo): Promise<number> {
   return withCluster('status', a, io, async (store, c) => {
-    const s = await reachEtcd(c, readStatus(store, c.etcd.endpoints.join(',')));
+    const caFile = (io.env ?? process.env).NETVPP_CONTROLLER_CA_FILE || undefined;
+    const s = await reachEtcd(
+      c,
+      readStatus(store, c.etcd.endpoints.join(','), (url) => askController(url, caFile)),
+    );
     if (a.json) io.out(JSON.stringify(s, null, 2));
     else for (const l of renderStatus(s)) io.out(l);
     return 0;

@@ -113,6 +113,11 @@ export class Controller {
       syncNeeded: () => this.syncNeeded(),
       connected: () => this.state.connected,
       hostsAlive: () => this.state.hosts().length,
+      journalBacklog: () => this.intake.backlog.figures(),
+      syncWrites: () => {
+        const p = this.intake.progress.snapshot();
+        return p && { done: p.done, total: p.total };
+      },
     });
     this.intake = new Intake({
       onApplied: (a) => this.metrics.applied(a),

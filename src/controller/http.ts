@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.ts';
 import type { Authenticator } from './auth.ts';
 import type { Intake } from './intake.ts';
+import { progressJson } from '../util/progress.ts';
 import {
   AbandonedError,
   BadRequestError,
@@ -170,6 +171,9 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
         leader: d.isLeader(),
         etcd,
         sync_needed: d.syncNeeded(),
+        // The driver's journal as its batches report it, and a full sync being applied now.
+        driver_journal: d.intake.backlog.figures(),
+        full_sync: progressJson(d.intake.progress.snapshot()),
       });
     }
     // Writes are refused when the queue is full before their body is read, and skipped when the

@@ -14,6 +14,7 @@ import {
 } from '../model/keyspace.ts';
 import { kidOf, type Signer } from '../model/signing.ts';
 import type { Logger } from '../util/log.ts';
+import { ProgressTracker } from '../util/progress.ts';
 import type { RevisionTracker } from './marker.ts';
 import {
   AbandonedError,
@@ -23,6 +24,7 @@ import {
   TooLargeError,
   UnavailableError,
 } from './errors.ts';
+import { JournalBacklog, parseBacklog } from './journal-backlog.ts';
 import { RESIGN_PREFIXES, resignOps } from './resign.ts';
 import { decodeRecord, MANAGED, planSync, type SyncBody } from './sync-plan.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
@@ -108,6 +110,10 @@ export class Intake {
   private checkedTerm: Guard | undefined;
   /** Why a full sync is needed in that term; null when it isn't. */
   private needReason: string | null = null;
+  /** The driver's journal backlog, as its batches report it (GET /v1/health, metrics). */
+  readonly backlog = new JournalBacklog();
+  /** A full sync in progress (GET /v1/health, netvpp status). */
+  readonly progress = new ProgressTracker();
 
   constructor(private readonly o: IntakeOptions) {
     this.now = o.now ?? (() => new Date());
@@ -177,7 +183,8 @@ export class Intake {
     return g;
   }
 
-  private async write(ops: WriteOp[], guard: Guard): Promise<void> {
+  /** `onWritten`: the ops each transaction wrote. */
+  private async write(ops: WriteOp[], guard: Guard, onWritten?: (n: number) => void): Promise<void> {
     if (ops.length === 0) return;
     const signer = this.o.signer;
     // Every value the controller writes passes here, so every one is signed.
@@ -185,7 +192,14 @@ export class Intake {
       ? ops.map((op) => (op.op === 'put' ? { ...op, value: signer.seal(op.key, op.value) } : op))
       : ops;
     try {
-      const { revision } = await this.o.store.txnBatch(sealed, { guard });
+      let last = 0;
+      const onProgress = onWritten
+        ? (applied: number) => {
+            onWritten(applied - last);
+            last = applied;
+          }
+        : undefined;
+      const { revision } = await this.o.store.txnBatch(sealed, { guard, onProgress });
       this.o.revisions?.noteRevision(revision);
     } catch (e) {
       if (e instanceof GuardFailedError) throw new UnavailableError('leadership lost while writing; retry');
@@ -333,7 +347,14 @@ export class Intake {
       );
     const noId = rows.findIndex((r) => rowId(r) === null);
     if (noId >= 0) return Promise.reject(new BadRequestError(`rows[${noId}] has no numeric "id"`));
-    return this.request(() => this.journalNow(rows), signal);
+    // Figures only: a malformed backlog is logged and never holds the rows up.
+    const backlog = parseBacklog((body as { backlog?: unknown }).backlog);
+    if (!backlog.ok) this.o.log.warn('journal request: backlog ignored', { error: backlog.error });
+    return this.request(async () => {
+      const reply = await this.journalNow(rows);
+      if (backlog.ok && backlog.value) this.backlog.record(backlog.value, reply.done.length);
+      return reply;
+    }, signal);
   }
 
   private async journalNow(rows: unknown[], confirmed: string | null = null): Promise<JournalReply> {
@@ -438,6 +459,20 @@ export class Intake {
   ): Promise<SyncReply> {
     const guard = this.leaderGuard();
     await this.checkTerm(guard);
+    this.progress.start('full sync', 'reading etcd');
+    try {
+      return await this.syncSteps(body, token, confirmed, guard);
+    } finally {
+      this.progress.finish();
+    }
+  }
+
+  private async syncSteps(
+    body: SyncBody,
+    token: number | null,
+    confirmed: string | null,
+    guard: Guard,
+  ): Promise<SyncReply> {
     const started = Date.now();
     const now = this.now().toISOString();
     const { kvs, revision } = await this.read('the keyspace', () =>
@@ -447,6 +482,7 @@ export class Intake {
     // tells which rows are newer than the snapshot. The driver retries with a new one.
     if (token !== null && token > revision)
       throw new UnavailableError('the sync token predates a reset of etcd; take a new one (GET /v1/sync)');
+    this.progress.phase('planning', null);
     const { ops, deletions, reply, rows, managed, marker } = planSync(kvs, body, token, {
       now,
       kid: this.o.signer?.kid ?? null,
@@ -464,7 +500,8 @@ export class Intake {
       kidOf(marker.value) === (this.o.signer?.kid ?? null) &&
       this.needReason === null;
     const writeMarker = ops.length > 0 || !trusted;
-    await this.write(ops, guard);
+    this.progress.phase('writing', ops.length);
+    await this.write(ops, guard, (n) => this.progress.advance(n));
     if (writeMarker) {
       const value: SyncMarker = {
         at: now,

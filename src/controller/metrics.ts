@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppliedStats } from './intake.ts';
+import type { BacklogFigures } from './journal-backlog.ts';
 
 export interface MetricsSource {
   id: string;
@@ -15,6 +16,10 @@ export interface MetricsSource {
   /** Connected to etcd with the state/ watch loaded. */
   connected(): boolean;
   hostsAlive(): number;
+  /** The driver's journal backlog as its last batch reported it (null: never reported). */
+  journalBacklog(): BacklogFigures | null;
+  /** Keys a full sync in progress has written, of how many (null: none in progress). */
+  syncWrites(): { done: number; total: number | null } | null;
 }
 
 export class ControllerMetrics {
@@ -46,6 +51,24 @@ export class ControllerMetrics {
     );
     gauge('netvpp_controller_hosts_alive', 'Hosts with a live agent (state/<host>/alive)', () =>
       src.hostsAlive(),
+    );
+    gauge(
+      'netvpp_controller_driver_journal_backlog_rows',
+      "Rows waiting in the driver's journal table after the last batch (as the driver reported it)",
+      () => src.journalBacklog()?.rows ?? 0,
+    );
+    gauge(
+      'netvpp_controller_driver_journal_oldest_row_age_seconds',
+      "Age of the oldest row waiting in the driver's journal (0 when none waits; an upper bound between batches)",
+      () => src.journalBacklog()?.oldest_age_seconds ?? 0,
+    );
+    gauge('netvpp_controller_sync_in_progress', '1 while this controller applies a full sync', () =>
+      src.syncWrites() ? 1 : 0,
+    );
+    gauge(
+      'netvpp_controller_sync_writes_done',
+      'Desired-state keys the full sync in progress has written so far (0 when none runs)',
+      () => src.syncWrites()?.done ?? 0,
     );
     this.rows = new Counter({
       name: 'netvpp_controller_journal_rows_total',

@@ -51,6 +51,13 @@ export interface Guard {
   createRevision: number;
 }
 
+export interface TxnBatchOptions {
+  maxOpsPerTxn?: number;
+  maxBytesPerTxn?: number;
+  guard?: Guard;
+  onProgress?: (applied: number) => void;
+}
+
 /** Thrown by txnBatch/update when a Guard no longer holds (e.g. leadership lost). */
 export class GuardFailedError extends Error {
   constructor(readonly guard: Guard) {
@@ -100,12 +107,10 @@ export interface Store {
    * Applies ops in order in as few txns as etcd allows (≤ maxOpsPerTxn ops, default 128 = etcd's
    * --max-txn-ops; ≤ maxBytesPerTxn, default 1 MiB; a key is never touched twice in one txn).
    * Each txn is atomic; the batch as a whole is not. With `guard`, every txn checks it and a failed
-   * guard throws GuardFailedError (txns before it stay applied).
+   * guard throws GuardFailedError (txns before it stay applied). `onProgress`: the ops applied so
+   * far, after every txn (a long write's progress).
    */
-  txnBatch(
-    ops: WriteOp[],
-    opts?: { maxOpsPerTxn?: number; maxBytesPerTxn?: number; guard?: Guard },
-  ): Promise<{ revision: number; txns: number }>;
+  txnBatch(ops: WriteOp[], opts?: TxnBatchOptions): Promise<{ revision: number; txns: number }>;
   /**
    * Compare-and-swap loop on one key: `fn` sees the current value and decides; the write happens only
    * if the key was not modified meanwhile, else `fn` is called again with the newer value.
@@ -310,16 +315,14 @@ class EtcdStore implements Store {
     }
   }
 
-  async txnBatch(
-    ops: WriteOp[],
-    opts: { maxOpsPerTxn?: number; maxBytesPerTxn?: number; guard?: Guard } = {},
-  ): Promise<{ revision: number; txns: number }> {
+  async txnBatch(ops: WriteOp[], opts: TxnBatchOptions = {}): Promise<{ revision: number; txns: number }> {
     const chunks = splitOps(
       ops,
       opts.maxOpsPerTxn ?? DEFAULT_MAX_OPS,
       opts.maxBytesPerTxn ?? DEFAULT_MAX_BYTES,
     );
     let revision = 0;
+    let applied = 0;
     for (const chunk of chunks) {
       const res = await this.etcd.kv.txn({
         compare: opts.guard ? [this.guardCompare(opts.guard)] : [],
@@ -327,6 +330,8 @@ class EtcdStore implements Store {
       });
       if (!res.succeeded) throw new GuardFailedError(opts.guard as Guard);
       revision = Number(res.header.revision);
+      applied += chunk.length;
+      opts.onProgress?.(applied);
     }
     if (chunks.length === 0) revision = await this.revision();
     return { revision, txns: chunks.length };

@@ -89,6 +89,16 @@ describe(
       const p1 = (await s.osJson<NeutronPort>('port', 'create', '--network', 'st-net', 'st-p1')).id;
       await s.os('port', 'set', '--host', 'compute1', p1);
       await s.portStatus(p1, 'ACTIVE');
+      // The driver reported its journal with the batches: every row sent, none waiting.
+      const ctl = s.stack.controller;
+      assert.ok(ctl);
+      const health = (await (await ctl.fetch('/v1/health')).json()) as {
+        driver_journal: { rows: number; oldest_age_seconds: number } | null;
+      };
+      assert.deepEqual(
+        health.driver_journal && [health.driver_journal.rows, health.driver_journal.oldest_age_seconds],
+        [0, 0],
+      );
       node.failVpp('sw_interface_set_mtu', -7);
       await s.os('network', 'set', '--mtu', '1400', 'st-net');
       await s.converge(`port ${p1} ERROR in openstack port show`, async () => {

@@ -37,6 +37,8 @@ describe('the Grafana dashboard', { skip: SIM_ONLY }, () => {
       syncNeeded: () => false,
       connected: () => true,
       hostsAlive: () => 1,
+      journalBacklog: () => ({ rows: 3, oldest_age_seconds: 2, reported_at: new Date().toISOString() }),
+      syncWrites: () => null,
     });
     const known = new Set([
       ...(await seriesNames(agentMetrics(agent))),

@@ -72,6 +72,7 @@ test('netvpp status names a host whose resync is running, with its figures', () 
     etcd: '127.0.0.1:2379',
     etcdRevision: 7,
     leader: null,
+    controller: null,
     sync: { marker: null, invalid: null },
     hosts: [host('compute1', progress), host('compute2', null)],
     portErrors: [],

@@ -28,13 +28,15 @@ class FakeClient(object):
         self.reply = reply
         self.sync_needed = sync_needed
         self.sent = []
+        self.backlogs = []
         self.calls = []
         self.sync_reply = {'rejected': [], 'written': 3, 'deleted': 0,
                            'kept': 0}
         self.health_reply = {'status': 'ok', 'sync_needed': False}
 
-    def post_journal(self, rows):
+    def post_journal(self, rows, backlog=None):
         self.sent.append([r['id'] for r in rows])
+        self.backlogs.append(backlog)
         if isinstance(self.reply, Exception):
             raise self.reply
         done, rejected = self.reply(rows)
@@ -62,9 +64,26 @@ class ForwarderTest(unittest.TestCase):
         self.table = list(rows)
         self.failures = []
         f.read_batch = lambda: [row(i) for i in self.table]
+        f.read_backlog = lambda: {'rows': len(self.table),
+                                  'oldest_age_seconds': 7.5}
         f.delete_rows = lambda ids: [self.table.remove(i) for i in ids]
         f.note_failure = lambda ids, err: self.failures.append((ids, err))
         return f
+
+    def test_each_batch_carries_the_journal_backlog(self):
+        f = self.make(lambda rows: ([r['id'] for r in rows], []), [1, 2, 3])
+        self.assertEqual(f.send_once(), 'sent')
+        self.assertEqual(f.client.backlogs,
+                         [{'rows': 3, 'oldest_age_seconds': 7.5}])
+
+    def test_a_backlog_that_cannot_be_counted_is_left_out(self):
+        f = forwarder.Forwarder(conf(), FakeClient(
+            lambda rows: ([r['id'] for r in rows], [])))
+        f.read_batch = lambda: [row(1)]
+        f.delete_rows = lambda ids: None
+        # no database here: the count fails, the batch goes without it
+        self.assertEqual(f.send_once(), 'sent')
+        self.assertEqual(f.client.backlogs, [None])
 
     def test_acknowledged_rows_are_deleted(self):
         f = self.make(lambda rows: ([r['id'] for r in rows], []), [1, 2, 3])
