@@ -86,7 +86,9 @@ def read_port(session, port_id):
         if payloads.wants_subnets(port) else None
     return payloads.port_data(port, network, bound,
                               [_segment_dict(s) for s in segs], cidrs,
-                              payloads.inactive_bindings(session, port_id))
+                              payloads.inactive_bindings(session, port_id),
+                              payloads.subport_of(session, port_id)
+                              if payloads.is_subport(port) else None)
 
 
 def _build_ports(session, ids):

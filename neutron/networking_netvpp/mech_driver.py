@@ -31,6 +31,7 @@ from networking_netvpp import hosts
 from networking_netvpp import journal
 from networking_netvpp import payloads
 from networking_netvpp import secgroups
+from networking_netvpp import trunk
 
 LOG = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ def missing_features(info, port):
 def vif_type_for(port):
     """The vif type netvpp binds a port with, or None: not netvpp's to bind."""
     owner = port.get('device_owner') or ''
+    if owner == payloads.TRUNK_SUBPORT_OWNER:
+        return trunk.VIF_TYPE_SUBPORT
     if owner in ROUTER_VIF_OWNERS:
         return VIF_TYPE_ROUTER
     if owner in ROUTER_OWNERS:
@@ -126,6 +129,9 @@ class NetvppMechanismDriver(api.MechanismDriver):
         journal.install_session_hooks(on_commit=self._kick)
         bindings.install()
         secgroups.subscribe()
+        # Neutron's trunk plugin (service_plugins `trunk`) finds it through
+        # its AFTER_INIT event; without that plugin it stays idle.
+        self.trunk_driver = trunk.NetvppTrunkDriver.create()
         # neutron-server loads plugins, then forks workers; threads started
         # now would not exist in the children. Start them in each worker
         # after the fork, and lazily in processes that never publish
@@ -215,11 +221,14 @@ class NetvppMechanismDriver(api.MechanismDriver):
         cidrs = payloads.subnet_cidrs(context._plugin_context.session, port) \
             if payloads.wants_subnets(port) else None
         session = context._plugin_context.session
+        subport = payloads.subport_of(session, port['id']) \
+            if payloads.is_subport(port) else None
         return payloads.port_data(port, context.network.current,
                                   context.bottom_bound_segment,
                                   context.network.network_segments, cidrs,
                                   payloads.inactive_bindings(session,
-                                                             port['id']))
+                                                             port['id']),
+                                  subport)
 
     def _bound_by_netvpp(self, context):
         levels = context.binding_levels
@@ -326,8 +335,9 @@ class NetvppMechanismDriver(api.MechanismDriver):
             return
         vif_types = info.get('vif_types')
         # An agent from before vif types were advertised offered vhostuser
-        # and tap only: never a router.
-        if (vif_types is not None or vif_type == VIF_TYPE_ROUTER) and \
+        # and tap only: never a router, nor a trunk sub-port.
+        if (vif_types is not None or
+                vif_type in (VIF_TYPE_ROUTER, trunk.VIF_TYPE_SUBPORT)) and \
                 vif_type not in (vif_types or []):
             LOG.warning('netvpp: not binding port %s: host %s does not offer '
                         'vif type %s (its VPP lacks the plugin for it)',

@@ -73,14 +73,59 @@ def inactive_bindings(session, port_id):
     return out
 
 
+TRUNK_SUBPORT_OWNER = 'trunk:subport'
+
+
+def is_subport(port):
+    """Whether the port is bound as a trunk sub-port (the trunk driver
+    sets this device_owner; only such ports carry `netvpp:subport`)."""
+    return port.get('device_owner') == TRUNK_SUBPORT_OWNER
+
+
+def subport_of(session, port_id):
+    """`netvpp:subport` of a port: its trunk membership as `session` sees
+    it ({trunk_id, parent_port_id, segmentation_type, segmentation_id}), or
+    None when the port is no trunk's sub-port."""
+    from neutron.services.trunk import models as trunk_models
+    row = session.query(
+        trunk_models.SubPort.trunk_id, trunk_models.Trunk.port_id,
+        trunk_models.SubPort.segmentation_type,
+        trunk_models.SubPort.segmentation_id).join(
+        trunk_models.Trunk,
+        trunk_models.Trunk.id == trunk_models.SubPort.trunk_id).filter(
+        trunk_models.SubPort.port_id == port_id).first()
+    return subport_summary(*row) if row else None
+
+
+def all_subports(session):
+    """{port_id: netvpp:subport} of every trunk sub-port (full syncs)."""
+    from neutron.services.trunk import models as trunk_models
+    rows = session.query(
+        trunk_models.SubPort.port_id, trunk_models.SubPort.trunk_id,
+        trunk_models.Trunk.port_id, trunk_models.SubPort.segmentation_type,
+        trunk_models.SubPort.segmentation_id).join(
+        trunk_models.Trunk,
+        trunk_models.Trunk.id == trunk_models.SubPort.trunk_id).all()
+    return {r[0]: subport_summary(*r[1:]) for r in rows}
+
+
+def subport_summary(trunk_id, parent_port_id, segmentation_type,
+                    segmentation_id):
+    return {'trunk_id': trunk_id, 'parent_port_id': parent_port_id,
+            'segmentation_type': segmentation_type,
+            'segmentation_id': segmentation_id}
+
+
 def port_data(port, network, bound_segment, segments, cidrs=None,
-              inactive=None):
+              inactive=None, subport=None):
     """A port as journal rows carry it: the bound segment, else the first.
 
     cidrs: {subnet_id: cidr}, at least of the port's subnets (more are
     ignored); used only for router interfaces (wants_subnets).
+    subport: its trunk membership (subport_of), for trunk sub-ports.
     """
     data = dict(port)
+    data['netvpp:subport'] = subport if is_subport(port) else None
     segment = bound_segment
     if segment is None:
         segment = segments[0] if segments else None

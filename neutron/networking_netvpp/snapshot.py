@@ -40,7 +40,8 @@ def bottom_levels(context, ports):
 
 
 def build(networks, ports, groups, segments, levels, all_segments,
-          cidrs=None, routers=(), floatingips=(), inactive=None):
+          cidrs=None, routers=(), floatingips=(), inactive=None,
+          subports=None):
     """Pure: the sync body from what was read.
 
     segments: {network_id: [static segments in Neutron's order]}
@@ -48,6 +49,7 @@ def build(networks, ports, groups, segments, levels, all_segments,
     all_segments: {segment_id: segment} (dynamic ones too)
     cidrs: {subnet_id: cidr} (router interfaces carry theirs)
     inactive: {port_id: netvpp:inactive_bindings} (ports with some)
+    subports: {port_id: netvpp:subport} (trunk sub-ports)
     """
     nets = {n['id']: n for n in networks}
     out_ports = []
@@ -57,7 +59,8 @@ def build(networks, ports, groups, segments, levels, all_segments,
         bound = all_segments.get(seg_id) if seg_id else None
         out_ports.append(payloads.port_data(
             port, network, bound, segments.get(port['network_id']) or [],
-            cidrs, (inactive or {}).get(port['id'])))
+            cidrs, (inactive or {}).get(port['id']),
+            (subports or {}).get(port['id'])))
     return {
         'networks': [payloads.network_data(n, segments.get(n['id']))
                      for n in networks],
@@ -90,6 +93,8 @@ def read(context):
         inactive = bindings.read_all_inactive(context.session)
         routers = l3_payloads.read_routers(context.session)
         fips = l3_payloads.read_floatingips(context.session)
+        subports = payloads.all_subports(context.session)
     return build(networks, ports, groups, segments, levels, all_segments,
                  cidrs, sorted(routers.values(), key=lambda r: r['id']),
-                 sorted(fips.values(), key=lambda f: f['id']), inactive)
+                 sorted(fips.values(), key=lambda f: f['id']), inactive,
+                 subports)

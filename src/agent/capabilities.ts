@@ -20,6 +20,8 @@ const VIF_MADE_BY: Record<VifType, (tapBackend: TapBackend | undefined) => Group
   tap: (b) => (b === 'tap' ? ['tap'] : b === 'veth' ? ['af_packet'] : ['tap', 'af_packet']),
   // A loopback (core) as the bridge's BVI, in a VRF table with its addresses (ip).
   router: () => ['ip'],
+  // A VLAN sub-interface (create_vlan_subif, core) of a parent's: a VM (vhost-user) or tap port.
+  subport: (b) => ['vhost_user', ...VIF_MADE_BY.tap(b)],
 };
 
 /** The groups each feature needs (all of them). */

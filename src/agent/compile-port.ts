@@ -15,11 +15,13 @@ import {
   macipbindKey,
   macipKey,
   portKey,
+  subportKey,
   tagdropKey,
   upKey,
   type MacipObj,
   type PortObj,
   type PortVif,
+  type SubportObj,
   type VppObject,
 } from './kinds/index.ts';
 import type { CompileOptions, PortPlan } from './compile.ts';
@@ -54,7 +56,8 @@ export interface NetworkClaim {
 export interface PortPiece {
   /** A problem with the binding's interface (then nothing else is made for the port). */
   error: string | null;
-  port: PortObj | null;
+  /** Its interface: a port's own, or a trunk sub-port's VLAN sub-interface of its parent's. */
+  port: PortObj | SubportObj | null;
   /** A router interface (no port interface: a BVI; see compile-router.ts). */
   router?: true;
   needsLink: boolean;
@@ -95,7 +98,20 @@ export function portPiece(
   // A router interface: its objects come from compile-router.ts, once its network is known.
   if (b.vif_type === 'router') return { ...piece, router: true };
   let vif: PortVif;
-  if (b.vif_type === 'vhostuser') {
+  if (b.vif_type === 'subport') {
+    // A trunk sub-port: a port in every respect but its interface (docs/trunks.md).
+    const sp = b.subport as NonNullable<PortBinding['subport']>;
+    piece.port = {
+      kind: 'subport',
+      key: subportKey(b.port_id),
+      portId: b.port_id,
+      parent: portKey(sp.parent_port_id),
+      vlan: sp.segmentation_id,
+      pop: true,
+    };
+    piece.needsLink = true;
+    return filtering(b, groups, piece);
+  } else if (b.vif_type === 'vhostuser') {
     const vu = b.vhostuser as NonNullable<PortBinding['vhostuser']>;
     const socket = posix.normalize(vu.socket);
     if (!posix.isAbsolute(socket) || !socket.startsWith(opts.vhostUserDir + '/')) {
@@ -126,6 +142,15 @@ export function portPiece(
     mac: vppSideMac(b.port_id),
     mtu: b.mtu,
   };
+  return filtering(b, groups, piece);
+}
+
+/** The port's security groups, anti-spoofing and ethertype lists (`piece` has its interface). */
+function filtering(
+  b: PortBinding,
+  groups: (id: string) => SecurityGroup | undefined,
+  piece: PortPiece,
+): PortPiece {
   try {
     piece.acls = compilePortAcls(b, groups);
   } catch (e) {
@@ -202,7 +227,7 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
     bridgeKey(net.network),
   ];
 
-  const port = piece.port as PortObj;
+  const port = piece.port as PortObj | SubportObj;
   const iface = port.key;
   add(port);
   const after: string[] = [];
@@ -247,10 +272,13 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
   }
   // Unfiltered ports get no aclbind/macip objects: diff removes any lists they had (no filtering).
 
-  // Every port, filtered or not: no 802.1Q/802.1ad-tagged frame from it enters the network.
+  // Every port, filtered or not: no 802.1Q/802.1ad-tagged frame from it enters the network. A
+  // trunk sub-port's sub-interface matches exactly one tag, its own: its parent's guard takes the rest.
   const tagdrop = tagdropKey(portId);
-  add({ kind: 'tagdrop', key: tagdrop, iface, adminUp: false });
-  after.push(tagdrop);
+  if (port.kind === 'port') {
+    add({ kind: 'tagdrop', key: tagdrop, iface, adminUp: false });
+    after.push(tagdrop);
+  }
 
   const l2 = l2Key(iface);
   add({ kind: 'l2', key: l2, iface, bd: bridgeKey(b.network_id), after: [...after], shg: 0 });
@@ -259,7 +287,13 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
   // Readiness: its network's objects, its own (in portKeys order), and the ACLs its lists name.
   const req = new Set<string>(networkKeys);
   req.add(iface);
-  req.add(tagdrop);
+  if (port.kind === 'port') req.add(tagdrop);
+  else {
+    // A sub-port carries traffic only through its parent's interface, up and guarded.
+    req.add(port.parent);
+    req.add(upKey(port.parent));
+    req.add(tagdropKey(port.parent.slice('port:'.length)));
+  }
   req.add(l2);
   if (b.admin_state_up) req.add(upKey(iface));
   if (piece.acls === null || piece.acls.filtered) req.add(aclbind);
@@ -273,6 +307,7 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
     }
   }
   plan.requires = [...req];
+  if (port.kind === 'subport') plan.linkOf = port.parent;
   return unit;
 }
 

@@ -26,6 +26,7 @@ import {
   portKey,
   portOfKey,
   preferredBdId,
+  subportKey,
   tagdropKey,
   upKey,
   type VppObject,
@@ -62,6 +63,8 @@ export interface PortPlan {
   requires: string[];
   /** vhost-user: ready also needs the guest connected (link up). */
   needsLink: boolean;
+  /** The interface whose link that is, when not the port's own (a trunk sub-port's parent). */
+  linkOf?: string;
   /** Why the port can't be completed as asked (bad binding, unknown physnet, missing group...). */
   errors: string[];
   /** Why it isn't complete yet although nothing is wrong (a group still loading). */
@@ -109,10 +112,14 @@ export interface CompileChanges {
 /** The keys of a port's own objects (only that port adds them), in the order readiness lists them. */
 const portKeys = (portId: string): string[] => {
   const iface = portKey(portId);
+  const sub = subportKey(portId);
   return [
     iface,
     l2Key(iface),
     upKey(iface),
+    sub,
+    l2Key(sub),
+    upKey(sub),
     aclbindKey(portId),
     macipbindKey(portId),
     macipKey(portId),
@@ -155,6 +162,9 @@ export class HostCompiler {
   private l3 = new L3Step();
   /** Ports that were router ports at the last L3 step (a change to one redoes it). */
   private routerPorts = new Set<string>();
+  /** Trunk sub-ports by parent port, and each sub-port's parent (a parent's change redoes them). */
+  private subports = new Map<string, Set<string>>();
+  private parentOf = new Map<string, string>();
 
   constructor(
     readonly opts: CompileOptions,
@@ -176,7 +186,7 @@ export class HostCompiler {
    */
   portsNeeding(key: string): Iterable<string> {
     const own = portOfKey(key);
-    if (own !== null) return [own];
+    if (own !== null) return [own, ...this.subportsOf(own)];
     const colon = key.indexOf(':');
     const rest = key.slice(colon + 1);
     // By the key's first segment: the index that names the ports using it; else every port.
@@ -195,6 +205,11 @@ export class HostCompiler {
     return lookup ? (lookup() ?? []) : this.compiled.ports.keys();
   }
 
+  /** The trunk sub-ports bound here whose parent is `portId`. */
+  subportsOf(portId: string): Iterable<string> {
+    return this.subports.get(portId) ?? [];
+  }
+
   /** Compiles everything anew. */
   rebuild(state: DesiredState): void {
     this.compiled = emptyCompiled();
@@ -203,6 +218,8 @@ export class HostCompiler {
     this.networks = new NetworkStep(this.opts, this.compiled.objects);
     this.groups = new GroupStep(this.compiled);
     this.l3 = new L3Step();
+    this.subports = new Map();
+    this.parentOf = new Map();
     const changes = {
       ports: new Set(state.bindings.keys()),
       groups: new Set<string>(),
@@ -223,10 +240,15 @@ export class HostCompiler {
     const lookup = groupLookup(state);
     const fronts = new Map<string, Front>();
 
+    // 0. Trunk sub-ports of changed parents: their interface hangs off the parent's.
+    const changed = new Set<string>(changes.ports);
+    for (const portId of changes.ports) this.indexSubport(state, portId);
+    for (const portId of changes.ports) for (const sub of this.subportsOf(portId)) changed.add(sub);
+
     // 1. Networks: the changed bindings' way in, the claims it affects, the overlays whose peers changed.
-    const redo = new Set<string>(changes.ports);
+    const redo = new Set<string>(changed);
     const netIns = new Map<string, NetIn | undefined>();
-    for (const portId of changes.ports) {
+    for (const portId of changed) {
       const f = this.front(state, portId, lookup);
       fronts.set(portId, f);
       netIns.set(portId, f.net);
@@ -258,6 +280,26 @@ export class HostCompiler {
       this.routerPorts = new Set([...state.bindings.keys()].filter((p) => isRouterPort(state, p)));
     }
     return delta;
+  }
+
+  /** Keeps the parent → sub-ports index up to date for a changed binding. */
+  private indexSubport(state: DesiredState, portId: string): void {
+    const old = this.parentOf.get(portId);
+    const e = state.bindings.get(portId);
+    const now = e?.ok && e.value.subport ? e.value.subport.parent_port_id : undefined;
+    if (old === now) return;
+    if (old !== undefined) {
+      this.parentOf.delete(portId);
+      const set = this.subports.get(old);
+      set?.delete(portId);
+      if (set?.size === 0) this.subports.delete(old);
+    }
+    if (now !== undefined) {
+      this.parentOf.set(portId, now);
+      let set = this.subports.get(now);
+      if (!set) this.subports.set(now, (set = new Set()));
+      set.add(portId);
+    }
   }
 
   /** The checks before the network step: the binding, its interface, its network type and physnet. */
@@ -307,6 +349,13 @@ export class HostCompiler {
       return f;
     }
     plan.needsLink = piece.needsLink;
+    if (b.subport) {
+      const why = parentProblem(state, b.subport.parent_port_id);
+      if (why) {
+        plan.errors.push(`trunk ${b.subport.trunk_id}: ${why}`);
+        return f;
+      }
+    }
     const type = networkType(b.network_type);
     if (!type) {
       plan.errors.push(`${b.network_type} networks are not supported by this agent`);
@@ -356,6 +405,17 @@ export class HostCompiler {
     this.groups.hold(state, portId, unit);
     this.units.set(portId, unit);
   }
+}
+
+/** Why a trunk sub-port can't hang off its parent on this host, or null when it can. */
+function parentProblem(state: DesiredState, parentId: string): string | null {
+  const p = state.bindings.get(parentId);
+  if (!p) return `its parent port ${parentId} is not bound on this host`;
+  if (!p.ok) return `its parent port ${parentId} has an invalid binding`;
+  const t = p.value.vif_type;
+  if (t !== 'vhostuser' && t !== 'tap')
+    return `its parent port ${parentId} is a ${t} port, not a VM (vhostuser) or tap port`;
+  return null;
 }
 
 function isRouterPort(state: DesiredState, portId: string): boolean {

@@ -341,7 +341,7 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
   for (const p of portPlans) {
     const mine = new Set(p.requires);
     const status = reconciler.portStatus(p, compiled, actual);
-    const h = p.needsLink ? actual.handle(portKey(p.portId)) : undefined;
+    const h = p.needsLink ? actual.handle(p.linkOf ?? portKey(p.portId)) : undefined;
     const rep = states.get(p.portId);
     ports.push({
       portId: p.portId,

@@ -45,7 +45,7 @@ export class Readiness {
     for (const idx of actual.takeLinkChanges()) {
       const key = actual.keyByIf.get(idx);
       const p = key ? portOfKey(key) : null;
-      if (p) this.ports.add(p);
+      if (p) for (const q of [p, ...compiler.subportsOf(p)]) this.ports.add(q);
     }
     // Keys many ports share are looked at once per report; a port's own keys, by that port alone.
     const statusOf = (key: string): KeyStatus => {
@@ -74,7 +74,8 @@ export class Readiness {
     for (const key of this.keys) {
       const own = portOfKey(key);
       if (own !== null) {
-        todo.add(own);
+        // A port's own key; a trunk parent's keys are its sub-ports' too.
+        for (const p of compiler.portsNeeding(key)) todo.add(p);
         continue;
       }
       const st = this.reconciler.keyStatus(key, compiled, actual);

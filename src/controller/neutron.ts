@@ -75,6 +75,16 @@ export interface NeutronPort {
   'netvpp:subnets': Record<string, string>;
   /** The port's INACTIVE bindings (live migration), by host; `[]` when the driver sent none. */
   'netvpp:inactive_bindings': InactiveBinding[];
+  /** A trunk sub-port's membership (`trunk:subport` ports only), as the driver read it; else null. */
+  'netvpp:subport': NeutronSubport | null;
+}
+
+/** `netvpp:subport`: the trunk, parent port and segmentation of a sub-port (Neutron's subports table). */
+export interface NeutronSubport {
+  trunk_id: string;
+  parent_port_id: string;
+  segmentation_type: string;
+  segmentation_id: number;
 }
 
 /** A binding-extended INACTIVE binding: its host's vif type and details ('unbound' after activation). */
@@ -139,6 +149,17 @@ export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
       }),
     ),
     [],
+  ),
+  'netvpp:subport': optional(
+    nullable(
+      obj<NeutronSubport>({
+        trunk_id: uuid,
+        parent_port_id: uuid,
+        segmentation_type: str({ min: 1, max: 32 }),
+        segmentation_id: int(0, Number.MAX_SAFE_INTEGER),
+      }),
+    ),
+    null,
   ),
 });
 

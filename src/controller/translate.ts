@@ -32,6 +32,7 @@ import {
 } from '../model/keyspace.ts';
 import { formatErrors, parseCidr, run, uuid } from '../model/validate.ts';
 import { checked, dataOf, RowError } from './rows.ts';
+import { subportDetails } from './translate-trunk.ts';
 import {
   floatingIpOwns,
   floatingIpsFollow,
@@ -139,6 +140,7 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
   if (!(VIF_TYPES as string[]).includes(vifType))
     throw new RowError(`binding:vif_type "${vifType}" is not one netvpp binds (${VIF_TYPES.join(', ')})`);
   const router = vifType === 'router' ? routerInterface(p) : null;
+  const subport = vifType === 'subport' ? subportDetails(p) : null;
   const details = p['binding:vif_details'];
   let vhostuser: PortBinding['vhostuser'] = null;
   if (vifType === 'vhostuser') {
@@ -173,6 +175,8 @@ export function portBinding(p: NeutronPort, revision: number, networkMtu: number
       tap: vifType === 'tap' ? { host_ifname: tapName(p.id) } : null,
       // Only on router interfaces: the bindings of other ports stay as they were before routers.
       ...(router ? { router } : {}),
+      // Only on trunk sub-ports (docs/trunks.md).
+      ...(subport ? { subport } : {}),
       device_owner: p.device_owner,
       admin_state_up: p.admin_state_up,
       // A router interface is trusted (as by Neutron's L3 agent): no filtering, no groups.

@@ -27,6 +27,8 @@ import {
 } from './validate.ts';
 
 export * from './keyspace-l3.ts';
+export * from './keyspace-trunk.ts';
+import { type SubportDetails, subportDetailsSchema } from './keyspace-trunk.ts';
 import {
   type FloatingIpDoc,
   floatingIpDocSchema,
@@ -43,12 +45,15 @@ export const PREFIX = '/netvpp/v1/';
 // ---- value types -----------------------------------------------------------------------------------
 
 export type NetworkType = 'flat' | 'vlan' | 'vxlan' | 'gpe';
-/** `router`: a Neutron router's interface on this network, a BVI in VPP (docs/l3.md). */
-export type VifType = 'vhostuser' | 'tap' | 'router';
+/**
+ * `router`: a Neutron router's interface on this network, a BVI in VPP (docs/l3.md). `subport`: a
+ * trunk's sub-port, a VLAN sub-interface of its parent port's interface (docs/trunks.md).
+ */
+export type VifType = 'vhostuser' | 'tap' | 'router' | 'subport';
 export const NETWORK_TYPES: readonly NetworkType[] = ['flat', 'vlan', 'vxlan', 'gpe'];
 /** Overlay types: a segment that spans hosts, its ports published under global/overlay/. */
 export const OVERLAY_NETWORK_TYPES: readonly NetworkType[] = ['vxlan', 'gpe'];
-export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap', 'router'];
+export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap', 'router', 'subport'];
 /**
  * What a host's VPP can do beyond plain L2 ports, advertised in HostState.features.
  * `port_security`: security groups and anti-spoofing (VPP's acl plugin).
@@ -109,6 +114,8 @@ export interface PortBinding {
   tap: { host_ifname: string } | null;
   /** Set when vif_type is 'router' (a router interface), else null. Optional: absent means null. */
   router?: RouterInterface | null;
+  /** Set when vif_type is 'subport' (a trunk's sub-port), else absent. */
+  subport?: SubportDetails | null;
   device_owner: string;
   admin_state_up: boolean;
   security_groups: string[];
@@ -368,6 +375,7 @@ export const portBindingSchema: Check<PortBinding> = refine(
       ),
       undefined,
     ),
+    subport: optional(nullable(subportDetailsSchema), undefined),
     device_owner: str({ max: 255 }),
     admin_state_up: bool,
     security_groups: arrayOf(uuid),
@@ -386,6 +394,10 @@ export const portBindingSchema: Check<PortBinding> = refine(
     if (b.vif_type === 'router' && (!b.router || b.tap !== null || b.vhostuser !== null))
       return 'vif_type router needs router details and no vhostuser or tap details';
     if (b.vif_type !== 'router' && b.router) return `vif_type ${b.vif_type} has no router details`;
+    if (b.vif_type === 'subport' && (!b.subport || b.tap !== null || b.vhostuser !== null))
+      return 'vif_type subport needs subport details and no vhostuser or tap details';
+    if (b.vif_type !== 'subport' && b.subport) return `vif_type ${b.vif_type} has no subport details`;
+    if (b.subport && b.subport.parent_port_id === b.port_id) return 'a sub-port can not be its own parent';
     if (b.tap && b.tap.host_ifname !== tapName(b.port_id))
       return `tap.host_ifname must be ${tapName(b.port_id)} (Neutron's name for this port's tap)`;
     return null;

@@ -19,7 +19,7 @@ function vpp(...without: string[]): GroupAvailability {
 test('a complete VPP offers every vif type and feature', () => {
   for (const backend of ['tap', 'veth', undefined] as const)
     assert.deepEqual(hostCapabilities(vpp(), backend), {
-      vif_types: ['vhostuser', 'tap', 'router'],
+      vif_types: ['vhostuser', 'tap', 'router', 'subport'],
       features: ['port_security', 'nat'],
     });
 });
@@ -30,23 +30,23 @@ test('nat needs the nat44_ed plugin and routers (ip)', () => {
 });
 
 test('router interfaces need the ip group (tables and addresses)', () => {
-  assert.deepEqual(hostCapabilities(vpp('ip'), 'tap').vif_types, ['vhostuser', 'tap']);
+  assert.deepEqual(hostCapabilities(vpp('ip'), 'tap').vif_types, ['vhostuser', 'tap', 'subport']);
 });
 
 test('port security needs the acl plugin', () => {
   assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').features, ['nat']);
-  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').vif_types, ['vhostuser', 'tap', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').vif_types, ['vhostuser', 'tap', 'router', 'subport']);
 });
 
 test('vhostuser needs vhost_user; tap needs the group of the configured tap backend', () => {
-  assert.deepEqual(hostCapabilities(vpp('vhost_user'), 'tap').vif_types, ['tap', 'router']);
-  assert.deepEqual(hostCapabilities(vpp('tap'), 'tap').vif_types, ['vhostuser', 'router']);
-  assert.deepEqual(hostCapabilities(vpp('tap'), 'veth').vif_types, ['vhostuser', 'tap', 'router']);
-  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'veth').vif_types, ['vhostuser', 'router']);
-  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'tap').vif_types, ['vhostuser', 'tap', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('vhost_user'), 'tap').vif_types, ['tap', 'router', 'subport']);
+  assert.deepEqual(hostCapabilities(vpp('tap'), 'tap').vif_types, ['vhostuser', 'router', 'subport']);
+  assert.deepEqual(hostCapabilities(vpp('tap'), 'veth').vif_types, ['vhostuser', 'tap', 'router', 'subport']);
+  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'veth').vif_types, ['vhostuser', 'router', 'subport']);
+  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'tap').vif_types, ['vhostuser', 'tap', 'router', 'subport']);
   // Backend unknown: either will do.
-  assert.deepEqual(hostCapabilities(vpp('tap'), undefined).vif_types, ['vhostuser', 'tap', 'router']);
-  assert.deepEqual(hostCapabilities(vpp('tap', 'af_packet'), undefined).vif_types, ['vhostuser', 'router']);
+  assert.deepEqual(hostCapabilities(vpp('tap'), undefined).vif_types, ['vhostuser', 'tap', 'router', 'subport']);
+  assert.deepEqual(hostCapabilities(vpp('tap', 'af_packet'), undefined).vif_types, ['vhostuser', 'router', 'subport']);
   assert.deepEqual(hostCapabilities(vpp('vhost_user', 'tap', 'af_packet', 'acl', 'ip'), 'tap'), {
     vif_types: [],
     features: [],
@@ -55,7 +55,7 @@ test('vhostuser needs vhost_user; tap needs the group of the configured tap back
 
 test('not connected to VPP yet: what netvpp supports; a group the client never checked counts as missing', () => {
   assert.deepEqual(hostCapabilities(undefined, 'tap'), {
-    vif_types: ['vhostuser', 'tap', 'router'],
+    vif_types: ['vhostuser', 'tap', 'router', 'subport'],
     features: ['port_security', 'nat'],
   });
   assert.deepEqual(hostCapabilities({ core: { available: true, required: true } }, 'tap'), {

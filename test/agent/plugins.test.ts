@@ -34,7 +34,7 @@ describe('a VPP without the acl plugin', { skip: SIM_ONLY }, () => {
     assert.equal(groups?.acl.available, false);
     assert.match(groups?.acl.reason ?? '', /acl plugin/);
     assert.deepEqual(hostCapabilities(groups, 'tap'), {
-      vif_types: ['vhostuser', 'tap', 'router'],
+      vif_types: ['vhostuser', 'tap', 'router', 'subport'],
       features: ['nat'],
     });
   });

@@ -239,6 +239,18 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     deps: (w, id) => [portOf(w, id)],
     obj: (_w, id) => ({ kind: 'tagdrop', key: `tagdrop:${id}`, iface: `port:${id}`, adminUp: false }),
   },
+  subport: {
+    deps: (w, id) => [portOf(w, id)],
+    obj: (_w, id) => ({
+      kind: 'subport',
+      key: `subport:${id}`,
+      portId: id,
+      parent: `port:${id}`,
+      vlan: 101,
+      pop: true,
+    }),
+    changed: (o) => ({ ...o, pop: false }),
+  },
   underlay: { deps: () => [], obj: (w) => underlayOf(w) },
   vtepaddr: { deps: (w) => [underlayOf(w)], obj: vtepaddrOf },
   vxlan: { deps: () => [], obj: () => vxlanOf(), changed: (o) => ({ ...o, adminUp: false }) },

@@ -167,7 +167,7 @@ export class Reconciler {
       if (inPlace !== '1') complete = false;
     }
     if (complete && plan.needsLink) {
-      const h = actual.handle(portKey(plan.portId));
+      const h = actual.handle(plan.linkOf ?? portKey(plan.portId));
       if (h === undefined || actual.linkUp.get(h) !== true) complete = false;
     }
     const unique = [...new Set(errors)];

@@ -44,7 +44,7 @@ export const aclbind: KindDescriptor<AclBindObj> = {
       acls: [],
     });
   },
-  readAfter: ['port', 'acl'],
+  readAfter: ['port', 'subport', 'acl'],
   async read(src) {
     const lists = await src.dump(acl_interface_list_dump, { sw_if_index: NO_INDEX });
     return (sink) => {

@@ -38,7 +38,8 @@ export function isUuid(s: string): boolean {
   return UUID.test(s);
 }
 
-/** The port whose interface key this is (`port:<id>`), else undefined. */
+/** The port whose interface key this is (`port:<id>`, a trunk sub-port's `subport:<id>`), else undefined. */
 export function portOfIface(ifaceKey: string): string | undefined {
-  return ifaceKey.startsWith('port:') ? ifaceKey.slice(5) : undefined;
+  if (ifaceKey.startsWith('port:')) return ifaceKey.slice(5);
+  return ifaceKey.startsWith('subport:') ? ifaceKey.slice(8) : undefined;
 }

@@ -47,7 +47,7 @@ export const etype: KindDescriptor<EtypeObj> = {
       whitelist: [],
     });
   },
-  readAfter: ['port'],
+  readAfter: ['port', 'subport'],
   async read(src) {
     const lists = await src.dump(acl_interface_etype_whitelist_dump, { sw_if_index: NO_INDEX });
     return (sink) => {

@@ -24,7 +24,7 @@ export const l2Key = (ifaceKey: string): string => `l2:${ifaceKey}`;
 export const l2: KindDescriptor<L2Obj> = {
   kind: 'l2',
   ownership: 'setting',
-  portKeyPrefixes: ['l2:port:', 'l2:rif:'],
+  portKeyPrefixes: ['l2:port:', 'l2:subport:', 'l2:rif:'],
   deps: (o) => [o.iface, o.bd, ...o.after],
   refs: (o) => [o.iface, o.bd],
   parentOf: (o) => o.iface,
@@ -51,7 +51,7 @@ export const l2: KindDescriptor<L2Obj> = {
       enable: false,
     });
   },
-  readAfter: ['bd', 'uplink', 'vlan', 'port', 'vxlan', 'rif'],
+  readAfter: ['bd', 'uplink', 'vlan', 'port', 'subport', 'vxlan', 'rif'],
   async read(src) {
     const bds = await src.dump(bridge_domain_dump, { bd_id: NO_INDEX, sw_if_index: NO_INDEX });
     return (sink) => {

@@ -59,7 +59,7 @@ export const macipbind: KindDescriptor<MacipBindObj> = {
       });
     }
   },
-  readAfter: ['port', 'macip'],
+  readAfter: ['port', 'subport', 'macip'],
   async read(src) {
     const bound = await src.request(macip_acl_interface_get, {});
     return (sink) => {

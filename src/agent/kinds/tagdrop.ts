@@ -88,7 +88,8 @@ export const tagdrop: KindDescriptor<TagDropObj> = {
         if (d.sw_if_index === d.sup_sw_if_index) continue;
         if ((d.sub_if_flags & SubIfFlags.SUB_IF_API_FLAG_MASK_VNET) !== DEFAULT_SUB) continue;
         const iface = sink.actual.keyOfHandle('sw_if_index', d.sup_sw_if_index);
-        const portId = iface === undefined ? undefined : portOfIface(iface);
+        // Only a port's own interface has one (never a trunk sub-port's sub-interface).
+        const portId = iface?.startsWith('port:') ? portOfIface(iface) : undefined;
         if (iface === undefined || portId === undefined) continue;
         const key = tagdropKey(portId);
         const tagged = keyFromTag(d.tag);

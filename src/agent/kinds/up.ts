@@ -17,7 +17,7 @@ export const upKey = (ifaceKey: string): string => `up:${ifaceKey}`;
 export const up: KindDescriptor<UpObj> = {
   kind: 'up',
   ownership: 'setting',
-  portKeyPrefixes: ['up:port:'],
+  portKeyPrefixes: ['up:port:', 'up:subport:'],
   deps: (o) => [o.iface, ...o.after],
   refs: (o) => [o.iface],
   parentOf: (o) => o.iface,
@@ -30,7 +30,7 @@ export const up: KindDescriptor<UpObj> = {
   async delete(o, ctx) {
     await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: need(ctx, o.iface), flags: 0 });
   },
-  readAfter: ['port'],
+  readAfter: ['port', 'subport'],
   async read(src) {
     const ifs = await src.dump(sw_interface_dump, { sw_if_index: NO_INDEX });
     return (sink) => {
