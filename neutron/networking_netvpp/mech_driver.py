@@ -30,6 +30,7 @@ from networking_netvpp import forwarder
 from networking_netvpp import hosts
 from networking_netvpp import journal
 from networking_netvpp import payloads
+from networking_netvpp import qos
 from networking_netvpp import secgroups
 
 LOG = logging.getLogger(__name__)
@@ -126,6 +127,8 @@ class NetvppMechanismDriver(api.MechanismDriver):
         journal.install_session_hooks(on_commit=self._kick)
         bindings.install()
         secgroups.subscribe()
+        # Neutron's QoS plugin (when loaded) finds the driver at its init.
+        qos.register()
         # neutron-server loads plugins, then forks workers; threads started
         # now would not exist in the children. Start them in each worker
         # after the fork, and lazily in processes that never publish
