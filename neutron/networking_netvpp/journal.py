@@ -18,6 +18,7 @@ import json
 from neutron.db import models_v2
 from neutron.db.models import l3 as l3_models
 from neutron.db.models import securitygroup as sg_models
+from neutron.db.qos import models as qos_models
 from neutron_lib.db import standard_attr
 from oslo_log import log as logging
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ SUBNET = 'subnet'
 SECURITY_GROUP = 'security_group'
 ROUTER = 'router'
 FLOATINGIP = 'floatingip'
+QOS_POLICY = 'qos_policy'
 
 CREATE = 'create'
 UPDATE = 'update'
@@ -45,6 +47,7 @@ _MODELS = {
     SECURITY_GROUP: sg_models.SecurityGroup,
     ROUTER: l3_models.Router,
     FLOATINGIP: l3_models.FloatingIP,
+    QOS_POLICY: qos_models.QosPolicy,
 }
 
 _PENDING = 'netvpp_journal_pending'

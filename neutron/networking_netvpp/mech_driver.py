@@ -30,6 +30,7 @@ from networking_netvpp import forwarder
 from networking_netvpp import hosts
 from networking_netvpp import journal
 from networking_netvpp import payloads
+from networking_netvpp import qos
 from networking_netvpp import secgroups
 from networking_netvpp import trunk
 
@@ -132,6 +133,8 @@ class NetvppMechanismDriver(api.MechanismDriver):
         # Neutron's trunk plugin (service_plugins `trunk`) finds it through
         # its AFTER_INIT event; without that plugin it stays idle.
         self.trunk_driver = trunk.NetvppTrunkDriver.create()
+        # Neutron's QoS plugin (when loaded) finds the driver at its init.
+        qos.register()
         # neutron-server loads plugins, then forks workers; threads started
         # now would not exist in the children. Start them in each worker
         # after the fork, and lazily in processes that never publish

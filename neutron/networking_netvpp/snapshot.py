@@ -16,6 +16,7 @@ from neutron_lib.plugins import directory
 from networking_netvpp import bindings
 from networking_netvpp import l3_payloads
 from networking_netvpp import payloads
+from networking_netvpp import qos
 from networking_netvpp import secgroups
 
 
@@ -41,7 +42,7 @@ def bottom_levels(context, ports):
 
 def build(networks, ports, groups, segments, levels, all_segments,
           cidrs=None, routers=(), floatingips=(), inactive=None,
-          subports=None):
+          subports=None, qos_policies=None):
     """Pure: the sync body from what was read.
 
     segments: {network_id: [static segments in Neutron's order]}
@@ -50,6 +51,7 @@ def build(networks, ports, groups, segments, levels, all_segments,
     cidrs: {subnet_id: cidr} (router interfaces carry theirs)
     inactive: {port_id: netvpp:inactive_bindings} (ports with some)
     subports: {port_id: netvpp:subport} (trunk sub-ports)
+    qos_policies: as their journal rows (qos.py); None: no QoS plugin
     """
     nets = {n['id']: n for n in networks}
     out_ports = []
@@ -61,7 +63,7 @@ def build(networks, ports, groups, segments, levels, all_segments,
             port, network, bound, segments.get(port['network_id']) or [],
             cidrs, (inactive or {}).get(port['id']),
             (subports or {}).get(port['id'])))
-    return {
+    body = {
         'networks': [payloads.network_data(n, segments.get(n['id']))
                      for n in networks],
         'ports': out_ports,
@@ -70,6 +72,9 @@ def build(networks, ports, groups, segments, levels, all_segments,
         'routers': list(routers),
         'floatingips': list(floatingips),
     }
+    if qos_policies is not None:
+        body['qos_policies'] = list(qos_policies)
+    return body
 
 
 def read(context):
@@ -94,7 +99,8 @@ def read(context):
         routers = l3_payloads.read_routers(context.session)
         fips = l3_payloads.read_floatingips(context.session)
         subports = payloads.all_subports(context.session)
+        policies = qos.read_all(context)
     return build(networks, ports, groups, segments, levels, all_segments,
                  cidrs, sorted(routers.values(), key=lambda r: r['id']),
                  sorted(fips.values(), key=lambda f: f['id']), inactive,
-                 subports)
+                 subports, policies)

@@ -28,6 +28,7 @@ const VIF_MADE_BY: Record<VifType, (tapBackend: TapBackend | undefined) => Group
 const FEATURE_NEEDS: Record<HostFeature, GroupName[]> = {
   port_security: ['acl'],
   nat: ['nat', 'ip'],
+  qos: ['policer'],
 };
 
 /**

@@ -437,7 +437,7 @@ export class Intake {
       token = Number(t);
     }
     // Routers and floating IPs came later: a driver that sends no list for them leaves them alone.
-    for (const f of ['routers', 'floatingips']) {
+    for (const f of ['routers', 'floatingips', 'qos_policies']) {
       if (b[f] !== undefined && !Array.isArray(b[f]))
         return Promise.reject(new BadRequestError(`"${f}" must be a list (or absent)`));
     }
@@ -447,6 +447,7 @@ export class Intake {
       router: (b.routers as unknown[] | undefined) ?? null,
       port: b.ports as unknown[],
       floatingip: (b.floatingips as unknown[] | undefined) ?? null,
+      qos_policy: (b.qos_policies as unknown[] | undefined) ?? null,
     };
     return this.request(() => this.syncNow(lists, token), signal);
   }
@@ -521,6 +522,7 @@ export class Intake {
       security_groups: body.security_group.length,
       routers: body.router?.length ?? null,
       floatingips: body.floatingip?.length ?? null,
+      qos_policies: body.qos_policy?.length ?? null,
       rejected: reply.rejected.length,
       written: reply.written,
       deleted: reply.deleted,

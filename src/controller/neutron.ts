@@ -75,6 +75,9 @@ export interface NeutronPort {
   'netvpp:subnets': Record<string, string>;
   /** The port's INACTIVE bindings (live migration), by host; `[]` when the driver sent none. */
   'netvpp:inactive_bindings': InactiveBinding[];
+  /** Neutron's QoS extension: the port's own policy, and its network's (null: none, or no QoS). */
+  qos_policy_id: string | null;
+  qos_network_policy_id: string | null;
   /** A trunk sub-port's membership (`trunk:subport` ports only), as the driver read it; else null. */
   'netvpp:subport': NeutronSubport | null;
 }
@@ -161,6 +164,8 @@ export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
     ),
     null,
   ),
+  qos_policy_id: nullable(uuid),
+  qos_network_policy_id: nullable(uuid),
 });
 
 export interface NeutronRule {
@@ -212,11 +217,14 @@ export const neutronSecurityGroupSchema: Check<NeutronSecurityGroup> = obj<Neutr
 export interface NeutronNetwork {
   id: string;
   mtu: number | null;
+  /** Neutron's QoS extension: the network's policy (null: none, or no QoS). */
+  qos_policy_id: string | null;
 }
 
 export const neutronNetworkSchema: Check<NeutronNetwork> = obj<NeutronNetwork>({
   id: uuid,
   mtu: nullable(int(0, 65535)),
+  qos_policy_id: nullable(uuid),
 });
 
 // ---- L3 (journaled by the netvpp L3 plugin, neutron/networking_netvpp/l3_payloads.py) --------------

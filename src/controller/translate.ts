@@ -42,6 +42,13 @@ import {
   routerPortsFollow,
 } from './translate-l3.ts';
 import {
+  networkQosOf,
+  neutronQosPolicySchema,
+  portsFollowingNetwork,
+  qosPolicyOwns,
+  withQos,
+} from './translate-qos.ts';
+import {
   type JournalRow,
   journalRowSchema,
   type NeutronNetwork,
@@ -91,6 +98,7 @@ const KIND_OF: Record<string, NeutronKind | 'subnet' | undefined> = {
   subnet: 'subnet',
   router: 'router',
   floatingip: 'floatingip',
+  qos_policy: 'qos_policy',
 };
 
 // ---- ports -----------------------------------------------------------------------------------------
@@ -416,7 +424,15 @@ function upsert(
       if (port.id !== id) throw new RowError(`data.id ${port.id} differs from resource_id ${id}`);
       const net = view.get('network', port.network_id);
       const mtu = net && net.deleted_at === null ? net.mtu : null;
-      const { ops, owns } = diffOwns(before, placeRouterPort(portOwns(port, revision, mtu), view));
+      const netQos = networkQosOf(net, port.qos_network_policy_id);
+      const after = withQos(portOwns(port, revision, mtu), port.qos_policy_id, netQos);
+      const { ops, owns } = diffOwns(before, placeRouterPort(after, view));
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
+    case 'qos_policy': {
+      const policy = dataOf(neutronQosPolicySchema, data, 'QoS policy');
+      if (policy.id !== id) throw new RowError(`data.id ${policy.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, qosPolicyOwns(policy, revision));
       return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
     }
     case 'security_group': {
@@ -429,28 +445,27 @@ function upsert(
       const net: NeutronNetwork = dataOf(neutronNetworkSchema, data, 'network');
       if (net.id !== id) throw new RowError(`data.id ${net.id} differs from resource_id ${id}`);
       if (net.mtu !== null && net.mtu < 68) throw new RowError(`invalid network: mtu ${net.mtu} is below 68`);
-      const next: NeutronRecord = { kind, id, revision, deleted_at: null, owns: {}, mtu: net.mtu };
-      const oldMtu = old && old.deleted_at === null ? old.mtu : null;
-      if (net.mtu === null || net.mtu === oldMtu) return outcome(old, next, []);
-      // An MTU change reaches every bound port of the network; each port's record follows its binding.
+      const qos = net.qos_policy_id;
+      const next: NeutronRecord = {
+        kind,
+        id,
+        revision,
+        deleted_at: null,
+        owns: {},
+        mtu: net.mtu,
+        ...(qos !== null ? { qos_policy_id: qos } : {}),
+      };
+      const live = old && old.deleted_at === null ? old : null;
+      const mtuChanged = net.mtu !== null && net.mtu !== (live?.mtu ?? null);
+      if (!mtuChanged && qos === (live?.qos_policy_id ?? null)) return outcome(old, next, []);
+      // An MTU or QoS change reaches every bound port of the network (translate-qos.ts).
       const ops: WriteOp[] = [];
-      const records: NeutronRecord[] = [];
-      for (const rec of view.portsOnNetwork(id)) {
-        const owns = { ...rec.owns };
-        let changed = false;
-        for (const [key, value] of Object.entries(rec.owns)) {
-          if (parseKey(key)?.kind !== 'portBinding') continue;
-          const b = value as PortBinding;
-          if (b.mtu === net.mtu) continue;
-          owns[key] = { ...b, mtu: net.mtu };
-          ops.push({ op: 'put', key, value: JSON.stringify(owns[key]) });
-          changed = true;
-        }
-        if (changed) {
-          const r = { ...rec, owns };
-          ops.push(recordOp(r));
-          records.push(r);
-        }
+      const records = portsFollowingNetwork(view, id, mtuChanged ? net.mtu : null, qos);
+      for (const r of records) {
+        const before = view.get('port', r.id)?.owns ?? {};
+        for (const [key, value] of Object.entries(r.owns))
+          if (before[key] !== value) ops.push({ op: 'put', key, value: JSON.stringify(value) });
+        ops.push(recordOp(r));
       }
       const last = outcome(old, next, []);
       if (last.status !== 'applied') return { status: 'applied', ops, records };

@@ -29,6 +29,8 @@ import {
 export * from './keyspace-l3.ts';
 export * from './keyspace-trunk.ts';
 import { type SubportDetails, subportDetailsSchema } from './keyspace-trunk.ts';
+export * from './keyspace-qos.ts';
+import { parseQosKey, type QosOfBinding, type QosPolicy, qosKeys, qosPolicySchema } from './keyspace-qos.ts';
 import {
   type FloatingIpDoc,
   floatingIpDocSchema,
@@ -58,9 +60,10 @@ export const VIF_TYPES: readonly VifType[] = ['vhostuser', 'tap', 'router', 'sub
  * What a host's VPP can do beyond plain L2 ports, advertised in HostState.features.
  * `port_security`: security groups and anti-spoofing (VPP's acl plugin).
  * `nat`: SNAT and floating IPs on routers (VPP's nat44_ed plugin).
+ * `qos`: bandwidth limits and DSCP marking of ports (VPP's policer plugin; docs/qos.md).
  */
-export type HostFeature = 'port_security' | 'nat';
-export const HOST_FEATURES: readonly HostFeature[] = ['port_security', 'nat'];
+export type HostFeature = 'port_security' | 'nat' | 'qos';
+export const HOST_FEATURES: readonly HostFeature[] = ['port_security', 'nat', 'qos'];
 
 /** Physnet names end up in VPP tags (64 bytes), so they are kept short. */
 export const MAX_PHYSNET_LENGTH = 32;
@@ -95,8 +98,11 @@ export interface VhostUserDetails {
   mode: 'server' | 'client';
 }
 
-/** `nodes/<host>/ports/<port_id>`: a port bound to <host>, everything the agent needs to plumb it. */
-export interface PortBinding {
+/**
+ * `nodes/<host>/ports/<port_id>`: a port bound to <host>, everything the agent needs to plumb it.
+ * Its QoS policy ids (QosOfBinding, optional) name `global/qos/<id>` objects.
+ */
+export interface PortBinding extends QosOfBinding {
   port_id: string;
   network_id: string;
   network_type: NetworkType;
@@ -266,13 +272,14 @@ export interface PortState {
 /** What the agent reports for a router or a floating IP: the same fields as for a port. */
 export type ObjectState = PortState;
 
-export type NeutronKind = 'port' | 'network' | 'security_group' | 'router' | 'floatingip';
+export type NeutronKind = 'port' | 'network' | 'security_group' | 'router' | 'floatingip' | 'qos_policy';
 export const NEUTRON_KINDS: readonly NeutronKind[] = [
   'port',
   'network',
   'security_group',
   'router',
   'floatingip',
+  'qos_policy',
 ];
 
 /**
@@ -290,6 +297,8 @@ export interface NeutronRecord {
   owns: Record<string, unknown>;
   /** Networks: the MTU from the latest network row (it wins over the copy carried by port rows). */
   mtu: number | null;
+  /** Networks: the QoS policy from the latest network row (absent: none). */
+  qos_policy_id?: string | null;
 }
 
 /**
@@ -382,6 +391,8 @@ export const portBindingSchema: Check<PortBinding> = refine(
     port_security_enabled: bool,
     allowed_address_pairs: arrayOf(allowedAddressPairSchema),
     binding_status: optional(literal(...BINDING_STATUSES), undefined),
+    qos_policy_id: optional(nullable(uuid), undefined),
+    network_qos_policy_id: optional(nullable(uuid), undefined),
     revision,
   }),
   (b) => {
@@ -528,6 +539,7 @@ export const neutronRecordSchema: Check<NeutronRecord> = obj<NeutronRecord>({
   deleted_at: nullable(isoTime),
   owns: optional(ownsSchema, {}),
   mtu: nullable(mtu),
+  qos_policy_id: optional(nullable(uuid), undefined),
 });
 
 export const syncMarkerSchema: Check<SyncMarker> = obj<SyncMarker>({
@@ -605,6 +617,7 @@ export const keys = {
   /** Held (lease-backed) by the agent of an HA router's active host; value: RouterActive. */
   routerActive: (routerId: string) => `election/routers/${seg('router id', routerId)}`,
   routerActives: `election/routers/`,
+  ...qosKeys,
 } as const;
 
 export type ParsedKey =
@@ -622,7 +635,8 @@ export type ParsedKey =
   | { kind: 'controllerLeader' }
   | { kind: 'routerActive'; routerId: string }
   | { kind: 'syncMarker' }
-  | { kind: 'resyncRequest'; host: string };
+  | { kind: 'resyncRequest'; host: string }
+  | { kind: 'qosPolicy'; policyId: string };
 
 export type KeyKind = ParsedKey['kind'];
 
@@ -650,6 +664,8 @@ export function parseKey(key: string): ParsedKey | null {
   if (p.length === 2 && a === 'election' && b === 'controller') return { kind: 'controllerLeader' };
   if (p.length === 3 && a === 'election' && b === 'routers') return { kind: 'routerActive', routerId: c };
   if (p.length === 2 && a === 'meta' && b === 'synced') return { kind: 'syncMarker' };
+  const qos = parseQosKey(p);
+  if (qos) return qos;
   if (p.length === 3 && a === 'neutron' && (NEUTRON_KINDS as string[]).includes(b))
     return { kind: 'neutronRecord', neutronKind: b as NeutronKind, id: c };
   return null;
@@ -671,6 +687,7 @@ interface ValueTypes {
   routerActive: RouterActive;
   syncMarker: SyncMarker;
   resyncRequest: ResyncRequest;
+  qosPolicy: QosPolicy;
 }
 
 /** The schema of each key kind's value. */
@@ -690,6 +707,7 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   routerActive: routerActiveSchema,
   syncMarker: syncMarkerSchema,
   resyncRequest: resyncRequestSchema,
+  qosPolicy: qosPolicySchema,
 };
 
 /** Parses and checks a stored value (a JSON string or its bytes) of the given key kind. */

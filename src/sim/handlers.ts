@@ -57,6 +57,7 @@ import { VXLAN_HANDLERS } from './vxlan.ts';
 import { LISP_HANDLERS } from './lisp.ts';
 import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
+import { POLICER_HANDLERS } from './policer.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
@@ -641,4 +642,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...PIPE_HANDLERS,
   ...ARPING_HANDLERS,
   ...NAT_HANDLERS,
+  ...POLICER_HANDLERS,
 };

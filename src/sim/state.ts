@@ -13,6 +13,7 @@ import { L2Fib } from './l2fib.ts';
 import { Lisp } from './lisp.ts';
 import { Nat44 } from './nat.ts';
 import { Pipes } from './pipe.ts';
+import { Policers } from './policer.ts';
 import type { SentArp } from './arping.ts';
 import { Routes } from './routes.ts';
 import { Vxlan } from './vxlan.ts';
@@ -40,6 +41,7 @@ export class VppState {
   readonly routes: Routes;
   readonly pipes: Pipes;
   readonly nat: Nat44;
+  readonly policers = new Policers();
   /** ARP requests the arping plugin was asked to send (arping.ts), oldest first. */
   readonly arpsSent: SentArp[] = [];
 

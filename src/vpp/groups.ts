@@ -25,6 +25,7 @@ import * as m_memclnt from './binapi/memclnt.ts';
 import * as m_nat44_ed from './binapi/nat44_ed.ts';
 import * as m_one from './binapi/one.ts';
 import * as m_pipe from './binapi/pipe.ts';
+import * as m_policer from './binapi/policer.ts';
 import * as m_tapv2 from './binapi/tapv2.ts';
 import * as m_vhost_user from './binapi/vhost_user.ts';
 import * as m_vxlan from './binapi/vxlan.ts';
@@ -32,11 +33,21 @@ import * as m_vlib from './binapi/vlib.ts';
 import * as m_vpe from './binapi/vpe.ts';
 
 /**
- * The groups netvpp knows. Next, with the features that need them: `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin), `policer` (policer
- * plugin): add the binding module (apigen) and one entry to GROUPS.
+ * The groups netvpp knows. Next, with the features that need them: `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin):
+ * add the binding module (apigen) and one entry to GROUPS.
  */
 export type GroupName =
-  'core' | 'ip' | 'vhost_user' | 'tap' | 'af_packet' | 'acl' | 'vxlan' | 'lisp' | 'nat' | 'arping';
+  | 'core'
+  | 'ip'
+  | 'vhost_user'
+  | 'tap'
+  | 'af_packet'
+  | 'acl'
+  | 'vxlan'
+  | 'lisp'
+  | 'nat'
+  | 'arping'
+  | 'policer';
 
 export interface MessageGroup {
   readonly name: string;
@@ -159,6 +170,14 @@ const arping: KnownGroup = {
   messages: defsOf(m_arping),
 };
 
+const policer: KnownGroup = {
+  name: 'policer',
+  description: 'policers (QoS: bandwidth limits and DSCP marking of ports)',
+  required: false,
+  provider: 'the policer plugin (policer.api.json)',
+  messages: defsOf(m_policer),
+};
+
 /** Every group, core first. */
 export const GROUPS: readonly KnownGroup[] = [
   core,
@@ -171,6 +190,7 @@ export const GROUPS: readonly KnownGroup[] = [
   lisp,
   nat,
   arping,
+  policer,
 ];
 
 /** Availability of each group on one VPP, as the client found it at its last connect. */

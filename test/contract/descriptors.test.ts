@@ -17,6 +17,7 @@ import { readActual, type ActualState } from '../../src/agent/engine/actual.ts';
 import { Reconciler } from '../../src/agent/engine/reconciler.ts';
 import { RecordingHostNet } from '../../src/agent/host-net.ts';
 import {
+  ACTION,
   ALL_KINDS,
   compare,
   descriptorOf,
@@ -385,6 +386,21 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     changedDeps: (_w, id) => [leidOf(id, 9103, 'fa:16:3e:00:01:02')],
     // The peer moved to another VTEP, and the local end to another port.
     changed: (o) => ({ ...o, rloc: '198.51.100.3', local: 'fa:16:3e:00:01:02' }),
+  },
+  policer: {
+    deps: (w, id) => [portOf(w, id)],
+    obj: (_w, id) => ({
+      kind: 'policer',
+      key: `policer-in:${id}`,
+      iface: `port:${id}`,
+      dir: 'in',
+      cir: 10_000,
+      cb: 12_500,
+      conform: ACTION.transmit,
+      exceed: ACTION.drop,
+    }),
+    // A new rate and DSCP marking: policer_update in place, the binding untouched.
+    changed: (o) => ({ ...o, cir: 20_000, cb: 25_000, conform: ACTION.mark(46) }),
   },
   arpterm: {
     deps: (_w, id) => [bdOf(id, 4011)],

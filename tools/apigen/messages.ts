@@ -74,6 +74,16 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'nat44_add_del_static_mapping_v2',
     'nat44_static_mapping_dump',
   ],
+  // QoS of ports (docs/qos.md): a policer per port and direction, found again by its name (its dump
+  // carries no index), bound by name and deleted by name; changed in place by index.
+  policer: [
+    'policer_add',
+    'policer_add_del',
+    'policer_update',
+    'policer_input',
+    'policer_output',
+    'policer_dump',
+  ],
   // HA routers: the new active host announces its addresses and floating IPs (gratuitous ARP).
   arping: ['arping'],
   acl: [

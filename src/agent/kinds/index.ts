@@ -27,6 +27,7 @@ import {
   type NatSmObj,
 } from './nat.ts';
 import { pipe, pipel2, type PipeL2Obj, type PipeObj } from './pipe.ts';
+import { policer, type PolicerObj } from './policer.ts';
 import { port, type PortObj } from './port.ts';
 import { rif, type RifObj } from './rif.ts';
 import { rifaddr, type RifAddrObj } from './rifaddr.ts';
@@ -79,7 +80,8 @@ export type VppObject =
   | NatEnableObj
   | NatIfObj
   | NatPoolObj
-  | NatSmObj;
+  | NatSmObj
+  | PolicerObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -120,6 +122,7 @@ export const KINDS: Registry = {
   natif,
   natpool,
   natsm,
+  policer,
 };
 
 /** The descriptor of an object's kind. */
@@ -206,6 +209,8 @@ export type {
   VlanObj,
 };
 export type { PortVif } from './port.ts';
+export type { PolicerObj } from './policer.ts';
+export { ACTION, policerKey, type PolicerAction, type PolicerDir } from './policer.ts';
 export { aclbindKey } from './aclbind.ts';
 export { arptermKey } from './arpterm.ts';
 export { l2fibKey } from './l2fib.ts';

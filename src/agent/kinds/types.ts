@@ -16,7 +16,8 @@ export interface ObjectBase {
 export type Change = 'same' | 'update' | 'replace';
 
 /** The numbering a handle belongs to (two kinds with the same space share one index map). */
-export type HandleSpace = 'sw_if_index' | 'bd_id' | 'acl_index' | 'macip_acl_index' | 'table_id';
+export type HandleSpace =
+  'sw_if_index' | 'bd_id' | 'acl_index' | 'macip_acl_index' | 'table_id' | 'policer_index';
 
 /**
  * How netvpp knows an object is its own:

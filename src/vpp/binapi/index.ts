@@ -11,6 +11,7 @@ import * as m_memclnt from './memclnt.ts';
 import * as m_nat44_ed from './nat44_ed.ts';
 import * as m_one from './one.ts';
 import * as m_pipe from './pipe.ts';
+import * as m_policer from './policer.ts';
 import * as m_tapv2 from './tapv2.ts';
 import * as m_vhost_user from './vhost_user.ts';
 import * as m_vlib from './vlib.ts';
@@ -28,6 +29,7 @@ export * from './memclnt.ts';
 export * from './nat44_ed.ts';
 export * from './one.ts';
 export * from './pipe.ts';
+export * from './policer.ts';
 export * from './tapv2.ts';
 export * from './vhost_user.ts';
 export * from './vlib.ts';
@@ -183,6 +185,18 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_nat44_ed.nat44_add_del_static_mapping_v2_reply,
   m_nat44_ed.nat44_static_mapping_dump,
   m_nat44_ed.nat44_static_mapping_details,
+  m_policer.policer_add,
+  m_policer.policer_add_reply,
+  m_policer.policer_add_del,
+  m_policer.policer_add_del_reply,
+  m_policer.policer_update,
+  m_policer.policer_update_reply,
+  m_policer.policer_input,
+  m_policer.policer_input_reply,
+  m_policer.policer_output,
+  m_policer.policer_output_reply,
+  m_policer.policer_dump,
+  m_policer.policer_details,
   m_arping.arping,
   m_arping.arping_reply,
   m_acl.acl_plugin_get_version,

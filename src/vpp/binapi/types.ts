@@ -480,6 +480,86 @@ export const NatConfigFlags = {
 } as const;
 export const E_nat_config_flags: TypeRef = { kind: 'enum', name: 'nat_config_flags', t: 'u8' };
 
+/** enum sse2_qos_rate_type (u8) */
+export const Sse2QosRateType = {
+  SSE2_QOS_RATE_API_KBPS: 0,
+  SSE2_QOS_RATE_API_PPS: 1,
+  SSE2_QOS_RATE_API_INVALID: 2,
+} as const;
+export const E_sse2_qos_rate_type: TypeRef = { kind: 'enum', name: 'sse2_qos_rate_type', t: 'u8' };
+
+/** enum sse2_qos_round_type (u8) */
+export const Sse2QosRoundType = {
+  SSE2_QOS_ROUND_API_TO_CLOSEST: 0,
+  SSE2_QOS_ROUND_API_TO_UP: 1,
+  SSE2_QOS_ROUND_API_TO_DOWN: 2,
+  SSE2_QOS_ROUND_API_INVALID: 3,
+} as const;
+export const E_sse2_qos_round_type: TypeRef = { kind: 'enum', name: 'sse2_qos_round_type', t: 'u8' };
+
+/** enum sse2_qos_policer_type (u8) */
+export const Sse2QosPolicerType = {
+  SSE2_QOS_POLICER_TYPE_API_1R2C: 0,
+  SSE2_QOS_POLICER_TYPE_API_1R3C_RFC_2697: 1,
+  SSE2_QOS_POLICER_TYPE_API_2R3C_RFC_2698: 2,
+  SSE2_QOS_POLICER_TYPE_API_2R3C_RFC_4115: 3,
+  SSE2_QOS_POLICER_TYPE_API_2R3C_RFC_MEF5CF1: 4,
+  SSE2_QOS_POLICER_TYPE_API_MAX: 5,
+} as const;
+export const E_sse2_qos_policer_type: TypeRef = { kind: 'enum', name: 'sse2_qos_policer_type', t: 'u8' };
+
+/** enum sse2_qos_action_type (u8) */
+export const Sse2QosActionType = {
+  SSE2_QOS_ACTION_API_DROP: 0,
+  SSE2_QOS_ACTION_API_TRANSMIT: 1,
+  SSE2_QOS_ACTION_API_MARK_AND_TRANSMIT: 2,
+} as const;
+export const E_sse2_qos_action_type: TypeRef = { kind: 'enum', name: 'sse2_qos_action_type', t: 'u8' };
+
+export interface Sse2QosAction {
+  type: number;
+  dscp: number;
+}
+export const T_sse2_qos_action: TypeRef = {
+  kind: 'struct',
+  name: 'sse2_qos_action',
+  fields: [
+    { name: 'type', type: E_sse2_qos_action_type },
+    { name: 'dscp', type: { kind: 'scalar', t: 'u8' } },
+  ],
+};
+
+export interface PolicerConfig {
+  cir: number;
+  eir: number;
+  cb: bigint;
+  eb: bigint;
+  rate_type: number;
+  round_type: number;
+  type: number;
+  color_aware: boolean;
+  conform_action: Sse2QosAction;
+  exceed_action: Sse2QosAction;
+  violate_action: Sse2QosAction;
+}
+export const T_policer_config: TypeRef = {
+  kind: 'struct',
+  name: 'policer_config',
+  fields: [
+    { name: 'cir', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'eir', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'cb', type: { kind: 'scalar', t: 'u64' } },
+    { name: 'eb', type: { kind: 'scalar', t: 'u64' } },
+    { name: 'rate_type', type: E_sse2_qos_rate_type },
+    { name: 'round_type', type: E_sse2_qos_round_type },
+    { name: 'type', type: E_sse2_qos_policer_type },
+    { name: 'color_aware', type: { kind: 'scalar', t: 'bool' } },
+    { name: 'conform_action', type: T_sse2_qos_action },
+    { name: 'exceed_action', type: T_sse2_qos_action },
+    { name: 'violate_action', type: T_sse2_qos_action },
+  ],
+};
+
 /** enum acl_action (u8) */
 export const AclAction = {
   ACL_ACTION_API_DENY: 0,
