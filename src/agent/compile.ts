@@ -7,7 +7,7 @@
 // binding is invalid (they stay exactly as they are, so a bad write can't tear down a working port and
 // a restart behaves like the running agent), and ACL settings that can't be computed yet (a group
 // still loading or missing). And per port: which keys must be in place for it to be ready.
-import type { SecurityGroup } from '../model/keyspace.ts';
+import { effectiveQosPolicy, type SecurityGroup } from '../model/keyspace.ts';
 import { parseAclTag } from './secgroups/index.ts';
 import type { DesiredState } from './desired.ts';
 import type { TapBackend, VxlanConfig } from './config.ts';
@@ -15,6 +15,7 @@ import { GroupStep, groupLookup } from './compile-groups.ts';
 import { NetworkStep } from './compile-networks.ts';
 import { SharedObjects } from './compile-refs.ts';
 import { L3Step } from './compile-l3.ts';
+import { qosUnit } from './compile-qos.ts';
 import { networkType } from './nettypes/index.ts';
 import {
   aclbindKey,
@@ -23,6 +24,7 @@ import {
   macipbindKey,
   macipKey,
   MAX_BD_ID,
+  policerKey,
   portKey,
   portOfKey,
   preferredBdId,
@@ -107,6 +109,8 @@ export interface CompileChanges {
   /** Router documents and floating IPs put or deleted. */
   routers?: ReadonlySet<string>;
   fips?: ReadonlySet<string>;
+  /** QoS policies whose value, or whether it is loaded, changed. */
+  qos?: ReadonlySet<string>;
 }
 
 /** The keys of a port's own objects (only that port adds them), in the order readiness lists them. */
@@ -125,6 +129,8 @@ const portKeys = (portId: string): string[] => {
     macipKey(portId),
     etypeKey(portId),
     tagdropKey(portId),
+    policerKey(portId, 'in'),
+    policerKey(portId, 'out'),
   ];
 };
 
@@ -165,6 +171,9 @@ export class HostCompiler {
   /** Trunk sub-ports by parent port, and each sub-port's parent (a parent's change redoes them). */
   private subports = new Map<string, Set<string>>();
   private parentOf = new Map<string, string>();
+  /** QoS policy id → the ports using it (a change to the policy redoes them). */
+  private qosUsers = new Map<string, Set<string>>();
+  private qosOf = new Map<string, string>();
 
   constructor(
     readonly opts: CompileOptions,
@@ -220,6 +229,8 @@ export class HostCompiler {
     this.l3 = new L3Step();
     this.subports = new Map();
     this.parentOf = new Map();
+    this.qosUsers = new Map();
+    this.qosOf = new Map();
     const changes = {
       ports: new Set(state.bindings.keys()),
       groups: new Set<string>(),
@@ -257,6 +268,7 @@ export class HostCompiler {
 
     // 2. Groups whose face changed: the ports naming them.
     this.groups.begin(state, changes.groups, redo);
+    for (const p of changes.qos ?? []) for (const port of this.qosUsers.get(p) ?? []) redo.add(port);
 
     // 3. Ports.
     for (const portId of redo) {
@@ -391,9 +403,27 @@ export class HostCompiler {
     }
     c.ports.delete(portId);
     c.frozenPorts.delete(portId);
+    const oldQos = this.qosOf.get(portId);
+    if (oldQos !== undefined) {
+      this.qosUsers.get(oldQos)?.delete(portId);
+      this.qosOf.delete(portId);
+    }
     if (f.plan === null) return;
 
     const unit = portUnit(portId, f, this.networks.outcome(portId));
+    const qos = f.b ? effectiveQosPolicy(f.b) : null;
+    if (f.b && qos !== null) {
+      let users = this.qosUsers.get(qos);
+      if (!users) this.qosUsers.set(qos, (users = new Set()));
+      users.add(portId);
+      this.qosOf.set(portId, qos);
+      // Only a port with an interface of its own gets policers (not a router's BVI).
+      if (unit.objects.some((o) => o.kind === 'port')) {
+        const q = qosUnit(f.b, portKey(portId), state, f.plan);
+        unit.objects.push(...q.objects);
+        unit.frozen.push(...q.frozen);
+      }
+    }
     c.ports.set(portId, f.plan);
     if (f.invalid) c.frozenPorts.add(portId);
     for (const o of unit.objects) {

@@ -14,9 +14,11 @@ import {
   type PortBinding,
   type RouterDoc,
   type SecurityGroup,
+  effectiveQosPolicy,
 } from '../model/keyspace.ts';
 import { type Opener, opener, type Verifier } from '../model/signing.ts';
 import { OverlayState } from './desired-overlay.ts';
+import { QosState } from './desired-qos.ts';
 
 /** Network types whose segment spans hosts through etcd (their ports and peers are watched). */
 const OVERLAY_TYPES: ReadonlySet<NetworkType> = new Set<NetworkType>(OVERLAY_NETWORK_TYPES);
@@ -38,6 +40,8 @@ export interface DesiredChanges {
   /** Router documents and floating IPs put or deleted. */
   routers: Set<string>;
   fips: Set<string>;
+  /** QoS policies whose value, or whether it is loaded, changed. */
+  qos: Set<string>;
 }
 
 const noChanges = (full: boolean): DesiredChanges => ({
@@ -48,6 +52,7 @@ const noChanges = (full: boolean): DesiredChanges => ({
   overlays: new Set(),
   routers: new Set(),
   fips: new Set(),
+  qos: new Set(),
 });
 
 /** Best-effort Neutron revision of a value that failed validation, for the port state. */
@@ -117,6 +122,8 @@ export class DesiredState {
 
   /** The overlay networks this host has ports on: their ports everywhere and their peers' VTEPs. */
   readonly overlay: OverlayState;
+  /** The QoS policies this host's ports use (global/qos/<id>). */
+  readonly qos: QosState;
   /** Checks each desired value's signature before it is decoded (as is when signing is off). */
   readonly open: Opener;
 
@@ -136,6 +143,7 @@ export class DesiredState {
       return r;
     };
     this.overlay = new OverlayState(host, () => this.version++, this.open);
+    this.qos = new QosState(() => this.version++, this.open);
   }
 
   /** The changes since the last call (the first call says `full`). */
@@ -143,6 +151,7 @@ export class DesiredState {
     const c = this.changes;
     this.changes = noChanges(false);
     c.overlays = this.overlay.takeChanged();
+    c.qos = this.qos.takeChanged();
     return c;
   }
 
@@ -160,6 +169,7 @@ export class DesiredState {
     this.routers.clear();
     this.fips.clear();
     this.named.clear();
+    this.qos.clearNames();
     this.overlayNets.clear();
     for (const kv of kvs) this.putHost(kv.key, kv.value);
     this.changes.full = true;
@@ -238,6 +248,7 @@ export class DesiredState {
   /** Counts the groups (and overlay network) a binding names in or out (see interest()). */
   private name(e: Entry<PortBinding> | undefined, d: 1 | -1): void {
     if (!e?.ok) return;
+    this.qos.name(effectiveQosPolicy(e.value), d);
     if (OVERLAY_TYPES.has(e.value.network_type)) {
       const net = e.value.network_id;
       const n = (this.overlayNets.get(net) ?? 0) + d;

@@ -2,7 +2,8 @@
 // marker meta/synced (one stream, so a reset of etcd is seen once for both); then, each started when
 // a local port first needs it and stopped a while after the last need goes: one per security group
 // (its definition and remote-group membership), one per overlay network (its ports on every host)
-// and one per peer host of those networks (its alive key, for its VTEP). So the agent receives its
+// and one per peer host of those networks (its alive key, for its VTEP), one per QoS policy (its
+// global/qos/<id> object). So the agent receives its
 // own host's keys and only the global objects its ports reference — never every change in the cloud.
 import { keys } from '../model/keyspace.ts';
 import { watchPrefixes, type PrefixWatcher, type Store, type WatchEvent } from '../store/index.ts';
@@ -23,6 +24,7 @@ export class DesiredFeed {
   private readonly groups: WatchSet;
   private readonly overlays: WatchSet;
   private readonly peers: WatchSet;
+  private readonly qos: WatchSet;
   private hostLoaded = false;
   private hostConnected = false;
   private closed = false;
@@ -31,7 +33,7 @@ export class DesiredFeed {
   private waiters: (() => void)[] = [];
   readonly gate: SyncGate;
   /** etcd events received (puts, deletes and re-reads), by watch: what this agent is woken for. */
-  readonly events = { host: 0, groups: 0, overlays: 0, peers: 0 };
+  readonly events = { host: 0, groups: 0, overlays: 0, peers: 0, qos: 0 };
 
   constructor(
     private readonly store: Store,
@@ -90,6 +92,25 @@ export class DesiredFeed {
       },
       dropAfterMs,
     });
+    const qos = desired.qos;
+    this.qos = new WatchSet(store, log, {
+      what: 'QoS policy',
+      prefixes: (id) => [keys.qosPolicy(id)],
+      onEvent: (id, ev) => {
+        if (ev.type === 'connection') return;
+        this.events.qos++;
+        if (ev.type === 'resync') {
+          qos.reset(id, ev.kvs);
+          if (ev.reason !== 'initial') this.desired.markFull();
+        } else qos.event(id, ev);
+        this.changed();
+      },
+      onDrop: (id) => {
+        qos.drop(id);
+        this.changed();
+      },
+      dropAfterMs,
+    });
   }
 
   start(): void {
@@ -112,6 +133,7 @@ export class DesiredFeed {
     for (const n of nets) if (!this.desired.overlay.loaded.has(n)) return false;
     for (const h of this.desired.overlay.peersOf(nets))
       if (!this.desired.overlay.loadedPeers.has(h)) return false;
+    for (const p of this.desired.qos.interest()) if (!this.desired.qos.loaded.has(p)) return false;
     return true;
   }
 
@@ -212,11 +234,18 @@ export class DesiredFeed {
     this.groups.update(() => this.desired.interest());
     this.overlays.update(() => this.desired.overlayInterest());
     this.peers.update(() => this.desired.peerInterest());
+    this.qos.update(() => this.desired.qos.interest());
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.host?.close(), this.groups.close(), this.overlays.close(), this.peers.close()]);
+    await Promise.all([
+      this.host?.close(),
+      this.groups.close(),
+      this.overlays.close(),
+      this.peers.close(),
+      this.qos.close(),
+    ]);
     for (const r of this.waiters) r();
     this.waiters = [];
   }

@@ -29,6 +29,7 @@ export function hostGrants(host: string): Grant[] {
     { key: keys.secGroups, prefix: true, access: 'read', why: 'security groups its ports use' },
     { key: keys.remoteGroups, prefix: true, access: 'read', why: 'remote-group members its rules use' },
     { key: keys.overlays, prefix: true, access: 'read', why: 'ports of its overlay networks' },
+    { key: keys.qosPolicies, prefix: true, access: 'read', why: 'QoS policies its ports use' },
     // etcd grants ranges, not patterns: `state/*/alive` can only be had as all of state/.
     { key: keys.state, prefix: true, access: 'read', why: "peers' liveness (their VTEPs)" },
     // As a prefix: the agent's watcher lists and watches it as one (nothing else starts with it).

@@ -6,6 +6,7 @@
 import { SimServer, type CrashOptions, type SimOptions, type WriteHook } from './server.ts';
 
 import type { Ingress, VlanTag } from './ethernet.ts';
+import type { PolicerDirection } from './policer.ts';
 
 export type { SimOptions, CrashOptions, WriteHook, WriteSeen } from './server.ts';
 export type { Ingress, VlanTag } from './ethernet.ts';
@@ -54,6 +55,11 @@ export interface Sim {
   disconnectGuest(sockFilename: string): boolean;
   /** Where ethernet-input puts a frame with these VLAN tags received on `swIfIndex` (ethernet.ts). */
   ingress(swIfIndex: number, tags: readonly VlanTag[]): Ingress;
+  /**
+   * The policer an interface names in a direction (rx: policer_input, tx: policer_output): its name,
+   * `freed` when it names a deleted policer (deleted without being unbound first), null for none.
+   */
+  policerOn(swIfIndex: number, dir: PolicerDirection): string | 'freed' | null;
 }
 
 export async function startSimulator(opts: SimOptions): Promise<Sim> {
@@ -82,5 +88,11 @@ export async function startSimulator(opts: SimOptions): Promise<Sim> {
     connectGuest: (p) => server.connectGuest(p),
     disconnectGuest: (p) => server.disconnectGuest(p),
     ingress: (i, t) => server.ingress(i, t),
+    policerOn: (i, dir) => {
+      const p = server.state.policers;
+      const index = p.boundTo(i, dir);
+      if (index === undefined) return null;
+      return p.get(index)?.name ?? 'freed';
+    },
   };
 }
