@@ -67,7 +67,7 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
       dhcp.start();
       await dhcp.waitAlive((m, p) => neutron.api(m, p));
     },
-    { timeout: 300_000 },
+    { timeout: 600_000 },
   );
   after(async () => {
     for (const g of guests) await g.stop();
@@ -205,6 +205,7 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
       const r = spawnSync('sh', ['-c', VPP_RESTART], { encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.status, 0, `${VPP_RESTART}: ${r.stderr}`);
       const restarted = Date.now();
+      await (stack?.agents.get(HOST) as AgentNode).vppRestarted();
       await waitFor(
         'a ping between the guests to get through',
         async () => ((await a.ping(ports[1].fixed_ips[0].ip_address, 1)) === 1 ? true : undefined),

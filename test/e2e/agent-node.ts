@@ -149,6 +149,26 @@ export class AgentNode {
     this.agent.start();
   }
 
+  /**
+   * After a restart of a real VPP: the operator reconnects (retrying while VPP starts) and makes the
+   * node's uplinks again, as an operator's VPP start-up configuration would.
+   */
+  async vppRestarted(limitMs = 120_000): Promise<void> {
+    const op = this.operator as VppClient;
+    const until = Date.now() + limitMs;
+    for (;;) {
+      try {
+        await op.reconnect();
+        break;
+      } catch (e) {
+        if (Date.now() > until) throw e;
+        await sleep(250);
+      }
+    }
+    await this.ensureLoop(0, '02:fe:00:00:00:01');
+    if (this.o.vtep) await this.ensureLoop(1, '02:fe:00:00:00:02');
+  }
+
   /** A loopback of the operator's (a real VPP may still have it from an earlier run). */
   private async ensureLoop(instance: number, mac: string): Promise<void> {
     const op = this.operator as VppClient;

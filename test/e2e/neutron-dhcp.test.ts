@@ -102,7 +102,7 @@ describe("Neutron's DHCP agent on netvpp (interface driver, RPC, simulator)", { 
       dhcp.start();
       await dhcp.waitAlive((m, p) => neutron.api(m, p));
     },
-    { timeout: 300_000 },
+    { timeout: 600_000 },
   );
   after(async () => {
     await dhcp?.destroy();
