@@ -2,7 +2,9 @@
 # Installs what netvpp's tests and demo need on Debian 12: etcd (tests and the demo start their
 # own), openssl (TLS tests), ethtool (veth-backed tap ports), chromium (the dashboard test), systemd
 # (systemd-analyze checks the units; present on any Debian 12 machine, absent in container images),
-# Neutron + MariaDB (the end-to-end suite) and the npm packages.
+# Neutron + MariaDB (the end-to-end suite), the real-guest kit's packages (qemu-system-x86,
+# linux-image-amd64, busybox-static, cpio, kmod, socat: test/dataplane/guest.ts; not for the demo)
+# and the npm packages.
 # Idempotent, and quick when everything is present.
 #   --demo   skip Neutron unless it is installed already (the demo runs without it)
 set -euo pipefail
@@ -17,7 +19,10 @@ missing=()
 # chromium: the dashboard test's headless browser (driven by playwright-core; not for the demo).
 browser=chromium
 [ "$demo" = 1 ] && browser=""
-for p in etcd-server openssl ethtool systemd $browser; do
+# the guest kit (test/dataplane/guest.ts): a QEMU guest booting Debian's kernel from a busybox initramfs
+guest="qemu-system-x86 linux-image-amd64 busybox-static cpio kmod socat"
+[ "$demo" = 1 ] && guest=""
+for p in etcd-server openssl ethtool systemd $browser $guest; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -77,12 +77,32 @@ OPTS = [
 ]
 
 
+# The interface driver of Neutron's agents (networking_netvpp.interface),
+# section [netvpp] of the agent's configuration (dhcp_agent.ini).
+INTERFACE_GROUP = 'netvpp'
+
+INTERFACE_OPTS = [
+    cfg.FloatOpt('plug_timeout', default=60.0, min=0,
+                 help='Seconds plug() waits for the netvpp agent to make a '
+                      'port\'s interface (after Neutron bound the port to '
+                      'this host). On time-out the DHCP agent logs the error '
+                      'and tries again at its next resync.'),
+    cfg.FloatOpt('plug_poll_interval', default=0.25, min=0.01,
+                 help='Seconds between looks for the interface while '
+                      'plug() waits.'),
+]
+
+
 def register_opts(conf=cfg.CONF):
     conf.register_opts(OPTS, GROUP)
 
 
+def register_interface_opts(conf=cfg.CONF):
+    conf.register_opts(INTERFACE_OPTS, INTERFACE_GROUP)
+
+
 def list_opts():
-    return [(GROUP, OPTS)]
+    return [(GROUP, OPTS), (INTERFACE_GROUP, INTERFACE_OPTS)]
 
 
 def get():

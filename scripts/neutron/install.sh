@@ -1,13 +1,14 @@
 #!/bin/bash
 # Install what the Neutron end-to-end tests and the demo need, from Debian only:
-# neutron-server (Zed) with python3-neutron, the openstack CLI and MariaDB; then the
+# neutron-server (Zed) with python3-neutron, the openstack CLI and MariaDB, Neutron's DHCP agent
+# (with dnsmasq) and RabbitMQ for its RPC (tests start their own broker); then the
 # netvpp ML2 driver from neutron/ as an editable package into Debian's python3.
 # Idempotent: when everything is present it only re-checks (about a second).
 # Needs root and apt. Usage: scripts/neutron/install.sh [--no-driver]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3   # Debian's python; a pyenv shim on PATH has no Neutron
-PKGS="neutron-server python3-neutron python3-openstackclient mariadb-server"
+PKGS="neutron-server python3-neutron python3-openstackclient mariadb-server neutron-dhcp-agent rabbitmq-server"
 T0=$(date +%s)
 log() { echo "[neutron-install +$(($(date +%s) - T0))s] $*"; }
 
@@ -25,7 +26,8 @@ else
   [ "$(id -u)" = 0 ] || { echo "install.sh: must run as root (apt-get)" >&2; exit 1; }
   created_policy=
   if [ ! -e /usr/sbin/policy-rc.d ]; then
-    # keep maintainer scripts from starting MariaDB / neutron-api: nothing would record their PIDs
+    # keep maintainer scripts from starting MariaDB / neutron-api / the DHCP agent / RabbitMQ:
+    # nothing would record their PIDs
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d
     created_policy=1

@@ -14,6 +14,8 @@
 #   NEUTRON_PORT            API port (default 9696)    NEUTRON_DB_PORT  MariaDB port (default 13306)
 #   NETVPP_VHOST_DIR        vhost-user socket directory for binding:vif_details
 #                           (default /var/run/netvpp/vhost)
+#   NETVPP_TRANSPORT_URL    oslo.messaging transport (default fake://: no RPC between
+#                           processes); a rabbit:// URL turns the DHCP agent notifications on
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ETC_SRC=$ROOT/scripts/neutron/etc
@@ -22,6 +24,8 @@ API_PORT=${NEUTRON_PORT:-9696}
 DB_PORT=${NEUTRON_DB_PORT:-13306}
 CONTROLLER_URL=${NETVPP_CONTROLLER_URL:-http://127.0.0.1:9797}
 SOCKET_DIR=${NETVPP_VHOST_DIR:-/var/run/netvpp/vhost}
+TRANSPORT_URL=${NETVPP_TRANSPORT_URL:-fake://}
+DHCP_NOTIFY=true; [ "$TRANSPORT_URL" = fake:// ] && DHCP_NOTIFY=false
 PY=/usr/bin/python3
 SHM=/dev/shm; [ -d $SHM ] || SHM=${TMPDIR:-/tmp}
 T0=$(date +%s%N)
@@ -45,6 +49,7 @@ render() {  # template → file, replacing @VARS@
   sed -e "s|@DATADIR@|$DATADIR|g" -e "s|@DB_PORT@|$DB_PORT|g" -e "s|@API_PORT@|$API_PORT|g" \
       -e "s|@ETC@|$WORK/etc|g" -e "s|@WORK@|$WORK|g" -e "s|@DEBUG@|${NEUTRON_DEBUG:-false}|g" \
       -e "s|@CONTROLLER_URL@|$CONTROLLER_URL|g" -e "s|@SOCKET_DIR@|$SOCKET_DIR|g" \
+      -e "s|@TRANSPORT_URL@|$TRANSPORT_URL|g" -e "s|@DHCP_AGENT_NOTIFICATION@|$DHCP_NOTIFY|g" \
       -e "s|@TOKEN_FILE@|${NETVPP_CONTROLLER_TOKEN_FILE:-}|g" -e "s|@CA_FILE@|${NETVPP_CONTROLLER_CA_FILE:-}|g" "$ETC_SRC/$1" > "$2"
   ! grep -q '@[A-Z_]*@' "$2" || die "unfilled placeholder in $2"
 }

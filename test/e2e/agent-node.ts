@@ -1,11 +1,12 @@
 // One compute node for end-to-end tests: a VPP simulator with the operator's uplink, the real netvpp
 // agent (src/agent) with its own etcd client, and a stand-in for Nova/QEMU that connects a guest to the vhost-user socket of every vhost-user
 // port bound to the node (the agent reports such a port ready only once its guest is there).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from '../../src/agent/agent.ts';
-import { RecordingHostNet } from '../../src/agent/host-net.ts';
+import { linuxHostNet, RecordingHostNet, type HostNet } from '../../src/agent/host-net.ts';
 import { decodeValue, keys, PREFIX } from '../../src/model/keyspace.ts';
 import { loadVerifier } from '../../src/model/signing.ts';
 import { startSimulator, type Sim } from '../../src/sim/index.ts';
@@ -37,6 +38,25 @@ export interface AgentNodeOptions {
   withoutGroups?: GroupName[];
   /** `[security] verify_keys`: the agent takes only desired state signed by these keys. */
   verifyKeys?: string;
+  /** `veth`: tap ports are veth pairs in the kernel (removed again at stop); default: VPP taps only. */
+  tapBackend?: 'veth';
+  /** A real VPP (its API socket) instead of a simulator; the node's uplink loop0 must not exist yet. */
+  vppSocket?: string;
+}
+
+/** The kernel's veth pairs, each one made remembered so stop() removes what the test left. */
+function trackedHostNet(made: Set<string>): HostNet {
+  const real = linuxHostNet();
+  return {
+    async ensureVeth(nsSide, vppSide, mac, mtu) {
+      made.add(vppSide);
+      await real.ensureVeth(nsSide, vppSide, mac, mtu);
+    },
+    async deleteVeth(vppSide) {
+      await real.deleteVeth(vppSide);
+      made.delete(vppSide);
+    },
+  };
 }
 
 /** The VPP interface that carries a node's VXLAN tunnels. */
@@ -51,6 +71,8 @@ export class AgentNode {
   private store: Store | undefined;
   private agentStore: Store | undefined;
   private stopped = false;
+  private readonly veths = new Set<string>();
+  private socket = '';
 
   constructor(private readonly o: AgentNodeOptions) {}
 
@@ -60,48 +82,27 @@ export class AgentNode {
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'netvpp-e2e-sim-'));
-    this.sim = await startSimulator({
-      socket: join(this.dir, 'api.sock'),
-      withoutGroups: this.o.withoutGroups,
-    });
-    this.operator = await VppClient.connect({ socket: this.sim.socket, name: 'operator' });
-    // the operator's uplink: every physnet of this node is carried by it
-    await this.operator.request(create_loopback_instance, {
-      mac_address: '02:fe:00:00:00:01',
-      is_specified: true,
-      user_instance: 0,
-    });
-    if (this.o.vtep)
-      await this.operator.request(create_loopback_instance, {
-        mac_address: '02:fe:00:00:00:02',
-        is_specified: true,
-        user_instance: 1,
+    if (!this.o.vppSocket)
+      this.sim = await startSimulator({
+        socket: join(this.dir, 'api.sock'),
+        withoutGroups: this.o.withoutGroups,
       });
+    const socket = this.o.vppSocket ?? (this.sim as Sim).socket;
+    this.operator = await VppClient.connect({ socket, name: 'operator' });
+    // the operator's uplink: every physnet of this node is carried by it
+    await this.ensureLoop(0, '02:fe:00:00:00:01');
+    if (this.o.vtep) await this.ensureLoop(1, '02:fe:00:00:00:02');
     // The agent's store is opened here with the keyspace's namespace: Agent opens its own without one
     // (keys at the etcd root, which the controller never sees). TODO(lead): drop `store` once the
     // agent opens its store with `namespace: PREFIX` itself.
     this.agentStore = openStore({ endpoints: this.o.etcdEndpoints, namespace: PREFIX });
-    this.agent = new Agent(
-      {
-        host: this.o.host,
-        etcd: { endpoints: this.o.etcdEndpoints },
-        vppSocket: this.sim.socket,
-        physnets: new Map(this.o.physnets.map((p) => [p, UPLINK])),
-        vhostUserDir: this.o.vhostUserDir,
-        tapBackend: 'tap',
-        tapBackendSetting: 'tap',
-        logLevel: 'warn',
-        health: null,
-        configFile: null,
-        vxlan: this.o.vtep ? { localIp: this.o.vtep, underlay: { name: UNDERLAY, prefixLen: 24 } } : null,
-        verifier: this.o.verifyKeys ? loadVerifier([this.o.verifyKeys]) : null,
-      },
-      { hostNet: new RecordingHostNet(), livenessTtlSec: 5, store: this.agentStore },
-    );
+    this.socket = socket;
+    this.agent = this.makeAgent();
     this.agent.start();
 
     // Nova boots the VM: QEMU (the vhost-user server) gets its guest going on the socket.
     const sim = this.sim;
+    if (!sim) return; // a real VPP: the test boots its own guests
     const store = (this.store = openStore({ endpoints: this.o.etcdEndpoints, namespace: PREFIX }));
     this.hypervisor = watchPrefixes(store, {
       prefixes: [keys.hostPortBindings(this.o.host)],
@@ -115,6 +116,69 @@ export class AgentNode {
       },
     });
     await this.hypervisor.ready;
+  }
+
+  private makeAgent(): Agent {
+    return new Agent(
+      {
+        host: this.o.host,
+        etcd: { endpoints: this.o.etcdEndpoints },
+        vppSocket: this.socket,
+        physnets: new Map(this.o.physnets.map((p) => [p, UPLINK])),
+        vhostUserDir: this.o.vhostUserDir,
+        tapBackend: this.o.tapBackend ?? 'tap',
+        tapBackendSetting: this.o.tapBackend ?? 'tap',
+        logLevel: 'warn',
+        health: null,
+        configFile: null,
+        vxlan: this.o.vtep ? { localIp: this.o.vtep, underlay: { name: UNDERLAY, prefixLen: 24 } } : null,
+        verifier: this.o.verifyKeys ? loadVerifier([this.o.verifyKeys]) : null,
+      },
+      {
+        hostNet: this.o.tapBackend === 'veth' ? trackedHostNet(this.veths) : new RecordingHostNet(),
+        livenessTtlSec: 5,
+        store: this.agentStore,
+      },
+    );
+  }
+
+  /** The agent process alone restarts (its VPP, kernel interfaces and etcd state stay). */
+  async restartAgent(): Promise<void> {
+    await this.agent?.stop();
+    this.agent = this.makeAgent();
+    this.agent.start();
+  }
+
+  /**
+   * After a restart of a real VPP: the operator reconnects (retrying while VPP starts) and makes the
+   * node's uplinks again, as an operator's VPP start-up configuration would.
+   */
+  async vppRestarted(limitMs = 120_000): Promise<void> {
+    const op = this.operator as VppClient;
+    const until = Date.now() + limitMs;
+    for (;;) {
+      try {
+        await op.reconnect();
+        break;
+      } catch (e) {
+        if (Date.now() > until) throw e;
+        await sleep(250);
+      }
+    }
+    await this.ensureLoop(0, '02:fe:00:00:00:01');
+    if (this.o.vtep) await this.ensureLoop(1, '02:fe:00:00:00:02');
+  }
+
+  /** A loopback of the operator's (a real VPP may still have it from an earlier run). */
+  private async ensureLoop(instance: number, mac: string): Promise<void> {
+    const op = this.operator as VppClient;
+    const ifs = await op.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+    if (ifs.some((d) => d.interface_name === `loop${instance}`)) return;
+    await op.request(create_loopback_instance, {
+      mac_address: mac,
+      is_specified: true,
+      user_instance: instance,
+    });
   }
 
   /** Retries until the agent has made the port's vhost-user interface (or the node stops). */
@@ -186,6 +250,7 @@ export class AgentNode {
     this.agentStore?.close();
     await this.operator?.close();
     await this.sim?.stop();
+    for (const v of this.veths) spawnSync('ip', ['link', 'del', 'dev', v]);
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -21,6 +21,10 @@ export interface AgentSpec {
   vtep?: string;
   /** Message groups its VPP lacks (e.g. `ip`: it offers no router vif type and carries no router). */
   withoutGroups?: GroupName[];
+  /** Tap ports as veth pairs made in the kernel (a DHCP agent's namespace plugs into them); default: taps in VPP only. */
+  tapBackend?: 'veth';
+  /** A real VPP's API socket instead of a simulator. */
+  vppSocket?: string;
 }
 
 /** A compute node as the tests see it. */
@@ -50,6 +54,8 @@ export const AGENT_KIND = process.env.NETVPP_E2E_AGENT === 'standin' ? 'standin'
 export interface StackOptions {
   agents: AgentSpec[];
   vhostSocketDir?: string;
+  /** neutron-server's RPC transport (NeutronOptions.transportUrl): a RabbitMQ for the DHCP agent. */
+  transportUrl?: string;
   log?: (msg: string) => void;
 }
 
@@ -214,6 +220,7 @@ export class NetvppStack {
       controllerTokenFile: this.security.tokenFile,
       controllerCaFile: this.security.caFile,
       vhostSocketDir: this.opts.vhostSocketDir,
+      transportUrl: this.opts.transportUrl,
       log: this.log,
     });
     this.controller = new ControllerProcess(
@@ -236,6 +243,8 @@ export class NetvppStack {
               physnets: spec.physnets,
               vtep: spec.vtep,
               withoutGroups: spec.withoutGroups,
+              tapBackend: spec.tapBackend,
+              vppSocket: spec.vppSocket,
               vhostUserDir: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
               verifyKeys: this.security.verifyKeys,
             })

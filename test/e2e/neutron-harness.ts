@@ -99,13 +99,13 @@ function render(template: string, vars: Record<string, string>): string {
   return text;
 }
 
-function tailFile(path: string, lines: number): string {
+export function tailFile(path: string, lines: number): string {
   if (!existsSync(path)) return `(${path} does not exist)`;
   return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
 }
 
 /** A child process in its own process group, output appended to a log file. */
-class Daemon {
+export class Daemon {
   child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
 
@@ -244,6 +244,11 @@ export interface NeutronOptions {
   controllerCaFile?: string;
   /** vhost-user socket directory written into binding:vif_details */
   vhostSocketDir?: string;
+  /**
+   * oslo.messaging transport (default fake://: no RPC between processes); a rabbit:// URL
+   * (test/e2e/rabbitmq.ts) for Neutron's DHCP agent, and the DHCP notifications on with it.
+   */
+  transportUrl?: string;
   /** keep logs and configs here (default: a new directory under the OS temp dir) */
   workDir?: string;
   debug?: boolean;
@@ -337,6 +342,8 @@ export class NeutronEnv {
       TOKEN_FILE: this.opts.controllerTokenFile ?? '',
       CA_FILE: this.opts.controllerCaFile ?? '',
       SOCKET_DIR: this.opts.vhostSocketDir ?? '/var/run/netvpp/vhost',
+      TRANSPORT_URL: this.opts.transportUrl ?? 'fake://',
+      DHCP_AGENT_NOTIFICATION: this.opts.transportUrl ? 'true' : 'false',
     };
     writeFileSync(join(etc, 'api-paste.ini'), readFileSync(join(NEUTRON_ETC, 'api-paste.ini')));
     writeFileSync(join(etc, 'neutron.conf'), render('neutron.conf.in', vars));
