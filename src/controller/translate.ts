@@ -40,6 +40,7 @@ import {
   routerOwns,
   routerPortsFollow,
 } from './translate-l3.ts';
+import { neutronTapFlowSchema, neutronTapServiceSchema, tapFlowOwns, tapServiceOwns } from './translate-taas.ts';
 import {
   type JournalRow,
   journalRowSchema,
@@ -90,6 +91,8 @@ const KIND_OF: Record<string, NeutronKind | 'subnet' | undefined> = {
   subnet: 'subnet',
   router: 'router',
   floatingip: 'floatingip',
+  tap_service: 'tap_service',
+  tap_flow: 'tap_flow',
 };
 
 // ---- ports -----------------------------------------------------------------------------------------
@@ -405,6 +408,18 @@ function upsert(
       const fip = dataOf(neutronFloatingIpSchema, data, 'floatingip');
       if (fip.id !== id) throw new RowError(`data.id ${fip.id} differs from resource_id ${id}`);
       const { ops, owns } = diffOwns(before, floatingIpOwns(fip, revision, view));
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
+    case 'tap_service': {
+      const ts = dataOf(neutronTapServiceSchema, data, 'tap service');
+      if (ts.id !== id) throw new RowError(`data.id ${ts.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, tapServiceOwns(before, id));
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
+    case 'tap_flow': {
+      const tf = dataOf(neutronTapFlowSchema, data, 'tap flow');
+      if (tf.id !== id) throw new RowError(`data.id ${tf.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, tapFlowOwns(tf, revision, view));
       return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
     }
     case 'port': {

@@ -27,6 +27,16 @@ import {
 } from './validate.ts';
 
 export * from './keyspace-l3.ts';
+export * from './keyspace-taas.ts';
+import {
+  type ErspanConfig,
+  erspanConfigSchema,
+  parseTaasKey,
+  type TaasParsedKey,
+  taasKeys,
+  type TapFlowDoc,
+  tapFlowDocSchema,
+} from './keyspace-taas.ts';
 import {
   type FloatingIpDoc,
   floatingIpDocSchema,
@@ -259,13 +269,22 @@ export interface PortState {
 /** What the agent reports for a router or a floating IP: the same fields as for a port. */
 export type ObjectState = PortState;
 
-export type NeutronKind = 'port' | 'network' | 'security_group' | 'router' | 'floatingip';
+export type NeutronKind =
+  | 'port'
+  | 'network'
+  | 'security_group'
+  | 'router'
+  | 'floatingip'
+  | 'tap_service'
+  | 'tap_flow';
 export const NEUTRON_KINDS: readonly NeutronKind[] = [
   'port',
   'network',
   'security_group',
   'router',
   'floatingip',
+  'tap_service',
+  'tap_flow',
 ];
 
 /**
@@ -593,6 +612,7 @@ export const keys = {
   /** Held (lease-backed) by the agent of an HA router's active host; value: RouterActive. */
   routerActive: (routerId: string) => `election/routers/${seg('router id', routerId)}`,
   routerActives: `election/routers/`,
+  ...taasKeys,
 } as const;
 
 export type ParsedKey =
@@ -610,7 +630,8 @@ export type ParsedKey =
   | { kind: 'controllerLeader' }
   | { kind: 'routerActive'; routerId: string }
   | { kind: 'syncMarker' }
-  | { kind: 'resyncRequest'; host: string };
+  | { kind: 'resyncRequest'; host: string }
+  | TaasParsedKey;
 
 export type KeyKind = ParsedKey['kind'];
 
@@ -619,6 +640,8 @@ export function parseKey(key: string): ParsedKey | null {
   const p = (key.startsWith(PREFIX) ? key.slice(PREFIX.length) : key).split('/');
   if (p.some((s) => !KEY_SEGMENT_RE.test(s))) return null;
   const [a, b, c, d] = p;
+  const taas = parseTaasKey(p);
+  if (taas) return taas;
   if (p.length === 4 && a === 'nodes' && c === 'ports') return { kind: 'portBinding', host: b, portId: d };
   if (p.length === 3 && a === 'nodes' && c === 'resync') return { kind: 'resyncRequest', host: b };
   if (p.length === 4 && a === 'nodes' && c === 'routers') return { kind: 'router', host: b, routerId: d };
@@ -659,6 +682,9 @@ interface ValueTypes {
   routerActive: RouterActive;
   syncMarker: SyncMarker;
   resyncRequest: ResyncRequest;
+  tapFlow: TapFlowDoc;
+  tapFlowState: ObjectState;
+  erspanConfig: ErspanConfig;
 }
 
 /** The schema of each key kind's value. */
@@ -678,6 +704,9 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   routerActive: routerActiveSchema,
   syncMarker: syncMarkerSchema,
   resyncRequest: resyncRequestSchema,
+  tapFlow: tapFlowDocSchema,
+  tapFlowState: portStateSchema,
+  erspanConfig: erspanConfigSchema,
 };
 
 /** Parses and checks a stored value (a JSON string or its bytes) of the given key kind. */
