@@ -195,6 +195,14 @@ class ControllerClient(object):
             raise ControllerError('GET /v1/hosts: reply is not a list')
         return reply
 
+    def get_erspan(self, tap_service_id):
+        """The ERSPAN setting of a tap service (GET /v1/taas/erspan/<id>),
+        or None."""
+        reply = self._request('GET', '/v1/taas/erspan/%s' % tap_service_id)
+        if not isinstance(reply, dict):
+            raise ControllerError('GET /v1/taas/erspan: reply is not an object')
+        return reply.get('erspan')
+
     def get_host(self, host):
         """One host's liveness record, or None when the controller has none."""
         try:

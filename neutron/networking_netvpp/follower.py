@@ -50,6 +50,80 @@ def request_replay():
     _replay.set()
 
 
+class TapFlowFollower(object):
+    """Tap flow status from the agents' reports (state/<host>/tapflows/).
+
+    A flow is carried by the source port's host (local SPAN, ERSPAN, or the
+    sending end of remote SPAN) and, for remote SPAN, by the service port's
+    host too. It is ACTIVE once each of those hosts reports it ready, ERROR
+    while one reports an error, DOWN otherwise.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        # flow id -> host -> (ready, error)
+        self.states = {}
+
+    def handle(self, event):
+        flow_id = event.get('tap_flow_id')
+        host = event.get('host')
+        if not flow_id or not host:
+            return
+        per_host = self.states.setdefault(flow_id, {})
+        if event.get('deleted'):
+            per_host.pop(host, None)
+        else:
+            per_host[host] = (bool(event.get('ready')), event.get('error'))
+        try:
+            self.evaluate(flow_id)
+        except nclient.ControllerError as e:
+            LOG.warning('netvpp: tap flow %s: controller unavailable (%s); '
+                        'its status waits', flow_id, e)
+
+    def _hosts(self, ctx, flow_id):
+        from networking_netvpp import taas
+        from neutron_taas.db import taas_db
+        with db_api.CONTEXT_READER.using(ctx):
+            tf = ctx.session.query(taas_db.TapFlow).get(flow_id)
+            if tf is None:
+                return None, None
+            data = taas.flow_data(ctx.session, tf)
+        hosts = {data['netvpp:source_host']}
+        svc = data['netvpp:service_host']
+        if svc and svc not in hosts and \
+                self.client.get_erspan(tf.tap_service_id) is None:
+            hosts.add(svc)
+        return tf, hosts
+
+    def evaluate(self, flow_id):
+        from neutron_taas.db import taas_db
+        ctx = n_context.get_admin_context()
+        tf, hosts = self._hosts(ctx, flow_id)
+        if tf is None:
+            self.states.pop(flow_id, None)
+            return
+        seen = self.states.get(flow_id, {})
+        errors = ['%s: %s' % (h, seen[h][1]) for h in sorted(hosts - {None})
+                  if h in seen and seen[h][1]]
+        if None in hosts:
+            status = constants.DOWN
+        elif errors:
+            status = constants.ERROR
+        elif all(h in seen and seen[h][0] for h in hosts):
+            status = constants.ACTIVE
+        else:
+            status = constants.DOWN
+        if status == tf.status:
+            return
+        with db_api.CONTEXT_WRITER.using(ctx):
+            ctx.session.query(taas_db.TapFlow).filter_by(id=flow_id).update(
+                {'status': status}, synchronize_session=False)
+        log = LOG.warning if errors else LOG.info
+        log('netvpp: tap flow %s %s (hosts %s)%s', flow_id, status,
+            sorted(h for h in hosts if h), ': ' + '; '.join(errors)
+            if errors else '')
+
+
 class Follower(object):
 
     def __init__(self, conf, client):
@@ -58,6 +132,7 @@ class Follower(object):
         self.lock = leader.NamedLock('follower')
         self.stopped = False
         self.completed = 0
+        self.tap_flows = TapFlowFollower(client)
 
     def stop(self):
         self.stopped = True
@@ -68,6 +143,8 @@ class Follower(object):
             return self.handle_floatingip(event)
         if kind == 'router':
             return self.handle_router(event)
+        if kind == 'tap_flow':
+            return self.tap_flows.handle(event)
         if kind != 'port':
             return  # a kind this driver does not know (a newer controller)
         port_id = event.get('port_id')

@@ -14,6 +14,7 @@ to it, it will happen", and nothing else.
 import collections
 import copy
 import json
+import time
 
 from neutron.db import models_v2
 from neutron.db.models import l3 as l3_models
@@ -35,6 +36,11 @@ SECURITY_GROUP = 'security_group'
 ROUTER = 'router'
 FLOATINGIP = 'floatingip'
 QOS_POLICY = 'qos_policy'
+# Neutron TaaS (taas.py): no standard attributes, so no revision numbers; a
+# row's revision is the one its snapshot carries (the commit time in us).
+TAP_SERVICE = 'tap_service'
+TAP_FLOW = 'tap_flow'
+_UNVERSIONED = (TAP_SERVICE, TAP_FLOW)
 
 CREATE = 'create'
 UPDATE = 'update'
@@ -79,7 +85,7 @@ def _merge_op(previous, new):
 
 def record(session, resource, op, resource_id, data):
     """Journal a full snapshot of one resource in the session's transaction."""
-    if resource not in _MODELS:
+    if resource not in _MODELS and resource not in _UNVERSIONED:
         raise ValueError('netvpp journal: unknown resource %r' % resource)
     if not session.in_transaction():
         # Every caller is a precommit hook; outside a transaction the row
@@ -183,8 +189,11 @@ def _before_commit(session):
     provision = session.info.pop(_PROVISION, None)
     revisions = {}
     for p in (pending or {}).values():
-        rev = current_revision(session, p.resource, p.resource_id)
         data = p.data
+        if p.resource in _UNVERSIONED:
+            rev = data.get('revision_number') or int(time.time() * 1000000)
+        else:
+            rev = current_revision(session, p.resource, p.resource_id)
         if rev is None:
             # Deleted in this transaction: the last revision it had.
             rev = data.get('revision_number') or 0

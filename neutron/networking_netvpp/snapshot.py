@@ -100,7 +100,24 @@ def read(context):
         fips = l3_payloads.read_floatingips(context.session)
         subports = payloads.all_subports(context.session)
         policies = qos.read_all(context)
-    return build(networks, ports, groups, segments, levels, all_segments,
+        taas_lists = _read_taas(context.session)
+    body = build(networks, ports, groups, segments, levels, all_segments,
                  cidrs, sorted(routers.values(), key=lambda r: r['id']),
                  sorted(fips.values(), key=lambda f: f['id']), inactive,
                  subports, policies)
+    if taas_lists is not None:
+        body['tap_services'], body['tap_flows'] = taas_lists
+    return body
+
+
+def _read_taas(session):
+    """(tap services, tap flows) as their journal rows, or None where the
+    netvpp TaaS driver is not loaded (the controller then keeps its own)."""
+    from networking_netvpp import journal
+    if journal.TAP_FLOW not in journal._builders:
+        return None
+    from networking_netvpp import taas
+    services = taas.read_services(session)
+    flows = taas.read_flows(session)
+    return (sorted(services.values(), key=lambda s: s['id']),
+            sorted(flows.values(), key=lambda f: f['id']))

@@ -8,7 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3   # Debian's python; a pyenv shim on PATH has no Neutron
-PKGS="neutron-server python3-neutron python3-openstackclient mariadb-server neutron-dhcp-agent rabbitmq-server"
+PKGS="neutron-server python3-neutron python3-openstackclient mariadb-server neutron-dhcp-agent rabbitmq-server python3-neutron-taas"
 T0=$(date +%s)
 log() { echo "[neutron-install +$(($(date +%s) - T0))s] $*"; }
 

@@ -211,6 +211,16 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       const body = (await readJson(req, 4096)) as { id?: unknown } | null;
       return send(res, 200, await d.intake.confirmSync(body?.id, abandoned()));
     }
+    if (segments.length === 4 && path.startsWith('/v1/taas/erspan/')) {
+      const id = segments[3];
+      if (method === 'GET') return send(res, 200, { erspan: await d.intake.erspanOf(id) });
+      if (method !== 'PUT' && method !== 'DELETE')
+        throw new HttpError(405, `${path} takes GET, PUT or DELETE`);
+      admit();
+      const body = method === 'PUT' ? await readJson(req, 4096) : null;
+      if (method === 'PUT' && body === null) throw new HttpError(400, 'PUT needs the ERSPAN setting as JSON');
+      return send(res, 200, await d.intake.erspan(id, body, abandoned()));
+    }
     if (path === '/v1/hosts' || (segments.length === 3 && path.startsWith('/v1/hosts/'))) {
       allow('GET');
       if (!d.state.connected) throw new UnavailableError('not connected to etcd; host liveness unknown');

@@ -29,6 +29,11 @@ import { RESIGN_PREFIXES, resignOps } from './resign.ts';
 import { decodeRecord, MANAGED, planSync, type SyncBody } from './sync-plan.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
 import { Overlay, rowId, translateBatch, type WriteOp } from './translate.ts';
+import { erspanRequestSchema } from './translate-taas.ts';
+import { planErspan } from './taas-erspan.ts';
+import { RowError } from './rows.ts';
+import { formatErrors, run, uuid } from '../model/validate.ts';
+import type { ErspanConfig } from '../model/keyspace.ts';
 
 export interface JournalReply {
   done: number[];
@@ -385,6 +390,11 @@ export class Intake {
       const router =
         kind === 'floatingip' && recordKey('router', (r.data as { router_id?: unknown } | null)?.router_id);
       if (router) wanted.push(router);
+      // A tap flow reads its tap service's ERSPAN setting.
+      const service =
+        kind === 'tap_flow' &&
+        recordKey('tap_service', (r.data as { tap_service_id?: unknown } | null)?.tap_service_id);
+      if (service) wanted.push(service);
     }
     const records = await this.loadRecords(wanted);
     // An MTU change on a network touches the bindings of all its ports.
@@ -422,6 +432,57 @@ export class Intake {
     return { done: res.done, rejected: res.rejected, sync_needed: this.needReason !== null };
   }
 
+  /**
+   * PUT (body) or DELETE (null) /v1/taas/erspan/<tap_service_id>: the tap service's flows mirror in
+   * ERSPAN to a collector, or again to its port (taas-erspan.ts). Replies with the setting now.
+   */
+  erspan(
+    id: string,
+    body: unknown,
+    signal?: AbortSignal,
+  ): Promise<{ erspan: ErspanConfig | null; flows: number }> {
+    const tsId = run(uuid, id);
+    if (!tsId.ok) return Promise.reject(new BadRequestError(`not a tap service id: ${id}`));
+    let req = null;
+    if (body !== null) {
+      const r = run(erspanRequestSchema, body);
+      if (!r.ok)
+        return Promise.reject(new BadRequestError(`invalid ERSPAN setting: ${formatErrors(r.errors)}`));
+      req = r.value;
+    }
+    return this.request(async () => {
+      const guard = this.leaderGuard();
+      await this.checkTerm(guard);
+      const records = [
+        ...(await this.loadRecords([keys.neutronRecord('tap_service', tsId.value)])),
+        ...(await this.loadKind('tap_flow')),
+      ];
+      let plan;
+      try {
+        plan = planErspan(records, tsId.value, req, this.now().toISOString());
+      } catch (e) {
+        if (e instanceof RowError) throw new NotFoundError(e.message);
+        throw e;
+      }
+      await this.write(plan.ops, guard);
+      this.o.log.info('tap service ERSPAN set', {
+        tap_service: tsId.value,
+        erspan: plan.config,
+        flows: plan.flows,
+      });
+      return { erspan: plan.config, flows: plan.flows };
+    }, signal);
+  }
+
+  /** GET /v1/taas/erspan/<tap_service_id>. */
+  async erspanOf(id: string): Promise<ErspanConfig | null> {
+    const tsId = run(uuid, id);
+    if (!tsId.ok) throw new BadRequestError(`not a tap service id: ${id}`);
+    const [rec] = await this.loadRecords([keys.neutronRecord('tap_service', tsId.value)]);
+    if (!rec || rec.deleted_at !== null) throw new NotFoundError(`no tap service ${tsId.value}`);
+    return (rec.owns[keys.erspanConfig(tsId.value)] as ErspanConfig | undefined) ?? null;
+  }
+
   /** POST /v1/sync: makes etcd match the complete Neutron state given. */
   sync(body: unknown, signal?: AbortSignal): Promise<SyncReply> {
     const b = (body ?? {}) as Record<string, unknown>;
@@ -437,7 +498,7 @@ export class Intake {
       token = Number(t);
     }
     // Routers and floating IPs came later: a driver that sends no list for them leaves them alone.
-    for (const f of ['routers', 'floatingips', 'qos_policies']) {
+    for (const f of ['routers', 'floatingips', 'qos_policies', 'tap_services', 'tap_flows']) {
       if (b[f] !== undefined && !Array.isArray(b[f]))
         return Promise.reject(new BadRequestError(`"${f}" must be a list (or absent)`));
     }
@@ -448,6 +509,8 @@ export class Intake {
       port: b.ports as unknown[],
       floatingip: (b.floatingips as unknown[] | undefined) ?? null,
       qos_policy: (b.qos_policies as unknown[] | undefined) ?? null,
+      tap_service: (b.tap_services as unknown[] | undefined) ?? null,
+      tap_flow: (b.tap_flows as unknown[] | undefined) ?? null,
     };
     return this.request(() => this.syncNow(lists, token), signal);
   }
@@ -477,7 +540,14 @@ export class Intake {
     const started = Date.now();
     const now = this.now().toISOString();
     const { kvs, revision } = await this.read('the keyspace', () =>
-      this.o.store.getPrefixes([keys.neutron, keys.nodes, keys.secGroups, keys.remoteGroups, keys.meta]),
+      this.o.store.getPrefixes([
+        keys.neutron,
+        keys.nodes,
+        keys.secGroups,
+        keys.remoteGroups,
+        keys.meta,
+        keys.erspanConfigs,
+      ]),
     );
     // A token above the store's revision comes from before etcd went back in time: it no longer
     // tells which rows are newer than the snapshot. The driver retries with a new one.

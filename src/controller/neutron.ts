@@ -19,7 +19,15 @@ import {
 } from '../model/validate.ts';
 import { isIP } from 'node:net';
 
-export type RowResource = 'port' | 'network' | 'subnet' | 'security_group' | 'router' | 'floatingip';
+export type RowResource =
+  | 'port'
+  | 'network'
+  | 'subnet'
+  | 'security_group'
+  | 'router'
+  | 'floatingip'
+  | 'tap_service'
+  | 'tap_flow';
 export type RowOp = 'create' | 'update' | 'delete';
 
 /** One journal row as it arrives; `data` is checked later, per resource. */

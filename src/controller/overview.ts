@@ -2,7 +2,7 @@
 // already holds in memory (the agents' liveness and reported states, StateView), so serving it costs
 // no etcd request however often a browser asks.
 import type { HostStatus } from '../model/keyspace.ts';
-import type { StateEvent, StateView } from './state.ts';
+import { type StateEvent, type StateView, eventId } from './state.ts';
 
 /** A port as Neutron would show it: ACTIVE (ready), ERROR (the agent reports an error), DOWN. */
 export type PortStatus = 'ACTIVE' | 'ERROR' | 'DOWN';
@@ -49,8 +49,7 @@ export interface OverviewSource {
   state: StateView;
 }
 
-const idOf = (e: StateEvent): string =>
-  e.kind === 'port' ? e.port_id : e.kind === 'router' ? e.router_id : e.floatingip_id;
+const idOf = (e: StateEvent): string => eventId(e);
 
 const statusOf = (e: StateEvent): PortStatus => (e.error ? 'ERROR' : e.ready ? 'ACTIVE' : 'DOWN');
 

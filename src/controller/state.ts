@@ -48,13 +48,20 @@ export interface FloatingIpEvent extends StateFields {
   floatingip_id: string;
 }
 
-export type StateEvent = PortEvent | RouterEvent | FloatingIpEvent;
+/** state/<host>/tapflows/<flow>: the host's part of a tap flow (its mirror) in place (or failed). */
+export interface TapFlowEvent extends StateFields {
+  kind: 'tap_flow';
+  tap_flow_id: string;
+}
+
+export type StateEvent = PortEvent | RouterEvent | FloatingIpEvent | TapFlowEvent;
 
 /** The state key kinds that become events, and how each names its object. */
 const EVENT_KINDS = {
   portState: { kind: 'port', idField: 'port_id', what: 'port' },
   routerState: { kind: 'router', idField: 'router_id', what: 'router' },
   floatingIpState: { kind: 'floatingip', idField: 'floatingip_id', what: 'floating IP' },
+  tapFlowState: { kind: 'tap_flow', idField: 'tap_flow_id', what: 'tap flow' },
 } as const;
 
 function eventOf(kind: StateEvent['kind'], id: string, fields: StateFields): StateEvent {
@@ -65,13 +72,28 @@ function eventOf(kind: StateEvent['kind'], id: string, fields: StateFields): Sta
       return { kind, router_id: id, ...fields };
     case 'floatingip':
       return { kind, floatingip_id: id, ...fields };
+    case 'tap_flow':
+      return { kind, tap_flow_id: id, ...fields };
+  }
+}
+
+/** The id of the object an event is about. */
+export function eventId(e: StateEvent): string {
+  switch (e.kind) {
+    case 'port':
+      return e.port_id;
+    case 'router':
+      return e.router_id;
+    case 'floatingip':
+      return e.floatingip_id;
+    case 'tap_flow':
+      return e.tap_flow_id;
   }
 }
 
 /** `kind/host/id`: one object's state on one host. */
 function eventKey(e: StateEvent): string {
-  const id = e.kind === 'port' ? e.port_id : e.kind === 'router' ? e.router_id : e.floatingip_id;
-  return `${e.kind}/${e.host}/${id}`;
+  return `${e.kind}/${e.host}/${eventId(e)}`;
 }
 
 export interface EventsReply {
@@ -247,9 +269,22 @@ export class StateView {
       if (!known) this.log.info('host is alive', { host: k.host });
       return;
     }
-    if (k?.kind !== 'portState' && k?.kind !== 'routerState' && k?.kind !== 'floatingIpState') return;
+    if (
+      k?.kind !== 'portState' &&
+      k?.kind !== 'routerState' &&
+      k?.kind !== 'floatingIpState' &&
+      k?.kind !== 'tapFlowState'
+    )
+      return;
     const { kind, what } = EVENT_KINDS[k.kind];
-    const id = k.kind === 'portState' ? k.portId : k.kind === 'routerState' ? k.routerId : k.fipId;
+    const id =
+      k.kind === 'portState'
+        ? k.portId
+        : k.kind === 'routerState'
+          ? k.routerId
+          : k.kind === 'tapFlowState'
+            ? k.flowId
+            : k.fipId;
     let event: StateEvent;
     if (!kv) {
       event = eventOf(kind, id, { host: k.host, revision: null, ready: false, error: null, deleted: true });

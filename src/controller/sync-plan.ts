@@ -17,7 +17,7 @@ import type { SyncReply } from './intake.ts';
 
 /** A full sync's resources per kind; null: the driver sent no list (an older driver), kept as is. */
 export type SyncBody = Record<'network' | 'security_group' | 'port', unknown[]> &
-  Record<'router' | 'floatingip' | 'qos_policy', unknown[] | null>;
+  Record<'router' | 'floatingip' | 'qos_policy' | 'tap_service' | 'tap_flow', unknown[] | null>;
 
 /** Desired-state key kinds the controller owns; a full sync deletes such keys nobody owns. */
 export const MANAGED: ReadonlySet<ParsedKey['kind']> = new Set([
@@ -27,6 +27,8 @@ export const MANAGED: ReadonlySet<ParsedKey['kind']> = new Set([
   'router',
   'floatingIp',
   'qosPolicy',
+  'tapFlow',
+  'erspanConfig',
 ]);
 
 export function decodeRecord(kv: KeyValue, log: Logger): NeutronRecord | null {
@@ -91,9 +93,21 @@ export function planSync(
     router: new Set(),
     floatingip: new Set(),
     qos_policy: new Set(),
+    tap_service: new Set(),
+    tap_flow: new Set(),
   };
-  // Routers before floating IPs: a floating IP goes to its router's host.
-  const order: NeutronKind[] = ['network', 'security_group', 'qos_policy', 'router', 'port', 'floatingip'];
+  // Routers before floating IPs: a floating IP goes to its router's host. Tap services before their
+  // flows: a flow reads its service's ERSPAN setting.
+  const order: NeutronKind[] = [
+    'network',
+    'security_group',
+    'qos_policy',
+    'router',
+    'port',
+    'floatingip',
+    'tap_service',
+    'tap_flow',
+  ];
   let rows = 0;
   for (const kind of order) {
     const items = body[kind] ?? [];

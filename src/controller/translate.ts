@@ -41,6 +41,7 @@ import {
   routerOwns,
   routerPortsFollow,
 } from './translate-l3.ts';
+import { neutronTapFlowSchema, neutronTapServiceSchema, tapFlowOwns, tapServiceOwns } from './translate-taas.ts';
 import {
   networkQosOf,
   neutronQosPolicySchema,
@@ -99,6 +100,8 @@ const KIND_OF: Record<string, NeutronKind | 'subnet' | undefined> = {
   router: 'router',
   floatingip: 'floatingip',
   qos_policy: 'qos_policy',
+  tap_service: 'tap_service',
+  tap_flow: 'tap_flow',
 };
 
 // ---- ports -----------------------------------------------------------------------------------------
@@ -417,6 +420,18 @@ function upsert(
       const fip = dataOf(neutronFloatingIpSchema, data, 'floatingip');
       if (fip.id !== id) throw new RowError(`data.id ${fip.id} differs from resource_id ${id}`);
       const { ops, owns } = diffOwns(before, floatingIpOwns(fip, revision, view));
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
+    case 'tap_service': {
+      const ts = dataOf(neutronTapServiceSchema, data, 'tap service');
+      if (ts.id !== id) throw new RowError(`data.id ${ts.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, tapServiceOwns(before, id));
+      return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
+    }
+    case 'tap_flow': {
+      const tf = dataOf(neutronTapFlowSchema, data, 'tap flow');
+      if (tf.id !== id) throw new RowError(`data.id ${tf.id} differs from resource_id ${id}`);
+      const { ops, owns } = diffOwns(before, tapFlowOwns(tf, revision, view));
       return outcome(old, { kind, id, revision, deleted_at: null, owns, mtu: null }, ops);
     }
     case 'port': {

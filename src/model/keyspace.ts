@@ -31,6 +31,16 @@ export * from './keyspace-trunk.ts';
 import { type SubportDetails, subportDetailsSchema } from './keyspace-trunk.ts';
 export * from './keyspace-qos.ts';
 import { parseQosKey, type QosOfBinding, type QosPolicy, qosKeys, qosPolicySchema } from './keyspace-qos.ts';
+export * from './keyspace-taas.ts';
+import {
+  type ErspanConfig,
+  erspanConfigSchema,
+  parseTaasKey,
+  type TaasParsedKey,
+  taasKeys,
+  type TapFlowDoc,
+  tapFlowDocSchema,
+} from './keyspace-taas.ts';
 import {
   type FloatingIpDoc,
   floatingIpDocSchema,
@@ -272,7 +282,15 @@ export interface PortState {
 /** What the agent reports for a router or a floating IP: the same fields as for a port. */
 export type ObjectState = PortState;
 
-export type NeutronKind = 'port' | 'network' | 'security_group' | 'router' | 'floatingip' | 'qos_policy';
+export type NeutronKind =
+  | 'port'
+  | 'network'
+  | 'security_group'
+  | 'router'
+  | 'floatingip'
+  | 'qos_policy'
+  | 'tap_service'
+  | 'tap_flow';
 export const NEUTRON_KINDS: readonly NeutronKind[] = [
   'port',
   'network',
@@ -280,6 +298,8 @@ export const NEUTRON_KINDS: readonly NeutronKind[] = [
   'router',
   'floatingip',
   'qos_policy',
+  'tap_service',
+  'tap_flow',
 ];
 
 /**
@@ -618,6 +638,7 @@ export const keys = {
   routerActive: (routerId: string) => `election/routers/${seg('router id', routerId)}`,
   routerActives: `election/routers/`,
   ...qosKeys,
+  ...taasKeys,
 } as const;
 
 export type ParsedKey =
@@ -636,7 +657,8 @@ export type ParsedKey =
   | { kind: 'routerActive'; routerId: string }
   | { kind: 'syncMarker' }
   | { kind: 'resyncRequest'; host: string }
-  | { kind: 'qosPolicy'; policyId: string };
+  | { kind: 'qosPolicy'; policyId: string }
+  | TaasParsedKey;
 
 export type KeyKind = ParsedKey['kind'];
 
@@ -645,6 +667,8 @@ export function parseKey(key: string): ParsedKey | null {
   const p = (key.startsWith(PREFIX) ? key.slice(PREFIX.length) : key).split('/');
   if (p.some((s) => !KEY_SEGMENT_RE.test(s))) return null;
   const [a, b, c, d] = p;
+  const taas = parseTaasKey(p);
+  if (taas) return taas;
   if (p.length === 4 && a === 'nodes' && c === 'ports') return { kind: 'portBinding', host: b, portId: d };
   if (p.length === 3 && a === 'nodes' && c === 'resync') return { kind: 'resyncRequest', host: b };
   if (p.length === 4 && a === 'nodes' && c === 'routers') return { kind: 'router', host: b, routerId: d };
@@ -688,6 +712,9 @@ interface ValueTypes {
   syncMarker: SyncMarker;
   resyncRequest: ResyncRequest;
   qosPolicy: QosPolicy;
+  tapFlow: TapFlowDoc;
+  tapFlowState: ObjectState;
+  erspanConfig: ErspanConfig;
 }
 
 /** The schema of each key kind's value. */
@@ -708,6 +735,9 @@ export const schemas: { [K in KeyKind]: Check<ValueTypes[K]> } = {
   syncMarker: syncMarkerSchema,
   resyncRequest: resyncRequestSchema,
   qosPolicy: qosPolicySchema,
+  tapFlow: tapFlowDocSchema,
+  tapFlowState: portStateSchema,
+  erspanConfig: erspanConfigSchema,
 };
 
 /** Parses and checks a stored value (a JSON string or its bytes) of the given key kind. */

@@ -18,6 +18,8 @@ import type { MessageDef } from './codec/index.ts';
 import * as m_acl from './binapi/acl.ts';
 import * as m_af_packet from './binapi/af_packet.ts';
 import * as m_arping from './binapi/arping.ts';
+import * as m_gre from './binapi/gre.ts';
+import * as m_span from './binapi/span.ts';
 import * as m_interface from './binapi/interface.ts';
 import * as m_ip from './binapi/ip.ts';
 import * as m_l2 from './binapi/l2.ts';
@@ -33,7 +35,7 @@ import * as m_vlib from './binapi/vlib.ts';
 import * as m_vpe from './binapi/vpe.ts';
 
 /**
- * The groups netvpp knows. Next, with the features that need them: `span` (core span.api.json), `bond` (core bond.api.json + lacp plugin):
+ * The groups netvpp knows. Next, with the features that need them: `bond` (core bond.api.json + lacp plugin):
  * add the binding module (apigen) and one entry to GROUPS.
  */
 export type GroupName =
@@ -47,7 +49,9 @@ export type GroupName =
   | 'lisp'
   | 'nat'
   | 'arping'
-  | 'policer';
+  | 'policer'
+  | 'span'
+  | 'gre';
 
 export interface MessageGroup {
   readonly name: string;
@@ -178,6 +182,22 @@ const policer: KnownGroup = {
   messages: defsOf(m_policer),
 };
 
+const span: KnownGroup = {
+  name: 'span',
+  description: 'port mirroring (SPAN: tap flows)',
+  required: false,
+  provider: 'VPP core (span.api.json)',
+  messages: defsOf(m_span),
+};
+
+const gre: KnownGroup = {
+  name: 'gre',
+  description: 'GRE tunnels (ERSPAN to a collector)',
+  required: false,
+  provider: 'the gre plugin (gre.api.json)',
+  messages: defsOf(m_gre),
+};
+
 /** Every group, core first. */
 export const GROUPS: readonly KnownGroup[] = [
   core,
@@ -191,6 +211,8 @@ export const GROUPS: readonly KnownGroup[] = [
   nat,
   arping,
   policer,
+  span,
+  gre,
 ];
 
 /** Availability of each group on one VPP, as the client found it at its last connect. */

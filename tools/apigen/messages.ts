@@ -42,7 +42,14 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'bd_ip_mac_dump',
     'l2_flags',
     'l2_flags_get',
+    // Remote SPAN: the tap service's tunnel hands what it carries to the service port.
+    'sw_interface_set_l2_xconnect',
+    'l2_xconnect_dump',
   ],
+  // Port mirroring (docs/taas.md).
+  span: ['sw_interface_span_enable_disable', 'sw_interface_span_dump'],
+  // ERSPAN type II tunnels to a collector (docs/taas.md).
+  gre: ['gre_tunnel_add_del', 'gre_tunnel_dump'],
   tapv2: ['tap_create_v3', 'tap_delete_v2', 'sw_interface_tap_v2_dump'],
   vhost_user: ['create_vhost_user_if_v2', 'delete_vhost_user_if', 'sw_interface_vhost_user_dump'],
   af_packet: ['af_packet_create_v3', 'af_packet_delete', 'af_packet_dump'],

@@ -4,6 +4,7 @@ import type { MessageDef } from '../codec/schema.ts';
 import * as m_acl from './acl.ts';
 import * as m_af_packet from './af_packet.ts';
 import * as m_arping from './arping.ts';
+import * as m_gre from './gre.ts';
 import * as m_interface from './interface.ts';
 import * as m_ip from './ip.ts';
 import * as m_l2 from './l2.ts';
@@ -12,6 +13,7 @@ import * as m_nat44_ed from './nat44_ed.ts';
 import * as m_one from './one.ts';
 import * as m_pipe from './pipe.ts';
 import * as m_policer from './policer.ts';
+import * as m_span from './span.ts';
 import * as m_tapv2 from './tapv2.ts';
 import * as m_vhost_user from './vhost_user.ts';
 import * as m_vlib from './vlib.ts';
@@ -22,6 +24,7 @@ export * from './types.ts';
 export * from './acl.ts';
 export * from './af_packet.ts';
 export * from './arping.ts';
+export * from './gre.ts';
 export * from './interface.ts';
 export * from './ip.ts';
 export * from './l2.ts';
@@ -30,6 +33,7 @@ export * from './nat44_ed.ts';
 export * from './one.ts';
 export * from './pipe.ts';
 export * from './policer.ts';
+export * from './span.ts';
 export * from './tapv2.ts';
 export * from './vhost_user.ts';
 export * from './vlib.ts';
@@ -123,6 +127,18 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_l2.l2_flags_reply,
   m_l2.l2_flags_get,
   m_l2.l2_flags_get_reply,
+  m_l2.sw_interface_set_l2_xconnect,
+  m_l2.sw_interface_set_l2_xconnect_reply,
+  m_l2.l2_xconnect_dump,
+  m_l2.l2_xconnect_details,
+  m_span.sw_interface_span_enable_disable,
+  m_span.sw_interface_span_enable_disable_reply,
+  m_span.sw_interface_span_dump,
+  m_span.sw_interface_span_details,
+  m_gre.gre_tunnel_add_del,
+  m_gre.gre_tunnel_add_del_reply,
+  m_gre.gre_tunnel_dump,
+  m_gre.gre_tunnel_details,
   m_tapv2.tap_create_v3,
   m_tapv2.tap_create_v3_reply,
   m_tapv2.tap_delete_v2,

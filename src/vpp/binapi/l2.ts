@@ -538,3 +538,83 @@ export const l2_flags_get_reply: MessageDef<L2FlagsGetReply> = {
     { name: 'output_feature_bitmap', type: { kind: 'scalar', t: 'u32' } },
   ],
 };
+
+/** Set L2 XConnect between two interfaces request */
+export interface SwInterfaceSetL2Xconnect {
+  /** opaque cookie to identify the sender */
+  client_index: number;
+  /** sender context, to match reply w/ request */
+  context: number;
+  /** Receive interface index */
+  rx_sw_if_index: number;
+  /** Transmit interface index */
+  tx_sw_if_index: number;
+  /** enable xconnect if not 0, else set to L3 mode */
+  enable: boolean;
+}
+export const sw_interface_set_l2_xconnect: MessageDef<SwInterfaceSetL2Xconnect, SwInterfaceSetL2XconnectReply> = {
+  name: 'sw_interface_set_l2_xconnect',
+  crc: '0x4fa28a85',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'rx_sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'tx_sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'enable', type: { kind: 'scalar', t: 'bool' }, default: true },
+  ],
+  reply: 'sw_interface_set_l2_xconnect_reply',
+};
+
+export interface SwInterfaceSetL2XconnectReply {
+  context: number;
+  retval: number;
+}
+export const sw_interface_set_l2_xconnect_reply: MessageDef<SwInterfaceSetL2XconnectReply> = {
+  name: 'sw_interface_set_l2_xconnect_reply',
+  crc: '0xe8d4e804',
+  role: 'reply',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
+  ],
+};
+
+/** Dump L2 XConnects */
+export interface L2XconnectDump {
+  /** opaque cookie to identify the sender */
+  client_index: number;
+  /** sender context, to match reply w/ request */
+  context: number;
+}
+export const l2_xconnect_dump: MessageDef<L2XconnectDump, L2XconnectDetails> = {
+  name: 'l2_xconnect_dump',
+  crc: '0x51077d14',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+  ],
+  reply: 'l2_xconnect_details',
+  stream: true,
+};
+
+/** Reply to l2_xconnect_dump */
+export interface L2XconnectDetails {
+  /** sender context which was passed in the request */
+  context: number;
+  /** Receive interface index */
+  rx_sw_if_index: number;
+  /** Transmit interface index */
+  tx_sw_if_index: number;
+}
+export const l2_xconnect_details: MessageDef<L2XconnectDetails> = {
+  name: 'l2_xconnect_details',
+  crc: '0x472b6b67',
+  role: 'details',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'rx_sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'tx_sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};

@@ -251,6 +251,71 @@ export const T_bd_ip_mac: TypeRef = {
   ],
 };
 
+/** enum span_state (u32) */
+export const SpanState = {
+  SPAN_STATE_API_DISABLED: 0,
+  SPAN_STATE_API_RX: 1,
+  SPAN_STATE_API_TX: 2,
+  SPAN_STATE_API_RX_TX: 3,
+} as const;
+export const E_span_state: TypeRef = { kind: 'enum', name: 'span_state', t: 'u32' };
+
+/** enum gre_tunnel_type (u8) */
+export const GreTunnelType = {
+  GRE_API_TUNNEL_TYPE_L3: 0,
+  GRE_API_TUNNEL_TYPE_TEB: 1,
+  GRE_API_TUNNEL_TYPE_ERSPAN: 2,
+} as const;
+export const E_gre_tunnel_type: TypeRef = { kind: 'enum', name: 'gre_tunnel_type', t: 'u8' };
+
+/** enum tunnel_mode (u8) */
+export const TunnelMode = {
+  TUNNEL_API_MODE_P2P: 0,
+  TUNNEL_API_MODE_MP: 1,
+} as const;
+export const E_tunnel_mode: TypeRef = { kind: 'enum', name: 'tunnel_mode', t: 'u8' };
+
+/** enum tunnel_encap_decap_flags (u8) */
+export const TunnelEncapDecapFlags = {
+  TUNNEL_API_ENCAP_DECAP_FLAG_NONE: 0,
+  TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_COPY_DF: 1,
+  TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_SET_DF: 2,
+  TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_COPY_DSCP: 4,
+  TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_COPY_ECN: 8,
+  TUNNEL_API_ENCAP_DECAP_FLAG_DECAP_COPY_ECN: 16,
+  TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_INNER_HASH: 32,
+  TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_COPY_HOP_LIMIT: 64,
+  TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_COPY_FLOW_LABEL: 128,
+} as const;
+export const E_tunnel_encap_decap_flags: TypeRef = { kind: 'enum', name: 'tunnel_encap_decap_flags', t: 'u8' };
+
+export interface GreTunnel {
+  type: number;
+  mode: number;
+  flags: number;
+  session_id: number;
+  instance: number;
+  outer_table_id: number;
+  sw_if_index: number;
+  src: string;
+  dst: string;
+}
+export const T_gre_tunnel: TypeRef = {
+  kind: 'struct',
+  name: 'gre_tunnel',
+  fields: [
+    { name: 'type', type: E_gre_tunnel_type },
+    { name: 'mode', type: E_tunnel_mode },
+    { name: 'flags', type: E_tunnel_encap_decap_flags },
+    { name: 'session_id', type: { kind: 'scalar', t: 'u16' } },
+    { name: 'instance', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'outer_table_id', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'src', type: { kind: 'address' } },
+    { name: 'dst', type: { kind: 'address' } },
+  ],
+};
+
 /** enum tap_flags (u32) */
 export const TapFlags = {
   TAP_API_FLAG_GSO: 1,
