@@ -43,6 +43,19 @@ const ARBITRARY: Record<string, { fields: string[]; when?: (msg: Record<string, 
   sw_interface_details: { fields: ['l2_address'], when: (m) => m.interface_dev_type === 'VXLAN' },
   // A failed pipe_create leaves its reply's indexes unset: whatever was on VPP's stack.
   pipe_create_reply: { fields: ['sw_if_index', 'pipe_sw_if_index'], when: (m) => m.retval !== 0 },
+  // What xlate.c derives from the CPU's clock and the time of the last packet (sim/policer.ts).
+  policer_details: {
+    fields: [
+      'scale',
+      'cir_tokens_per_period',
+      'pir_tokens_per_period',
+      'current_limit',
+      'current_bucket',
+      'extended_limit',
+      'extended_bucket',
+      'last_update_time',
+    ],
+  },
 };
 
 /** A recorded VPP's message table: id -> name_crc. */

@@ -101,7 +101,7 @@ class Session:
     def _id(self, name):
         return self.vpp.transport.message_table[f"{name}_{self.vpp.messages[name].crc[2:]}"]
 
-    def call(self, name, **args):
+    def call(self, name, /, **args):
         stream = name.endswith("_dump")
         if stream and name.startswith("one_"):
             details = self._id(name[: -len("_dump")] + "_details")
@@ -573,7 +573,68 @@ def l3_gateway(s):
     bridge(s, 4032, is_add=False)
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat")
+def pol_cfg(cir, cb, conform=1, exceed=0, dscp=0, eb=0, type_=0):
+    return {
+        "cir": cir,
+        "eir": 0,
+        "cb": cb,
+        "eb": eb,
+        "rate_type": 0,
+        "round_type": 0,
+        "type": type_,
+        "color_aware": False,
+        "conform_action": {"type": conform, "dscp": dscp},
+        "exceed_action": {"type": exceed, "dscp": dscp},
+        "violate_action": {"type": exceed, "dscp": dscp},
+    }
+
+
+def qos(s):
+    """Policers as the agent uses them (docs/qos.md), and the facts it is written around."""
+    lo = s.call("create_loopback", mac_address="02:fe:00:00:0a:01").sw_if_index
+    s.call("policer_dump", match_name_valid=False, match_name="")
+    a = s.call("policer_add", name="netvpp:policer-in:a", infos=pol_cfg(10000, 12500)).policer_index
+    # A name in use; 1R2C with an excess burst; an unconfigured (always-violate) policer.
+    s.call("policer_add", name="netvpp:policer-in:a", infos=pol_cfg(20000, 12500))
+    s.call("policer_add", name="bad", infos=pol_cfg(10000, 12500, eb=1000))
+    s.call("policer_add", name="zero", infos=pol_cfg(0, 0))
+    s.call("policer_add", name="bad2", infos=pol_cfg(0, 12500))
+    s.call("policer_add", name="mef", infos=pol_cfg(10000, 12500, type_=4))
+    s.call("policer_dump", match_name_valid=False, match_name="")
+    s.call("policer_dump", match_name_valid=True, match_name="netvpp:policer-in:a")
+    s.call("policer_dump", match_name_valid=True, match_name="missing")
+    s.call("policer_input", name="netvpp:policer-in:a", sw_if_index=lo, apply=True)
+    s.call("policer_input", name="missing", sw_if_index=lo, apply=True)
+    s.call("policer_input", name="netvpp:policer-in:a", sw_if_index=9999, apply=True)
+    s.call("policer_output", name="netvpp:policer-in:a", sw_if_index=lo, apply=True)
+    # In place by index: marking, a new rate; a free index; a configuration VPP refuses.
+    s.call("policer_update", policer_index=a, infos=pol_cfg(5000, 6250, conform=2, dscp=46))
+    s.call("policer_update", policer_index=77, infos=pol_cfg(5000, 6250))
+    s.call("policer_update", policer_index=a, infos=pol_cfg(5000, 0))
+    s.call("policer_dump", match_name_valid=True, match_name="netvpp:policer-in:a")
+    s.call("policer_output", name="netvpp:policer-in:a", sw_if_index=lo, apply=False)
+    # Deleted while bound on input: allowed (the binding is not removed); then the name is gone, so
+    # unbinding by name fails.
+    s.call(
+        "policer_add_del", is_add=False, name="netvpp:policer-in:a", **pol_cfg(0, 0)
+    )
+    s.call(
+        "policer_add_del", is_add=False, name="netvpp:policer-in:a", **pol_cfg(0, 0)
+    )
+    s.call("policer_input", name="netvpp:policer-in:a", sw_if_index=lo, apply=False)
+    # The freed index is reused by the next policer.
+    b = s.call("policer_add_del", is_add=True, name="netvpp:policer-out:b", **pol_cfg(2000, 3000)).policer_index
+    s.call("policer_add", name="netvpp:policer-in:c", infos=pol_cfg(3000, 4000))
+    s.call("policer_dump", match_name_valid=False, match_name="")
+    s.call("policer_input", name="netvpp:policer-out:b", sw_if_index=lo, apply=False)
+    for name in ("netvpp:policer-out:b", "netvpp:policer-in:c", "zero"):
+        s.call("policer_add_del", is_add=False, name=name, **pol_cfg(0, 0))
+    s.call("policer_dump", match_name_valid=False, match_name="")
+    s.call("delete_loopback", sw_if_index=lo)
+    return b
+
+
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos")
 
 
 def main():
@@ -600,6 +661,16 @@ def main():
             "a router gateway's bridge with ARP termination and entries, a pipe between two bridges "
             "with flooding and learning off on one end (l2_flags, l2_flags_get), ECMP routes in a "
             "VRF replaced, added to, dumped and deleted, a missing table, the pipe deleted",
+        )
+        s.vpp.disconnect()
+        return
+    if a.session == "qos":
+        qos(s)
+        s.save(
+            os.path.join(a.out, "policer.json"),
+            "policers as the QoS of ports uses them: add (a name in use, refused configurations), dumps "
+            "(all, by name, a missing name), input/output bindings by name (a missing name, a bad "
+            "interface), update in place by index, delete by name while bound, the freed index reused",
         )
         s.vpp.disconnect()
         return
