@@ -58,6 +58,7 @@ import { LISP_HANDLERS } from './lisp.ts';
 import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
 import { ARPING_HANDLERS } from './arping.ts';
+import { BOND_HANDLERS } from './bond.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
@@ -641,4 +642,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...PIPE_HANDLERS,
   ...ARPING_HANDLERS,
   ...NAT_HANDLERS,
+  ...BOND_HANDLERS,
 };

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AclPlugin } from './acl.ts';
+import { Bonds } from './bond.ts';
 import { PendingEvents } from './events.ts';
 import { Interfaces } from './interfaces.ts';
 import { Ip } from './ip.ts';
@@ -40,6 +41,7 @@ export class VppState {
   readonly routes: Routes;
   readonly pipes: Pipes;
   readonly nat: Nat44;
+  readonly bonds: Bonds;
   /** ARP requests the arping plugin was asked to send (arping.ts), oldest first. */
   readonly arpsSent: SentArp[] = [];
 
@@ -60,6 +62,7 @@ export class VppState {
     this.routes = new Routes();
     this.pipes = new Pipes(this);
     this.nat = new Nat44();
+    this.bonds = new Bonds(this);
     this.ifs = new Interfaces(this);
     // local0 exists from the start; VPP's link-state process was not yet running for it.
     this.events.clear();
