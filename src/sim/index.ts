@@ -6,9 +6,11 @@
 import { SimServer, type CrashOptions, type SimOptions, type WriteHook } from './server.ts';
 
 import type { Ingress, VlanTag } from './ethernet.ts';
+import type { LacpPartner } from './bond.ts';
 
 export type { SimOptions, CrashOptions, WriteHook, WriteSeen } from './server.ts';
 export type { Ingress, VlanTag } from './ethernet.ts';
+export type { LacpPartner } from './bond.ts';
 export { VERSION } from './handlers.ts';
 
 export interface Sim {
@@ -54,6 +56,10 @@ export interface Sim {
   disconnectGuest(sockFilename: string): boolean;
   /** Where ethernet-input puts a frame with these VLAN tags received on `swIfIndex` (ethernet.ts). */
   ingress(swIfIndex: number, tags: readonly VlanTag[]): Ingress;
+  /** A NIC's cable pulled (false) or plugged back (true); false when there is no such NIC. */
+  setNicLink(name: string, up: boolean): boolean;
+  /** What answers LACP at the other end of a bond member's link, or null for nothing (bond.ts). */
+  setLacpPartner(memberName: string, partner: LacpPartner | null): void;
 }
 
 export async function startSimulator(opts: SimOptions): Promise<Sim> {
@@ -82,5 +88,7 @@ export async function startSimulator(opts: SimOptions): Promise<Sim> {
     connectGuest: (p) => server.connectGuest(p),
     disconnectGuest: (p) => server.disconnectGuest(p),
     ingress: (i, t) => server.ingress(i, t),
+    setNicLink: (n, up) => server.setNicLink(n, up),
+    setLacpPartner: (n, p) => server.setLacpPartner(n, p),
   };
 }
