@@ -12,7 +12,8 @@
 // pass is also checked against a full compile, diff and readiness (tests run with it).
 import { EventEmitter } from 'node:events';
 import { agentHealth, hostStateValue } from './agent-health.ts';
-import { keys, PREFIX, type HostStatus } from '../model/keyspace.ts';
+import { keys, PREFIX, type BondState, type HostStatus } from '../model/keyspace.ts';
+import { readBondStates } from './lacp-status.ts';
 import { keepLeaseKey, openStore, type LeaseKey, type Store } from '../store/index.ts';
 import { RouterElections } from './ha.ts';
 import { sendTakeoverGarps } from './garp.ts';
@@ -68,6 +69,8 @@ export interface AgentOptions {
    * an error, kept in `verifyFailures`, and the next pass is a full one. Default: NETVPP_AGENT_VERIFY=1.
    */
   verify?: boolean;
+  /** How often (ms) the bonds' LACP state is read for the status (default 5000). */
+  bondPollMs?: number;
 }
 
 /**
@@ -133,6 +136,9 @@ export class Agent extends EventEmitter {
   /** The summary on the liveness key, and resync requests (status.ts). */
   private status: { view: AgentStatus; last?: HostStatus } | undefined;
   private resyncRequested = false;
+  /** [agent] bonds as VPP last showed them (HostStatus.bonds); undefined without bonds or VPP. */
+  bondStates: BondState[] | undefined;
+  private bondPoll: NodeJS.Timeout | undefined;
 
   constructor(
     readonly config: AgentConfig,
@@ -153,6 +159,7 @@ export class Agent extends EventEmitter {
     );
     this.compiler = new HostCompiler({
       physnets: config.physnets,
+      bonds: config.bonds,
       vhostUserDir: config.vhostUserDir,
       tapBackend: config.tapBackend,
       gso: config.gso === true,
@@ -229,6 +236,26 @@ export class Agent extends EventEmitter {
     this.loopDone = this.loop();
     const view = new AgentStatus(this, this.store, (s) => this.publishStatus(s), this.log.child('status'));
     this.status = { view };
+    if (this.config.bonds?.size) {
+      this.bondPoll = setInterval(() => void this.pollBonds(), this.opts.bondPollMs ?? 5000);
+      this.bondPoll.unref();
+    }
+  }
+
+  /** Reads the bonds' state (LACP partners change without any event the agent sees). */
+  async pollBonds(): Promise<BondState[] | undefined> {
+    const bonds = this.config.bonds;
+    if (!bonds?.size || !this.vppConnected || !this.vpp || this.stopped) return this.bondStates;
+    try {
+      const s = (await readBondStates(this.vpp, bonds)) ?? undefined;
+      if (JSON.stringify(s) !== JSON.stringify(this.bondStates)) {
+        this.bondStates = s;
+        this.status?.view.note();
+      }
+    } catch (e) {
+      this.log.debug('could not read the bonds', { error: (e as Error).message });
+    }
+    return this.bondStates;
   }
 
   private publishStatus(s: HostStatus): void {
@@ -245,6 +272,7 @@ export class Agent extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.bondPoll) clearInterval(this.bondPoll);
     this.wake?.();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.reportRetry) clearTimeout(this.reportRetry);
@@ -476,7 +504,11 @@ export class Agent extends EventEmitter {
       vpp.take();
       this.progress.start('resync', 'reading VPP');
       this.log.info('resync: reading VPP', { reason });
-      this.actual = await readActual(vpp, { physnets: this.config.physnets, ...vxlanRead(this.config) });
+      this.actual = await readActual(vpp, {
+        physnets: this.config.physnets,
+        bonds: this.config.bonds,
+        ...vxlanRead(this.config),
+      });
       this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
       this.compiled = false;
     }

@@ -10,7 +10,15 @@ import type { NetIn, NetworkClaim } from './compile-port.ts';
 import { overlayView } from './compile-overlay.ts';
 import { addTo, count, removeFrom, SharedObjects } from './compile-refs.ts';
 import type { DesiredState } from './desired.ts';
-import { bridgeKey, l2Key, preferredBdId, uplinkKey, type VppObject } from './kinds/index.ts';
+import {
+  bondMemberObjects,
+  bondObject,
+  bridgeKey,
+  l2Key,
+  preferredBdId,
+  uplinkKey,
+  type VppObject,
+} from './kinds/index.ts';
 import { underlayObjects } from './nettypes/overlay.ts';
 
 export class NetworkStep {
@@ -39,6 +47,9 @@ export class NetworkStep {
     // an overlay network is here: the VTEP answers pings, and VPP 26.06 once crashed when an
     // underlay address went and came back under LISP (see docs/overlays.md).
     this.shared.hold('host', underlayObjects(opts), objects, new Set());
+    // Bonds and their members likewise, networks or not: LACP runs with the switch meanwhile.
+    const bonds = [...(opts.bonds?.values() ?? [])].flatMap((b) => [bondObject(b), ...bondMemberObjects(b)]);
+    this.shared.hold('host', bonds, objects, new Set());
   }
 
   /** Null when the port joins its network, a reason when it can't, undefined when not in the step. */
@@ -173,6 +184,8 @@ export class NetworkStep {
     for (const n of changed) this.add(state, n, physnets, delta);
     // The uplink, while any network uses its physnet.
     for (const physnet of physnets) {
+      // A physnet on a bond has the bond as its uplink, kept while the agent runs (above).
+      if (this.opts.bonds?.has(this.opts.physnets.get(physnet) as string)) continue;
       const key = uplinkKey(physnet);
       delta.keys.add(key);
       if (this.physnetRefs.has(physnet)) {

@@ -7,6 +7,7 @@
 // binding is invalid (they stay exactly as they are, so a bad write can't tear down a working port and
 // a restart behaves like the running agent), and ACL settings that can't be computed yet (a group
 // still loading or missing). And per port: which keys must be in place for it to be ready.
+import type { BondConfig } from './bond-config.ts';
 import { effectiveQosPolicy, type SecurityGroup } from '../model/keyspace.ts';
 import { parseAclTag } from './secgroups/index.ts';
 import type { DesiredState } from './desired.ts';
@@ -49,6 +50,8 @@ export { MAX_BD_ID, preferredBdId };
 
 export interface CompileOptions {
   physnets: ReadonlyMap<string, string>;
+  /** [agent] bonds: made and kept while the agent runs; a physnet may name one as its uplink. */
+  bonds?: ReadonlyMap<string, BondConfig>;
   vhostUserDir: string;
   tapBackend: TapBackend;
   /** GSO on vhost-user and tap interfaces ([agent] enable_gso; default off). */

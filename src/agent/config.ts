@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { MAX_PHYSNET_LENGTH } from '../model/keyspace.ts';
+import { checkBondUse, parseBonds, type BondConfig } from './bond-config.ts';
 import {
   ETCD_OPTIONS,
   etcdClientConfig,
@@ -53,6 +54,8 @@ export interface AgentConfig {
   vppRequestTimeoutMs?: number;
   /** physnet name → name of the VPP interface that carries it (found by name, never created). */
   physnets: Map<string, string>;
+  /** [agent] bonds: bond interfaces the agent makes (by VPP name; a physnet may name one). */
+  bonds?: ReadonlyMap<string, BondConfig>;
   /** vhost-user sockets must live under this directory (a binding naming another path is refused). */
   vhostUserDir: string;
   tapBackend: TapBackend;
@@ -112,6 +115,16 @@ const OPTIONS = [
     env: 'NETVPP_PHYSNETS',
     flag: 'physnets',
     help: 'physnet1:GigabitEthernet0/8/0,physnet2:host-eth1',
+  },
+  {
+    name: 'bonds',
+    section: 'agent',
+    env: 'NETVPP_BONDS',
+    flag: 'bonds',
+    help:
+      'bonds the agent makes, e.g. BondEthernet0:GigabitEthernet0/8/0+GigabitEthernet0/9/0:lacp:l34 ' +
+      '(mode lacp|active-backup|xor, load balancing l2|l23|l34, LACP passive, long-timeout); ' +
+      'a physnet may name the bond (docs/bonds.md)',
   },
   {
     name: 'vhost_user_dir',
@@ -338,6 +351,15 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     problems.push('physnets: no physnet is configured (e.g. physnets = physnet1:GigabitEthernet0/8/0)');
   }
 
+  const bonds = parseBonds(raw.bonds ?? '', problems, where('bonds'));
+  checkBondUse(
+    bonds,
+    physnets,
+    raw.underlay_interface,
+    { bonds: where('bonds'), physnets: where('physnets'), underlay: where('underlay_interface') },
+    problems,
+  );
+
   const vhostUserDir = raw.vhost_user_dir ?? '';
   if (!isAbsolute(vhostUserDir)) problems.push(`${where('vhost_user_dir')}: must be an absolute path`);
 
@@ -402,6 +424,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     vppSocket,
     vppRequestTimeoutMs: Math.round(timeout * 1000),
     physnets,
+    bonds,
     vhostUserDir: vhostUserDir.replace(/\/+$/, '') || '/',
     tapBackend,
     tapBackendSetting: tapSetting as TapBackend | 'auto',

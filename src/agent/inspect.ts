@@ -32,7 +32,7 @@ export type { ActualState, Blocked, Compiled, Plan, PlanOp, PortPlan, VppObject 
 /** What the inspection needs of the agent's configuration. */
 export type InspectConfig = Pick<
   AgentConfig,
-  'host' | 'physnets' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'vxlan' | 'verifier'
+  'host' | 'physnets' | 'bonds' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'vxlan' | 'verifier'
 >;
 
 export interface InspectOptions {
@@ -313,13 +313,18 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
   );
 
   const vpp = new CountingVpp(new ReadOnlyVpp(opts.vpp));
-  const actual = await readActual(vpp, { physnets: config.physnets, ...vxlanRead(config) });
+  const actual = await readActual(vpp, {
+    physnets: config.physnets,
+    bonds: config.bonds,
+    ...vxlanRead(config),
+  });
   const counts: CallCounts = vpp.take();
   if (counts.writes > 0) throw new WriteRefusedError(`${counts.writes} writes`);
 
   const compiled = compile(desired, {
     vxlan: config.vxlan ?? null,
     physnets: config.physnets,
+    bonds: config.bonds,
     vhostUserDir: config.vhostUserDir,
     tapBackend: config.tapBackend,
     gso: config.gso === true,

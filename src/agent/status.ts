@@ -23,6 +23,7 @@ export function hostStatus(agent: Agent, lastResync: HostStatus['last_resync']):
     ready: isReady(h),
     last_resync: lastResync,
     progress: agent.progress.snapshot(),
+    ...(agent.bondStates ? { bonds: agent.bondStates } : {}),
   };
 }
 

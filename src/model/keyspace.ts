@@ -41,6 +41,8 @@ import {
   type TapFlowDoc,
   tapFlowDocSchema,
 } from './keyspace-taas.ts';
+export * from './keyspace-bonds.ts';
+import { bondStateSchema, type BondState } from './keyspace-bonds.ts';
 import {
   type FloatingIpDoc,
   floatingIpDocSchema,
@@ -237,6 +239,8 @@ export interface HostStatus {
   last_resync: { reason: string; at: string; ms: number } | null;
   /** Long work in progress (a resync), or null; absent from agents that predate it. */
   progress?: WorkProgress | null;
+  /** [agent] bonds as VPP has them: each member's part and its LACP partner; absent without bonds. */
+  bonds?: BondState[];
 }
 
 /**
@@ -514,6 +518,7 @@ export const hostStatusSchema: Check<HostStatus> = obj<HostStatus>({
     obj<NonNullable<HostStatus['last_resync']>>({ reason: str({ max: 64 }), at: isoTime, ms: count }),
   ),
   progress: optional(nullable(workProgressSchema), null),
+  bonds: optional(arrayOf(bondStateSchema, { max: 16 }), undefined),
 });
 
 export const resyncRequestSchema: Check<ResyncRequest> = obj<ResyncRequest>({

@@ -59,6 +59,7 @@ import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
 import { POLICER_HANDLERS } from './policer.ts';
 import { ARPING_HANDLERS } from './arping.ts';
+import { BOND_HANDLERS } from './bond.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
@@ -643,4 +644,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...ARPING_HANDLERS,
   ...NAT_HANDLERS,
   ...POLICER_HANDLERS,
+  ...BOND_HANDLERS,
 };

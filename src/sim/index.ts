@@ -7,9 +7,11 @@ import { SimServer, type CrashOptions, type SimOptions, type WriteHook } from '.
 
 import type { Ingress, VlanTag } from './ethernet.ts';
 import type { PolicerDirection } from './policer.ts';
+import type { LacpPartner } from './bond.ts';
 
 export type { SimOptions, CrashOptions, WriteHook, WriteSeen } from './server.ts';
 export type { Ingress, VlanTag } from './ethernet.ts';
+export type { LacpPartner } from './bond.ts';
 export { VERSION } from './handlers.ts';
 
 export interface Sim {
@@ -60,6 +62,10 @@ export interface Sim {
    * `freed` when it names a deleted policer (deleted without being unbound first), null for none.
    */
   policerOn(swIfIndex: number, dir: PolicerDirection): string | 'freed' | null;
+  /** A NIC's cable pulled (false) or plugged back (true); false when there is no such NIC. */
+  setNicLink(name: string, up: boolean): boolean;
+  /** What answers LACP at the other end of a bond member's link, or null for nothing (bond.ts). */
+  setLacpPartner(memberName: string, partner: LacpPartner | null): void;
 }
 
 export async function startSimulator(opts: SimOptions): Promise<Sim> {
@@ -94,5 +100,7 @@ export async function startSimulator(opts: SimOptions): Promise<Sim> {
       if (index === undefined) return null;
       return p.get(index)?.name ?? 'freed';
     },
+    setNicLink: (n, up) => server.setNicLink(n, up),
+    setLacpPartner: (n, p) => server.setLacpPartner(n, p),
   };
 }

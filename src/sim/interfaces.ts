@@ -15,7 +15,8 @@ import { RV } from './retval.ts';
 import { MATCH, SUB_IF, subintConfig, type SubintSlot } from './subint.ts';
 import type { VppState } from './state.ts';
 
-export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp' | 'pipe';
+export type DevKind =
+  'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp' | 'pipe' | 'bond';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
 export type FloodClass = 'normal' | 'bvi' | 'no_flood' | 'tunnel_normal' | 'tunnel_master';
 
@@ -197,6 +198,7 @@ export class Interfaces {
     if (hw.linkUp === up) return;
     hw.linkUp = up;
     this.vpp.events.signal(hw.swIfIndex, up ? EV.LINK_UP : EV.LINK_DOWN);
+    this.vpp.bonds.linkChanged(hw);
   }
 
   /** sw_interface_set_flags: -1 when a sub-interface would go up under a down parent. */
@@ -230,13 +232,18 @@ export class Interfaces {
         case 'nic':
           // A NIC's link is its cable's, not its admin state's (it goes down with the admin state below).
           break;
+        case 'bond':
+          // A bond's link is its active members' (bond.ts), whatever its admin state.
+          break;
       }
-      if (!up) this.setLink(hw, false);
+      if (!up && hw.kind !== 'bond') this.setLink(hw, false);
+      this.vpp.bonds.adminChanged(s);
     }
     return RV.OK;
   }
 
   private deleteSw(s: SwIf): void {
+    if (!s.isSub) this.vpp.bonds.interfaceDeleted(s);
     s.tag = '';
     if (s.adminUp) {
       s.adminUp = false;

@@ -21,6 +21,7 @@ import { isWriteRequest } from '../vpp/read-only.ts';
 import { VPP_MSG_IDS } from './msg-ids.ts';
 import { IndexPool } from './pool.ts';
 import { VppState, type StateOptions } from './state.ts';
+import type { LacpPartner } from './bond.ts';
 
 export interface SimOptions {
   /** Path of the API socket (VPP's is /run/vpp/api.sock). */
@@ -616,6 +617,22 @@ export class SimServer {
 
   disconnectGuest(sockFilename: string): boolean {
     return this.vpp.ifs.setGuest(sockFilename, false);
+  }
+
+  /** A NIC's cable is pulled (or plugged back): its link goes down (up). False: no such NIC. */
+  setNicLink(name: string, up: boolean): boolean {
+    const s = [...this.vpp.ifs.all()].find((x) => !x.isSub && x.hw.kind === 'nic' && x.hw.name === name);
+    if (!s) return false;
+    this.vpp.ifs.setLink(s.hw, up);
+    return true;
+  }
+
+  /**
+   * What answers LACP at the other end of a bond member's cable (by its hardware name): a switch
+   * or a host in sync with it, or (null) nothing. See src/sim/bond.ts.
+   */
+  setLacpPartner(memberName: string, partner: LacpPartner | null): void {
+    this.vpp.bonds.setPartner(memberName, partner);
   }
 }
 

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { AclPlugin } from './acl.ts';
+import { Bonds } from './bond.ts';
 import { PendingEvents } from './events.ts';
 import { Interfaces } from './interfaces.ts';
 import { Ip } from './ip.ts';
@@ -42,6 +43,7 @@ export class VppState {
   readonly pipes: Pipes;
   readonly nat: Nat44;
   readonly policers = new Policers();
+  readonly bonds: Bonds;
   /** ARP requests the arping plugin was asked to send (arping.ts), oldest first. */
   readonly arpsSent: SentArp[] = [];
 
@@ -62,6 +64,7 @@ export class VppState {
     this.routes = new Routes();
     this.pipes = new Pipes(this);
     this.nat = new Nat44();
+    this.bonds = new Bonds(this);
     this.ifs = new Interfaces(this);
     // local0 exists from the start; VPP's link-state process was not yet running for it.
     this.events.clear();

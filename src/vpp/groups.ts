@@ -20,9 +20,11 @@ import * as m_af_packet from './binapi/af_packet.ts';
 import * as m_arping from './binapi/arping.ts';
 import * as m_gre from './binapi/gre.ts';
 import * as m_span from './binapi/span.ts';
+import * as m_bond from './binapi/bond.ts';
 import * as m_interface from './binapi/interface.ts';
 import * as m_ip from './binapi/ip.ts';
 import * as m_l2 from './binapi/l2.ts';
+import * as m_lacp from './binapi/lacp.ts';
 import * as m_memclnt from './binapi/memclnt.ts';
 import * as m_nat44_ed from './binapi/nat44_ed.ts';
 import * as m_one from './binapi/one.ts';
@@ -35,8 +37,7 @@ import * as m_vlib from './binapi/vlib.ts';
 import * as m_vpe from './binapi/vpe.ts';
 
 /**
- * The groups netvpp knows. Next, with the features that need them: `bond` (core bond.api.json + lacp plugin):
- * add the binding module (apigen) and one entry to GROUPS.
+ * The groups netvpp knows. A new one: add the binding module (apigen) and one entry to GROUPS.
  */
 export type GroupName =
   | 'core'
@@ -51,7 +52,9 @@ export type GroupName =
   | 'arping'
   | 'policer'
   | 'span'
-  | 'gre';
+  | 'gre'
+  | 'bond'
+  | 'lacp';
 
 export interface MessageGroup {
   readonly name: string;
@@ -198,6 +201,22 @@ const gre: KnownGroup = {
   messages: defsOf(m_gre),
 };
 
+const bond: KnownGroup = {
+  name: 'bond',
+  description: 'bond interfaces and their members (bonded uplinks, [agent] bonds)',
+  required: false,
+  provider: 'VPP core (bond.api.json)',
+  messages: defsOf(m_bond),
+};
+
+const lacp: KnownGroup = {
+  name: 'lacp',
+  description: 'LACP on bond members (mode lacp bonds, their partner state)',
+  required: false,
+  provider: 'the lacp plugin (lacp.api.json)',
+  messages: defsOf(m_lacp),
+};
+
 /** Every group, core first. */
 export const GROUPS: readonly KnownGroup[] = [
   core,
@@ -213,6 +232,8 @@ export const GROUPS: readonly KnownGroup[] = [
   policer,
   span,
   gre,
+  bond,
+  lacp,
 ];
 
 /** Availability of each group on one VPP, as the client found it at its last connect. */

@@ -25,6 +25,8 @@ import {
   type VppObject,
 } from '../../src/agent/kinds/index.ts';
 import { compileBaseAcls } from '../../src/agent/secgroups/index.ts';
+import type { BondConfig } from '../../src/agent/bond-config.ts';
+import { bondObject } from '../../src/agent/kinds/bond.ts';
 import { CountingVpp } from '../../src/agent/vpp-api.ts';
 import {
   acl_dump,
@@ -46,7 +48,20 @@ interface World {
   vhostDir: string;
   /** The VXLAN underlay interface the test made (operator-owned). */
   underlayName: string;
+  /** An interface the test made to be a bond member (operator-owned). */
+  memberName: string;
 }
+
+/** The bond of the bond samples, as [agent] bonds would name it. */
+const BOND: BondConfig = {
+  name: 'BondEthernet901',
+  id: 901,
+  members: [],
+  mode: 'xor',
+  lb: 'l34',
+  passive: false,
+  longTimeout: false,
+};
 
 const VTEP = '198.51.100.1';
 const PEER = '198.51.100.2';
@@ -163,6 +178,20 @@ const other = (id: string) => id.replace(/^.{8}/, 'ffffffff');
 
 const SAMPLES: { [K in ObjKind]: Sample<K> } = {
   uplink: { deps: () => [], obj: (w) => uplinkOf(w) },
+  bond: { deps: () => [], obj: () => bondObject(BOND), changed: (o) => ({ ...o, adminUp: false }) },
+  bondmember: {
+    deps: () => [bondObject(BOND)],
+    obj: (w) => ({
+      kind: 'bondmember',
+      key: `bondmember:${w.memberName}`,
+      name: w.memberName,
+      bond: `bond:${BOND.name}`,
+      passive: false,
+      longTimeout: false,
+      adminUp: true,
+    }),
+    changed: (o) => ({ ...o, adminUp: false }),
+  },
   vlan: {
     deps: (w) => [uplinkOf(w)],
     obj: (w) => ({
@@ -428,7 +457,7 @@ function compiled(objects: VppObject[]): Compiled {
 
 describe('every kind descriptor keeps the engine contract', () => {
   const h = contractHarness();
-  const w: World = { uplinkName: '', physnet: 'contract', vhostDir: '', underlayName: '' };
+  const w: World = { uplinkName: '', physnet: 'contract', vhostDir: '', underlayName: '', memberName: '' };
   let uplinkIdx = -1;
   before(async () => {
     w.vhostDir = mkdtempSync(join(tmpdir(), 'netvpp-contract-vhost-'));
@@ -449,6 +478,14 @@ describe('every kind descriptor keeps the engine contract', () => {
     h.cleanup.add(() => h.c.request(delete_loopback, { sw_if_index: u.sw_if_index }));
     const [ud] = await h.c.dump(sw_interface_dump, { sw_if_index: u.sw_if_index });
     w.underlayName = ud.interface_name;
+    const m = await h.c.request(create_loopback_instance, {
+      mac_address: '02:fe:aa:00:00:04',
+      is_specified: false,
+      user_instance: 0,
+    });
+    h.cleanup.add(() => h.c.request(delete_loopback, { sw_if_index: m.sw_if_index }));
+    const [md] = await h.c.dump(sw_interface_dump, { sw_if_index: m.sw_if_index });
+    w.memberName = md.interface_name;
   });
   after(() => rmSync(w.vhostDir, { recursive: true, force: true }));
 
@@ -459,6 +496,7 @@ describe('every kind descriptor keeps the engine contract', () => {
       physnets: new Map([[w.physnet, w.uplinkName]]),
       vtep: VTEP,
       underlay: w.underlayName,
+      bonds: new Map([[BOND.name, BOND]]),
     });
     actual.takeTouched();
     const rec = new Reconciler({ minMs: 1, maxMs: 1 });
@@ -493,6 +531,7 @@ describe('every kind descriptor keeps the engine contract', () => {
       physnets: new Map([[w.physnet, w.uplinkName]]),
       vtep: VTEP,
       underlay: w.underlayName,
+      bonds: new Map([[BOND.name, BOND]]),
     });
     const out = Object.assign(new Map<string, VppObject>(), { handles: new Map<string, number>() });
     for (const [k, o] of a.objects) {

@@ -91,6 +91,17 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'policer_output',
     'policer_dump',
   ],
+  // Bonded uplinks ([agent] bonds, docs/bonds.md): the bond, its members, and (lacp plugin) the
+  // LACP state of each member.
+  bond: [
+    'bond_create2',
+    'bond_delete',
+    'bond_add_member',
+    'bond_detach_member',
+    'sw_bond_interface_dump',
+    'sw_member_interface_dump',
+  ],
+  lacp: ['sw_interface_lacp_dump'],
   // HA routers: the new active host announces its addresses and floating IPs (gratuitous ARP).
   arping: ['arping'],
   acl: [

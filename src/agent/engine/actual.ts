@@ -19,6 +19,7 @@ import {
 import type { HandleSpace, ObjectBase, Ownership, ReadSink, ReadSource } from '../kinds/types.ts';
 import { groupOfMessage, type GroupName } from '../../vpp/groups.ts';
 import type { VppApi } from '../vpp-api.ts';
+import type { BondConfig } from '../bond-config.ts';
 
 export { NO_INDEX };
 
@@ -207,6 +208,8 @@ export interface ReadActualOptions {
   /** This host's VTEP and the underlay interface the agent manages (see ReadSource). */
   vtep?: string | null;
   underlay?: string | null;
+  /** [agent] bonds (see ReadSource). */
+  bonds?: ReadonlyMap<string, BondConfig>;
   /** Only these kinds (default: all). */
   kinds?: readonly ObjKind[];
 }
@@ -235,6 +238,7 @@ export async function readActual(vpp: VppApi, opts: ReadActualOptions): Promise<
     physnets: opts.physnets,
     vtep: opts.vtep ?? null,
     underlay: opts.underlay ?? null,
+    bonds: opts.bonds,
   };
   const kinds = (opts.kinds ?? ALL_KINDS).filter((k) => (descriptorOfKind(k).needs ?? []).every(offered));
   const decoders = await Promise.all(kinds.map((k) => descriptorOfKind(k).read(src)));

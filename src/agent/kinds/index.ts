@@ -5,6 +5,8 @@
 import { acl, type AclObj } from './acl.ts';
 import { aclbind, type AclBindObj } from './aclbind.ts';
 import { arpterm, type ArpTermObj } from './arpterm.ts';
+import { bond, type BondObj } from './bond.ts';
+import { bondmember, type BondMemberObj } from './bondmember.ts';
 import { bridge, type BridgeObj } from './bridge.ts';
 import { eidmap, type EidmapObj } from './eidmap.ts';
 import { etype, type EtypeObj } from './etype.ts';
@@ -81,7 +83,9 @@ export type VppObject =
   | NatIfObj
   | NatPoolObj
   | NatSmObj
-  | PolicerObj;
+  | PolicerObj
+  | BondObj
+  | BondMemberObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -123,6 +127,8 @@ export const KINDS: Registry = {
   natpool,
   natsm,
   policer,
+  bond,
+  bondmember,
 };
 
 /** The descriptor of an object's kind. */
@@ -172,6 +178,8 @@ export type { Change, KindDescriptor, OpContext, ObjectBase } from './types.ts';
 export { ObjectError } from './types.ts';
 export * from './common.ts';
 export type {
+  BondObj,
+  BondMemberObj,
   NatEnableObj,
   NatIfObj,
   NatPoolObj,
@@ -212,6 +220,8 @@ export type { PortVif } from './port.ts';
 export type { PolicerObj } from './policer.ts';
 export { ACTION, policerKey, type PolicerAction, type PolicerDir } from './policer.ts';
 export { aclbindKey } from './aclbind.ts';
+export { bondKey, bondObject } from './bond.ts';
+export { bondMemberKey, bondMemberObjects } from './bondmember.ts';
 export { arptermKey } from './arpterm.ts';
 export { l2fibKey } from './l2fib.ts';
 export { eidmapKey } from './eidmap.ts';

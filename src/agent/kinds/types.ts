@@ -6,6 +6,7 @@ import type { GroupName } from '../../vpp/groups.ts';
 import type { HostNet } from '../host-net.ts';
 import type { VppApi } from '../vpp-api.ts';
 import type { ActualState } from '../engine/actual.ts';
+import type { BondConfig } from '../bond-config.ts';
 
 /** Every object of the graph: a kind, a stable key, and the kind's own attributes. */
 export interface ObjectBase {
@@ -45,6 +46,8 @@ export interface ReadSource {
   vtep: string | null;
   /** The VPP interface that carries the underlay ([vxlan] underlay_interface), if the agent manages it. */
   underlay: string | null;
+  /** [agent] bonds, by name (an untagged bond of a configured name is netvpp's). */
+  bonds?: ReadonlyMap<string, BondConfig>;
 }
 
 /** Where a kind's decode records what it found. */

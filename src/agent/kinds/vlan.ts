@@ -91,6 +91,17 @@ async function adopt(o: VlanObj, parent: number, ctx: OpContext): Promise<number
   );
 }
 
+/** The physnet whose uplink `key` is (`uplink:<physnet>`, or a bond a physnet names), if any. */
+function physnetOfUplink(key: string, physnets: ReadonlyMap<string, string>): string | undefined {
+  if (key.startsWith('uplink:')) {
+    const physnet = key.slice('uplink:'.length);
+    return key === uplinkKey(physnet) ? physnet : undefined;
+  }
+  if (!key.startsWith('bond:')) return undefined;
+  const name = key.slice('bond:'.length);
+  return [...physnets].find(([, ifname]) => ifname === name)?.[0];
+}
+
 export const vlan: KindDescriptor<VlanObj> = {
   kind: 'vlan',
   ownership: 'tag',
@@ -117,7 +128,7 @@ export const vlan: KindDescriptor<VlanObj> = {
   async delete(o, ctx) {
     await ctx.vpp.request(delete_subif, { sw_if_index: need(ctx, o.key) });
   },
-  readAfter: ['uplink'],
+  readAfter: ['uplink', 'bond'],
   async read(src) {
     const ifs = await src.dump(sw_interface_dump, { sw_if_index: NO_INDEX });
     return (sink) => {
@@ -137,9 +148,10 @@ export const vlan: KindDescriptor<VlanObj> = {
           sink.add({ ...common, key }, d.sw_if_index);
           continue;
         }
-        // Untagged: netvpp's by identity (the sub-interface create_vlan_subif makes on an uplink).
-        const physnet = parent?.startsWith('uplink:') ? parent.slice('uplink:'.length) : undefined;
-        if (d.tag === '' && physnet !== undefined && parent === uplinkKey(physnet) && isVlanSubif(d)) {
+        // Untagged: netvpp's by identity (the sub-interface create_vlan_subif makes on an uplink, or
+        // on a bond a physnet names).
+        const physnet = parent === undefined ? undefined : physnetOfUplink(parent, src.physnets);
+        if (d.tag === '' && physnet !== undefined && isVlanSubif(d)) {
           sink.add({ ...common, key: vlanKey(physnet, d.sub_outer_vlan_id), untagged: true }, d.sw_if_index);
         }
       }

@@ -3,12 +3,15 @@
 // overlays (vxlan, gpe) plug in the same way.
 import type { NetworkType as NetworkTypeName, OverlayPort, PortBinding } from '../../model/keyspace.ts';
 import type { VxlanConfig } from '../config.ts';
+import type { BondConfig } from '../bond-config.ts';
 import type { VppObject } from '../kinds/index.ts';
 
 /** What the host offers a network type. */
 export interface HostNetworking {
   /** physnet → uplink interface name. */
   physnets: ReadonlyMap<string, string>;
+  /** [agent] bonds by name: a physnet whose interface is one has the bond as its uplink. */
+  bonds?: ReadonlyMap<string, BondConfig>;
   /** This host's tunnel endpoint ([vxlan]); absent or null: no overlay networks here. */
   vxlan?: VxlanConfig | null;
 }

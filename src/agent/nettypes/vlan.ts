@@ -1,6 +1,6 @@
 // vlan: a VLAN sub-interface of the physnet's uplink, its tag popped, joins the network's bridge.
-import { uplinkKey, vlanKey } from '../kinds/index.ts';
-import { physnetOf } from './physnet.ts';
+import { vlanKey } from '../kinds/index.ts';
+import { physnetOf, uplinkOf } from './physnet.ts';
 import type { NetworkType } from './types.ts';
 
 export const vlan: NetworkType = {
@@ -11,7 +11,7 @@ export const vlan: NetworkType = {
     const id = b.segmentation_id;
     if (id === null || !Number.isInteger(id) || id < 1 || id > 4094)
       return { error: `VLAN network ${b.network_id} has no valid VLAN id (got ${String(id)})` };
-    const uplink = uplinkKey(physnet);
+    const uplink = uplinkOf(physnet, host);
     const member = vlanKey(physnet, id);
     return {
       id: `vlan ${id} on ${physnet}`,

@@ -4,10 +4,12 @@ import type { MessageDef } from '../codec/schema.ts';
 import * as m_acl from './acl.ts';
 import * as m_af_packet from './af_packet.ts';
 import * as m_arping from './arping.ts';
+import * as m_bond from './bond.ts';
 import * as m_gre from './gre.ts';
 import * as m_interface from './interface.ts';
 import * as m_ip from './ip.ts';
 import * as m_l2 from './l2.ts';
+import * as m_lacp from './lacp.ts';
 import * as m_memclnt from './memclnt.ts';
 import * as m_nat44_ed from './nat44_ed.ts';
 import * as m_one from './one.ts';
@@ -24,10 +26,12 @@ export * from './types.ts';
 export * from './acl.ts';
 export * from './af_packet.ts';
 export * from './arping.ts';
+export * from './bond.ts';
 export * from './gre.ts';
 export * from './interface.ts';
 export * from './ip.ts';
 export * from './l2.ts';
+export * from './lacp.ts';
 export * from './memclnt.ts';
 export * from './nat44_ed.ts';
 export * from './one.ts';
@@ -213,6 +217,20 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_policer.policer_output_reply,
   m_policer.policer_dump,
   m_policer.policer_details,
+  m_bond.bond_create2,
+  m_bond.bond_create2_reply,
+  m_bond.bond_delete,
+  m_bond.bond_delete_reply,
+  m_bond.bond_add_member,
+  m_bond.bond_add_member_reply,
+  m_bond.bond_detach_member,
+  m_bond.bond_detach_member_reply,
+  m_bond.sw_bond_interface_dump,
+  m_bond.sw_bond_interface_details,
+  m_bond.sw_member_interface_dump,
+  m_bond.sw_member_interface_details,
+  m_lacp.sw_interface_lacp_dump,
+  m_lacp.sw_interface_lacp_details,
   m_arping.arping,
   m_arping.arping_reply,
   m_acl.acl_plugin_get_version,

@@ -625,6 +625,27 @@ export const T_policer_config: TypeRef = {
   ],
 };
 
+/** enum bond_mode (u32) */
+export const BondMode = {
+  BOND_API_MODE_ROUND_ROBIN: 1,
+  BOND_API_MODE_ACTIVE_BACKUP: 2,
+  BOND_API_MODE_XOR: 3,
+  BOND_API_MODE_BROADCAST: 4,
+  BOND_API_MODE_LACP: 5,
+} as const;
+export const E_bond_mode: TypeRef = { kind: 'enum', name: 'bond_mode', t: 'u32' };
+
+/** enum bond_lb_algo (u32) */
+export const BondLbAlgo = {
+  BOND_API_LB_ALGO_L2: 0,
+  BOND_API_LB_ALGO_L34: 1,
+  BOND_API_LB_ALGO_L23: 2,
+  BOND_API_LB_ALGO_RR: 3,
+  BOND_API_LB_ALGO_BC: 4,
+  BOND_API_LB_ALGO_AB: 5,
+} as const;
+export const E_bond_lb_algo: TypeRef = { kind: 'enum', name: 'bond_lb_algo', t: 'u32' };
+
 /** enum acl_action (u8) */
 export const AclAction = {
   ACL_ACTION_API_DENY: 0,
