@@ -282,7 +282,9 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
 
   const l2 = l2Key(iface);
   add({ kind: 'l2', key: l2, iface, bd: bridgeKey(b.network_id), after: [...after], shg: 0 });
-  if (b.admin_state_up) add({ kind: 'up', key: upKey(iface), iface, after: [l2, ...after] });
+  // VPP refuses a sub-interface admin-up while its parent is down (-1): a sub-port's comes after its parent's.
+  const upAfter = port.kind === 'subport' ? [l2, ...after, upKey(port.parent)] : [l2, ...after];
+  if (b.admin_state_up) add({ kind: 'up', key: upKey(iface), iface, after: upAfter });
 
   // Readiness: its network's objects, its own (in portKeys order), and the ACLs its lists name.
   const req = new Set<string>(networkKeys);

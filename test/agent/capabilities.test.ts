@@ -43,10 +43,24 @@ test('vhostuser needs vhost_user; tap needs the group of the configured tap back
   assert.deepEqual(hostCapabilities(vpp('tap'), 'tap').vif_types, ['vhostuser', 'router', 'subport']);
   assert.deepEqual(hostCapabilities(vpp('tap'), 'veth').vif_types, ['vhostuser', 'tap', 'router', 'subport']);
   assert.deepEqual(hostCapabilities(vpp('af_packet'), 'veth').vif_types, ['vhostuser', 'router', 'subport']);
-  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'tap').vif_types, ['vhostuser', 'tap', 'router', 'subport']);
+  assert.deepEqual(hostCapabilities(vpp('af_packet'), 'tap').vif_types, [
+    'vhostuser',
+    'tap',
+    'router',
+    'subport',
+  ]);
   // Backend unknown: either will do.
-  assert.deepEqual(hostCapabilities(vpp('tap'), undefined).vif_types, ['vhostuser', 'tap', 'router', 'subport']);
-  assert.deepEqual(hostCapabilities(vpp('tap', 'af_packet'), undefined).vif_types, ['vhostuser', 'router', 'subport']);
+  assert.deepEqual(hostCapabilities(vpp('tap'), undefined).vif_types, [
+    'vhostuser',
+    'tap',
+    'router',
+    'subport',
+  ]);
+  assert.deepEqual(hostCapabilities(vpp('tap', 'af_packet'), undefined).vif_types, [
+    'vhostuser',
+    'router',
+    'subport',
+  ]);
   assert.deepEqual(hostCapabilities(vpp('vhost_user', 'tap', 'af_packet', 'acl', 'ip'), 'tap'), {
     vif_types: [],
     features: [],

@@ -11,9 +11,11 @@ import { decodeValue, keys, PREFIX } from '../../src/model/keyspace.ts';
 import { loadVerifier } from '../../src/model/signing.ts';
 import { startSimulator, type Sim } from '../../src/sim/index.ts';
 import { openStore, watchPrefixes, type PrefixWatcher, type Store } from '../../src/store/index.ts';
+import type { SubInterface } from './netvpp-stack.ts';
 import {
   acl_dump,
   acl_interface_list_dump,
+  bridge_domain_dump,
   create_loopback_instance,
   one_eid_table_dump,
   one_locator_dump,
@@ -226,6 +228,28 @@ export class AgentNode {
       for (const l of locs) out.push(`${e.seid.address.mac ?? ''} ${l.ip_address}`);
     }
     return out.sort();
+  }
+
+  /** The trunk sub-ports' sub-interfaces of the port's interface (the VLAN-tag guard left out), by VLAN. */
+  async subInterfaces(parentPortId: string): Promise<SubInterface[]> {
+    const op = this.operator as VppClient;
+    const ifs = await op.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+    const parent = ifs.find((d) => d.tag === `netvpp:port:${parentPortId}`);
+    if (!parent) return [];
+    const bds = await op.dump(bridge_domain_dump, { bd_id: 0xffffffff, sw_if_index: 0xffffffff });
+    const bdTags = new Map(
+      bds.flatMap((b) => b.sw_if_details.map((m) => [m.sw_if_index, b.bd_tag] as const)),
+    );
+    return ifs
+      .filter((d) => d.sup_sw_if_index === parent.sw_if_index && d.tag.startsWith('netvpp:subport:'))
+      .map((d) => ({
+        tag: d.tag,
+        vlan: d.sub_outer_vlan_id,
+        pop: d.vtr_op === 3,
+        adminUp: (d.flags & 1) !== 0,
+        bridge: bdTags.get(d.sw_if_index) ?? null,
+      }))
+      .sort((a, b) => a.vlan - b.vlan);
   }
 
   failVpp(message: string, retval: number): void {

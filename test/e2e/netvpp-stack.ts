@@ -43,6 +43,20 @@ export interface Node {
   vxlanPeers?(vni: number): Promise<string[]>;
   /** A gpe VNI's remote mappings in LISP, `<mac> <rloc>` sorted; undefined without a VPP. */
   gpeRemotes?(vni: number): Promise<string[]>;
+  /** The trunk sub-ports' sub-interfaces of a port's interface; undefined without a VPP. */
+  subInterfaces?(parentPortId: string): Promise<SubInterface[]>;
+}
+
+/** A VLAN sub-interface of a parent port, as the operator reads it from VPP. */
+export interface SubInterface {
+  /** Its netvpp tag (`netvpp:subport:<port id>`). */
+  tag: string;
+  vlan: number;
+  /** Tag popped on ingress (VPP's vtr_op pop 1). */
+  pop: boolean;
+  adminUp: boolean;
+  /** The tag of the bridge it is a member of, or null. */
+  bridge: string | null;
 }
 
 /**

@@ -11,8 +11,8 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
 
     /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR [--session NAME]
 
-NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks) or
-l3-nat (nat44_ed and pipes).
+NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks),
+l3-nat (nat44_ed and pipes) or trunks (trunk sub-ports: session_trunks.py).
 
 DIR becomes a session of the trace directory as a subdirectory of it (../shared/vpp-traces/NAME).
 vpp_papi comes with a VPP build (../shared/tools/build-vpp.sh installs it); the API definitions
@@ -634,7 +634,7 @@ def qos(s):
     return b
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos")
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks")
 
 
 def main():
@@ -648,6 +648,18 @@ def main():
     s = Session(a.socket, a.apidir)
     with open(os.path.join(a.out, "handshake.json"), "w") as f:
         json.dump({"frames": s.handshake}, f)
+    if a.session == "trunks":
+        from session_trunks import trunks
+
+        trunks(s)
+        s.save(
+            os.path.join(a.out, "trunks.json"),
+            "trunk sub-ports: exact-match VLAN sub-interfaces of a vhost-user port beside its VLAN-tag "
+            "guard, tagged, tag popped, bridged, up; VLANs in use or out of range, a sub-interface of a "
+            "sub-interface; one removed; the parent deleted with the rest",
+        )
+        s.vpp.disconnect()
+        return
     if a.session == "l3-nat":
         l3_nat(s)
         s.save(
