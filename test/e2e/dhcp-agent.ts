@@ -58,6 +58,7 @@ export class DhcpAgent {
         `enable_isolated_metadata = ${o.isolatedMetadata ? 'true' : 'false'}`,
         `transport_url = ${o.transportUrl}`,
         `state_path = ${this.stateDir}`,
+        `dnsmasq_base_log_dir = ${join(this.stateDir, 'dnsmasq-log')}`,
         `log_file = ${this.logFile}`,
         'debug = true',
         'resync_interval = 2',
@@ -116,6 +117,12 @@ export class DhcpAgent {
       const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : NaN;
       return { network, pid: Number.isInteger(pid) && pid > 0 ? pid : null };
     });
+  }
+
+  /** What dnsmasq logged for a network (with --log-dhcp: every DHCPDISCOVER … DHCPACK). */
+  dnsmasqLog(network: string): string {
+    const f = join(this.stateDir, 'dnsmasq-log', network, 'dhcp_dns_log');
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
   }
 
   /** The agent, then its dnsmasq processes, then the namespaces of its networks. */

@@ -70,16 +70,19 @@ export class RabbitMq {
       RABBITMQ_PID_FILE: join(this.dir, 'rabbitmq.pid'),
     };
     this.server.start(RABBITMQ_SERVER, [], env);
-    await waitFor(
-      `RabbitMQ to accept connections on 127.0.0.1:${this.port}`,
-      async () => {
-        if (!this.server.running)
-          throw new Error(`rabbitmq-server exited:\n${tailFile(this.server.logFile, 20)}`);
-        return (await accepts(this.port)) ? true : undefined;
-      },
-      90_000,
-      250,
-    );
+    try {
+      await waitFor(
+        `RabbitMQ to accept connections on 127.0.0.1:${this.port}`,
+        async () => {
+          if (!this.server.running) throw new Error('rabbitmq-server exited');
+          return (await accepts(this.port)) ? true : undefined;
+        },
+        300_000, // about 5 s on an idle machine; minutes on a loaded one
+        250,
+      );
+    } catch (e) {
+      throw new Error(`${(e as Error).message}:\n${tailFile(this.server.logFile, 20)}`);
+    }
   }
 
   async stop(): Promise<void> {
