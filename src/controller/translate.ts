@@ -40,7 +40,12 @@ import {
   routerOwns,
   routerPortsFollow,
 } from './translate-l3.ts';
-import { neutronTapFlowSchema, neutronTapServiceSchema, tapFlowOwns, tapServiceOwns } from './translate-taas.ts';
+import {
+  neutronTapFlowSchema,
+  neutronTapServiceSchema,
+  tapFlowOwns,
+  tapServiceOwns,
+} from './translate-taas.ts';
 import {
   type JournalRow,
   journalRowSchema,

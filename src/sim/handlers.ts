@@ -57,6 +57,8 @@ import { VXLAN_HANDLERS } from './vxlan.ts';
 import { LISP_HANDLERS } from './lisp.ts';
 import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
+import { SPAN_HANDLERS } from './span.ts';
+import { GRE_HANDLERS } from './gre.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
@@ -641,4 +643,6 @@ export const HANDLERS: Record<string, Handler> = {
   ...PIPE_HANDLERS,
   ...ARPING_HANDLERS,
   ...NAT_HANDLERS,
+  ...SPAN_HANDLERS,
+  ...GRE_HANDLERS,
 };

@@ -15,7 +15,8 @@ import { RV } from './retval.ts';
 import { MATCH, SUB_IF, subintConfig, type SubintSlot } from './subint.ts';
 import type { VppState } from './state.ts';
 
-export type DevKind = 'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp' | 'pipe';
+export type DevKind =
+  'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp' | 'pipe' | 'gre';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
 export type FloodClass = 'normal' | 'bvi' | 'no_flood' | 'tunnel_normal' | 'tunnel_master';
 
@@ -221,6 +222,7 @@ export class Interfaces {
         case 'vxlan':
         case 'lisp':
         case 'pipe':
+        case 'gre':
           this.setLink(hw, up);
           break;
         case 'vhost':

@@ -16,6 +16,8 @@ import { Pipes } from './pipe.ts';
 import type { SentArp } from './arping.ts';
 import { Routes } from './routes.ts';
 import { Vxlan } from './vxlan.ts';
+import { Span } from './span.ts';
+import { Gre } from './gre.ts';
 
 export interface StateOptions {
   /** tap_create_v3 works (true) or fails with -11 as on a host without /dev/vhost-net. */
@@ -40,6 +42,8 @@ export class VppState {
   readonly routes: Routes;
   readonly pipes: Pipes;
   readonly nat: Nat44;
+  readonly span = new Span();
+  readonly gre: Gre;
   /** ARP requests the arping plugin was asked to send (arping.ts), oldest first. */
   readonly arpsSent: SentArp[] = [];
 
@@ -60,6 +64,7 @@ export class VppState {
     this.routes = new Routes();
     this.pipes = new Pipes(this);
     this.nat = new Nat44();
+    this.gre = new Gre(this);
     this.ifs = new Interfaces(this);
     // local0 exists from the start; VPP's link-state process was not yet running for it.
     this.events.clear();

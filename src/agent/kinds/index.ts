@@ -7,6 +7,7 @@ import { aclbind, type AclBindObj } from './aclbind.ts';
 import { arpterm, type ArpTermObj } from './arpterm.ts';
 import { bridge, type BridgeObj } from './bridge.ts';
 import { eidmap, type EidmapObj } from './eidmap.ts';
+import { erspan, type ErspanObj } from './erspan.ts';
 import { etype, type EtypeObj } from './etype.ts';
 import { l2, type L2Obj } from './l2.ts';
 import { l2fib, type L2FibObj } from './l2fib.ts';
@@ -34,6 +35,7 @@ import { route, type RouteObj } from './route.ts';
 import { riftable, type RifTableObj } from './riftable.ts';
 import { vrf, type VrfObj } from './vrf.ts';
 import { rmap, type RmapObj } from './rmap.ts';
+import { span, type SpanObj } from './span.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { underlay, type UnderlayObj } from './underlay.ts';
 import { up, type UpObj } from './up.ts';
@@ -77,7 +79,9 @@ export type VppObject =
   | NatEnableObj
   | NatIfObj
   | NatPoolObj
-  | NatSmObj;
+  | NatSmObj
+  | SpanObj
+  | ErspanObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -117,6 +121,8 @@ export const KINDS: Registry = {
   natif,
   natpool,
   natsm,
+  span,
+  erspan,
 };
 
 /** The descriptor of an object's kind. */
@@ -166,6 +172,8 @@ export type { Change, KindDescriptor, OpContext, ObjectBase } from './types.ts';
 export { ObjectError } from './types.ts';
 export * from './common.ts';
 export type {
+  ErspanObj,
+  SpanObj,
   NatEnableObj,
   NatIfObj,
   NatPoolObj,
@@ -213,6 +221,8 @@ export { rmapKey } from './rmap.ts';
 export { UNDERLAY_KEY } from './underlay.ts';
 export { vtepaddrKey } from './vtepaddr.ts';
 export { vxlanKey } from './vxlan.ts';
+export { spanKey, type SpanState } from './span.ts';
+export { erspanKey } from './erspan.ts';
 export { rifKey } from './rif.ts';
 export { routeKey } from './route.ts';
 export { pipeKey, pipeL2Key } from './pipe.ts';
