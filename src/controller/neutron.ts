@@ -20,14 +20,7 @@ import {
 import { isIP } from 'node:net';
 
 export type RowResource =
-  | 'port'
-  | 'network'
-  | 'subnet'
-  | 'security_group'
-  | 'router'
-  | 'floatingip'
-  | 'tap_service'
-  | 'tap_flow';
+  'port' | 'network' | 'subnet' | 'security_group' | 'router' | 'floatingip' | 'tap_service' | 'tap_flow';
 export type RowOp = 'create' | 'update' | 'delete';
 
 /** One journal row as it arrives; `data` is checked later, per resource. */

@@ -41,7 +41,12 @@ import {
   routerOwns,
   routerPortsFollow,
 } from './translate-l3.ts';
-import { neutronTapFlowSchema, neutronTapServiceSchema, tapFlowOwns, tapServiceOwns } from './translate-taas.ts';
+import {
+  neutronTapFlowSchema,
+  neutronTapServiceSchema,
+  tapFlowOwns,
+  tapServiceOwns,
+} from './translate-taas.ts';
 import {
   networkQosOf,
   neutronQosPolicySchema,

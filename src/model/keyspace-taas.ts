@@ -108,8 +108,7 @@ export const tapFlowDocSchema: Check<TapFlowDoc> = refine(
     if (!remote && (d.peer_host !== null || d.vni !== null))
       return `a ${d.role} tap flow has no peer_host or vni`;
     if ((d.role === 'erspan') !== (d.erspan !== null)) return 'erspan is set exactly on erspan tap flows';
-    if (d.role !== 'service' && d.source_port === d.service_port)
-      return 'a port can not mirror into itself';
+    if (d.role !== 'service' && d.source_port === d.service_port) return 'a port can not mirror into itself';
     return null;
   },
 );

@@ -287,14 +287,7 @@ export interface PortState {
 export type ObjectState = PortState;
 
 export type NeutronKind =
-  | 'port'
-  | 'network'
-  | 'security_group'
-  | 'router'
-  | 'floatingip'
-  | 'qos_policy'
-  | 'tap_service'
-  | 'tap_flow';
+  'port' | 'network' | 'security_group' | 'router' | 'floatingip' | 'qos_policy' | 'tap_service' | 'tap_flow';
 export const NEUTRON_KINDS: readonly NeutronKind[] = [
   'port',
   'network',

@@ -58,6 +58,8 @@ import { LISP_HANDLERS } from './lisp.ts';
 import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
 import { POLICER_HANDLERS } from './policer.ts';
+import { SPAN_HANDLERS } from './span.ts';
+import { GRE_HANDLERS } from './gre.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { BOND_HANDLERS } from './bond.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
@@ -645,4 +647,6 @@ export const HANDLERS: Record<string, Handler> = {
   ...NAT_HANDLERS,
   ...POLICER_HANDLERS,
   ...BOND_HANDLERS,
+  ...SPAN_HANDLERS,
+  ...GRE_HANDLERS,
 };

@@ -16,7 +16,7 @@ import { MATCH, SUB_IF, subintConfig, type SubintSlot } from './subint.ts';
 import type { VppState } from './state.ts';
 
 export type DevKind =
-  'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp' | 'pipe' | 'bond';
+  'local' | 'nic' | 'loopback' | 'tap' | 'vhost' | 'afpacket' | 'vxlan' | 'lisp' | 'pipe' | 'bond' | 'gre';
 /** How a member floods in a bridge domain (VPP's vnet_flood_class_t). */
 export type FloodClass = 'normal' | 'bvi' | 'no_flood' | 'tunnel_normal' | 'tunnel_master';
 
@@ -223,6 +223,7 @@ export class Interfaces {
         case 'vxlan':
         case 'lisp':
         case 'pipe':
+        case 'gre':
           this.setLink(hw, up);
           break;
         case 'vhost':

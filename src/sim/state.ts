@@ -18,6 +18,8 @@ import { Policers } from './policer.ts';
 import type { SentArp } from './arping.ts';
 import { Routes } from './routes.ts';
 import { Vxlan } from './vxlan.ts';
+import { Span } from './span.ts';
+import { Gre } from './gre.ts';
 
 export interface StateOptions {
   /** tap_create_v3 works (true) or fails with -11 as on a host without /dev/vhost-net. */
@@ -44,6 +46,8 @@ export class VppState {
   readonly nat: Nat44;
   readonly policers = new Policers();
   readonly bonds: Bonds;
+  readonly span = new Span();
+  readonly gre: Gre;
   /** ARP requests the arping plugin was asked to send (arping.ts), oldest first. */
   readonly arpsSent: SentArp[] = [];
 
@@ -65,6 +69,7 @@ export class VppState {
     this.pipes = new Pipes(this);
     this.nat = new Nat44();
     this.bonds = new Bonds(this);
+    this.gre = new Gre(this);
     this.ifs = new Interfaces(this);
     // local0 exists from the start; VPP's link-state process was not yet running for it.
     this.events.clear();

@@ -284,6 +284,30 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
   underlay: { deps: () => [], obj: (w) => underlayOf(w) },
   vtepaddr: { deps: (w) => [underlayOf(w)], obj: vtepaddrOf },
   vxlan: { deps: () => [], obj: () => vxlanOf(), changed: (o) => ({ ...o, adminUp: false }) },
+  // A tap flow's mirror: one port's copies to another's interface, then into an ERSPAN tunnel.
+  span: {
+    deps: (w, id) => [portOf(w, id), portOf(w, other(id))],
+    obj: (_w, id) => ({
+      kind: 'span',
+      key: `span:port:${id}>port:${other(id)}`,
+      src: `port:${id}`,
+      dst: `port:${other(id)}`,
+      state: 3,
+    }),
+    changed: (o) => ({ ...o, state: 1 }),
+  },
+  erspan: {
+    deps: () => [],
+    obj: () => ({
+      kind: 'erspan',
+      key: `erspan:${VTEP}:192.0.2.50:7`,
+      src: VTEP,
+      collector: '192.0.2.50',
+      sessionId: 7,
+      adminUp: true,
+    }),
+    changed: (o) => ({ ...o, adminUp: false }),
+  },
   l2fib: {
     deps: (_w, id) => [bdOf(id, 4010), vxlanOf(PEER, 9002), tunnelIn(id, vxlanOf(PEER, 9002))],
     obj: (_w, id) => ({

@@ -9,6 +9,7 @@ import { bond, type BondObj } from './bond.ts';
 import { bondmember, type BondMemberObj } from './bondmember.ts';
 import { bridge, type BridgeObj } from './bridge.ts';
 import { eidmap, type EidmapObj } from './eidmap.ts';
+import { erspan, type ErspanObj } from './erspan.ts';
 import { etype, type EtypeObj } from './etype.ts';
 import { l2, type L2Obj } from './l2.ts';
 import { l2fib, type L2FibObj } from './l2fib.ts';
@@ -38,6 +39,7 @@ import { riftable, type RifTableObj } from './riftable.ts';
 import { vrf, type VrfObj } from './vrf.ts';
 import { rmap, type RmapObj } from './rmap.ts';
 import { subport, type SubportObj } from './subport.ts';
+import { span, type SpanObj } from './span.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { underlay, type UnderlayObj } from './underlay.ts';
 import { up, type UpObj } from './up.ts';
@@ -85,7 +87,9 @@ export type VppObject =
   | NatSmObj
   | PolicerObj
   | BondObj
-  | BondMemberObj;
+  | BondMemberObj
+  | SpanObj
+  | ErspanObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -129,6 +133,8 @@ export const KINDS: Registry = {
   policer,
   bond,
   bondmember,
+  span,
+  erspan,
 };
 
 /** The descriptor of an object's kind. */
@@ -180,6 +186,8 @@ export * from './common.ts';
 export type {
   BondObj,
   BondMemberObj,
+  ErspanObj,
+  SpanObj,
   NatEnableObj,
   NatIfObj,
   NatPoolObj,
@@ -232,6 +240,8 @@ export { rmapKey } from './rmap.ts';
 export { UNDERLAY_KEY } from './underlay.ts';
 export { vtepaddrKey } from './vtepaddr.ts';
 export { vxlanKey } from './vxlan.ts';
+export { spanKey, type SpanState } from './span.ts';
+export { erspanKey } from './erspan.ts';
 export { rifKey } from './rif.ts';
 export { routeKey } from './route.ts';
 export { pipeKey, pipeL2Key } from './pipe.ts';
