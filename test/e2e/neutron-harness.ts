@@ -387,7 +387,7 @@ export class NeutronEnv {
           return undefined;
         }
       },
-      90_000,
+      300_000, // seconds on an idle machine; minutes on a loaded one
       100,
     );
   }
