@@ -17,7 +17,8 @@ missing=()
 # chromium: the dashboard test's headless browser (driven by playwright-core; not for the demo).
 browser=chromium
 [ "$demo" = 1 ] && browser=""
-for p in etcd-server openssl ethtool systemd $browser; do
+# iputils-ping: the real-VPP dataplane tests count pings between namespaces.
+for p in etcd-server openssl ethtool systemd iputils-ping $browser; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
