@@ -22,7 +22,8 @@ browser=chromium
 # the guest kit (test/dataplane/guest.ts): a QEMU guest booting Debian's kernel from a busybox initramfs
 guest="qemu-system-x86 linux-image-amd64 busybox-static cpio kmod socat"
 [ "$demo" = 1 ] && guest=""
-for p in etcd-server openssl ethtool systemd $browser $guest; do
+# iputils-ping: the real-VPP dataplane tests count pings between namespaces.
+for p in etcd-server openssl ethtool systemd iputils-ping $browser $guest; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -48,7 +48,7 @@ export const LACP_STATE = {
   EXPIRED: 128,
 } as const;
 /** rx machine states (lacp/rx_machine.h). */
-const RX = { PORT_DISABLED: 1, DEFAULTED: 4, CURRENT: 5 } as const;
+const RX = { EXPIRED: 2, DEFAULTED: 4, CURRENT: 5 } as const;
 /** mux machine states (lacp/mux_machine.h). */
 const MUX = { DETACHED: 0, COLLECTING_DISTRIBUTING: 3 } as const;
 /** periodic tx machine states (lacp/ptx_machine.h). */
@@ -356,13 +356,16 @@ export class Bonds {
       let actor = LACP_STATE.AGGREGATION;
       if (!m.longTimeout) actor |= LACP_STATE.TIMEOUT;
       if (!m.passive) actor |= LACP_STATE.ACTIVITY;
-      if (enabled && !partner) actor |= LACP_STATE.DEFAULTED;
+      // Recorded from VPP 26.06: a member whose port is disabled (admin or link down) sits in the rx
+      // machine's EXPIRED state, defaulted and expired, its partner's record only "short timeout".
+      if (!enabled) actor |= LACP_STATE.EXPIRED | LACP_STATE.DEFAULTED;
+      else if (!partner) actor |= LACP_STATE.DEFAULTED;
       if (active) actor |= LACP_STATE.SYNCHRONIZATION | LACP_STATE.COLLECTING | LACP_STATE.DISTRIBUTING;
-      const pst = partner ? (partner.state ?? defaultPartnerState()) : 0;
+      const pst = partner ? (partner.state ?? defaultPartnerState()) : enabled ? 0 : LACP_STATE.TIMEOUT;
       return {
         sw_if_index: m.swIfIndex,
         interface_name: s.hw.name,
-        rx_state: !enabled ? RX.PORT_DISABLED : partner ? RX.CURRENT : RX.DEFAULTED,
+        rx_state: !enabled ? RX.EXPIRED : partner ? RX.CURRENT : RX.DEFAULTED,
         tx_state: 0,
         mux_state: active ? MUX.COLLECTING_DISTRIBUTING : MUX.DETACHED,
         ptx_state: !enabled

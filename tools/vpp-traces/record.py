@@ -12,7 +12,8 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
     /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR [--session NAME]
 
 NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks),
-l3-nat (nat44_ed and pipes) or trunks (trunk sub-ports: session_trunks.py).
+l3-nat (nat44_ed and pipes), qos (policers), trunks (trunk sub-ports: session_trunks.py) or bonds
+(bond interfaces, members, LACP).
 
 DIR becomes a session of the trace directory as a subdirectory of it (../shared/vpp-traces/NAME).
 vpp_papi comes with a VPP build (../shared/tools/build-vpp.sh installs it); the API definitions
@@ -634,7 +635,51 @@ def qos(s):
     return b
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks")
+def bonds(s):
+    """Bond interfaces as the agent makes them ([agent] bonds): created with an id (LACP, l34), the
+    errors of bond_create2, members added (the bond takes the first one's MAC), the member and
+    LACP dumps while the members are admin down (no timing involved), detach, delete."""
+    lo1 = s.call("create_loopback", mac_address="02:fe:bb:00:00:01").sw_if_index
+    lo2 = s.call("create_loopback", mac_address="02:fe:bb:00:00:02").sw_if_index
+    b = s.call("bond_create2", mode=5, lb=1, id=5, numa_only=False, enable_gso=False,
+               use_custom_mac=False).sw_if_index
+    s.call("bond_create2", mode=5, lb=1, id=5)
+    s.call("bond_create2", mode=9, lb=0)
+    s.call("bond_create2", mode=3, lb=7)
+    x = s.call("bond_create2", mode=3, lb=2, id=NO_INDEX).sw_if_index
+    s.call("sw_bond_interface_dump", sw_if_index=NO_INDEX)
+    s.call("sw_bond_interface_dump", sw_if_index=b)
+    s.call("sw_bond_interface_dump", sw_if_index=9999)
+    s.call("bond_add_member", sw_if_index=lo1, bond_sw_if_index=b, is_passive=False, is_long_timeout=False)
+    s.call("bond_add_member", sw_if_index=lo1, bond_sw_if_index=b)
+    s.call("bond_add_member", sw_if_index=lo2, bond_sw_if_index=lo1)
+    s.call("bond_add_member", sw_if_index=x, bond_sw_if_index=b)
+    s.call("bond_add_member", sw_if_index=9999, bond_sw_if_index=b)
+    s.call("bond_add_member", sw_if_index=lo2, bond_sw_if_index=b, is_passive=True, is_long_timeout=True)
+    s.call("sw_member_interface_dump", sw_if_index=b)
+    s.call("sw_member_interface_dump", sw_if_index=lo1)
+    s.call("sw_bond_interface_dump", sw_if_index=b)
+    s.call("sw_interface_dump", sw_if_index=b)
+    s.call("sw_interface_dump", sw_if_index=lo2)
+    s.call("sw_interface_lacp_dump")
+    s.call("sw_interface_tag_add_del", is_add=True, sw_if_index=b, tag="netvpp:bond:BondEthernet5")
+    s.call("bond_detach_member", sw_if_index=lo1)
+    s.call("bond_detach_member", sw_if_index=lo1)
+    s.call("bond_detach_member", sw_if_index=9999)
+    s.call("sw_member_interface_dump", sw_if_index=b)
+    s.call("sw_interface_dump", sw_if_index=lo1)
+    s.call("sw_interface_lacp_dump")
+    s.call("bond_delete", sw_if_index=lo1)
+    s.call("bond_delete", sw_if_index=b)
+    s.call("bond_delete", sw_if_index=x)
+    s.call("sw_bond_interface_dump", sw_if_index=NO_INDEX)
+    s.call("sw_interface_dump", sw_if_index=lo2)
+    s.call("sw_interface_lacp_dump")
+    s.call("delete_loopback", sw_if_index=lo1)
+    s.call("delete_loopback", sw_if_index=lo2)
+
+
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks", "bonds")
 
 
 def main():
@@ -657,6 +702,16 @@ def main():
             "trunk sub-ports: exact-match VLAN sub-interfaces of a vhost-user port beside its VLAN-tag "
             "guard, tagged, tag popped, bridged, up; VLANs in use or out of range, a sub-interface of a "
             "sub-interface; one removed; the parent deleted with the rest",
+        )
+        s.vpp.disconnect()
+        return
+    if a.session == "bonds":
+        bonds(s)
+        s.save(
+            os.path.join(a.out, "bonds.json"),
+            "bond interfaces: bond_create2 with an id and its errors, members added (MACs, passive and "
+            "long timeout), member, bond and LACP dumps with the members admin down, a tag, detach "
+            "and its errors, delete",
         )
         s.vpp.disconnect()
         return
