@@ -157,10 +157,14 @@ class ControllerClient(object):
                                   'JSON' % (method, path, status),
                                   status=status)
 
-    def post_journal(self, rows):
+    def post_journal(self, rows, trigger=None):
         """Send rows; returns (done ids, rejected [{id, error}],
-        sync_needed)."""
-        reply = self._request('POST', '/v1/journal', {'rows': rows})
+        sync_needed). `trigger`: what woke the forwarder (counted by the
+        controller)."""
+        body = {'rows': rows}
+        if trigger:
+            body['trigger'] = trigger
+        reply = self._request('POST', '/v1/journal', body)
         if not isinstance(reply, dict) or not isinstance(
                 reply.get('done'), list):
             raise ControllerError('POST /v1/journal: reply has no "done" list')

@@ -32,8 +32,18 @@ OPTS = [
                     'single larger row is still sent alone.'),
     cfg.FloatOpt('journal_poll_interval', default=0.5, min=0.05,
                  help='Seconds between journal checks when it is empty. '
-                      'Rows written by this process wake the forwarder at '
-                      'once; rows of other workers wait at most this long.'),
+                      'A commit wakes the forwarder at once (in its own '
+                      'process directly, in other processes of this server '
+                      'through journal_wakeup_socket); this poll delivers '
+                      'rows whose wake-up was lost, and the rows of other '
+                      'neutron-server hosts.'),
+    cfg.StrOpt('journal_wakeup_socket',
+               default='$state_path/netvpp-journal-wakeup.sock',
+               help='Unix datagram socket that the worker forwarding the '
+                    'journal binds, and that every other worker of this '
+                    'neutron-server pokes when it commits journal rows. '
+                    'Empty: no wake-up across workers (their rows wait for '
+                    'the journal poll).'),
     cfg.FloatOpt('retry_max_backoff', default=30.0, min=0.1,
                  help='Longest pause between retries when the controller '
                       'is unreachable or refuses a batch.'),

@@ -177,6 +177,7 @@ export class Controller {
       maxBodyBytes: cfg.maxBodyBytes,
       maxPollSec: cfg.maxPollSec,
       auth,
+      onJournalBatch: (trigger) => c.metrics.journalBatch(trigger),
     });
     const readOnly =
       auth && cfg.dashboardTokenFile !== null

@@ -28,13 +28,15 @@ class FakeClient(object):
         self.reply = reply
         self.sync_needed = sync_needed
         self.sent = []
+        self.triggers = []
         self.calls = []
         self.sync_reply = {'rejected': [], 'written': 3, 'deleted': 0,
                            'kept': 0}
         self.health_reply = {'status': 'ok', 'sync_needed': False}
 
-    def post_journal(self, rows):
+    def post_journal(self, rows, trigger=None):
         self.sent.append([r['id'] for r in rows])
+        self.triggers.append(trigger)
         if isinstance(self.reply, Exception):
             raise self.reply
         done, rejected = self.reply(rows)
