@@ -84,6 +84,7 @@ class Listener(object):
         self._sock = None
         self._inode = None
         self._thread = None
+        self._failing = False
 
     @property
     def bound(self):
@@ -124,10 +125,13 @@ class Listener(object):
             self._inode = os.lstat(self.path).st_ino
         except OSError as e:
             s.close()
-            LOG.warning('netvpp: cannot bind the journal wake-up socket %s '
-                        '(other workers\' rows wait for the journal poll): '
-                        '%s', self.path, e)
+            if not self._failing:  # once, not at every round
+                LOG.warning('netvpp: cannot bind the journal wake-up socket '
+                            '%s (other workers\' rows wait for the journal '
+                            'poll): %s', self.path, e)
+            self._failing = True
             return False
+        self._failing = False
         # A receive that times out lets the thread notice close() soon.
         s.settimeout(5.0)
         self._sock = s

@@ -51,6 +51,8 @@ export interface StackOptions {
   agents: AgentSpec[];
   vhostSocketDir?: string;
   log?: (msg: string) => void;
+  /** `[ml2_netvpp]` options of neutron-server over the test defaults */
+  driverOptions?: Record<string, string | number>;
 }
 
 /** The controller as the operator runs it: `node --import tsx src/controller/main.ts`. */
@@ -215,6 +217,7 @@ export class NetvppStack {
       controllerCaFile: this.security.caFile,
       vhostSocketDir: this.opts.vhostSocketDir,
       log: this.log,
+      driverOptions: this.opts.driverOptions,
     });
     this.controller = new ControllerProcess(
       this.etcd.endpoints,

@@ -22,7 +22,10 @@ export interface NeutronSuite {
   portStatus(id: string, status: string): Promise<NeutronPort>;
 }
 
-export function neutronSuite(agents: AgentSpec[]): NeutronSuite {
+export function neutronSuite(
+  agents: AgentSpec[],
+  driverOptions?: Record<string, string | number>,
+): NeutronSuite {
   let stack: NetvppStack | undefined;
   const env = (): NeutronEnv => stack?.neutron as NeutronEnv;
   const suite: NeutronSuite = {
@@ -52,7 +55,7 @@ export function neutronSuite(agents: AgentSpec[]): NeutronSuite {
   };
   before(
     async () => {
-      stack = await NetvppStack.start({ agents, vhostSocketDir: '/run/netvpp-e2e/vhost' });
+      stack = await NetvppStack.start({ agents, vhostSocketDir: '/run/netvpp-e2e/vhost', driverOptions });
     },
     { timeout: 180_000 },
   );
