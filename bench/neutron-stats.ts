@@ -7,8 +7,10 @@
 export interface Sample {
   t0: number;
   created?: number;
-  /** the PUT binding:host_id answered (the binding is committed in Neutron) */
+  /** the PUT binding:host_id answered */
   bound?: number;
+  /** the binding is committed in Neutron's DB (polled) */
+  committed?: number;
   /** the journal row of the binding reached the controller (bench/neutron-proxy.ts) */
   journal?: number;
   /** the binding key appeared in etcd */
@@ -70,9 +72,10 @@ export function figures(label: string, samples: Sample[], wallMs: number): RunFi
     wallMs,
   };
   for (const s of samples) {
-    const { t0, created, bound, journal, binding, ready, delivered, active } = s;
-    const marks = [bound, journal, binding, ready, delivered, active];
-    if (created === undefined || marks.some((m) => m === undefined)) throw new Error('incomplete sample');
+    const { t0, created, bound, committed, journal, binding, ready, delivered, active } = s;
+    const marks = [committed, journal, binding, ready, delivered, active];
+    if (created === undefined || bound === undefined || marks.some((m) => m === undefined))
+      throw new Error('incomplete sample');
     // A milestone seen before the previous one (a watch event can beat an HTTP reply) counts as 0.
     const m = marks as number[];
     for (let i = 1; i < m.length; i++) {
@@ -82,7 +85,7 @@ export function figures(label: string, samples: Sample[], wallMs: number): RunFi
       }
     }
     r.total.push(m[5] - t0);
-    r.api.push(m[0] - t0);
+    r.api.push(bound - t0);
     r.create.push(created - t0);
     r.share.push(m[5] - m[0]);
     STAGES.forEach((stage, i) => stages[stage].push(m[i + 1] - m[i]));

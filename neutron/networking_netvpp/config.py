@@ -50,6 +50,11 @@ OPTS = [
     cfg.IntOpt('events_poll_timeout', default=25, min=1,
                help='Seconds one long poll of the port event stream may '
                     'wait on the controller.'),
+    cfg.IntOpt('events_concurrency', default=8, min=1,
+               help='Events of different ports, routers and floating IPs '
+                    'that the follower handles side by side (each '
+                    'completion is several database transactions). 1: one '
+                    'after the other.'),
     cfg.FloatOpt('events_full_resync_interval', default=600.0, min=0,
                  help='Seconds after which the follower re-reads the full '
                       'port state instead of resuming from its cursor '
