@@ -1,7 +1,8 @@
 /**
  * A pass-through HTTP proxy between neutron-server's netvpp driver and the controller, for
  * bench/neutron.ts: it times what only the wire between them shows, per port,
- *   journal    the journal batch carrying the port's binding to `host` reached the controller
+ *   journal    the journal batch carrying the port bound on `host` (vif type vhostuser) reached the
+ *              controller
  *   delivered  the event reply saying the port is ready on `host` left for the driver's follower
  * and counts the batches by `trigger` (what woke the driver's forwarder). Everything else passes
  * through untouched; the proxy costs both the baseline and the measured path the same hop.
@@ -12,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 interface JournalRow {
   resource?: unknown;
   resource_id?: unknown;
-  data?: { 'binding:host_id'?: unknown } | null;
+  data?: { 'binding:host_id'?: unknown; 'binding:vif_type'?: unknown } | null;
 }
 
 interface EventsReply {
@@ -96,7 +97,8 @@ export class ControllerProxy {
     this.triggers.set(trigger, (this.triggers.get(trigger) ?? 0) + 1);
     for (const r of parsed.rows ?? []) {
       if (r.resource !== 'port' || typeof r.resource_id !== 'string') continue;
-      if (r.data?.['binding:host_id'] !== this.host || this.journal.has(r.resource_id)) continue;
+      if (r.data?.['binding:host_id'] !== this.host || r.data['binding:vif_type'] !== 'vhostuser') continue;
+      if (this.journal.has(r.resource_id)) continue;
       this.journal.set(r.resource_id, now);
     }
   }

@@ -9,7 +9,7 @@ export interface Sample {
   created?: number;
   /** the PUT binding:host_id answered */
   bound?: number;
-  /** the binding is committed in Neutron's DB (polled) */
+  /** the port is bound (vif type chosen) in Neutron's DB (polled) */
   committed?: number;
   /** the journal row of the binding reached the controller (bench/neutron-proxy.ts) */
   journal?: number;

@@ -402,7 +402,8 @@ export class NeutronEnv {
           return undefined;
         }
       },
-      90_000,
+      // NETVPP_E2E_SERVER_START_MS: a longer limit for a machine that is busy with other work
+      Number(process.env.NETVPP_E2E_SERVER_START_MS ?? 90_000),
       100,
     );
   }
@@ -453,7 +454,8 @@ export class NeutronEnv {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
+      // NETVPP_E2E_API_TIMEOUT_MS: a longer limit for a machine that is busy with other work
+      signal: AbortSignal.timeout(Number(process.env.NETVPP_E2E_API_TIMEOUT_MS ?? 60_000)),
     });
     const text = await r.text();
     if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status}: ${text}`);
