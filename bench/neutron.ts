@@ -7,18 +7,29 @@
  * Each port is created and then bound the way Nova does it, with two calls to Neutron's REST API
  * (POST /v2.0/ports, then PUT binding:host_id, device_owner compute:nova); the openstack CLI would
  * add about a second of Python start-up per call. The latency of a port, from the POST to Neutron
- * showing ACTIVE, is split at what each stage produces:
- *   neutron API  POST sent → PUT answered (both calls)
- *   forwarding   → the binding key appears in etcd (driver journal → controller → etcd; watched)
- *   agent        → the agent's port state key says ready (VPP plumbed, guest attached; watched)
- *   activation   → Neutron has the port ACTIVE (controller event → driver → provisioning block),
- *                  read from Neutron's database every BENCH_POLL_MS (default 10 ms) by one long-lived
- *                  SQL client, so the polling costs neutron-server nothing; each run ends by checking
- *                  through the REST API that every port is ACTIVE.
- * Runs once per BENCH_CONCURRENCY entry (default "10,1": 10 ports in flight, then one at a time),
- * deleting the ports in between. Skips with the reason when neutron-server is not installed.
- * BENCH_KEEP=1 keeps the logs (controller, neutron-server, etcd) in the work directory;
- * BENCH_NEUTRON_DEBUG=1 runs neutron-server with debug logging.
+ * showing ACTIVE, is the neutron API's part (POST sent → PUT answered) and netvpp's share (the
+ * binding committed in Neutron's DB → ACTIVE), split at what each stage produces
+ * (bench/neutron-stats.ts):
+ *   committed   the port is bound (vif_type vhostuser in ml2_port_bindings: ML2 commits the host first,
+ *               then, in another transaction, what bind_port chose); the bench's SQL client polls
+ *               every BENCH_POLL_MS, default 10 ms, as it does for ACTIVE: both are late by ~5 ms
+ *   forwarding  → the binding's journal row reaches the controller (seen by a pass-through proxy
+ *                 between the driver and the controller, bench/neutron-proxy.ts)
+ *   controller  → the binding key appears in etcd (watched)
+ *   agent       → the agent's port state key says ready (VPP plumbed, guest attached; watched)
+ *   push        → the controller's event reply saying so leaves for the driver's follower (proxy)
+ *   activation  → Neutron has the port ACTIVE (follower → provisioning block → ML2), read from
+ *                 Neutron's database by one long-lived SQL client, so the polling costs
+ *                 neutron-server nothing; each run ends by checking through the REST API that every
+ *                 port is ACTIVE.
+ * Every BENCH_MODES entry (default "polling,wakeup") restarts neutron-server with the driver so
+ * configured: `polling` is the old path (no wake-up across neutron-server processes,
+ * `journal_wakeup_socket =`: rows of the API process wait for the forwarder's poll; the follower
+ * handles events one after the other, `events_concurrency = 1`), `wakeup` the defaults. Each mode runs once per BENCH_CONCURRENCY entry (default "10,1": 10 ports in flight, then
+ * one at a time), deleting the ports in between; a table of all runs ends the output. Skips with the
+ * reason when neutron-server is not installed. BENCH_KEEP=1 keeps the logs (controller,
+ * neutron-server, etcd) in the work directory; BENCH_NEUTRON_DEBUG=1 runs neutron-server with debug
+ * logging.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -34,32 +45,21 @@ import { openStore, startEtcd, watchPrefixes, type KeyValue, type Store } from '
 import { setLogLevel, type Level } from '../src/util/log.ts';
 import { ControllerProcess } from '../test/e2e/netvpp-stack.ts';
 import { NeutronEnv, neutronUnavailableReason } from '../test/e2e/neutron-harness.ts';
+import { ControllerProxy } from './neutron-proxy.ts';
+import { describeRun, figures, table, type RunFigures, type Sample } from './neutron-stats.ts';
 
 const PORTS = Number(process.env.BENCH_PORTS ?? 100);
 const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '10,1').split(',').map(Number);
+/** The driver's configurations compared, `[ml2_netvpp]` options over the test defaults. */
+const MODES: Record<string, Record<string, string>> = {
+  polling: { journal_wakeup_socket: '', events_concurrency: '1' },
+  wakeup: {},
+};
+const MODE_NAMES = (process.env.BENCH_MODES ?? 'polling,wakeup').split(',');
 const POLL_MS = Number(process.env.BENCH_POLL_MS ?? 10);
 const WARMUP = 3;
 const HOST = 'compute1';
-const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const say = (m: string): void => console.log(`bench:neutron: ${m}`);
-
-/** One port's milestones (performance.now(), ms). */
-interface Sample {
-  t0: number;
-  created?: number;
-  bound?: number;
-  binding?: number;
-  ready?: number;
-  active?: number;
-}
-
-/** Nearest-rank percentile. */
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
-}
-
-const fig = (v: number[]): string => `p50 ${fmt(pct(v, 50))} ms, p99 ${fmt(pct(v, 99))} ms`;
 
 /** The compute node process (bench/neutron-node.ts). */
 async function startNode(
@@ -178,6 +178,12 @@ class Tracker {
     if (!s) this.early.set(k.portId, e);
   }
 
+  /** `proxy`: the journal and delivery milestones, filled in once a run is over. */
+  complete(id: string, proxy: ControllerProxy): Sample {
+    const s = this.samples.get(id) as Sample;
+    return { ...s, journal: proxy.journal.get(id), delivered: proxy.delivered.get(id) };
+  }
+
   track(id: string, s: Sample): Promise<void> {
     const e = this.early.get(id);
     this.early.delete(id);
@@ -199,13 +205,28 @@ class Tracker {
     await this.poller;
   }
 
+  /** Polls Neutron's DB for the ports' binding commit (ml2_port_bindings) and their ACTIVE status. */
   private async pollActive(): Promise<void> {
+    // ids are Neutron's UUIDs: safe to quote as they are
+    const list = (ids: string[]): string => ids.map((id) => `'${id}'`).join(',');
     while (this.polling) {
-      const pending = [...this.waiting.keys()].filter((id) => this.samples.get(id)?.bound !== undefined);
-      if (pending.length > 0) {
-        // ids are Neutron's UUIDs: safe to quote as they are
+      const waiting = [...this.waiting.keys()];
+      const uncommitted = waiting.filter((id) => this.samples.get(id)?.committed === undefined);
+      const committed = waiting.filter((id) => this.samples.get(id)?.committed !== undefined);
+      if (uncommitted.length > 0) {
         const rows = await this.sql.query(
-          `SELECT id FROM ports WHERE status = 'ACTIVE' AND id IN (${pending.map((id) => `'${id}'`).join(',')})`,
+          `SELECT port_id FROM ml2_port_bindings WHERE host = '${HOST}' AND vif_type = 'vhostuser' ` +
+            `AND port_id IN (${list(uncommitted)})`,
+        );
+        const now = performance.now();
+        for (const id of rows) {
+          const s = this.samples.get(id);
+          if (s) s.committed ??= now;
+        }
+      }
+      if (committed.length > 0) {
+        const rows = await this.sql.query(
+          `SELECT id FROM ports WHERE status = 'ACTIVE' AND id IN (${list(committed)})`,
         );
         const now = performance.now();
         for (const id of rows) {
@@ -222,6 +243,9 @@ class Tracker {
 
 interface Fixture {
   neutron: NeutronEnv;
+  proxy: ControllerProxy;
+  /** the mode neutron-server runs with */
+  mode: string;
   store: Store;
   tracker: Tracker;
   netId: string;
@@ -347,19 +371,18 @@ async function deleteAll(f: Fixture, ids: string[]): Promise<void> {
   );
 }
 
-/** One run; false (after printing why and removing its ports) when a port did not turn ACTIVE. */
-async function measure(f: Fixture, width: number, run: number): Promise<boolean> {
-  const how = width === 1 ? 'one at a time' : `${width} at a time`;
+/** One run; null (after printing why and removing its ports) when a port did not turn ACTIVE. */
+async function measure(f: Fixture, mode: string, width: number, run: number): Promise<RunFigures | null> {
+  const label = `${mode}, ${PORTS} ports ${width === 1 ? 'one at a time' : `${width} at a time`}`;
   const ids: string[] = [];
+  f.proxy.resetTriggers();
   const started = performance.now();
   try {
     await pool(PORTS, width, (i) => createAndBind(f, `bench-${run}-${i}`, ids));
   } catch (e) {
-    console.log(
-      `create+bind → ACTIVE (${PORTS} ports, ${how}): FAILED: ${e instanceof Error ? e.message : String(e)}`,
-    );
+    console.log(`create+bind → ACTIVE (${label}): FAILED: ${e instanceof Error ? e.message : String(e)}`);
     await deleteAll(f, ids);
-    return false;
+    return null;
   }
   const wall = performance.now() - started;
   const { ports } = await f.neutron.api<{ ports: { id: string; status: string }[] }>(
@@ -369,45 +392,38 @@ async function measure(f: Fixture, width: number, run: number): Promise<boolean>
   const notActive = ports.filter((p) => ids.includes(p.id) && p.status !== 'ACTIVE');
   if (notActive.length > 0)
     throw new Error(`the API shows ${notActive.length} ports not ACTIVE: ${notActive[0].id}`);
-  const samples = ids.map((id) => f.tracker.samples.get(id) as Sample);
-
-  const total: number[] = [];
-  const api: number[] = [];
-  const create: number[] = [];
-  const fwd: number[] = [];
-  const agent: number[] = [];
-  const act: number[] = [];
-  let reordered = 0;
-  for (const s of samples) {
-    const { t0, created, bound, binding, ready, active } = s;
-    if (created === undefined || bound === undefined || binding === undefined)
-      throw new Error('incomplete sample');
-    if (ready === undefined || active === undefined) throw new Error('incomplete sample');
-    // A milestone seen before the previous one (the watch event can beat the HTTP reply) counts as 0.
-    const b = Math.max(binding, bound);
-    const r = Math.max(ready, b);
-    const a = Math.max(active, r);
-    if (b !== binding || r !== ready || a !== active) reordered++;
-    total.push(active - t0);
-    api.push(bound - t0);
-    create.push(created - t0);
-    fwd.push(b - bound);
-    agent.push(r - b);
-    act.push(a - r);
-  }
-  console.log(`create+bind → ACTIVE (${PORTS} ports, ${how}): ${fig(total)}`);
-  console.log(
-    `  neutron API: ${fig(api)} (create ${fig(create)}); forwarding: ${fig(fwd)}; agent: ${fig(agent)}; activation: ${fig(act)}`,
+  const r = figures(
+    label,
+    ids.map((id) => f.tracker.complete(id, f.proxy)),
+    wall,
   );
-  console.log(
-    `  ${fmt(wall)} ms for all ${PORTS} (${(PORTS / (wall / 1000)).toFixed(1)} ports/s)` +
-      (reordered ? `; ${reordered} ports had a milestone before the previous one (counted as 0)` : ''),
-  );
+  for (const line of describeRun(r)) console.log(line);
+  const triggers = [...f.proxy.triggers].map(([t, n]) => `${t} ${n}`).join(', ');
+  console.log(`  journal batches by what woke the driver's forwarder: ${triggers}`);
   await deleteAll(f, ids);
-  return true;
+  return r;
+}
+
+/** (Re)starts neutron-server with the driver configured for `mode`, then warms it up. */
+async function useMode(f: Fixture, mode: string): Promise<void> {
+  const options = MODES[mode];
+  if (f.mode !== mode) {
+    await f.neutron.stopServer();
+    f.neutron.setDriverOptions(options);
+    await f.neutron.startServer();
+    f.mode = mode;
+  }
+  const warm: string[] = [];
+  for (let i = 0; i < WARMUP; i++) await createAndBind(f, `warmup-${mode}-${i}`, warm);
+  await deleteAll(f, warm);
+  say(
+    `mode ${mode}: neutron-server with [ml2_netvpp] ${JSON.stringify(options)}; ${WARMUP} warm-up ports (not counted)`,
+  );
 }
 
 async function main(): Promise<void> {
+  const unknown = MODE_NAMES.find((m) => !(m in MODES));
+  if (unknown) throw new Error(`BENCH_MODES: no mode ${unknown} (${Object.keys(MODES).join(', ')})`);
   const why = neutronUnavailableReason();
   if (why) {
     say(`skipped: ${why}`);
@@ -438,8 +454,13 @@ async function main(): Promise<void> {
     await waitHostAlive(controller.url, HOST);
     teardown.check();
 
+    const proxy = new ControllerProxy(new URL(controller.url), HOST);
+    await proxy.start();
+    teardown.add('the controller proxy', () => proxy.stop());
+
     const neutron = new NeutronEnv({
-      controllerUrl: controller.url,
+      controllerUrl: proxy.url,
+      driverOptions: MODES[MODE_NAMES[0]],
       vhostSocketDir: node.vhostDir,
       workDir: join(work, 'neutron'),
       debug: process.env.BENCH_NEUTRON_DEBUG === '1',
@@ -492,21 +513,32 @@ async function main(): Promise<void> {
         port_range_max: 22,
       },
     });
-    const f: Fixture = { neutron, store, tracker, netId: network.id, sgId: sg.id };
+    const f: Fixture = {
+      neutron,
+      proxy,
+      mode: MODE_NAMES[0],
+      store,
+      tracker,
+      netId: network.id,
+      sgId: sg.id,
+    };
     say(
-      `network (VLAN 100 on physnet1), subnet, security group with an SSH rule; ${WARMUP} warm-up ports (not counted)`,
+      `network (VLAN 100 on physnet1), subnet, security group with an SSH rule; ${PORTS} ports per run ` +
+        `over REST (POST, then PUT binding:host_id); ACTIVE read from the DB every ${POLL_MS} ms`,
     );
-    const warm: string[] = [];
-    for (let i = 0; i < WARMUP; i++) await createAndBind(f, `warmup-${i}`, warm);
-    await deleteAll(f, warm);
-    say(
-      `${PORTS} ports per run over REST (POST, then PUT binding:host_id); ACTIVE read from the DB every ${POLL_MS} ms`,
-    );
-
-    for (const [run, width] of CONCURRENCY.entries()) {
+    const runs: RunFigures[] = [];
+    for (const mode of MODE_NAMES) {
       teardown.check();
-      if (!(await measure(f, width, run))) process.exitCode = 1;
+      await useMode(f, mode);
+      for (const width of CONCURRENCY) {
+        teardown.check();
+        const r = await measure(f, mode, width, runs.length);
+        if (r) runs.push(r);
+        else process.exitCode = 1;
+      }
     }
+    console.log("\np50 / p99 in ms; netvpp's share = binding committed → ACTIVE, split into its stages:");
+    for (const line of table(runs)) console.log(line);
   } finally {
     await teardown.run();
   }

@@ -157,13 +157,16 @@ class ControllerClient(object):
                                   'JSON' % (method, path, status),
                                   status=status)
 
-    def post_journal(self, rows, backlog=None):
+    def post_journal(self, rows, backlog=None, trigger=None):
         """Send rows; returns (done ids, rejected [{id, error}],
         sync_needed). `backlog`: {'rows', 'oldest_age_seconds'} of the
-        journal table, which the controller turns into metrics."""
+        journal table, which the controller turns into metrics; `trigger`:
+        what woke the forwarder (counted by the controller)."""
         body = {'rows': rows}
         if backlog is not None:
             body['backlog'] = backlog
+        if trigger:
+            body['trigger'] = trigger
         reply = self._request('POST', '/v1/journal', body)
         if not isinstance(reply, dict) or not isinstance(
                 reply.get('done'), list):

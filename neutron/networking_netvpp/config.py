@@ -32,14 +32,29 @@ OPTS = [
                     'single larger row is still sent alone.'),
     cfg.FloatOpt('journal_poll_interval', default=0.5, min=0.05,
                  help='Seconds between journal checks when it is empty. '
-                      'Rows written by this process wake the forwarder at '
-                      'once; rows of other workers wait at most this long.'),
+                      'A commit wakes the forwarder at once (in its own '
+                      'process directly, in other processes of this server '
+                      'through journal_wakeup_socket); this poll delivers '
+                      'rows whose wake-up was lost, and the rows of other '
+                      'neutron-server hosts.'),
+    cfg.StrOpt('journal_wakeup_socket',
+               default='$state_path/netvpp-journal-wakeup.sock',
+               help='Unix datagram socket that the worker forwarding the '
+                    'journal binds, and that every other worker of this '
+                    'neutron-server pokes when it commits journal rows. '
+                    'Empty: no wake-up across workers (their rows wait for '
+                    'the journal poll).'),
     cfg.FloatOpt('retry_max_backoff', default=30.0, min=0.1,
                  help='Longest pause between retries when the controller '
                       'is unreachable or refuses a batch.'),
     cfg.IntOpt('events_poll_timeout', default=25, min=1,
                help='Seconds one long poll of the port event stream may '
                     'wait on the controller.'),
+    cfg.IntOpt('events_concurrency', default=8, min=1,
+               help='Events of different ports, routers and floating IPs '
+                    'that the follower handles side by side (each '
+                    'completion is several database transactions). 1: one '
+                    'after the other.'),
     cfg.FloatOpt('events_full_resync_interval', default=600.0, min=0,
                  help='Seconds after which the follower re-reads the full '
                       'port state instead of resuming from its cursor '

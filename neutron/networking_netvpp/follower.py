@@ -17,6 +17,8 @@ later: then it turns ACTIVE; an error for that mapping makes it ERROR. A
 router turns ERROR while its agent reports an error for it, and back to
 ACTIVE when it reports it ready.
 """
+import collections
+import queue
 import threading
 import time
 
@@ -184,6 +186,52 @@ class Follower(object):
         LOG.info('netvpp: port %s ready on %s (revision %s): provisioning '
                  'complete', port_id, host, revision)
 
+    def handle_all(self, events):
+        """Handles one reply's events; those of different objects side by
+        side (each completion is several Neutron transactions, mostly
+        waiting on the database), those of one object in order. Returns once
+        all are handled, so the cursor moves on only then."""
+        lanes = collections.OrderedDict()
+        for event in events:
+            key = (event.get('kind', 'port'), event.get('port_id') or
+                   event.get('router_id') or event.get('floatingip_id'))
+            lanes.setdefault(key, []).append(event)
+        width = min(max(1, getattr(self.conf, 'events_concurrency', 1)),
+                    len(lanes))
+        if width <= 1:
+            for event in events:
+                self.handle(event)
+            return
+        failed = []
+        work = queue.Queue()
+        for lane in lanes.values():
+            work.put(lane)
+
+        def drain():
+            while True:
+                try:
+                    lane = work.get_nowait()
+                except queue.Empty:
+                    return
+                for event in lane:
+                    try:
+                        self.handle(event)
+                    except Exception as e:
+                        # the rest of this object's events wait for the
+                        # replay run() starts on an error
+                        failed.append(e)
+                        break
+
+        threads = [threading.Thread(target=drain, daemon=True,
+                                    name='netvpp-follower-%d' % i)
+                   for i in range(width)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if failed:
+            raise failed[0]  # the other objects' events are handled
+
     @staticmethod
     def _port_view(ctx, port_id):
         """(status, admin_state_up, host of its active binding) or None."""
@@ -327,9 +375,8 @@ class Follower(object):
                 if not isinstance(reply, dict):
                     raise nclient.ControllerError(
                         'GET /v1/ports/events: reply is not an object')
-                for event in reply.get('events') or []:
-                    if isinstance(event, dict):
-                        self.handle(event)
+                self.handle_all([e for e in reply.get('events') or []
+                                 if isinstance(e, dict)])
                 cursor = reply.get('cursor', cursor)
                 retry.reset()
             except nclient.ControllerError as e:

@@ -34,6 +34,14 @@ GET /v1/sync), then reads the snapshot, and sends the token with it: the
 controller leaves alone the existence of every resource a row changed after
 the token, and revisions decide the rest. The token is fetched again for
 every attempt, so a sync retried later never carries a stale snapshot.
+
+Waking up. The forwarder sleeps while the journal is empty. A commit with
+rows in its own process wakes it at once (kick); a commit in another
+neutron-server process wakes it through wakeup.py's datagram socket, which
+the forwarder binds while it leads. Its poll of the table every
+journal_poll_interval delivers whatever a lost wake-up left behind. Every
+batch tells the controller what woke the forwarder (`trigger`), which the
+controller counts (netvpp_controller_journal_batches_total).
 """
 import threading
 import time
@@ -53,6 +61,7 @@ from networking_netvpp import journal
 from networking_netvpp import leader
 from networking_netvpp import payloads
 from networking_netvpp import snapshot
+from networking_netvpp import wakeup
 
 LOG = logging.getLogger(__name__)
 
@@ -64,8 +73,14 @@ class Forwarder(object):
         self.client = client
         self.lock = leader.NamedLock('forwarder')
         self.wake = threading.Event()
+        self.woken_by = None
         self.stopped = False
         self.sent_rows = 0
+        # batches sent, by trigger (what woke the forwarder)
+        self.batches = {}
+        self.listener = wakeup.Listener(
+            getattr(conf, 'journal_wakeup_socket', None) or '',
+            lambda: self.kick('wakeup'))
         # A worker that (again) becomes the forwarder starts with a sync.
         self.sync_pending = True
         self.sync_retry = backoff.Backoff(1.0, max(conf.retry_max_backoff,
@@ -73,7 +88,13 @@ class Forwarder(object):
         self.sync_not_before = 0.0
         self.last_sync_check = time.monotonic()
 
-    def kick(self):
+    @property
+    def leading(self):
+        """This process forwards (as far as it knows)."""
+        return self.lock.locked
+
+    def kick(self, source='commit'):
+        self.woken_by = source
         self.wake.set()
 
     def stop(self):
@@ -81,8 +102,11 @@ class Forwarder(object):
         self.wake.set()
 
     def _sleep(self, seconds):
-        self.wake.wait(seconds)
+        """Waits for a kick or `seconds`; what ended the wait."""
+        woken = self.wake.wait(seconds)
         self.wake.clear()
+        source, self.woken_by = self.woken_by, None
+        return (source or 'commit') if woken else 'poll'
 
     def read_backlog(self):
         """Rows waiting and the age of the oldest, by the database's clock
@@ -164,7 +188,7 @@ class Forwarder(object):
         except Exception as e:
             LOG.debug('netvpp journal: could not note the failure: %s', e)
 
-    def send_once(self):
+    def send_once(self, trigger='poll'):
         """Send one batch. Returns 'idle', 'sent' or 'failed'."""
         batch = self.read_batch()
         if not batch:
@@ -172,9 +196,10 @@ class Forwarder(object):
         ids = [r['id'] for r in batch]
         backlog = self.read_backlog()
         started = time.monotonic()
+        self.batches[trigger] = self.batches.get(trigger, 0) + 1
         try:
             done, rejected, sync_needed = self.client.post_journal(
-                batch, backlog)
+                batch, backlog, trigger)
         except nclient.ControllerError as e:
             LOG.warning('netvpp journal: controller did not take %d rows '
                         '(ids %d..%d), kept for retry: %s',
@@ -300,27 +325,37 @@ class Forwarder(object):
                  self.client.base_url)
         retry = backoff.Backoff(0.25, self.conf.retry_max_backoff)
         failing = False
+        trigger = 'start'
         while not self.stopped:
             try:
                 if not self.lock.held():
+                    self.listener.close()
                     self.sync_pending = True  # for when it is ours again
                     self._sleep(self.conf.leader_retry_interval)
+                    trigger = 'start'
                     continue
+                # Bound before the table is read: a row committed after
+                # this read wakes the forwarder.
+                self.listener.check()
                 self.sync_if_pending()
-                outcome = self.send_once()
+                outcome = self.send_once(trigger)
                 if outcome == 'idle':
                     self.check_sync_needed()
-                    self._sleep(self.conf.journal_poll_interval)
+                    trigger = self._sleep(self.conf.journal_poll_interval)
                 elif outcome == 'sent':
                     if failing:
                         LOG.info('netvpp journal: controller reachable '
                                  'again, forwarding resumed')
                     failing = False
                     retry.reset()
+                    trigger = 'more'
                 else:
                     failing = True
                     time.sleep(retry.next())
+                    trigger = 'retry'
             except Exception:
                 LOG.exception('netvpp journal forwarder error')
                 time.sleep(retry.next())
+                trigger = 'retry'
+        self.listener.close()
         self.lock.release()

@@ -71,6 +71,12 @@ class NamedLock(object):
         with conn.begin():
             return conn.execute(sa.text(sql), params).scalar()
 
+    @property
+    def locked(self):
+        """This process held the lock at its last check (no database
+        round trip)."""
+        return self._conn is not None
+
     def held(self):
         """True while this process holds the lock; tries to take it if not."""
         try:

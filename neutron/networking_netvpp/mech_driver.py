@@ -33,6 +33,7 @@ from networking_netvpp import payloads
 from networking_netvpp import qos
 from networking_netvpp import secgroups
 from networking_netvpp import trunk
+from networking_netvpp import wakeup
 
 LOG = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class NetvppMechanismDriver(api.MechanismDriver):
         self.conf = config.get()
         self.client = nclient.ControllerClient.from_conf(self.conf)
         self.hosts = hosts.HostCache(self.client, self.conf.host_cache_seconds)
+        self.wakeup = wakeup.Sender(self.conf.journal_wakeup_socket)
         journal.install_session_hooks(on_commit=self._kick)
         bindings.install()
         secgroups.subscribe()
@@ -170,9 +172,14 @@ class NetvppMechanismDriver(api.MechanismDriver):
                      'started in pid %s', self._threads_pid)
 
     def _kick(self):
+        """Journal rows were committed: wake the forwarder, here or in the
+        process that forwards (wakeup.py)."""
         fwd = self.forwarder
-        if fwd is not None and self._threads_pid == os.getpid():
+        if fwd is not None and self._threads_pid == os.getpid() and \
+                fwd.leading:
             fwd.kick()
+        else:
+            self.wakeup.poke()
 
     def _postcommit(self, context):
         self._ensure_threads()

@@ -182,6 +182,7 @@ export class Controller {
       maxBodyBytes: cfg.maxBodyBytes,
       maxPollSec: cfg.maxPollSec,
       auth,
+      onJournalBatch: (trigger) => c.metrics.journalBatch(trigger),
     });
     const readOnly =
       auth && cfg.dashboardTokenFile !== null

@@ -31,6 +31,8 @@ export interface ApiDeps {
   maxPollSec: number;
   /** Checks the driver's token; null: no authentication (`auth_strategy = noauth`). */
   auth: Authenticator | null;
+  /** A journal batch arrived; `trigger` is what woke the driver's forwarder (metrics.ts). */
+  onJournalBatch?(trigger: unknown): void;
 }
 
 /** Paths anyone may read: they reveal nothing an attacker could use (docs/security.md). */
@@ -192,6 +194,7 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       allow('POST');
       admit();
       const body = await readJson(req, d.maxBodyBytes);
+      d.onJournalBatch?.((body as { trigger?: unknown } | null)?.trigger);
       return send(res, 200, await d.intake.journal(body, abandoned()));
     }
     if (path === '/v1/sync') {

@@ -22,9 +22,17 @@ export interface MetricsSource {
   syncWrites(): { done: number; total: number | null } | null;
 }
 
+/**
+ * What woke the driver's journal forwarder before it sent a batch (the `trigger` of POST /v1/journal,
+ * docs/controller-api.md): a commit in its own process, the wake-up datagram of another
+ * neutron-server process, its poll timer, more rows after a batch, a retry, its start.
+ */
+export const JOURNAL_TRIGGERS = ['commit', 'wakeup', 'poll', 'more', 'retry', 'start'] as const;
+
 export class ControllerMetrics {
   readonly registry = new Registry();
   private readonly rows: Counter<'kind' | 'result'>;
+  private readonly batches: Counter<'trigger'>;
   private readonly durations: Histogram<'kind'>;
 
   constructor(private readonly src: MetricsSource) {
@@ -76,6 +84,12 @@ export class ControllerMetrics {
       labelNames: ['kind', 'result'],
       registers,
     });
+    this.batches = new Counter({
+      name: 'netvpp_controller_journal_batches_total',
+      help: "Journal batches received, by what woke the driver's forwarder (commit, wakeup, poll, more, retry, start, other)",
+      labelNames: ['trigger'],
+      registers,
+    });
     this.durations = new Histogram({
       name: 'netvpp_controller_batch_duration_seconds',
       help: 'Duration of journal batches and full syncs (etcd writes included)',
@@ -83,6 +97,12 @@ export class ControllerMetrics {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
       registers,
     });
+  }
+
+  /** A journal batch arrived; a trigger this controller does not know (or none) counts as `other`. */
+  journalBatch(trigger: unknown): void {
+    const known = (JOURNAL_TRIGGERS as readonly unknown[]).includes(trigger);
+    this.batches.inc({ trigger: known ? (trigger as string) : 'other' });
   }
 
   /** Intake's report of a batch or a sync. */

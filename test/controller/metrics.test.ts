@@ -87,3 +87,28 @@ test('journal rows applied and rejected, a full sync, leadership and live hosts'
   assert.equal(m.get('netvpp_controller_sync_needed'), 0);
   await store.delete(keys.hostAlive('hv1'));
 });
+
+test("journal batches counted by what woke the driver's forwarder", async () => {
+  const before = await metrics();
+  const batch = (trigger: unknown, n: number) =>
+    call(ctl.url, 'POST', '/v1/journal', {
+      rows: [portRow({ id: uid(600 + n), revision_number: 1 })],
+      ...(trigger === undefined ? {} : { trigger }),
+    });
+  for (const [trigger, i] of [
+    ['wakeup', 1],
+    ['wakeup', 2],
+    ['poll', 3],
+    [undefined, 4],
+    ['made-up', 5],
+  ] as const)
+    assert.equal((await batch(trigger, i)).status, 200);
+  const m = await metrics();
+  const d = (t: string) =>
+    (m.get(`netvpp_controller_journal_batches_total{trigger="${t}"}`) ?? 0) -
+    (before.get(`netvpp_controller_journal_batches_total{trigger="${t}"}`) ?? 0);
+  assert.deepEqual(
+    { wakeup: d('wakeup'), poll: d('poll'), other: d('other') },
+    { wakeup: 2, poll: 1, other: 2 },
+  );
+});

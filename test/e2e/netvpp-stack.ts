@@ -71,6 +71,8 @@ export interface StackOptions {
   /** neutron-server's RPC transport (NeutronOptions.transportUrl): a RabbitMQ for the DHCP agent. */
   transportUrl?: string;
   log?: (msg: string) => void;
+  /** `[ml2_netvpp]` options of neutron-server over the test defaults */
+  driverOptions?: Record<string, string | number>;
 }
 
 /** The controller as the operator runs it: `node --import tsx src/controller/main.ts`. */
@@ -236,6 +238,7 @@ export class NetvppStack {
       vhostSocketDir: this.opts.vhostSocketDir,
       transportUrl: this.opts.transportUrl,
       log: this.log,
+      driverOptions: this.opts.driverOptions,
     });
     this.controller = new ControllerProcess(
       this.etcd.endpoints,

@@ -253,6 +253,8 @@ export interface NeutronOptions {
   workDir?: string;
   debug?: boolean;
   log?: (msg: string) => void;
+  /** `[ml2_netvpp]` options over those of scripts/neutron/etc/ml2_conf.ini.in (setDriverOptions) */
+  driverOptions?: Record<string, string | number>;
 }
 
 const WRAPPERS: Record<string, string> = {
@@ -269,8 +271,10 @@ export class NeutronEnv {
   private readonly server: Daemon;
   private readonly log: (msg: string) => void;
   private configArgs: string[] = [];
+  private driverOptions: Record<string, string | number>;
 
   constructor(readonly opts: NeutronOptions) {
+    this.driverOptions = { ...opts.driverOptions };
     this.workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'netvpp-neutron-'));
     for (const d of ['etc', 'logs', 'bin', 'state/lock'])
       mkdirSync(join(this.workDir, d), { recursive: true });
@@ -353,12 +357,30 @@ export class NeutronEnv {
         mode: 0o755,
       });
     }
+    this.writeDriverOptions();
     this.configArgs = [
       '--config-file',
       join(etc, 'neutron.conf'),
       '--config-file',
       join(etc, 'ml2_conf.ini'),
+      // last: its options win
+      '--config-file',
+      join(etc, 'ml2_netvpp-overrides.ini'),
     ];
+  }
+
+  private writeDriverOptions(): void {
+    const lines = Object.entries(this.driverOptions).map(([k, v]) => `${k} = ${String(v)}`);
+    writeFileSync(
+      join(this.workDir, 'etc', 'ml2_netvpp-overrides.ini'),
+      ['[ml2_netvpp]', ...lines, ''].join('\n'),
+    );
+  }
+
+  /** Replaces the `[ml2_netvpp]` overrides; neutron-server reads them at its next start. */
+  setDriverOptions(options: Record<string, string | number>): void {
+    this.driverOptions = { ...options };
+    if (this.configArgs.length) this.writeDriverOptions();
   }
 
   private async run(name: string, args: string[], logName: string): Promise<void> {
@@ -387,7 +409,8 @@ export class NeutronEnv {
           return undefined;
         }
       },
-      300_000, // seconds on an idle machine; minutes on a loaded one
+      // NETVPP_E2E_SERVER_START_MS: a longer limit for a machine that is busy with other work
+      Number(process.env.NETVPP_E2E_SERVER_START_MS ?? 300_000),
       100,
     );
   }
@@ -438,7 +461,8 @@ export class NeutronEnv {
       method,
       headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(60_000),
+      // NETVPP_E2E_API_TIMEOUT_MS: a longer limit for a machine that is busy with other work
+      signal: AbortSignal.timeout(Number(process.env.NETVPP_E2E_API_TIMEOUT_MS ?? 60_000)),
     });
     const text = await r.text();
     if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status}: ${text}`);

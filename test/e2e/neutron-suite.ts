@@ -22,7 +22,10 @@ export interface NeutronSuite {
   portStatus(id: string, status: string): Promise<NeutronPort>;
 }
 
-export function neutronSuite(agents: AgentSpec[]): NeutronSuite {
+export function neutronSuite(
+  agents: AgentSpec[],
+  driverOptions?: Record<string, string | number>,
+): NeutronSuite {
   let stack: NetvppStack | undefined;
   const env = (): NeutronEnv => stack?.neutron as NeutronEnv;
   const suite: NeutronSuite = {
@@ -52,9 +55,10 @@ export function neutronSuite(agents: AgentSpec[]): NeutronSuite {
   };
   before(
     async () => {
-      stack = await NetvppStack.start({ agents, vhostSocketDir: '/run/netvpp-e2e/vhost' });
+      stack = await NetvppStack.start({ agents, vhostSocketDir: '/run/netvpp-e2e/vhost', driverOptions });
     },
-    { timeout: 180_000 },
+    // NETVPP_E2E_SETUP_MS: a longer limit for a machine that is busy with other work
+    { timeout: Number(process.env.NETVPP_E2E_SETUP_MS ?? 180_000) },
   );
   after(async () => {
     await stack?.stop();

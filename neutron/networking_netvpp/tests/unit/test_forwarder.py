@@ -29,14 +29,16 @@ class FakeClient(object):
         self.sync_needed = sync_needed
         self.sent = []
         self.backlogs = []
+        self.triggers = []
         self.calls = []
         self.sync_reply = {'rejected': [], 'written': 3, 'deleted': 0,
                            'kept': 0}
         self.health_reply = {'status': 'ok', 'sync_needed': False}
 
-    def post_journal(self, rows, backlog=None):
+    def post_journal(self, rows, backlog=None, trigger=None):
         self.sent.append([r['id'] for r in rows])
         self.backlogs.append(backlog)
+        self.triggers.append(trigger)
         if isinstance(self.reply, Exception):
             raise self.reply
         done, rejected = self.reply(rows)
