@@ -15,11 +15,14 @@ import {
   macipbindKey,
   macipKey,
   portKey,
+  RX_MODES,
+  rxmodeKey,
   tagdropKey,
   upKey,
   type MacipObj,
   type PortObj,
   type PortVif,
+  type RxModeObj,
   type VppObject,
 } from './kinds/index.ts';
 import type { CompileOptions, PortPlan } from './compile.ts';
@@ -65,6 +68,8 @@ export interface PortPiece {
   input: string[];
   output: string[];
   macip: MacipObj | null;
+  /** The rx-mode of its queues, when not VPP's default (vhost-user and tap; af_packet is interrupt). */
+  rxmode?: RxModeObj;
 }
 
 /**
@@ -126,6 +131,16 @@ export function portPiece(
     mac: vppSideMac(b.port_id),
     mtu: b.mtu,
   };
+  const rx = opts.rxMode ?? 'polling';
+  if (rx !== 'polling' && (vif.type === 'vhostuser' || vif.type === 'tap')) {
+    piece.rxmode = {
+      kind: 'rxmode',
+      key: rxmodeKey(b.port_id),
+      iface: piece.port.key,
+      mode: RX_MODES[rx],
+      guest: vif.type === 'vhostuser',
+    };
+  }
   try {
     piece.acls = compilePortAcls(b, groups);
   } catch (e) {
@@ -205,6 +220,7 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
   const port = piece.port as PortObj;
   const iface = port.key;
   add(port);
+  if (piece.rxmode) add(piece.rxmode);
   const after: string[] = [];
   const aclbind = aclbindKey(portId);
   if (piece.acls === null) {

@@ -59,6 +59,7 @@ import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
+import { RXMODE_HANDLERS } from './rxmode.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
@@ -641,4 +642,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...PIPE_HANDLERS,
   ...ARPING_HANDLERS,
   ...NAT_HANDLERS,
+  ...RXMODE_HANDLERS,
 };

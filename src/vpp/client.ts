@@ -475,7 +475,9 @@ export class VppClient extends EventEmitter {
       this.log.warn('dropping a truncated reply', { message: def.name, length: p.length });
       return;
     }
-    const context = p.readUInt32BE(2);
+    // A few details messages carry a client_index before their context
+    // (sw_interface_rx_placement_details): VPP fills the context where the struct has it.
+    const context = p.readUInt32BE(def.fields[0]?.name === 'client_index' && p.length >= 10 ? 6 : 2);
     const pend = this.pending.get(context);
     if (!pend) {
       this.stats.dropped++;

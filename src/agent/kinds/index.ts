@@ -34,6 +34,7 @@ import { route, type RouteObj } from './route.ts';
 import { riftable, type RifTableObj } from './riftable.ts';
 import { vrf, type VrfObj } from './vrf.ts';
 import { rmap, type RmapObj } from './rmap.ts';
+import { rxmode, type RxModeObj } from './rxmode.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { underlay, type UnderlayObj } from './underlay.ts';
 import { up, type UpObj } from './up.ts';
@@ -56,6 +57,7 @@ export type VppObject =
   | EtypeObj
   | UpObj
   | TagDropObj
+  | RxModeObj
   | UnderlayObj
   | VtepAddrObj
   | VxlanObj
@@ -95,6 +97,7 @@ export const KINDS: Registry = {
   etype,
   up,
   tagdrop,
+  rxmode,
   underlay,
   vtepaddr,
   vxlan,
@@ -197,6 +200,7 @@ export type {
   MacipBindObj,
   PortObj,
   TagDropObj,
+  RxModeObj,
   UpObj,
   UplinkObj,
   VlanObj,
@@ -228,6 +232,7 @@ export { macipKey } from './macip.ts';
 export { macipbindKey } from './macipbind.ts';
 export { portKey } from './port.ts';
 export { tagdropKey } from './tagdrop.ts';
+export { RX_MODES, rxmodeKey, type RxModeName } from './rxmode.ts';
 export { upKey } from './up.ts';
 export { uplinkKey } from './uplink.ts';
 export { vlanKey } from './vlan.ts';
