@@ -37,7 +37,7 @@ export interface VppClientOptions {
   socket?: string;
   /** Client name shown by VPP's `show api clients`. */
   name?: string;
-  /** Per-request timeout (ms), from the moment the request is written. */
+  /** Per-request timeout (ms), from the moment the request is written (a dump's: since its last detail). */
   timeoutMs?: number;
   /** Most requests in flight at once; more wait in a local queue. */
   window?: number;
@@ -78,6 +78,8 @@ interface Pending {
   unbasedDetailsId?: number;
   details?: unknown[];
   deadline: number;
+  /** Its timeout (ms): a dump's deadline moves on by this much with every detail VPP sends. */
+  span: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
 }
@@ -417,6 +419,7 @@ export class VppClient extends EventEmitter {
         unbasedDetailsId: isDump ? this.unbasedId.get(def.reply as string) : undefined,
         details: isDump ? [] : undefined,
         deadline: timeoutMs ?? this.opts.timeoutMs,
+        span: timeoutMs ?? this.opts.timeoutMs,
         resolve,
         reject,
       };
@@ -494,6 +497,8 @@ export class VppClient extends EventEmitter {
     }
     if (pend.details && id === pend.detailsId && id !== pend.endId) {
       pend.details.push(msg);
+      // A long dump from a busy VPP is still answering: it times out only when VPP goes quiet.
+      pend.deadline = Date.now() + pend.span;
       return;
     }
     if (id !== pend.endId) {
