@@ -2,12 +2,15 @@
  * Agent benchmark: a cold resync of N ports (100 security groups × 20 rules) into an empty VPP; on
  * that busy host, the steady-state figures (one new port, a burst of 100 port changes, one security
  * group rule change); then a warm restart of the agent against the VPP it just programmed. Real etcd
- * (started here), and the simulator in a child process unless NETVPP_TEST_VPP_SOCKET names a real VPP.
+ * (started here), and the simulator in a child process unless NETVPP_TEST_VPP_SOCKET (or
+ * `-- --vpp-socket PATH`) names a real VPP; against a local real VPP it also prints how many memory
+ * mappings VPP holds after the cold run (each MAC-IP ACL's classify tables map their own heaps, and
+ * Linux caps mappings at vm.max_map_count). BENCH_RX_MODE sets [agent] rx_mode (default adaptive).
  * One line per figure. BENCH_PORTS=1000,10000 chooses the sizes. BENCH_SIGNED: 0 (default) unsigned
  * values, 1 every value signed by a controller key and verified by the agent ([security]
  * verify_keys), both: each size unsigned then signed (the baseline in the same run).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, type ResyncStats } from '../src/agent/agent.ts';
@@ -26,8 +29,10 @@ import {
 import { generateKeyFiles, loadSigner, loadVerifier, type Signer } from '../src/model/signing.ts';
 import { openStore, startEtcd, watchPrefixes, type Store, type WriteOp } from '../src/store/index.ts';
 import { setLogLevel } from '../src/util/log.ts';
+import { RX_MODES, type RxModeName } from '../src/agent/kinds/index.ts';
 import {
   acl_dump,
+  control_ping,
   create_loopback_instance,
   sw_interface_dump,
   type AclDetails,
@@ -44,7 +49,22 @@ const VHOST_DIR = '/var/run/netvpp/vhost';
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 const BURST = 100;
-const real = process.env.NETVPP_TEST_VPP_SOCKET;
+const socketArg = process.argv.indexOf('--vpp-socket');
+const real = (socketArg > 0 ? process.argv[socketArg + 1] : undefined) ?? process.env.NETVPP_TEST_VPP_SOCKET;
+const RX_MODE = (process.env.BENCH_RX_MODE ?? 'adaptive') as RxModeName;
+if (!Object.hasOwn(RX_MODES, RX_MODE))
+  throw new Error(`BENCH_RX_MODE must be adaptive, interrupt or polling`);
+
+/** VPP's memory mappings (lines of /proc/<pid>/maps) and the kernel's cap, when VPP runs on this host. */
+function mappings(pid: number): string | null {
+  try {
+    const n = readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n').length - 1;
+    const cap = readFileSync('/proc/sys/vm/max_map_count', 'utf8').trim();
+    return `${fmt(n)} memory mappings (vm.max_map_count ${Number(cap).toLocaleString('en-US')})`;
+  } catch {
+    return null;
+  }
+}
 /** The tap steps need VPP's taps: the simulator has them; a real VPP needs the host's /dev/vhost-net. */
 const taps = !real || existsSync('/dev/vhost-net');
 setLogLevel((process.env.NETVPP_LOG_LEVEL as 'warn' | undefined) ?? 'warn');
@@ -329,6 +349,7 @@ async function benchSize(n: number, signed: boolean): Promise<void> {
       vhostUserDir: VHOST_DIR,
       tapBackend: 'tap',
       tapBackendSetting: 'tap',
+      rxMode: RX_MODE,
       logLevel: 'warn',
       health: null,
       configFile: null,
@@ -358,6 +379,10 @@ async function benchSize(n: number, signed: boolean): Promise<void> {
     console.log(`cold ${n} ports${mode}: ${cold.seconds.toFixed(1)} s, ${fmt(cold.stats.calls)} VPP calls`);
     const h = cold.agent.health();
     if (h.failing.length) console.log(`  (${h.failing.length} objects failing, e.g. ${h.failing[0].error})`);
+    if (real) {
+      const m = mappings((await op.request(control_ping, {})).vpe_pid);
+      if (m) console.log(`  (VPP after the cold run: ${m})`);
+    }
 
     if (!taps)
       console.log(
@@ -415,7 +440,7 @@ async function benchSize(n: number, signed: boolean): Promise<void> {
 }
 
 console.log(
-  `target: ${real ? `VPP at ${real}` : 'simulator (child process)'}; ${GROUPS} security groups × ${RULES} rules, ${NETWORKS} VLAN networks`,
+  `target: ${real ? `VPP at ${real}` : 'simulator (child process)'}; ${GROUPS} security groups × ${RULES} rules, ${NETWORKS} VLAN networks; rx_mode ${RX_MODE}`,
 );
 for (const n of SIZES) {
   if (SIGNED !== '1') await benchSize(n, false);

@@ -3,6 +3,8 @@
  * Against a real VPP when NETVPP_TEST_VPP_SOCKET is set, else against the simulator in a child
  * process. Prints one line per figure.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { VppClient } from '../src/vpp/client.ts';
 import {
   control_ping,
@@ -68,6 +70,40 @@ console.log(
   `dump sw_interface_dump (${fmt(details.length)} interfaces): ${fmt(details.length / secs)} details/s`,
 );
 await Promise.all([lo, ...made].map((m) => c.request(delete_loopback, { sw_if_index: m.sw_if_index })));
+
+// The baseline: VPP's own Python client against the same target, in this run (when importable).
+const apiDir = [process.env.VPP_API_DIR, '/opt/vpp/share/vpp/api', '/usr/share/vpp/api'].find(
+  (d) => d !== undefined && existsSync(d),
+);
+const papiOk = spawnSync('python3', ['-c', 'import vpp_papi'], { stdio: 'ignore' }).status === 0;
+if (!papiOk || !apiDir) {
+  console.log(
+    `vpp_papi baseline skipped: ${papiOk ? 'no VPP API directory (VPP_API_DIR)' : 'python3 cannot import vpp_papi'}`,
+  );
+} else {
+  const nSeq = Number(process.env.BENCH_PAPI_SEQ ?? 5_000);
+  const nAsync = Number(process.env.BENCH_PAPI_ASYNC ?? 50_000);
+  const r = spawnSync(
+    'python3',
+    [new URL('papi-baseline.py', import.meta.url).pathname, socket, apiDir, String(nSeq), String(nAsync)],
+    {
+      encoding: 'utf8',
+      timeout: 600_000,
+    },
+  );
+  if (r.status !== 0)
+    console.log(`vpp_papi baseline failed: ${(r.stderr || r.stdout || '').trim().split('\n').pop()}`);
+  else {
+    const papi = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+      sequential: number;
+      async: number;
+    };
+    console.log(`vpp_papi sequential control_ping: ${fmt(papi.sequential)} req/s`);
+    console.log(`vpp_papi async control_ping: ${fmt(papi.async)} req/s`);
+    console.log(`netvpp sequential / vpp_papi sequential: ${(seqPing / papi.sequential).toFixed(1)}x`);
+    console.log(`netvpp pipelined / vpp_papi async: ${(pipePing / papi.async).toFixed(1)}x (goal ≥ 10x)`);
+  }
+}
 
 if (!real) {
   // The simulator is JavaScript and costs more per call than VPP; an echo peer shows how fast the

@@ -163,6 +163,7 @@ export class Agent extends EventEmitter {
       vhostUserDir: config.vhostUserDir,
       tapBackend: config.tapBackend,
       gso: config.gso === true,
+      rxMode: config.rxMode ?? 'adaptive',
       vxlan: config.vxlan ?? null,
     });
     this.verify = opts.verify ?? process.env.NETVPP_AGENT_VERIFY === '1';
@@ -401,7 +402,8 @@ export class Agent extends EventEmitter {
     const a = this.actual;
     if (!a) return;
     if ((ev.flags & LINK_UP) !== 0 && a.linkUp.get(ev.sw_if_index) !== true) {
-      a.setLink(ev.sw_if_index, true);
+      // Settings waiting for the link (a vhost-user port's rx-mode) are applied by the next pass.
+      if (a.setLink(ev.sw_if_index, true)) this.kick();
       this.scheduleReport();
     }
     // Judged later, in the loop: the reply that explains it may be processed just after the event.

@@ -16,12 +16,15 @@ import {
   macipKey,
   portKey,
   subportKey,
+  RX_MODES,
+  rxmodeKey,
   tagdropKey,
   upKey,
   type MacipObj,
   type PortObj,
   type PortVif,
   type SubportObj,
+  type RxModeObj,
   type VppObject,
 } from './kinds/index.ts';
 import type { CompileOptions, PortPlan } from './compile.ts';
@@ -68,6 +71,8 @@ export interface PortPiece {
   input: string[];
   output: string[];
   macip: MacipObj | null;
+  /** The rx-mode of its queues, when not VPP's default (vhost-user and tap; af_packet is interrupt). */
+  rxmode?: RxModeObj;
 }
 
 /**
@@ -142,6 +147,16 @@ export function portPiece(
     mac: vppSideMac(b.port_id),
     mtu: b.mtu,
   };
+  const rx = opts.rxMode ?? 'polling';
+  if (rx !== 'polling' && (vif.type === 'vhostuser' || vif.type === 'tap')) {
+    piece.rxmode = {
+      kind: 'rxmode',
+      key: rxmodeKey(b.port_id),
+      iface: piece.port.key,
+      mode: RX_MODES[rx],
+      guest: vif.type === 'vhostuser',
+    };
+  }
   return filtering(b, groups, piece);
 }
 
@@ -230,6 +245,7 @@ export function portUnit(portId: string, f: Front, outcome: string | null | unde
   const port = piece.port as PortObj | SubportObj;
   const iface = port.key;
   add(port);
+  if (piece.rxmode) add(piece.rxmode);
   const after: string[] = [];
   const aclbind = aclbindKey(portId);
   if (piece.acls === null) {

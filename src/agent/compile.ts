@@ -12,6 +12,7 @@ import { effectiveQosPolicy, type SecurityGroup } from '../model/keyspace.ts';
 import { parseAclTag } from './secgroups/index.ts';
 import type { DesiredState } from './desired.ts';
 import type { TapBackend, VxlanConfig } from './config.ts';
+import type { RxModeName } from './kinds/index.ts';
 import { GroupStep, groupLookup } from './compile-groups.ts';
 import { NetworkStep } from './compile-networks.ts';
 import { SharedObjects } from './compile-refs.ts';
@@ -56,6 +57,8 @@ export interface CompileOptions {
   tapBackend: TapBackend;
   /** GSO on vhost-user and tap interfaces ([agent] enable_gso; default off). */
   gso?: boolean;
+  /** rx-mode of vhost-user and tap port interfaces ([agent] rx_mode); absent or polling: VPP's default. */
+  rxMode?: RxModeName;
   /** This host's tunnel endpoint ([vxlan]); absent or null: no VXLAN networks here. */
   vxlan?: VxlanConfig | null;
 }

@@ -36,6 +36,7 @@ import {
   VERIFY_KEYS_OPTION,
 } from '../util/ini.ts';
 import { loadVerifier, type Verifier } from '../model/signing.ts';
+import { RX_MODES, type RxModeName } from './kinds/rxmode.ts';
 import type { Level, LogSettings } from '../util/log.ts';
 import { logSettings } from '../util/log-config.ts';
 
@@ -63,6 +64,8 @@ export interface AgentConfig {
   tapBackendSetting: TapBackend | 'auto';
   /** GSO on vhost-user and tap interfaces (off unless enable_gso = true). */
   gso?: boolean;
+  /** rx-mode of vhost-user and tap port interfaces ([agent] rx_mode; absent: adaptive). */
+  rxMode?: RxModeName;
   /** Lease TTL (s) of the HA router elections this agent campaigns in (ha.ts; default 6). */
   haLeaseTtlSec?: number;
   /** VXLAN overlay networks ([vxlan]); null when local_ip is not set (no vxlan networks here). */
@@ -149,6 +152,14 @@ const OPTIONS = [
     flag: 'enable-gso',
     help: 'GSO and checksum offload on vhost-user and tap ports (true|false)',
     default: 'false',
+  },
+  {
+    name: 'rx_mode',
+    section: 'agent',
+    env: 'NETVPP_RX_MODE',
+    flag: 'rx-mode',
+    help: "rx-mode of vhost-user and tap ports: adaptive|interrupt|polling (polling leaves VPP's default)",
+    default: 'adaptive',
   },
   {
     name: 'ha_lease_ttl',
@@ -392,6 +403,12 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (!['true', 'false'].includes(gsoSetting))
     problems.push(`${where('enable_gso')}: must be true or false, got ${JSON.stringify(raw.enable_gso)}`);
 
+  const rxMode = (raw.rx_mode ?? 'adaptive').toLowerCase();
+  if (!Object.hasOwn(RX_MODES, rxMode))
+    problems.push(
+      `${where('rx_mode')}: must be adaptive, interrupt or polling, got ${JSON.stringify(raw.rx_mode)}`,
+    );
+
   const haTtl = Number(raw.ha_lease_ttl ?? '6');
   if (!(Number.isInteger(haTtl) && haTtl >= 2 && haTtl <= 300))
     problems.push(`${where('ha_lease_ttl')}: must be a whole number of seconds from 2 to 300`);
@@ -429,6 +446,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     tapBackend,
     tapBackendSetting: tapSetting as TapBackend | 'auto',
     gso: gsoSetting === 'true',
+    rxMode: rxMode as RxModeName,
     haLeaseTtlSec: haTtl,
     logLevel,
     log,

@@ -63,6 +63,7 @@ import { GRE_HANDLERS } from './gre.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { BOND_HANDLERS } from './bond.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
+import { RXMODE_HANDLERS } from './rxmode.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
@@ -649,4 +650,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...BOND_HANDLERS,
   ...SPAN_HANDLERS,
   ...GRE_HANDLERS,
+  ...RXMODE_HANDLERS,
 };

@@ -37,7 +37,7 @@ export interface VppClientOptions {
   socket?: string;
   /** Client name shown by VPP's `show api clients`. */
   name?: string;
-  /** Per-request timeout (ms), from the moment the request is written. */
+  /** Per-request timeout (ms), from the moment the request is written (a dump's: since its last detail). */
   timeoutMs?: number;
   /** Most requests in flight at once; more wait in a local queue. */
   window?: number;
@@ -78,6 +78,8 @@ interface Pending {
   unbasedDetailsId?: number;
   details?: unknown[];
   deadline: number;
+  /** Its timeout (ms): a dump's deadline moves on by this much with every detail VPP sends. */
+  span: number;
   resolve(v: unknown): void;
   reject(e: Error): void;
 }
@@ -417,6 +419,7 @@ export class VppClient extends EventEmitter {
         unbasedDetailsId: isDump ? this.unbasedId.get(def.reply as string) : undefined,
         details: isDump ? [] : undefined,
         deadline: timeoutMs ?? this.opts.timeoutMs,
+        span: timeoutMs ?? this.opts.timeoutMs,
         resolve,
         reject,
       };
@@ -475,7 +478,9 @@ export class VppClient extends EventEmitter {
       this.log.warn('dropping a truncated reply', { message: def.name, length: p.length });
       return;
     }
-    const context = p.readUInt32BE(2);
+    // A few details messages carry a client_index before their context
+    // (sw_interface_rx_placement_details): VPP fills the context where the struct has it.
+    const context = p.readUInt32BE(def.fields[0]?.name === 'client_index' && p.length >= 10 ? 6 : 2);
     const pend = this.pending.get(context);
     if (!pend) {
       this.stats.dropped++;
@@ -492,6 +497,8 @@ export class VppClient extends EventEmitter {
     }
     if (pend.details && id === pend.detailsId && id !== pend.endId) {
       pend.details.push(msg);
+      // A long dump from a busy VPP is still answering: it times out only when VPP goes quiet.
+      pend.deadline = Date.now() + pend.span;
       return;
     }
     if (id !== pend.endId) {

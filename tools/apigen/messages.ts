@@ -13,6 +13,8 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'sw_interface_dump',
     'sw_interface_set_flags',
     'sw_interface_set_mtu',
+    'sw_interface_set_rx_mode',
+    'sw_interface_rx_placement_dump',
     'sw_interface_set_mac_address',
     'sw_interface_get_mac_address',
     'sw_interface_add_del_address',

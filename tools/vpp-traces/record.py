@@ -12,8 +12,9 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
     /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR [--session NAME]
 
 NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks),
-l3-nat (nat44_ed and pipes), qos (policers), trunks (trunk sub-ports: session_trunks.py) or bonds
-(bond interfaces, members, LACP).
+l3-nat (nat44_ed and pipes), qos (policers), trunks (trunk sub-ports: session_trunks.py), bonds
+(bond interfaces, members, LACP) or rx-mode (receive queues: sw_interface_set_rx_mode and the
+placement dump).
 
 DIR becomes a session of the trace directory as a subdirectory of it (../shared/vpp-traces/NAME).
 vpp_papi comes with a VPP build (../shared/tools/build-vpp.sh installs it); the API definitions
@@ -679,7 +680,32 @@ def bonds(s):
     s.call("delete_loopback", sw_if_index=lo2)
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks", "bonds")
+def rx_mode(s, vhost_dir):
+    """Receive queues and their rx-mode: a loopback (no queues), a vhost-user interface without a
+    guest (polling; interrupt and adaptive refused), a sub-interface, bad indexes and queues."""
+    lo = s.call("create_loopback", mac_address="02:fe:00:00:0b:00").sw_if_index
+    vu = s.call("create_vhost_user_if_v2", is_server=True, sock_filename=os.path.join(vhost_dir, "vu0"),
+                use_custom_mac=True, mac_address="02:fe:00:00:0b:01", tag="netvpp:port:rx").sw_if_index
+    sub = s.call("create_subif", sw_if_index=vu, sub_id=4095, sub_if_flags=1 << 5).sw_if_index
+    s.call("sw_interface_rx_placement_dump", sw_if_index=NO_INDEX)
+    s.call("sw_interface_rx_placement_dump", sw_if_index=vu)
+    s.call("sw_interface_rx_placement_dump", sw_if_index=lo)
+    s.call("sw_interface_rx_placement_dump", sw_if_index=sub)
+    for mode in (2, 3, 1, 4, 0):
+        s.call("sw_interface_set_rx_mode", sw_if_index=vu, queue_id_valid=False, queue_id=0, mode=mode)
+    s.call("sw_interface_set_rx_mode", sw_if_index=vu, queue_id_valid=True, queue_id=3, mode=1)
+    s.call("sw_interface_set_rx_mode", sw_if_index=lo, queue_id_valid=False, queue_id=0, mode=2)
+    s.call("sw_interface_set_rx_mode", sw_if_index=sub, queue_id_valid=False, queue_id=0, mode=2)
+    s.call("sw_interface_set_rx_mode", sw_if_index=NO_INDEX - 1, queue_id_valid=False, queue_id=0, mode=2)
+    s.call("sw_interface_set_flags", sw_if_index=vu, flags=1)
+    s.call("sw_interface_set_rx_mode", sw_if_index=vu, queue_id_valid=False, queue_id=0, mode=3)
+    s.call("sw_interface_rx_placement_dump", sw_if_index=NO_INDEX)
+    s.call("delete_vhost_user_if", sw_if_index=vu)
+    s.call("delete_loopback", sw_if_index=lo)
+    s.call("sw_interface_rx_placement_dump", sw_if_index=NO_INDEX)
+
+
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks", "bonds", "rx-mode")
 
 
 def main():
@@ -712,6 +738,18 @@ def main():
             "bond interfaces: bond_create2 with an id and its errors, members added (MACs, passive and "
             "long timeout), member, bond and LACP dumps with the members admin down, a tag, detach "
             "and its errors, delete",
+        )
+        s.vpp.disconnect()
+        return
+    if a.session == "rx-mode":
+        vhost_dir = os.path.join(a.out, "vhost")
+        os.makedirs(vhost_dir, exist_ok=True)
+        rx_mode(s, vhost_dir)
+        s.save(
+            os.path.join(a.out, "rx_mode.json"),
+            "rx-mode and rx placement: a loopback (no queues), a vhost-user server interface without "
+            "a guest (polling; interrupt/adaptive refused, polling/default accepted), its default "
+            "sub-interface, a queue it lacks, an invalid index, admin-up without a guest",
         )
         s.vpp.disconnect()
         return

@@ -41,6 +41,8 @@ export class ActualState {
   private touched = new Set<string>();
   /** sw_if_indexes whose link state changed since the last takeLinkChanges(). */
   private linkChanged = new Set<number>();
+  /** Settings waiting for their link, released by its coming up (see setLink). */
+  private readonly released = new Set<string>();
 
   get(key: string): VppObject | undefined {
     return this.objects.get(key);
@@ -89,10 +91,38 @@ export class ActualState {
     return t;
   }
 
-  /** Records an interface's link state (from a dump or an event). */
-  setLink(swIfIndex: number, up: boolean): void {
-    if (this.links.get(swIfIndex) !== up) this.linkChanged.add(swIfIndex);
+  /**
+   * Records an interface's link state (from a dump or an event). A link that comes up releases the
+   * interface's settings that were waiting for it (their kind's waitsForLink): the next pass forgets
+   * them first (releaseWaiting), and so applies them. Returns whether any was released.
+   */
+  setLink(swIfIndex: number, up: boolean): boolean {
+    const was = this.links.get(swIfIndex);
+    if (was !== up) this.linkChanged.add(swIfIndex);
     this.links.set(swIfIndex, up);
+    if (!up || was === true) return false;
+    const key = this.keyOfHandle('sw_if_index', swIfIndex);
+    let released = false;
+    for (const s of key === undefined ? [] : (this.settings.get(key) ?? [])) {
+      const o = this.objects.get(s);
+      if (o && descriptorOf(o).waitsForLink?.(o as never)) {
+        this.released.add(s);
+        released = true;
+      }
+    }
+    return released;
+  }
+
+  /**
+   * Forgets the waiting settings whose link has come up since (see setLink), as a pass starts: they
+   * are out of sync from here on, so the pass applies them.
+   */
+  releaseWaiting(): void {
+    for (const k of this.released) {
+      const o = this.objects.get(k);
+      if (o && descriptorOf(o).waitsForLink?.(o as never)) this.remove(k);
+    }
+    this.released.clear();
   }
 
   get linkUp(): ReadonlyMap<number, boolean> {

@@ -86,6 +86,7 @@ export class Reconciler {
         error: true,
       };
     };
+    ctx.actual.releaseWaiting();
     const touched = ctx.actual.takeTouched();
     let candidates: Set<string> | undefined;
     if (changed) {

@@ -40,6 +40,7 @@ import { vrf, type VrfObj } from './vrf.ts';
 import { rmap, type RmapObj } from './rmap.ts';
 import { subport, type SubportObj } from './subport.ts';
 import { span, type SpanObj } from './span.ts';
+import { rxmode, type RxModeObj } from './rxmode.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { underlay, type UnderlayObj } from './underlay.ts';
 import { up, type UpObj } from './up.ts';
@@ -63,6 +64,7 @@ export type VppObject =
   | UpObj
   | TagDropObj
   | SubportObj
+  | RxModeObj
   | UnderlayObj
   | VtepAddrObj
   | VxlanObj
@@ -108,6 +110,7 @@ export const KINDS: Registry = {
   up,
   tagdrop,
   subport,
+  rxmode,
   underlay,
   vtepaddr,
   vxlan,
@@ -220,6 +223,7 @@ export type {
   PortObj,
   TagDropObj,
   SubportObj,
+  RxModeObj,
   UpObj,
   UplinkObj,
   VlanObj,
@@ -258,6 +262,7 @@ export { macipbindKey } from './macipbind.ts';
 export { portKey } from './port.ts';
 export { tagdropKey } from './tagdrop.ts';
 export { subportKey } from './subport.ts';
+export { RX_MODES, rxmodeKey, type RxModeName } from './rxmode.ts';
 export { upKey } from './up.ts';
 export { uplinkKey } from './uplink.ts';
 export { vlanKey } from './vlan.ts';

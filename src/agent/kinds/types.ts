@@ -91,6 +91,12 @@ export interface KindDescriptor<O extends ObjectBase> {
    * (it is forgotten once the parent is gone).
    */
   readonly goesWithParent?: boolean;
+  /**
+   * `setting` kinds VPP takes only once their interface's link is up (a vhost-user guest connected):
+   * true for an object the kind recorded as waiting, without a call. The actual state forgets it when
+   * that link comes up, so the next pass applies it.
+   */
+  waitsForLink?(o: O): boolean;
   /** How `actual` must change to become `desired`; only what VPP reports back is compared. */
   compare(desired: O, actual: O): Change;
   create(o: O, ctx: OpContext): Promise<void>;

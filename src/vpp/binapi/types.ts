@@ -54,6 +54,16 @@ export const SubIfFlags = {
 } as const;
 export const E_sub_if_flags: TypeRef = { kind: 'enum', name: 'sub_if_flags', t: 'u32' };
 
+/** enum rx_mode (u32) */
+export const RxMode = {
+  RX_MODE_API_UNKNOWN: 0,
+  RX_MODE_API_POLLING: 1,
+  RX_MODE_API_INTERRUPT: 2,
+  RX_MODE_API_ADAPTIVE: 3,
+  RX_MODE_API_DEFAULT: 4,
+} as const;
+export const E_rx_mode: TypeRef = { kind: 'enum', name: 'rx_mode', t: 'u32' };
+
 export interface IpTable {
   table_id: number;
   is_ip6: boolean;
