@@ -325,7 +325,7 @@ test('bad rows are rejected with a clear error and do not stop the rows after th
       id: uid(4),
       'netvpp:network': { ...(neutronPort()['netvpp:network'] as object), network_type: 'geneve' },
     }),
-    row('qos_policy', 'create', { id: uid(5) }, 1, uid(5)),
+    row('bgpvpn', 'create', { id: uid(5) }, 1, uid(5)),
     row('port', 'update', neutronPort({ id: uid(6) }), null),
     portRow({ id: uid(7) }),
   );
@@ -340,7 +340,7 @@ test('bad rows are rejected with a clear error and do not stop the rows after th
   assert.match(errors[2], /remote address groups are not supported/);
   assert.match(errors[3], /vhostuser_socket is missing/);
   assert.match(errors[4], /network_type "geneve" is not supported/);
-  assert.match(errors[5], /unsupported resource "qos_policy"/);
+  assert.match(errors[5], /unsupported resource "bgpvpn"/);
   assert.match(errors[6], /update row needs a revision/);
   assert.ok(puts(r.ops).has(bindingKey('compute1', uid(7))), 'the good row after them was applied');
 });

@@ -19,9 +19,11 @@ import {
   create_loopback_instance,
   one_eid_table_dump,
   one_locator_dump,
+  policer_dump,
   sw_interface_dump,
   vxlan_tunnel_v2_dump,
   type AclRule,
+  type PolicerDetails,
 } from '../../src/vpp/binapi/index.ts';
 import { VppClient } from '../../src/vpp/client.ts';
 import type { GroupName } from '../../src/vpp/groups.ts';
@@ -250,6 +252,13 @@ export class AgentNode {
         bridge: bdTags.get(d.sw_if_index) ?? null,
       }))
       .sort((a, b) => a.vlan - b.vlan);
+  }
+
+  /** The netvpp policers of this node's VPP, by name. */
+  async policers(): Promise<Map<string, PolicerDetails>> {
+    const op = this.operator as VppClient;
+    const all = await op.dump(policer_dump, { match_name_valid: false, match_name: '' });
+    return new Map(all.filter((p) => p.name.startsWith('netvpp:')).map((p) => [p.name, p]));
   }
 
   failVpp(message: string, retval: number): void {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PREFIX } from '../../src/model/keyspace.ts';
 import { kidOf, payloadOf } from '../../src/model/signing.ts';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
-import type { AclRule } from '../../src/vpp/binapi/index.ts';
+import type { AclRule, PolicerDetails } from '../../src/vpp/binapi/index.ts';
 import type { GroupName } from '../../src/vpp/groups.ts';
 import { AgentNode } from './agent-node.ts';
 import { AgentStandIn } from './agent-standin.ts';
@@ -43,6 +43,8 @@ export interface Node {
   vxlanPeers?(vni: number): Promise<string[]>;
   /** A gpe VNI's remote mappings in LISP, `<mac> <rloc>` sorted; undefined without a VPP. */
   gpeRemotes?(vni: number): Promise<string[]>;
+  /** The node's netvpp policers by name (`netvpp:policer-<in|out>:<port>`); undefined without a VPP. */
+  policers?(): Promise<Map<string, PolicerDetails>>;
   /** The trunk sub-ports' sub-interfaces of a port's interface; undefined without a VPP. */
   subInterfaces?(parentPortId: string): Promise<SubInterface[]>;
 }

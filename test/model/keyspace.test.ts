@@ -240,7 +240,7 @@ test('host state: features are optional (an older agent has none), listed when p
     ['features[0]', 'features[1]'],
   );
   const encoded = encodeValue(keys.hostAlive('compute1'), { ...host, features: [...HOST_FEATURES] });
-  assert.deepEqual(JSON.parse(encoded).features, ['port_security', 'nat']);
+  assert.deepEqual(JSON.parse(encoded).features, ['port_security', 'nat', 'qos']);
 });
 
 test('encodeValue refuses unknown keys and invalid values', () => {
