@@ -14,7 +14,9 @@ import {
   type PortBinding,
   type RouterDoc,
   type SecurityGroup,
+  type TapFlowDoc,
 } from '../model/keyspace.ts';
+import { decodeTapFlow } from './compile-taas.ts';
 import { type Opener, opener, type Verifier } from '../model/signing.ts';
 import { OverlayState } from './desired-overlay.ts';
 
@@ -38,6 +40,8 @@ export interface DesiredChanges {
   /** Router documents and floating IPs put or deleted. */
   routers: Set<string>;
   fips: Set<string>;
+  /** Tap flows put or deleted. */
+  tapFlows: Set<string>;
 }
 
 const noChanges = (full: boolean): DesiredChanges => ({
@@ -48,6 +52,7 @@ const noChanges = (full: boolean): DesiredChanges => ({
   overlays: new Set(),
   routers: new Set(),
   fips: new Set(),
+  tapFlows: new Set(),
 });
 
 /** Best-effort Neutron revision of a value that failed validation, for the port state. */
@@ -93,6 +98,8 @@ export class DesiredState {
   readonly routers = new Map<string, Entry<RouterDoc>>();
   /** nodes/<host>/floatingips/<id>: the floating IPs of those routers. */
   readonly fips = new Map<string, Entry<FloatingIpDoc>>();
+  /** nodes/<host>/tapflows/<id>: the tap flows this host carries a part of (docs/taas.md). */
+  readonly tapFlows = new Map<string, Entry<TapFlowDoc>>();
   readonly groups = new Map<string, Entry<SecurityGroup>>();
   /** sg id → port id → addresses (valid members only). */
   readonly members = new Map<string, Map<string, string[]>>();
@@ -159,6 +166,7 @@ export class DesiredState {
     this.bindings.clear();
     this.routers.clear();
     this.fips.clear();
+    this.tapFlows.clear();
     this.named.clear();
     this.overlayNets.clear();
     for (const kv of kvs) this.putHost(kv.key, kv.value);
@@ -180,6 +188,9 @@ export class DesiredState {
       } else if (k?.kind === 'floatingIp' && k.host === this.host) {
         this.fips.delete(k.fipId);
         this.changes.fips.add(k.fipId);
+      } else if (k?.kind === 'tapFlow' && k.host === this.host) {
+        this.tapFlows.delete(k.flowId);
+        this.changes.tapFlows.add(k.flowId);
       }
     }
     this.version++;
@@ -201,6 +212,11 @@ export class DesiredState {
         k.fipId,
         decodeDoc('floatingIp', this.open(key, value), (v) => v.id === k.fipId, 'id'),
       );
+      return;
+    }
+    if (k?.kind === 'tapFlow' && k.host === this.host) {
+      this.changes.tapFlows.add(k.flowId);
+      this.tapFlows.set(k.flowId, decodeTapFlow(this.open(key, value), k.flowId));
       return;
     }
     // nodes/<host>/ may hold other kinds of keys in later versions; these are the ones used here.
