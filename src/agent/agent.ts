@@ -40,7 +40,7 @@ import { heldDeletions, type DiffInput } from './engine/diff.ts';
 import { refreshInterfaces, unexplained } from './engine/interfaces.ts';
 import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
-import { FIP_STATES, PortStateReporter, ROUTER_STATES } from './report.ts';
+import { FIP_STATES, TAPFLOW_STATES, PortStateReporter, ROUTER_STATES } from './report.ts';
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 import { AgentStatus } from './status.ts';
@@ -89,7 +89,11 @@ export class Agent extends EventEmitter {
   private readonly hostNet: HostNet;
   private readonly feed: DesiredFeed;
   private readonly reporter: PortStateReporter;
-  private readonly l3Reporters: { routers: PortStateReporter; fips: PortStateReporter };
+  private readonly l3Reporters: {
+    routers: PortStateReporter;
+    fips: PortStateReporter;
+    tapflows: PortStateReporter;
+  };
   private liveness: LeaseKey | undefined;
   private elections: RouterElections | undefined;
   /** HA routers that became active here and have not announced their addresses yet. */
@@ -174,6 +178,7 @@ export class Agent extends EventEmitter {
     this.l3Reporters = {
       routers: new PortStateReporter(this.store, config.host, this.log.child('report'), ROUTER_STATES),
       fips: new PortStateReporter(this.store, config.host, this.log.child('report'), FIP_STATES),
+      tapflows: new PortStateReporter(this.store, config.host, this.log.child('report'), TAPFLOW_STATES),
     };
     this.feed = new DesiredFeed(this.store, this.desired, () => this.kick(), this.log.child('etcd'), {
       ...(opts.groupDropAfterMs !== undefined ? { dropAfterMs: opts.groupDropAfterMs } : {}),
@@ -634,10 +639,10 @@ export class Agent extends EventEmitter {
     if (!this.compiled || !actual || !this.feed.complete) return;
     this.readiness.compute(this.compiler, actual, this.reporter, this.l3Reporters);
     if (this.verify && this.compiledVersion === this.desired.version) this.verifyIncremental(actual);
-    const { routers, fips } = this.l3Reporters;
-    await Promise.all([this.reporter.flush(), routers.flush(), fips.flush()]);
+    const { routers, fips, tapflows } = this.l3Reporters;
+    await Promise.all([this.reporter.flush(), routers.flush(), fips.flush(), tapflows.flush()]);
     // etcd unreachable: try the writes again later, without another pass over VPP.
-    if (this.reporter.dirty + routers.dirty + fips.dirty > 0 && !this.reportRetry) {
+    if (this.reporter.dirty + routers.dirty + fips.dirty + tapflows.dirty > 0 && !this.reportRetry) {
       this.reportRetry = setTimeout(() => {
         this.reportRetry = undefined;
         this.scheduleReport();

@@ -18,6 +18,7 @@ import { NetworkStep } from './compile-networks.ts';
 import { SharedObjects } from './compile-refs.ts';
 import { L3Step } from './compile-l3.ts';
 import { qosUnit } from './compile-qos.ts';
+import { compileTaas } from './compile-taas.ts';
 import { networkType } from './nettypes/index.ts';
 import {
   aclbindKey,
@@ -88,6 +89,8 @@ export interface Compiled {
   ports: Map<string, PortPlan>;
   /** Routers and floating IPs (`router:<id>`, `fip:<id>`): what must be in place for each (compile-l3.ts). */
   l3: Map<string, PortPlan>;
+  /** Tap flows (`tapflow:<id>`): their mirror and its ends (compile-taas.ts). */
+  taas: Map<string, PortPlan>;
   /** Key prefixes diff must leave alone (a router whose document is unreadable). */
   frozenPrefixes: Set<string>;
   /** Things worth logging (rules VPP can't express), keyed to log each once. */
@@ -117,6 +120,8 @@ export interface CompileChanges {
   fips?: ReadonlySet<string>;
   /** QoS policies whose value, or whether it is loaded, changed. */
   qos?: ReadonlySet<string>;
+  /** Tap flows put or deleted. */
+  tapFlows?: ReadonlySet<string>;
 }
 
 /** The keys of a port's own objects (only that port adds them), in the order readiness lists them. */
@@ -172,6 +177,8 @@ export class HostCompiler {
   private networks: NetworkStep;
   private groups: GroupStep;
   private l3 = new L3Step();
+  /** The objects the last TaaS step added. */
+  private taasKeys: string[] = [];
   /** Ports that were router ports at the last L3 step (a change to one redoes it). */
   private routerPorts = new Set<string>();
   /** Trunk sub-ports by parent port, and each sub-port's parent (a parent's change redoes them). */
@@ -237,6 +244,7 @@ export class HostCompiler {
     this.parentOf = new Map();
     this.qosUsers = new Map();
     this.qosOf = new Map();
+    this.taasKeys = [];
     const changes = {
       ports: new Set(state.bindings.keys()),
       groups: new Set<string>(),
@@ -297,6 +305,9 @@ export class HostCompiler {
       this.compiled.frozenPrefixes = this.l3.l3.frozenPrefixes;
       this.routerPorts = new Set([...state.bindings.keys()].filter((p) => isRouterPort(state, p)));
     }
+
+    // 6. Tap flows: when they, or any binding (one of their ends), changed.
+    if (!track || changes.tapFlows?.size || changes.ports.size) this.applyTaas(state, delta);
     return delta;
   }
 
@@ -318,6 +329,25 @@ export class HostCompiler {
       if (!set) this.subports.set(now, (set = new Set()));
       set.add(portId);
     }
+  }
+
+  private applyTaas(state: DesiredState, delta: CompileDelta): void {
+    const objects = this.compiled.objects;
+    for (const k of this.taasKeys) {
+      objects.delete(k);
+      delta.keys.add(k);
+    }
+    const out = compileTaas({
+      flows: state.tapFlows,
+      hasPort: (p) => objects.has(portKey(p)),
+      vtep: this.opts.vxlan?.localIp ?? null,
+    });
+    this.taasKeys = out.objects.map((o) => o.key);
+    for (const o of out.objects) {
+      objects.set(o.key, o);
+      delta.keys.add(o.key);
+    }
+    this.compiled.taas = out.plans;
   }
 
   /** The checks before the network step: the binding, its interface, its network type and physnet. */
@@ -467,6 +497,7 @@ function emptyCompiled(): Compiled {
     frozenPrefixes: new Set(),
     ports: new Map(),
     l3: new Map(),
+    taas: new Map(),
     warnings: new Map(),
   };
 }

@@ -15,7 +15,9 @@ import {
   type RouterDoc,
   type SecurityGroup,
   effectiveQosPolicy,
+  type TapFlowDoc,
 } from '../model/keyspace.ts';
+import { decodeTapFlow } from './compile-taas.ts';
 import { type Opener, opener, type Verifier } from '../model/signing.ts';
 import { OverlayState } from './desired-overlay.ts';
 import { QosState } from './desired-qos.ts';
@@ -42,6 +44,8 @@ export interface DesiredChanges {
   fips: Set<string>;
   /** QoS policies whose value, or whether it is loaded, changed. */
   qos: Set<string>;
+  /** Tap flows put or deleted. */
+  tapFlows: Set<string>;
 }
 
 const noChanges = (full: boolean): DesiredChanges => ({
@@ -53,6 +57,7 @@ const noChanges = (full: boolean): DesiredChanges => ({
   routers: new Set(),
   fips: new Set(),
   qos: new Set(),
+  tapFlows: new Set(),
 });
 
 /** Best-effort Neutron revision of a value that failed validation, for the port state. */
@@ -98,6 +103,8 @@ export class DesiredState {
   readonly routers = new Map<string, Entry<RouterDoc>>();
   /** nodes/<host>/floatingips/<id>: the floating IPs of those routers. */
   readonly fips = new Map<string, Entry<FloatingIpDoc>>();
+  /** nodes/<host>/tapflows/<id>: the tap flows this host carries a part of (docs/taas.md). */
+  readonly tapFlows = new Map<string, Entry<TapFlowDoc>>();
   readonly groups = new Map<string, Entry<SecurityGroup>>();
   /** sg id → port id → addresses (valid members only). */
   readonly members = new Map<string, Map<string, string[]>>();
@@ -168,6 +175,7 @@ export class DesiredState {
     this.bindings.clear();
     this.routers.clear();
     this.fips.clear();
+    this.tapFlows.clear();
     this.named.clear();
     this.qos.clearNames();
     this.overlayNets.clear();
@@ -190,6 +198,9 @@ export class DesiredState {
       } else if (k?.kind === 'floatingIp' && k.host === this.host) {
         this.fips.delete(k.fipId);
         this.changes.fips.add(k.fipId);
+      } else if (k?.kind === 'tapFlow' && k.host === this.host) {
+        this.tapFlows.delete(k.flowId);
+        this.changes.tapFlows.add(k.flowId);
       }
     }
     this.version++;
@@ -211,6 +222,11 @@ export class DesiredState {
         k.fipId,
         decodeDoc('floatingIp', this.open(key, value), (v) => v.id === k.fipId, 'id'),
       );
+      return;
+    }
+    if (k?.kind === 'tapFlow' && k.host === this.host) {
+      this.changes.tapFlows.add(k.flowId);
+      this.tapFlows.set(k.flowId, decodeTapFlow(this.open(key, value), k.flowId));
       return;
     }
     // nodes/<host>/ may hold other kinds of keys in later versions; these are the ones used here.

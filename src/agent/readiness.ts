@@ -12,6 +12,8 @@ import type { PortStateReporter } from './report.ts';
 export interface L3Reporters {
   routers: PortStateReporter;
   fips: PortStateReporter;
+  /** Tap flows (compile-taas.ts plan ids `tapflow:<id>`); absent: not reported. */
+  tapflows?: PortStateReporter;
 }
 
 export class Readiness {
@@ -85,7 +87,8 @@ export class Readiness {
     }
     this.keys.clear();
     for (const portId of todo) {
-      if (portId.startsWith('router:') || portId.startsWith('fip:')) continue;
+      if (portId.startsWith('router:') || portId.startsWith('fip:') || portId.startsWith('tapflow:'))
+        continue;
       const plan = compiled.ports.get(portId);
       if (!plan) {
         if (this.statuses.delete(portId)) reporter.set(portId, null);
@@ -107,18 +110,27 @@ export class Readiness {
   private computeL3(compiler: HostCompiler, actual: ActualState, to: L3Reporters, all: boolean): void {
     const compiled = compiler.compiled;
     const now = new Map<string, PortStatus>();
-    for (const plan of compiled.l3.values()) {
+    for (const plan of [...compiled.l3.values(), ...(to.tapflows ? compiled.taas.values() : [])]) {
       const s = this.reconciler.portStatus(plan, compiled, actual);
       now.set(plan.portId, { revision: plan.revision, ready: s.ready, error: s.error });
     }
     const split = (id: string): [PortStateReporter, string] =>
-      id.startsWith('router:') ? [to.routers, id.slice(7)] : [to.fips, id.slice(4)];
+      id.startsWith('router:')
+        ? [to.routers, id.slice(7)]
+        : id.startsWith('tapflow:') && to.tapflows
+          ? [to.tapflows, id.slice(8)]
+          : [to.fips, id.slice(4)];
     if (all) {
-      const r = new Map<string, PortStatus>();
-      const f = new Map<string, PortStatus>();
-      for (const [id, st] of now) (id.startsWith('router:') ? r : f).set(split(id)[1], st);
-      to.routers.setAll(r);
-      to.fips.setAll(f);
+      const by = new Map<PortStateReporter, Map<string, PortStatus>>([
+        [to.routers, new Map()],
+        [to.fips, new Map()],
+        ...(to.tapflows ? [[to.tapflows, new Map<string, PortStatus>()] as const] : []),
+      ]);
+      for (const [id, st] of now) {
+        const [rep, key] = split(id);
+        by.get(rep)?.set(key, st);
+      }
+      for (const [rep, m] of by) rep.setAll(m);
     } else {
       for (const [id, st] of now) {
         const old = this.l3Statuses.get(id);

@@ -49,6 +49,16 @@ export const FIP_STATES: StateKind = {
   },
 };
 
+export const TAPFLOW_STATES: StateKind = {
+  what: 'tap flow',
+  prefix: keys.hostTapFlowStates,
+  key: keys.tapFlowState,
+  idOf: (key) => {
+    const k = parseKey(key);
+    return k?.kind === 'tapFlowState' ? k.flowId : null;
+  },
+};
+
 const same = (a: Status, b: Status): boolean =>
   a.revision === b.revision && a.ready === b.ready && a.error === b.error;
 

@@ -110,6 +110,7 @@ function snapshot(c: Compiled): Compiled {
     frozenPorts: new Set(c.frozenPorts),
     ports: new Map([...c.ports].map(([id, p]) => [id, structuredClone(p)])),
     l3: new Map([...c.l3].map(([id, p]) => [id, structuredClone(p)])),
+    taas: new Map(c.taas),
     frozenPrefixes: new Set(c.frozenPrefixes),
     warnings: new Map(c.warnings),
   };

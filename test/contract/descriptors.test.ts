@@ -487,6 +487,7 @@ function compiled(objects: VppObject[]): Compiled {
     frozenPrefixes: new Set(),
     ports: new Map(),
     l3: new Map(),
+    taas: new Map(),
     warnings: new Map(),
   };
 }
