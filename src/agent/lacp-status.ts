@@ -106,3 +106,40 @@ export async function readBondStates(
   }
   return out;
 }
+
+/** Every bond VPP has (netvpp's or not), as readBondStates reads them: for `netvpp vpp`. */
+export async function readAllBondStates(vpp: Pick<VppApi, 'dump' | 'offers'>): Promise<BondState[]> {
+  if (vpp.offers?.('bond') === false) return [];
+  const found = await vpp.dump(sw_bond_interface_dump, { sw_if_index: NO_INDEX });
+  const all = new Map<string, BondConfig>(
+    found.map((b) => [
+      b.interface_name,
+      {
+        name: b.interface_name,
+        id: b.id,
+        members: [],
+        mode: 'lacp',
+        lb: 'l2',
+        passive: false,
+        longTimeout: false,
+      },
+    ]),
+  );
+  return (await readBondStates(vpp, all)) ?? [];
+}
+
+/** A bond as `netvpp status` and `netvpp vpp` print it: one line for it, one per member. */
+export function formatBond(b: BondState, indent = '  '): string[] {
+  const lines = [`${indent}${b.name} (${b.mode}) ${b.up ? 'up' : 'down'}`];
+  for (const m of b.members) {
+    const lacp =
+      m.actor_state === undefined
+        ? ''
+        : `  actor ${lacpBits(m.actor_state)}; ` +
+          (m.partner
+            ? `partner ${m.partner.system} key ${m.partner.key} port ${m.partner.port} ${lacpBits(m.partner.state)}`
+            : 'no partner heard');
+    lines.push(`${indent}  ${m.name.padEnd(24)} ${m.state.padEnd(8)}${lacp}`);
+  }
+  return lines;
+}

@@ -16,6 +16,7 @@ import type { BacklogFigures } from '../controller/journal-backlog.ts';
 import type { WorkProgress } from '../model/keyspace.ts';
 import { formatProgress } from '../util/progress.ts';
 import { controllerRequest } from './controller-request.ts';
+import { formatBond } from '../agent/lacp-status.ts';
 import { type CliIo, defaultIo, type HostArgs } from './inspect-host.ts';
 import {
   CliError,
@@ -241,6 +242,11 @@ export function renderStatus(s: ClusterStatus): string[] {
     for (const h of s.hosts)
       if (h.alive && h.status?.progress)
         lines.push(`in progress on ${h.host}: ${formatProgress(h.status.progress)}`);
+    for (const h of s.hosts)
+      if (h.alive && h.status?.bonds?.length) {
+        lines.push(`bonds on ${h.host}:`);
+        for (const b of h.status.bonds) lines.push(...formatBond(b));
+      }
   }
   if (s.portErrors.length) {
     lines.push(`ports with errors (${s.portErrors.length}; netvpp port show <port-id> says more):`);

@@ -1,8 +1,9 @@
 /**
  * `netvpp vpp`: what a VPP looks like through netvpp's client (version, message groups it lacks,
- * interfaces, bridges, ACLs).
+ * interfaces, bonds with their members' LACP state, bridges, ACLs).
  */
 import { VppClient } from '../vpp/client.ts';
+import { formatBond, readAllBondStates } from '../agent/lacp-status.ts';
 import { acl_dump, bridge_domain_dump, show_version, sw_interface_dump } from '../vpp/binapi/index.ts';
 
 const ADMIN_UP = 1;
@@ -26,6 +27,11 @@ export async function showVpp(socket: string, out: (line: string) => void = cons
       out(
         `  ${String(i.sw_if_index).padStart(4)}  ${i.interface_name.padEnd(28)} ${state.padEnd(13)} mtu ${i.mtu[0] || i.link_mtu}  ${i.l2_address}${i.tag ? `  tag=${i.tag}` : ''}`,
       );
+    }
+    const bonds = await readAllBondStates(c);
+    if (bonds.length) {
+      out(`bonds (${bonds.length}):`);
+      for (const b of bonds) for (const l of formatBond(b)) out(l);
     }
     out(`bridge domains (${bds.length}):`);
     for (const b of bds)
