@@ -11,6 +11,12 @@ import type { ClientLink } from './proxy.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Controller processes still running: killed if this process exits first. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -97,7 +103,8 @@ export class ControllerProcess {
     this.starts++;
     this.stopped = false;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    process.once('exit', () => child.kill('SIGKILL'));
+    live.add(child);
+    child.once('exit', () => live.delete(child));
   }
 
   /** GET /v1/health, or undefined while it does not answer. */

@@ -11,6 +11,12 @@ import { etcdHealthy, pickLoopbackPorts } from '../../src/store/etcd-process.ts'
 import { sleep } from '../../src/util/wait.ts';
 import { TcpProxy } from './proxy.ts';
 
+/** Members still running: killed if this process exits first. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 interface Member {
   name: string;
   client: string;
@@ -109,7 +115,8 @@ export class EtcdCluster {
     );
     closeSync(log);
     m.child = child;
-    process.once('exit', () => child.kill('SIGKILL'));
+    live.add(child);
+    child.once('exit', () => live.delete(child));
   }
 
   private async waitHealthy(m: Member, limitMs = 30_000): Promise<void> {
@@ -120,8 +127,19 @@ export class EtcdCluster {
     }
   }
 
-  /** The index of the member that leads now (asked of any live member). */
+  /** The index of the member that leads now, waiting up to 15 s for an election to end. */
   async leader(): Promise<number> {
+    for (let i = 0; ; i++) {
+      try {
+        return await this.leaderNow();
+      } catch (e) {
+        if (i >= 30) throw e;
+        await sleep(500);
+      }
+    }
+  }
+
+  private async leaderNow(): Promise<number> {
     for (const m of this.members) {
       if (!m.child) continue;
       const client = new Etcd3({ hosts: m.client, dialTimeout: 2000 });

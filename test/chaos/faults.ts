@@ -4,7 +4,9 @@
 // components keep working; faults on the same target (a host, the etcd cluster, the controllers)
 // wait for the one before to be repaired, so the run never, say, isolates two members at once.
 import { keys } from '../../src/model/keyspace.ts';
+import type { ControllerProcess } from './controller-process.ts';
 import type { Driver } from './driver.ts';
+import type { NeutronTruth } from './neutron-truth.ts';
 import type { Prng } from './prng.ts';
 import type { ChaosStack, Host } from './stack.ts';
 import { AGENT_VPP_TIMEOUT_S } from './stack.ts';
@@ -32,6 +34,9 @@ export const ELECTION_TTL_S = 3;
 export interface FaultContext {
   stack: ChaosStack;
   driver: Driver;
+  truth: NeutronTruth;
+  /** Journal rows sent to a deposed controller to see that its write does not land. */
+  deposedProbes: number;
   rng: Prng;
   /** Keys the run filled with malformed values (the oracle leaves them out). */
   garbage: Set<string>;
@@ -142,6 +147,53 @@ function cutFor(ctx: FaultContext, what: string, link: Host['link']): () => Prom
   };
 }
 
+let probes = 0;
+
+/**
+ * Resumes a controller stopped past its lease, with a journal row waiting for it: a port Neutron
+ * never had, sent while it was stopped (the kernel holds the request until it runs again, as for a
+ * driver's request that timed out at the driver). Once another controller leads, the resumed one is
+ * deposed, however sure it still is that it leads: its write must not land (its guard fails), so the
+ * port must not appear in etcd. If it does, that is a violation; the key is removed again.
+ */
+async function probeDeposed(ctx: FaultContext, c: ControllerProcess, host: string): Promise<void> {
+  const { stack } = ctx;
+  const others = stack.controllers.filter((o) => o !== c);
+  let deposed = false;
+  for (let i = 0; i < 20 && !deposed; i++) {
+    for (const o of others) if (await o.leads()) deposed = true;
+    if (!deposed) await sleep(500);
+  }
+  const model = [...ctx.truth.ports.values()].find((p) => ctx.truth.nets.has(p.net));
+  if (!deposed || !model) {
+    c.cont();
+    return;
+  }
+  const n = ++probes;
+  const id = `dead0000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+  const data = { ...ctx.truth.portDict(model), id, security_groups: [], 'binding:host_id': host };
+  const row = { id: 1_000_000_000 + n, resource: 'port', op: 'create', resource_id: id, revision: 1, data };
+  const reply = fetch(`${c.url}/v1/journal`, {
+    method: 'POST',
+    body: JSON.stringify({ rows: [row] }),
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(15_000),
+  }).then(
+    async (r) => `${r.status} ${await r.text()}`,
+    (e: unknown) => `no reply (${(e as Error).message})`,
+  );
+  await sleep(300);
+  c.cont();
+  const answer = await reply;
+  const key = keys.portBinding(host, id);
+  const { kv } = await stack.store.get(key);
+  ctx.deposedProbes++;
+  if (kv) {
+    ctx.problems.push(`a write landed from deposed controller ${c.id}: ${key} (it answered ${answer})`);
+    await stack.store.delete(key);
+  }
+}
+
 /** The controller that leads, waited for up to 10 s (one may be taking over). */
 async function leading(stack: ChaosStack): Promise<ChaosStack['controllers'][number] | undefined> {
   for (let i = 0; i < 20; i++) {
@@ -222,6 +274,7 @@ export async function inject(kind: FaultKind, ctx: FaultContext): Promise<void> 
       });
     }
     case 'controller leader stopped': {
+      const probeHost = h.name;
       const ms = ELECTION_TTL_S * 1000 + rng.int(500, 3000);
       return hold(ctx, kind, 'controllers', async () => {
         const c = await leading(stack);
@@ -229,7 +282,7 @@ export async function inject(kind: FaultKind, ctx: FaultContext): Promise<void> 
         ctx.log(`  SIGSTOP ${c.id} for ${ms} ms`);
         c.pause();
         await sleep(ms);
-        c.cont();
+        await probeDeposed(ctx, c, probeHost);
       });
     }
     case 'compaction': {

@@ -6,6 +6,7 @@ import { setLogLevel } from '../../src/util/log.ts';
 import { Driver } from './driver.ts';
 import { FAULT_KINDS, inject, repaired, type FaultContext, type FaultKind } from './faults.ts';
 import { NeutronTruth } from './neutron-truth.ts';
+import { ReadyAclCheck } from './invariants.ts';
 import { oracle } from './oracle.ts';
 import { Prng } from './prng.ts';
 import { ChaosStack } from './stack.ts';
@@ -32,6 +33,11 @@ export interface ChaosReport {
   changes: Record<string, number>;
   totalChanges: number;
   driver: Driver['stats'];
+  /** Journal rows sent to a deposed controller (none may land). */
+  deposedProbes: number;
+  /** Ready reports checked against VPP's ACLs while the run went on, and those left out. */
+  readyChecked: number;
+  readyLeftOut: number;
   /** From the end of the last fault to the first pass of the oracle; null: never converged. */
   convergeMs: number | null;
   runMs: number;
@@ -67,6 +73,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const truth = new NeutronTruth(rng, hostNames);
   const started = Date.now();
   const stack = await ChaosStack.start(hostNames.length);
+  const readyCheck = new ReadyAclCheck(stack);
+  await readyCheck.start();
   const driver = new Driver(truth);
   driver.setControllers(stack.controllerUrls);
   driver.start();
@@ -74,6 +82,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const ctx: FaultContext = {
     stack,
     driver,
+    truth,
+    deposedProbes: 0,
     rng,
     garbage,
     log,
@@ -100,30 +110,36 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     log('waiting for the lasting faults to be repaired');
     await repaired(ctx);
-    violations.push(...ctx.problems);
     const quietFrom = Date.now();
     const limit = o.convergeLimitMs ?? 90_000;
     log(`quiet period: ${truth.totalChanges} changes made, waiting for convergence`);
+    let found: string[] = [];
     for (;;) {
       try {
-        violations = [...ctx.problems, ...(await oracle(stack, truth, driver, garbage))];
+        found = await oracle(stack, truth, driver, garbage);
       } catch (e) {
-        violations = [`oracle could not run: ${(e as Error).message}`];
+        found = [`oracle could not run: ${(e as Error).message}`];
       }
-      if (violations.length === 0) {
+      if (found.length === 0) {
         convergeMs = Date.now() - quietFrom;
         break;
       }
       if (Date.now() - quietFrom > limit) break;
       await sleep(1000);
     }
+    // What the checks during the run found stands whether or not the stack converged afterwards.
+    violations = [...ctx.problems, ...readyCheck.violations, ...found];
   } finally {
     await driver.stop();
+    await readyCheck.stop();
     await stack.stop({ keepLogs: violations.length > 0 });
   }
   return {
     seed: o.seed,
     faults: ctx.injected,
+    deposedProbes: ctx.deposedProbes,
+    readyChecked: readyCheck.checked,
+    readyLeftOut: readyCheck.leftOut,
     skipped: ctx.skipped,
     changes: Object.fromEntries(truth.changes),
     totalChanges: truth.totalChanges,
@@ -150,6 +166,9 @@ export function formatReport(r: ChaosReport): string[] {
   for (const [k, n] of Object.entries(r.changes).sort()) lines.push(`  ${k.padEnd(26)} ${n}`);
   lines.push(
     `driver: ${r.driver.requests} requests (${r.driver.failed} failed), ${r.driver.syncs} full syncs, ${r.driver.duplicated} duplicated, ${r.driver.timedOut} timed out`,
+  );
+  lines.push(
+    `in-run checks: ${r.deposedProbes} writes sent to a deposed controller, ${r.readyChecked} ready reports checked against VPP's ACLs (${r.readyLeftOut} left out)`,
   );
   lines.push(
     r.convergeMs === null
