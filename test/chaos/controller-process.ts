@@ -53,6 +53,10 @@ export class ControllerProcess {
     return c;
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get id(): string {
     return this.o.id;
   }

@@ -71,6 +71,16 @@ export class EtcdCluster {
     return c;
   }
 
+  /** The running members' process ids (for CPU and memory figures). */
+  get pids(): number[] {
+    return this.members.flatMap((m) => (m.child?.pid ? [m.child.pid] : []));
+  }
+
+  /** The members' metrics URLs (Prometheus text at /metrics). */
+  get metricsUrls(): string[] {
+    return this.members.map((m) => m.metrics);
+  }
+
   get size(): number {
     return this.members.length;
   }
