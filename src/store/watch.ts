@@ -5,8 +5,31 @@
 // We drive etcd's watch stream directly rather than etcd3's Watcher: that one resumes from the
 // stream header revision rather than the last *delivered* event, and gives up on compaction.
 
-import type { IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
+import type { ICallable, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
 import { prefixEnd, type KeyValue, type Store } from './client.ts';
+
+type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
+
+/**
+ * A watch stream that etcd ends when the member serving it has no leader: the `hasleader` metadata
+ * etcd's own client sends for WithRequireLeader. Without it, a member cut off from the quorum keeps
+ * the stream open and silent (it applies nothing new), and the watcher would never hear of a change
+ * again while the rest of the cluster goes on. With it, etcd cancels the stream ("no leader") after
+ * a few election timeouts, and the watcher resumes on another member.
+ * etcd3's WatchClient sends the connection's metadata as it is; this is that call with the key added.
+ */
+function leaderWatch(store: Store): Promise<WatchStream> {
+  const pool = (store.etcd.watchClient as unknown as { client: ICallable<unknown> }).client;
+  return pool.withConnection('Watch', ({ resource, client, metadata }) => {
+    const md = metadata.clone();
+    md.set('hasleader', 'true');
+    const stream = (client as unknown as { watch(md: typeof metadata): WatchStream }).watch(md);
+    stream.on('error', (err: Error) => {
+      if ((stream as unknown as { writable: boolean }).writable) pool.markFailed(resource, err);
+    });
+    return stream;
+  });
+}
 
 /** Key put (created or changed). */
 export interface PutEvent extends KeyValue {
@@ -92,7 +115,7 @@ class Watcher implements PrefixWatcher {
   private known = new Map<string, number>();
   private queue: WatchEvent[] = [];
   private draining: Promise<void> | undefined;
-  private stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
+  private stream: WatchStream | undefined;
   private endSession: ((end: SessionEnd) => void) | undefined;
   private wake: (() => void) | undefined;
   private loop: Promise<void>;
@@ -246,7 +269,7 @@ class Watcher implements PrefixWatcher {
 
   /** One watch stream carrying one etcd watch per prefix; resolves when it ends. */
   private async session(onConnected: () => void): Promise<SessionEnd> {
-    const stream = await this.store.etcd.watchClient.watch();
+    const stream = await leaderWatch(this.store);
     this.stream = stream;
     const prefixes = this.opts.prefixes;
     // etcd answers create requests in order; map ids by that order rather than trusting watch_id support.

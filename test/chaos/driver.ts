@@ -11,11 +11,16 @@ export interface DriverStats {
   failed: number;
   syncs: number;
   duplicated: number;
+  /** Requests given up after the driver's timeout (a controller stopped or cut off mid-request). */
+  timedOut: number;
 }
+
+/** The driver's HTTP timeout: a SIGSTOPped controller holds a request past it. */
+const REQUEST_TIMEOUT_MS = 3000;
 
 export class Driver {
   readonly journal: Row[] = [];
-  readonly stats: DriverStats = { requests: 0, failed: 0, syncs: 0, duplicated: 0 };
+  readonly stats: DriverStats = { requests: 0, failed: 0, syncs: 0, duplicated: 0, timedOut: 0 };
   private urls: string[] = [];
   private preferred = 0;
   private running = false;
@@ -58,7 +63,7 @@ export class Driver {
         ...(body === undefined
           ? {}
           : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       const text = await res.text();
       const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -72,6 +77,7 @@ export class Driver {
       return { status: res.status, body: parsed };
     } catch (e) {
       this.stats.failed++;
+      if ((e as Error).name === 'TimeoutError') this.stats.timedOut++;
       this.lastError = `${path}: ${(e as Error).message}`;
       this.preferred++;
       return { status: 0, body: {} };

@@ -83,9 +83,8 @@ async function checkHosts(stack: ChaosStack, truth: NeutronTruth): Promise<strin
           `${h.name}: port ${p.id} is ${st.value.ready ? 'ready' : 'not ready'} at revision ${st.value.revision} (latest ${latest})${st.value.error ? `: ${st.value.error}` : ''}`,
         );
     }
-    for (const a of [...h.past, h.agent])
-      for (const f of a.verifyFailures)
-        problems.push(`${h.name}: incremental pass differed from a full one: ${f}`);
+    for (const f of stack.verifyErrors(h))
+      problems.push(`${h.name}: incremental pass differed from a full one: ${f}`);
   }
   return problems;
 }

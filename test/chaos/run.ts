@@ -4,8 +4,9 @@
 // is the machine's, so a seed replays the same story, not the same interleaving to the microsecond.
 import { setLogLevel } from '../../src/util/log.ts';
 import { Driver } from './driver.ts';
-import { FAULT_KINDS, inject, type FaultContext, type FaultKind } from './faults.ts';
+import { FAULT_KINDS, inject, repaired, type FaultContext, type FaultKind } from './faults.ts';
 import { NeutronTruth } from './neutron-truth.ts';
+import { ReadyAclCheck } from './invariants.ts';
 import { oracle } from './oracle.ts';
 import { Prng } from './prng.ts';
 import { ChaosStack } from './stack.ts';
@@ -25,10 +26,18 @@ export interface ChaosOptions {
 
 export interface ChaosReport {
   seed: number;
+  /** Faults that took effect, by kind. */
   faults: Record<string, number>;
+  /** Faults drawn that found nothing to act on (no leader answering, no write message yet). */
+  skipped: Record<string, number>;
   changes: Record<string, number>;
   totalChanges: number;
   driver: Driver['stats'];
+  /** Journal rows sent to a deposed controller (none may land). */
+  deposedProbes: number;
+  /** Ready reports checked against VPP's ACLs while the run went on, and those left out. */
+  readyChecked: number;
+  readyLeftOut: number;
   /** From the end of the last fault to the first pass of the oracle; null: never converged. */
   convergeMs: number | null;
   runMs: number;
@@ -64,12 +73,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const truth = new NeutronTruth(rng, hostNames);
   const started = Date.now();
   const stack = await ChaosStack.start(hostNames.length);
+  const readyCheck = new ReadyAclCheck(stack);
+  await readyCheck.start();
   const driver = new Driver(truth);
   driver.setControllers(stack.controllerUrls);
   driver.start();
-  const faultCounts: Record<string, number> = {};
   const garbage = new Set<string>();
-  const ctx: FaultContext = { stack, driver, rng, garbage, log };
+  const ctx: FaultContext = {
+    stack,
+    driver,
+    truth,
+    deposedProbes: 0,
+    rng,
+    garbage,
+    log,
+    busy: new Map(),
+    problems: [],
+    injected: {},
+    skipped: {},
+  };
   let convergeMs: number | null = null;
   let violations: string[] = [];
   try {
@@ -80,36 +102,45 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         log(`fault: ${step}`);
         try {
           await inject(step, ctx);
-          faultCounts[step] = (faultCounts[step] ?? 0) + 1;
         } catch (e) {
-          violations.push(`fault ${step} could not be injected: ${(e as Error).message}`);
+          ctx.problems.push(`fault ${step} could not be injected: ${(e as Error).message}`);
         }
       }
       await sleep(rng.int(10, 150));
     }
+    log('waiting for the lasting faults to be repaired');
+    await repaired(ctx);
     const quietFrom = Date.now();
     const limit = o.convergeLimitMs ?? 90_000;
     log(`quiet period: ${truth.totalChanges} changes made, waiting for convergence`);
+    let found: string[] = [];
     for (;;) {
       try {
-        violations = await oracle(stack, truth, driver, garbage);
+        found = await oracle(stack, truth, driver, garbage);
       } catch (e) {
-        violations = [`oracle could not run: ${(e as Error).message}`];
+        found = [`oracle could not run: ${(e as Error).message}`];
       }
-      if (violations.length === 0) {
+      if (found.length === 0) {
         convergeMs = Date.now() - quietFrom;
         break;
       }
       if (Date.now() - quietFrom > limit) break;
       await sleep(1000);
     }
+    // What the checks during the run found stands whether or not the stack converged afterwards.
+    violations = [...ctx.problems, ...readyCheck.violations, ...found];
   } finally {
     await driver.stop();
-    await stack.stop();
+    await readyCheck.stop();
+    await stack.stop({ keepLogs: violations.length > 0 });
   }
   return {
     seed: o.seed,
-    faults: faultCounts,
+    faults: ctx.injected,
+    deposedProbes: ctx.deposedProbes,
+    readyChecked: readyCheck.checked,
+    readyLeftOut: readyCheck.leftOut,
+    skipped: ctx.skipped,
     changes: Object.fromEntries(truth.changes),
     totalChanges: truth.totalChanges,
     driver: driver.stats,
@@ -125,10 +156,19 @@ export function formatReport(r: ChaosReport): string[] {
   ];
   lines.push('faults injected:');
   for (const [k, n] of Object.entries(r.faults).sort()) lines.push(`  ${k.padEnd(26)} ${n}`);
+  if (Object.keys(r.skipped).length > 0)
+    lines.push(
+      `skipped (nothing to act on): ${Object.entries(r.skipped)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}`,
+    );
   lines.push('changes applied:');
   for (const [k, n] of Object.entries(r.changes).sort()) lines.push(`  ${k.padEnd(26)} ${n}`);
   lines.push(
-    `driver: ${r.driver.requests} requests (${r.driver.failed} failed), ${r.driver.syncs} full syncs, ${r.driver.duplicated} duplicated`,
+    `driver: ${r.driver.requests} requests (${r.driver.failed} failed), ${r.driver.syncs} full syncs, ${r.driver.duplicated} duplicated, ${r.driver.timedOut} timed out`,
+  );
+  lines.push(
+    `in-run checks: ${r.deposedProbes} writes sent to a deposed controller, ${r.readyChecked} ready reports checked against VPP's ACLs (${r.readyLeftOut} left out)`,
   );
   lines.push(
     r.convergeMs === null

@@ -262,6 +262,8 @@ export interface ChildAgentConfig {
   physnets: string;
   /** Further `[agent]` lines, e.g. `tap_backend = tap`. */
   agentLines?: readonly string[];
+  /** Further `[vpp]` lines, e.g. `api_timeout = 1`. */
+  vppLines?: readonly string[];
 }
 
 export interface ChildAgent {
@@ -299,6 +301,7 @@ export function spawnAgent(c: ChildAgentConfig): ChildAgent {
       '',
       '[vpp]',
       `socket = ${c.vppSocket}`,
+      ...(c.vppLines ?? []),
       '',
     ].join('\n'),
   );
