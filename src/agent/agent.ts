@@ -28,7 +28,7 @@ import {
 import type { VppClient } from '../vpp/client.ts';
 import { connectVpp } from './vpp-connect.ts';
 import { ActualState, readActual } from './engine/actual.ts';
-import { compile, HostCompiler, type CompileDelta, type Compiled } from './compile.ts';
+import { compile, compileOptionsOf, HostCompiler, type CompileDelta, type Compiled } from './compile.ts';
 import { type AgentConfig, vxlanRead } from './config.ts';
 import { DesiredState } from './desired.ts';
 import { DesiredFeed } from './feed.ts';
@@ -161,15 +161,7 @@ export class Agent extends EventEmitter {
     this.desired = new DesiredState(config.host, config.verifier ?? null, (key, error) =>
       this.log.warn('refused a value of etcd: its signature does not check out', { key, error }),
     );
-    this.compiler = new HostCompiler({
-      physnets: config.physnets,
-      bonds: config.bonds,
-      vhostUserDir: config.vhostUserDir,
-      tapBackend: config.tapBackend,
-      gso: config.gso === true,
-      rxMode: config.rxMode ?? 'adaptive',
-      vxlan: config.vxlan ?? null,
-    });
+    this.compiler = new HostCompiler(compileOptionsOf(config));
     this.verify = opts.verify ?? process.env.NETVPP_AGENT_VERIFY === '1';
     this.reconciler = new Reconciler(opts.backoff);
     this.reconciler.progress = this.progress;

@@ -8,6 +8,7 @@
 // a restart behaves like the running agent), and ACL settings that can't be computed yet (a group
 // still loading or missing). And per port: which keys must be in place for it to be ready.
 import type { BondConfig } from './bond-config.ts';
+import type { AgentConfig } from './config.ts';
 import { effectiveQosPolicy, type SecurityGroup } from '../model/keyspace.ts';
 import { parseAclTag } from './secgroups/index.ts';
 import type { DesiredState } from './desired.ts';
@@ -168,6 +169,24 @@ const noKeys: Set<string> = new Discard();
  * ports whose network claim changed with them, the groups (and the ports naming them) whose
  * definition, loading or remote members changed, the overlay networks whose peers changed.
  */
+/** The compile options an agent configuration gives: one place, for the agent and its inspections. */
+export function compileOptionsOf(
+  config: Pick<
+    AgentConfig,
+    'physnets' | 'bonds' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'rxMode' | 'vxlan'
+  >,
+): CompileOptions {
+  return {
+    physnets: config.physnets,
+    bonds: config.bonds,
+    vhostUserDir: config.vhostUserDir,
+    tapBackend: config.tapBackend,
+    gso: config.gso === true,
+    rxMode: config.rxMode ?? 'adaptive',
+    vxlan: config.vxlan ?? null,
+  };
+}
+
 export class HostCompiler {
   compiled: Compiled = emptyCompiled();
   private readonly cache: CompileCache;

@@ -16,7 +16,7 @@ import type { MessageDef } from '../vpp/codec/index.ts';
 import { isWriteRequest } from '../vpp/read-only.ts';
 import { readActual, type ActualState } from './engine/actual.ts';
 import { execute } from './engine/apply.ts';
-import { compile, type Compiled, type PortPlan } from './compile.ts';
+import { compile, compileOptionsOf, type Compiled, type PortPlan } from './compile.ts';
 import { type AgentConfig, vxlanRead } from './config.ts';
 import type { Verifier } from '../model/signing.ts';
 import { DesiredState } from './desired.ts';
@@ -32,7 +32,7 @@ export type { ActualState, Blocked, Compiled, Plan, PlanOp, PortPlan, VppObject 
 /** What the inspection needs of the agent's configuration. */
 export type InspectConfig = Pick<
   AgentConfig,
-  'host' | 'physnets' | 'bonds' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'vxlan' | 'verifier'
+  'host' | 'physnets' | 'bonds' | 'vhostUserDir' | 'tapBackend' | 'gso' | 'rxMode' | 'vxlan' | 'verifier'
 >;
 
 export interface InspectOptions {
@@ -321,14 +321,7 @@ export async function inspectHost(opts: InspectOptions): Promise<HostInspection>
   const counts: CallCounts = vpp.take();
   if (counts.writes > 0) throw new WriteRefusedError(`${counts.writes} writes`);
 
-  const compiled = compile(desired, {
-    vxlan: config.vxlan ?? null,
-    physnets: config.physnets,
-    bonds: config.bonds,
-    vhostUserDir: config.vhostUserDir,
-    tapBackend: config.tapBackend,
-    gso: config.gso === true,
-  });
+  const compiled = compile(desired, compileOptionsOf(config));
   const input: Compiled & DiffInput = gate.holding ? { ...compiled, holdDeletes: true } : compiled;
   const plan = diff(input, actual, () => undefined);
   const { order, blocked } = await dryRun(plan);

@@ -151,7 +151,7 @@ describe('netvpp status, port show and resync', { skip: SIM_ONLY }, () => {
 
   it('port show on a port that is up, and on one netvpp never heard of', async () => {
     const up = await run(['port', 'show', good]);
-    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.code, 0, up.stderr + up.stdout);
     assert.match(up.stdout, new RegExp(`^port ${good}: UP — ready`));
     assert.match(up.stdout, new RegExp(`^ {4}ok +port:${good}$`, 'm'));
     assert.doesNotMatch(up.stdout, /missing|different|failing/);
