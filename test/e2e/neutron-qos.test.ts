@@ -151,7 +151,7 @@ describe('Neutron end to end: QoS policies', { skip: skip ?? false }, () => {
     );
 
     // The network's policy removed: no policer left.
-    await os('network', 'unset', '--qos-policy', 'e2e-qos');
+    await os('network', 'set', '--no-qos-policy', 'e2e-qos');
     await policersWhere('no policer', (x) => !x.has(inName(p.id)) && !x.has(inName(q.id)));
     await os('port', 'delete', p.id, q.id);
     await os('network', 'qos', 'policy', 'delete', 'e2e-gold');
