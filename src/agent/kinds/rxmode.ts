@@ -96,6 +96,11 @@ export const rxmode: KindDescriptor<RxModeObj> = {
         const port = iface === undefined ? undefined : portOfIface(iface);
         if (iface === undefined || port === undefined || seen.has(iface)) continue;
         seen.add(iface);
+        // Only the interfaces netvpp sets a mode on: an af_packet (veth-backed) port is in interrupt
+        // mode by VPP's own default, which is not a setting of ours to undo.
+        const obj = sink.actual.get(iface);
+        const vif = obj?.kind === 'port' ? obj.vif.type : undefined;
+        if (vif !== 'vhostuser' && vif !== 'tap') continue;
         // One object per interface, as its first queue has it (netvpp gives every queue one mode).
         if (q.mode === RxMode.RX_MODE_API_POLLING) continue;
         sink.add({
