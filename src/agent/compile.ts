@@ -182,7 +182,7 @@ export function compileOptionsOf(
     vhostUserDir: config.vhostUserDir,
     tapBackend: config.tapBackend,
     gso: config.gso === true,
-    rxMode: config.rxMode ?? 'adaptive',
+    rxMode: config.rxMode ?? 'polling',
     vxlan: config.vxlan ?? null,
   };
 }

@@ -20,13 +20,13 @@ test('a complete VPP offers every vif type and feature', () => {
   for (const backend of ['tap', 'veth', undefined] as const)
     assert.deepEqual(hostCapabilities(vpp(), backend), {
       vif_types: ['vhostuser', 'tap', 'router', 'subport'],
-      features: ['port_security', 'nat'],
+      features: ['port_security', 'nat', 'qos'],
     });
 });
 
 test('nat needs the nat44_ed plugin and routers (ip)', () => {
-  assert.deepEqual(hostCapabilities(vpp('nat'), 'tap').features, ['port_security']);
-  assert.deepEqual(hostCapabilities(vpp('ip'), 'tap').features, ['port_security']);
+  assert.deepEqual(hostCapabilities(vpp('nat'), 'tap').features, ['port_security', 'qos']);
+  assert.deepEqual(hostCapabilities(vpp('ip'), 'tap').features, ['port_security', 'qos']);
 });
 
 test('router interfaces need the ip group (tables and addresses)', () => {
@@ -34,7 +34,7 @@ test('router interfaces need the ip group (tables and addresses)', () => {
 });
 
 test('port security needs the acl plugin', () => {
-  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').features, ['nat']);
+  assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').features, ['nat', 'qos']);
   assert.deepEqual(hostCapabilities(vpp('acl'), 'tap').vif_types, ['vhostuser', 'tap', 'router', 'subport']);
 });
 
@@ -63,14 +63,14 @@ test('vhostuser needs vhost_user; tap needs the group of the configured tap back
   ]);
   assert.deepEqual(hostCapabilities(vpp('vhost_user', 'tap', 'af_packet', 'acl', 'ip'), 'tap'), {
     vif_types: [],
-    features: [],
+    features: ['qos'],
   });
 });
 
 test('not connected to VPP yet: what netvpp supports; a group the client never checked counts as missing', () => {
   assert.deepEqual(hostCapabilities(undefined, 'tap'), {
     vif_types: ['vhostuser', 'tap', 'router', 'subport'],
-    features: ['port_security', 'nat'],
+    features: ['port_security', 'nat', 'qos'],
   });
   assert.deepEqual(hostCapabilities({ core: { available: true, required: true } }, 'tap'), {
     vif_types: [],

@@ -35,7 +35,7 @@ describe('a VPP without the acl plugin', { skip: SIM_ONLY }, () => {
     assert.match(groups?.acl.reason ?? '', /acl plugin/);
     assert.deepEqual(hostCapabilities(groups, 'tap'), {
       vif_types: ['vhostuser', 'tap', 'router', 'subport'],
-      features: ['nat'],
+      features: ['nat', 'qos'],
     });
   });
 

@@ -28,13 +28,13 @@ describe('rx-mode of port interfaces', { skip: SIM_ONLY }, () => {
     return (await w.operator.dump(sw_interface_rx_placement_dump, { sw_if_index: i.sw_if_index }))[0]?.mode;
   };
 
-  it('adaptive by default: a tap port at once, a vhost-user port once its guest connects', async () => {
+  it('adaptive: a tap port at once, a vhost-user port once its guest connects', async () => {
     const net = flatNet();
     const tap = dhcpPort(net);
     const vm = vmPort(net);
     await w.bind(H, tap);
     await w.bind(H, vm);
-    let agent = w.startAgent(H);
+    let agent = w.startAgent(H, { rxMode: 'adaptive' });
     await w.waitReady(H, tap.port_id);
     assert.equal(await modeOf(tap.port_id), ADAPTIVE);
     await waitFor('the VM port interface', async () => (await w.portInterface(vm.port_id)) !== undefined);
@@ -49,7 +49,7 @@ describe('rx-mode of port interfaces', { skip: SIM_ONLY }, () => {
     // A restart finds both as desired: no write.
     await w.stopAgent(agent);
     w.vpp.sim?.resetCounters();
-    agent = w.startAgent(H);
+    agent = w.startAgent(H, { rxMode: 'adaptive' });
     await w.waitReady(H, vm.port_id);
     await agent.whenIdle();
     assert.equal(w.vpp.sim?.writes(), 0, 'a restarted agent writes nothing');

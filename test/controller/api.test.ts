@@ -40,7 +40,14 @@ test('health reports a connected leader (on a fresh etcd: one that needs a full 
   const h = await call(ctl.url, 'GET', '/v1/health');
   assert.deepEqual(h, {
     status: 200,
-    body: { status: 'ok', leader: true, etcd: 'connected', sync_needed: true },
+    body: {
+      status: 'ok',
+      leader: true,
+      etcd: 'connected',
+      sync_needed: true,
+      driver_journal: null,
+      full_sync: null,
+    },
   });
 });
 

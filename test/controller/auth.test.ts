@@ -87,10 +87,18 @@ after(async () => {
 
 test('the controller serves HTTPS and advertises an https URL', async () => {
   assert.match(ctl.url, /^https:\/\/127\.0\.0\.1:\d+$/);
-  // Health needs no token: it says only whether this instance leads and reaches etcd.
+  // Health needs no token: it says whether this instance leads and reaches etcd, and counts (the
+  // driver's backlog, a full sync's progress) that name no resource.
   const h = await call('GET', '/v1/health');
   assert.equal(h.status, 200);
-  assert.deepEqual(Object.keys(h.body).sort(), ['etcd', 'leader', 'status', 'sync_needed']);
+  assert.deepEqual(Object.keys(h.body).sort(), [
+    'driver_journal',
+    'etcd',
+    'full_sync',
+    'leader',
+    'status',
+    'sync_needed',
+  ]);
   // An untrusting client refuses the self-signed chain.
   await assert.rejects(fetch(`${ctl.url}/v1/health`));
 });
