@@ -74,7 +74,22 @@ test('a VPP without the acl plugin: connected, acl off with the reason, its mess
     Object.entries(c.groups)
       .filter(([, g]) => g.available)
       .map(([n]) => n),
-    ['core', 'ip', 'vhost_user', 'tap', 'af_packet', 'vxlan', 'lisp', 'nat', 'arping'],
+    [
+      'core',
+      'ip',
+      'vhost_user',
+      'tap',
+      'af_packet',
+      'vxlan',
+      'lisp',
+      'nat',
+      'arping',
+      'policer',
+      'span',
+      'gre',
+      'bond',
+      'lacp',
+    ],
   );
   assert.equal(c.offers('acl'), false);
   assert.equal(c.offers('core'), true);
@@ -169,8 +184,12 @@ test("the agent's read-back skips what a VPP without plugins cannot have; the ho
   assert.equal(s.calls('acl_dump') + s.calls('sw_interface_vhost_user_dump'), 0);
   assert.ok(s.calls('af_packet_dump') === 1);
   // Router interfaces need only the ip group, which this VPP has (and NAT the nat44_ed plugin).
-  assert.deepEqual(hostCapabilities(c.groups, 'veth'), { vif_types: ['tap', 'router'], features: ['nat'] });
-  assert.deepEqual(hostCapabilities(c.groups, 'tap'), { vif_types: ['router'], features: ['nat'] });
+  // A trunk sub-port needs a parent the host can make (here a veth-backed tap).
+  assert.deepEqual(hostCapabilities(c.groups, 'veth'), {
+    vif_types: ['tap', 'router', 'subport'],
+    features: ['nat', 'qos'],
+  });
+  assert.deepEqual(hostCapabilities(c.groups, 'tap'), { vif_types: ['router'], features: ['nat', 'qos'] });
 });
 
 test('cli_inband sends only the fixed commands; anything else is refused before it is sent', async (t) => {
