@@ -25,6 +25,7 @@ import {
   UnavailableError,
 } from './errors.ts';
 import { JournalBacklog, parseBacklog } from './journal-backlog.ts';
+import { recordsWanted } from './journal-records.ts';
 import { RESIGN_PREFIXES, resignOps } from './resign.ts';
 import { decodeRecord, MANAGED, planSync, type SyncBody } from './sync-plan.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
@@ -366,36 +367,7 @@ export class Intake {
     const guard = this.leaderGuard();
     await this.checkTerm(guard);
     const started = Date.now();
-    const wanted: string[] = [];
-    let networkRows = false;
-    let routerRows = false;
-    // The records the rows will consult (ids as translate.ts normalises them: lower case).
-    const recordKey = (kind: NeutronKind, id: unknown): string | null => {
-      if (typeof id !== 'string') return null;
-      const key = `${keys.neutronKind(kind)}${id.toLowerCase()}`;
-      return parseKey(key) ? key : null;
-    };
-    for (const raw of rows) {
-      const r = raw as { resource?: unknown; resource_id?: unknown; data?: unknown };
-      if (!(NEUTRON_KINDS as string[]).includes(r.resource as string)) continue;
-      const kind = r.resource as NeutronKind;
-      const own = recordKey(kind, r.resource_id);
-      if (own) wanted.push(own);
-      if (kind === 'network') networkRows = true;
-      if (kind === 'router') routerRows = true;
-      const net =
-        kind === 'port' && recordKey('network', (r.data as { network_id?: unknown } | null)?.network_id);
-      if (net) wanted.push(net);
-      // A floating IP goes to the host of its router's record.
-      const router =
-        kind === 'floatingip' && recordKey('router', (r.data as { router_id?: unknown } | null)?.router_id);
-      if (router) wanted.push(router);
-      // A tap flow reads its tap service's ERSPAN setting.
-      const service =
-        kind === 'tap_flow' &&
-        recordKey('tap_service', (r.data as { tap_service_id?: unknown } | null)?.tap_service_id);
-      if (service) wanted.push(service);
-    }
+    const { wanted, networkRows, routerRows } = recordsWanted(rows);
     const records = await this.loadRecords(wanted);
     // An MTU change on a network touches the bindings of all its ports.
     if (networkRows) records.push(...(await this.loadKind('port')));
