@@ -11,17 +11,11 @@
 // create_vlan_subif makes it untagged and the tag follows: after a crash between the two, the create
 // finds the untagged exact-match sub-interface <parent>.<vlan> of a netvpp port (an identity only
 // netvpp gives one) and adopts it.
-import {
-  create_vlan_subif,
-  delete_subif,
-  l2_interface_vlan_tag_rewrite,
-  SubIfFlags,
-  sw_interface_dump,
-  sw_interface_tag_add_del,
-} from '../../vpp/binapi/index.ts';
+import { create_vlan_subif, delete_subif, SubIfFlags, sw_interface_dump } from '../../vpp/binapi/index.ts';
 import { VppApiError } from '../../vpp/errors.ts';
 import { baseKey, keyFromTag, need, NO_INDEX, tagOf } from './common.ts';
 import { upKey } from './up.ts';
+import { SUBIF_ALREADY_EXISTS, tagAndPop, VLAN_SUBIF, VTR_POP_1 } from './vlan-subif.ts';
 import { ObjectError, type KindDescriptor, type OpContext } from './types.ts';
 
 export interface SubportObj {
@@ -41,12 +35,6 @@ export interface SubportObj {
 export const SUBPORT_PREFIX = 'subport:';
 export const subportKey = (portId: string): string => `${SUBPORT_PREFIX}${portId}`;
 
-/** l2_interface_vlan_tag_rewrite: pop one tag on ingress (and push it back on egress). */
-const VTR_POP_1 = 3;
-const SUBIF_ALREADY_EXISTS = [-56, -68];
-/** What create_vlan_subif makes: one tag, exact match. */
-const VLAN_SUBIF = SubIfFlags.SUB_IF_API_FLAG_ONE_TAG | SubIfFlags.SUB_IF_API_FLAG_EXACT_MATCH;
-
 function isVlanSubif(d: {
   sub_outer_vlan_id: number;
   sub_number_of_tags: number;
@@ -56,21 +44,7 @@ function isVlanSubif(d: {
 }
 
 async function settle(o: SubportObj, ctx: OpContext): Promise<void> {
-  const idx = need(ctx, o.key);
-  let cur = ctx.actual.get(o.key) as SubportObj;
-  if (cur.untagged) {
-    await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
-    const { untagged: _, ...tagged } = cur;
-    ctx.actual.set((cur = tagged), idx);
-  }
-  if (cur.pop !== o.pop) {
-    await ctx.vpp.request(l2_interface_vlan_tag_rewrite, {
-      sw_if_index: idx,
-      vtr_op: o.pop ? VTR_POP_1 : 0,
-      push_dot1q: 1,
-    });
-    ctx.actual.set({ ...cur, pop: o.pop }, idx);
-  }
+  await tagAndPop(o, ctx);
 }
 
 /** The sub-interface exists already: adopted when it is netvpp's by identity (untagged, exact match). */

@@ -8,15 +8,14 @@
 import {
   create_vlan_subif,
   delete_subif,
-  l2_interface_vlan_tag_rewrite,
   SubIfFlags,
   sw_interface_dump,
   sw_interface_set_flags,
-  sw_interface_tag_add_del,
 } from '../../vpp/binapi/index.ts';
 import { VppApiError } from '../../vpp/errors.ts';
 import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, tagOf } from './common.ts';
 import { uplinkKey } from './uplink.ts';
+import { SUBIF_ALREADY_EXISTS, tagAndPop, VLAN_SUBIF, VTR_POP_1 } from './vlan-subif.ts';
 import { ObjectError, type KindDescriptor, type OpContext } from './types.ts';
 
 export interface VlanObj {
@@ -33,28 +32,9 @@ export interface VlanObj {
 
 export const vlanKey = (physnet: string, vlan: number): string => `vlan:${physnet}:${vlan}`;
 
-/** l2_interface_vlan_tag_rewrite: pop one tag on ingress (and push it back on egress). */
-const VTR_POP_1 = 3;
-const SUBIF_ALREADY_EXISTS = [-56, -68];
-/** What create_vlan_subif makes: one tag, exact match. */
-const VLAN_SUBIF = SubIfFlags.SUB_IF_API_FLAG_ONE_TAG | SubIfFlags.SUB_IF_API_FLAG_EXACT_MATCH;
-
 async function update(o: VlanObj, ctx: OpContext): Promise<void> {
   const idx = need(ctx, o.key);
-  let cur = ctx.actual.get(o.key) as VlanObj;
-  if (cur.untagged) {
-    await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
-    const { untagged: _, ...tagged } = cur;
-    ctx.actual.set((cur = tagged), idx);
-  }
-  if (cur.pop !== o.pop) {
-    await ctx.vpp.request(l2_interface_vlan_tag_rewrite, {
-      sw_if_index: idx,
-      vtr_op: o.pop ? VTR_POP_1 : 0,
-      push_dot1q: 1,
-    });
-    ctx.actual.set((cur = { ...cur, pop: o.pop }), idx);
-  }
+  const cur = await tagAndPop(o, ctx);
   if (cur.adminUp !== o.adminUp) {
     await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: idx, flags: o.adminUp ? ADMIN_UP : 0 });
     ctx.actual.set({ ...cur, adminUp: o.adminUp }, idx);
