@@ -5,14 +5,7 @@
  * array of details for a dump, or null for "no reply".
  */
 import type {
-  AclAddReplace,
-  AclDel,
-  AclDump,
-  AclInterfaceListDump,
-  AclInterfaceEtypeWhitelistDump,
   CliInband,
-  AclInterfaceSetEtypeWhitelist,
-  AclInterfaceSetAclList,
   AfPacketCreateV3,
   AfPacketDelete,
   BridgeDomainAddDelV2,
@@ -31,11 +24,6 @@ import type {
   L2Flags,
   L2FlagsGet,
   L2InterfaceVlanTagRewrite,
-  MacipAclAddReplace,
-  MacipAclDel,
-  MacipAclDump,
-  MacipAclInterfaceAddDel,
-  MacipAclInterfaceListDump,
   SwInterfaceAddDelAddress,
   SwInterfaceDump,
   SwInterfaceGetMacAddress,
@@ -50,7 +38,6 @@ import type {
   TapCreateV3,
   TapDeleteV2,
 } from '../vpp/binapi/index.ts';
-import type { Acl, MacipAcl } from './acl.ts';
 import { IF_STATUS_ADMIN_UP, IF_STATUS_LINK_UP } from './events.ts';
 import { L2FIB_HANDLERS } from './l2fib.ts';
 import { VXLAN_HANDLERS } from './vxlan.ts';
@@ -63,6 +50,7 @@ import { GRE_HANDLERS } from './gre.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { BOND_HANDLERS } from './bond.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
+import { ACL_HANDLERS } from './acl-handlers.ts';
 import { RXMODE_HANDLERS } from './rxmode.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
@@ -82,7 +70,6 @@ export const VERSION = {
   build_directory: '',
 };
 
-const ACL_PLUGIN_VERSION = { major: 1, minor: 4 };
 /** What a vhost-user dump shows once a guest has negotiated (VPP reports the guest's choice). */
 const VHOST_CONNECTED = {
   virtio_net_hdr_sz: 12,
@@ -138,14 +125,6 @@ export function swDetails(vpp: VppState, s: SwIf): Fields {
     interface_dev_type: clip(hw.devType, 64),
     tag: clip(s.tag, 64),
   };
-}
-
-function aclDetails(a: Acl): Fields {
-  return { acl_index: a.index, tag: a.tag, count: a.rules.length, r: a.rules };
-}
-
-function macipDetails(a: MacipAcl): Fields {
-  return { acl_index: a.index, tag: a.tag, count: a.rules.length, r: a.rules };
 }
 
 function created(c: { rv: number; swIfIndex: number }): Fields {
@@ -502,53 +481,6 @@ export const HANDLERS: Record<string, Handler> = {
       .map((s) => ({ sw_if_index: s.index, host_if_name: clip(s.hw.afpacketHost as string, 64) }));
   },
 
-  // --- ACL plugin (plugins/acl/acl.c) ---
-
-  acl_plugin_get_version: () => ({ ...ACL_PLUGIN_VERSION }),
-
-  acl_add_replace(vpp, msg) {
-    const m = msg as unknown as AclAddReplace;
-    const [retval, index] = vpp.acl.addReplace(m.acl_index, m.tag, m.r);
-    return { retval, acl_index: index };
-  },
-
-  acl_del(vpp, msg) {
-    return vpp.acl.del((msg as unknown as AclDel).acl_index);
-  },
-
-  acl_dump(vpp, msg) {
-    const m = msg as unknown as AclDump;
-    if (m.acl_index !== NO_INDEX) {
-      const a = vpp.acl.acls[m.acl_index];
-      return a ? [aclDetails(a)] : [];
-    }
-    return vpp.acl.acls.filter((a): a is Acl => a !== undefined).map(aclDetails);
-  },
-
-  acl_interface_set_acl_list(vpp, msg) {
-    const m = msg as unknown as AclInterfaceSetAclList;
-    if (!sw(vpp, m.sw_if_index)) return RV.INVALID_SW_IF_INDEX;
-    return vpp.acl.setInterfaceLists(m.sw_if_index, m.acls, m.n_input);
-  },
-
-  acl_interface_list_dump(vpp, msg) {
-    const m = msg as unknown as AclInterfaceListDump;
-    const details = (i: number): Fields => {
-      const input = vpp.acl.inputOf(i);
-      const output = vpp.acl.outputOf(i);
-      return {
-        sw_if_index: i,
-        count: input.length + output.length,
-        n_input: input.length,
-        acls: [...input, ...output],
-      };
-    };
-    if (m.sw_if_index !== NO_INDEX) return sw(vpp, m.sw_if_index) ? [details(m.sw_if_index)] : [];
-    const out: Fields[] = [];
-    for (const s of vpp.ifs.all()) out.push(details(s.index));
-    return out;
-  },
-
   cli_inband(vpp, msg) {
     const cmd = ((msg as unknown as CliInband).cmd ?? '').trim().replace(/\s+/g, ' ');
     const out = (reply: string, retval = 0) => ({ retval, reply });
@@ -575,67 +507,8 @@ export const HANDLERS: Record<string, Handler> = {
     return out(`unknown input \`${cmd}'\n`, -1);
   },
 
-  acl_interface_set_etype_whitelist(vpp, msg) {
-    const m = msg as unknown as AclInterfaceSetEtypeWhitelist;
-    if (!sw(vpp, m.sw_if_index)) return RV.INVALID_SW_IF_INDEX;
-    // VPP takes the first `count` entries; those past n_input are the output list.
-    return vpp.acl.setEtypeWhitelist(m.sw_if_index, m.whitelist.slice(0, m.count), m.n_input);
-  },
-
-  acl_interface_etype_whitelist_dump(vpp, msg) {
-    const m = msg as unknown as AclInterfaceEtypeWhitelistDump;
-    const details = (i: number): Fields[] => {
-      const w = vpp.acl.etypeWhitelistOf(i);
-      if (!w) return [];
-      return [{ sw_if_index: i, count: w.whitelist.length, n_input: w.nInput, whitelist: w.whitelist }];
-    };
-    if (m.sw_if_index !== NO_INDEX) return sw(vpp, m.sw_if_index) ? details(m.sw_if_index) : [];
-    return [...vpp.ifs.all()].flatMap((s) => details(s.index));
-  },
-
-  macip_acl_add_replace(vpp, msg) {
-    const m = msg as unknown as MacipAclAddReplace;
-    const [retval, index] = vpp.acl.macipAddReplace(m.acl_index, m.tag, m.r);
-    return { retval, acl_index: index };
-  },
-
-  macip_acl_del(vpp, msg) {
-    return vpp.acl.macipDel((msg as unknown as MacipAclDel).acl_index);
-  },
-
-  macip_acl_dump(vpp, msg) {
-    const m = msg as unknown as MacipAclDump;
-    if (m.acl_index !== NO_INDEX) {
-      const a = vpp.acl.macips[m.acl_index];
-      return a ? [macipDetails(a)] : [];
-    }
-    return vpp.acl.macips.filter((a): a is MacipAcl => a !== undefined).map(macipDetails);
-  },
-
-  macip_acl_interface_add_del(vpp, msg) {
-    const m = msg as unknown as MacipAclInterfaceAddDel;
-    if (!sw(vpp, m.sw_if_index)) return RV.INVALID_SW_IF_INDEX;
-    return vpp.acl.macipBind(m.sw_if_index, m.is_add, m.acl_index);
-  },
-
-  macip_acl_interface_get(vpp) {
-    const v = vpp.acl.macipBySw;
-    return { count: v.length, acls: [...v] };
-  },
-
-  macip_acl_interface_list_dump(vpp, msg) {
-    const m = msg as unknown as MacipAclInterfaceListDump;
-    const v = vpp.acl.macipBySw;
-    // A specific interface within the vector is reported even when nothing is bound (~0).
-    if (m.sw_if_index !== NO_INDEX)
-      return m.sw_if_index < v.length
-        ? [{ sw_if_index: m.sw_if_index, count: 1, acls: [v[m.sw_if_index]] }]
-        : [];
-    const out: Fields[] = [];
-    for (let i = 0; i < v.length; i++)
-      if (v[i] !== NO_INDEX) out.push({ sw_if_index: i, count: 1, acls: [v[i]] });
-    return out;
-  },
+  // --- ACL plugin (plugins/acl/acl.c): acl-handlers.ts ---
+  ...ACL_HANDLERS,
 
   // --- the L2 FIB and ARP termination (vnet/l2/l2_api.c), VXLAN (plugins/vxlan/vxlan_api.c),
   // LISP/GPE (plugins/lisp/lisp-cp/one_api.c) ---
