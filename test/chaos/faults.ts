@@ -195,8 +195,11 @@ async function probeDeposed(ctx: FaultContext, c: ControllerProcess, host: strin
 }
 
 /** The controller that leads, waited for up to 10 s (one may be taking over). */
-async function leading(stack: ChaosStack): Promise<ChaosStack['controllers'][number] | undefined> {
-  for (let i = 0; i < 20; i++) {
+async function leading(
+  stack: ChaosStack,
+  tries = 20,
+): Promise<ChaosStack['controllers'][number] | undefined> {
+  for (let i = 0; i < tries; i++) {
     const c = await stack.leadingController();
     if (c) return c;
     await sleep(500);
@@ -277,7 +280,11 @@ export async function inject(kind: FaultKind, ctx: FaultContext): Promise<void> 
       const probeHost = h.name;
       const ms = ELECTION_TTL_S * 1000 + rng.int(500, 3000);
       return hold(ctx, kind, 'controllers', async () => {
-        const c = await leading(stack);
+        // A leader needs a quorum: after an etcd fault being repaired, and a controller just
+        // killed or cut, the election can take a while on a loaded machine (CI's had none for 10 s).
+        const etcdRepair = ctx.busy.get('etcd');
+        if (etcdRepair) await etcdRepair;
+        const c = await leading(stack, 60);
         if (!c) return false;
         ctx.log(`  SIGSTOP ${c.id} for ${ms} ms`);
         c.pause();
