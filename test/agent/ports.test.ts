@@ -187,7 +187,8 @@ describe('ports on one compute node', { skip: SIM_ONLY }, () => {
       'no port uses an ACL any more',
     );
     assert.equal(v.macips.size, 0);
-    assert.equal(await w.portState(H, vm1.port_id), undefined);
+    // The state key goes after VPP's objects (the same pass, but a later etcd write).
+    await waitFor('the port state removed', async () => (await w.portState(H, vm1.port_id)) === undefined);
   });
 
   it(
