@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
 import { keys, PREFIX, type PortBinding } from '../../src/model/keyspace.ts';
-import { call, waitFor } from './helpers.ts';
+import { call, sleep, waitFor } from './helpers.ts';
 import { portRow, row, SG1, sgDict, sgRule, uid } from './fixtures.ts';
 
 let etcd: EtcdProcess;
@@ -57,7 +57,9 @@ async function startProcess(name: string, port: number): Promise<Proc> {
       'bind_host = 127.0.0.1',
       `bind_port = ${port}`,
       `controller_id = ${name}`,
-      'election_ttl = 2',
+      // Long enough that keepalives arrive on a loaded CI machine (a lost lease mid-test is a flap,
+      // not what is tested); kill -9 then costs this many seconds before a standby leads.
+      'election_ttl = 5',
       'auth_strategy = noauth',
       '',
       '[etcd]',
@@ -132,8 +134,13 @@ test('kill -9 during a batch loses nothing: the re-sent batch completes it, a se
 
   const second = await startProcess('crashy', port);
   await waitFor('the restarted controller to lead', () => leads(second), 30000);
-  const resend = await call(second.url, 'POST', '/v1/journal', { rows: b });
-  assert.equal(resend.status, 200, `first attempt: ${outcome}`);
+  // As the driver does, a 503 (leadership not settled yet) is retried.
+  let resend = await call(second.url, 'POST', '/v1/journal', { rows: b });
+  for (let i = 0; resend.status === 503 && i < 60; i++) {
+    await sleep(500);
+    resend = await call(second.url, 'POST', '/v1/journal', { rows: b });
+  }
+  assert.equal(resend.status, 200, `first attempt: ${outcome}; re-send: ${JSON.stringify(resend.body)}`);
   assert.deepEqual(resend.body.rejected, []);
 
   assert.equal((await bindingsOn('hvA')).size, 0, 'every batch-A port moved away from hvA');
