@@ -3,8 +3,8 @@
 # own), openssl (TLS tests), ethtool (veth-backed tap ports), chromium (the dashboard test), systemd
 # (systemd-analyze checks the units; present on any Debian 12 machine, absent in container images),
 # Neutron + MariaDB (the end-to-end suite), the real-guest kit's packages (qemu-system-x86,
-# linux-image-amd64, busybox-static, cpio, kmod, socat: test/dataplane/guest.ts; not for the demo)
-# and the npm packages.
+# linux-image-amd64, busybox-static, cpio, kmod, socat: test/dataplane/guest.ts; not for the demo),
+# iperf3 and tcpdump (test/dataplane/qos.test.ts; not for the demo) and the npm packages.
 # Idempotent, and quick when everything is present.
 #   --demo   skip Neutron unless it is installed already (the demo runs without it)
 set -euo pipefail
@@ -22,8 +22,12 @@ browser=chromium
 # the guest kit (test/dataplane/guest.ts): a QEMU guest booting Debian's kernel from a busybox initramfs
 guest="qemu-system-x86 linux-image-amd64 busybox-static cpio kmod socat"
 [ "$demo" = 1 ] && guest=""
+# the real-VPP QoS test (test/dataplane/qos.test.ts): iperf3 measures a bandwidth limit, tcpdump
+# shows the DSCP bits on the wire (not for the demo)
+measure="iperf3 tcpdump"
+[ "$demo" = 1 ] && measure=""
 # iputils-ping: the real-VPP dataplane tests count pings between namespaces.
-for p in etcd-server openssl ethtool systemd iputils-ping $browser $guest; do
+for p in etcd-server openssl ethtool systemd iputils-ping $browser $guest $measure; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -71,7 +71,14 @@ export const portKey = (portId: string): string => `port:${portId}`;
 
 const RING_SIZE = 256;
 const AF_PACKET_FRAME_SIZE = 2048;
-const AF_PACKET_FRAMES_PER_BLOCK = 32;
+/** RX: VPP makes 160 blocks of this many frames (5,120 frames). */
+const AF_PACKET_RX_FRAMES_PER_BLOCK = 32;
+/**
+ * TX: VPP makes one block, so this is the whole ring towards the kernel — VPP's own default (1,024
+ * frames). With 32 a vector of packets to the port overran it ("tx ring overrun" drops): measured
+ * on a real VPP, a 50 Mbit/s UDP stream lost a fifth of what its policer let through.
+ */
+const AF_PACKET_TX_FRAMES_PER_BLOCK = 1024;
 const SYSCALL_ERROR_1 = -11;
 const IF_ALREADY_EXISTS = -79;
 /** TAP_API_FLAG_GSO: GSO, and with it checksum offload. */
@@ -158,8 +165,8 @@ async function createVeth(o: PortObj, v: PortVif & { type: 'veth' }, ctx: OpCont
         host_if_name: v.vppIfName,
         rx_frame_size: AF_PACKET_FRAME_SIZE,
         tx_frame_size: AF_PACKET_FRAME_SIZE,
-        rx_frames_per_block: AF_PACKET_FRAMES_PER_BLOCK,
-        tx_frames_per_block: AF_PACKET_FRAMES_PER_BLOCK,
+        rx_frames_per_block: AF_PACKET_RX_FRAMES_PER_BLOCK,
+        tx_frames_per_block: AF_PACKET_TX_FRAMES_PER_BLOCK,
         num_rx_queues: 1,
         num_tx_queues: 1,
       })
