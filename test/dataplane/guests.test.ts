@@ -42,6 +42,7 @@ const skip = !REAL_VPP_SOCKET
 interface Port {
   id: string;
   status: string;
+  revision_number: number;
   mac_address: string;
   fixed_ips: { ip_address: string }[];
   'binding:vif_details': { vhostuser_socket?: string; vhostuser_mode?: string };
@@ -101,6 +102,25 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, security groups, r
       if (!s?.ready) return undefined;
     }
     return true;
+  };
+  /** Until the agent reports each port ready at (at least) its Neutron revision: a change is in VPP. */
+  const applied = (updated: Port[]): Promise<true> =>
+    waitFor(
+      'the agent to apply the ports at their new revisions',
+      async () => {
+        for (const p of updated) {
+          const s = await stack?.etcdGet<PortState>(keys.portState(HOST, p.id));
+          if (!s?.ready || (s.revision ?? -1) < p.revision_number) return undefined;
+        }
+        return true;
+      },
+      120_000,
+    );
+  const updatePorts = async (body: Record<string, unknown>): Promise<void> => {
+    const updated: Port[] = [];
+    for (const p of ports)
+      updated.push((await api<{ port: Port }>('PUT', `/ports/${p.id}`, { port: body })).port);
+    await applied(updated);
   };
   const portActive = (id: string, limitMs: number): Promise<true> =>
     waitFor(
@@ -284,15 +304,13 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, security groups, r
       // guest1 answers for an address that is not its port's: its port's anti-spoofing drops that
       assert.equal((await a.run(`ip addr add ${SPOOFED}/24 dev eth0`)).rc, 0);
       assert.equal(await b.ping(SPOOFED, 3), 0, 'an address not on the port is spoofing');
-      for (const p of ports)
-        await api('PUT', `/ports/${p.id}`, { port: { security_groups: [], port_security_enabled: false } });
+      await updatePorts({ security_groups: [], port_security_enabled: false });
       assert.equal(await reachable(a, ip(1)), 5, 'no group: guest2 lets pings in');
       assert.equal(await b.ping(ip(0), 5), 5);
       assert.equal(await reachable(b, SPOOFED), 5, 'no anti-spoofing: guest1 answers for any address');
       assert.equal((await a.run(`ip addr del ${SPOOFED}/24 dev eth0`)).rc, 0);
 
-      for (const p of ports)
-        await api('PUT', `/ports/${p.id}`, { port: { port_security_enabled: true, security_groups: [sg] } });
+      await updatePorts({ port_security_enabled: true, security_groups: [sg] });
       assert.equal(await unreachable(a, ip(1)), 0, 'the group (no ICMP rule) applies again');
       icmpRule = await addIcmpRule();
       assert.equal(await reachable(a, ip(1)), 5, 'the ICMP rule back: allowed again');
