@@ -389,9 +389,15 @@ export class Guest {
     throw new Error(`${this.o.name} got no DHCP lease within ${limitMs} ms:\n${log.out}`);
   }
 
-  /** How many of `count` pings to `ip` were answered (count replies, never time them). */
-  async ping(ip: string, count = 5, intervalSec = 0.2): Promise<number> {
-    const r = await this.run(`ping -c ${count} -i ${intervalSec} -W 2 ${ip}`, 60_000 + count * 3_000);
+  /**
+   * How many of `count` pings to `ip` were answered (count replies, never time them); replies are
+   * waited for up to `waitSec` after the last is sent (a loaded machine's TCG guest answers late).
+   */
+  async ping(ip: string, count = 5, intervalSec = 0.2, waitSec = 5): Promise<number> {
+    const r = await this.run(
+      `ping -c ${count} -i ${intervalSec} -W ${waitSec} ${ip}`,
+      60_000 + count * 3_000 + waitSec * 1_000,
+    );
     return Number(/(\d+) packets received/.exec(r.out)?.[1] ?? 0);
   }
 

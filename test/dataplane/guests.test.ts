@@ -2,9 +2,14 @@
 // Neutron's DHCP agent (dnsmasq, over RabbitMQ; its namespace plugged by netvpp's interface driver
 // into a veth-backed tap port), the controller, etcd and the netvpp agent on the VPP named by
 // NETVPP_TEST_VPP_SOCKET. Two QEMU guests (guest.ts) on vhost-user ports as Nova plugs them (QEMU
-// the socket server) get their addresses from the DHCP agent through VPP and ping each other; the
-// netvpp agent restarts under a steady ping; VPP is killed and started again (NETVPP_TEST_VPP_RESTART,
-// a shell command that does it) and the guests' traffic comes back with nothing done in them.
+// the socket server) get their addresses from the DHCP agent through VPP and ping each other and
+// their gateway (a netvpp router in the same VPP); a security group lets their pings through, then
+// cuts them; port security off lets everything through, spoofed addresses too; the netvpp agent
+// restarts under a steady ping; VPP is killed and started again (NETVPP_TEST_VPP_RESTART, a shell
+// command that does it) and the guests' traffic comes back with nothing done in them; a guest is
+// switched off and booted again on its port. The scenarios run in order, each on what the one
+// before left. Figures (lease times, pings counted across the agent restart, the time VPP's
+// restart took to recover) are printed with a `[guests]` prefix.
 // Skips, saying why, without a real VPP, root, QEMU and the guest packages, or Neutron's DHCP agent.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -22,6 +27,9 @@ import { Guest, guestUnavailableReason } from './guest.ts';
 const HOST = 'guesthost1';
 const SOCKET_DIR = '/run/netvpp-guests/vhost';
 const VPP_RESTART = process.env.NETVPP_TEST_VPP_RESTART ?? '';
+const GATEWAY = '10.62.0.1';
+/** An address neither port has: only a guest without port security may answer for it. */
+const SPOOFED = '10.62.0.250';
 
 const skip = !REAL_VPP_SOCKET
   ? 'needs a real VPP (NETVPP_TEST_VPP_SOCKET)'
@@ -34,21 +42,94 @@ const skip = !REAL_VPP_SOCKET
 interface Port {
   id: string;
   status: string;
+  revision_number: number;
   mac_address: string;
   fixed_ips: { ip_address: string }[];
   'binding:vif_details': { vhostuser_socket?: string; vhostuser_mode?: string };
 }
 
-describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip }, () => {
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+describe('real guests on a real VPP: DHCP from Neutron, ping, security groups, restarts', { skip }, () => {
   let rabbit: RabbitMq | undefined;
   let stack: NetvppStack | undefined;
   let dhcp: DhcpAgent | undefined;
   const guests: Guest[] = [];
   const ports: Port[] = [];
   let net = '';
+  let subnet = '';
+  let router = '';
+  let sg = '';
+  let icmpRule = '';
   const api = <T>(method: string, path: string, body?: unknown): Promise<T> =>
     (stack as NetvppStack).neutron?.api<T>(method, path, body) as Promise<T>;
   const log = (m: string): void => console.log(`[guests] ${m}`);
+  const ip = (i: number): string => ports[i].fixed_ips[0].ip_address;
+  const node = (): AgentNode => stack?.agents.get(HOST) as AgentNode;
+
+  const newGuest = (i: number): Guest => {
+    const p = ports[i];
+    return new Guest({
+      name: `guest${i + 1}`,
+      mac: p.mac_address,
+      nic: { type: 'vhost-user', socket: p['binding:vif_details'].vhostuser_socket as string },
+      dir: stack?.neutron?.workDir as string,
+    });
+  };
+  /** Until `from` gets a reply from `to` (a change reaching VPP), then how many of 5 it gets. */
+  const reachable = async (from: Guest, to: string, limitMs = 120_000): Promise<number> => {
+    await waitFor(
+      `${from.o.name} to reach ${to}`,
+      async () => ((await from.ping(to, 1, 0.2, 1)) === 1 ? true : undefined),
+      limitMs,
+      100,
+    );
+    return from.ping(to, 5);
+  };
+  /** Until `from` gets no reply from `to` (a cut reaching VPP), then how many of 5 it still gets. */
+  const unreachable = async (from: Guest, to: string, limitMs = 120_000): Promise<number> => {
+    await waitFor(
+      `${from.o.name} to stop reaching ${to}`,
+      async () => ((await from.ping(to, 2, 0.2, 1)) === 0 ? true : undefined),
+      limitMs,
+      100,
+    );
+    return from.ping(to, 5);
+  };
+  const portsReady = async (): Promise<true | undefined> => {
+    for (const p of ports) {
+      const s = await stack?.etcdGet<PortState>(keys.portState(HOST, p.id));
+      if (!s?.ready) return undefined;
+    }
+    return true;
+  };
+  /** Until the agent reports each port ready at (at least) its Neutron revision: a change is in VPP. */
+  const applied = (updated: Port[]): Promise<true> =>
+    waitFor(
+      'the agent to apply the ports at their new revisions',
+      async () => {
+        for (const p of updated) {
+          const s = await stack?.etcdGet<PortState>(keys.portState(HOST, p.id));
+          if (!s?.ready || (s.revision ?? -1) < p.revision_number) return undefined;
+        }
+        return true;
+      },
+      120_000,
+    );
+  const updatePorts = async (body: Record<string, unknown>): Promise<void> => {
+    const updated: Port[] = [];
+    for (const p of ports)
+      updated.push((await api<{ port: Port }>('PUT', `/ports/${p.id}`, { port: body })).port);
+    await applied(updated);
+  };
+  const portActive = (id: string, limitMs: number): Promise<true> =>
+    waitFor(
+      `port ${id} ACTIVE`,
+      async () =>
+        (await api<{ port: Port }>('GET', `/ports/${id}`)).port.status === 'ACTIVE' ? true : undefined,
+      limitMs,
+      500,
+    );
 
   before(
     async () => {
@@ -66,15 +147,22 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
       dhcp.start();
       await dhcp.waitAlive((m, p) => neutron.api(m, p));
     },
-    { timeout: 600_000 },
+    { timeout: 900_000 },
   );
   after(async () => {
     for (const g of guests) await g.stop();
     if (net) {
       for (const p of ports) await api('DELETE', `/ports/${p.id}`).catch(() => undefined);
+      if (router) {
+        await api('PUT', `/routers/${router}/remove_router_interface`, { subnet_id: subnet }).catch(
+          () => undefined,
+        );
+        await api('DELETE', `/routers/${router}`).catch(() => undefined);
+      }
       await api('DELETE', `/networks/${net}`).catch(() => undefined);
       await sleepUntilGone(net);
     }
+    if (sg) await api('DELETE', `/security-groups/${sg}`).catch(() => undefined);
     await dhcp?.destroy();
     await stack?.stop();
     await rabbit?.stop();
@@ -92,14 +180,14 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
   };
 
   it(
-    'two guests on vhost-user ports get their addresses from the DHCP agent through VPP and ping each other',
+    'two guests on vhost-user ports get their addresses from the DHCP agent through VPP and ping each other and their gateway',
     { timeout: 900_000 },
     async () => {
       const n = await api<{ network: { id: string } }>('POST', '/networks', {
         network: { name: 'guests', 'provider:network_type': 'flat', 'provider:physical_network': 'physnet1' },
       });
       net = n.network.id;
-      await api('POST', '/subnets', {
+      const s = await api<{ subnet: { id: string; gateway_ip: string } }>('POST', '/subnets', {
         subnet: {
           network_id: net,
           ip_version: 4,
@@ -108,6 +196,21 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
           name: 'guests-sub',
         },
       });
+      subnet = s.subnet.id;
+      assert.equal(s.subnet.gateway_ip, GATEWAY);
+      // the gateway: a netvpp router on the subnet, in the same VPP
+      router = (await api<{ router: { id: string } }>('POST', '/routers', { router: { name: 'guests-gw' } }))
+        .router.id;
+      const ri = await api<{ port_id: string }>('PUT', `/routers/${router}/add_router_interface`, {
+        subnet_id: subnet,
+      });
+      // their group lets ICMP in from anywhere (and, as every group, everything out)
+      sg = (
+        await api<{ security_group: { id: string } }>('POST', '/security-groups', {
+          security_group: { name: 'guests-icmp' },
+        })
+      ).security_group.id;
+      icmpRule = await addIcmpRule();
       await waitFor(
         'the DHCP port ACTIVE',
         async () => {
@@ -116,58 +219,102 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
         },
         120_000,
       );
-      for (const i of [1, 2]) {
+      const started: number[] = [];
+      for (const i of [0, 1]) {
         const p = await api<{ port: Port }>('POST', '/ports', {
           port: {
             network_id: net,
-            name: `guest${i}`,
+            name: `guest${i + 1}`,
             device_owner: 'compute:nova',
-            device_id: `guest-${i}`,
+            device_id: `guest-${i + 1}`,
             'binding:host_id': HOST,
+            security_groups: [sg],
           },
         });
         const d = p.port['binding:vif_details'];
         assert.equal(d.vhostuser_mode, 'server', 'Nova runs QEMU as the vhost-user server');
         ports.push(p.port);
-        const g = new Guest({
-          name: `guest${i}`,
-          mac: p.port.mac_address,
-          nic: { type: 'vhost-user', socket: d.vhostuser_socket as string },
-          dir: stack?.neutron?.workDir as string,
-        });
+        const g = newGuest(i);
         guests.push(g);
         g.start();
+        started.push(Date.now());
       }
-      for (const [i, p] of ports.entries()) {
-        await waitFor(
-          `port ${i + 1} ACTIVE (its guest connected)`,
-          async () =>
-            (await api<{ port: Port }>('GET', `/ports/${p.id}`)).port.status === 'ACTIVE' ? true : undefined,
-          300_000,
-          500,
-        );
-      }
-      const t0 = Date.now();
+      for (const p of ports) await portActive(p.id, 300_000);
+      await portActive(ri.port_id, 120_000);
       for (const [i, g] of guests.entries()) {
         await g.ready();
-        assert.equal(
-          await g.lease(180_000),
-          `${ports[i].fixed_ips[0].ip_address}/24`,
-          "the port's fixed IP, by DHCP",
+        assert.equal(await g.lease(180_000), `${ip(i)}/24`, "the port's fixed IP, by DHCP");
+        log(
+          `${g.o.name}: lease ${ip(i)} from Neutron's dnsmasq ${secs(Date.now() - started[i])} after QEMU started`,
         );
       }
-      log(
-        `both guests booted with their leases ${((Date.now() - t0) / 1000).toFixed(1)} s after their ports were ACTIVE`,
-      );
       // Neutron's dnsmasq gave them: its log has the acknowledgement of each lease, on its tap.
       const served = dhcp?.dnsmasqLog(net) ?? '';
       for (const p of ports) {
-        const ip = p.fixed_ips[0].ip_address.replace(/\./g, '\\.');
-        assert.match(served, new RegExp(`DHCPACK\\(tap[0-9a-f-]{11}\\) ${ip} ${p.mac_address}`));
+        const addr = p.fixed_ips[0].ip_address.replace(/\./g, '\\.');
+        assert.match(served, new RegExp(`DHCPACK\\(tap[0-9a-f-]{11}\\) ${addr} ${p.mac_address}`));
       }
       const [a, b] = guests;
-      assert.equal(await a.ping(ports[1].fixed_ips[0].ip_address, 5), 5);
-      assert.equal(await b.ping(ports[0].fixed_ips[0].ip_address, 5), 5);
+      assert.equal(
+        (await a.run('ip route')).out.match(/default via (\S+)/)?.[1],
+        GATEWAY,
+        'the router option',
+      );
+      assert.equal(await a.ping(ip(1), 5), 5);
+      assert.equal(await b.ping(ip(0), 5), 5);
+      for (const g of guests) assert.equal(await reachable(g, GATEWAY), 5, `${g.o.name} pings its gateway`);
+    },
+  );
+
+  const addIcmpRule = async (): Promise<string> =>
+    (
+      await api<{ security_group_rule: { id: string } }>('POST', '/security-group-rules', {
+        security_group_rule: {
+          security_group_id: sg,
+          direction: 'ingress',
+          ethertype: 'IPv4',
+          protocol: 'icmp',
+          remote_ip_prefix: '0.0.0.0/0',
+        },
+      })
+    ).security_group_rule.id;
+
+  it(
+    'their security group lets their pings in, then, its ICMP rule deleted, cuts them',
+    { timeout: 300_000 },
+    async () => {
+      const [a, b] = guests;
+      assert.ok(a && b, 'guests booted');
+      assert.equal(await a.ping(ip(1), 5), 5, 'allowed by the ICMP rule');
+      await api('DELETE', `/security-group-rules/${icmpRule}`);
+      icmpRule = '';
+      assert.equal(await unreachable(a, ip(1)), 0, 'guest2 lets no ping in');
+      assert.equal(await b.ping(ip(0), 5), 0, 'guest1 lets no ping in');
+      // what goes out is still allowed, and its answers come back: their gateway still answers
+      assert.equal(await a.ping(GATEWAY, 5), 5);
+    },
+  );
+
+  it(
+    'port security off: their traffic passes without a group, a spoofed address too; back on, the group applies again',
+    { timeout: 300_000 },
+    async () => {
+      const [a, b] = guests;
+      assert.ok(a && b, 'guests booted');
+      // guest1 answers for an address that is not its port's: its port's anti-spoofing drops that
+      assert.equal((await a.run(`ip addr add ${SPOOFED}/24 dev eth0`)).rc, 0);
+      assert.equal(await b.ping(SPOOFED, 3), 0, 'an address not on the port is spoofing');
+      await updatePorts({ security_groups: [], port_security_enabled: false });
+      assert.equal(await reachable(a, ip(1)), 5, 'no group: guest2 lets pings in');
+      assert.equal(await b.ping(ip(0), 5), 5);
+      assert.equal(await reachable(b, SPOOFED), 5, 'no anti-spoofing: guest1 answers for any address');
+      assert.equal((await a.run(`ip addr del ${SPOOFED}/24 dev eth0`)).rc, 0);
+
+      await updatePorts({ port_security_enabled: true, security_groups: [sg] });
+      assert.equal(await unreachable(a, ip(1)), 0, 'the group (no ICMP rule) applies again');
+      icmpRule = await addIcmpRule();
+      assert.equal(await reachable(a, ip(1)), 5, 'the ICMP rule back: allowed again');
+      assert.equal(await reachable(b, ip(0)), 5);
     },
   );
 
@@ -177,18 +324,16 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
     async () => {
       const [a] = guests;
       assert.ok(a, 'guests booted');
-      const node = stack?.agents.get(HOST) as AgentNode;
-      const pinging = a.ping(ports[1].fixed_ips[0].ip_address, 60, 0.2);
+      const count = 100;
+      const pinging = a.ping(ip(1), count, 0.2);
       await new Promise((r) => setTimeout(r, 2_000));
-      await node.restartAgent();
-      await waitFor('the agent to report the ports ready again', async () => {
-        for (const p of ports) {
-          const s = await stack?.etcdGet<PortState>(keys.portState(HOST, p.id));
-          if (!s?.ready) return undefined;
-        }
-        return true;
-      });
-      assert.equal(await pinging, 60);
+      const t0 = Date.now();
+      await node().restartAgent();
+      await waitFor('the agent to report the ports ready again', portsReady, 120_000);
+      log(`agent restart: ports reported ready again ${secs(Date.now() - t0)} after the agent was restarted`);
+      const received = await pinging;
+      log(`agent restart: ${received}/${count} pings answered (${count - received} lost)`);
+      assert.equal(received, count);
     },
   );
 
@@ -203,25 +348,66 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, restarts', { skip 
     async () => {
       const [a, b] = guests;
       assert.ok(a && b, 'guests booted');
+      const pids = guests.map((g) => g.pid);
       const t0 = Date.now();
       const r = spawnSync('sh', ['-c', VPP_RESTART], { encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.status, 0, `${VPP_RESTART}: ${r.stderr}`);
       const restarted = Date.now();
-      await (stack?.agents.get(HOST) as AgentNode).vppRestarted();
+      await node().vppRestarted();
       await waitFor(
         'a ping between the guests to get through',
-        async () => ((await a.ping(ports[1].fixed_ips[0].ip_address, 1)) === 1 ? true : undefined),
+        async () => ((await a.ping(ip(1), 1, 0.2, 1)) === 1 ? true : undefined),
         300_000,
         100,
       );
+      const back = Date.now();
       log(
-        `VPP restart: traffic between the guests back ${((Date.now() - restarted) / 1000).toFixed(1)} s after VPP was ` +
-          `started again (${((Date.now() - t0) / 1000).toFixed(1)} s after the kill)`,
+        `VPP restart: traffic between the guests back ${secs(back - restarted)} after VPP was ` +
+          `started again (${secs(back - t0)} after the kill; the restart command took ${secs(restarted - t0)})`,
       );
-      assert.equal(await b.ping(ports[0].fixed_ips[0].ip_address, 5), 5);
+      await waitFor('the agent to report the ports ready again', portsReady, 120_000);
+      log(`VPP restart: ports reported ready ${secs(Date.now() - restarted)} after VPP was started again`);
+      assert.equal(await b.ping(ip(0), 5), 5);
+      assert.equal(await reachable(a, GATEWAY), 5, 'the router is back too');
+      assert.deepEqual(
+        guests.map((g) => g.pid),
+        pids,
+        'the same QEMU processes: nothing was done to the guests',
+      );
       // the DHCP namespace's veth survived: the guest renews its lease from the same dnsmasq
-      const renew = await a.run('kill -USR1 $(pidof udhcpc) && sleep 3 && cat /tmp/udhcpc.log | tail -3');
+      const renew = await a.run('kill -USR1 $(pidof udhcpc) && sleep 3 && tail -3 /tmp/udhcpc.log');
       assert.match(renew.out, /lease of .* obtained/);
+    },
+  );
+
+  it(
+    'a guest switched off and booted again on the same port gets the same lease and is reached again',
+    {
+      timeout: 600_000,
+    },
+    async () => {
+      const [a, b] = guests;
+      assert.ok(a && b, 'guests booted');
+      await b.stop();
+      await waitFor(
+        'netvpp to report port 2 not ready (its guest gone)',
+        async () =>
+          (await stack?.etcdGet<PortState>(keys.portState(HOST, ports[1].id)))?.ready === false
+            ? true
+            : undefined,
+        120_000,
+      );
+      assert.equal(await unreachable(a, ip(1)), 0, 'guest2 is off');
+      const again = newGuest(1);
+      guests[1] = again;
+      const t0 = Date.now();
+      again.start();
+      await waitFor('the agent to report port 2 ready again (its guest back)', portsReady, 300_000);
+      await again.ready();
+      assert.equal(await again.lease(180_000), `${ip(1)}/24`, 'the same address, by DHCP');
+      log(`guest2 booted again: lease ${ip(1)} ${secs(Date.now() - t0)} after QEMU started`);
+      assert.equal(await reachable(a, ip(1)), 5);
+      assert.equal(await again.ping(ip(0), 5), 5);
     },
   );
 });

@@ -5,7 +5,15 @@
 // Stopping it also stops the dnsmasq processes it started (by their pid files) and removes the
 // namespaces of the networks it served, so nothing outlives the test.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, DRIVER_ENV, PYTHON, tailFile, waitFor } from './neutron-harness.ts';
 
@@ -45,6 +53,10 @@ export class DhcpAgent {
     const base = join(o.workDir, `dhcp-agent-${o.host}`);
     this.stateDir = join(base, 'state');
     mkdirSync(join(this.stateDir, 'lock'), { recursive: true });
+    // dnsmasq drops root for `nobody` before it reads its host and option files: every directory on
+    // the way to them must let others through (a mkdtemp work dir is 0700: dnsmasq then serves no
+    // address, "cannot read …/host: Permission denied"), as /var/lib/neutron is on a real node.
+    for (const d of [o.workDir, base, this.stateDir]) chmodSync(d, statSync(d).mode | 0o111);
     this.config = join(base, 'dhcp_agent.ini');
     this.daemon = new Daemon('neutron-dhcp-agent', join(base, 'stdout.log'));
     writeFileSync(

@@ -161,6 +161,12 @@ describe("Neutron's DHCP agent on netvpp (interface driver, RPC, simulator)", { 
       .split('\0')
       .find((a) => a.startsWith('--dhcp-range='));
     assert.match(range ?? '', /10\.61\.0\.0,static,255\.255\.255\.0/);
+    // dnsmasq reads its host and option files as `nobody`: unreadable, it offers no address to anyone
+    const served = await converge('dnsmasq to have logged its start', () => {
+      const l = dhcp?.dnsmasqLog(net) ?? '';
+      return /DHCP, static leases only on 10\.61\.0\.0/.test(l) ? l : undefined;
+    });
+    assert.doesNotMatch(served, /cannot read|failed to load|Permission denied/);
   });
 
   it("a VM port created later is in dnsmasq's hosts (the agent learns it by RPC notification)", async () => {
