@@ -41,7 +41,7 @@ import { secGroup, uuid, vlanNet, vmPort } from '../agent/helpers/fixtures.ts';
 import { rule } from '../agent/helpers/sg-rules.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
 import { vethAgent } from './agent.ts';
-import { capture, count } from './capture.ts';
+import { capture, count, decodeErspan, type Erspan, hexBytes, tcpdumpFrames } from './capture.ts';
 import { has, sh } from './shell.ts';
 
 const HOST = 'tas1-node';
@@ -286,29 +286,49 @@ describe(
       });
       await startFlow(f);
       try {
-        t.diagnostic(JSON.stringify(agent.health()));
         const tunnels = await op.dump(gre_tunnel_dump, { sw_if_index: 0xffffffff });
         t.diagnostic(`VPP's GRE tunnels: ${JSON.stringify(tunnels.map((x) => x.tunnel))}`);
         assert.deepEqual(
           tunnels.map((x) => [x.tunnel.src, x.tunnel.dst, x.tunnel.session_id]),
           [[VTEP, COLLECTOR, 7]],
         );
-        const atCol = await capture(NS.col, 'tas1er1', 'proto gre', '-v');
+        const atCol = await capture(NS.col, 'tas1er1', 'proto gre', '-x');
+        const decoded = (lines: string[]) => lines.map((l) => decodeErspan(hexBytes(l)));
+        /** The inner frame's UDP destination port 9 from `ip` (a marker). */
+        const marker = (e: Erspan | null, ip: string) =>
+          e !== null &&
+          e.frame.readUInt16BE(12) === 0x0800 &&
+          e.frame[23] === 17 &&
+          e.frame.subarray(26, 30).join('.') === ip &&
+          e.frame.readUInt16BE(14 + (e.frame[14] & 0xf) * 4 + 2) === 9;
         const pings = traffic();
-        const seen = await atCol.until(
-          'both markers at the collector',
-          (l) => count(l, UDP(a.ip, b.ip, 9)) > 0 && count(l, UDP(b.ip, a.ip, 9)) > 0,
-        );
-        for (const l of seen) t.diagnostic(`collector: ${l}`);
+        const seen = await atCol.until('both markers at the collector', (l) => {
+          const d = decoded(l);
+          return d.some((e) => marker(e, a.ip)) && d.some((e) => marker(e, b.ip));
+        });
         assert.deepEqual(pings, { sent: N, received: N }, 'the mirror drops no ping');
-        const gre = seen.filter((l) => l.includes(`${VTEP} > ${COLLECTOR}: GRE`));
-        assert.equal(gre.length, seen.length, 'every frame is GRE from the VTEP to the collector');
+        const gre = decoded(seen);
+        for (const l of seen) t.diagnostic(`collector: ${l.slice(0, l.indexOf(' 0x0000') >>> 0)}`);
         assert.ok(
-          seen.every((l) => /ERSPAN/.test(l) && /session 7\b/.test(l)),
-          'every frame is ERSPAN with session id 7',
+          gre.length > 0 && gre.every((e) => e !== null),
+          'every frame is GRE carrying ERSPAN (0x88be)',
         );
-        assert.equal(count(seen, REQ(a.ip, b.ip)), N, 'echo requests inside');
-        assert.equal(count(seen, REP(b.ip, a.ip)), N, 'echo replies inside');
+        const es = gre as Erspan[];
+        t.diagnostic(
+          `ERSPAN headers: ${JSON.stringify(es.map((e) => ({ v: e.version, session: e.session, vlan: e.vlan, seq: e.greSeq })))}`,
+        );
+        assert.ok(
+          es.every((e) => e.version === 1 && e.session === 7),
+          'every one is ERSPAN type II (version 1) with session id 7',
+        );
+        const inner = tcpdumpFrames(
+          es.map((e) => e.frame),
+          join(dir, 'erspan-inner.pcap'),
+        );
+        for (const l of inner) t.diagnostic(`inside: ${l}`);
+        assert.equal(count(inner, REQ(a.ip, b.ip)), N, 'A’s echo requests inside');
+        assert.equal(count(inner, REP(b.ip, a.ip)), N, 'and the replies to A');
+        assert.equal(count(inner, UDP(b.ip, a.ip, 7777)), 0, 'nothing A’s group dropped');
       } finally {
         await stopFlow(f);
       }
