@@ -46,10 +46,10 @@ export class NetworkStep {
     // The underlay and its VTEP address stay while the agent is configured with them, not only while
     // an overlay network is here: the VTEP answers pings, and VPP 26.06 once crashed when an
     // underlay address went and came back under LISP (see docs/overlays.md).
-    this.shared.hold('host', underlayObjects(opts), objects, new Set());
+    this.shared.hold('underlay', underlayObjects(opts), objects, new Set());
     // Bonds and their members likewise, networks or not: LACP runs with the switch meanwhile.
     const bonds = [...(opts.bonds?.values() ?? [])].flatMap((b) => [bondObject(b), ...bondMemberObjects(b)]);
-    this.shared.hold('host', bonds, objects, new Set());
+    this.shared.hold('bonds', bonds, objects, new Set());
   }
 
   /** Null when the port joins its network, a reason when it can't, undefined when not in the step. */

@@ -264,3 +264,11 @@ test('remote groups expand to member addresses; a group whose remote group is lo
   assert.ok(c2.frozenKeys.has(`sg:${web.id}:ingress`));
   assert.equal(c2.objects.get(`sg:${web.id}:ingress`), undefined);
 });
+
+test('[vxlan] with an underlay: the underlay and its VTEP address are compiled with no network here, bonds or not', () => {
+  const vxlan = { localIp: '192.0.2.1', underlay: { name: 'host-eth1', prefixLen: 24 } };
+  for (const bonds of [undefined, new Map()]) {
+    const c = compile(state([]), { ...OPTS, vxlan, bonds });
+    assert.deepEqual([...c.objects.keys()].sort(), ['underlay', 'vtepaddr:192.0.2.1/24']);
+  }
+});
