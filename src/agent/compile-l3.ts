@@ -4,8 +4,8 @@
 //
 // - the default routes (0.0.0.0/0, ::/0) via the gateway's next hops, and the extra routes, one
 //   entry per destination with all its next hops (ECMP), in the router's VRF;
-// - NAT44-ED when the router has a gateway here and SNAT or a floating IP: the plugin on, inside on
-//   the router's interfaces, outside on its gateway interface, the SNAT address in the router's VRF
+// - NAT44-ED when the router has a gateway here and SNAT or a floating IP: the plugin on, its output
+//   feature on the gateway interface (kinds/natout.ts), the SNAT address in the router's VRF
 //   (snat only), a static mapping per floating IP and its ARP entry in the gateway's bridge;
 // - per router and per floating IP a plan: the keys that must be in place for it to be reported
 //   ready, its errors (a bad document is its own error, and its objects are left as they are).
@@ -22,6 +22,7 @@ import {
   l2flagsKey,
   NAT_KEY,
   natifKey,
+  natoutKey,
   natpoolKey,
   natsmKey,
   rifKey,
@@ -162,6 +163,7 @@ export function compileL3(
       for (const port of [...rp.interfaces, ...rp.gateway]) {
         l3.frozenPrefixes.add(natifKey(true, rifKey(port)));
         l3.frozenPrefixes.add(natifKey(false, rifKey(port)));
+        l3.frozenPrefixes.add(natoutKey(rifKey(port)));
       }
       continue;
     }
@@ -199,19 +201,13 @@ export function compileL3(
 
     const fips = fipsOf.get(id) ?? [];
     if (!gw || gwPort === undefined || (!gw.snat && fips.length === 0)) continue;
-    // NAT: the plugin, inside on every interface of the router, outside on its gateway.
+    // NAT: the plugin and its output feature on the gateway (natout.ts says why not inside and
+    // outside features: those made other routers' FIBs decide what this one translates).
     const gwIf = rifKey(gwPort);
-    const need: string[] = [NAT_KEY];
     add(p, { kind: 'natenable', key: NAT_KEY, sessions: 0 });
-    const out = natifKey(false, gwIf);
-    add(p, { kind: 'natif', key: out, iface: gwIf, inside: false, after: [riftableKey(gwPort)] });
-    need.push(out);
-    for (const port of rp.interfaces) {
-      const k = natifKey(true, rifKey(port));
-      add(p, { kind: 'natif', key: k, iface: rifKey(port), inside: true, after: [riftableKey(port)] });
-      need.push(k);
-    }
-    natReady.set(id, need);
+    const out = natoutKey(gwIf);
+    add(p, { kind: 'natout', key: out, iface: gwIf, after: [riftableKey(gwPort)] });
+    natReady.set(id, [NAT_KEY, out]);
     const gwBinding = state.bindings.get(gwPort);
     if (gwBinding?.ok)
       gatewayOf.set(id, { port: gwPort, mac: (gwBinding.value as PortBinding).mac.toLowerCase() });

@@ -19,8 +19,14 @@
  *   needs the external address (-6 when none) — the pool entry found by it goes. vrf_id ~0 falls
  *   back to the inside VRF given at enable. Dump: vrf_id, addresses, flags (ADDR_ONLY), tag.
  *   Deleting a mapping flushes its sessions (the simulator keeps no sessions).
+ * - Output-feature interfaces (nat44_ed_add_del_output_interface): a pool of their own; a bad
+ *   sw_if_index -2 (checked first), -126 while off, -81 for an interface already in either pool
+ *   (and an inside/outside feature on an output-feature interface is -81 too), deleting one absent
+ *   -6. Listed by nat44_ed_output_interface_get (details, then the reply with the cursor). Deleting
+ *   the VPP interface or disabling NAT drops them.
  */
 import type {
+  Nat44EdAddDelOutputInterface,
   Nat44AddDelAddressRange,
   Nat44AddDelStaticMappingV2,
   Nat44EdPluginEnableDisable,
@@ -76,6 +82,8 @@ export class Nat44 {
   private timeouts = { udp: 0, tcp_established: 0, tcp_transitory: 0, icmp: 0 };
   private ifPool = new IndexPool();
   private ifs = new Map<number, NatIf>();
+  private outPool = new IndexPool();
+  private outs = new Map<number, number>();
   private addresses: { addr: string; vrfId: number; twice: boolean }[] = [];
   private smPool = new IndexPool();
   private sms = new Map<number, StaticMapping>();
@@ -99,6 +107,8 @@ export class Nat44 {
     this.config = { inside_vrf: 0, outside_vrf: 0, sessions: 0 };
     this.ifPool = new IndexPool();
     this.ifs.clear();
+    this.outPool = new IndexPool();
+    this.outs.clear();
     this.addresses = [];
     this.smPool = new IndexPool();
     this.sms.clear();
@@ -130,6 +140,7 @@ export class Nat44 {
     const inside = (m.flags & NAT_IS_INSIDE) !== 0;
     const slot = [...this.ifs].find(([, i]) => i.swIfIndex === m.sw_if_index);
     if (m.is_add) {
+      if (this.outputSlot(m.sw_if_index) !== undefined) return RV.VALUE_EXIST;
       if (slot) {
         if (inside) slot[1].inside = true;
         else slot[1].outside = true;
@@ -156,6 +167,35 @@ export class Nat44 {
         this.ifs.delete(idx);
         this.ifPool.release(idx);
       }
+    const out = this.outputSlot(sw);
+    if (out !== undefined) {
+      this.outs.delete(out);
+      this.outPool.release(out);
+    }
+  }
+
+  private outputSlot(sw: number): number | undefined {
+    return [...this.outs].find(([, s]) => s === sw)?.[0];
+  }
+
+  outputInterfaceAddDel(vpp: VppState, m: Nat44EdAddDelOutputInterface): number {
+    if (!vpp.ifs.get(m.sw_if_index)) return RV.INVALID_SW_IF_INDEX;
+    if (!this.enabled) return RV.UNSUPPORTED;
+    const slot = this.outputSlot(m.sw_if_index);
+    if (m.is_add) {
+      if (slot !== undefined || [...this.ifs.values()].some((i) => i.swIfIndex === m.sw_if_index))
+        return RV.VALUE_EXIST;
+      this.outs.set(this.outPool.alloc(), m.sw_if_index);
+      return RV.OK;
+    }
+    if (slot === undefined) return RV.NO_SUCH_ENTRY;
+    this.outs.delete(slot);
+    this.outPool.release(slot);
+    return RV.OK;
+  }
+
+  outputInterfacesGet(): Fields[] {
+    return [...this.outs].sort(([a], [b]) => a - b).map(([, sw]) => ({ sw_if_index: sw }));
   }
 
   interfacesDump(): Fields[] {
@@ -265,6 +305,9 @@ export const NAT_HANDLERS: Record<string, Handler> = {
   nat44_interface_add_del_feature: (vpp, msg) =>
     vpp.nat.interfaceAddDel(vpp, msg as unknown as Nat44InterfaceAddDelFeature),
   nat44_interface_dump: (vpp) => vpp.nat.interfacesDump(),
+  nat44_ed_add_del_output_interface: (vpp, msg) =>
+    vpp.nat.outputInterfaceAddDel(vpp, msg as unknown as Nat44EdAddDelOutputInterface),
+  nat44_ed_output_interface_get: (vpp) => vpp.nat.outputInterfacesGet(),
   nat44_add_del_address_range: (vpp, msg) =>
     vpp.nat.addressRange(vpp, msg as unknown as Nat44AddDelAddressRange),
   nat44_address_dump: (vpp) => vpp.nat.addressesDump(),

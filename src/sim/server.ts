@@ -83,6 +83,8 @@ interface Spec {
   replyCodec: MessageCodec | null;
   /** The reply carries context and retval only: encoded without the generic codec. */
   retvalOnly: boolean;
+  /** A `_get` with a cursor: after its details, this reply ends the stream (REPLY_AND_DETAILS_MACRO). */
+  end: { id: number; codec: MessageCodec } | null;
 }
 
 interface Conn {
@@ -177,6 +179,7 @@ export class SimServer {
     for (const def of present) {
       if (def.role !== 'request') continue;
       const replyDef = def.reply ? byName.get(def.reply) : undefined;
+      const endDef = def.streamMsg ? byName.get(def.streamMsg) : undefined;
       const kind: Kind =
         def.name === 'control_ping'
           ? 'ping'
@@ -199,6 +202,7 @@ export class SimServer {
         replyId: replyDef ? this.sentId(replyDef) : -1,
         replyCodec: replyDef ? (this.codecs.get(replyDef.name) as MessageCodec) : null,
         retvalOnly: isRetvalOnly(replyDef),
+        end: endDef ? { id: this.sentId(endDef), codec: this.codecs.get(endDef.name) as MessageCodec } : null,
       };
     }
   }
@@ -394,6 +398,16 @@ export class SimServer {
       } else if (Array.isArray(result)) {
         for (const d of result)
           this.write(conn, this.encode(spec.replyCodec, spec.replyId, { ...d, context }));
+        // The cursor: ~0 when every entry was sent; an empty pool gets a plain REPLY_MACRO (0).
+        if (spec.end)
+          this.write(
+            conn,
+            this.encode(spec.end.codec, spec.end.id, {
+              context,
+              retval: 0,
+              cursor: result.length ? NO_INDEX : 0,
+            }),
+          );
       } else this.write(conn, this.encode(spec.replyCodec, spec.replyId, { ...result, context }));
     } catch (e) {
       this.log.error('simulator could not encode a reply', {

@@ -38,7 +38,16 @@ class KeyElection implements Election {
   guard: Guard | undefined;
   private lease: Lease | undefined;
   private leaseId: string | undefined;
-  private lastKeepAlive = 0;
+  /**
+   * When the newest keepalive etcd answered was *sent* (or the grant asked for): etcd renews a lease
+   * when it receives the keepalive, so the lease lives at least until this + TTL, however late the
+   * answer was read here. Timing it by the answer's arrival (as before) took a busy event loop's
+   * delay for etcd's silence and stepped down healthy leaders.
+   */
+  private renewedAt = 0;
+  /** Send times of keepalives not answered yet, oldest first (the stream answers in order). */
+  private unanswered: number[] = [];
+  private probing = false;
   private campaigning: Promise<Guard> | undefined;
   private cancelled = false;
   private wakeWaiter: (() => void) | undefined;
@@ -74,7 +83,15 @@ class KeyElection implements Election {
   private async ensureLease(): Promise<string> {
     if (this.lease && this.leaseId && !this.lease.revoked()) return this.leaseId;
     const lease = this.store.etcd.lease(this.ttl);
-    lease.on('keepaliveSucceeded', () => (this.lastKeepAlive = Date.now()));
+    this.unanswered = [];
+    lease.on('keepaliveEstablished', () => (this.unanswered = []));
+    lease.on('keepaliveFired', () => {
+      if (this.lease === lease) this.unanswered.push(Date.now());
+    });
+    lease.on('keepaliveSucceeded', () => {
+      const sent = this.unanswered.shift();
+      if (this.lease === lease && sent !== undefined) this.renewedAt = Math.max(this.renewedAt, sent);
+    });
     lease.on('lost', (err) => {
       if (this.lease !== lease) return;
       this.lease = undefined;
@@ -82,9 +99,10 @@ class KeyElection implements Election {
       this.lose(`lease lost: ${err?.message ?? 'expired'}`);
     });
     this.lease = lease;
+    const asked = Date.now();
     const id = await lease.grant();
     this.leaseId = id;
-    this.lastKeepAlive = Date.now();
+    this.renewedAt = asked;
     return id;
   }
 
@@ -165,15 +183,40 @@ class KeyElection implements Election {
         }
       },
     });
-    // Step down before etcd can expire the lease: if keepalives have failed for 2/3 of the TTL, another
-    // candidate may lead soon, and we must not believe we lead after that.
-    this.stepDownTimer = setInterval(
-      () => {
-        if (Date.now() - this.lastKeepAlive > (this.ttl * 1000 * 2) / 3) this.lose('etcd unreachable');
-      },
-      Math.min(500, (this.ttl * 1000) / 6),
-    );
+    // Step down once etcd may have expired the lease (another candidate may lead then): when no
+    // keepalive sent within the last TTL has been answered. Damped against a busy event loop: a
+    // lease late by half its TTL is first renewed directly (one keepalive, timed by its sending),
+    // and the verdict waits for the I/O already received (timers run before it in Node's loop).
+    this.stepDownTimer = setInterval(() => this.checkLease(), Math.min(250, (this.ttl * 1000) / 8));
     return guard;
+  }
+
+  private checkLease(): void {
+    const left = () => this.renewedAt + this.ttl * 1000 - Date.now();
+    if (!this.guard || left() > (this.ttl * 1000) / 2) return;
+    setImmediate(() => {
+      if (!this.guard) return;
+      const l = left();
+      if (l <= 0) this.lose(`etcd unreachable: no keepalive answered for ${this.ttl} s`);
+      else if (l <= (this.ttl * 1000) / 2) this.probe();
+    });
+  }
+
+  /** One keepalive now, outside the lease's own schedule; a lease etcd no longer has is lost. */
+  private probe(): void {
+    const lease = this.lease;
+    if (this.probing || !lease) return;
+    this.probing = true;
+    const sent = Date.now();
+    lease
+      .keepaliveOnce()
+      .then(
+        () => {
+          if (this.lease === lease) this.renewedAt = Math.max(this.renewedAt, sent);
+        },
+        (err: unknown) => this.log(`keepalive of ${this.opts.key} failed`, err),
+      )
+      .finally(() => (this.probing = false));
   }
 
   /** Leaves the leader state; reports it via onLost unless it was a resign(). */
@@ -182,6 +225,7 @@ class KeyElection implements Election {
     this.guard = undefined;
     clearInterval(this.stepDownTimer);
     this.stepDownTimer = undefined;
+    this.probing = false;
     const w = this.leaderWatch;
     this.leaderWatch = undefined;
     void w?.close();

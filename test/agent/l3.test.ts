@@ -19,6 +19,9 @@ import {
   ip_route_dump,
   ip_table_dump,
   nat44_address_dump,
+  nat44_ed_add_del_output_interface,
+  nat44_ed_output_interface_get,
+  nat44_interface_add_del_feature,
   nat44_interface_dump,
   nat44_show_running_config,
   nat44_static_mapping_dump,
@@ -121,9 +124,12 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
     );
     return {
       nat: (await o.request(nat44_show_running_config, {})).sessions > 0,
-      natIfs: (await o.dump(nat44_interface_dump, {}))
-        .map((i) => `${nameOf(i.sw_if_index)} ${i.flags}`)
-        .sort(),
+      natIfs: [
+        ...(await o.dump(nat44_interface_dump, {})).map((i) => `${nameOf(i.sw_if_index)} ${i.flags}`),
+        ...(await o.dump(nat44_ed_output_interface_get, { cursor: 0 })).map(
+          (i) => `${nameOf(i.sw_if_index)} output`,
+        ),
+      ].sort(),
       pool: (await o.dump(nat44_address_dump, {})).map((a) => `${a.ip_address} vrf=${a.vrf_id === vrf}`),
       sms: (await o.dump(nat44_static_mapping_dump, {})).map(
         (s) => `${s.tag} ${s.local_ip_address}->${s.external_ip_address} vrf=${s.vrf_id === vrf}`,
@@ -163,11 +169,8 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
     const v = await vppView();
     assert.deepEqual(v, {
       nat: true,
-      natIfs: [
-        `netvpp:rif:${gw.port_id} 16`,
-        `netvpp:rif:${ra.port_id} 32`,
-        `netvpp:rif:${rb.port_id} 32`,
-      ].sort(),
+      // Only the gateway: the output feature (kinds/natout.ts), no inside/outside features.
+      natIfs: [`netvpp:rif:${gw.port_id} output`],
       pool: ['203.0.113.10 vrf=true'],
       sms: [`netvpp:natsm:${f1.id} 10.1.1.20->203.0.113.50 vrf=true`],
       routes: ['0.0.0.0/0 via 203.0.113.1', '172.16.0.0/16 via 10.1.1.5,10.1.1.6'],
@@ -195,6 +198,27 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
     const b = w.startAgent(H);
     const stats = await synced(b);
     assert.equal(stats.writes, 0, `writes: ${JSON.stringify(w.vpp.sim?.counters())}`);
+  });
+
+  it('an older agent’s inside/outside NAT features: replaced by the output feature on the gateway', async () => {
+    const before = await vppView();
+    await w.stopAgent(w.agents[w.agents.length - 1]);
+    // What agents before kinds/natout.ts left: inside on the interfaces, outside on the gateway.
+    const ifs = await w.operator.dump(sw_interface_dump, { sw_if_index: ALL });
+    const sw = (p: PortBinding) =>
+      ifs.find((d) => d.tag === `netvpp:rif:${p.port_id}`)?.sw_if_index as number;
+    await w.operator.request(nat44_ed_add_del_output_interface, { is_add: false, sw_if_index: sw(gw) });
+    for (const [p, flags] of [
+      [gw, 16],
+      [ra, 32],
+      [rb, 32],
+    ] as const)
+      await w.operator.request(nat44_interface_add_del_feature, { is_add: true, flags, sw_if_index: sw(p) });
+    w.startAgent(H);
+    await waitFor(
+      'only the output feature',
+      async () => JSON.stringify(await vppView()) === JSON.stringify(before),
+    );
   });
 
   it('a VPP restart: everything comes back', async () => {

@@ -407,6 +407,20 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
       after: [`riftable:${id}`],
     }),
   },
+  natout: {
+    deps: (_w, id) => [
+      rifOf(id),
+      vrfOf(id),
+      { kind: 'riftable', key: `riftable:${id}`, iface: `rif:${id}`, vrf: `vrf:${id}` },
+      natOf(),
+    ],
+    obj: (_w, id) => ({
+      kind: 'natout',
+      key: `natout:rif:${id}`,
+      iface: `rif:${id}`,
+      after: [`riftable:${id}`],
+    }),
+  },
   natpool: {
     deps: (_w, id) => [vrfOf(id), natOf()],
     obj: (_w, id) => ({ kind: 'natpool', key: `natpool:${id}`, addr: '198.51.100.77', vrf: `vrf:${id}` }),

@@ -14,6 +14,8 @@ import {
   nat44_add_del_address_range,
   nat44_add_del_static_mapping_v2,
   nat44_address_dump,
+  nat44_ed_add_del_output_interface,
+  nat44_ed_output_interface_get,
   nat44_ed_plugin_enable_disable,
   nat44_interface_add_del_feature,
   nat44_interface_dump,
@@ -241,6 +243,11 @@ describe('nat44_ed', () => {
     );
     await rejectsWith(sm(true, '10.0.0.9', '198.51.100.91'), -126, 'static mapping');
     await rejectsWith(
+      h.c.request(nat44_ed_add_del_output_interface, { is_add: true, sw_if_index: lo }),
+      -126,
+      'output feature',
+    );
+    await rejectsWith(
       h.c.request(nat44_ed_plugin_enable_disable, { ...NAT, enable: false }),
       -169,
       'disable',
@@ -305,6 +312,35 @@ describe('nat44_ed', () => {
       (await h.c.dump(nat44_interface_dump, {})).filter((r) => r.sw_if_index === lo),
       [],
     );
+  });
+
+  it('the output feature: its own list; an interface once, in one of the two lists; gone with the interface', async () => {
+    const outputs = async () =>
+      (await h.c.dump(nat44_ed_output_interface_get, { cursor: 0 })).map((r) => r.sw_if_index);
+    const local = new Cleanup();
+    const [a, b] = [await loopback(h.c, local), await loopback(h.c, local)];
+    await rejectsWith(h.c.request(nat44_ed_add_del_output_interface, { is_add: false, sw_if_index: a }), -6);
+    await h.c.request(nat44_ed_add_del_output_interface, { is_add: true, sw_if_index: a });
+    assert.ok((await outputs()).includes(a));
+    assert.ok(!(await h.c.dump(nat44_interface_dump, {})).some((r) => r.sw_if_index === a));
+    await rejectsWith(h.c.request(nat44_ed_add_del_output_interface, { is_add: true, sw_if_index: a }), -81);
+    await rejectsWith(
+      h.c.request(nat44_interface_add_del_feature, { is_add: true, flags: 16, sw_if_index: a }),
+      -81,
+      'outside on an output-feature interface',
+    );
+    await h.c.request(nat44_interface_add_del_feature, { is_add: true, flags: 32, sw_if_index: b });
+    await rejectsWith(
+      h.c.request(nat44_ed_add_del_output_interface, { is_add: true, sw_if_index: b }),
+      -81,
+      'output on an inside interface',
+    );
+    await rejectsWith(
+      h.c.request(nat44_ed_add_del_output_interface, { is_add: true, sw_if_index: 0xfffffffe }),
+      -2,
+    );
+    await local.run();
+    assert.ok(!(await outputs()).includes(a));
   });
 
   it('addresses: a tenant VRF each; a duplicate -81; deleting one absent -6', async () => {

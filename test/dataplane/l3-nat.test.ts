@@ -3,8 +3,9 @@
 // namespace behind the uplink. Asserted with UDP peers that report the source address they see:
 // SNAT leaves as the router's gateway address; a floating IP is reachable from outside and its VM
 // leaves as it; the same tenant CIDR behind two routers on one external network both work, and
-// each address is answered for ARP by its own router only; an ECMP extra route spreads flows over
-// its two next hops; a floating IP removed is unreachable and its sessions are gone.
+// each address is answered for ARP by its own router only; tenant-to-tenant traffic through a router
+// with NAT is not translated; an ECMP extra route spreads flows over its two next hops and their
+// answers come back; a floating IP removed is unreachable and its sessions are gone.
 //
 // Runs only with NETVPP_TEST_VPP_SOCKET (a real VPP with the af_packet and nat plugins), as root,
 // with `ip`, `ping`, `python3` and `ethtool`; skips saying why otherwise.
@@ -234,6 +235,7 @@ describe('real dataplane: SNAT, floating IPs, two routers on one external networ
     for (const [ns, name] of [
       [EXT, 'ext'],
       ['dpa', 'a'],
+      ['dpb', 'b'],
       ['dpc', 'c'],
       ['dpnh1', 'nh1'],
       ['dpnh2', 'nh2'],
@@ -299,23 +301,41 @@ describe('real dataplane: SNAT, floating IPs, two routers on one external networ
     });
   });
 
-  it('ECMP: distinct flows to an extra route with two next hops are spread over both', async (t) => {
+  it('tenant to tenant through a router with NAT: not translated, both ways', () => {
+    // Router r2's VRF has a default route through its own outside interface: with NAT44-ED's
+    // inside/outside features that made r1's tenant flows translated (docs/l3.md, NAT44-ED design).
+    assert.equal(udpWho('dpb', '10.1.1.20', PORT), 'a 10.1.2.5');
+    assert.equal(udpWho('dpa', '10.1.2.5', PORT), 'b 10.1.1.20');
+  });
+
+  it('ECMP: distinct flows to an extra route with two next hops are spread over both, and answered', async (t) => {
     udpAsk('dpb', '172.16.0.1', PORT, 4); // the router resolves both next hops
     // udpAsk blocks the event loop: let the servers' lines about the warm-up come in first.
     await new Promise((r) => setTimeout(r, 500));
     const [nh1, nh2] = [servers.get('nh1') as UdpServer, servers.get('nh2') as UdpServer];
     const before = [nh1.received.length, nh2.received.length];
-    udpAsk('dpb', '172.16.0.1', PORT, 64, 0, 0.2);
+    const answers = udpAsk('dpb', '172.16.0.1', PORT, 64, 0, 0.5);
     await new Promise((r) => setTimeout(r, 500));
     // Flows by their source port (a datagram may arrive twice: the client's timeout is short).
     const got = [nh1.received.slice(before[0]), nh2.received.slice(before[1])].map((l) => new Set(l));
     const sources = new Set([...got[0], ...got[1]].map((l) => l.split(' ')[0]));
-    // Counted where they arrive: the next hops' answers are not what this measures (see docs/l3.md
-    // Limits: NAT44-ED translates flows to an extra route's next hops while the router has NAT).
-    t.diagnostic(`64 flows: nh1 ${got[0].size}, nh2 ${got[1].size}, sources ${[...sources].join(',')}`);
-    // Nearly all arrive (a datagram may be lost on a loaded host); what matters is both get flows.
-    assert.ok(got[0].size + got[1].size >= 60, `${got[0].size + got[1].size} of 64 arrived`);
-    assert.ok(got[0].size > 0 && got[1].size > 0, `nh1 ${got[0].size}, nh2 ${got[1].size}`);
+    // The answers came back to the VM: each names its next hop and the untranslated source.
+    const replies = { nh1: 0, nh2: 0, other: 0, none: 0 };
+    for (const a of answers) {
+      if (a === null) replies.none++;
+      else if (a === 'nh1 10.1.2.5') replies.nh1++;
+      else if (a === 'nh2 10.1.2.5') replies.nh2++;
+      else replies.other++;
+    }
+    t.diagnostic(
+      `64 flows: arrived nh1 ${got[0].size}, nh2 ${got[1].size}, sources seen ${[...sources].join(',')}; ` +
+        `answers from nh1 ${replies.nh1}, nh2 ${replies.nh2}, other ${replies.other}, none ${replies.none}`,
+    );
+    assert.deepEqual([...sources], ['10.1.2.5'], 'the next hops see the VM’s own address');
+    assert.equal(replies.other, 0);
+    // Nearly all answered (a datagram may be lost on a loaded host); what matters is both answer.
+    assert.ok(replies.nh1 + replies.nh2 >= 60, `${replies.nh1 + replies.nh2} of 64 answered`);
+    assert.ok(replies.nh1 > 0 && replies.nh2 > 0, `answers: nh1 ${replies.nh1}, nh2 ${replies.nh2}`);
   });
 
   it('a floating IP removed: unreachable from outside, its sessions flushed', async () => {

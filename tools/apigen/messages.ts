@@ -78,6 +78,8 @@ export const WHITELIST: Record<string, readonly string[]> = {
     'nat44_show_running_config',
     'nat44_interface_add_del_feature',
     'nat44_interface_dump',
+    'nat44_ed_add_del_output_interface',
+    'nat44_ed_output_interface_get',
     'nat44_add_del_address_range',
     'nat44_address_dump',
     'nat44_add_del_static_mapping_v2',

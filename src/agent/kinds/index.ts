@@ -29,6 +29,7 @@ import {
   type NatPoolObj,
   type NatSmObj,
 } from './nat.ts';
+import { natout, type NatOutObj } from './natout.ts';
 import { pipe, pipel2, type PipeL2Obj, type PipeObj } from './pipe.ts';
 import { policer, type PolicerObj } from './policer.ts';
 import { port, type PortObj } from './port.ts';
@@ -85,6 +86,7 @@ export type VppObject =
   | L2FlagsObj
   | NatEnableObj
   | NatIfObj
+  | NatOutObj
   | NatPoolObj
   | NatSmObj
   | PolicerObj
@@ -131,6 +133,7 @@ export const KINDS: Registry = {
   l2flags,
   natenable,
   natif,
+  natout,
   natpool,
   natsm,
   policer,
@@ -193,6 +196,7 @@ export type {
   SpanObj,
   NatEnableObj,
   NatIfObj,
+  NatOutObj,
   NatPoolObj,
   NatSmObj,
   PipeL2Obj,
@@ -251,6 +255,7 @@ export { routeKey } from './route.ts';
 export { pipeKey, pipeL2Key } from './pipe.ts';
 export { l2flagsKey } from './l2flags.ts';
 export { NAT_KEY, natifKey, natpoolKey, natsmKey } from './nat.ts';
+export { natoutKey } from './natout.ts';
 export { rifaddrKey } from './rifaddr.ts';
 export { riftableKey } from './riftable.ts';
 export { preferredTableId, vrfKey } from './vrf.ts';

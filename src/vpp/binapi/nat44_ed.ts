@@ -201,6 +201,93 @@ export const nat44_interface_details: MessageDef<Nat44InterfaceDetails> = {
   ],
 };
 
+/** add/del NAT output interface (postrouting in2out translation) */
+export interface Nat44EdAddDelOutputInterface {
+  /** opaque cookie to identify the sender */
+  client_index: number;
+  /** sender context, to match reply w/ request */
+  context: number;
+  /** true if add, false if delete */
+  is_add: boolean;
+  /** software index of the interface */
+  sw_if_index: number;
+}
+export const nat44_ed_add_del_output_interface: MessageDef<Nat44EdAddDelOutputInterface, Nat44EdAddDelOutputInterfaceReply> = {
+  name: 'nat44_ed_add_del_output_interface',
+  crc: '0x47d6e753',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'is_add', type: { kind: 'scalar', t: 'bool' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+  ],
+  reply: 'nat44_ed_add_del_output_interface_reply',
+};
+
+export interface Nat44EdAddDelOutputInterfaceReply {
+  context: number;
+  retval: number;
+}
+export const nat44_ed_add_del_output_interface_reply: MessageDef<Nat44EdAddDelOutputInterfaceReply> = {
+  name: 'nat44_ed_add_del_output_interface_reply',
+  crc: '0xe8d4e804',
+  role: 'reply',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
+  ],
+};
+
+export interface Nat44EdOutputInterfaceGet {
+  client_index: number;
+  context: number;
+  cursor: number;
+}
+export const nat44_ed_output_interface_get: MessageDef<Nat44EdOutputInterfaceGet, Nat44EdOutputInterfaceDetails> = {
+  name: 'nat44_ed_output_interface_get',
+  crc: '0xf75ba505',
+  role: 'request',
+  fields: [
+    { name: 'client_index', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'cursor', type: { kind: 'scalar', t: 'u32' } },
+  ],
+  reply: 'nat44_ed_output_interface_details',
+  stream: true,
+  streamMsg: 'nat44_ed_output_interface_get_reply',
+};
+
+export interface Nat44EdOutputInterfaceDetails {
+  context: number;
+  sw_if_index: number;
+}
+export const nat44_ed_output_interface_details: MessageDef<Nat44EdOutputInterfaceDetails> = {
+  name: 'nat44_ed_output_interface_details',
+  crc: '0x0b45011c',
+  role: 'details',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'sw_if_index', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};
+
+export interface Nat44EdOutputInterfaceGetReply {
+  context: number;
+  retval: number;
+  cursor: number;
+}
+export const nat44_ed_output_interface_get_reply: MessageDef<Nat44EdOutputInterfaceGetReply> = {
+  name: 'nat44_ed_output_interface_get_reply',
+  crc: '0x53b48f5d',
+  role: 'reply',
+  fields: [
+    { name: 'context', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'retval', type: { kind: 'scalar', t: 'i32' } },
+    { name: 'cursor', type: { kind: 'scalar', t: 'u32' } },
+  ],
+};
+
 /** Add/del NAT44 address range */
 export interface Nat44AddDelAddressRange {
   /** opaque cookie to identify the sender */
