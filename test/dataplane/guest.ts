@@ -224,6 +224,13 @@ export interface GuestOptions {
   /** Where the console socket and the log go. */
   dir: string;
   memMiB?: number;
+  /** A QMP socket (<dir>/<name>.qmp) for QEMU's own commands, live migration among them. */
+  qmp?: boolean;
+  /**
+   * Started as the destination of a live migration (QEMU's `-incoming`, e.g. `unix:PATH`): the
+   * guest does not boot, it arrives. Its options must match the source's.
+   */
+  incoming?: string;
 }
 
 export interface RunResult {
@@ -239,10 +246,12 @@ export class Guest {
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
   readonly consoleSocket: string;
+  readonly qmpSocket: string;
   readonly logFile: string;
 
   constructor(readonly o: GuestOptions) {
     this.consoleSocket = join(o.dir, `${o.name}.console`);
+    this.qmpSocket = join(o.dir, `${o.name}.qmp`);
     this.logFile = join(o.dir, `${o.name}.qemu.log`);
   }
 
@@ -260,6 +269,7 @@ export class Guest {
           ]
         : ['-netdev', `tap,id=net0,ifname=${this.o.nic.ifname},script=no,downscript=no`];
     rmSync(this.consoleSocket, { force: true });
+    rmSync(this.qmpSocket, { force: true });
     const args = [
       '-name',
       this.o.name,
@@ -281,12 +291,15 @@ export class Guest {
       '-no-reboot',
       '-display',
       'none',
+      // before the NIC: QEMU waits for VPP on a vhost-user socket it serves, its monitor must not
+      ...(this.o.qmp ? ['-qmp', `unix:${this.qmpSocket},server=on,wait=off`] : []),
       '-serial',
       `unix:${this.consoleSocket},server=on,wait=off`,
       ...nic,
       // legacy interrupts: QEMU 7.2 with vhost-user, TCG and MSI-X crashes when the driver starts
       '-device',
       `virtio-net-pci,netdev=net0,mac=${this.o.mac},vectors=0`,
+      ...(this.o.incoming ? ['-incoming', this.o.incoming] : []),
     ];
     const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const log: string[] = [];
@@ -417,5 +430,6 @@ export class Guest {
       }
     }
     rmSync(this.consoleSocket, { force: true });
+    rmSync(this.qmpSocket, { force: true });
   }
 }

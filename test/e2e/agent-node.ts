@@ -146,6 +146,19 @@ export class AgentNode {
     );
   }
 
+  /** The agent process alone goes down (its liveness key with it); its VPP and kernel interfaces stay. */
+  async stopAgent(): Promise<void> {
+    await this.agent?.stop();
+    this.agent = undefined;
+  }
+
+  /** The agent comes back after stopAgent. */
+  startAgent(): void {
+    if (this.agent) return;
+    this.agent = this.makeAgent();
+    this.agent.start();
+  }
+
   /** The agent process alone restarts (its VPP, kernel interfaces and etcd state stay). */
   async restartAgent(): Promise<void> {
     await this.agent?.stop();
