@@ -16,6 +16,7 @@ import {
   macipKey,
   portKey,
   subportKey,
+  DEFAULT_RX_MODE,
   RX_MODES,
   rxmodeKey,
   tagdropKey,
@@ -147,7 +148,7 @@ export function portPiece(
     mac: vppSideMac(b.port_id),
     mtu: b.mtu,
   };
-  const rx = opts.rxMode ?? 'polling';
+  const rx = opts.rxMode ?? DEFAULT_RX_MODE;
   if (rx !== 'polling' && (vif.type === 'vhostuser' || vif.type === 'tap')) {
     piece.rxmode = {
       kind: 'rxmode',

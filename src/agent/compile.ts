@@ -13,7 +13,6 @@ import { effectiveQosPolicy, type SecurityGroup } from '../model/keyspace.ts';
 import { parseAclTag } from './secgroups/index.ts';
 import type { DesiredState } from './desired.ts';
 import type { TapBackend, VxlanConfig } from './config.ts';
-import type { RxModeName } from './kinds/index.ts';
 import { GroupStep, groupLookup } from './compile-groups.ts';
 import { NetworkStep } from './compile-networks.ts';
 import { SharedObjects } from './compile-refs.ts';
@@ -22,19 +21,13 @@ import { qosUnit } from './compile-qos.ts';
 import { compileTaas } from './compile-taas.ts';
 import { networkType } from './nettypes/index.ts';
 import {
-  aclbindKey,
-  etypeKey,
-  l2Key,
-  macipbindKey,
-  macipKey,
+  DEFAULT_RX_MODE,
   MAX_BD_ID,
-  policerKey,
   portKey,
+  portKeysOf,
   portOfKey,
   preferredBdId,
-  subportKey,
-  tagdropKey,
-  upKey,
+  type RxModeName,
   type VppObject,
 } from './kinds/index.ts';
 import {
@@ -59,7 +52,7 @@ export interface CompileOptions {
   tapBackend: TapBackend;
   /** GSO on vhost-user and tap interfaces ([agent] enable_gso; default off). */
   gso?: boolean;
-  /** rx-mode of vhost-user and tap port interfaces ([agent] rx_mode); absent or polling: VPP's default. */
+  /** rx-mode of vhost-user and tap port interfaces ([agent] rx_mode; absent: adaptive); polling: VPP's default, no call. */
   rxMode?: RxModeName;
   /** This host's tunnel endpoint ([vxlan]); absent or null: no VXLAN networks here. */
   vxlan?: VxlanConfig | null;
@@ -125,27 +118,6 @@ export interface CompileChanges {
   tapFlows?: ReadonlySet<string>;
 }
 
-/** The keys of a port's own objects (only that port adds them), in the order readiness lists them. */
-const portKeys = (portId: string): string[] => {
-  const iface = portKey(portId);
-  const sub = subportKey(portId);
-  return [
-    iface,
-    l2Key(iface),
-    upKey(iface),
-    sub,
-    l2Key(sub),
-    upKey(sub),
-    aclbindKey(portId),
-    macipbindKey(portId),
-    macipKey(portId),
-    etypeKey(portId),
-    tagdropKey(portId),
-    policerKey(portId, 'in'),
-    policerKey(portId, 'out'),
-  ];
-};
-
 /** The delta of a rebuild, which records nothing. */
 class Discard extends Set<string> {
   override add(): this {
@@ -182,7 +154,7 @@ export function compileOptionsOf(
     vhostUserDir: config.vhostUserDir,
     tapBackend: config.tapBackend,
     gso: config.gso === true,
-    rxMode: config.rxMode ?? 'polling',
+    rxMode: config.rxMode ?? DEFAULT_RX_MODE,
     vxlan: config.vxlan ?? null,
   };
 }
@@ -443,7 +415,7 @@ export class HostCompiler {
     const c = this.compiled;
     if (delta.ports !== noKeys) {
       delta.ports.add(portId);
-      for (const k of portKeys(portId)) delta.keys.add(k);
+      for (const k of portKeysOf(portId)) delta.keys.add(k);
     }
     const old = this.units.get(portId);
     if (old) {

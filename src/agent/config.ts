@@ -36,7 +36,7 @@ import {
   VERIFY_KEYS_OPTION,
 } from '../util/ini.ts';
 import { loadVerifier, type Verifier } from '../model/signing.ts';
-import { RX_MODES, type RxModeName } from './kinds/rxmode.ts';
+import { DEFAULT_RX_MODE, RX_MODES, type RxModeName } from './kinds/rxmode.ts';
 import type { Level, LogSettings } from '../util/log.ts';
 import { logSettings } from '../util/log-config.ts';
 
@@ -64,7 +64,7 @@ export interface AgentConfig {
   tapBackendSetting: TapBackend | 'auto';
   /** GSO on vhost-user and tap interfaces (off unless enable_gso = true). */
   gso?: boolean;
-  /** rx-mode of vhost-user and tap port interfaces ([agent] rx_mode; absent: polling). */
+  /** rx-mode of vhost-user and tap port interfaces ([agent] rx_mode; absent: adaptive). */
   rxMode?: RxModeName;
   /** Lease TTL (s) of the HA router elections this agent campaigns in (ha.ts; default 6). */
   haLeaseTtlSec?: number;
@@ -159,7 +159,7 @@ const OPTIONS = [
     env: 'NETVPP_RX_MODE',
     flag: 'rx-mode',
     help: "rx-mode of vhost-user and tap ports: adaptive|interrupt|polling (polling leaves VPP's default)",
-    default: 'polling',
+    default: DEFAULT_RX_MODE,
   },
   {
     name: 'ha_lease_ttl',
@@ -403,7 +403,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (!['true', 'false'].includes(gsoSetting))
     problems.push(`${where('enable_gso')}: must be true or false, got ${JSON.stringify(raw.enable_gso)}`);
 
-  const rxMode = (raw.rx_mode ?? 'polling').toLowerCase();
+  const rxMode = (raw.rx_mode ?? DEFAULT_RX_MODE).toLowerCase();
   if (!Object.hasOwn(RX_MODES, rxMode))
     problems.push(
       `${where('rx_mode')}: must be adaptive, interrupt or polling, got ${JSON.stringify(raw.rx_mode)}`,

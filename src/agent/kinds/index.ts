@@ -174,12 +174,21 @@ export function compare(desired: VppObject, actual: VppObject): Change {
   return c === 'update' && !d.update ? 'replace' : c;
 }
 
-// One pattern for every per-port key prefix the descriptors declare.
+// Every per-port key prefix the descriptors declare, and one pattern for them.
+const PORT_KEY_PREFIXES = ALL_KINDS.flatMap((k) => KINDS[k].portKeyPrefixes ?? []);
 const PORT_KEY = new RegExp(
-  `^(?:${ALL_KINDS.flatMap((k) => KINDS[k].portKeyPrefixes ?? [])
-    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('|')})([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`,
+  `^(?:${PORT_KEY_PREFIXES.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join(
+    '|',
+  )})([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`,
 );
+
+/**
+ * Every key a port's own objects can have (one per per-port prefix a descriptor declares), whether or
+ * not this port has that object: what a change of the port (its binding, its being frozen) may touch.
+ */
+export function portKeysOf(portId: string): string[] {
+  return PORT_KEY_PREFIXES.map((p) => `${p}${portId}`);
+}
 
 /** The port a per-port key belongs to (its interface, membership, ACL bindings...), else null. */
 export function portOfKey(key: string): string | null {
@@ -267,7 +276,7 @@ export { macipbindKey } from './macipbind.ts';
 export { portKey } from './port.ts';
 export { tagdropKey } from './tagdrop.ts';
 export { subportKey } from './subport.ts';
-export { RX_MODES, rxmodeKey, type RxModeName } from './rxmode.ts';
+export { DEFAULT_RX_MODE, RX_MODES, rxmodeKey, type RxModeName } from './rxmode.ts';
 export { upKey } from './up.ts';
 export { uplinkKey } from './uplink.ts';
 export { vlanKey } from './vlan.ts';

@@ -36,6 +36,12 @@ export interface RxModeObj {
   pending?: true;
 }
 
+/**
+ * [agent] rx_mode when it is not set: adaptive, so an idle VM port costs VPP's polling thread nothing
+ * and a busy one is polled (VPP switches a queue between interrupt and polling by its load).
+ */
+export const DEFAULT_RX_MODE: RxModeName = 'adaptive';
+
 export const rxmodeKey = (portId: string): string => `rxmode:${portId}`;
 
 /** VNET_API_ERROR_UNIMPLEMENTED: the driver refused the mode (a vhost-user queue without a guest). */
