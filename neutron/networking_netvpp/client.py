@@ -15,6 +15,12 @@ from oslo_log import log as logging
 LOG = logging.getLogger(__name__)
 
 
+# The lists of a full sync body, in the order a paged sync sends them
+# (networks and groups before the ports that name them).
+SYNC_LISTS = ('networks', 'security_groups', 'qos_policies', 'routers',
+              'ports', 'floatingips', 'tap_services', 'tap_flows')
+
+
 def encode(body):
     return json.dumps(body, default=str).encode('utf-8')
 
@@ -188,6 +194,35 @@ class ControllerClient(object):
         if not isinstance(reply, dict) or not isinstance(
                 reply.get('rejected'), list):
             raise ControllerError('POST /v1/sync: reply has no "rejected" '
+                                  'list')
+        return reply
+
+    def sync_begin(self, token, lists):
+        """POST /v1/sync/session: begins a full sync sent in pages; returns
+        its session id."""
+        reply = self._request('POST', '/v1/sync/session',
+                              {'token': token, 'lists': lists})
+        if not isinstance(reply, dict) or not isinstance(
+                reply.get('session'), str):
+            raise ControllerError('POST /v1/sync/session: reply has no '
+                                  '"session"')
+        return reply['session']
+
+    def sync_page(self, session, seq, page, timeout):
+        """One page ({list name: [items]}) of a paged full sync, numbered
+        from 0; returns the bytes sent."""
+        data = encode(dict(page, seq=seq))
+        self._request('POST', '/v1/sync/session/%s/page' % session,
+                      data=data, timeout=timeout)
+        return len(data)
+
+    def sync_commit(self, session, pages, timeout):
+        """Applies a paged full sync: the reply of POST /v1/sync."""
+        reply = self._request('POST', '/v1/sync/session/%s/commit' % session,
+                              {'pages': pages}, timeout=timeout)
+        if not isinstance(reply, dict) or not isinstance(
+                reply.get('rejected'), list):
+            raise ControllerError('sync commit: reply has no "rejected" '
                                   'list')
         return reply
 

@@ -68,6 +68,13 @@ OPTS = [
                       'worker becomes the forwarder and whenever the '
                       'controller asks for one, e.g. after etcd lost its '
                       'data).'),
+    cfg.IntOpt('sync_page_items', default=10000, min=0,
+               help='A full sync of more resources than this is sent in '
+                    'pages of this many (POST /v1/sync/session, then each '
+                    'page, then a commit), so that no request exceeds the '
+                    'controller\'s body cap ([controller] max_body_mb) or '
+                    'its string limits however large the cloud. 0: always '
+                    'one body.'),
     cfg.FloatOpt('sync_check_interval', default=10.0, min=0,
                  help='While the journal is idle, seconds between asking '
                       'the controller whether it needs a full sync (it '

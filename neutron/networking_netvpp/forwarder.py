@@ -256,21 +256,29 @@ class Forwarder(object):
             token = self.client.sync_status()['token']
             state = self.read_snapshot()
             state['token'] = token
-            data = nclient.encode(state)
             read_s = time.monotonic() - started
+            total = sum(len(v) for v in state.values() if isinstance(v, list))
+            page_items = getattr(self.conf, 'sync_page_items', 0) or 0
             LOG.info('netvpp full sync: read %d networks, %d ports, %d '
                      'security groups, %d routers, %d floating IPs from '
-                     'Neutron in %.2fs; sending %.1f KiB',
+                     'Neutron in %.2fs',
                      len(state['networks']), len(state['ports']),
                      len(state['security_groups']),
                      len(state.get('routers') or []),
-                     len(state.get('floatingips') or []), read_s,
-                     len(data) / 1024.0)
-            reply = self.client.post_sync(data, self.conf.sync_timeout)
+                     len(state.get('floatingips') or []), read_s)
+            reply = None
+            if page_items and total > page_items:
+                reply = self.send_paged(state, page_items)
+            if reply is None:
+                data = nclient.encode(state)
+                LOG.info('netvpp full sync: sending %.1f KiB in one body',
+                         len(data) / 1024.0)
+                reply = self.client.post_sync(data, self.conf.sync_timeout)
         except nclient.ControllerError as e:
             hint = ''
             if e.status == 413:
-                hint = ' (raise [controller] max_body_mb of the controller)'
+                hint = (' (raise [controller] max_body_mb of the controller, '
+                        'or lower [netvpp] sync_page_items)')
             LOG.warning('netvpp full sync failed after %.2fs, will retry: '
                         '%s%s', time.monotonic() - started, e, hint)
             return False
@@ -291,6 +299,38 @@ class Forwarder(object):
                  reply.get('deleted'), reply.get('kept'),
                  len(reply.get('rejected') or []))
         return True
+
+    def send_paged(self, state, page_items):
+        """The sync in pages of `page_items` resources; None when the
+        controller takes no paged sync (one from before it: 404)."""
+        lists = [n for n in nclient.SYNC_LISTS
+                 if isinstance(state.get(n), list)]
+        try:
+            session = self.client.sync_begin(state['token'], lists)
+        except nclient.ControllerError as e:
+            if e.status == 404:
+                return None
+            raise
+        seq, sent, page, n = 0, 0, {}, 0
+        for name in lists:
+            items = state[name]
+            i = 0
+            while i < len(items):
+                take = items[i:i + page_items - n]
+                page.setdefault(name, []).extend(take)
+                n += len(take)
+                i += len(take)
+                if n >= page_items:
+                    sent += self.client.sync_page(session, seq, page,
+                                                  self.conf.sync_timeout)
+                    seq, page, n = seq + 1, {}, 0
+        if page or seq == 0:
+            sent += self.client.sync_page(session, seq, page,
+                                          self.conf.sync_timeout)
+            seq += 1
+        LOG.info('netvpp full sync: sent %.1f KiB in %d pages', sent / 1024.0,
+                 seq)
+        return self.client.sync_commit(session, seq, self.conf.sync_timeout)
 
     def sync_if_pending(self):
         now = time.monotonic()

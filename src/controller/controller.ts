@@ -15,6 +15,7 @@ import { TokenFile } from './auth.ts';
 import { Dashboard } from './dashboard.ts';
 import { apiHandler, onClientError } from './http.ts';
 import { Intake } from './intake.ts';
+import { SyncPages } from './sync-pages.ts';
 import { type MarkerChange, MarkerView } from './marker.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { StateView } from './state.ts';
@@ -78,6 +79,7 @@ export class Controller {
   private readonly store: Store;
   private readonly state: StateView;
   private readonly intake: Intake;
+  private readonly syncPages: SyncPages;
   private readonly marker: MarkerView;
   private readonly election: Election;
   readonly metrics: ControllerMetrics;
@@ -132,6 +134,7 @@ export class Controller {
       journalDeleteMinKeys: cfg.journalDeleteMinKeys,
       signer: cfg.signer,
     });
+    this.syncPages = new SyncPages({ guard: () => this.election.guard });
   }
 
   /** The marker vanished or can't be trusted: the leader asks the driver for a full sync. */
@@ -174,6 +177,7 @@ export class Controller {
     const c = new Controller(cfg, server, log);
     const api = apiHandler({
       intake: c.intake,
+      syncPages: c.syncPages,
       state: c.state,
       log,
       isLeader: () => c.election.isLeader,

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../util/log.ts';
 import type { Authenticator } from './auth.ts';
 import type { Intake } from './intake.ts';
+import type { SyncPages } from './sync-pages.ts';
 import { progressJson } from '../util/progress.ts';
 import {
   AbandonedError,
@@ -19,6 +20,8 @@ import { HeldError } from './valve.ts';
 
 export interface ApiDeps {
   intake: Intake;
+  /** A full sync sent in pages (sync-pages.ts); absent: POST /v1/sync/session is 404. */
+  syncPages?: SyncPages;
   state: StateView;
   log: Logger;
   isLeader(): boolean;
@@ -203,6 +206,19 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       admit();
       const body = await readJson(req, d.maxBodyBytes);
       return send(res, 200, await d.intake.sync(body, abandoned()));
+    }
+    // A full sync in pages: begin, pages (each under the body cap), commit (docs/controller-api.md).
+    if (d.syncPages && segments[0] === 'v1' && segments[1] === 'sync' && segments[2] === 'session') {
+      allow('POST');
+      const pages = d.syncPages;
+      if (segments.length === 3) return send(res, 201, pages.begin(await readJson(req, 64 * 1024)));
+      if (segments.length === 5 && segments[4] === 'page')
+        return send(res, 200, pages.page(segments[3], await readJson(req, d.maxBodyBytes)));
+      if (segments.length === 5 && segments[4] === 'commit') {
+        admit();
+        const body = pages.commit(segments[3], await readJson(req, 4096));
+        return send(res, 200, await d.intake.sync(body, abandoned()));
+      }
     }
     if (path === '/v1/sync/held') {
       allow('GET');

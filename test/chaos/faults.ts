@@ -120,7 +120,10 @@ async function killAgentAtWrite(ctx: FaultContext, h: Host, k: number): Promise<
   const agent = h.agent;
   // The hook runs inside the simulator's write, before its reply is sent: the SIGKILL lands with the
   // write carried out and its reply never read, as when a host's agent dies mid-call.
-  await atWrite(h, k, () => agent.kill());
+  await atWrite(h, k, () => {
+    h.timeline.push({ at: Date.now(), what: 'agent SIGKILL' });
+    agent.kill();
+  });
   await agent.exited;
   ctx.stack.startAgent(h);
 }
@@ -129,7 +132,10 @@ async function crashVppAtWrite(ctx: FaultContext, h: Host, k: number, downMs: nu
   const sim = h.vpp.sim;
   if (!sim) return;
   let crashed: Promise<void> = Promise.resolve();
-  await atWrite(h, k, () => (crashed = sim.crash({ downMs })));
+  await atWrite(h, k, () => {
+    h.timeline.push({ at: Date.now(), what: `VPP crashed (down ${downMs} ms)` });
+    crashed = sim.crash({ downMs });
+  });
   await crashed;
   await ctx.stack.makeUplink(h);
 }
@@ -228,14 +234,22 @@ export async function inject(kind: FaultKind, ctx: FaultContext): Promise<void> 
       const at = rng.next();
       const ms = AGENT_VPP_TIMEOUT_S * 1000 + rng.int(200, 2000);
       const msgs = writeMessages(h);
-      if (msgs.length > 0) h.vpp.sim?.delayNext(msgs[Math.floor(at * msgs.length)], ms);
+      if (msgs.length > 0) {
+        const m = msgs[Math.floor(at * msgs.length)];
+        h.timeline.push({ at: Date.now(), what: `next ${m} delayed ${ms} ms` });
+        h.vpp.sim?.delayNext(m, ms);
+      }
       return count(msgs.length > 0 ? ctx.injected : ctx.skipped, kind);
     }
     case 'vpp call fails': {
       const at = rng.next();
       const nth = rng.int(1, 3);
       const msgs = writeMessages(h);
-      if (msgs.length > 0) h.vpp.sim?.failNth(msgs[Math.floor(at * msgs.length)], nth, -1);
+      if (msgs.length > 0) {
+        const m = msgs[Math.floor(at * msgs.length)];
+        h.timeline.push({ at: Date.now(), what: `${m} fails at its call ${nth}` });
+        h.vpp.sim?.failNth(m, nth, -1);
+      }
       return count(msgs.length > 0 ? ctx.injected : ctx.skipped, kind);
     }
     case 'etcd leader killed': {

@@ -14,6 +14,13 @@ import { watchPrefixes, type PrefixWatcher, type WatchEvent } from '../../src/st
 import { acl_dump, acl_interface_list_dump, sw_interface_dump } from '../../src/vpp/binapi/index.ts';
 import type { ChaosStack, Host } from './stack.ts';
 
+interface VppView {
+  /** Tag → rule count of each ACL in the port's list. */
+  bound: Map<string, number>;
+  /** The interface's index, its list and the ACLs' counts, to tell whether VPP changed between reads. */
+  sig: string;
+}
+
 const NO_INDEX = 0xffffffff;
 /** How long after a group's change the agent may not have heard of it. */
 const SETTLE_MS = 5000;
@@ -23,6 +30,8 @@ export class ReadyAclCheck {
   checked = 0;
   leftOut = 0;
   readonly violations: string[] = [];
+  /** Findings left out because the binding or VPP changed while the check ran (see check()). */
+  readonly excused: string[] = [];
   private watcher: PrefixWatcher | undefined;
   /** When this check saw each group / member key change last (ms). */
   private changedAt = new Map<string, number>();
@@ -66,7 +75,7 @@ export class ReadyAclCheck {
       return;
     }
     this.running++;
-    void this.check(h, k.portId, st.value.revision, Date.now())
+    void this.check(h, k.portId, st.value.revision, Date.now(), ev.modRevision)
       .catch(() => this.leftOut++)
       .finally(() => this.running--);
   }
@@ -75,28 +84,59 @@ export class ReadyAclCheck {
     return (this.changedAt.get(key) ?? -Infinity) > at - SETTLE_MS;
   }
 
-  private async check(h: Host, portId: string, revision: number | null, at: number): Promise<void> {
-    const store = this.stack.store;
+  /**
+   * The port's interface in VPP, its ACL list, and the tag and rule count of each ACL on it, read in
+   * one go (pipelined: the simulator answers them in order, with no agent call between unless one
+   * arrives mid-read, which the second read in check() detects).
+   */
+  private async readVpp(h: Host, portId: string): Promise<VppView | null> {
     const op = h.operator;
-    // VPP first, as close to the report as can be.
-    const [ifs, acls] = await Promise.all([
+    const [ifs, acls, lists] = await Promise.all([
       op.dump(sw_interface_dump, { sw_if_index: NO_INDEX }),
       op.dump(acl_dump, { acl_index: NO_INDEX }),
+      op.dump(acl_interface_list_dump, { sw_if_index: NO_INDEX }),
     ]);
     const itf = ifs.find((d) => d.tag === `netvpp:port:${portId}`);
-    const b = await store.get(keys.portBinding(h.name, portId));
-    const binding = b.kv ? decodeValue('portBinding', b.kv.value) : null;
-    if (!itf || !binding?.ok || binding.value.revision !== revision || !isFilteredPort(binding.value)) {
-      this.leftOut++;
-      return;
-    }
-    const [list] = await op.dump(acl_interface_list_dump, { sw_if_index: itf.sw_if_index });
+    if (!itf) return null;
+    const list = lists.find((l) => l.sw_if_index === itf.sw_if_index);
+    const indices = list ? list.acls.slice(0, list.count) : [];
     const bound = new Map<string, number>();
-    for (const i of list ? list.acls.slice(0, list.count) : []) {
+    for (const i of indices) {
       const a = acls.find((x) => x.acl_index === i);
       if (a) bound.set(a.tag, a.count);
     }
+    const sig = JSON.stringify([itf.sw_if_index, indices, [...bound]]);
+    return { bound, sig };
+  }
+
+  private async check(
+    h: Host,
+    portId: string,
+    revision: number | null,
+    at: number,
+    reportRev: number,
+  ): Promise<void> {
+    const store = this.stack.store;
+    // VPP first, as close to the report as can be.
+    const first = await this.readVpp(h, portId);
+    const b = await store.get(keys.portBinding(h.name, portId));
+    const binding = b.kv ? decodeValue('portBinding', b.kv.value) : null;
+    // Left out: the interface gone (its VPP crashed since), the binding moved on or rewritten after
+    // the report (a network's MTU changes a binding at the same revision, and the agent replaces the
+    // interface), an unfiltered port.
+    if (!first || !binding?.ok || binding.value.revision !== revision || !isFilteredPort(binding.value)) {
+      this.leftOut++;
+      return;
+    }
+    const bound = first.bound;
     let judged = false;
+    // What the message says beside the finding: the list VPP had, how late the check read it, and
+    // what happened to the host shortly before (so a violation can be told from a fault's race).
+    const context = (): string => {
+      const recent = h.timeline.filter((e) => e.at > at - 10_000).map((e) => `${e.what} ${e.at - at} ms`);
+      return ` [VPP's list: ${[...bound.keys()].join(', ') || 'empty'}; read ${Date.now() - at} ms after the report; host: ${recent.join(', ') || 'no fault in the 10 s before'}]`;
+    };
+    const found: string[] = [];
     for (const g of binding.value.security_groups) {
       const sgKey = keys.secGroup(g);
       const sgKv = (await store.get(sgKey)).kv;
@@ -126,16 +166,31 @@ export class ReadyAclCheck {
         const tag = `netvpp:sg:${g}:${d}`;
         const have = bound.get(tag);
         if (have === undefined)
-          this.violations.push(
-            `${h.name}: port ${portId} reported ready at revision ${revision} without ${tag} in its ACL list`,
+          found.push(
+            `${h.name}: port ${portId} reported ready at revision ${revision} without ${tag} in its ACL list${context()}`,
           );
         else if (have < want[d].length)
-          this.violations.push(
-            `${h.name}: port ${portId} reported ready at revision ${revision} with ${have} rules in ${tag}, ${want[d].length} desired`,
+          found.push(
+            `${h.name}: port ${portId} reported ready at revision ${revision} with ${have} rules in ${tag}, ${want[d].length} desired${context()}`,
           );
       }
     }
-    if (judged) this.checked++;
-    else this.leftOut++;
+    // VPP read again: the agent was making a change while the check read it (a port's interface
+    // replaced, its list being rewritten) when the two reads differ; then nothing can be concluded.
+    const second = await this.readVpp(h, portId);
+    const why =
+      (b.kv?.modRevision ?? 0) > reportRev
+        ? 'the binding was rewritten after the report'
+        : second?.sig !== first.sig
+          ? 'VPP changed while the check read it'
+          : null;
+    if (!judged || why) {
+      this.leftOut++;
+      // What these guards keep out of the violations is kept, to show what they excuse.
+      if (found.length > 0 && why) this.excused.push(`${found[0]} — excused: ${why}`);
+      return;
+    }
+    this.checked++;
+    this.violations.push(...found);
   }
 }

@@ -38,6 +38,8 @@ export interface ChaosReport {
   /** Ready reports checked against VPP's ACLs while the run went on, and those left out. */
   readyChecked: number;
   readyLeftOut: number;
+  /** Ready findings excused because the binding or VPP changed while they were checked. */
+  readyExcused: string[];
   /** From the end of the last fault to the first pass of the oracle; null: never converged. */
   convergeMs: number | null;
   runMs: number;
@@ -140,6 +142,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     deposedProbes: ctx.deposedProbes,
     readyChecked: readyCheck.checked,
     readyLeftOut: readyCheck.leftOut,
+    readyExcused: readyCheck.excused,
     skipped: ctx.skipped,
     changes: Object.fromEntries(truth.changes),
     totalChanges: truth.totalChanges,
@@ -170,6 +173,10 @@ export function formatReport(r: ChaosReport): string[] {
   lines.push(
     `in-run checks: ${r.deposedProbes} writes sent to a deposed controller, ${r.readyChecked} ready reports checked against VPP's ACLs (${r.readyLeftOut} left out)`,
   );
+  if (r.readyExcused.length > 0) {
+    lines.push(`ready findings excused (the binding or VPP changed while checked): ${r.readyExcused.length}`);
+    for (const e of r.readyExcused.slice(0, 10)) lines.push(`  ${e}`);
+  }
   lines.push(
     r.convergeMs === null
       ? 'did NOT converge after the last fault'

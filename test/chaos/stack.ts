@@ -36,6 +36,8 @@ export interface Host {
   hooks: Set<WriteHook>;
   /** Agent processes started here. */
   starts: number;
+  /** What happened to the host and when (ms), newest last: agent starts, VPP crashes (for diagnostics). */
+  timeline: { at: number; what: string }[];
 }
 
 export class ChaosStack {
@@ -72,6 +74,7 @@ export class ChaosStack {
           past: [],
           hooks: new Set(),
           starts: 0,
+          timeline: [],
         };
         vpp.sim.onWrite((w) => {
           let verdict: 'cut' | undefined;
@@ -133,6 +136,7 @@ export class ChaosStack {
   /** Starts `netvpp agent` for the host (its earlier process, if any, must be gone). */
   startAgent(h: Host): void {
     if (h.agent) h.past.push(h.agent);
+    h.timeline.push({ at: Date.now(), what: `agent${h.starts + 1} started` });
     h.agent = spawnAgent({
       dir: this.dir,
       name: `${h.name}-agent${++h.starts}`,

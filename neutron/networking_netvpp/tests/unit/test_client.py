@@ -133,6 +133,31 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(srv.seen[1], ('POST', '/v1/sync', body))
         self.assertEqual(c.post_journal([{'id': 1}]), ([1], [], True))
 
+    def test_a_paged_sync_begins_sends_pages_and_commits(self):
+        def routes(method, path, body):
+            if path == '/v1/sync/session':
+                return 201, {'session': 'abc'}
+            if path.endswith('/page'):
+                return 200, {'session': 'abc', 'pages': body['seq'] + 1}
+            return 200, {'rejected': [], 'written': 5, 'deleted': 0,
+                         'kept': 0}
+        srv, url = serve(routes)
+        self.addCleanup(srv.shutdown)
+        c = nclient.ControllerClient(url, 5)
+        s = c.sync_begin('17', ['networks', 'ports', 'security_groups'])
+        self.assertEqual(s, 'abc')
+        self.assertGreater(c.sync_page(s, 0, {'ports': [{'id': 'p'}]}, 30),
+                           0)
+        self.assertEqual(c.sync_commit(s, 1, 30)['written'], 5)
+        self.assertEqual(srv.seen, [
+            ('POST', '/v1/sync/session',
+             {'token': '17', 'lists': ['networks', 'ports',
+                                       'security_groups']}),
+            ('POST', '/v1/sync/session/abc/page',
+             {'ports': [{'id': 'p'}], 'seq': 0}),
+            ('POST', '/v1/sync/session/abc/commit', {'pages': 1}),
+        ])
+
     def test_a_reply_without_done_is_an_error_not_an_empty_ack(self):
         srv, url = serve(lambda m, p, b: (200, {'ok': True}))
         self.addCleanup(srv.shutdown)

@@ -58,6 +58,25 @@ class FakeClient(object):
         self.calls.append('health')
         return self.health_reply
 
+    # A paged sync (POST /v1/sync/session ...); paged=False: a controller
+    # from before it (404).
+    paged = True
+
+    def sync_begin(self, token, lists):
+        if not self.paged:
+            raise nclient.ControllerError('HTTP 404: no such resource',
+                                          status=404)
+        self.calls.append(('begin', token, lists))
+        return 's1'
+
+    def sync_page(self, session, seq, page, timeout):
+        self.calls.append(('page', session, seq, page))
+        return 100
+
+    def sync_commit(self, session, pages, timeout):
+        self.calls.append(('commit', session, pages))
+        return self.sync_reply
+
 
 class ForwarderTest(unittest.TestCase):
 
@@ -126,10 +145,10 @@ STATE = {'networks': [{'id': 'n1'}], 'ports': [{'id': 'p1'}],
 
 class FullSyncTest(unittest.TestCase):
 
-    def make(self, rows=(), sync_needed=False):
+    def make(self, rows=(), sync_needed=False, **over):
         self.client = FakeClient(lambda rows: ([r['id'] for r in rows], []),
                                  sync_needed=sync_needed)
-        f = forwarder.Forwarder(conf(), self.client)
+        f = forwarder.Forwarder(conf(**over), self.client)
         self.table = list(rows)
         f.read_batch = lambda: [row(i) for i in self.table]
         f.delete_rows = lambda ids: [self.table.remove(i) for i in ids]
@@ -155,6 +174,45 @@ class FullSyncTest(unittest.TestCase):
         self.assertTrue(any('applied in' in line for line in logs.output))
         f.sync_if_pending()
         self.assertEqual(len(self.client.calls), 3, 'no second sync')
+
+    def test_a_sync_larger_than_a_page_goes_in_pages_networks_first(self):
+        f = self.make(sync_page_items=2)
+        state = {'networks': [{'id': 'n1'}],
+                 'ports': [{'id': 'p%d' % i} for i in range(4)],
+                 'security_groups': [{'id': 'g1'}], 'routers': []}
+        f.read_snapshot = lambda: json.loads(json.dumps(state))
+        with self.assertLogs('networking_netvpp.forwarder', 'INFO') as logs:
+            f.sync_if_pending()
+        self.assertFalse(f.sync_pending)
+        self.assertEqual(self.client.calls[1], (
+            'begin', '42',
+            ['networks', 'security_groups', 'routers', 'ports']))
+        pages = [c[3] for c in self.client.calls if c[0] == 'page']
+        self.assertEqual(pages, [
+            {'networks': [{'id': 'n1'}], 'security_groups': [{'id': 'g1'}]},
+            {'ports': [{'id': 'p0'}, {'id': 'p1'}]},
+            {'ports': [{'id': 'p2'}, {'id': 'p3'}]},
+        ])
+        self.assertEqual([c[2] for c in self.client.calls if c[0] == 'page'],
+                         [0, 1, 2])
+        self.assertEqual(self.client.calls[-1], ('commit', 's1', 3))
+        self.assertTrue(any('in 3 pages' in line for line in logs.output))
+        # the same sync within one page: one body, as before
+        f = self.make(sync_page_items=10)
+        f.read_snapshot = lambda: json.loads(json.dumps(state))
+        f.sync_if_pending()
+        self.assertEqual([c if isinstance(c, str) else c[0]
+                          for c in self.client.calls],
+                         ['token', 'sync'])
+
+    def test_a_controller_without_paged_sync_gets_one_body(self):
+        f = self.make(sync_page_items=1)
+        self.client.paged = False
+        f.sync_if_pending()
+        self.assertFalse(f.sync_pending)
+        kind, body = self.client.calls[-1]
+        self.assertEqual(kind, 'sync')
+        self.assertEqual(body, dict(STATE, token='42'))
 
     def test_a_journal_reply_asking_for_a_sync_triggers_one(self):
         f = self.make(rows=[1, 2], sync_needed=True)
