@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../util/wait.ts';
+import { killOnExit } from '../util/reaper.ts';
 
 export interface EtcdProcessOptions {
   /** Data directory to use (kept by destroy()). Default: a fresh temp dir that destroy() removes. */
@@ -46,31 +47,6 @@ export interface EtcdProcess {
   restart(opts?: { wipeData?: boolean }): Promise<void>;
   /** Stop and remove the data dir if it was a temp dir made here. */
   destroy(): Promise<void>;
-}
-
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function killAll(): void {
-  for (const child of live) child.kill('SIGKILL');
-}
-
-/**
- * Kill any etcd still running when this process exits, so aborted tests leave nothing behind. 'exit'
- * doesn't run when a signal ends the process (the test runner stops a timed-out file with SIGTERM), so
- * those signals get a hook too; it re-raises the signal unless someone else handles it.
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', killAll);
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    const onSignal = () => {
-      killAll();
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.once(sig, onSignal);
-  }
 }
 
 function ephemeralLow(): number {
@@ -192,9 +168,8 @@ class EtcdInstance implements EtcdProcess {
       stdio: ['ignore', logFd ?? 'inherit', logFd ?? 'inherit'],
     });
     if (logFd !== undefined) closeSync(logFd);
-    installExitHook();
-    live.add(child);
-    child.once('exit', () => live.delete(child));
+    const forget = killOnExit(() => child.kill('SIGKILL'));
+    child.once('exit', forget);
     let spawnError: Error | undefined;
     child.once('error', (e) => (spawnError = e));
     this.child = child;

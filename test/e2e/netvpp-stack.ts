@@ -13,6 +13,7 @@ import { AgentNode } from './agent-node.ts';
 import { AgentStandIn } from './agent-standin.ts';
 import { freePort, NeutronEnv, REPO_ROOT, sleep, waitFor } from './neutron-harness.ts';
 import { controllerRequest, makeControllerSecurity, type ControllerSecurity } from './stack-security.ts';
+import { killOnExit } from '../../src/util/reaper.ts';
 
 export interface AgentSpec {
   host: string;
@@ -142,7 +143,13 @@ export class ControllerProcess {
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', fd, fd], env });
     closeSync(fd);
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const forget = killOnExit(() => child.kill('SIGKILL'));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        forget();
+        resolve();
+      }),
+    );
     await waitFor('the controller to lead and be connected to etcd', async () => {
       if (child.exitCode !== null) throw new Error(`controller exited:\n${this.tail(20)}`);
       try {

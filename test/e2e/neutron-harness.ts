@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killOnExit } from '../../src/util/reaper.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const NEUTRON_ETC = join(REPO_ROOT, 'scripts', 'neutron', 'etc');
@@ -108,6 +109,7 @@ export function tailFile(path: string, lines: number): string {
 export class Daemon {
   child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
+  private forget: () => void = () => undefined;
 
   constructor(
     readonly name: string,
@@ -120,6 +122,9 @@ export class Daemon {
     const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true, env });
     closeSync(fd);
     this.child = child;
+    // A file stopped by the runner's timeout must not leave Neutron or MariaDB running for the rest.
+    const pid = child.pid;
+    if (pid !== undefined) this.forget = killOnExit(() => process.kill(-pid, 'SIGKILL'));
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
@@ -154,6 +159,7 @@ export class Daemon {
     }
     // workers that outlived their parent
     this.signalGroup('SIGKILL');
+    this.forget();
     this.child = null;
   }
 
@@ -162,6 +168,7 @@ export class Daemon {
     if (!this.child) return;
     this.signalGroup('SIGKILL');
     await this.exited;
+    this.forget();
     this.child = null;
   }
 }
