@@ -8,23 +8,16 @@
 //
 // Runs only with NETVPP_TEST_VPP_SOCKET (a real VPP with the acl and af_packet plugins, on this
 // host), as root, with `ip` and `python3`; skips saying why otherwise.
-import { vethAgent } from './agent.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Agent } from '../../src/agent/agent.ts';
-import { encodeValue, keys, PREFIX, type PortBinding } from '../../src/model/keyspace.ts';
-import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
-import { af_packet_create_v3, af_packet_delete } from '../../src/vpp/binapi/index.ts';
-import { VppClient } from '../../src/vpp/client.ts';
+import { keys, type PortBinding } from '../../src/model/keyspace.ts';
 import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { flatNet, secGroup, uuid, vlanNet, vmPort } from '../agent/helpers/fixtures.ts';
 import { rule as anyRule } from '../agent/helpers/sg-rules.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
 import { has, sh } from './shell.ts';
+import { listen as listenIn, vethLab, type Lab } from './veth-lab.ts';
 
 const HOST = 'dataplane-trunk';
 const NS = { wire: 'nvt-trk-wire', vm: 'nvt-trk-vm', sub: 'nvt-trk-q', par: 'nvt-trk-r' };
@@ -91,11 +84,7 @@ print(json.dumps(out), flush=True)
 `;
 
 describe('real dataplane: a trunk’s sub-port carries its VLAN, unmatched tags go nowhere', { skip }, () => {
-  let etcd: EtcdProcess;
-  let store: Store;
-  let op: VppClient;
-  let agent: Agent | undefined;
-  let dir = '';
+  let lab: Lab;
   const sg = secGroup([
     anyRule({ direction: 'egress' }),
     anyRule({ direction: 'ingress', protocol: null, port_range_min: null, port_range_max: null }),
@@ -141,88 +130,29 @@ describe('real dataplane: a trunk’s sub-port carries its VLAN, unmatched tags 
   });
   const ifOf = (p: PortBinding): string => p.tap?.host_ifname ?? '';
 
-  const put = async (key: string, value: unknown): Promise<void> => {
-    await store.put(key, encodeValue(key, value as never));
-  };
-  const ready = (p: PortBinding) =>
-    waitFor(
-      `port ${p.port_id} ready`,
-      async () => {
-        const { kv } = await store.get(keys.portState(HOST, p.port_id));
-        return !!kv && (JSON.parse(kv.value) as { ready: boolean }).ready;
-      },
-      60_000,
-    );
-
   /** Starts a counter in `ns` on `ifname`; resolves to its counts when it is done. */
-  const listen = async (ns: string, ifname: string): Promise<() => Promise<Record<string, number>>> => {
-    const c = spawn('ip', ['netns', 'exec', ns, 'python3', join(dir, 'recv.py'), ifname, '10'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const done = new Promise<number | null>((res) => c.on('close', res));
-    await waitFor(`a listener in ${ns}`, () => out.startsWith('ready\n') || err !== '', 10_000);
-    if (err) throw new Error(`listener in ${ns}: ${err}`);
-    return async () => {
-      if ((await done) !== 0) throw new Error(`listener in ${ns}: ${err}`);
-      return JSON.parse(out.slice('ready\n'.length)) as Record<string, number>;
-    };
-  };
+  const listen = (ns: string, ifname: string) =>
+    listenIn<Record<string, number>>(ns, join(lab.dir, 'recv.py'), [ifname, '10']);
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'netvpp-trunk-'));
-    writeFileSync(join(dir, 'send.py'), SEND);
-    writeFileSync(join(dir, 'recv.py'), RECV);
-    for (const ns of Object.values(NS)) sh(`ip netns del ${ns}`, true);
-    sh(`ip link del ${UPLINK}`, true);
-    for (const ns of Object.values(NS)) sh(`ip netns add ${ns}`);
-    sh(`ip link add ${UPLINK} type veth peer name nvttw1 && ip link set nvttw1 netns ${NS.wire}`);
-    sh(`ip netns exec ${NS.wire} ip link set nvttw1 up && ip link set ${UPLINK} up`);
-    etcd = await startEtcd();
-    store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
-    op = await VppClient.connect({ socket: REAL_VPP_SOCKET, name: 'trunk-test' });
-    await op.request(af_packet_create_v3, {
-      mode: 1,
-      host_if_name: UPLINK,
-      use_random_hw_addr: true,
-      rx_frame_size: 2048,
-      tx_frame_size: 2048,
-      rx_frames_per_block: 32,
-      tx_frames_per_block: 32,
-    });
-    await put(keys.syncMarker, { at: new Date().toISOString(), neutron_rows: 0, controller_id: 'test' });
-    await put(keys.secGroup(sg.id), sg);
-    agent = vethAgent({
+    lab = await vethLab({
       host: HOST,
-      endpoints: etcd.endpoints,
-      vppSocket: REAL_VPP_SOCKET,
-      physnets: new Map([['physnet1', `host-${UPLINK}`]]),
-      vhostUserDir: dir,
+      client: 'trunk-test',
+      namespaces: Object.values(NS),
+      wire: { ns: NS.wire, peer: 'nvttw1' },
+      uplink: UPLINK,
+      files: { 'send.py': SEND, 'recv.py': RECV },
     });
-    agent.start();
+    await lab.put(keys.secGroup(sg.id), sg);
+    lab.startAgent();
   });
 
   after(async () => {
-    try {
-      await agent?.stop();
-    } finally {
-      if (op?.connected) {
-        await op.request(af_packet_delete, { host_if_name: UPLINK }).catch(() => undefined);
-        await op.close();
-      }
-      for (const ns of Object.values(NS)) sh(`ip netns del ${ns}`, true);
-      sh(`ip link del ${UPLINK}`, true);
-      store?.close();
-      await etcd?.destroy();
-      if (dir && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-    }
+    await lab?.close();
   });
 
   it('VLAN 10 reaches the sub-port’s network and is answered tagged; VLAN 30 and double tags reach no network', async (t) => {
-    for (const p of [parent, sub, q, r]) await put(keys.portBinding(HOST, p.port_id), p);
+    for (const p of [parent, sub, q, r]) await lab.bind(p);
     for (const [p, ns] of [
       [parent, NS.vm],
       [q, NS.sub],
@@ -233,7 +163,7 @@ describe('real dataplane: a trunk’s sub-port carries its VLAN, unmatched tags 
       sh(`ip link set ${ifname} netns ${ns} && ip netns exec ${ns} ip link set ${ifname} up`);
       if (p !== parent) sh(`ip netns exec ${ns} ip addr add ${p.fixed_ips[0].ip_address}/24 dev ${ifname}`);
     }
-    for (const p of [parent, sub, q, r]) await ready(p);
+    for (const p of [parent, sub, q, r]) await lab.ready(p);
 
     const [atVm, atQ, atR] = await Promise.all([
       listen(NS.vm, ifOf(parent)),
@@ -243,7 +173,7 @@ describe('real dataplane: a trunk’s sub-port carries its VLAN, unmatched tags 
     const s = sub.mac;
     const pm = parent.mac;
     sh(
-      `ip netns exec ${NS.vm} python3 ${join(dir, 'send.py')} ${ifOf(parent)} ${N} ` +
+      `ip netns exec ${NS.vm} python3 ${join(lab.dir, 'send.py')} ${ifOf(parent)} ${N} ` +
         `${s},10.98.2.1,10.98.2.2,0x8100/10 ${s},10.98.2.1,10.98.2.3,0x8100/30 ` +
         `${s},10.98.2.1,10.98.2.4,0x8100/10+0x8100/5 ${pm},10.98.1.1,10.98.1.2,`,
     );

@@ -12,29 +12,19 @@
 // Runs only with NETVPP_TEST_VPP_SOCKET (a real VPP with the acl and af_packet plugins, on this
 // host), as root, with `ip` and `python3`; skips saying why otherwise (the vhost-user case also
 // needs dpdk-testpmd). Tap ports are veth-backed (tap_backend = veth: no /dev/vhost-net needed).
-import { vethAgent } from './agent.ts';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent } from '../../src/agent/agent.ts';
-import { encodeValue, keys, PREFIX, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
-import { openStore, startEtcd, type EtcdProcess, type Store } from '../../src/store/index.ts';
-import {
-  af_packet_create_v3,
-  af_packet_delete,
-  delete_subif,
-  sw_interface_dump,
-  type SwInterfaceDetails,
-} from '../../src/vpp/binapi/index.ts';
-import { VppClient } from '../../src/vpp/client.ts';
+import type { Agent } from '../../src/agent/agent.ts';
+import { keys, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
+import { delete_subif, sw_interface_dump, type SwInterfaceDetails } from '../../src/vpp/binapi/index.ts';
 import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { flatNet, secGroup, vmPort } from '../agent/helpers/fixtures.ts';
 import { rule as anyRule } from '../agent/helpers/sg-rules.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
 import { has, sh } from './shell.ts';
+import { listen, vethLab, type Lab } from './veth-lab.ts';
 
 const HOST = 'dataplane-vlan';
 const NS_WIRE = 'nvt-vlan-wire';
@@ -132,70 +122,34 @@ describe(
   'real dataplane: VLAN-tagged frames from a VM port never reach the network (VLAN hopping)',
   { skip },
   () => {
-    let etcd: EtcdProcess;
-    let store: Store;
-    let op: VppClient;
-    let agent: Agent | undefined;
-    let dir = '';
-    let uplink = -1;
+    let lab: Lab;
     const net = flatNet('physnet1');
     const egress = [anyRule({ direction: 'egress' }), anyRule({ direction: 'egress', ethertype: 'IPv6' })];
     const sg: SecurityGroup = secGroup(egress);
 
-    const put = async (key: string, value: unknown): Promise<void> => {
-      await store.put(key, encodeValue(key, value as never));
-    };
-
-    const startAgent = (): Agent => {
-      const a = vethAgent({
-        host: HOST,
-        endpoints: etcd.endpoints,
-        vppSocket: REAL_VPP_SOCKET,
-        physnets: new Map([['physnet1', `host-${UPLINK}`]]),
-        vhostUserDir: dir,
-      });
-      a.start();
-      return a;
-    };
-
-    const ready = (p: PortBinding, revision = p.revision) =>
-      waitFor(
-        `port ${p.port_id} ready at revision ${revision}`,
-        async () => {
-          const { kv } = await store.get(keys.portState(HOST, p.port_id));
-          const s = kv && (JSON.parse(kv.value) as { ready: boolean; revision: number });
-          return !!s && s.ready && s.revision === revision;
-        },
-        60_000,
-      );
+    const startAgent = (): Agent => lab.startAgent();
+    const ready = (p: PortBinding, revision = p.revision) => lab.ready(p, revision);
 
     const portIf = async (p: PortBinding): Promise<SwInterfaceDetails> =>
       waitFor(`the interface of ${p.port_id}`, async () =>
-        (await op.dump(sw_interface_dump, {})).find((d) => d.tag === `netvpp:port:${p.port_id}`),
+        (await lab.op.dump(sw_interface_dump, {})).find((d) => d.tag === `netvpp:port:${p.port_id}`),
       );
 
     const guards = async (p: PortBinding): Promise<SwInterfaceDetails[]> => {
       const port = await portIf(p);
-      return (await op.dump(sw_interface_dump, {})).filter(
+      return (await lab.op.dump(sw_interface_dump, {})).filter(
         (d) => d.sup_sw_if_index === port.sw_if_index && d.sw_if_index !== port.sw_if_index,
       );
     };
 
     /** The VM sends N frames of every kind; returns what the wire saw. */
     const exchange = async (send: () => void | Promise<void>): Promise<Seen> => {
-      const recv = spawn('ip', ['netns', 'exec', NS_WIRE, 'python3', join(dir, 'recv.py'), 'nvtvw1', '3'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      recv.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      recv.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      const done = new Promise<number | null>((resolve) => recv.on('close', resolve));
-      await waitFor('the wire listening', () => out.startsWith('ready\n') || err !== '', 10_000);
-      if (err) throw new Error(`receiver: ${err}`);
+      const received = await listen<[number, number, number[][]][]>(NS_WIRE, join(lab.dir, 'recv.py'), [
+        'nvtvw1',
+        '3',
+      ]);
       await send();
-      if ((await done) !== 0) throw new Error(`receiver: ${err}`);
-      const frames = JSON.parse(out.slice('ready\n'.length)) as [number, number, number[][]][];
+      const frames = await received();
       const names = Object.keys(KINDS) as Kind[];
       const seen: Seen = { count: { untagged: 0, dot1q: 0, dot1ad: 0, double: 0, priority: 0 }, tags: {} };
       const distinct = new Set<string>();
@@ -210,48 +164,20 @@ describe(
     };
 
     before(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'netvpp-vlanhop-'));
-      writeFileSync(join(dir, 'send.py'), SEND);
-      writeFileSync(join(dir, 'recv.py'), RECV);
-      for (const ns of [NS_WIRE, NS_VM]) sh(`ip netns del ${ns}`, true);
-      sh(`ip link del ${UPLINK}`, true);
-      sh(`ip netns add ${NS_WIRE} && ip netns add ${NS_VM}`);
-      sh(`ip link add ${UPLINK} type veth peer name nvtvw1 && ip link set nvtvw1 netns ${NS_WIRE}`);
-      sh(`ip netns exec ${NS_WIRE} ip link set nvtvw1 up && ip link set ${UPLINK} up`);
-      etcd = await startEtcd();
-      store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
-      op = await VppClient.connect({ socket: REAL_VPP_SOCKET, name: 'vlan-hop-test' });
-      uplink = (
-        await op.request(af_packet_create_v3, {
-          mode: 1,
-          host_if_name: UPLINK,
-          use_random_hw_addr: true,
-          rx_frame_size: 2048,
-          tx_frame_size: 2048,
-          rx_frames_per_block: 32,
-          tx_frames_per_block: 32,
-        })
-      ).sw_if_index;
-      await put(keys.syncMarker, { at: new Date().toISOString(), neutron_rows: 0, controller_id: 'test' });
-      await put(keys.secGroup(sg.id), sg);
-      agent = startAgent();
+      lab = await vethLab({
+        host: HOST,
+        client: 'vlan-hop-test',
+        namespaces: [NS_WIRE, NS_VM],
+        wire: { ns: NS_WIRE, peer: 'nvtvw1' },
+        uplink: UPLINK,
+        files: { 'send.py': SEND, 'recv.py': RECV },
+      });
+      await lab.put(keys.secGroup(sg.id), sg);
+      startAgent();
     });
 
     after(async () => {
-      try {
-        await agent?.stop();
-      } finally {
-        if (op?.connected) {
-          if (uplink >= 0)
-            await op.request(af_packet_delete, { host_if_name: UPLINK }).catch(() => undefined);
-          await op.close();
-        }
-        for (const ns of [NS_WIRE, NS_VM]) sh(`ip netns del ${ns}`, true);
-        sh(`ip link del ${UPLINK}`, true);
-        store?.close();
-        await etcd?.destroy();
-        if (dir && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-      }
+      await lab?.close();
     });
 
     /** What reaches the wire of each kind, as counts out of N. */
@@ -295,7 +221,7 @@ describe(
       await check('guard on', expect.guarded);
 
       // The agent running: VPP's deleted event brings the guard back at once.
-      await op.request(delete_subif, { sw_if_index: guard.sw_if_index });
+      await lab.op.request(delete_subif, { sw_if_index: guard.sw_if_index });
       const back = await waitFor(
         'the guard re-created by the running agent',
         async () =>
@@ -305,17 +231,16 @@ describe(
       await check('guard re-created on the deleted event', expect.guarded);
 
       // No agent to notice: without the guard, tagged frames hop onto the network.
-      await agent?.stop();
-      agent = undefined;
+      await lab.stopAgent();
       t.after(() => {
-        agent ??= startAgent();
+        if (!lab.agent) startAgent();
       });
-      await op.request(delete_subif, { sw_if_index: back.sw_if_index });
+      await lab.op.request(delete_subif, { sw_if_index: back.sw_if_index });
       assert.deepEqual(await guards(p), [], 'the guard deleted');
       await check('guard deleted, agent stopped', expect.unguarded, expect.unguardedTags);
 
       // The agent restarted finds it missing and creates it again.
-      agent = startAgent();
+      const agent = startAgent();
       await waitFor(
         'the guard re-created at the restart',
         async () => (await guards(p)).length === 1,
@@ -326,12 +251,12 @@ describe(
     };
 
     const bind = async (t: TestContext, p: PortBinding) => {
-      await put(keys.portBinding(HOST, p.port_id), p);
+      await lab.bind(p);
       t.after(async () => {
-        await store.delete(keys.portBinding(HOST, p.port_id));
+        await lab.store.delete(keys.portBinding(HOST, p.port_id));
         await waitFor(
           'the port removed',
-          async () => (await op.dump(sw_interface_dump, {})).every((d) => !d.tag.includes(p.port_id)),
+          async () => (await lab.op.dump(sw_interface_dump, {})).every((d) => !d.tag.includes(p.port_id)),
           20_000,
         ).catch(() => undefined);
       });
@@ -356,7 +281,7 @@ describe(
         const kinds = JSON.stringify(Object.values(KINDS));
         const send = () =>
           void sh(
-            `ip netns exec ${NS_VM} python3 ${join(dir, 'send.py')} ${vmIf} ${p.mac} ${p.fixed_ips[0].ip_address} ${N} '${kinds}'`,
+            `ip netns exec ${NS_VM} python3 ${join(lab.dir, 'send.py')} ${vmIf} ${p.mac} ${p.fixed_ips[0].ip_address} ${N} '${kinds}'`,
           );
         await scenario(t, p, send, {
           guarded: blocked(),
@@ -379,10 +304,10 @@ describe(
           fixed_ips: [{ subnet_id: net.id, ip_address: '10.77.1.7' }],
           security_groups: [sg.id],
         });
-        p.vhostuser = { socket: join(dir, p.port_id), mode: 'server' };
-        const pcap = join(dir, 'vm.pcap');
+        p.vhostuser = { socket: join(lab.dir, p.port_id), mode: 'server' };
+        const pcap = join(lab.dir, 'vm.pcap');
         sh(
-          `python3 ${join(dir, 'send.py')} pcap:${pcap} ${p.mac} ${p.fixed_ips[0].ip_address} ${N} '${JSON.stringify(Object.values(KINDS))}'`,
+          `python3 ${join(lab.dir, 'send.py')} pcap:${pcap} ${p.mac} ${p.fixed_ips[0].ip_address} ${N} '${JSON.stringify(Object.values(KINDS))}'`,
         );
         await bind(t, p);
         // Port 0 reads the pcap file once each time it starts; io forwarding sends it out port 1, the
@@ -400,7 +325,7 @@ describe(
             'nvt-vlanvm',
             '--single-file-segments',
             '--vdev',
-            `net_pcap0,rx_pcap=${pcap},tx_pcap=${join(dir, 'from-vpp.pcap')}`,
+            `net_pcap0,rx_pcap=${pcap},tx_pcap=${join(lab.dir, 'from-vpp.pcap')}`,
             '--vdev',
             `net_virtio_user0,path=${p.vhostuser.socket},server=1,queues=1,mac=${p.mac}`,
             '--',
