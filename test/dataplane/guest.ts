@@ -403,10 +403,12 @@ export class Guest {
   }
 
   /**
-   * How many of `count` pings to `ip` were answered (count replies, never time them); replies are
-   * waited for up to `waitSec` after the last is sent (a loaded machine's TCG guest answers late).
+   * How many of `count` pings to `ip` were answered (count replies, never time them). Replies are
+   * waited for up to `waitSec` after the last is sent (ping exits as soon as all are in): on a loaded
+   * machine QEMU may get no CPU for seconds, and the guest's clock then jumps past a short wait
+   * before it has read the replies VPP already put in its ring.
    */
-  async ping(ip: string, count = 5, intervalSec = 0.2, waitSec = 5): Promise<number> {
+  async ping(ip: string, count = 5, intervalSec = 0.2, waitSec = 15): Promise<number> {
     const r = await this.run(
       `ping -c ${count} -i ${intervalSec} -W ${waitSec} ${ip}`,
       60_000 + count * 3_000 + waitSec * 1_000,

@@ -50,6 +50,20 @@ interface Port {
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 
+/** From dnsmasq's log: how long from a MAC's first DHCPDISCOVER to its DHCPACK (its clock: whole seconds). */
+function dhcpExchange(dnsmasqLog: string, mac: string): string {
+  const at = (kind: string): number | undefined => {
+    const line = dnsmasqLog.split('\n').find((l) => l.includes(kind) && l.includes(mac));
+    const t = line ? /^\w+ +\d+ (\d+):(\d+):(\d+)/.exec(line) : null;
+    return t ? Number(t[1]) * 3600 + Number(t[2]) * 60 + Number(t[3]) : undefined;
+  };
+  const discover = at('DHCPDISCOVER');
+  const ack = at('DHCPACK');
+  return discover === undefined || ack === undefined
+    ? "no DHCPDISCOVER/DHCPACK pair in dnsmasq's log"
+    : `first DHCPDISCOVER to DHCPACK in ${ack - discover} s (dnsmasq's log)`;
+}
+
 describe('real guests on a real VPP: DHCP from Neutron, ping, security groups, restarts', { skip }, () => {
   let rabbit: RabbitMq | undefined;
   let stack: NetvppStack | undefined;
@@ -243,9 +257,11 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, security groups, r
       await portActive(ri.port_id, 120_000);
       for (const [i, g] of guests.entries()) {
         await g.ready();
+        const booted = Date.now();
         assert.equal(await g.lease(180_000), `${ip(i)}/24`, "the port's fixed IP, by DHCP");
         log(
-          `${g.o.name}: lease ${ip(i)} from Neutron's dnsmasq ${secs(Date.now() - started[i])} after QEMU started`,
+          `${g.o.name}: console answering ${secs(booted - started[i])} and lease ${ip(i)} from Neutron's ` +
+            `dnsmasq held ${secs(Date.now() - started[i])} after QEMU started`,
         );
       }
       // Neutron's dnsmasq gave them: its log has the acknowledgement of each lease, on its tap.
@@ -253,6 +269,7 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, security groups, r
       for (const p of ports) {
         const addr = p.fixed_ips[0].ip_address.replace(/\./g, '\\.');
         assert.match(served, new RegExp(`DHCPACK\\(tap[0-9a-f-]{11}\\) ${addr} ${p.mac_address}`));
+        log(`${p.mac_address}: ${dhcpExchange(served, p.mac_address)}`);
       }
       const [a, b] = guests;
       assert.equal(
@@ -407,7 +424,7 @@ describe('real guests on a real VPP: DHCP from Neutron, ping, security groups, r
       assert.equal(await again.lease(180_000), `${ip(1)}/24`, 'the same address, by DHCP');
       log(`guest2 booted again: lease ${ip(1)} ${secs(Date.now() - t0)} after QEMU started`);
       assert.equal(await reachable(a, ip(1)), 5);
-      assert.equal(await again.ping(ip(0), 5), 5);
+      assert.equal(await reachable(again, ip(0)), 5, 'and the guest booted again reaches the other');
     },
   );
 });
