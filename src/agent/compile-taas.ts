@@ -7,7 +7,15 @@ import { formatErrors } from '../model/validate.ts';
 import { decodeValue, type TapDirection, type TapFlowDoc } from '../model/keyspace.ts';
 import type { Opener } from '../model/signing.ts';
 import type { Entry } from './desired.ts';
-import { erspanKey, portKey, spanKey, type SpanState, type VppObject } from './kinds/index.ts';
+import {
+  erspanKey,
+  portKey,
+  spanKey,
+  type SpanState,
+  type VppObject,
+  vxlanKey,
+  xconnectKey,
+} from './kinds/index.ts';
 
 export interface TaasPlan {
   portId: string;
@@ -40,8 +48,12 @@ export interface TaasInput {
   flows: ReadonlyMap<string, Entry<TapFlowDoc>>;
   /** Ports bound here whose interface is compiled (their `port:<id>` object exists). */
   hasPort: (portId: string) => boolean;
-  /** This host's VTEP ([vxlan] local_ip): ERSPAN's default source address. */
+  /** This host's VTEP ([vxlan] local_ip): ERSPAN's default source address, remote SPAN's tunnel end. */
   vtep: string | null;
+  /** Keys of what the underlay shares (its interface, the VTEP address): tunnels come after them. */
+  underlay: readonly string[];
+  /** A peer host's VTEP, while its agent is alive and advertises one. */
+  vtepOf: (host: string) => string | undefined;
 }
 
 /** The objects and plans of every tap flow on this host. */
@@ -64,11 +76,27 @@ export function compileTaas(input: TaasInput): { objects: VppObject[]; plans: Ma
       continue;
     }
     const d = e.value;
+    let remote: (VppObject & { kind: 'vxlan' }) | undefined;
     if (d.role === 'service' || d.role === 'source') {
-      p.errors.push(
-        'remote SPAN (source and service port on different hosts) is not carried by this agent yet',
-      );
-      continue;
+      const t = remoteTunnel(d, input);
+      if ('error' in t) {
+        (t.wait ? p.waiting : p.errors).push(t.error);
+        continue;
+      }
+      remote = t.obj;
+      if (d.role === 'service') {
+        tunnels.set(t.obj.key, t.obj);
+        // What arrives in the tunnel goes out of the service port (docs/taas.md).
+        if (!input.hasPort(d.service_port)) {
+          p.waiting.push(`tap service port ${d.service_port} is not plumbed on this host`);
+          continue;
+        }
+        const x = xconnectKey(t.obj.key);
+        const tx = portKey(d.service_port);
+        tunnels.set(x, { kind: 'xconnect', key: x, rx: t.obj.key, tx });
+        p.requires.push(t.obj.key, tx, x);
+        continue;
+      }
     }
     if (!input.hasPort(d.source_port)) {
       p.waiting.push(`source port ${d.source_port} is not plumbed on this host`);
@@ -76,7 +104,10 @@ export function compileTaas(input: TaasInput): { objects: VppObject[]; plans: Ma
     }
     const src = portKey(d.source_port);
     let dst: string;
-    if (d.role === 'local') {
+    if (remote !== undefined) {
+      dst = remote.key;
+      tunnels.set(dst, remote);
+    } else if (d.role === 'local') {
       if (!input.hasPort(d.service_port)) {
         p.waiting.push(`tap service port ${d.service_port} is not plumbed on this host`);
         continue;
@@ -112,4 +143,29 @@ export function compileTaas(input: TaasInput): { objects: VppObject[]; plans: Ma
     p.requires.push(src, dst, key);
   }
   return { objects: [...tunnels.values(), ...spans.values()], plans };
+}
+
+/** The VXLAN tunnel of a remote SPAN flow between this host and its peer (VNI: the flow's). */
+function remoteTunnel(
+  d: TapFlowDoc,
+  input: TaasInput,
+): { obj: VppObject & { kind: 'vxlan' } } | { error: string; wait: boolean } {
+  if (input.vtep === null)
+    return { error: 'remote SPAN needs [vxlan] local_ip (the tunnel to the other host)', wait: false };
+  const peer = d.peer_host as string;
+  const dst = input.vtepOf(peer);
+  if (dst === undefined) return { error: `no VTEP of host ${peer} (its agent is not alive)`, wait: true };
+  if (dst === input.vtep) return { error: `host ${peer} has this host's VTEP ${dst}`, wait: false };
+  const vni = d.vni as number;
+  return {
+    obj: {
+      kind: 'vxlan',
+      key: vxlanKey(vni, dst),
+      src: input.vtep,
+      dst,
+      vni,
+      after: [...input.underlay],
+      adminUp: true,
+    },
+  };
 }

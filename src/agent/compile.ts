@@ -19,6 +19,7 @@ import { SharedObjects } from './compile-refs.ts';
 import { L3Step } from './compile-l3.ts';
 import { qosUnit } from './compile-qos.ts';
 import { compileTaas } from './compile-taas.ts';
+import { underlayObjects } from './nettypes/overlay.ts';
 import { networkType } from './nettypes/index.ts';
 import {
   DEFAULT_RX_MODE,
@@ -332,6 +333,8 @@ export class HostCompiler {
       flows: state.tapFlows,
       hasPort: (p) => objects.has(portKey(p)),
       vtep: this.opts.vxlan?.localIp ?? null,
+      underlay: underlayObjects(this.opts).map((o) => o.key),
+      vtepOf: (h) => state.overlay.vteps.get(h),
     });
     this.taasKeys = out.objects.map((o) => o.key);
     for (const o of out.objects) {

@@ -391,7 +391,17 @@ export class DesiredState {
 
   /** The hosts whose VTEP this host needs: the other hosts with ports on its overlay networks. */
   peerInterest(): Set<string> {
-    return this.overlay.peersOf(new Set(this.overlayNets.keys()));
+    const peers = this.overlay.peersOf(new Set(this.overlayNets.keys()));
+    // Remote SPAN: the other end's VTEP (docs/taas.md).
+    for (const e of this.tapFlows.values())
+      if (e.ok && e.value.peer_host !== null) peers.add(e.value.peer_host);
+    return peers;
+  }
+
+  /** A peer host's VTEP changed: the tap flows whose other end it is are compiled again. */
+  peerChanged(host: string): void {
+    for (const [id, e] of this.tapFlows)
+      if (e.ok && e.value.peer_host === host) this.changes.tapFlows.add(id);
   }
 
   private interestCache: { version: number; groups: Set<string> } | undefined;

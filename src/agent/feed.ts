@@ -84,10 +84,12 @@ export class DesiredFeed {
         this.events.peers++;
         if (ev.type === 'resync') overlay.resetPeer(host, ev.kvs);
         else overlay.peerEvent(host, ev);
+        this.desired.peerChanged(host);
         this.changed();
       },
       onDrop: (host) => {
         overlay.dropPeer(host);
+        this.desired.peerChanged(host);
         this.changed();
       },
       dropAfterMs,

@@ -46,6 +46,7 @@ import { NAT_HANDLERS } from './nat.ts';
 import { PIPE_HANDLERS } from './pipe.ts';
 import { POLICER_HANDLERS } from './policer.ts';
 import { SPAN_HANDLERS } from './span.ts';
+import { XCONNECT_HANDLERS } from './xconnect.ts';
 import { GRE_HANDLERS } from './gre.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { BOND_HANDLERS } from './bond.ts';
@@ -522,6 +523,7 @@ export const HANDLERS: Record<string, Handler> = {
   ...POLICER_HANDLERS,
   ...BOND_HANDLERS,
   ...SPAN_HANDLERS,
+  ...XCONNECT_HANDLERS,
   ...GRE_HANDLERS,
   ...RXMODE_HANDLERS,
 };

@@ -56,6 +56,8 @@ interface L2InputConfig {
   shg: number;
   /** The interface's own L2 input feature bitmap (l2input_intf_bitmap_enable, l2_flags). */
   features: number;
+  /** In L2 cross-connect mode: where what it receives goes (output_sw_if_index); else NO_INDEX. */
+  xc: number;
 }
 
 /** What joining a bridge turns on in the interface's bitmap (set_int_l2_mode). */
@@ -284,10 +286,15 @@ export class L2 {
     return this.setMode(s, true, bd.index, portType, shg);
   }
 
-  /** set_int_l2_mode for bridge and L3 modes. */
-  private setMode(s: SwIf, bridge: boolean, bdIndex: number, portType: number, shg: number): number {
+  private cfgOf(s: SwIf): L2InputConfig {
     let cfg = this.input.get(s.index);
-    if (!cfg) this.input.set(s.index, (cfg = { bridged: false, bdIndex: 0, shg: 0, features: 0 }));
+    if (!cfg)
+      this.input.set(s.index, (cfg = { bridged: false, bdIndex: 0, shg: 0, features: 0, xc: NO_INDEX }));
+    return cfg;
+  }
+
+  /** set_int_l2_mode's first step: out of the bridge domain it is in, if any. */
+  private leaveBridge(s: SwIf, cfg: L2InputConfig): void {
     if (cfg.bridged) {
       const old = this.bds[cfg.bdIndex];
       this.removeMember(old, s);
@@ -302,6 +309,15 @@ export class L2 {
         old.features = (old.features & ~FEAT.UU_FWD) >>> 0;
       }
     }
+    cfg.bridged = false;
+  }
+
+  /** set_int_l2_mode for bridge and L3 modes. */
+  private setMode(s: SwIf, bridge: boolean, bdIndex: number, portType: number, shg: number): number {
+    const cfg = this.cfgOf(s);
+    this.leaveBridge(s, cfg);
+    cfg.xc = NO_INDEX;
+    cfg.features = (cfg.features & ~FEAT.XCONNECT) >>> 0;
     if (!bridge) {
       cfg.bridged = false;
       cfg.bdIndex = 0;
@@ -334,7 +350,7 @@ export class L2 {
   /** l2_flags: sets or clears the interface's own input features; returns its bitmap. */
   interfaceFlags(sw: number, apiBits: number, isSet: boolean): number {
     let cfg = this.input.get(sw);
-    if (!cfg) this.input.set(sw, (cfg = { bridged: false, bdIndex: 0, shg: 0, features: 0 }));
+    if (!cfg) this.input.set(sw, (cfg = { bridged: false, bdIndex: 0, shg: 0, features: 0, xc: NO_INDEX }));
     let bits = 0;
     for (const [api, f] of L2_FLAGS_FEAT) if (apiBits & api) bits |= f;
     cfg.features = (isSet ? cfg.features | bits : cfg.features & ~bits) >>> 0;
@@ -360,7 +376,33 @@ export class L2 {
   }
 
   interfaceDeleted(s: SwIf): void {
-    if (this.input.get(s.index)?.bridged) this.setMode(s, false, 0, PORT_NORMAL, 0);
+    const cfg = this.input.get(s.index);
+    if (cfg?.bridged || (cfg && cfg.xc !== NO_INDEX)) this.setMode(s, false, 0, PORT_NORMAL, 0);
+  }
+
+  /**
+   * sw_interface_set_l2_xconnect (after both sw_if_index checks), set_int_l2_mode MODE_L2_XC: the
+   * interface leaves its bridge, what it receives goes to `tx` (one way: `tx` keeps its own mode),
+   * bridging features off, XCONNECT and DROP on. `tx` null: back to L3 (MODE_L3).
+   */
+  setXconnect(s: SwIf, tx: number | null): number {
+    if (tx === null) return this.setMode(s, false, 0, PORT_NORMAL, 0);
+    const cfg = this.cfgOf(s);
+    this.leaveBridge(s, cfg);
+    cfg.bdIndex = 0;
+    cfg.shg = 0;
+    cfg.features =
+      (((cfg.features | FEAT.DROP) & ~(FEAT.LEARN | FEAT.FWD | FEAT.FLOOD)) | FEAT.XCONNECT) >>> 0;
+    cfg.xc = tx;
+    return RV.OK;
+  }
+
+  /** l2_xconnect_dump: every cross-connected interface in index order, with its output. */
+  xconnects(): { rx: number; tx: number }[] {
+    return [...this.input]
+      .filter(([, c]) => c.xc !== NO_INDEX)
+      .sort(([a], [b]) => a - b)
+      .map(([rx, c]) => ({ rx, tx: c.xc }));
   }
 
   /** l2_interface_vlan_tag_rewrite (after the sw_if_index check). */

@@ -3,6 +3,7 @@
 // bridge flag bits (BdFlags: LEARN 1, FWD 2, FLOOD 4, UU_FLOOD 8, ARP_TERM 16), not these.
 export const L2_INPUT_FEAT = {
   DROP: 1 << 0,
+  XCONNECT: 1 << 1,
   FLOOD: 1 << 2,
   ARP_UFWD: 1 << 3,
   ARP_TERM: 1 << 4,

@@ -320,6 +320,18 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     }),
     changed: (o) => ({ ...o, adminUp: false }),
   },
+  // Remote SPAN's service end: a tap service's tunnel cross-connected into the service port.
+  xconnect: {
+    deps: (w, id) => [vxlanOf(PEER, 0xf00001), portOf(w, id)],
+    obj: (_w, id) => ({
+      kind: 'xconnect',
+      key: `xconnect:${vxlanOf(PEER, 0xf00001).key}`,
+      rx: vxlanOf(PEER, 0xf00001).key,
+      tx: `port:${id}`,
+    }),
+    changedDeps: (w, id) => [portOf(w, other(id))],
+    changed: (o) => ({ ...o, tx: o.tx.replace(/^port:(.*)$/, (_m, id: string) => `port:${other(id)}`) }),
+  },
   l2fib: {
     deps: (_w, id) => [bdOf(id, 4010), vxlanOf(PEER, 9002), tunnelIn(id, vxlanOf(PEER, 9002))],
     obj: (_w, id) => ({

@@ -49,6 +49,7 @@ import { uplink, type UplinkObj } from './uplink.ts';
 import { vlan, type VlanObj } from './vlan.ts';
 import { vtepaddr, type VtepAddrObj } from './vtepaddr.ts';
 import { vxlan, type VxlanObj } from './vxlan.ts';
+import { xconnect, type XconnectObj } from './xconnect.ts';
 import type { Change, KindDescriptor } from './types.ts';
 
 export type VppObject =
@@ -93,7 +94,8 @@ export type VppObject =
   | BondObj
   | BondMemberObj
   | SpanObj
-  | ErspanObj;
+  | ErspanObj
+  | XconnectObj;
 export type ObjKind = VppObject['kind'];
 
 type Registry = { readonly [K in ObjKind]: KindDescriptor<Extract<VppObject, { kind: K }>> };
@@ -141,6 +143,7 @@ export const KINDS: Registry = {
   bondmember,
   span,
   erspan,
+  xconnect,
 };
 
 /** The descriptor of an object's kind. */
@@ -259,6 +262,7 @@ export { vtepaddrKey } from './vtepaddr.ts';
 export { vxlanKey } from './vxlan.ts';
 export { spanKey, type SpanState } from './span.ts';
 export { erspanKey } from './erspan.ts';
+export { xconnectKey } from './xconnect.ts';
 export { rifKey } from './rif.ts';
 export { routeKey } from './route.ts';
 export { pipeKey, pipeL2Key } from './pipe.ts';
