@@ -15,6 +15,7 @@
  * IP-to-MAC tables belong to the domain: deleting it drops them. Their dump order within a family
  * is vppinfra hash order in VPP, which the simulator does not reproduce (it keeps insertion order).
  */
+import { HashSize, ip4AsU32 } from './vpphash.ts';
 import type { BdIpMacAddDel, BdIpMacDump, L2FibTableDump, L2fibAddDel } from '../vpp/binapi/index.ts';
 import type { Fields, Handler } from './handlers.ts';
 import { NO_INDEX, ZERO_MAC } from './interfaces.ts';
@@ -68,7 +69,8 @@ export class L2Fib {
   private readonly buckets = new Map<number, Bucket>();
   private readonly byKey = new Map<string, Stored>();
   /** bd_index -> the domain's ARP-termination entries, IPv4 and IPv6 (IP text -> MAC). */
-  private readonly ipMac = new Map<number, [Map<string, string>, Map<string, string>]>();
+  /** Per bd_index: its IPv4 and IPv6 entries, and the size of VPP's IPv4 hash (mac_by_ip4). */
+  private readonly ipMac = new Map<number, [Map<string, string>, Map<string, string>, HashSize]>();
 
   /** l2fib_add_entry: a new entry, or the existing one overwritten in place. */
   add(mac: string, bdIndex: number, swIfIndex: number, flags: FibFlags): void {
@@ -115,20 +117,30 @@ export class L2Fib {
   /** bd_add_del_ip_mac: false (VPP's 1) when deleting an entry that is absent or has another MAC. */
   ipMacAddDel(bdIndex: number, ip: string, mac: string, isAdd: boolean): boolean {
     let t = this.ipMac.get(bdIndex);
-    if (!t) this.ipMac.set(bdIndex, (t = [new Map(), new Map()]));
-    const table = t[ip.includes(':') ? 1 : 0];
+    if (!t) this.ipMac.set(bdIndex, (t = [new Map(), new Map(), new HashSize()]));
+    const v6 = ip.includes(':');
+    const table = v6 ? t[1] : t[0];
     // Adding an IP that is there already replaces its MAC.
-    if (isAdd) table.set(ip, mac);
-    else if (table.get(ip) === mac) table.delete(ip);
-    else return false;
+    if (isAdd) {
+      const fresh = !table.has(ip);
+      table.set(ip, mac);
+      if (fresh && !v6) t[2].inserted();
+    } else if (table.get(ip) === mac) {
+      table.delete(ip);
+      if (!v6) t[2].deleted();
+    } else return false;
     return true;
   }
 
-  /** A domain's ARP-termination entries, IPv4 first. */
+  /**
+   * A domain's ARP-termination entries, IPv4 first, in VPP's hash_foreach order (vpphash.ts; the
+   * IPv6 ones, a memory-keyed hash, in insertion order).
+   */
   ipMacs(bdIndex: number): { ip: string; mac: string }[] {
     const t = this.ipMac.get(bdIndex);
     if (!t) return [];
-    return [...t[0], ...t[1]].map(([ip, mac]) => ({ ip, mac }));
+    const v4 = t[2].order([...t[0]], ([ip]) => ip4AsU32(ip));
+    return [...v4, ...t[1]].map(([ip, mac]) => ({ ip, mac }));
   }
 
   /** bd_delete frees the domain's IP-to-MAC tables; its L2 FIB entries stay (see above). */

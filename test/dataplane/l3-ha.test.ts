@@ -3,18 +3,20 @@
 // Linux bridge whose namespace is the external network (203.0.113.1, the router's next hop, pings
 // from there), `tenant` into another bridge where the VM namespace sits (10.80.0.5, gateway
 // 10.80.0.1). Both hosts carry the router (its documents and port bindings on both); their agents
-// elect the active one. Then the active node dies: its uplinks cut off the wire and its agent
-// stopped. The pings that went unanswered and the time until replies came back are reported.
+// elect the active one, each in a process of its own. Then the active node dies: its uplinks cut
+// off the wire and its agent killed (SIGKILL: no resign, the standby waits for the lease to run out). The pings that went unanswered and the time until replies came back are reported.
 //
 // Runs only with NETVPP_TEST_VPP_SOCKET and NETVPP_TEST_VPP2_SOCKET (two real VPPs with the
 // af_packet, nat44_ed and arping plugins), as root, with `ip` and `ping`; skips saying why otherwise.
 import { vethAgent } from './agent.ts';
+import type { ChildAgentConfig } from './agent-child.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Agent } from '../../src/agent/agent.ts';
 import {
   encodeValue,
@@ -44,12 +46,17 @@ const EXT_NS = 'haext';
 const TEN_NS = 'haten';
 const VM_NS = 'havm';
 const FIP = '203.0.113.50';
+const TTL = 4;
+/** 0.1 s apart: 40 s, room for the lease to run out (TTL) and the takeover on a loaded host. */
+const PINGS = 400;
+const CHILD = fileURLToPath(new URL('./agent-child.ts', import.meta.url));
 
 describe('real dataplane: an HA router fails over between two VPPs with its floating IP', { skip }, () => {
   let etcd: EtcdProcess;
   let store: Store;
   const ops: VppClient[] = [];
   const agents = new Map<string, Agent>();
+  const children = new Map<string, ChildProcess>();
   const stopped = new Set<string>();
   let dir = '';
   const ext = flatNet('ext');
@@ -97,19 +104,32 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
   const put = (key: string, v: unknown) => store.put(key, encodeValue(key, v as never));
   const veth = (i: number, net: 'e' | 't') => `ha${net}${i + 1}`;
 
-  const agentFor = (i: number): Agent =>
-    vethAgent({
-      host: HOSTS[i],
-      endpoints: etcd.endpoints,
-      vppSocket: [REAL_VPP_SOCKET, REAL_VPP2_SOCKET][i],
-      physnets: new Map([
-        ['ext', `host-${veth(i, 'e')}`],
-        ['tenant', `host-${veth(i, 't')}`],
-      ]),
-      vhostUserDir: dir,
-      haLeaseTtlSec: 6,
-      logLevel: 'error',
+  const configFor = (i: number): ChildAgentConfig => ({
+    host: HOSTS[i],
+    endpoints: etcd.endpoints,
+    vppSocket: [REAL_VPP_SOCKET, REAL_VPP2_SOCKET][i],
+    physnets: [
+      ['ext', `host-${veth(i, 'e')}`],
+      ['tenant', `host-${veth(i, 't')}`],
+    ],
+    vhostUserDir: dir,
+    haLeaseTtlSec: TTL,
+  });
+  const agentFor = (i: number): Agent => {
+    const c = configFor(i);
+    return vethAgent({ ...c, physnets: new Map(c.physnets), logLevel: 'error' });
+  };
+  /** The agent of node i in a process of its own: the test kills it with SIGKILL. */
+  const childFor = async (i: number): Promise<ChildProcess> => {
+    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(configFor(i))], {
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
+    await new Promise<void>((res, rej) => {
+      p.stdout.on('data', (d: Buffer) => d.toString().includes('started') && res());
+      p.once('exit', (code) => rej(new Error(`agent of ${HOSTS[i]} exited (${code})`)));
+    });
+    return p;
+  };
 
   const cleanNet = (): void => {
     for (const ns of [EXT_NS, TEN_NS, VM_NS]) sh(`ip netns del ${ns}`, true);
@@ -159,9 +179,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
           use_random_hw_addr: true,
         });
       const host = HOSTS[i];
-      const a = agentFor(i);
-      agents.set(host, a);
-      a.start();
+      children.set(host, await childFor(i));
       for (const p of [rif, gw]) await put(keys.portBinding(host, p.port_id), p);
       await put(keys.router(host, r), doc);
       await put(keys.floatingIp(host, fip.id), fip);
@@ -194,6 +212,12 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
           30_000,
         ).catch(() => undefined);
     } finally {
+      for (const c of children.values())
+        if (c.exitCode === null && c.signalCode === null) {
+          const gone = new Promise((res) => c.once('exit', res));
+          c.kill('SIGTERM');
+          await gone;
+        }
       for (const a of agents.values()) await a.stop().catch(() => undefined);
       for (const [i, op] of ops.entries()) {
         for (const n of ['e', 't'] as const)
@@ -218,7 +242,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
       () => / 0% packet loss/.test(sh(`ip netns exec ${EXT_NS} ping -n -c 1 -W 1 ${FIP}`, true)),
       30_000,
     );
-    // 0.1 s apart for 20 s; each reply's icmp_seq tells when replies stopped and came back.
+    // 0.1 s apart for 40 s; each reply's icmp_seq tells when replies stopped and came back.
     const pinger = spawn('ip', [
       'netns',
       'exec',
@@ -230,7 +254,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
       '-W',
       '1',
       '-c',
-      '200',
+      String(PINGS),
       FIP,
     ]);
     let out = '';
@@ -240,7 +264,7 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
     // The active node dies: off both wires, its agent gone.
     for (const n of ['e', 't'] as const)
       sh(`ip -n ${n === 'e' ? EXT_NS : TEN_NS} link set ${veth(i, n)}b down`);
-    await (agents.get(holder) as Agent).stop();
+    (children.get(holder) as ChildProcess).kill('SIGKILL');
     stopped.add(holder);
     await done;
     const seqs = [...out.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1]));
@@ -249,12 +273,15 @@ describe('real dataplane: an HA router fails over between two VPPs with its floa
     let gap = 0;
     for (let k = 1; k < seqs.length; k++) gap = Math.max(gap, seqs[k] - seqs[k - 1] - 1);
     t.diagnostic(
-      `HA failover (active ${holder} cut off and its agent stopped, lease TTL 6 s): ${lost} of ${sent} pings ` +
+      `HA failover (active ${holder} cut off and its agent killed, lease TTL ${TTL} s): ${lost} of ${sent} pings ` +
         `lost, longest gap ${gap} pings = ${(gap * 0.1).toFixed(1)} s`,
     );
     const now = await store.get(keys.routerActive(r));
     assert.equal((JSON.parse(now.kv?.value ?? '{}') as RouterActive).host, HOSTS[1 - i]);
-    assert.ok(seqs.length > 0 && seqs[seqs.length - 1] > 150, 'replies again at the end, from the standby');
+    assert.ok(
+      seqs.length > 0 && seqs[seqs.length - 1] > PINGS - 50,
+      'replies again at the end, from the standby',
+    );
     assert.ok(lost < sent / 2, `most pings answered (${lost} of ${sent} lost)`);
   });
 });

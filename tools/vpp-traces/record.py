@@ -123,7 +123,11 @@ class Session:
             frames = _frames[: last + 1]
             del _frames[: last + 1]
         step = {"call": name, "args": plain(args), "frames": frames}
-        if stream:
+        if not stream and isinstance(r, tuple) and len(r) == 2:
+            # A _get with a cursor (service ... stream): vpp_papi returns (reply, details).
+            step["reply"] = plain(r[0])
+            step["details"] = plain(list(r[1]))
+        elif stream:
             step["details"] = plain(list(r))
         else:
             step["reply"] = plain(r)
@@ -491,6 +495,7 @@ def l3_nat(s):
     s.call("nat44_add_del_address_range", first_ip_address="198.51.100.90",
            last_ip_address="198.51.100.90", vrf_id=NO_INDEX, is_add=True, flags=0)
     s.call("nat44_interface_add_del_feature", is_add=True, flags=32, sw_if_index=lo)
+    s.call("nat44_ed_add_del_output_interface", is_add=True, sw_if_index=lo)
     s.call("nat44_ed_plugin_enable_disable", enable=False)
     s.call("nat44_ed_plugin_enable_disable", enable=True)
     s.call("nat44_ed_plugin_enable_disable", enable=True)
@@ -500,6 +505,19 @@ def l3_nat(s):
     s.call("nat44_interface_dump")
     s.call("nat44_interface_add_del_feature", is_add=False, flags=16, sw_if_index=lo)
     s.call("nat44_interface_add_del_feature", is_add=False, flags=16, sw_if_index=NO_INDEX - 1)
+    # The output feature (a router's gateway): its own list, an interface in one list only.
+    out = s.call("create_loopback", mac_address="02:fe:ee:00:00:02").sw_if_index
+    s.call("nat44_ed_output_interface_get", cursor=0)
+    s.call("nat44_ed_add_del_output_interface", is_add=False, sw_if_index=out)
+    s.call("nat44_ed_add_del_output_interface", is_add=True, sw_if_index=out)
+    s.call("nat44_ed_add_del_output_interface", is_add=True, sw_if_index=out)
+    s.call("nat44_interface_add_del_feature", is_add=True, flags=16, sw_if_index=out)
+    s.call("nat44_ed_add_del_output_interface", is_add=True, sw_if_index=lo)
+    s.call("nat44_ed_add_del_output_interface", is_add=True, sw_if_index=NO_INDEX - 1)
+    s.call("nat44_ed_output_interface_get", cursor=0)
+    s.call("nat44_interface_dump")
+    s.call("delete_loopback", sw_if_index=out)
+    s.call("nat44_ed_output_interface_get", cursor=0)
     s.call("ip_table_add_del", is_add=True, table={"table_id": 77, "is_ip6": False, "name": "netvpp:vrf:t"})
     for a, v in (("198.51.100.90", 77), ("198.51.100.91", NO_INDEX), ("198.51.100.90", 77)):
         s.call("nat44_add_del_address_range", first_ip_address=a, last_ip_address=a, vrf_id=v,
@@ -757,7 +775,8 @@ def main():
         l3_nat(s)
         s.save(
             os.path.join(a.out, "nat44.json"),
-            "NAT44-ED off then on (errors, a second enable), interfaces inside/outside, addresses with "
+            "NAT44-ED off then on (errors, a second enable), interfaces inside/outside, the output "
+            "feature (its own list, errors, gone with its interface), addresses with "
             "a tenant VRF, address-only static mappings with a tag, a deleted interface's record",
         )
         l3_gateway(s)
