@@ -133,3 +133,48 @@ test('an inactive binding netvpp did not bind (failed) or on a bad host name plu
   assert.match(rejected[0]?.error ?? '', /inactive_bindings\[0\]\.host "a\/b"/);
   assert.equal((await binding('compute1', port))?.revision, 1, 'the rejected row changed nothing');
 });
+
+test('on a VXLAN network the overlay entry names the active host: the source until activation, then the destination', async () => {
+  const port = uid(504);
+  const net = uid(505);
+  const vx = { id: net, network_type: 'vxlan', physical_network: null, segmentation_id: 7005, mtu: 1450 };
+  const entryHost = async (): Promise<string | undefined> => {
+    const { kv } = await store.get(keys.overlayPort(net, port));
+    return kv ? (JSON.parse(kv.value) as { host: string }).host : undefined;
+  };
+  const inactive = (host: string, vifType = 'vhostuser') => ({
+    'netvpp:inactive_bindings': [
+      { host, vif_type: vifType, vif_details: vifType === 'unbound' ? {} : vhost(port) },
+    ],
+  });
+  await journal(portRow({ id: port, network_id: net, 'netvpp:network': vx, revision_number: 1 }));
+  assert.equal(await entryHost(), 'compute1');
+  await journal(
+    portRow({ id: port, network_id: net, 'netvpp:network': vx, revision_number: 2, ...inactive('compute2') }),
+  );
+  assert.equal((await binding('compute2', port))?.binding_status, 'inactive');
+  assert.equal(await entryHost(), 'compute1', 'the other hosts keep reaching the port at the source');
+  await journal(
+    portRow({
+      id: port,
+      network_id: net,
+      'netvpp:network': vx,
+      'binding:host_id': 'compute2',
+      revision_number: 3,
+      ...inactive('compute1', 'unbound'),
+    }),
+  );
+  assert.equal(await entryHost(), 'compute2', 'activation moves the flood lists and static MACs');
+  assert.equal((await binding('compute1', port))?.binding_status, 'inactive');
+  await journal(
+    portRow({
+      id: port,
+      network_id: net,
+      'netvpp:network': vx,
+      'binding:host_id': 'compute2',
+      revision_number: 4,
+    }),
+  );
+  assert.equal(await binding('compute1', port), undefined);
+  assert.equal(await entryHost(), 'compute2');
+});
