@@ -25,7 +25,8 @@ const real = process.env.NETVPP_TEST_VPP_SOCKET;
 const sim = real ? null : await startSimProcess();
 const socket = real ?? (sim?.socket as string);
 console.log(`target: ${real ? `VPP at ${real}` : 'simulator (child process)'}`);
-const c = await VppClient.connect({ socket, window: 1024, timeoutMs: 60_000 });
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 1024);
+const c = await VppClient.connect({ socket, window: WINDOW, timeoutMs: 60_000 });
 
 async function sequential(label: string, n: number, fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -52,7 +53,7 @@ async function pipelined(label: string, n: number, fn: () => Promise<unknown>): 
 const rssBefore = process.memoryUsage().rss;
 const seqPing = await sequential('control_ping', N_SEQ, () => c.request(control_ping, {}));
 const pipePing = await pipelined('control_ping', N_PIPE, () => c.request(control_ping, {}));
-console.log(`pipelined/sequential control_ping: ${(pipePing / seqPing).toFixed(1)}x`);
+console.log(`pipelined/sequential control_ping (window ${WINDOW}): ${(pipePing / seqPing).toFixed(1)}x`);
 
 const lo = await c.request(create_loopback, {});
 await c.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: lo.sw_if_index, tag: 'netvpp-bench' });
@@ -75,7 +76,10 @@ await Promise.all([lo, ...made].map((m) => c.request(delete_loopback, { sw_if_in
 const apiDir = [process.env.VPP_API_DIR, '/opt/vpp/share/vpp/api', '/usr/share/vpp/api'].find(
   (d) => d !== undefined && existsSync(d),
 );
-const papiOk = spawnSync('python3', ['-c', 'import vpp_papi'], { stdio: 'ignore' }).status === 0;
+// VPP's papi wants the system Python (BENCH_PAPI_PYTHON overrides; PYTHONPATH finds vpp_papi).
+const python =
+  process.env.BENCH_PAPI_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const papiOk = spawnSync(python, ['-c', 'import vpp_papi'], { stdio: 'ignore' }).status === 0;
 if (!papiOk || !apiDir) {
   console.log(
     `vpp_papi baseline skipped: ${papiOk ? 'no VPP API directory (VPP_API_DIR)' : 'python3 cannot import vpp_papi'}`,
@@ -84,7 +88,7 @@ if (!papiOk || !apiDir) {
   const nSeq = Number(process.env.BENCH_PAPI_SEQ ?? 5_000);
   const nAsync = Number(process.env.BENCH_PAPI_ASYNC ?? 50_000);
   const r = spawnSync(
-    'python3',
+    python,
     [new URL('papi-baseline.py', import.meta.url).pathname, socket, apiDir, String(nSeq), String(nAsync)],
     {
       encoding: 'utf8',
