@@ -143,4 +143,11 @@ test('a session belongs to its leader term and to a size limit', () => {
   const next = pages.begin({ token: '1', lists: ['networks', 'security_groups', 'ports'] }).session;
   assert.throws(() => pages.page(next, { seq: 0, ports: [{}, {}, {}, {}] }), TooLargeError);
   assert.equal(pages.heldItems, 0, 'a session over the limit is dropped');
+  // A commit whose sync failed (etcd slow: 503) is sent again as it is; an applied one ends it.
+  const third = pages.begin({ token: '2', lists: ['networks', 'security_groups', 'ports'] }).session;
+  pages.page(third, { seq: 0, ports: [{ id: 'p' }] });
+  assert.deepEqual(pages.commit(third, { pages: 1 }).ports, [{ id: 'p' }]);
+  assert.deepEqual(pages.commit(third, { pages: 1 }).ports, [{ id: 'p' }], 'the same commit again');
+  pages.end(third);
+  assert.throws(() => pages.commit(third, { pages: 1 }), NotFoundError);
 });
