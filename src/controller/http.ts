@@ -217,7 +217,9 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       if (segments.length === 5 && segments[4] === 'commit') {
         admit();
         const body = pages.commit(segments[3], await readJson(req, 4096));
-        return send(res, 200, await d.intake.sync(body, abandoned()));
+        const reply = await d.intake.sync(body, abandoned());
+        pages.end(segments[3]);
+        return send(res, 200, reply);
       }
     }
     if (path === '/v1/sync/held') {

@@ -6,7 +6,7 @@
 // would (intake.sync), valve and token included. The pages are kept parsed, never as one string.
 //
 // A session belongs to one leader term: a new leader (or a restarted controller) knows none, and the
-// driver begins again. One session at a time: a new one replaces the old, whose next page is refused.
+// driver begins again. It ends when its commit is applied; a commit that failed may be sent again. One session at a time: a new one replaces the old, whose next page is refused.
 import { randomUUID } from 'node:crypto';
 import type { Guard } from '../store/index.ts';
 import { BadRequestError, NotFoundError, TooLargeError, UnavailableError } from './errors.ts';
@@ -151,16 +151,22 @@ export class SyncPages {
 
   /**
    * POST /v1/sync/session/<id>/commit: `{pages}` (how many the driver sent) → the body POST /v1/sync
-   * takes, for intake.sync. The session ends here, whatever becomes of the sync.
+   * takes, for intake.sync. The session stays until end(): a commit that failed (503: etcd slow) is
+   * retried as it is, without sending every page again.
    */
   commit(id: string, body: unknown): Record<string, unknown> {
     const s = this.session(id);
     const pages = ((body ?? {}) as Record<string, unknown>).pages;
     if (pages !== s.pages)
       throw new BadRequestError(`the driver sent ${String(pages)} pages, ${s.pages} arrived; begin again`);
-    this.current = undefined;
+    s.lastAt = this.now();
     const out: Record<string, unknown> = { token: s.token };
     for (const [k, v] of s.lists) out[k] = v;
     return out;
+  }
+
+  /** The session's sync was applied: it ends (a later commit of it is 404). */
+  end(id: string): void {
+    if (this.current?.id === id) this.current = undefined;
   }
 }

@@ -143,7 +143,8 @@ export class EtcdCluster {
       try {
         return await this.leaderNow();
       } catch (e) {
-        if (i >= 30) throw e;
+        // Up to 30 s: after a member's kill or isolation a loaded machine can take a while to elect.
+        if (i >= 60) throw e;
         await sleep(500);
       }
     }

@@ -322,7 +322,8 @@ export async function inject(kind: FaultKind, ctx: FaultContext): Promise<void> 
       // operator to confirm (docs/controller.md), and the run would wait for that operator.
       return hold(ctx, kind, 'malformed', async () => {
         for (let i = 0; ctx.driver.stats.syncs === 0; i++) {
-          if (i > 300) throw new Error('no full sync in 60 s: the malformed value was not written');
+          // Generous: on a loaded machine the first sync waits for a leader and a quorum.
+          if (i > 900) throw new Error('no full sync in 180 s: the malformed value was not written');
           await sleep(200);
         }
         ctx.garbage.add(key);
