@@ -1,5 +1,7 @@
 /**
- * Reads the request/reply traces recorded from a real VPP 26.06 (../shared/vpp-traces).
+ * Reads the request/reply traces recorded from a real VPP 26.06: the reference recording
+ * (../shared/vpp-traces) and the sessions this project recorded since for the messages it added
+ * (test/sim/recorded/<session>/, by tools/vpp-traces/record.py).
  *
  * A session is one run of a freshly started VPP, recorded over one connection: the files in the
  * directory itself are the first session, each subdirectory is another (`tools/vpp-traces/`
@@ -35,20 +37,30 @@ export interface Trace {
 /** The files at the top of the trace directory, whose handshake is the reference for message ids. */
 export const FIRST_SESSION = '';
 
-const dirOf = (session: string): string => (session === FIRST_SESSION ? TRACE_DIR : join(TRACE_DIR, session));
+/** The sessions recorded by this project, kept with the code that must match them. */
+export const RECORDED_DIR = new URL('../sim/recorded', import.meta.url).pathname;
+
+const dirOf = (session: string): string => {
+  if (session === FIRST_SESSION) return TRACE_DIR;
+  const shared = join(TRACE_DIR, session);
+  return existsSync(join(shared, 'handshake.json')) ? shared : join(RECORDED_DIR, session);
+};
+
+const subSessions = (root: string): string[] =>
+  existsSync(root)
+    ? readdirSync(root).filter(
+        (d) => statSync(join(root, d)).isDirectory() && existsSync(join(root, d, 'handshake.json')),
+      )
+    : [];
 
 export function tracesAvailable(): boolean {
   return existsSync(join(TRACE_DIR, 'handshake.json'));
 }
 
-/** Every session: FIRST_SESSION, then the subdirectories that hold a handshake, by name. */
+/** Every session: FIRST_SESSION, then the subdirectories (shared or ours) that hold a handshake, by name. */
 export function sessions(): string[] {
-  const subs = readdirSync(TRACE_DIR)
-    .filter(
-      (d) => statSync(join(TRACE_DIR, d)).isDirectory() && existsSync(join(TRACE_DIR, d, 'handshake.json')),
-    )
-    .sort();
-  return [FIRST_SESSION, ...subs];
+  const subs = new Set([...subSessions(TRACE_DIR), ...subSessions(RECORDED_DIR)]);
+  return [FIRST_SESSION, ...[...subs].sort()];
 }
 
 export function handshakeFrames(session = FIRST_SESSION): TraceFrame[] {

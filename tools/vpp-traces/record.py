@@ -16,7 +16,8 @@ l3-nat (nat44_ed and pipes), qos (policers), trunks (trunk sub-ports: session_tr
 (bond interfaces, members, LACP) or rx-mode (receive queues: sw_interface_set_rx_mode and the
 placement dump).
 
-DIR becomes a session of the trace directory as a subdirectory of it (../shared/vpp-traces/NAME).
+DIR becomes a session: a subdirectory of the project's own recordings (test/sim/recorded/NAME; the
+reference recording in ../shared/vpp-traces is read-only).
 vpp_papi comes with a VPP build (../shared/tools/build-vpp.sh installs it); the API definitions
 are read from /opt/vpp/share/vpp/api (`--apidir`; the script runs against the simulator too).
 """
