@@ -73,7 +73,9 @@ export class Gre {
     const ifs = this.vpp.ifs;
     const hex = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
     const mac = t.type === TYPE_L3 ? '' : `d0:0b:ee:d0:${hex(index >> 8)}:${hex(index)}`;
-    const hw = ifs.newHw('gre', 'GRE', `gre${userInstance}`, mac, index);
+    const hw = ifs.newHw('gre', 'GRE tunnel device', `gre${userInstance}`, mac, index);
+    // An ERSPAN tunnel's link MTU as VPP 26.06 reports it (recorded: 8998, its L3 MTU 9000).
+    if (t.type === 2) hw.linkMtu = 8998;
     const s = ifs.createHw(hw, 'normal');
     const tun: Tunnel = {
       index,

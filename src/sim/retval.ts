@@ -3,7 +3,6 @@ export const RV = {
   OK: 0,
   UNSPECIFIED: -1,
   INVALID_SW_IF_INDEX: -2,
-  INVALID_SW_IF_INDEX_2: -10,
   NO_SUCH_FIB: -3,
   NO_SUCH_ENTRY: -6,
   INVALID_VALUE: -7,

@@ -13,7 +13,7 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
 
 NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks),
 l3-nat (nat44_ed and pipes), qos (policers), trunks (trunk sub-ports: session_trunks.py), bonds
-(bond interfaces, members, LACP) or rx-mode (receive queues: sw_interface_set_rx_mode and the
+(bond interfaces, members, LACP), taas (SPAN, ERSPAN, cross-connects: session_taas.py) or rx-mode (receive queues: sw_interface_set_rx_mode and the
 placement dump).
 
 DIR becomes a session: a subdirectory of the project's own recordings (test/sim/recorded/NAME; the
@@ -724,7 +724,7 @@ def rx_mode(s, vhost_dir):
     s.call("sw_interface_rx_placement_dump", sw_if_index=NO_INDEX)
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks", "bonds", "rx-mode")
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks", "bonds", "rx-mode", "taas")
 
 
 def main():
@@ -747,6 +747,19 @@ def main():
             "trunk sub-ports: exact-match VLAN sub-interfaces of a vhost-user port beside its VLAN-tag "
             "guard, tagged, tag popped, bridged, up; VLANs in use or out of range, a sub-interface of a "
             "sub-interface; one removed; the parent deleted with the rest",
+        )
+        s.vpp.disconnect()
+        return
+    if a.session == "taas":
+        from session_taas import taas
+
+        taas(s)
+        s.save(
+            os.path.join(a.out, "taas.json"),
+            "port mirroring: SPAN device and L2 entries (states, a second destination, errors, dumps), "
+            "ERSPAN GRE tunnels (errors, tag, up, dumps, a mirror into one, delete), a VXLAN tunnel "
+            "cross-connected into a port, a bridged port cross-connected and back to L3, errors, the "
+            "tunnel deleted with its cross-connect",
         )
         s.vpp.disconnect()
         return
