@@ -11,7 +11,7 @@ import { decodeValue, keys, PREFIX } from '../../src/model/keyspace.ts';
 import { loadVerifier } from '../../src/model/signing.ts';
 import { startSimulator, type Sim } from '../../src/sim/index.ts';
 import { openStore, watchPrefixes, type PrefixWatcher, type Store } from '../../src/store/index.ts';
-import type { SubInterface } from './netvpp-stack.ts';
+import type { Mirror, SubInterface } from './netvpp-stack.ts';
 import {
   acl_dump,
   acl_interface_list_dump,
@@ -21,6 +21,7 @@ import {
   one_locator_dump,
   policer_dump,
   sw_interface_dump,
+  sw_interface_span_dump,
   vxlan_tunnel_v2_dump,
   type AclRule,
   type PolicerDetails,
@@ -265,6 +266,21 @@ export class AgentNode {
         bridge: bdTags.get(d.sw_if_index) ?? null,
       }))
       .sort((a, b) => a.vlan - b.vlan);
+  }
+
+  /** The device-level SPAN mirrors of this node's VPP, ends named by their tags. */
+  async mirrors(): Promise<Mirror[]> {
+    const op = this.operator as VppClient;
+    const ifs = await op.dump(sw_interface_dump, { sw_if_index: 0xffffffff });
+    const tag = new Map(ifs.map((d) => [d.sw_if_index, d.tag || `#${d.sw_if_index}`]));
+    const spans = await op.dump(sw_interface_span_dump, { is_l2: false });
+    return spans
+      .map((m) => ({
+        from: tag.get(m.sw_if_index_from) ?? `#${m.sw_if_index_from}`,
+        to: tag.get(m.sw_if_index_to) ?? `#${m.sw_if_index_to}`,
+        state: m.state,
+      }))
+      .sort((a, b) => a.from.localeCompare(b.from));
   }
 
   /** The netvpp policers of this node's VPP, by name. */

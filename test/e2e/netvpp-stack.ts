@@ -48,6 +48,18 @@ export interface Node {
   policers?(): Promise<Map<string, PolicerDetails>>;
   /** The trunk sub-ports' sub-interfaces of a port's interface; undefined without a VPP. */
   subInterfaces?(parentPortId: string): Promise<SubInterface[]>;
+  /** The node's device-level SPAN mirrors, by the tags of their ends; undefined without a VPP. */
+  mirrors?(): Promise<Mirror[]>;
+}
+
+/** One SPAN mirror as the operator reads it from VPP (`sw_interface_span_dump`, device level). */
+export interface Mirror {
+  /** Tag of the mirrored interface (`netvpp:port:<id>`), or `#<sw_if_index>` if it has none. */
+  from: string;
+  /** Tag of the interface the copies go to (a port, or a tunnel). */
+  to: string;
+  /** VPP's span state: 1 rx, 2 tx, 3 both. */
+  state: number;
 }
 
 /** A VLAN sub-interface of a parent port, as the operator reads it from VPP. */
