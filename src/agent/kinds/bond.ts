@@ -11,12 +11,10 @@ import {
   bond_delete,
   sw_bond_interface_dump,
   sw_interface_dump,
-  sw_interface_set_flags,
-  sw_interface_tag_add_del,
 } from '../../vpp/binapi/index.ts';
 import { VppApiError } from '../../vpp/errors.ts';
 import { BOND_LBS, BOND_MODES, LB_ACTIVE_BACKUP, type BondConfig } from '../bond-config.ts';
-import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, tagOf } from './common.ts';
+import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, settleAdmin, tagAdopted, tagOf } from './common.ts';
 import { ObjectError, type KindDescriptor, type OpContext } from './types.ts';
 
 export interface BondObj {
@@ -52,17 +50,8 @@ export function bondObject(b: BondConfig): BondObj {
 }
 
 async function update(o: BondObj, ctx: OpContext): Promise<void> {
-  const idx = need(ctx, o.key);
-  let cur = ctx.actual.get(o.key) as BondObj;
-  if (cur.untagged) {
-    await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
-    const { untagged: _, ...tagged } = cur;
-    ctx.actual.set((cur = tagged), idx);
-  }
-  if (cur.adminUp !== o.adminUp) {
-    await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: idx, flags: o.adminUp ? ADMIN_UP : 0 });
-    ctx.actual.set({ ...cur, adminUp: o.adminUp }, idx);
-  }
+  const cur = await tagAdopted(o, ctx);
+  await settleAdmin(o, cur, ctx);
 }
 
 /** BondEthernet<id> exists already (made since our read-back, or by hand): adopted when it can be. */

@@ -1,6 +1,7 @@
 // Small things several kind modules share: netvpp's tag, VPP constants, handle lookups.
-import { IfStatusFlags } from '../../vpp/binapi/index.ts';
+import { IfStatusFlags, sw_interface_set_flags, sw_interface_tag_add_del } from '../../vpp/binapi/index.ts';
 import { ObjectError, type OpContext } from './types.ts';
+import type { VppObject } from './index.ts';
 
 export const TAG_PREFIX = 'netvpp:';
 export const NO_INDEX = 0xffffffff;
@@ -42,4 +43,33 @@ export function isUuid(s: string): boolean {
 export function portOfIface(ifaceKey: string): string | undefined {
   if (ifaceKey.startsWith('port:')) return ifaceKey.slice(5);
   return ifaceKey.startsWith('subport:') ? ifaceKey.slice(8) : undefined;
+}
+
+/**
+ * An interface adopted from VPP without netvpp's tag (found by its name) gets the tag; returns the
+ * record now in the actual state (the one to compare the rest of the object with).
+ */
+export async function tagAdopted<T extends VppObject & { untagged?: true }>(
+  o: T,
+  ctx: OpContext,
+): Promise<T> {
+  const idx = need(ctx, o.key);
+  const cur = ctx.actual.get(o.key) as T;
+  if (!cur.untagged) return cur;
+  await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
+  const { untagged: _, ...tagged } = cur;
+  ctx.actual.set(tagged as T, idx);
+  return tagged as T;
+}
+
+/** Sets the interface admin up or down as `o` wants, where `cur` (the actual record) differs. */
+export async function settleAdmin<T extends VppObject & { adminUp: boolean }>(
+  o: T,
+  cur: T,
+  ctx: OpContext,
+): Promise<void> {
+  if (cur.adminUp === o.adminUp) return;
+  const idx = need(ctx, o.key);
+  await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: idx, flags: o.adminUp ? ADMIN_UP : 0 });
+  ctx.actual.set({ ...cur, adminUp: o.adminUp } as T, idx);
 }

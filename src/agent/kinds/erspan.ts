@@ -8,11 +8,9 @@ import {
   gre_tunnel_dump,
   GreTunnelType,
   sw_interface_dump,
-  sw_interface_set_flags,
-  sw_interface_tag_add_del,
   TunnelMode,
 } from '../../vpp/binapi/index.ts';
-import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, tagOf } from './common.ts';
+import { ADMIN_UP, baseKey, keyFromTag, NO_INDEX, settleAdmin, tagAdopted, tagOf } from './common.ts';
 import type { KindDescriptor, OpContext } from './types.ts';
 
 export interface ErspanObj {
@@ -43,17 +41,8 @@ function tunnel(o: ErspanObj) {
 }
 
 async function finish(o: ErspanObj, ctx: OpContext): Promise<void> {
-  const idx = need(ctx, o.key);
-  let cur = ctx.actual.get(o.key) as ErspanObj;
-  if (cur.untagged) {
-    await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
-    const { untagged: _, ...tagged } = cur;
-    ctx.actual.set((cur = tagged), idx);
-  }
-  if (cur.adminUp !== o.adminUp) {
-    await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: idx, flags: o.adminUp ? ADMIN_UP : 0 });
-    ctx.actual.set({ ...cur, adminUp: o.adminUp }, idx);
-  }
+  const cur = await tagAdopted(o, ctx);
+  await settleAdmin(o, cur, ctx);
 }
 
 export const erspan: KindDescriptor<ErspanObj> = {

@@ -5,11 +5,9 @@ import {
   create_loopback,
   delete_loopback,
   sw_interface_dump,
-  sw_interface_set_flags,
   sw_interface_set_mtu,
-  sw_interface_tag_add_del,
 } from '../../vpp/binapi/index.ts';
-import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, tagOf } from './common.ts';
+import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, settleAdmin, tagAdopted, tagOf } from './common.ts';
 import type { KindDescriptor, OpContext } from './types.ts';
 
 export interface RifObj {
@@ -27,21 +25,13 @@ export const rifKey = (portId: string): string => `rif:${portId}`;
 
 async function finish(o: RifObj, ctx: OpContext): Promise<void> {
   const idx = need(ctx, o.key);
-  let cur = ctx.actual.get(o.key) as RifObj;
-  if (cur.untagged) {
-    await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
-    const { untagged: _, ...tagged } = cur;
-    ctx.actual.set((cur = tagged), idx);
-  }
+  let cur = await tagAdopted(o, ctx);
   if (cur.mtu !== o.mtu) {
     // The L3 MTU (index 0) is what routing checks; VPP's loopbacks carry 9000 by default.
     await ctx.vpp.request(sw_interface_set_mtu, { sw_if_index: idx, mtu: [o.mtu, 0, 0, 0] });
     ctx.actual.set((cur = { ...cur, mtu: o.mtu }), idx);
   }
-  if (cur.adminUp !== o.adminUp) {
-    await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: idx, flags: o.adminUp ? ADMIN_UP : 0 });
-    ctx.actual.set({ ...cur, adminUp: o.adminUp }, idx);
-  }
+  await settleAdmin(o, cur, ctx);
 }
 
 export const rif: KindDescriptor<RifObj> = {

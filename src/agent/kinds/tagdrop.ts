@@ -11,15 +11,18 @@
 // create_subif leaves it untagged and the tag follows: after a crash between the two, read-back
 // recognises it by identity (the only default sub-interface of a netvpp port interface) and adopts
 // it. There is never a second one: VPP refuses it and, in refusing, disables the first.
+import { create_subif, delete_subif, SubIfFlags, sw_interface_dump } from '../../vpp/binapi/index.ts';
 import {
-  create_subif,
-  delete_subif,
-  SubIfFlags,
-  sw_interface_dump,
-  sw_interface_set_flags,
-  sw_interface_tag_add_del,
-} from '../../vpp/binapi/index.ts';
-import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, portOfIface, tagOf } from './common.ts';
+  ADMIN_UP,
+  baseKey,
+  keyFromTag,
+  need,
+  NO_INDEX,
+  portOfIface,
+  settleAdmin,
+  tagAdopted,
+  tagOf,
+} from './common.ts';
 import type { KindDescriptor, OpContext } from './types.ts';
 
 export interface TagDropObj {
@@ -40,17 +43,8 @@ export const TAGDROP_SUB_ID = 4095;
 const DEFAULT_SUB = SubIfFlags.SUB_IF_API_FLAG_DEFAULT;
 
 async function settle(o: TagDropObj, ctx: OpContext): Promise<void> {
-  const idx = need(ctx, o.key);
-  let cur = ctx.actual.get(o.key) as TagDropObj;
-  if (cur.untagged) {
-    await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
-    const { untagged: _, ...tagged } = cur;
-    ctx.actual.set((cur = tagged), idx);
-  }
-  if (cur.adminUp !== o.adminUp) {
-    await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: idx, flags: o.adminUp ? ADMIN_UP : 0 });
-    ctx.actual.set({ ...cur, adminUp: o.adminUp }, idx);
-  }
+  const cur = await tagAdopted(o, ctx);
+  await settleAdmin(o, cur, ctx);
 }
 
 export const tagdrop: KindDescriptor<TagDropObj> = {

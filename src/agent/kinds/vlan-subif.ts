@@ -1,12 +1,8 @@
 // What the two kinds made of create_vlan_subif share (vlan: a network's uplink VLAN; subport: a
 // trunk sub-port on its parent): VPP's constants for them, and settling a sub-interface found or
 // made untagged and with its tag rewrite not yet set.
-import {
-  l2_interface_vlan_tag_rewrite,
-  SubIfFlags,
-  sw_interface_tag_add_del,
-} from '../../vpp/binapi/index.ts';
-import { need, tagOf } from './common.ts';
+import { l2_interface_vlan_tag_rewrite, SubIfFlags } from '../../vpp/binapi/index.ts';
+import { need, tagAdopted } from './common.ts';
 import type { OpContext } from './types.ts';
 import type { SubportObj } from './subport.ts';
 import type { VlanObj } from './vlan.ts';
@@ -21,12 +17,7 @@ export const VLAN_SUBIF = SubIfFlags.SUB_IF_API_FLAG_ONE_TAG | SubIfFlags.SUB_IF
 /** Tags the sub-interface if it is untagged, then sets its tag rewrite to `o.pop`; returns the record. */
 export async function tagAndPop<T extends VlanObj | SubportObj>(o: T, ctx: OpContext): Promise<T> {
   const idx = need(ctx, o.key);
-  let cur = ctx.actual.get(o.key) as T;
-  if (cur.untagged) {
-    await ctx.vpp.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: idx, tag: tagOf(o.key) });
-    const { untagged: _, ...tagged } = cur;
-    ctx.actual.set((cur = tagged as T), idx);
-  }
+  let cur = await tagAdopted(o, ctx);
   if (cur.pop !== o.pop) {
     await ctx.vpp.request(l2_interface_vlan_tag_rewrite, {
       sw_if_index: idx,
