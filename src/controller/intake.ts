@@ -29,7 +29,7 @@ import { recordsWanted } from './journal-records.ts';
 import { RESIGN_PREFIXES, resignOps } from './resign.ts';
 import { decodeRecord, MANAGED, planSync, type SyncBody } from './sync-plan.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
-import { Overlay, rowId, translateBatch, type WriteOp } from './translate.ts';
+import { Overlay, rowId, translateBatch, type WriteOp } from './apply-records.ts';
 import { erspanRequestSchema } from './translate-taas.ts';
 import { planErspan } from './taas-erspan.ts';
 import { RowError } from './rows.ts';

@@ -5,7 +5,7 @@
 import type { KeyValue } from '../store/index.ts';
 import { keys, type NeutronRecord, parseKey } from '../model/keyspace.ts';
 import { kidOf } from '../model/signing.ts';
-import type { WriteOp } from './translate.ts';
+import type { WriteOp } from './apply-records.ts';
 
 /** The prefixes whose values resignOps looks at (records, and the desired state they own). */
 export const RESIGN_PREFIXES: readonly string[] = [

@@ -12,7 +12,8 @@ import {
 } from '../model/keyspace.ts';
 import { kidOf, payloadOf } from '../model/signing.ts';
 import type { Logger } from '../util/log.ts';
-import { applyDelete, applyResource, canonical, Overlay, recordOp, type WriteOp } from './translate.ts';
+import { canonical } from './translate.ts';
+import { applyDelete, applyResource, Overlay, recordOp, type WriteOp } from './apply-records.ts';
 import type { SyncReply } from './intake.ts';
 
 /** A full sync's resources per kind; null: the driver sent no list (an older driver), kept as is. */

@@ -4,7 +4,8 @@
 // flow of the service is translated again: its copies go to the collector in GRE instead of to the
 // service port. Pure: intake.ts reads the records and writes what this returns.
 import { type ErspanConfig, keys, type NeutronRecord } from '../model/keyspace.ts';
-import { diffOwns, Overlay, recordOp, type WriteOp } from './translate.ts';
+import { diffOwns } from './translate.ts';
+import { Overlay, recordOp, type WriteOp } from './apply-records.ts';
 import {
   erspanConfig,
   erspanOf,

@@ -13,7 +13,7 @@ import {
 } from '../model/keyspace.ts';
 import { arrayOf, type Check, int, literal, nullable, obj, optional, str, uuid } from '../model/validate.ts';
 import { checked, RowError } from './rows.ts';
-import type { RecordView } from './translate.ts';
+import type { RecordView } from './apply-records.ts';
 
 /** A rule of a Neutron QoS policy dict (QosPolicy.to_dict(): each rule names its `type`). */
 export interface NeutronQosRule {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type FloatingIpDoc, keys, type PortBinding, type RouterDoc } from '../../src/model/keyspace.ts';
-import { Overlay, translateBatch, type WriteOp } from '../../src/controller/translate.ts';
+import { Overlay, translateBatch, type WriteOp } from '../../src/controller/apply-records.ts';
 import { portRow, row, uid } from './fixtures.ts';
 
 const NOW = '2025-01-01T00:00:00.000Z';

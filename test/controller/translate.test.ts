@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { keys, type PortBinding, type SecurityGroup } from '../../src/model/keyspace.ts';
-import { Overlay, translateBatch, type WriteOp } from '../../src/controller/translate.ts';
+import { Overlay, translateBatch, type WriteOp } from '../../src/controller/apply-records.ts';
 import {
   NET,
   networkDict,
