@@ -109,6 +109,13 @@ const OPTIONS = [
     help: 'a journal batch deleting at most this many desired-state keys is never held (default 100)',
   },
   {
+    name: 'sync_delete_min_keys',
+    section: 'controller',
+    env: 'NETVPP_CONTROLLER_SYNC_DELETE_MIN_KEYS',
+    flag: 'sync-delete-min-keys',
+    help: 'a full sync deleting at most this many desired-state keys, and not every one, is never held (default 10)',
+  },
+  {
     name: 'auth_strategy',
     section: 'controller',
     env: 'NETVPP_CONTROLLER_AUTH_STRATEGY',
@@ -233,6 +240,7 @@ export function loadConfig(
     );
   else if (pct !== undefined) cfg.syncDeleteLimit = pct / 100;
   cfg.journalDeleteMinKeys = number('journal_delete_min_keys', 0) ?? cfg.journalDeleteMinKeys;
+  cfg.syncDeleteMinKeys = number('sync_delete_min_keys', 0) ?? cfg.syncDeleteMinKeys;
   cfg.etcd = etcdClientConfig(values, where, problems);
 
   const strategy = v('auth_strategy') ?? 'token';

@@ -43,6 +43,8 @@ export interface ControllerConfig {
   syncDeleteLimit: number;
   /** A journal batch deleting at most this many desired-state keys is never held. */
   journalDeleteMinKeys: number;
+  /** A full sync deleting at most this many desired-state keys, and not every one, is never held. */
+  syncDeleteMinKeys: number;
   /** File of the driver tokens accepted (auth.ts); null: every request is accepted (noauth). */
   authTokenFile: string | null;
   /** Read-only tokens for the dashboard (dashboard.ts), besides the driver's; null: none. */
@@ -67,6 +69,7 @@ export const DEFAULTS: ControllerConfig = {
   maxQueued: 8,
   syncDeleteLimit: 0.5,
   journalDeleteMinKeys: 100,
+  syncDeleteMinKeys: 10,
   authTokenFile: null,
   dashboardTokenFile: null,
   tls: null,
@@ -132,6 +135,7 @@ export class Controller {
       maxQueued: cfg.maxQueued,
       syncDeleteLimit: cfg.syncDeleteLimit,
       journalDeleteMinKeys: cfg.journalDeleteMinKeys,
+      syncDeleteMinKeys: cfg.syncDeleteMinKeys,
       signer: cfg.signer,
     });
     this.syncPages = new SyncPages({ guard: () => this.election.guard });

@@ -80,6 +80,11 @@ export interface IntakeOptions {
   syncDeleteLimit?: number;
   /** A journal batch deleting at most this many desired-state keys is never held (default 100). */
   journalDeleteMinKeys?: number;
+  /**
+   * A full sync deleting at most this many desired-state keys, and not all of them, is never held
+   * (default 10).
+   */
+  syncDeleteMinKeys?: number;
   /** Told of every journal batch and full sync applied (metrics.ts). */
   onApplied?: (a: AppliedStats) => void;
   /** Signs every value written (src/model/signing.ts); absent: values are written unsigned. */
@@ -123,13 +128,13 @@ export class Intake {
 
   constructor(private readonly o: IntakeOptions) {
     this.now = o.now ?? (() => new Date());
-    this.valve = new DeleteValve('sync', o.syncDeleteLimit ?? 0.5, o.log);
-    this.journalValve = new DeleteValve(
-      'journal',
-      o.syncDeleteLimit ?? 0.5,
+    const share = o.syncDeleteLimit ?? 0.5;
+    this.valve = new DeleteValve(
+      'sync',
+      { share, minKeys: o.syncDeleteMinKeys ?? 10, floorSparesNone: true },
       o.log,
-      o.journalDeleteMinKeys ?? 100,
     );
+    this.journalValve = new DeleteValve('journal', { share, minKeys: o.journalDeleteMinKeys ?? 100 }, o.log);
   }
 
   /** The full sync held for deleting too much, if any (GET /v1/sync/held). */

@@ -1,9 +1,11 @@
 // The safety valve of full syncs and journal batches: one that would delete more than a share of the
 // desired state netvpp holds is not applied but held, logged with what it would delete, until an
-// operator confirms it (POST /v1/sync/confirm, `netvpp sync --confirm`). Journal batches deleting no
-// more than a minimum count always pass, so a small cloud can still delete a few ports at once. One request — a driver bug, a half-read
-// database, a stolen token — must not be able to make every agent delete every port. The agent's
-// held deletions (sync-gate.ts) are the model: deleting is what waits, never adding.
+// operator confirms it (POST /v1/sync/confirm, `netvpp sync --confirm`). A request deleting no more
+// than a minimum count passes whatever the share (a percentage of a handful of keys means nothing:
+// deleting 2 of 3 is one port), so a small cloud can still delete a few ports at once; for a full sync
+// that floor never covers deleting every key. One request — a driver bug, a half-read database, a
+// stolen token — must not be able to make every agent delete every port. The agent's held deletions
+// (sync-gate.ts) are the model: deleting is what waits, never adding.
 import { createHash } from 'node:crypto';
 import { parseKey } from '../model/keyspace.ts';
 import type { Logger } from '../util/log.ts';
@@ -41,19 +43,31 @@ export class HeldError extends Error {
 
 const SAMPLE = 50;
 
+/** When a request's deletions wait for an operator. */
+export interface ValveLimits {
+  /** The share (0..1) of the held keys one request may delete unconfirmed; 1 never holds. */
+  share: number;
+  /** Deleting this many keys or fewer never holds (but see `floorSparesNone`). */
+  minKeys: number;
+  /** The floor does not cover a request deleting every key netvpp holds (a full sync's empty snapshot). */
+  floorSparesNone?: boolean;
+}
+
 export class DeleteValve<Body> {
   private current: { held: HeldSync; body: Body } | null = null;
 
-  /**
-   * `limit`: the share (0..1) of held keys one request may delete unconfirmed; 1 never holds.
-   * `minKeys`: deleting this many keys or fewer never holds.
-   */
   constructor(
     private readonly kind: HeldKind,
-    private readonly limit: number,
+    private readonly limits: ValveLimits,
     private readonly log: Logger,
-    private readonly minKeys = 0,
   ) {}
+
+  /** Whether deleting `n` of `total` keys passes unconfirmed. */
+  passes(n: number, total: number): boolean {
+    if (total === 0 || n <= this.limits.share * total) return true;
+    if (n > this.limits.minKeys) return false;
+    return !(this.limits.floorSparesNone === true && n >= total);
+  }
 
   private get what(): string {
     return this.kind === 'sync' ? 'full sync' : 'journal batch';
@@ -73,7 +87,7 @@ export class DeleteValve<Body> {
    * names exactly this set. A sync that passes ends any hold.
    */
   check(deletes: string[], total: number, body: Body, confirmed: string | null, now: string): void {
-    if (deletes.length <= this.minKeys || total === 0 || deletes.length <= this.limit * total) {
+    if (this.passes(deletes.length, total)) {
       this.current = null;
       return;
     }
@@ -106,7 +120,7 @@ export class DeleteValve<Body> {
       id,
       deletes: held.deletes,
       of: total,
-      limit: `${Math.round(this.limit * 100)} %`,
+      limit: `${Math.round(this.limits.share * 100)} %`,
       ports: held.ports.join(','),
       security_groups: held.security_groups.join(','),
       keys: held.sample.join(','),

@@ -1,7 +1,13 @@
-// The ML2 driver's forwarder as the chaos run plays it: journal rows sent in order, in batches, to
-// whichever controller leads; a row leaves the journal only when a controller lists it in `done`;
-// a full sync (token first, then the snapshot) whenever a reply asks for one. A 503 names the leader
-// (or none): the driver follows it, else tries the other controllers, with a short back-off.
+// The ML2 driver's forwarder (neutron/networking_netvpp/forwarder.py) as the chaos run plays it:
+// journal rows sent in order, in batches, to whichever controller leads; a row leaves the journal
+// only when a controller lists it in `done`; a full sync (token first, then the snapshot) when the
+// forwarder starts and whenever a reply asks for one. A sync that fails (no leader, held by the
+// valve, cut off) is retried on its own back-off while the rows go on, as the forwarder does: with
+// the token, their order relative to the sync does not matter, and a journal stopped behind a
+// failing sync would leave etcd further behind Neutron at every try (the seed-1 CI flake: a first
+// sync held for deleting 2 of the 3 keys etcd held, retried forever while the rows that would have
+// caught etcd up waited behind it). A 503 names the leader (or none): the driver follows it, else
+// tries the other controllers, with a short back-off.
 import type { NeutronTruth, Row } from './neutron-truth.ts';
 
 const BATCH = 20;
@@ -10,6 +16,8 @@ export interface DriverStats {
   requests: number;
   failed: number;
   syncs: number;
+  /** Full syncs the controller's valve held (409), each retried. */
+  heldSyncs: number;
   duplicated: number;
   /** Requests given up after the driver's timeout (a controller stopped or cut off mid-request). */
   timedOut: number;
@@ -18,14 +26,32 @@ export interface DriverStats {
 /** The driver's HTTP timeout: a SIGSTOPped controller holds a request past it. */
 const REQUEST_TIMEOUT_MS = 3000;
 
+/**
+ * The back-off between full-sync attempts (forwarder.py: 1 s, doubling up to retry_max_backoff,
+ * 30 s by default; capped lower here so a run's quiet period stays short).
+ */
+const SYNC_RETRY_MS = { first: 1000, max: 4000 };
+
 export class Driver {
   readonly journal: Row[] = [];
-  readonly stats: DriverStats = { requests: 0, failed: 0, syncs: 0, duplicated: 0, timedOut: 0 };
+  readonly stats: DriverStats = {
+    requests: 0,
+    failed: 0,
+    syncs: 0,
+    heldSyncs: 0,
+    duplicated: 0,
+    timedOut: 0,
+  };
   private urls: string[] = [];
   private preferred = 0;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
-  private syncWanted = false;
+  /** A forwarder that starts (or leads again) begins with a full sync. */
+  private syncWanted = true;
+  private syncNotBefore = 0;
+  private syncRetryMs = SYNC_RETRY_MS.first;
+  /** Why the last full sync failed ('' when the last one was applied). */
+  lastSyncError = '';
   /** Set by the duplicated-request fault: the next batch goes out twice at once. */
   duplicateNext = false;
   lastError = '';
@@ -51,6 +77,11 @@ export class Driver {
     return this.journal.length === 0 && !this.syncWanted;
   }
 
+  /** A full sync is wanted and not applied yet. */
+  get syncPending(): boolean {
+    return this.syncWanted;
+  }
+
   private async post(
     path: string,
     body: unknown,
@@ -70,9 +101,13 @@ export class Driver {
       if (res.status !== 200) {
         this.stats.failed++;
         this.lastError = `${path}: ${res.status} ${String(parsed.error)}`;
-        const leader = parsed.leader;
-        const at = typeof leader === 'string' ? this.urls.indexOf(leader) : -1;
-        this.preferred = at >= 0 ? at : this.preferred + 1;
+        // Not the leader (503): follow the one it names, else try the next. Anything else (409 held,
+        // 429 busy) is this controller's answer: ask it again.
+        if (res.status === 503) {
+          const leader = parsed.leader;
+          const at = typeof leader === 'string' ? this.urls.indexOf(leader) : -1;
+          this.preferred = at >= 0 ? at : this.preferred + 1;
+        }
       }
       return { status: res.status, body: parsed };
     } catch (e) {
@@ -86,13 +121,33 @@ export class Driver {
 
   private async fullSync(): Promise<boolean> {
     const t = await this.post('/v1/sync', undefined);
-    if (t.status !== 200) return false;
+    if (t.status !== 200) {
+      this.lastSyncError = `token: ${this.lastError}`;
+      return false;
+    }
     // The token is taken before Neutron's state is read, as the driver does.
     const body = { ...this.truth.snapshot(), token: t.body.token };
     const r = await this.post('/v1/sync', body);
-    if (r.status !== 200) return false;
+    if (r.status !== 200) {
+      if (r.status === 409) this.stats.heldSyncs++;
+      this.lastSyncError = this.lastError;
+      return false;
+    }
     this.stats.syncs++;
+    this.lastSyncError = '';
     return true;
+  }
+
+  /** forwarder.py's sync_if_pending: a wanted sync, unless its back-off is still running. */
+  private async syncIfPending(): Promise<void> {
+    if (!this.syncWanted || Date.now() < this.syncNotBefore) return;
+    if (await this.fullSync()) {
+      this.syncWanted = false;
+      this.syncRetryMs = SYNC_RETRY_MS.first;
+    } else {
+      this.syncNotBefore = Date.now() + this.syncRetryMs;
+      this.syncRetryMs = Math.min(this.syncRetryMs * 2, SYNC_RETRY_MS.max);
+    }
   }
 
   private async sendBatch(): Promise<boolean> {
@@ -119,18 +174,17 @@ export class Driver {
   private async loop(): Promise<void> {
     let backoff = 50;
     while (this.running) {
-      let ok = true;
-      if (this.syncWanted) {
-        ok = await this.fullSync();
-        if (ok) this.syncWanted = false;
-      } else if (this.journal.length > 0) ok = await this.sendBatch();
-      else {
+      await this.syncIfPending();
+      if (this.journal.length === 0) {
         // Idle: ask whether a sync is needed (a wiped or new etcd), as the driver's periodic check does.
-        const s = await this.post('/v1/sync', undefined);
-        if (s.status === 200 && s.body.sync_needed === true) this.syncWanted = true;
+        if (!this.syncWanted) {
+          const s = await this.post('/v1/sync', undefined);
+          if (s.status === 200 && s.body.sync_needed === true) this.syncWanted = true;
+        }
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
+      const ok = await this.sendBatch();
       backoff = ok ? 50 : Math.min(backoff * 2, 1000);
       if (!ok) await new Promise((r) => setTimeout(r, backoff));
     }

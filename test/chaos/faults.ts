@@ -4,6 +4,7 @@
 // components keep working; faults on the same target (a host, the etcd cluster, the controllers)
 // wait for the one before to be repaired, so the run never, say, isolates two members at once.
 import { keys } from '../../src/model/keyspace.ts';
+import { payloadOf } from '../../src/model/signing.ts';
 import type { ControllerProcess } from './controller-process.ts';
 import type { Driver } from './driver.ts';
 import type { NeutronTruth } from './neutron-truth.ts';
@@ -194,10 +195,25 @@ async function probeDeposed(ctx: FaultContext, c: ControllerProcess, host: strin
   const key = keys.portBinding(host, id);
   const { kv } = await stack.store.get(key);
   ctx.deposedProbes++;
-  if (kv) {
-    ctx.problems.push(`a write landed from deposed controller ${c.id}: ${key} (it answered ${answer})`);
-    await stack.store.delete(key);
+  if (!kv) return;
+  await stack.store.delete(key);
+  // Landed: a violation, unless the resumed controller had won the election again (the other one
+  // lost its lease meanwhile, say to an etcd fault) before it took the row: its guard was then good.
+  const leader = await stack.store.get(keys.controllerLeader);
+  let holder: unknown;
+  try {
+    holder = leader.kv && (JSON.parse(payloadOf(leader.kv.value)) as { id?: unknown }).id;
+  } catch {
+    holder = undefined;
   }
+  if (holder === c.id && leader.kv && leader.kv.createRevision < kv.modRevision) {
+    ctx.deposedProbes--;
+    ctx.log(
+      `  probe on ${c.id} not counted: it leads again (since etcd revision ${leader.kv.createRevision})`,
+    );
+    return;
+  }
+  ctx.problems.push(`a write landed from deposed controller ${c.id}: ${key} (it answered ${answer})`);
 }
 
 /** The controller that leads, waited for up to 10 s (one may be taking over). */

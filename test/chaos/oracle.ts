@@ -99,6 +99,10 @@ export async function oracle(
   const problems: string[] = [];
   if (driver.journal.length > 0)
     problems.push(`journal: ${driver.journal.length} rows not confirmed (last error: ${driver.lastError})`);
+  if (driver.syncPending)
+    problems.push(
+      `driver: a full sync is wanted and not applied (last try: ${driver.lastSyncError || 'none yet'})`,
+    );
   problems.push(...(await checkEtcd(stack, truth, garbage)));
   problems.push(...(await checkHosts(stack, truth)));
   return problems;

@@ -168,10 +168,11 @@ export function formatReport(r: ChaosReport): string[] {
   lines.push('changes applied:');
   for (const [k, n] of Object.entries(r.changes).sort()) lines.push(`  ${k.padEnd(26)} ${n}`);
   lines.push(
-    `driver: ${r.driver.requests} requests (${r.driver.failed} failed), ${r.driver.syncs} full syncs, ${r.driver.duplicated} duplicated, ${r.driver.timedOut} timed out`,
+    `driver: ${r.driver.requests} requests (${r.driver.failed} failed), ${r.driver.syncs} full syncs (${r.driver.heldSyncs} tries held by the valve), ${r.driver.duplicated} duplicated, ${r.driver.timedOut} timed out`,
   );
   lines.push(
-    `in-run checks: ${r.deposedProbes} writes sent to a deposed controller, ${r.readyChecked} ready reports checked against VPP's ACLs (${r.readyLeftOut} left out)`,
+    // A probe is a check, not a finding: one that landed is listed under the violations.
+    `in-run checks: ${r.deposedProbes} probe rows sent to a deposed controller (a landed one is a violation below), ${r.readyChecked} ready reports checked against VPP's ACLs (${r.readyLeftOut} left out)`,
   );
   if (r.readyExcused.length > 0) {
     lines.push(`ready findings excused (the binding or VPP changed while checked): ${r.readyExcused.length}`);
