@@ -9,8 +9,13 @@ import type { Opener } from '../model/signing.ts';
 import type { Entry } from './desired.ts';
 import {
   erspanKey,
+  l2Key,
   portKey,
+  preferredBdId,
   spanKey,
+  spansinkBridgeKey,
+  spansinkKey,
+  spansinkMac,
   type SpanState,
   type VppObject,
   vxlanKey,
@@ -86,15 +91,15 @@ export function compileTaas(input: TaasInput): { objects: VppObject[]; plans: Ma
       remote = t.obj;
       if (d.role === 'service') {
         tunnels.set(t.obj.key, t.obj);
-        // What arrives in the tunnel goes out of the service port (docs/taas.md).
         if (!input.hasPort(d.service_port)) {
           p.waiting.push(`tap service port ${d.service_port} is not plumbed on this host`);
           continue;
         }
-        const x = xconnectKey(t.obj.key);
-        const tx = portKey(d.service_port);
-        tunnels.set(x, { kind: 'xconnect', key: x, rx: t.obj.key, tx });
-        p.requires.push(t.obj.key, tx, x);
+        for (const o of serviceEnd(d.service_port, t.obj.key)) {
+          tunnels.set(o.key, o);
+          p.requires.push(o.key);
+        }
+        p.requires.push(t.obj.key, portKey(d.service_port));
         continue;
       }
     }
@@ -143,6 +148,37 @@ export function compileTaas(input: TaasInput): { objects: VppObject[]; plans: Ma
     p.requires.push(src, dst, key);
   }
   return { objects: [...tunnels.values(), ...spans.values()], plans };
+}
+
+/**
+ * Remote SPAN's service end (docs/taas.md): the tunnel cross-connected into the service port's sink
+ * (kinds/spansink.ts: a loopback alone in a bridge that forwards nothing), and the sink's transmit
+ * side mirrored in device mode into the service port, so the copies skip the port's L2 output
+ * features (its security group's ACLs among them). One sink per service port, whatever the tunnels.
+ */
+function serviceEnd(servicePort: string, tunnel: string): VppObject[] {
+  const sink = spansinkKey(servicePort);
+  const bd = spansinkBridgeKey(servicePort);
+  const member = l2Key(sink);
+  const x = xconnectKey(tunnel);
+  const dst = portKey(servicePort);
+  const mirror = spanKey(sink, dst);
+  return [
+    { kind: 'spansink', key: sink, portId: servicePort, mac: spansinkMac(servicePort), adminUp: true },
+    {
+      kind: 'bd',
+      key: bd,
+      preferredId: preferredBdId(bd),
+      flood: false,
+      uuFlood: false,
+      forward: false,
+      learn: false,
+      arpTerm: false,
+    },
+    { kind: 'l2', key: member, iface: sink, bd, after: [], shg: 0 },
+    { kind: 'xconnect', key: x, rx: tunnel, tx: sink },
+    { kind: 'span', key: mirror, src: sink, dst, state: 2 },
+  ];
 }
 
 /** The VXLAN tunnel of a remote SPAN flow between this host and its peer (VNI: the flow's). */

@@ -59,20 +59,87 @@ test('remote SPAN, source end: the mirror (tx for IN) goes into a VXLAN tunnel o
   ]);
 });
 
-test('remote SPAN, service end: the tunnel cross-connected into the service port, no mirror', () => {
+test('remote SPAN, service end: the tunnel cross-connected into a sink whose tx is mirrored (device mode) into the service port, never into the port itself', () => {
   const d = doc('service');
   const out = run(d, '198.51.100.2');
   const tunnel = `vxlan:${VNI}:198.51.100.2`;
+  const sink = `spansink:${SVC}`;
+  const bd = `bd:tap-${SVC}`;
   assert.deepEqual(
     out.objects.map((o) => o.key),
-    [tunnel, `xconnect:${tunnel}`],
+    [tunnel, sink, bd, `l2:${sink}`, `xconnect:${tunnel}`, `span:${sink}>port:${SVC}`],
   );
-  assert.deepEqual(out.objects[1], {
+  const byKey = new Map(out.objects.map((o) => [o.key, o]));
+  assert.deepEqual(byKey.get(`xconnect:${tunnel}`), {
     kind: 'xconnect',
     key: `xconnect:${tunnel}`,
     rx: tunnel,
-    tx: `port:${SVC}`,
+    tx: sink,
   });
+  assert.deepEqual(byKey.get(`span:${sink}>port:${SVC}`), {
+    kind: 'span',
+    key: `span:${sink}>port:${SVC}`,
+    src: sink,
+    dst: `port:${SVC}`,
+    state: 2,
+  });
+  // The sink's bridge forwards, floods and learns nothing: the frames end there.
+  assert.deepEqual(
+    (({ flood, uuFlood, forward, learn, arpTerm }) => ({ flood, uuFlood, forward, learn, arpTerm }))(
+      byKey.get(bd) as {
+        flood: boolean;
+        uuFlood: boolean;
+        forward: boolean;
+        learn: boolean;
+        arpTerm: boolean;
+      },
+    ),
+    { flood: false, uuFlood: false, forward: false, learn: false, arpTerm: false },
+  );
+  assert.deepEqual(byKey.get(`l2:${sink}`), {
+    kind: 'l2',
+    key: `l2:${sink}`,
+    iface: sink,
+    bd,
+    after: [],
+    shg: 0,
+  });
+  assert.ok(
+    !out.objects.some((o) => o.kind === 'xconnect' && o.tx === `port:${SVC}`),
+    'nothing is cross-connected into the service port (its L2 output ACLs would filter the copies)',
+  );
+  assert.deepEqual(
+    [...(out.plans.get(`tapflow:${d.id}`)?.requires ?? [])].sort(),
+    [tunnel, sink, bd, `l2:${sink}`, `xconnect:${tunnel}`, `span:${sink}>port:${SVC}`, `port:${SVC}`].sort(),
+  );
+});
+
+test('remote SPAN, service end: flows from two source hosts share the service port’s sink, each tunnel cross-connected into it', () => {
+  const a = doc('service');
+  const b = { ...doc('service'), peer_host: 'h3', source_host: 'h3' };
+  const out = compileTaas({
+    flows: new Map([
+      [a.id, { ok: true, value: a }],
+      [b.id, { ok: true, value: b }],
+    ]),
+    hasPort: () => true,
+    vtep: '198.51.100.1',
+    underlay: [],
+    vtepOf: (h) => (h === 'h1' ? '198.51.100.2' : '198.51.100.3'),
+  });
+  const sink = `spansink:${SVC}`;
+  assert.equal(out.objects.filter((o) => o.kind === 'spansink').length, 1);
+  assert.equal(out.objects.filter((o) => o.kind === 'span').length, 1);
+  assert.deepEqual(
+    out.objects
+      .filter((o) => o.kind === 'xconnect')
+      .map((o) => [(o as { rx: string }).rx, (o as { tx: string }).tx])
+      .sort(),
+    [
+      [`vxlan:${VNI}:198.51.100.2`, sink],
+      [`vxlan:${VNI}:198.51.100.3`, sink],
+    ],
+  );
 });
 
 test('remote SPAN waits for the peer’s VTEP, and is an error without one of its own', () => {

@@ -21,6 +21,7 @@ import {
   ALL_KINDS,
   compare,
   descriptorOf,
+  spansinkMac,
   type ObjKind,
   type VppObject,
 } from '../../src/agent/kinds/index.ts';
@@ -331,6 +332,18 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
     }),
     changedDeps: (w, id) => [portOf(w, other(id))],
     changed: (o) => ({ ...o, tx: o.tx.replace(/^port:(.*)$/, (_m, id: string) => `port:${other(id)}`) }),
+  },
+  // Remote SPAN's sink: the loopback the tunnels are cross-connected into, mirrored into the port.
+  spansink: {
+    deps: () => [],
+    obj: (_w, id) => ({
+      kind: 'spansink',
+      key: `spansink:${id}`,
+      portId: id,
+      mac: spansinkMac(id),
+      adminUp: true,
+    }),
+    changed: (o) => ({ ...o, adminUp: false }),
   },
   l2fib: {
     deps: (_w, id) => [bdOf(id, 4010), vxlanOf(PEER, 9002), tunnelIn(id, vxlanOf(PEER, 9002))],

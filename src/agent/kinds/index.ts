@@ -41,6 +41,7 @@ import { vrf, type VrfObj } from './vrf.ts';
 import { rmap, type RmapObj } from './rmap.ts';
 import { subport, type SubportObj } from './subport.ts';
 import { span, type SpanObj } from './span.ts';
+import { spansink, type SpanSinkObj } from './spansink.ts';
 import { rxmode, type RxModeObj } from './rxmode.ts';
 import { tagdrop, type TagDropObj } from './tagdrop.ts';
 import { underlay, type UnderlayObj } from './underlay.ts';
@@ -94,6 +95,7 @@ export type VppObject =
   | BondObj
   | BondMemberObj
   | SpanObj
+  | SpanSinkObj
   | ErspanObj
   | XconnectObj;
 export type ObjKind = VppObject['kind'];
@@ -142,6 +144,7 @@ export const KINDS: Registry = {
   bond,
   bondmember,
   span,
+  spansink,
   erspan,
   xconnect,
 };
@@ -206,6 +209,7 @@ export type {
   BondMemberObj,
   ErspanObj,
   SpanObj,
+  SpanSinkObj,
   NatEnableObj,
   NatIfObj,
   NatOutObj,
@@ -261,6 +265,7 @@ export { UNDERLAY_KEY } from './underlay.ts';
 export { vtepaddrKey } from './vtepaddr.ts';
 export { vxlanKey } from './vxlan.ts';
 export { spanKey, type SpanState } from './span.ts';
+export { spansinkBridgeKey, spansinkKey, spansinkMac } from './spansink.ts';
 export { erspanKey } from './erspan.ts';
 export { xconnectKey } from './xconnect.ts';
 export { rifKey } from './rif.ts';

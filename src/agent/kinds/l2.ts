@@ -51,7 +51,7 @@ export const l2: KindDescriptor<L2Obj> = {
       enable: false,
     });
   },
-  readAfter: ['bd', 'uplink', 'bond', 'vlan', 'port', 'subport', 'vxlan', 'rif'],
+  readAfter: ['bd', 'uplink', 'bond', 'vlan', 'port', 'subport', 'vxlan', 'rif', 'spansink'],
   async read(src) {
     const bds = await src.dump(bridge_domain_dump, { bd_id: NO_INDEX, sw_if_index: NO_INDEX });
     return (sink) => {

@@ -48,7 +48,7 @@ export const span: KindDescriptor<SpanObj> = {
   async delete(o, ctx) {
     await setState(o, 0, ctx);
   },
-  readAfter: ['port', 'vxlan', 'gre'],
+  readAfter: ['port', 'vxlan', 'erspan', 'spansink'],
   async read(src) {
     const entries = await src.dump(sw_interface_span_dump, { is_l2: false });
     return (sink) => {

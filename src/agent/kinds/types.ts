@@ -7,6 +7,7 @@ import type { HostNet } from '../host-net.ts';
 import type { VppApi } from '../vpp-api.ts';
 import type { ActualState } from '../engine/actual.ts';
 import type { BondConfig } from '../bond-config.ts';
+import type { ObjKind } from './index.ts';
 
 /** Every object of the graph: a kind, a stable key, and the kind's own attributes. */
 export interface ObjectBase {
@@ -109,7 +110,7 @@ export interface KindDescriptor<O extends ObjectBase> {
   /** Read-back: sends the kind's dumps, returns how to decode them. */
   read(src: ReadSource): Promise<Decode>;
   /** Kinds whose read-back must be decoded before this one's (e.g. the interfaces a setting is of). */
-  readonly readAfter?: readonly string[];
+  readonly readAfter?: readonly ObjKind[];
   readonly iface?: InterfaceBehaviour<O>;
 }
 

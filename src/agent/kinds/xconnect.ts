@@ -1,8 +1,9 @@
 // xconnect:<rx interface key> — an L2 cross-connect (a setting of the rx interface): everything the
-// rx interface receives is sent out of `tx`, one way. Remote SPAN's service end: the tap service's
-// VXLAN tunnel from the source's host is cross-connected into the service port (docs/taas.md); the
-// service port stays in its bridge. VPP puts rx back in L3 mode when it is removed, and forgets it
-// along with the rx interface.
+// rx interface receives is sent out of `tx`, one way, through L2 output (tx's L2 output features
+// apply). Remote SPAN's service end: the tap service's VXLAN tunnel from the source's host is
+// cross-connected into the service port's sink (kinds/spansink.ts, docs/taas.md), never into the
+// service port itself, whose security group would filter the copies there. VPP puts rx back in L3
+// mode when it is removed, and forgets it along with the rx interface.
 import { l2_xconnect_dump, sw_interface_set_l2_xconnect } from '../../vpp/binapi/index.ts';
 import { need } from './common.ts';
 import type { KindDescriptor } from './types.ts';
@@ -40,7 +41,7 @@ export const xconnect: KindDescriptor<XconnectObj> = {
       enable: false,
     });
   },
-  readAfter: ['port', 'vxlan'],
+  readAfter: ['port', 'vxlan', 'spansink'],
   async read(src) {
     const entries = await src.dump(l2_xconnect_dump, {});
     return (sink) => {
