@@ -10,7 +10,7 @@ import { formatReport, runChaos } from './run.ts';
 import { SIM_ONLY } from '../agent/helpers/harness.ts';
 
 describe('chaos: one short seed', { skip: SIM_ONLY }, () => {
-  it('converges after every fault kind, mixed with Neutron changes (seed 1)', async () => {
+  it('converges after every fault kind, mixed with Neutron changes (seed 1)', async (t) => {
     const report = await runChaos({
       seed: 1,
       faults: FAULT_KINDS.length,
@@ -18,6 +18,8 @@ describe('chaos: one short seed', { skip: SIM_ONLY }, () => {
       convergeLimitMs: 90_000,
     });
     const text = formatReport(report).join('\n');
+    // The figures in the test's output, pass or fail (docs/chaos.md quotes them with the load).
+    for (const line of formatReport(report)) t.diagnostic(line);
     for (const k of FAULT_KINDS) assert.ok((report.faults[k] ?? 0) >= 1, `${k} was not injected:\n${text}`);
     assert.ok(report.totalChanges >= 40, text);
     assert.deepEqual(report.violations, [], text);
