@@ -8,6 +8,7 @@
 // load, events per agent (and those not about the agent's own ports: the goal is 0), etcd keys,
 // watchers and database size, controller and etcd CPU and memory.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { hostStateValue } from '../src/agent/agent-health.ts';
 import type { AgentConfig } from '../src/agent/config.ts';
@@ -68,6 +69,7 @@ const pct = (xs: number[], p: number) => {
 };
 
 const t0 = Date.now();
+const loadAtStart = loadavg()[0];
 const dir = mkdtempSync(join(tmpdir(), 'netvpp-scale-'));
 const etcd = await EtcdCluster.start(3);
 const link = await ClientLink.start(etcd.endpoints);
@@ -333,7 +335,7 @@ const irrelevant = agents.reduce((s, a) => s + a.irrelevant, 0);
 const unneeded = agents.map((a) => a.unneededMembers);
 
 const lines = [
-  `scale: ${o.agents} agents × ${o.ports} ports = ${totalPorts} ports, 3-member etcd, 1 controller`,
+  `scale: ${o.agents} agents × ${o.ports} ports = ${totalPorts} ports, 3-member etcd, 1 controller; load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end`,
   `  agents' etcd clients: ${o.stores} (each agent: 1 lease, 2 watch streams = 3 watches)`,
   `  full sync: written ${((tWritten - tSync) / 1000).toFixed(1)} s, at every agent ${((tReached - tSync) / 1000).toFixed(1)} s; ${(syncBytes / 2 ** 20).toFixed(1)} MiB sent ${o.page ? `in ${pages} pages (${syncRestarts} sessions begun again)` : 'in one body'}; controller peak RSS ${ctlPeakMiB.toFixed(0)} MiB`,
   `  journal → agent latency (${lat.length} updates): p50 ${pct(lat, 50).toFixed(0)} ms, p99 ${pct(lat, 99).toFixed(0)} ms, max ${Math.max(...lat).toFixed(0)} ms`,
@@ -344,6 +346,14 @@ const lines = [
   `  this process (the agents): RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
 ];
 for (const l of lines) console.log(l);
+// What the controller's own log says about the run (leadership, stalls of its event loop).
+const ctlLog = readFileSync(ctl.logFile, 'utf8').split('\n');
+const lost = ctlLog.filter((l) => l.includes('leadership lost')).length;
+const stalls = ctlLog.filter((l) => l.includes('event loop stalled'));
+const worst = Math.max(0, ...stalls.map((l) => Number(/ ms=(\d+)/.exec(l)?.[1] ?? 0)));
+console.log(
+  `  controller log: ${lost} leadership losses, ${stalls.length} event-loop stalls ≥ 1 s (worst ${worst} ms)`,
+);
 
 for (const c of closers) await c();
 for (const s of stores) s.close();

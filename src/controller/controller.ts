@@ -91,6 +91,7 @@ export class Controller {
   private lostWake: (() => void) | undefined;
   private electionLoop: Promise<void> = Promise.resolve();
   private gcTimer: ReturnType<typeof setInterval> | undefined;
+  private stallTimer: ReturnType<typeof setInterval> | undefined;
 
   private constructor(
     private readonly cfg: ControllerConfig,
@@ -220,6 +221,7 @@ export class Controller {
       if (!c.metrics.route(req, res) && !dashboard.route(req, res)) api(req, res);
     });
     log.info('listening', { url: c.url, id: c.id, etcd: cfg.etcd.endpoints.join(',') });
+    c.watchStalls();
     void c.state.start().then(() => log.info('agent state loaded from etcd'));
     void c.marker.start();
     c.electionLoop = c.campaign();
@@ -228,6 +230,23 @@ export class Controller {
 
   get isLeader(): boolean {
     return this.election.isLeader;
+  }
+
+  /**
+   * Logs event-loop stalls of a second or more: past ~5 s gRPC's keepalive drops the etcd
+   * connections and the election lease goes unrenewed, so a stall is the first thing to look for
+   * when leadership was lost under load.
+   */
+  private watchStalls(): void {
+    const every = 500;
+    let last = performance.now();
+    this.stallTimer = setInterval(() => {
+      const now = performance.now();
+      const late = now - last - every;
+      last = now;
+      if (late >= 1000) this.log.warn('event loop stalled', { ms: Math.round(late) });
+    }, every);
+    this.stallTimer.unref();
   }
 
   private async leaderUrl(): Promise<string | null> {
@@ -288,6 +307,7 @@ export class Controller {
     this.stopping = true;
     this.log.info('stopping');
     this.stopGc();
+    clearInterval(this.stallTimer);
     this.server.closeIdleConnections();
     this.dashboard?.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -212,12 +212,17 @@ export function apiHandler(d: ApiDeps): (req: IncomingMessage, res: ServerRespon
       allow('POST');
       const pages = d.syncPages;
       if (segments.length === 3) return send(res, 201, pages.begin(await readJson(req, 64 * 1024)));
-      if (segments.length === 5 && segments[4] === 'page')
-        return send(res, 200, pages.page(segments[3], await readJson(req, d.maxBodyBytes)));
+      if (segments.length === 5 && segments[4] === 'page') {
+        admit();
+        const t = pages.take(segments[3], await readJson(req, d.maxBodyBytes));
+        if (!t.apply) return send(res, 200, t.reply);
+        await d.intake.syncPage(t.session.state, t.session.term, t.lists, abandoned());
+        return send(res, 200, pages.applied(t));
+      }
       if (segments.length === 5 && segments[4] === 'commit') {
         admit();
-        const body = pages.commit(segments[3], await readJson(req, 4096));
-        const reply = await d.intake.sync(body, abandoned());
+        const s = pages.commit(segments[3], await readJson(req, 4096));
+        const reply = await d.intake.syncCommit(s.state, s.term, abandoned());
         pages.end(segments[3]);
         return send(res, 200, reply);
       }

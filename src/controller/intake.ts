@@ -1,7 +1,7 @@
 // Journal and full-sync intake: loads the records the rows need, translates (translate.ts), and
 // writes the result in batched etcd transactions fenced by the leader's guard. One batch at a time:
 // rows are ordered, and the records a batch reads must not change under it.
-import { GuardFailedError, type Guard, type Store } from '../store/index.ts';
+import { GuardFailedError, type Guard, type KeyValue } from '../store/index.ts';
 import {
   decodeValue,
   encodeValue,
@@ -12,10 +12,9 @@ import {
   type NeutronRecord,
   parseKey,
 } from '../model/keyspace.ts';
-import { kidOf, type Signer } from '../model/signing.ts';
-import type { Logger } from '../util/log.ts';
+import { kidOf } from '../model/signing.ts';
 import { ProgressTracker } from '../util/progress.ts';
-import type { RevisionTracker } from './marker.ts';
+import { Slicer } from '../util/slice.ts';
 import {
   AbandonedError,
   BadRequestError,
@@ -28,85 +27,26 @@ import { JournalBacklog, parseBacklog } from './journal-backlog.ts';
 import { recordsWanted } from './journal-records.ts';
 import { RESIGN_PREFIXES, resignOps } from './resign.ts';
 import { decodeRecord, MANAGED, planSync, type SyncBody } from './sync-plan.ts';
+import {
+  applyPage,
+  LIST_KIND,
+  type PagedContext,
+  type PagedSyncState,
+  planPagedCommit,
+  type SyncList,
+} from './sync-paged.ts';
 import { DeleteValve, type HeldSync } from './valve.ts';
 import { Overlay, rowId, translateBatch, type WriteOp } from './apply-records.ts';
+import type { IntakeOptions, JournalReply, SyncReply, SyncStatus } from './intake-types.ts';
+export type { AppliedStats, IntakeOptions, JournalReply, SyncReply, SyncStatus } from './intake-types.ts';
 import { erspanRequestSchema } from './translate-taas.ts';
 import { planErspan } from './taas-erspan.ts';
 import { RowError } from './rows.ts';
 import { formatErrors, run, uuid } from '../model/validate.ts';
 import type { ErspanConfig } from '../model/keyspace.ts';
 
-export interface JournalReply {
-  done: number[];
-  rejected: { id: number; error: string }[];
-  /** etcd's desired state may be incomplete: the driver should send a full sync (POST /v1/sync). */
-  sync_needed: boolean;
-}
-
-export interface SyncReply {
-  rejected: { resource: NeutronKind; id: string | null; error: string }[];
-  /** Desired-state keys written or deleted to make etcd match Neutron. */
-  written: number;
-  deleted: number;
-  /**
-   * Resources whose existence the snapshot did not decide because a journal row changed them in etcd
-   * after the sync token was taken (the snapshot may predate that row).
-   */
-  kept: number;
-}
-
-/** GET /v1/sync: whether a full sync is needed, and the token to send with it. */
-export interface SyncStatus {
-  sync_needed: boolean;
-  /** etcd's revision now; take it before reading Neutron's snapshot and send it back with the sync. */
-  token: string;
-}
-
-export interface IntakeOptions {
-  store: Store;
-  /** The leader's guard, or undefined when this instance doesn't lead. */
-  guard: () => Guard | undefined;
-  log: Logger;
-  now?: () => Date;
-  /** Recorded in the sync marker. */
-  controllerId?: string;
-  /** Store revisions seen and the marker's trust (marker.ts), to notice a store gone back in time. */
-  revisions?: RevisionTracker;
-  /** Most journal rows in one request (default 1000). */
-  maxRows?: number;
-  /** Most journal/sync requests waiting for their turn (default 8); more get BusyError. */
-  maxQueued?: number;
-  /** Share of the desired-state keys a full sync or journal batch may delete before it is held (default 0.5). */
-  syncDeleteLimit?: number;
-  /** A journal batch deleting at most this many desired-state keys is never held (default 100). */
-  journalDeleteMinKeys?: number;
-  /**
-   * A full sync deleting at most this many desired-state keys, and not all of them, is never held
-   * (default 10).
-   */
-  syncDeleteMinKeys?: number;
-  /** Told of every journal batch and full sync applied (metrics.ts). */
-  onApplied?: (a: AppliedStats) => void;
-  /** Signs every value written (src/model/signing.ts); absent: values are written unsigned. */
-  signer?: Signer | null;
-}
-
-/** What one journal batch or full sync did, for metrics. */
-export interface AppliedStats {
-  kind: 'journal' | 'sync';
-  applied: number;
-  rejected: number;
-  stale: number;
-  /** Already applied at that revision: nothing to write. */
-  unchanged: number;
-  ms: number;
-}
-
-/** A full sync's content and token, kept while it is held. */
-interface HeldBody {
-  lists: SyncBody;
-  token: number | null;
-}
+/** A full sync's content and token, or a paged sync's state, kept while it is held. */
+type HeldBody = { lists: SyncBody; token: number | null } | { paged: PagedSyncState };
 
 const PARALLEL_READS = 64;
 
@@ -152,6 +92,7 @@ export class Intake {
     if (typeof id !== 'string')
       return Promise.reject(new BadRequestError('body must be {"id": "<held sync id>"}'));
     const b = this.valve.body(id);
+    if (b && 'paged' in b) return this.request(() => this.pagedCommitNow(b.paged, null, id), signal);
     if (b) return this.request(() => this.syncNow(b.lists, b.token, id), signal);
     const rows = this.journalValve.body(id);
     if (rows) return this.request(() => this.journalNow(rows, id), signal);
@@ -199,9 +140,16 @@ export class Intake {
     if (ops.length === 0) return;
     const signer = this.o.signer;
     // Every value the controller writes passes here, so every one is signed.
-    const sealed = signer
-      ? ops.map((op) => (op.op === 'put' ? { ...op, value: signer.seal(op.key, op.value) } : op))
-      : ops;
+    let sealed = ops;
+    if (signer) {
+      // ~0.1 ms a value: a full sync's tens of thousands are signed in slices (util/slice.ts).
+      const slice = new Slicer();
+      sealed = [];
+      for (const op of ops) {
+        await slice.tick();
+        sealed.push(op.op === 'put' ? { ...op, value: signer.seal(op.key, op.value) } : op);
+      }
+    }
     try {
       let last = 0;
       const onProgress = onWritten
@@ -531,23 +479,44 @@ export class Intake {
     if (token !== null && token > revision)
       throw new UnavailableError('the sync token predates a reset of etcd; take a new one (GET /v1/sync)');
     this.progress.phase('planning', null);
-    const { ops, deletions, reply, rows, managed, marker } = planSync(kvs, body, token, {
+    const { ops, deletions, reply, rows, managed, marker } = await planSync(kvs, body, token, {
       now,
       kid: this.o.signer?.kid ?? null,
       log: this.o.log,
     });
     // Too many deletions wait for an operator; nothing of the sync is written meanwhile.
     this.valve.check(deletions, managed, { lists: body, token }, confirmed, now);
-    // The marker goes last, in a transaction of its own: present means every write before it landed.
-    // Sharing a revision with the rest would not do: a watcher gets one revision's events in key
-    // order, `meta/synced` before `nodes/...`, and could act on the marker before the bindings.
-    // An identical sync against a trusted marker writes nothing at all.
+    const counts: Record<string, number | null> = {};
+    for (const [list, kind] of Object.entries(LIST_KIND)) counts[list] = body[kind]?.length ?? null;
+    return this.finishSync({ ops, reply, rows, marker, started, now, counts }, guard, false);
+  }
+
+  /**
+   * The writes of a planned sync, then the marker. It goes last, in a transaction of its own:
+   * present means every write before it landed. Sharing a revision with the rest would not do: a
+   * watcher gets one revision's events in key order, `meta/synced` before `nodes/...`, and could act
+   * on the marker before the bindings. An identical sync against a trusted marker writes nothing.
+   */
+  private async finishSync(
+    p: {
+      ops: WriteOp[];
+      reply: SyncReply;
+      rows: number;
+      marker: KeyValue | undefined;
+      started: number;
+      now: string;
+      counts: Record<string, number | null>;
+    },
+    guard: Guard,
+    wroteBefore: boolean,
+  ): Promise<SyncReply> {
+    const { ops, reply, rows, marker, started, now } = p;
     const trusted =
       marker !== undefined &&
       decodeValue('syncMarker', marker.value).ok &&
       kidOf(marker.value) === (this.o.signer?.kid ?? null) &&
       this.needReason === null;
-    const writeMarker = ops.length > 0 || !trusted;
+    const writeMarker = ops.length > 0 || wroteBefore || !trusted;
     this.progress.phase('writing', ops.length);
     await this.write(ops, guard, (n) => this.progress.advance(n));
     if (writeMarker) {
@@ -564,12 +533,7 @@ export class Intake {
     const wasNeeded = this.needReason;
     this.needReason = null;
     this.o.log.info('full sync applied', {
-      networks: body.network.length,
-      ports: body.port.length,
-      security_groups: body.security_group.length,
-      routers: body.router?.length ?? null,
-      floatingips: body.floatingip?.length ?? null,
-      qos_policies: body.qos_policy?.length ?? null,
+      ...p.counts,
       rejected: reply.rejected.length,
       written: reply.written,
       deleted: reply.deleted,
@@ -586,6 +550,82 @@ export class Intake {
       ms: Date.now() - started,
     });
     return reply;
+  }
+
+  // ---- a full sync in pages (sync-pages.ts, sync-paged.ts) -----------------------------------------
+
+  private pagedContext(guard: Guard): PagedContext {
+    return {
+      store: this.o.store,
+      log: this.o.log,
+      now: this.now().toISOString(),
+      kid: this.o.signer?.kid ?? null,
+      write: (ops, onWritten) => this.write(ops, guard, onWritten),
+      read: (what, fn) => this.read(what, fn),
+    };
+  }
+
+  /** A term other than the session's: the driver begins again (a session is one leader's). */
+  private sessionGuard(term: Guard | null): Guard {
+    const guard = this.leaderGuard();
+    if (term !== null && guard !== term)
+      throw new NotFoundError('the sync session began under another leader term: begin again');
+    return guard;
+  }
+
+  /** POST /v1/sync/session/<id>/page: the page is applied now, between journal batches. */
+  syncPage(
+    st: PagedSyncState,
+    term: Guard,
+    lists: [SyncList, unknown[]][],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return this.request(async () => {
+      const guard = this.sessionGuard(term);
+      await this.checkTerm(guard);
+      const started = Date.now();
+      const { writes } = await applyPage(this.pagedContext(guard), st, lists);
+      this.o.log.info('full sync page applied', {
+        resources: lists.reduce((n, [, v]) => n + v.length, 0),
+        writes,
+        ms: Date.now() - started,
+      });
+    }, signal);
+  }
+
+  /** POST /v1/sync/session/<id>/commit: removes what Neutron no longer has, then the marker. */
+  syncCommit(st: PagedSyncState, term: Guard, signal?: AbortSignal): Promise<SyncReply> {
+    return this.request(() => this.pagedCommitNow(st, term, null), signal);
+  }
+
+  private async pagedCommitNow(
+    st: PagedSyncState,
+    term: Guard | null,
+    confirmed: string | null,
+  ): Promise<SyncReply> {
+    const guard = this.sessionGuard(term);
+    await this.checkTerm(guard);
+    this.progress.start('full sync', 'reading etcd');
+    try {
+      const started = Date.now();
+      const ctx = this.pagedContext(guard);
+      const revision = await this.read('the store revision', () => this.o.store.revision());
+      if (st.token !== null && st.token > revision)
+        throw new UnavailableError('the sync token predates a reset of etcd; take a new one (GET /v1/sync)');
+      const plan = await planPagedCommit(ctx, st, revision);
+      // Too many deletions wait for an operator: nothing is deleted meanwhile (the pages' writes stay).
+      this.valve.check(plan.deletions, plan.managed, { paged: st }, confirmed, ctx.now);
+      const counts: Record<string, number | null> = {};
+      for (const [list, kind] of Object.entries(LIST_KIND))
+        counts[list] = st.kinds.has(kind) ? (st.counts.get(kind) ?? 0) : null;
+      return await this.finishSync(
+        { ...plan, rows: st.rows, started, now: ctx.now, counts },
+        guard,
+        st.written > 0,
+      );
+    } finally {
+      this.progress.finish();
+    }
   }
 
   /** Drops tombstones older than `ttlMs`; returns how many. */

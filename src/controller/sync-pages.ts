@@ -2,27 +2,22 @@
 // state as one JSON body stops working past the body cap ([controller] max_body_mb, 64 MiB: ~70k
 // ports) and cannot work near 500k ports (V8's longest string, ~512 MiB). The driver begins a session
 // with its token and the lists it will send, sends each list in pages of any size under the cap, in
-// order, and commits: the controller then applies exactly what one POST /v1/sync with those lists
-// would (intake.sync), valve and token included. The pages are kept parsed, never as one string.
+// the order of SYNC_LISTS, and commits. Each page is applied when it arrives and the commit removes
+// what Neutron no longer has (sync-paged.ts): the end state is what one POST /v1/sync with those
+// lists would give, valve and token included, and no step holds every page.
 //
 // A session belongs to one leader term: a new leader (or a restarted controller) knows none, and the
-// driver begins again. It ends when its commit is applied; a commit that failed may be sent again. One session at a time: a new one replaces the old, whose next page is refused.
+// driver begins again (the pages already applied are in etcd; applied again, they write nothing). It
+// ends when its commit is applied; a commit that failed may be sent again. One session at a time: a
+// new one replaces the old, whose next page is refused.
 import { randomUUID } from 'node:crypto';
 import type { Guard } from '../store/index.ts';
 import { BadRequestError, NotFoundError, TooLargeError, UnavailableError } from './errors.ts';
+import { LIST_KIND, PagedSyncState, type SyncList } from './sync-paged.ts';
 
 /** The lists a sync body carries (POST /v1/sync), in the order the driver sends them. */
-export const SYNC_LISTS = [
-  'networks',
-  'security_groups',
-  'qos_policies',
-  'routers',
-  'ports',
-  'floatingips',
-  'tap_services',
-  'tap_flows',
-] as const;
-export type SyncList = (typeof SYNC_LISTS)[number];
+export const SYNC_LISTS = Object.keys(LIST_KIND) as SyncList[];
+export type { SyncList };
 const LIST_NAMES: ReadonlySet<string> = new Set(SYNC_LISTS);
 
 export interface SyncPagesOptions {
@@ -35,14 +30,15 @@ export interface SyncPagesOptions {
   now?: () => number;
 }
 
-interface Session {
+export interface Session {
   id: string;
   term: Guard;
-  token: unknown;
-  lists: Map<SyncList, unknown[]>;
-  /** Pages received (the next one's seq). */
+  state: PagedSyncState;
+  /** Pages applied (the next one's seq). */
   pages: number;
   items: number;
+  /** Index in SYNC_LISTS of the last list a page carried: lists come in that order. */
+  at: number;
   lastAt: number;
 }
 
@@ -52,6 +48,11 @@ export interface PageReply {
   pages: number;
   items: number;
 }
+
+/** A page checked and ready to apply, or the answer to the last page sent again. */
+export type PageTake =
+  | { apply: true; session: Session; seq: number; lists: [SyncList, unknown[]][]; items: number }
+  | { apply: false; reply: PageReply };
 
 export class SyncPages {
   private current: Session | undefined;
@@ -65,7 +66,7 @@ export class SyncPages {
     this.now = o.now ?? Date.now;
   }
 
-  /** Resources held by the session in progress (0: none). */
+  /** Resources taken by the session in progress (0: none). */
   get heldItems(): number {
     return this.current?.items ?? 0;
   }
@@ -86,15 +87,20 @@ export class SyncPages {
     for (const f of ['networks', 'ports', 'security_groups'] as const)
       if (!names.has(f))
         throw new BadRequestError(`"lists" must include "${f}" (a full sync always sends it)`);
-    const lists = new Map<SyncList, unknown[]>();
-    for (const n of SYNC_LISTS) if (names.has(n)) lists.set(n, []);
+    let token: number | null = null;
+    if (b.token !== undefined && b.token !== null) {
+      const t = typeof b.token === 'string' ? b.token : typeof b.token === 'number' ? String(b.token) : '';
+      if (!/^\d{1,15}$/.test(t)) throw new BadRequestError('token must be a token returned by GET /v1/sync');
+      token = Number(t);
+    }
+    const kinds = new Set([...names].map((n) => LIST_KIND[n]));
     this.current = {
       id: randomUUID(),
       term,
-      token: b.token,
-      lists,
+      state: new PagedSyncState(token, kinds),
       pages: 0,
       items: 0,
+      at: 0,
       lastAt: this.now(),
     };
     return { session: this.current.id };
@@ -113,56 +119,64 @@ export class SyncPages {
 
   /**
    * POST /v1/sync/session/<id>/page: `{seq, <list>: [...], ...}`, seq counting from 0. The same seq
-   * again (a retry whose reply was lost) is answered without adding anything; any other is refused.
+   * again once applied (a retry whose reply was lost) is answered without applying anything; any
+   * other is refused, as is a list before one an earlier page carried.
    */
-  page(id: string, body: unknown): PageReply {
+  take(id: string, body: unknown): PageTake {
     const s = this.session(id);
     const b = (body ?? {}) as Record<string, unknown>;
     const seq = b.seq;
     if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0)
       throw new BadRequestError('"seq" must be the page number, from 0');
-    const reply = (): PageReply => ({ session: s.id, pages: s.pages, items: s.items });
-    if (seq === s.pages - 1) return reply();
+    if (seq === s.pages - 1) return { apply: false, reply: reply(s) };
     if (seq !== s.pages)
       throw new BadRequestError(`page ${seq} out of order: page ${s.pages} is next; begin again`);
-    const add: [SyncList, unknown[]][] = [];
+    const lists: [SyncList, unknown[]][] = [];
     let n = 0;
     for (const [k, v] of Object.entries(b)) {
       if (k === 'seq') continue;
-      const list = s.lists.get(k as SyncList);
-      if (!list) throw new BadRequestError(`"${k}" is not a list this session sends`);
+      if (!LIST_NAMES.has(k) || !s.state.kinds.has(LIST_KIND[k as SyncList]))
+        throw new BadRequestError(`"${k}" is not a list this session sends`);
       if (!Array.isArray(v)) throw new BadRequestError(`"${k}" must be a list`);
-      add.push([k as SyncList, v]);
+      lists.push([k as SyncList, v]);
       n += v.length;
     }
+    lists.sort(([a], [b]) => SYNC_LISTS.indexOf(a) - SYNC_LISTS.indexOf(b));
+    const first = lists.find(([, v]) => v.length > 0)?.[0];
+    if (first && SYNC_LISTS.indexOf(first) < s.at)
+      throw new BadRequestError(
+        `"${first}" after "${SYNC_LISTS[s.at]}": the lists come in the order ${SYNC_LISTS.join(', ')}; begin again`,
+      );
     if (s.items + n > this.maxItems) {
       this.current = undefined;
       throw new TooLargeError(`a full sync of more than ${this.maxItems} resources is not taken`);
     }
-    for (const [k, v] of add) {
-      const list = s.lists.get(k) as unknown[];
-      for (const item of v) list.push(item);
+    return { apply: true, session: s, seq, lists, items: n };
+  }
+
+  /** The page `take` gave was applied. */
+  applied(t: Extract<PageTake, { apply: true }>): PageReply {
+    const s = t.session;
+    if (s.pages === t.seq) {
+      s.pages++;
+      s.items += t.items;
+      for (const [list, v] of t.lists) if (v.length > 0) s.at = Math.max(s.at, SYNC_LISTS.indexOf(list));
     }
-    s.items += n;
-    s.pages++;
     s.lastAt = this.now();
-    return reply();
+    return reply(s);
   }
 
   /**
-   * POST /v1/sync/session/<id>/commit: `{pages}` (how many the driver sent) → the body POST /v1/sync
-   * takes, for intake.sync. The session stays until end(): a commit that failed (503: etcd slow) is
-   * retried as it is, without sending every page again.
+   * POST /v1/sync/session/<id>/commit: `{pages}` (how many the driver sent) → the session to commit.
+   * It stays until end(): a commit that failed (503: etcd slow) is retried as it is.
    */
-  commit(id: string, body: unknown): Record<string, unknown> {
+  commit(id: string, body: unknown): Session {
     const s = this.session(id);
     const pages = ((body ?? {}) as Record<string, unknown>).pages;
     if (pages !== s.pages)
       throw new BadRequestError(`the driver sent ${String(pages)} pages, ${s.pages} arrived; begin again`);
     s.lastAt = this.now();
-    const out: Record<string, unknown> = { token: s.token };
-    for (const [k, v] of s.lists) out[k] = v;
-    return out;
+    return s;
   }
 
   /** The session's sync was applied: it ends (a later commit of it is 404). */
@@ -170,3 +184,5 @@ export class SyncPages {
     if (this.current?.id === id) this.current = undefined;
   }
 }
+
+const reply = (s: Session): PageReply => ({ session: s.id, pages: s.pages, items: s.items });

@@ -12,6 +12,7 @@ import {
 } from '../model/keyspace.ts';
 import { kidOf, payloadOf } from '../model/signing.ts';
 import type { Logger } from '../util/log.ts';
+import { Slicer } from '../util/slice.ts';
 import { canonical } from './translate.ts';
 import { applyDelete, applyResource, Overlay, recordOp, type WriteOp } from './apply-records.ts';
 import type { SyncReply } from './intake.ts';
@@ -57,13 +58,15 @@ export interface SyncPlan {
  * written by a journal row the snapshot may not include yet, so the snapshot does not delete it when
  * absent, nor revive it when it is a tombstone; revisions decide everything else as usual.
  */
-export function planSync(
+export async function planSync(
   kvs: KeyValue[],
   body: SyncBody,
   token: number | null,
   at: { now: string; kid: string | null; log: Logger },
-): SyncPlan {
+): Promise<SyncPlan> {
   const { now, log } = at;
+  // Tens of thousands of resources: the loops below yield to the event loop now and then (slice.ts).
+  const slice = new Slicer();
   const loaded = new Map<string, string>();
   const actual = new Map<string, string>();
   const view = new Overlay();
@@ -71,6 +74,7 @@ export function planSync(
   const newer = new Set<string>();
   let marker: KeyValue | undefined;
   for (const kv of kvs) {
+    await slice.tick();
     const k = parseKey(kv.key);
     if (k?.kind === 'neutronRecord') {
       const r = decodeRecord(kv, log);
@@ -114,6 +118,7 @@ export function planSync(
     const items = body[kind] ?? [];
     rows += items.length;
     for (const item of items) {
+      await slice.tick();
       const id = (item as { id?: unknown } | null)?.id;
       if (typeof id === 'string') {
         const lower = id.toLowerCase();
@@ -131,6 +136,7 @@ export function planSync(
     }
   }
   for (const r of view.all()) {
+    await slice.tick();
     if (r.deleted_at !== null || present[r.kind].has(r.id) || body[r.kind] === null) continue;
     if (newer.has(`${r.kind}/${r.id}`)) {
       // Created (or changed) by a row newer than the snapshot: not the snapshot's to delete.
@@ -145,6 +151,7 @@ export function planSync(
   // also repairs keys changed or removed behind the controller's back.
   const desired = new Map<string, string>();
   for (const r of view.all()) {
+    await slice.tick();
     if (r.deleted_at !== null) continue;
     for (const [key, value] of Object.entries(r.owns)) desired.set(key, JSON.stringify(value));
   }
@@ -158,6 +165,7 @@ export function planSync(
     }
   }
   for (const [key, value] of desired) {
+    await slice.tick();
     const cur = actual.get(key);
     const signedBy = cur === undefined ? undefined : kidOf(cur);
     if (
@@ -170,6 +178,7 @@ export function planSync(
     }
   }
   for (const r of view.all()) {
+    await slice.tick();
     const key = keys.neutronRecord(r.kind, r.id);
     if (loaded.get(key) !== canonical(r)) ops.push(recordOp(r));
   }

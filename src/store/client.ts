@@ -99,6 +99,20 @@ export interface Store {
   getPrefix(prefix: string, opts?: { revision?: number }): Promise<{ kvs: KeyValue[]; revision: number }>;
   /** Several prefixes read at one consistent store revision. */
   getPrefixes(prefixes: string[]): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /**
+   * The keys under `prefix` at `revision`, handed to `each` one page (≤ 1000 keys) at a time, in key
+   * order, never all held at once (a keyspace too large for memory).
+   */
+  scanPrefix(
+    prefix: string,
+    revision: number,
+    each: (kvs: KeyValue[]) => Promise<void> | void,
+  ): Promise<void>;
+  /**
+   * Many single keys, read in read-only txns of up to 128 ranges (etcd's --max-txn-ops), a few in
+   * flight; absent keys are missing from the result. Each txn is one snapshot, the whole is not.
+   */
+  getMany(keys: string[]): Promise<Map<string, KeyValue>>;
   /** Returns the store revision of the write. */
   put(key: string, value: string, opts?: { lease?: string }): Promise<number>;
   delete(key: string): Promise<{ deleted: number; revision: number }>;
@@ -206,6 +220,7 @@ const PAGE = 1000;
 const DEFAULT_MAX_OPS = 128;
 const DEFAULT_MAX_BYTES = 1 << 20;
 const MAX_CAS_ATTEMPTS = 50;
+const GET_MANY_IN_FLIGHT = 4;
 
 class EtcdStore implements Store {
   readonly etcd: Etcd3;
@@ -271,6 +286,44 @@ class EtcdStore implements Store {
       kvs.push(...(await this.getPrefix(p, { revision: first.revision })).kvs);
     }
     return { kvs, revision: first.revision };
+  }
+
+  async scanPrefix(
+    prefix: string,
+    revision: number,
+    each: (kvs: KeyValue[]) => Promise<void> | void,
+  ): Promise<void> {
+    const start = enc(this.abs(prefix));
+    const end = prefixEnd(start);
+    let from = start;
+    for (;;) {
+      const res = await this.etcd.kv.range({ key: from, range_end: end, limit: PAGE, revision });
+      if (res.kvs.length > 0) await each(res.kvs.map((kv) => this.toKv(kv)));
+      if (!res.more || res.kvs.length === 0) break;
+      from = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
+    }
+  }
+
+  async getMany(list: string[]): Promise<Map<string, KeyValue>> {
+    const out = new Map<string, KeyValue>();
+    const unique = [...new Set(list)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += DEFAULT_MAX_OPS)
+      chunks.push(unique.slice(i, i + DEFAULT_MAX_OPS));
+    const one = async (chunk: string[]) => {
+      const res = await this.etcd.kv.txn({
+        compare: [],
+        success: chunk.map((k) => ({ request_range: { key: enc(this.abs(k)) } })),
+      });
+      for (const r of res.responses)
+        for (const kv of r.response_range.kvs) {
+          const v = this.toKv(kv);
+          out.set(v.key, v);
+        }
+    };
+    for (let i = 0; i < chunks.length; i += GET_MANY_IN_FLIGHT)
+      await Promise.all(chunks.slice(i, i + GET_MANY_IN_FLIGHT).map(one));
+    return out;
   }
 
   async put(key: string, value: string, opts: { lease?: string } = {}): Promise<number> {

@@ -136,18 +136,32 @@ test('a new session replaces the one in progress: the old one’s pages are refu
 test('a session belongs to its leader term and to a size limit', () => {
   let term: Guard | undefined = {} as Guard;
   const pages = new SyncPages({ guard: () => term, maxItems: 3 });
-  const { session } = pages.begin({ token: '1', lists: ['networks', 'security_groups', 'ports'] });
-  pages.page(session, { seq: 0, ports: [{}, {}] });
+  const lists = ['networks', 'security_groups', 'ports'];
+  const { session } = pages.begin({ token: '1', lists });
+  const t = pages.take(session, { seq: 0, ports: [{}, {}] });
+  assert.ok(t.apply);
+  pages.applied(t);
   term = {} as Guard; // another term: this leader lost and won again
-  assert.throws(() => pages.page(session, { seq: 1, ports: [] }), NotFoundError);
-  const next = pages.begin({ token: '1', lists: ['networks', 'security_groups', 'ports'] }).session;
-  assert.throws(() => pages.page(next, { seq: 0, ports: [{}, {}, {}, {}] }), TooLargeError);
+  assert.throws(() => pages.take(session, { seq: 1, ports: [] }), NotFoundError);
+  const next = pages.begin({ token: '1', lists }).session;
+  assert.throws(() => pages.take(next, { seq: 0, ports: [{}, {}, {}, {}] }), TooLargeError);
   assert.equal(pages.heldItems, 0, 'a session over the limit is dropped');
   // A commit whose sync failed (etcd slow: 503) is sent again as it is; an applied one ends it.
-  const third = pages.begin({ token: '2', lists: ['networks', 'security_groups', 'ports'] }).session;
-  pages.page(third, { seq: 0, ports: [{ id: 'p' }] });
-  assert.deepEqual(pages.commit(third, { pages: 1 }).ports, [{ id: 'p' }]);
-  assert.deepEqual(pages.commit(third, { pages: 1 }).ports, [{ id: 'p' }], 'the same commit again');
+  const third = pages.begin({ token: '2', lists }).session;
+  const p = pages.take(third, { seq: 0, ports: [{ id: 'p' }] });
+  assert.ok(p.apply);
+  // A page not applied (its apply failed) is taken again under the same seq.
+  assert.ok(pages.take(third, { seq: 0, ports: [{ id: 'p' }] }).apply);
+  assert.deepEqual(pages.applied(p), { session: third, pages: 1, items: 1 });
+  assert.deepEqual(pages.applied(p), { session: third, pages: 1, items: 1 }, 'counted once');
+  assert.equal(pages.commit(third, { pages: 1 }).id, third);
+  assert.equal(pages.commit(third, { pages: 1 }).id, third, 'the same commit again');
   pages.end(third);
   assert.throws(() => pages.commit(third, { pages: 1 }), NotFoundError);
+  // Lists come in order: networks after ports is refused.
+  const fourth = pages.begin({ token: '2', lists }).session;
+  const q = pages.take(fourth, { seq: 0, ports: [{ id: 'p' }] });
+  assert.ok(q.apply);
+  pages.applied(q);
+  assert.throws(() => pages.take(fourth, { seq: 1, networks: [{ id: 'n' }] }), /the lists come in the order/);
 });
