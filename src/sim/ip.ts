@@ -9,6 +9,7 @@ import { ip6Words } from './acl.ts';
 import type { SwIf } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
+import type { Routes } from './routes.ts';
 
 interface IfAddr {
   /** Address text as the codec gave it, and its prefix length. */
@@ -47,6 +48,18 @@ export class Ip {
   /** `${family}:${table id}` -> holders and name, in creation order (VPP's pool order, roughly). */
   private readonly tables = new Map<string, { api: boolean; users: number; name: string }>();
 
+  /** `routes`: the FIB, told of tables made and gone and of interface addresses. */
+  constructor(private readonly routes: Routes) {}
+
+  private dropAll(sw: number): void {
+    for (const ip6 of [false, true]) {
+      const family = ip6 ? this.v6 : this.v4;
+      for (const a of family.get(sw) ?? [])
+        this.routes.interfaceAddress(this.tableOf(sw, ip6), sw, a.addr, a.len, false);
+      family.delete(sw);
+    }
+  }
+
   addresses(sw: number, ip6: boolean): { addr: string; len: number }[] {
     return (ip6 ? this.v6 : this.v4).get(sw) ?? [];
   }
@@ -65,8 +78,7 @@ export class Ip {
   /** sw_interface_add_del_address (after the sw_if_index check). */
   addDel(s: SwIf, isAdd: boolean, delAll: boolean, prefix: string): number {
     if (delAll) {
-      this.v4.delete(s.index);
-      this.v6.delete(s.index);
+      this.dropAll(s.index);
       return RV.OK;
     }
     // vnet_sw_interface_supports_addressing
@@ -84,6 +96,7 @@ export class Ip {
       if (i < 0) return RV.ADDRESS_NOT_FOUND_FOR_INTERFACE;
       mine.splice(i, 1);
       if (mine.length === 0) family.delete(s.index);
+      this.routes.interfaceAddress(this.tableOf(s.index, ip6), s.index, addr, len, false);
       return RV.OK;
     }
     const table = this.tableOf(s.index, ip6);
@@ -99,6 +112,7 @@ export class Ip {
     if (len === 0 || len > (ip6 ? 128 : 32)) return RV.ADDRESS_LENGTH_MISMATCH;
     mine.push({ addr, len, words: w });
     family.set(s.index, mine);
+    this.routes.interfaceAddress(table, s.index, addr, len, true);
     return RV.OK;
   }
 
@@ -122,10 +136,13 @@ export class Ip {
     const t = this.tables.get(key);
     if (isAdd) {
       if (t) t.api = true;
-      else this.tables.set(key, { api: true, users: 0, name: name || defaultTableName(tableId, ip6) });
+      else {
+        this.tables.set(key, { api: true, users: 0, name: name || defaultTableName(tableId, ip6) });
+        this.routes.tableCreated(tableId, ip6);
+      }
     } else if (t) {
       t.api = false;
-      if (t.users === 0) this.tables.delete(key);
+      if (t.users === 0) this.dropTable(key, tableId, ip6);
     }
     return RV.OK;
   }
@@ -161,7 +178,7 @@ export class Ip {
     const old = this.tableOf(sw, ip6);
     if (old !== 0) {
       const t = this.tables.get(`${fam}:${old}`);
-      if (t && --t.users === 0 && !t.api) this.tables.delete(`${fam}:${old}`);
+      if (t && --t.users === 0 && !t.api) this.dropTable(`${fam}:${old}`, old, ip6);
     }
     if (tableId === 0) this.bound[ip6 ? 1 : 0].delete(sw);
     else {
@@ -170,9 +187,13 @@ export class Ip {
     }
   }
 
+  private dropTable(key: string, tableId: number, ip6: boolean): void {
+    this.tables.delete(key);
+    this.routes.tableDestroyed(tableId, ip6);
+  }
+
   interfaceDeleted(sw: number): void {
-    this.v4.delete(sw);
-    this.v6.delete(sw);
+    this.dropAll(sw);
     this.linkLocal.delete(sw);
     this.setBinding(sw, false, 0);
     this.setBinding(sw, true, 0);

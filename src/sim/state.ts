@@ -64,8 +64,8 @@ export class VppState {
     this.vxlan = new Vxlan(this);
     this.lisp = new Lisp(this);
     this.acl = new AclPlugin();
-    this.ip = new Ip();
     this.routes = new Routes();
+    this.ip = new Ip(this.routes);
     this.pipes = new Pipes(this);
     this.nat = new Nat44();
     this.bonds = new Bonds(this);
