@@ -48,16 +48,49 @@ export class Ip {
   /** `${family}:${table id}` -> holders and name, in creation order (VPP's pool order, roughly). */
   private readonly tables = new Map<string, { api: boolean; users: number; name: string }>();
 
-  /** `routes`: the FIB, told of tables made and gone and of interface addresses. */
-  constructor(private readonly routes: Routes) {}
+  /** Interfaces admin up: their addresses' FIB entries exist only then (ip4/ip6_forward.c). */
+  private readonly up = new Set<number>();
+
+  /**
+   * `routes`: the FIB, told of tables made and gone and of interface addresses; `ip6Link`: told when
+   * an interface's IPv6 is enabled (its first IPv6 address) and disabled (its last one gone), which
+   * makes and drops its router-advertisement state (ip6_link.c's delegates).
+   */
+  constructor(
+    private readonly routes: Routes,
+    private readonly ip6Link: (sw: number, enabled: boolean) => void = () => undefined,
+  ) {}
+
+  private addressRoutes(sw: number, ip6: boolean, a: { addr: string; len: number }, add: boolean): void {
+    if (this.up.has(sw)) this.routes.interfaceAddress(this.tableOf(sw, ip6), sw, a.addr, a.len, add);
+  }
 
   private dropAll(sw: number): void {
     for (const ip6 of [false, true]) {
       const family = ip6 ? this.v6 : this.v4;
-      for (const a of family.get(sw) ?? [])
-        this.routes.interfaceAddress(this.tableOf(sw, ip6), sw, a.addr, a.len, false);
+      const had = family.get(sw) ?? [];
+      for (const a of had) this.addressRoutes(sw, ip6, a, false);
       family.delete(sw);
+      if (ip6 && had.length > 0) this.ip6Link(sw, false);
     }
+  }
+
+  /** An interface's admin state changed (ip4/ip6_sw_interface_admin_up_down). */
+  adminChanged(sw: number, up: boolean): void {
+    if (this.up.has(sw) === up) return;
+    if (!up)
+      for (const ip6 of [false, true])
+        for (const a of this.addresses(sw, ip6)) this.addressRoutes(sw, ip6, a, false);
+    if (up) this.up.add(sw);
+    else this.up.delete(sw);
+    if (up)
+      for (const ip6 of [false, true])
+        for (const a of this.addresses(sw, ip6)) this.addressRoutes(sw, ip6, a, true);
+  }
+
+  /** Whether an interface has IPv6 enabled (an IPv6 address). */
+  ip6Enabled(sw: number): boolean {
+    return (this.v6.get(sw)?.length ?? 0) > 0;
   }
 
   addresses(sw: number, ip6: boolean): { addr: string; len: number }[] {
@@ -96,7 +129,8 @@ export class Ip {
       if (i < 0) return RV.ADDRESS_NOT_FOUND_FOR_INTERFACE;
       mine.splice(i, 1);
       if (mine.length === 0) family.delete(s.index);
-      this.routes.interfaceAddress(this.tableOf(s.index, ip6), s.index, addr, len, false);
+      this.addressRoutes(s.index, ip6, { addr, len }, false);
+      if (ip6 && mine.length === 0) this.ip6Link(s.index, false);
       return RV.OK;
     }
     const table = this.tableOf(s.index, ip6);
@@ -112,7 +146,8 @@ export class Ip {
     if (len === 0 || len > (ip6 ? 128 : 32)) return RV.ADDRESS_LENGTH_MISMATCH;
     mine.push({ addr, len, words: w });
     family.set(s.index, mine);
-    this.routes.interfaceAddress(table, s.index, addr, len, true);
+    if (ip6 && mine.length === 1) this.ip6Link(s.index, true);
+    this.addressRoutes(s.index, ip6, { addr, len }, true);
     return RV.OK;
   }
 
@@ -194,6 +229,7 @@ export class Ip {
 
   interfaceDeleted(sw: number): void {
     this.dropAll(sw);
+    this.up.delete(sw);
     this.linkLocal.delete(sw);
     this.setBinding(sw, false, 0);
     this.setBinding(sw, true, 0);

@@ -12,7 +12,8 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
     /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR [--session NAME]
 
 NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks),
-l3-nat (nat44_ed and pipes), qos (policers), trunks (trunk sub-ports: session_trunks.py), bonds
+l3-nat (nat44_ed, pipes, routes and a VRF's FIB entries), l3-ipv6 (router advertisements:
+session_ra.py), qos (policers), trunks (trunk sub-ports: session_trunks.py), bonds
 (bond interfaces, members, LACP), taas (SPAN, ERSPAN, cross-connects: session_taas.py) or rx-mode (receive queues: sw_interface_set_rx_mode and the
 placement dump).
 
@@ -771,7 +772,7 @@ def rx_mode(s, vhost_dir):
     s.call("sw_interface_rx_placement_dump", sw_if_index=NO_INDEX)
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks", "bonds", "rx-mode", "taas")
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "l3-ipv6", "qos", "trunks", "bonds", "rx-mode", "taas")
 
 
 def main():
@@ -794,6 +795,19 @@ def main():
             "trunk sub-ports: exact-match VLAN sub-interfaces of a vhost-user port beside its VLAN-tag "
             "guard, tagged, tag popped, bridged, up; VLANs in use or out of range, a sub-interface of a "
             "sub-interface; one removed; the parent deleted with the rest",
+        )
+        s.vpp.disconnect()
+        return
+    if a.session == "l3-ipv6":
+        from session_ra import ra
+
+        ra(s)
+        s.save(
+            os.path.join(a.out, "ra.json"),
+            "IPv6 router advertisements: RA calls without IPv6, the state an IPv6 address makes, RA "
+            "on, managed/other flags set and cleared, intervals and lifetimes (refused ones), prefixes "
+            "added, changed, refused and deleted, suppressed, a bad index, two interfaces, the state "
+            "gone with the last IPv6 address and fresh again",
         )
         s.vpp.disconnect()
         return
