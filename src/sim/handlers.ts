@@ -51,6 +51,7 @@ import { GRE_HANDLERS } from './gre.ts';
 import { ARPING_HANDLERS } from './arping.ts';
 import { BOND_HANDLERS } from './bond.ts';
 import { ROUTE_HANDLERS } from './routes.ts';
+import { RA_HANDLERS } from './ra.ts';
 import { ACL_HANDLERS } from './acl-handlers.ts';
 import { RXMODE_HANDLERS } from './rxmode.ts';
 import { NO_INDEX, ZERO_MAC, type SwIf, type VhostInfo, type TapInfo } from './interfaces.ts';
@@ -517,6 +518,7 @@ export const HANDLERS: Record<string, Handler> = {
   ...VXLAN_HANDLERS,
   ...LISP_HANDLERS,
   ...ROUTE_HANDLERS,
+  ...RA_HANDLERS,
   ...PIPE_HANDLERS,
   ...ARPING_HANDLERS,
   ...NAT_HANDLERS,

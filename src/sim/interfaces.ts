@@ -210,6 +210,7 @@ export class Interfaces {
     }
     if (s.adminUp === up) return RV.OK;
     s.adminUp = up;
+    this.vpp.ip.adminChanged(s.index, up);
     // ethernet_sw_interface_up_down: the entry's frames land on it while it is up.
     const slot = this.slotOf(s);
     if (slot) slot.swIfIndex = up ? s.index : NO_INDEX;

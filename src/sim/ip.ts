@@ -9,6 +9,7 @@ import { ip6Words } from './acl.ts';
 import type { SwIf } from './interfaces.ts';
 import { SUB_IF } from './subint.ts';
 import { RV } from './retval.ts';
+import type { Routes } from './routes.ts';
 
 interface IfAddr {
   /** Address text as the codec gave it, and its prefix length. */
@@ -47,6 +48,51 @@ export class Ip {
   /** `${family}:${table id}` -> holders and name, in creation order (VPP's pool order, roughly). */
   private readonly tables = new Map<string, { api: boolean; users: number; name: string }>();
 
+  /** Interfaces admin up: their addresses' FIB entries exist only then (ip4/ip6_forward.c). */
+  private readonly up = new Set<number>();
+
+  /**
+   * `routes`: the FIB, told of tables made and gone and of interface addresses; `ip6Link`: told when
+   * an interface's IPv6 is enabled (its first IPv6 address) and disabled (its last one gone), which
+   * makes and drops its router-advertisement state (ip6_link.c's delegates).
+   */
+  constructor(
+    private readonly routes: Routes,
+    private readonly ip6Link: (sw: number, enabled: boolean) => void = () => undefined,
+  ) {}
+
+  private addressRoutes(sw: number, ip6: boolean, a: { addr: string; len: number }, add: boolean): void {
+    if (this.up.has(sw)) this.routes.interfaceAddress(this.tableOf(sw, ip6), sw, a.addr, a.len, add);
+  }
+
+  private dropAll(sw: number): void {
+    for (const ip6 of [false, true]) {
+      const family = ip6 ? this.v6 : this.v4;
+      const had = family.get(sw) ?? [];
+      for (const a of had) this.addressRoutes(sw, ip6, a, false);
+      family.delete(sw);
+      if (ip6 && had.length > 0) this.ip6Link(sw, false);
+    }
+  }
+
+  /** An interface's admin state changed (ip4/ip6_sw_interface_admin_up_down). */
+  adminChanged(sw: number, up: boolean): void {
+    if (this.up.has(sw) === up) return;
+    if (!up)
+      for (const ip6 of [false, true])
+        for (const a of this.addresses(sw, ip6)) this.addressRoutes(sw, ip6, a, false);
+    if (up) this.up.add(sw);
+    else this.up.delete(sw);
+    if (up)
+      for (const ip6 of [false, true])
+        for (const a of this.addresses(sw, ip6)) this.addressRoutes(sw, ip6, a, true);
+  }
+
+  /** Whether an interface has IPv6 enabled (an IPv6 address). */
+  ip6Enabled(sw: number): boolean {
+    return (this.v6.get(sw)?.length ?? 0) > 0;
+  }
+
   addresses(sw: number, ip6: boolean): { addr: string; len: number }[] {
     return (ip6 ? this.v6 : this.v4).get(sw) ?? [];
   }
@@ -65,8 +111,7 @@ export class Ip {
   /** sw_interface_add_del_address (after the sw_if_index check). */
   addDel(s: SwIf, isAdd: boolean, delAll: boolean, prefix: string): number {
     if (delAll) {
-      this.v4.delete(s.index);
-      this.v6.delete(s.index);
+      this.dropAll(s.index);
       return RV.OK;
     }
     // vnet_sw_interface_supports_addressing
@@ -84,6 +129,8 @@ export class Ip {
       if (i < 0) return RV.ADDRESS_NOT_FOUND_FOR_INTERFACE;
       mine.splice(i, 1);
       if (mine.length === 0) family.delete(s.index);
+      this.addressRoutes(s.index, ip6, { addr, len }, false);
+      if (ip6 && mine.length === 0) this.ip6Link(s.index, false);
       return RV.OK;
     }
     const table = this.tableOf(s.index, ip6);
@@ -99,6 +146,8 @@ export class Ip {
     if (len === 0 || len > (ip6 ? 128 : 32)) return RV.ADDRESS_LENGTH_MISMATCH;
     mine.push({ addr, len, words: w });
     family.set(s.index, mine);
+    if (ip6 && mine.length === 1) this.ip6Link(s.index, true);
+    this.addressRoutes(s.index, ip6, { addr, len }, true);
     return RV.OK;
   }
 
@@ -122,10 +171,13 @@ export class Ip {
     const t = this.tables.get(key);
     if (isAdd) {
       if (t) t.api = true;
-      else this.tables.set(key, { api: true, users: 0, name: name || defaultTableName(tableId, ip6) });
+      else {
+        this.tables.set(key, { api: true, users: 0, name: name || defaultTableName(tableId, ip6) });
+        this.routes.tableCreated(tableId, ip6);
+      }
     } else if (t) {
       t.api = false;
-      if (t.users === 0) this.tables.delete(key);
+      if (t.users === 0) this.dropTable(key, tableId, ip6);
     }
     return RV.OK;
   }
@@ -161,7 +213,7 @@ export class Ip {
     const old = this.tableOf(sw, ip6);
     if (old !== 0) {
       const t = this.tables.get(`${fam}:${old}`);
-      if (t && --t.users === 0 && !t.api) this.tables.delete(`${fam}:${old}`);
+      if (t && --t.users === 0 && !t.api) this.dropTable(`${fam}:${old}`, old, ip6);
     }
     if (tableId === 0) this.bound[ip6 ? 1 : 0].delete(sw);
     else {
@@ -170,9 +222,14 @@ export class Ip {
     }
   }
 
+  private dropTable(key: string, tableId: number, ip6: boolean): void {
+    this.tables.delete(key);
+    this.routes.tableDestroyed(tableId, ip6);
+  }
+
   interfaceDeleted(sw: number): void {
-    this.v4.delete(sw);
-    this.v6.delete(sw);
+    this.dropAll(sw);
+    this.up.delete(sw);
     this.linkLocal.delete(sw);
     this.setBinding(sw, false, 0);
     this.setBinding(sw, true, 0);

@@ -17,6 +17,7 @@ import { Pipes } from './pipe.ts';
 import { Policers } from './policer.ts';
 import type { SentArp } from './arping.ts';
 import { Routes } from './routes.ts';
+import { RouterAdverts } from './ra.ts';
 import { Vxlan } from './vxlan.ts';
 import { Span } from './span.ts';
 import { Gre } from './gre.ts';
@@ -42,6 +43,7 @@ export class VppState {
   readonly acl: AclPlugin;
   readonly ip: Ip;
   readonly routes: Routes;
+  readonly ra = new RouterAdverts();
   readonly pipes: Pipes;
   readonly nat: Nat44;
   readonly policers = new Policers();
@@ -64,8 +66,12 @@ export class VppState {
     this.vxlan = new Vxlan(this);
     this.lisp = new Lisp(this);
     this.acl = new AclPlugin();
-    this.ip = new Ip();
     this.routes = new Routes();
+    this.ip = new Ip(this.routes, (sw, enabled) => {
+      // The RA state takes the interface's IPv6 MTU (else its L3 MTU) when IPv6 comes on.
+      const mtu = this.ifs.get(sw)?.mtu ?? [0, 0, 0, 0];
+      this.ra.link(sw, enabled, mtu[2] || mtu[0]);
+    });
     this.pipes = new Pipes(this);
     this.nat = new Nat44();
     this.bonds = new Bonds(this);

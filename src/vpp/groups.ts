@@ -23,6 +23,7 @@ import * as m_span from './binapi/span.ts';
 import * as m_bond from './binapi/bond.ts';
 import * as m_interface from './binapi/interface.ts';
 import * as m_ip from './binapi/ip.ts';
+import * as m_ip6_nd from './binapi/ip6_nd.ts';
 import * as m_l2 from './binapi/l2.ts';
 import * as m_lacp from './binapi/lacp.ts';
 import * as m_memclnt from './binapi/memclnt.ts';
@@ -105,10 +106,10 @@ const core: KnownGroup = {
 
 const ip: KnownGroup = {
   name: 'ip',
-  description: 'IP tables, routes, interface addresses and pipes (routers)',
+  description: 'IP tables, routes, interface addresses, pipes and router advertisements (routers)',
   required: false,
-  provider: 'VPP core (ip.api.json, pipe.api.json)',
-  messages: defsOf(m_ip, m_pipe),
+  provider: 'VPP core (ip.api.json, pipe.api.json, ip6_nd.api.json)',
+  messages: defsOf(m_ip, m_pipe, m_ip6_nd),
 };
 
 const vhostUser: KnownGroup = {

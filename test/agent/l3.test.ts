@@ -113,10 +113,12 @@ describe('routers: gateway, SNAT, floating IPs, extra routes (simulator)', { ski
     const vrf = table?.table.table_id ?? -1;
     const ifs = await o.dump(sw_interface_dump, { sw_if_index: ALL });
     const nameOf = (i: number) => ifs.find((d) => d.sw_if_index === i)?.tag ?? `#${i}`;
+    // Routes through next hops (netvpp's): not VPP's own entries of the VRF (specials, connected,
+    // local, the next hops' host entries), whose paths are drops or via an interface.
     const routes = table
-      ? (await o.dump(ip_route_dump, { table: { table_id: vrf, is_ip6: false, name: '' } })).map(
-          (r) => `${r.route.prefix} via ${r.route.paths.map((p) => p.nh.address.ip4).join(',')}`,
-        )
+      ? (await o.dump(ip_route_dump, { table: { table_id: vrf, is_ip6: false, name: '' } }))
+          .filter((r) => r.route.paths.every((p) => p.type === 0 && p.sw_if_index === ALL))
+          .map((r) => `${r.route.prefix} via ${r.route.paths.map((p) => p.nh.address.ip4).join(',')}`)
       : [];
     const pipes = await o.dump(pipe_dump, {});
     const gwBd = (await o.dump(bridge_domain_dump, { bd_id: ALL, sw_if_index: ALL })).find(

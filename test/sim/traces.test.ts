@@ -47,6 +47,20 @@ const ARBITRARY: Record<string, { fields: string[]; when?: (msg: Record<string, 
   // (the recording VPP's plugins and interfaces); netvpp never reads it.
   ip_route_add_del_reply: { fields: ['stats_index'] },
   ip_route_details: { fields: ['route.stats_index'] },
+  // What ip6_ra.c's clock made of a router advertisement state: times since and until adverts, the
+  // adverts sent, a prefix's expiry times, and its lifetimes while VPP decrements them as it sends.
+  sw_interface_ip6nd_ra_details: {
+    fields: [
+      'last_radv_time',
+      'last_multicast_time',
+      'next_multicast_time',
+      'initial_adverts_sent',
+      'n_advertisements_sent',
+      'prefixes[].valid_lifetime_expires',
+      'prefixes[].pref_lifetime_expires',
+      'prefixes[].lifetimes while decremented',
+    ],
+  },
   // What xlate.c derives from the CPU's clock and the time of the last packet (sim/policer.ts).
   policer_details: {
     fields: [
@@ -84,10 +98,23 @@ function comparable(d: Decoded): Record<string, unknown> {
     if (k === 'client_index' || skip.includes(k)) continue;
     // A nested field (`route.stats_index`): the rest of its struct is still compared.
     const inner = skip.filter((f) => f.startsWith(`${k}.`)).map((f) => f.slice(k.length + 1));
+    // A field of each element of an array (`prefixes[].x`).
+    const each = skip.filter((f) => f.startsWith(`${k}[].`)).map((f) => f.slice(k.length + 3));
+    const pick = (o: object, drop: string[]) => {
+      const e = o as Record<string, unknown>;
+      const decremented = drop.includes('lifetimes while decremented') && e.decrement_lifetime_flag === true;
+      return Object.fromEntries(
+        Object.entries(e).filter(
+          ([f]) => !drop.includes(f) && !(decremented && (f === 'val_lifetime' || f === 'pref_lifetime')),
+        ),
+      );
+    };
     out[k] =
-      inner.length && v && typeof v === 'object'
-        ? Object.fromEntries(Object.entries(v).filter(([f]) => !inner.includes(f)))
-        : v;
+      each.length && Array.isArray(v)
+        ? v.map((x) => (x && typeof x === 'object' ? pick(x as object, each) : x))
+        : inner.length && v && typeof v === 'object'
+          ? pick(v, inner)
+          : v;
   }
   return out;
 }

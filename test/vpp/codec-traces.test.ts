@@ -34,7 +34,8 @@ function table(session: string): Map<number, MessageDef> {
 /**
  * An EID's address union decodes to every member: only the one its type selects is its value —
  * except in one_adjacencies_get_reply, where VPP 26.06 gives MAC EIDs the prefix type (`macTyped`:
- * their bytes are the MAC's, docs/overlays.md).
+ * their bytes are the MAC's, docs/overlays.md). Likewise a FIB path's next hop: the member its
+ * `proto` selects (0 IPv4, 1 IPv6; the 16-byte member for the other protocols).
  */
 const EID_MEMBER = ['prefix', 'mac', 'nsh'];
 function eidsPruned(v: unknown, macTyped = false): unknown {
@@ -46,7 +47,34 @@ function eidsPruned(v: unknown, macTyped = false): unknown {
     const m = macTyped ? 'mac' : EID_MEMBER[o.type];
     o.address = m === undefined ? a : { [m]: a[m] };
   }
+  const nh = o.nh as Record<string, unknown> | undefined;
+  const na = nh?.address as Record<string, unknown> | undefined;
+  if (typeof o.proto === 'number' && nh && na && typeof na === 'object' && 'ip4' in na && 'ip6' in na) {
+    const m = o.proto === 0 ? 'ip4' : 'ip6';
+    o.nh = { ...nh, address: { [m]: na[m] } };
+  }
   return o;
+}
+
+/**
+ * vpp_papi renders ip_route_details' vl_api_prefix_t as a network (ipaddress's strict=False drops the host bits),
+ * so the recorded details of an IPv4 connected route (VPP sends 10.1.1.1/24: the interface's
+ * address) read 10.1.1.0/24: the decoded frame is compared in that view.
+ */
+function papiView(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(papiView);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => {
+      const m =
+        k === 'prefix' && typeof x === 'string' ? /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(x) : null;
+      if (!m) return [k, papiView(x)];
+      const len = Number(m[5]);
+      const n = m.slice(1, 5).reduce((a, o) => ((a << 8) | Number(o)) >>> 0, 0);
+      const net = len === 0 ? 0 : (n & (0xffffffff << (32 - len))) >>> 0;
+      return [k, `${[24, 16, 8, 0].map((sh) => (net >>> sh) & 0xff).join('.')}/${len}`];
+    }),
+  );
 }
 
 for (const session of tracesAvailable() ? sessions() : [FIRST_SESSION]) {
@@ -98,7 +126,9 @@ for (const trace of tracesAvailable() ? loadTraces() : []) {
           raw,
           `${trace.file} ${def.name} re-encode`,
         );
-        const got = normalize(value) as Record<string, unknown>;
+        const got = (
+          def.name === 'ip_route_details' ? papiView(normalize(value)) : normalize(value)
+        ) as Record<string, unknown>;
         let want: Record<string, unknown> | undefined;
         if (f.dir === 'to_vpp' && def.name === step.call) {
           want = step.args;

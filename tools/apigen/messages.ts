@@ -32,6 +32,8 @@ export const WHITELIST: Record<string, readonly string[]> = {
   ip: ['ip_address_dump', 'ip_table_add_del', 'ip_table_dump', 'ip_route_add_del', 'ip_route_dump'],
   // A router's gateway: a pipe patches its own bridge (the gateway BVI's) into the external network's.
   pipe: ['pipe_create', 'pipe_delete', 'pipe_dump'],
+  // Router advertisements on router interfaces of SLAAC / DHCPv6 subnets (kinds/ra.ts).
+  ip6_nd: ['sw_interface_ip6nd_ra_config', 'sw_interface_ip6nd_ra_prefix', 'sw_interface_ip6nd_ra_dump'],
   l2: [
     'bridge_domain_add_del_v2',
     'bridge_domain_dump',

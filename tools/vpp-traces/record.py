@@ -12,7 +12,8 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
     /usr/bin/python3 tools/vpp-traces/record.py --socket /tmp/vpp1/api.sock --out DIR [--session NAME]
 
 NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks),
-l3-nat (nat44_ed and pipes), qos (policers), trunks (trunk sub-ports: session_trunks.py), bonds
+l3-nat (nat44_ed, pipes, routes and a VRF's FIB entries), l3-ipv6 (router advertisements:
+session_ra.py), qos (policers), trunks (trunk sub-ports: session_trunks.py), bonds
 (bond interfaces, members, LACP), taas (SPAN, ERSPAN, cross-connects: session_taas.py) or rx-mode (receive queues: sw_interface_set_rx_mode and the
 placement dump).
 
@@ -549,10 +550,56 @@ def path4(nh, weight=1):
             "label_stack": [{"is_uniform": 0, "label": 0, "ttl": 0, "exp": 0}] * 16}
 
 
-def route(s, table, prefix, hops, is_add=True, is_multipath=False):
+def path6(nh, table=0):
+    p = path4("0.0.0.0")
+    p.update(proto=1, table_id=table, nh=dict(p["nh"], address={"ip6": nh}))
+    return p
+
+
+def route(s, table, prefix, hops, is_add=True, is_multipath=False, path_table=0):
+    mk = (lambda h: path6(h, path_table)) if ":" in prefix else (lambda h: dict(path4(h), table_id=path_table))
     return s.call("ip_route_add_del", is_add=is_add, is_multipath=is_multipath,
-                  route={"table_id": table, "prefix": prefix, "n_paths": len(hops),
-                         "paths": [path4(h) for h in hops]})
+                  route={"table_id": table, "stats_index": 0, "prefix": prefix, "n_paths": len(hops),
+                         "paths": [mk(h) for h in hops]})
+
+
+def dump_routes(s, table):
+    for is_ip6 in (False, True):
+        s.call("ip_route_dump", table={"table_id": table, "is_ip6": is_ip6, "name": ""})
+
+
+def vrf_entries(s):
+    """What ip_route_dump lists beside API routes: a VRF's special entries (both families), an
+    interface's connected, local, network and broadcast entries, a default route over the special
+    one and gone again, the paths' table ids, the entries leaving with the addresses and the table."""
+    for is_ip6 in (False, True):
+        s.call("ip_table_add_del", is_add=True, table={"table_id": 80, "is_ip6": is_ip6, "name": "netvpp:vrf:v"})
+    dump_routes(s, 80)
+    lo = s.call("create_loopback", mac_address="02:fe:ee:00:00:80").sw_if_index
+    for is_ip6 in (False, True):
+        s.call("sw_interface_set_table", sw_if_index=lo, is_ipv6=is_ip6, vrf_id=80)
+    s.call("sw_interface_set_flags", sw_if_index=lo, flags=1)
+    for a in ("10.1.1.1/24", "10.1.1.2/24", "10.9.0.1/32", "2001:db8:1::1/64", "2001:db8:2::1/128"):
+        s.call("sw_interface_add_del_address", sw_if_index=lo, is_add=True, del_all=False, prefix=a)
+    dump_routes(s, 80)
+    route(s, 80, "0.0.0.0/0", ["203.0.113.1"], path_table=80)
+    route(s, 80, "::/0", ["2001:db8:ff::1"], path_table=80)
+    route(s, 80, "2001:db8:99::/48", ["2001:db8:1::5", "2001:db8:1::6"], path_table=80)
+    route(s, 80, "10.1.1.0/24", ["10.1.1.9"], path_table=80)
+    dump_routes(s, 80)
+    route(s, 80, "10.1.1.0/24", [], is_add=False)
+    route(s, 80, "0.0.0.0/0", [], is_add=False)
+    route(s, 80, "::/0", [], is_add=False)
+    s.call("sw_interface_add_del_address", sw_if_index=lo, is_add=False, del_all=False, prefix="10.1.1.1/24")
+    dump_routes(s, 80)
+    s.call("sw_interface_add_del_address", sw_if_index=lo, is_add=False, del_all=True, prefix="0.0.0.0/0")
+    dump_routes(s, 80)
+    s.call("delete_loopback", sw_if_index=lo)
+    route(s, 80, "2001:db8:99::/48", [], is_add=False)
+    for is_ip6 in (False, True):
+        s.call("ip_table_add_del", is_add=False, table={"table_id": 80, "is_ip6": is_ip6, "name": ""})
+    dump_routes(s, 80)
+    dump_routes(s, 0)
 
 
 def l3_gateway(s):
@@ -592,6 +639,7 @@ def l3_gateway(s):
     s.call("bd_ip_mac_dump", bd_id=4031)
     bridge(s, 4031, is_add=False)
     bridge(s, 4032, is_add=False)
+    vrf_entries(s)
 
 
 def pol_cfg(cir, cb, conform=1, exceed=0, dscp=0, eb=0, type_=0):
@@ -724,7 +772,7 @@ def rx_mode(s, vhost_dir):
     s.call("sw_interface_rx_placement_dump", sw_if_index=NO_INDEX)
 
 
-SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "qos", "trunks", "bonds", "rx-mode", "taas")
+SESSIONS = ("vxlan-l2fib", "lisp-gpe", "l3-nat", "l3-ipv6", "qos", "trunks", "bonds", "rx-mode", "taas")
 
 
 def main():
@@ -747,6 +795,19 @@ def main():
             "trunk sub-ports: exact-match VLAN sub-interfaces of a vhost-user port beside its VLAN-tag "
             "guard, tagged, tag popped, bridged, up; VLANs in use or out of range, a sub-interface of a "
             "sub-interface; one removed; the parent deleted with the rest",
+        )
+        s.vpp.disconnect()
+        return
+    if a.session == "l3-ipv6":
+        from session_ra import ra
+
+        ra(s)
+        s.save(
+            os.path.join(a.out, "ra.json"),
+            "IPv6 router advertisements: RA calls without IPv6, the state an IPv6 address makes, RA "
+            "on, managed/other flags set and cleared, intervals and lifetimes (refused ones), prefixes "
+            "added, changed, refused and deleted, suppressed, a bad index, two interfaces, the state "
+            "gone with the last IPv6 address and fresh again",
         )
         s.vpp.disconnect()
         return
@@ -798,7 +859,9 @@ def main():
             os.path.join(a.out, "l3_gateway.json"),
             "a router gateway's bridge with ARP termination and entries, a pipe between two bridges "
             "with flooding and learning off on one end (l2_flags, l2_flags_get), ECMP routes in a "
-            "VRF replaced, added to, dumped and deleted, a missing table, the pipe deleted",
+            "VRF replaced, added to, dumped and deleted, a missing table, the pipe deleted; a VRF's "
+            "special, connected and local entries (IPv4 and IPv6) beside API routes, gone with "
+            "the addresses and the table",
         )
         s.vpp.disconnect()
         return

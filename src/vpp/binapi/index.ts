@@ -8,6 +8,7 @@ import * as m_bond from './bond.ts';
 import * as m_gre from './gre.ts';
 import * as m_interface from './interface.ts';
 import * as m_ip from './ip.ts';
+import * as m_ip6_nd from './ip6_nd.ts';
 import * as m_l2 from './l2.ts';
 import * as m_lacp from './lacp.ts';
 import * as m_memclnt from './memclnt.ts';
@@ -30,6 +31,7 @@ export * from './bond.ts';
 export * from './gre.ts';
 export * from './interface.ts';
 export * from './ip.ts';
+export * from './ip6_nd.ts';
 export * from './l2.ts';
 export * from './lacp.ts';
 export * from './memclnt.ts';
@@ -113,6 +115,12 @@ export const ALL_MESSAGES: readonly MessageDef[] = [
   m_pipe.pipe_delete_reply,
   m_pipe.pipe_dump,
   m_pipe.pipe_details,
+  m_ip6_nd.sw_interface_ip6nd_ra_config,
+  m_ip6_nd.sw_interface_ip6nd_ra_config_reply,
+  m_ip6_nd.sw_interface_ip6nd_ra_prefix,
+  m_ip6_nd.sw_interface_ip6nd_ra_prefix_reply,
+  m_ip6_nd.sw_interface_ip6nd_ra_dump,
+  m_ip6_nd.sw_interface_ip6nd_ra_details,
   m_l2.bridge_domain_add_del_v2,
   m_l2.bridge_domain_add_del_v2_reply,
   m_l2.bridge_domain_dump,

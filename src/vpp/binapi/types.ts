@@ -211,6 +211,33 @@ export const T_ip_route: TypeRef = {
   ],
 };
 
+export interface Ip6ndRaPrefix {
+  prefix: string;
+  onlink_flag: boolean;
+  autonomous_flag: boolean;
+  val_lifetime: number;
+  pref_lifetime: number;
+  valid_lifetime_expires: number;
+  pref_lifetime_expires: number;
+  decrement_lifetime_flag: boolean;
+  no_advertise: boolean;
+}
+export const T_ip6nd_ra_prefix: TypeRef = {
+  kind: 'struct',
+  name: 'ip6nd_ra_prefix',
+  fields: [
+    { name: 'prefix', type: { kind: 'prefix' } },
+    { name: 'onlink_flag', type: { kind: 'scalar', t: 'bool' } },
+    { name: 'autonomous_flag', type: { kind: 'scalar', t: 'bool' } },
+    { name: 'val_lifetime', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'pref_lifetime', type: { kind: 'scalar', t: 'u32' } },
+    { name: 'valid_lifetime_expires', type: { kind: 'scalar', t: 'f64' } },
+    { name: 'pref_lifetime_expires', type: { kind: 'scalar', t: 'f64' } },
+    { name: 'decrement_lifetime_flag', type: { kind: 'scalar', t: 'bool' } },
+    { name: 'no_advertise', type: { kind: 'scalar', t: 'bool' } },
+  ],
+};
+
 export interface BridgeDomainSwIf {
   context: number;
   sw_if_index: number;

@@ -118,8 +118,10 @@ function scalarCodec(t: Scalar): Codec {
     case 'f64':
       return {
         ...base,
-        write: (b, o, v) => b.writeDoubleBE(num(v, t), o),
-        read: (b, c) => (need(c, 8, t), (c.off += 8), b.readDoubleBE(c.off - 8)),
+        // VPP sends f64 in host order (vppinfra's clib_host_to_net_f64 is the identity; vpp_papi
+        // reads it native): little-endian on the x86 and arm64 hosts VPP runs on.
+        write: (b, o, v) => b.writeDoubleLE(num(v, t), o),
+        read: (b, c) => (need(c, 8, t), (c.off += 8), b.readDoubleLE(c.off - 8)),
       };
   }
 }
