@@ -102,6 +102,11 @@ while read -r id b64; do
 done
 `;
 
+/** A shell function in the guest: its count of ICMP echo replies received (InEchoReps). */
+const ICMP_REPLIES =
+  'reps() { awk \'$1 == "Icmp:" { n++; if (n == 1) for (i = 2; i <= NF; i++) if ($i == "InEchoReps") c = i; ' +
+  "if (n == 2) print $c }' /proc/net/snmp; }";
+
 export interface GuestImage {
   kernel: string;
   initrd: string;
@@ -403,17 +408,41 @@ export class Guest {
   }
 
   /**
-   * How many of `count` pings to `ip` were answered (count replies, never time them). Replies are
-   * waited for up to `waitSec` after the last is sent (ping exits as soon as all are in): on a loaded
-   * machine QEMU may get no CPU for seconds, and the guest's clock then jumps past a short wait
-   * before it has read the replies VPP already put in its ring.
+   * How many of `count` pings to `ip` were answered (count replies, never time them): the echo
+   * replies that reached the guest's ICMP layer (its /proc/net/snmp InEchoReps), waited for up to
+   * `waitSec` after the last request is sent. busybox's ping cannot be trusted with that wait: once
+   * it has one reply it stops about a second after its last request (its -W applies only while none
+   * has come), and a guest starved of CPU under TCG reads late replies later than that.
    */
   async ping(ip: string, count = 5, intervalSec = 0.2, waitSec = 15): Promise<number> {
     const r = await this.run(
-      `ping -c ${count} -i ${intervalSec} -W ${waitSec} ${ip}`,
-      60_000 + count * 3_000 + waitSec * 1_000,
+      `${ICMP_REPLIES}; b=$(reps); ping -q -c ${count} -i ${intervalSec} -W ${waitSec} ${ip} >/dev/null 2>&1; ` +
+        `e=$(( $(date +%s) + ${waitSec} )); ` +
+        `while [ $(( $(reps) - b )) -lt ${count} ] && [ $(date +%s) -lt $e ]; do sleep 0.2; done; ` +
+        `echo "replies $(( $(reps) - b ))"`,
+      60_000 + count * 3_000 + 2 * waitSec * 1_000,
     );
-    return Number(/(\d+) packets received/.exec(r.out)?.[1] ?? 0);
+    return Math.min(count, Number(/replies (\d+)/.exec(r.out)?.[1] ?? 0));
+  }
+
+  /**
+   * The guest's own view of its NIC: its ICMP counters (/proc/net/snmp) and eth0's packet counters
+   * (/proc/net/dev), to tell where a missing reply went.
+   */
+  async netCounters(): Promise<Record<string, number>> {
+    const r = await this.run("grep '^Icmp:' /proc/net/snmp; grep 'eth0:' /proc/net/dev");
+    const out: Record<string, number> = {};
+    const [names, values] = r.out.split('\n').filter((l) => l.startsWith('Icmp:'));
+    if (names && values) {
+      const v = values.split(/\s+/).slice(1);
+      names
+        .split(/\s+/)
+        .slice(1)
+        .forEach((n, i) => (out[n] = Number(v[i])));
+    }
+    const dev = /eth0:\s*(.*)/.exec(r.out)?.[1].trim().split(/\s+/).map(Number);
+    if (dev) Object.assign(out, { rxPackets: dev[1], rxDropped: dev[3], txPackets: dev[9] });
+    return out;
   }
 
   /** SIGTERM to QEMU, SIGKILL if it lingers: a guest switched off. */
