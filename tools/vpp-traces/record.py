@@ -14,7 +14,7 @@ gives the ids in the frames (a VPP built with other plugins numbers messages dif
 NAME picks the scenarios: vxlan-l2fib (the default), lisp-gpe (the ONE calls of gpe networks),
 l3-nat (nat44_ed, pipes, routes and a VRF's FIB entries), l3-ipv6 (router advertisements:
 session_ra.py), qos (policers), trunks (trunk sub-ports: session_trunks.py), bonds
-(bond interfaces, members, LACP), taas (SPAN, ERSPAN, cross-connects: session_taas.py) or rx-mode (receive queues: sw_interface_set_rx_mode and the
+(bond interfaces, members, LACP), taas (SPAN, ERSPAN, cross-connects, remote SPAN's sink: session_taas.py) or rx-mode (receive queues: sw_interface_set_rx_mode and the
 placement dump).
 
 DIR becomes a session: a subdirectory of the project's own recordings (test/sim/recorded/NAME; the
@@ -812,7 +812,7 @@ def main():
         s.vpp.disconnect()
         return
     if a.session == "taas":
-        from session_taas import taas
+        from session_taas import taas, taas_sink
 
         taas(s)
         s.save(
@@ -821,6 +821,14 @@ def main():
             "ERSPAN GRE tunnels (errors, tag, up, dumps, a mirror into one, delete), a VXLAN tunnel "
             "cross-connected into a port, a bridged port cross-connected and back to L3, errors, the "
             "tunnel deleted with its cross-connect",
+        )
+        taas_sink(s)
+        s.save(
+            os.path.join(a.out, "taas_sink.json"),
+            "remote SPAN's service end: a tagged loopback (netvpp's MAC, admin up) alone in a bridge "
+            "that floods, forwards and learns nothing, a tap VXLAN tunnel cross-connected into it "
+            "(moved from the port), its tx mirrored in device mode into a bridged port, the dumps, "
+            "admin down and up, removal in the agent's order",
         )
         s.vpp.disconnect()
         return
