@@ -6,7 +6,8 @@
  * `-- --vpp-socket PATH`) names a real VPP; against a local real VPP it also prints how many memory
  * mappings VPP holds after the cold run (each MAC-IP ACL's classify tables map their own heaps, and
  * Linux caps mappings at vm.max_map_count). BENCH_RX_MODE sets [agent] rx_mode (default adaptive).
- * One line per figure. BENCH_PORTS=1000,10000 chooses the sizes. BENCH_SIGNED: 0 (default) unsigned
+ * BENCH_CONNECTIONS sets [vpp] connections (default 1; e.g. 1,4 runs each size with 1 and then 4
+ * connections, the baseline in the same run). One line per figure. BENCH_PORTS=1000,10000 chooses the sizes. BENCH_SIGNED: 0 (default) unsigned
  * values, 1 every value signed by a controller key and verified by the agent ([security]
  * verify_keys), both: each size unsigned then signed (the baseline in the same run).
  */
@@ -51,6 +52,7 @@ const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1
 const BURST = 100;
 const socketArg = process.argv.indexOf('--vpp-socket');
 const real = (socketArg > 0 ? process.argv[socketArg + 1] : undefined) ?? process.env.NETVPP_TEST_VPP_SOCKET;
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1').split(',').map(Number);
 const RX_MODE = (process.env.BENCH_RX_MODE ?? 'adaptive') as RxModeName;
 if (!Object.hasOwn(RX_MODES, RX_MODE))
   throw new Error(`BENCH_RX_MODE must be adaptive, interrupt or polling`);
@@ -296,12 +298,12 @@ async function tapSteps(n: number, agent: Agent, store: Store, mode: string): Pr
   await states.close();
 }
 
-async function benchSize(n: number, signed: boolean): Promise<void> {
+async function benchSize(n: number, signed: boolean, connections: number): Promise<void> {
   const etcd = await startEtcd();
   const dir = mkdtempSync(join(tmpdir(), 'netvpp-bench-agent-'));
   const keyFiles = signed ? generateKeyFiles(dir, 'bench') : null;
   signer = keyFiles ? loadSigner(keyFiles.privateFile) : null;
-  const mode = signed ? ' (signed)' : '';
+  const mode = (signed ? ' (signed)' : '') + (CONNECTIONS.length > 1 ? `, ${connections} connection(s)` : '');
   let sim: SimProcess | null = null;
   const store = openStore({ endpoints: etcd.endpoints, namespace: PREFIX });
   try {
@@ -350,6 +352,7 @@ async function benchSize(n: number, signed: boolean): Promise<void> {
       tapBackend: 'tap',
       tapBackendSetting: 'tap',
       rxMode: RX_MODE,
+      vppConnections: connections,
       logLevel: 'warn',
       health: null,
       configFile: null,
@@ -377,6 +380,10 @@ async function benchSize(n: number, signed: boolean): Promise<void> {
     }
     const cold = await runUntilSynced(config);
     console.log(`cold ${n} ports${mode}: ${cold.seconds.toFixed(1)} s, ${fmt(cold.stats.calls)} VPP calls`);
+    if (real)
+      console.log(
+        `  (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+      );
     const h = cold.agent.health();
     if (h.failing.length) console.log(`  (${h.failing.length} objects failing, e.g. ${h.failing[0].error})`);
     if (real) {
@@ -443,6 +450,8 @@ console.log(
   `target: ${real ? `VPP at ${real}` : 'simulator (child process)'}; ${GROUPS} security groups × ${RULES} rules, ${NETWORKS} VLAN networks; rx_mode ${RX_MODE}`,
 );
 for (const n of SIZES) {
-  if (SIGNED !== '1') await benchSize(n, false);
-  if (SIGNED !== '0') await benchSize(n, true);
+  for (const k of CONNECTIONS) {
+    if (SIGNED !== '1') await benchSize(n, false, k);
+    if (SIGNED !== '0') await benchSize(n, true, k);
+  }
 }

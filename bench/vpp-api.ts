@@ -1,11 +1,14 @@
 /**
  * VPP binary-API client throughput: one-at-a-time vs pipelined requests, dump rate, memory.
  * Against a real VPP when NETVPP_TEST_VPP_SOCKET is set, else against the simulator in a child
- * process. Prints one line per figure.
+ * process. Prints one line per figure. BENCH_CONNECTIONS (default 1,4) also runs the pipelined
+ * figures spread over that many connections (src/vpp/pool.ts): VPP reads each client socket once
+ * per main-loop turn, 4 KiB at a time.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { VppClient } from '../src/vpp/client.ts';
+import { VppClientPool } from '../src/vpp/pool.ts';
 import {
   control_ping,
   create_loopback,
@@ -26,6 +29,7 @@ const sim = real ? null : await startSimProcess();
 const socket = real ?? (sim?.socket as string);
 console.log(`target: ${real ? `VPP at ${real}` : 'simulator (child process)'}`);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 1024);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,4').split(',').map(Number);
 const c = await VppClient.connect({ socket, window: WINDOW, timeoutMs: 60_000 });
 
 async function sequential(label: string, n: number, fn: () => Promise<unknown>): Promise<number> {
@@ -54,6 +58,17 @@ const rssBefore = process.memoryUsage().rss;
 const seqPing = await sequential('control_ping', N_SEQ, () => c.request(control_ping, {}));
 const pipePing = await pipelined('control_ping', N_PIPE, () => c.request(control_ping, {}));
 console.log(`pipelined/sequential control_ping (window ${WINDOW}): ${(pipePing / seqPing).toFixed(1)}x`);
+
+/** Pipelined figures over N connections (1 is the single client above, already measured). */
+const pooled = new Map<number, number>([[1, pipePing]]);
+for (const n of CONNECTIONS.filter((k) => k > 1)) {
+  const pool = await VppClientPool.connect({ socket, window: WINDOW, timeoutMs: 60_000, connections: n });
+  const r = await pipelined(`control_ping over ${n} connections`, N_PIPE, () =>
+    pool.request(control_ping, {}),
+  );
+  pooled.set(n, r);
+  await pool.close();
+}
 
 const lo = await c.request(create_loopback, {});
 await c.request(sw_interface_tag_add_del, { is_add: true, sw_if_index: lo.sw_if_index, tag: 'netvpp-bench' });
@@ -105,7 +120,10 @@ if (!papiOk || !apiDir) {
     console.log(`vpp_papi sequential control_ping: ${fmt(papi.sequential)} req/s`);
     console.log(`vpp_papi async control_ping: ${fmt(papi.async)} req/s`);
     console.log(`netvpp sequential / vpp_papi sequential: ${(seqPing / papi.sequential).toFixed(1)}x`);
-    console.log(`netvpp pipelined / vpp_papi async: ${(pipePing / papi.async).toFixed(1)}x (goal ≥ 10x)`);
+    for (const [n, rate] of pooled)
+      console.log(
+        `netvpp pipelined over ${n} connection${n > 1 ? 's' : ''} / vpp_papi async: ${(rate / papi.async).toFixed(1)}x (goal ≥ 10x)`,
+      );
   }
 }
 

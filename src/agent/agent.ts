@@ -42,6 +42,7 @@ import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
 import { FIP_STATES, TAPFLOW_STATES, PortStateReporter, ROUTER_STATES } from './report.ts';
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
+import { VppLanes } from './vpp-lanes.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 import { AgentStatus } from './status.ts';
 import { ProgressTracker } from '../util/progress.ts';
@@ -100,6 +101,8 @@ export class Agent extends EventEmitter {
   private readonly garpPending = new Set<string>();
   private client: VppClient | undefined;
   private vpp: CountingVpp | undefined;
+  /** The extra connections of [vpp] connections (closed when the main one is lost). */
+  private lanes: VppLanes | undefined;
   private vppConnected = false;
   private vppVersion: string | null = null;
   private actual: ActualState | undefined;
@@ -281,6 +284,7 @@ export class Agent extends EventEmitter {
     await this.status?.view.close();
     await this.feed.close();
     await this.liveness?.close();
+    await this.lanes?.close();
     await this.client?.close();
     if (this.ownsStore) this.store.close();
   }
@@ -350,7 +354,10 @@ export class Agent extends EventEmitter {
         );
       },
       onConnected: async (c) => {
-        this.vpp = new CountingVpp(c, this.vppTotals);
+        await this.lanes?.close();
+        const n = this.config.vppConnections ?? 1;
+        this.lanes = n > 1 ? await VppLanes.open(c, n, this.config.vppRequestTimeoutMs, this.log) : undefined;
+        this.vpp = new CountingVpp(this.lanes ?? c, this.vppTotals);
         this.vppVersion = (await c.request(show_version, {})).version;
         try {
           await ensureAclReclassify(this.vpp, this.log);
@@ -384,6 +391,8 @@ export class Agent extends EventEmitter {
     this.vppConnected = false;
     this.actual = undefined;
     this.dirtyIfs.clear();
+    void this.lanes?.close();
+    this.lanes = undefined;
     this.log.warn('lost the connection to VPP; reconnecting', { error: err.message });
     void this.liveness?.update(this.hostState());
     this.connecting = this.connectVpp();

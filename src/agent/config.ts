@@ -53,6 +53,8 @@ export interface AgentConfig {
   vppSocket: string;
   /** How long a VPP request may go unanswered (ms; default 10 s). */
   vppRequestTimeoutMs?: number;
+  /** [vpp] connections: how many API connections carry the agent's requests (default 1). */
+  vppConnections?: number;
   /** physnet name → name of the VPP interface that carries it (found by name, never created). */
   physnets: Map<string, string>;
   /** [agent] bonds: bond interfaces the agent makes (by VPP name; a physnet may name one). */
@@ -201,6 +203,16 @@ const OPTIONS = [
     flag: 'vpp-api-timeout',
     help: 'seconds to wait for each VPP reply (a write that timed out is read back before a retry)',
     default: '10',
+  },
+  {
+    name: 'connections',
+    section: 'vpp',
+    env: 'NETVPP_VPP_CONNECTIONS',
+    flag: 'vpp-connections',
+    help:
+      'API connections the agent spreads its requests over (VPP reads each one once per main-loop turn, ' +
+      '4 KiB at a time: more connections, fewer turns for a big resync)',
+    default: '1',
   },
   {
     name: 'local_ip',
@@ -413,6 +425,9 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   if (!(Number.isInteger(haTtl) && haTtl >= 2 && haTtl <= 300))
     problems.push(`${where('ha_lease_ttl')}: must be a whole number of seconds from 2 to 300`);
 
+  const connections = Number(raw.connections);
+  if (!Number.isInteger(connections) || connections < 1 || connections > 64)
+    problems.push(`${where('connections')}: must be a whole number from 1 to 64`);
   const timeout = Number(raw.api_timeout);
   if (!(timeout > 0 && timeout <= 3600))
     problems.push(`${where('api_timeout')}: must be a number of seconds above 0 (at most 3600)`);
@@ -440,6 +455,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
     etcd,
     vppSocket,
     vppRequestTimeoutMs: Math.round(timeout * 1000),
+    vppConnections: connections,
     physnets,
     bonds,
     vhostUserDir: vhostUserDir.replace(/\/+$/, '') || '/',
