@@ -17,6 +17,7 @@ const opts = new Command('chaos')
   .option('--hosts <h>', 'agents, each on its own simulator', int, 3)
   .option('--converge-limit <s>', 'seconds the quiet period may take', int, 120)
   .option('--marker-loss', "add the 'sync marker lost' fault (meta/synced deleted, agents hold deletions)")
+  .option('--held-check', 'check during the run that no held object is deleted (on with --marker-loss)')
   .parse()
   .opts<{
     seed?: number;
@@ -25,6 +26,7 @@ const opts = new Command('chaos')
     hosts: number;
     convergeLimit: number;
     markerLoss?: boolean;
+    heldCheck?: boolean;
   }>();
 
 const seed = opts.seed ?? Date.now() % 1_000_000;
@@ -36,6 +38,7 @@ const report = await runChaos({
   hosts: Math.max(3, opts.hosts),
   convergeLimitMs: opts.convergeLimit * 1000,
   ...(opts.markerLoss ? { kinds: [...FAULT_KINDS, ...EXTRA_FAULT_KINDS] } : {}),
+  heldCheck: opts.heldCheck === true || opts.markerLoss === true,
   log: (m) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`),
 });
 for (const l of formatReport(report)) console.log(l);
