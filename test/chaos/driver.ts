@@ -52,6 +52,8 @@ export class Driver {
   private syncRetryMs = SYNC_RETRY_MS.first;
   /** Why the last full sync failed ('' when the last one was applied). */
   lastSyncError = '';
+  /** Set by the sync-marker fault: full syncs fail until then (ms), as when Neutron's snapshot read does. */
+  private syncFailsUntil = 0;
   /** Set by the duplicated-request fault: the next batch goes out twice at once. */
   duplicateNext = false;
   lastError = '';
@@ -119,7 +121,16 @@ export class Driver {
     }
   }
 
+  /** Full syncs fail for `ms` (the journal goes on): the sync-marker fault's slow Neutron. */
+  failSyncsFor(ms: number): void {
+    this.syncFailsUntil = Date.now() + ms;
+  }
+
   private async fullSync(): Promise<boolean> {
+    if (Date.now() < this.syncFailsUntil) {
+      this.lastSyncError = "Neutron's snapshot could not be read (a fault)";
+      return false;
+    }
     const t = await this.post('/v1/sync', undefined);
     if (t.status !== 200) {
       this.lastSyncError = `token: ${this.lastError}`;
