@@ -8,6 +8,7 @@
 // load, events per agent (and those not about the agent's own ports: the goal is 0), etcd keys,
 // watchers and database size, controller and etcd CPU and memory.
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { loadavg } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { hostStateValue } from '../src/agent/agent-health.ts';
@@ -232,18 +233,35 @@ async function post(path: string, body?: unknown): Promise<Record<string, unknow
   }
 }
 
-async function postOnce(path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const r = await fetch(ctl.url + path, {
-    method: body === undefined ? 'GET' : 'POST',
-    ...(body === undefined
-      ? {}
-      : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    signal: AbortSignal.timeout(600_000),
+/** One request; node:http rather than fetch, whose 5-minute headers timeout a large commit outlasts. */
+function postOnce(path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      ctl.url + path,
+      {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: data === undefined ? {} : { 'content-type': 'application/json' },
+        timeout: 1_800_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+            if (res.statusCode !== 200 && res.statusCode !== 201)
+              reject(new Error(`${path}: ${res.statusCode} ${JSON.stringify(parsed).slice(0, 300)}`));
+            else resolve(parsed);
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
   });
-  const parsed = (await r.json()) as Record<string, unknown>;
-  if (r.status !== 200 && r.status !== 201)
-    throw new Error(`${path}: ${r.status} ${JSON.stringify(parsed).slice(0, 300)}`);
-  return parsed;
 }
 
 const ctlBefore = usage(ctl.pid);
