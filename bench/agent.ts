@@ -6,7 +6,7 @@
  * `-- --vpp-socket PATH`) names a real VPP; against a local real VPP it also prints how many memory
  * mappings VPP holds after the cold run (each MAC-IP ACL's classify tables map their own heaps, and
  * Linux caps mappings at vm.max_map_count). BENCH_RX_MODE sets [agent] rx_mode (default adaptive).
- * BENCH_CONNECTIONS sets [vpp] connections (default 1; e.g. 1,4 runs each size with 1 and then 4
+ * BENCH_CONNECTIONS sets [vpp] connections (default the agent's, 1; e.g. 1,8 runs each size with 1 and then 8
  * connections, the baseline in the same run). One line per figure. BENCH_PORTS=1000,10000 chooses the sizes. BENCH_SIGNED: 0 (default) unsigned
  * values, 1 every value signed by a controller key and verified by the agent ([security]
  * verify_keys), both: each size unsigned then signed (the baseline in the same run).
@@ -31,6 +31,7 @@ import { generateKeyFiles, loadSigner, loadVerifier, type Signer } from '../src/
 import { openStore, startEtcd, watchPrefixes, type Store, type WriteOp } from '../src/store/index.ts';
 import { setLogLevel } from '../src/util/log.ts';
 import { RX_MODES, type RxModeName } from '../src/agent/kinds/index.ts';
+import { DEFAULT_VPP_CONNECTIONS } from '../src/agent/vpp-lanes.ts';
 import {
   acl_dump,
   control_ping,
@@ -52,7 +53,7 @@ const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1
 const BURST = 100;
 const socketArg = process.argv.indexOf('--vpp-socket');
 const real = (socketArg > 0 ? process.argv[socketArg + 1] : undefined) ?? process.env.NETVPP_TEST_VPP_SOCKET;
-const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1').split(',').map(Number);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? String(DEFAULT_VPP_CONNECTIONS)).split(',').map(Number);
 const RX_MODE = (process.env.BENCH_RX_MODE ?? 'adaptive') as RxModeName;
 if (!Object.hasOwn(RX_MODES, RX_MODE))
   throw new Error(`BENCH_RX_MODE must be adaptive, interrupt or polling`);

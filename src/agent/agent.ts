@@ -42,7 +42,7 @@ import { compareWithFull } from './engine/verify.ts';
 import { Reconciler, type BackoffOptions, type PassSummary } from './engine/reconciler.ts';
 import { FIP_STATES, TAPFLOW_STATES, PortStateReporter, ROUTER_STATES } from './report.ts';
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
-import { VppLanes } from './vpp-lanes.ts';
+import { DEFAULT_VPP_CONNECTIONS, VppLanes } from './vpp-lanes.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
 import { AgentStatus } from './status.ts';
 import { ProgressTracker } from '../util/progress.ts';
@@ -355,7 +355,7 @@ export class Agent extends EventEmitter {
       },
       onConnected: async (c) => {
         await this.lanes?.close();
-        const n = this.config.vppConnections ?? 1;
+        const n = this.config.vppConnections ?? DEFAULT_VPP_CONNECTIONS;
         this.lanes = n > 1 ? await VppLanes.open(c, n, this.config.vppRequestTimeoutMs, this.log) : undefined;
         this.vpp = new CountingVpp(this.lanes ?? c, this.vppTotals);
         this.vppVersion = (await c.request(show_version, {})).version;

@@ -37,6 +37,7 @@ import {
 } from '../util/ini.ts';
 import { loadVerifier, type Verifier } from '../model/signing.ts';
 import { DEFAULT_RX_MODE, RX_MODES, type RxModeName } from './kinds/rxmode.ts';
+import { DEFAULT_VPP_CONNECTIONS } from './vpp-lanes.ts';
 import type { Level, LogSettings } from '../util/log.ts';
 import { logSettings } from '../util/log-config.ts';
 
@@ -53,7 +54,7 @@ export interface AgentConfig {
   vppSocket: string;
   /** How long a VPP request may go unanswered (ms; default 10 s). */
   vppRequestTimeoutMs?: number;
-  /** [vpp] connections: how many API connections carry the agent's requests (default 1). */
+  /** [vpp] connections: how many API connections carry the agent's requests (default 1; 8 for big hosts). */
   vppConnections?: number;
   /** physnet name → name of the VPP interface that carries it (found by name, never created). */
   physnets: Map<string, string>;
@@ -212,7 +213,7 @@ const OPTIONS = [
     help:
       'API connections the agent spreads its requests over (VPP reads each one once per main-loop turn, ' +
       '4 KiB at a time: more connections, fewer turns for a big resync)',
-    default: '1',
+    default: String(DEFAULT_VPP_CONNECTIONS),
   },
   {
     name: 'local_ip',
