@@ -88,7 +88,9 @@ def read_port(session, port_id):
                               [_segment_dict(s) for s in segs], cidrs,
                               payloads.inactive_bindings(session, port_id),
                               payloads.subport_of(session, port_id)
-                              if payloads.is_subport(port) else None)
+                              if payloads.is_subport(port) else None,
+                              payloads.subnet_ra_modes(session, port)
+                              if payloads.wants_subnets(port) else None)
 
 
 def _build_ports(session, ids):

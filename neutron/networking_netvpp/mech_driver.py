@@ -238,7 +238,9 @@ class NetvppMechanismDriver(api.MechanismDriver):
                                   context.network.network_segments, cidrs,
                                   payloads.inactive_bindings(session,
                                                              port['id']),
-                                  subport)
+                                  subport,
+                                  payloads.subnet_ra_modes(session, port)
+                                  if payloads.wants_subnets(port) else None)
 
     def _bound_by_netvpp(self, context):
         levels = context.binding_levels

@@ -52,6 +52,18 @@ def subnet_cidrs(session, port):
     return {sid: cidr for sid, cidr in rows}
 
 
+def subnet_ra_modes(session, port):
+    """{subnet_id: ipv6_ra_mode} of the port's fixed IPs' subnets that have
+    one (`netvpp:ipv6_ra`: the router interface advertises them)."""
+    ids = sorted({f['subnet_id'] for f in port.get('fixed_ips') or []})
+    if not ids:
+        return {}
+    rows = session.query(models_v2.Subnet.id,
+                         models_v2.Subnet.ipv6_ra_mode).filter(
+        models_v2.Subnet.id.in_(ids)).all()
+    return {sid: mode for sid, mode in rows if mode}
+
+
 def inactive_bindings(session, port_id):
     """`netvpp:inactive_bindings`: the port's INACTIVE bindings (Neutron's
     binding-extended; Nova's live migration target, and after activation
@@ -117,12 +129,13 @@ def subport_summary(trunk_id, parent_port_id, segmentation_type,
 
 
 def port_data(port, network, bound_segment, segments, cidrs=None,
-              inactive=None, subport=None):
+              inactive=None, subport=None, ra_modes=None):
     """A port as journal rows carry it: the bound segment, else the first.
 
     cidrs: {subnet_id: cidr}, at least of the port's subnets (more are
     ignored); used only for router interfaces (wants_subnets).
     subport: its trunk membership (subport_of), for trunk sub-ports.
+    ra_modes: {subnet_id: ipv6_ra_mode} (router interfaces: netvpp:ipv6_ra).
     """
     data = dict(port)
     data['netvpp:subport'] = subport if is_subport(port) else None
@@ -136,6 +149,10 @@ def port_data(port, network, bound_segment, segments, cidrs=None,
         data['netvpp:subnets'] = {
             f['subnet_id']: cidrs[f['subnet_id']]
             for f in port.get('fixed_ips') or [] if f['subnet_id'] in cidrs}
+        modes = ra_modes or {}
+        data['netvpp:ipv6_ra'] = {
+            f['subnet_id']: modes[f['subnet_id']]
+            for f in port.get('fixed_ips') or [] if f['subnet_id'] in modes}
     return data
 
 

@@ -42,7 +42,7 @@ def bottom_levels(context, ports):
 
 def build(networks, ports, groups, segments, levels, all_segments,
           cidrs=None, routers=(), floatingips=(), inactive=None,
-          subports=None, qos_policies=None):
+          subports=None, qos_policies=None, ra_modes=None):
     """Pure: the sync body from what was read.
 
     segments: {network_id: [static segments in Neutron's order]}
@@ -52,6 +52,7 @@ def build(networks, ports, groups, segments, levels, all_segments,
     inactive: {port_id: netvpp:inactive_bindings} (ports with some)
     subports: {port_id: netvpp:subport} (trunk sub-ports)
     qos_policies: as their journal rows (qos.py); None: no QoS plugin
+    ra_modes: {subnet_id: ipv6_ra_mode} of the subnets that have one
     """
     nets = {n['id']: n for n in networks}
     out_ports = []
@@ -62,7 +63,7 @@ def build(networks, ports, groups, segments, levels, all_segments,
         out_ports.append(payloads.port_data(
             port, network, bound, segments.get(port['network_id']) or [],
             cidrs, (inactive or {}).get(port['id']),
-            (subports or {}).get(port['id'])))
+            (subports or {}).get(port['id']), ra_modes))
     body = {
         'networks': [payloads.network_data(n, segments.get(n['id']))
                      for n in networks],
@@ -89,9 +90,12 @@ def read(context):
         all_segments = {s['id']: s for segs in every.values() for s in segs}
         ports = plugin.get_ports(context)
         levels = bottom_levels(context, ports)
-        cidrs = {s['id']: s['cidr'] for s in
-                 plugin.get_subnets(context, fields=['id', 'cidr'])} \
-            if any(payloads.wants_subnets(p) for p in ports) else {}
+        subnets = plugin.get_subnets(
+            context, fields=['id', 'cidr', 'ipv6_ra_mode']) \
+            if any(payloads.wants_subnets(p) for p in ports) else []
+        cidrs = {s['id']: s['cidr'] for s in subnets}
+        ra_modes = {s['id']: s['ipv6_ra_mode'] for s in subnets
+                    if s.get('ipv6_ra_mode')}
         # An admin context has no project: listing creates no default group.
         groups = plugin.get_security_groups(context) \
             if secgroups.enabled() else []
@@ -104,7 +108,7 @@ def read(context):
     body = build(networks, ports, groups, segments, levels, all_segments,
                  cidrs, sorted(routers.values(), key=lambda r: r['id']),
                  sorted(fips.values(), key=lambda f: f['id']), inactive,
-                 subports, policies)
+                 subports, policies, ra_modes)
     if taas_lists is not None:
         body['tap_services'], body['tap_flows'] = taas_lists
     return body

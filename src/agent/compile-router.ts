@@ -17,6 +17,7 @@ import {
   preferredBdId,
   preferredTableId,
   rifaddrKey,
+  raKey,
   rifKey,
   riftableKey,
   vrfKey,
@@ -48,6 +49,21 @@ export function routerUnit(portId: string, b: PortBinding, net: NetIn, plan: Por
       prefix,
     })),
   ];
+  // Router advertisements for the interface's SLAAC / DHCPv6 subnets (kinds/ra.ts), after its
+  // IPv6 addresses (VPP keeps RA state only while the interface has one).
+  const adverts = gateway ? [] : (r.ra ?? []);
+  if (adverts.length > 0)
+    objs.push({
+      kind: 'ra',
+      key: raKey(iface),
+      iface,
+      managed: adverts.some((a) => a.mode === 'dhcpv6-stateful'),
+      other: adverts.some((a) => a.mode === 'dhcpv6-stateless'),
+      prefixes: adverts
+        .map((a) => ({ prefix: a.prefix, autonomous: a.mode !== 'dhcpv6-stateful' }))
+        .sort((a, b) => a.prefix.localeCompare(b.prefix)),
+      after: r.addresses.filter((a) => a.includes(':')).map((a) => rifaddrKey(portId, a)),
+    });
   unit.objects = objs;
   // The router's VRF is held by each of its interfaces: it stays while one of them is here.
   unit.held = [{ kind: 'vrf', key: vrf, preferredId: preferredTableId(r.router_id) }];

@@ -18,6 +18,7 @@ import {
   uuid,
 } from '../model/validate.ts';
 import { isIP } from 'node:net';
+import { IPV6_RA_MODES, type Ipv6RaMode } from '../model/keyspace-l3.ts';
 
 export type RowResource =
   'port' | 'network' | 'subnet' | 'security_group' | 'router' | 'floatingip' | 'tap_service' | 'tap_flow';
@@ -74,6 +75,11 @@ export interface NeutronPort {
   'netvpp:bound': boolean | null;
   /** Router interfaces: the CIDR of each subnet of its fixed IPs (`{}` when the driver sent none). */
   'netvpp:subnets': Record<string, string>;
+  /**
+   * Router interfaces: Neutron's `ipv6_ra_mode` of each IPv6 subnet of its fixed IPs that has one
+   * (`{}` when the driver sent none, or no subnet advertises).
+   */
+  'netvpp:ipv6_ra': Record<string, Ipv6RaMode>;
   /** The port's INACTIVE bindings (live migration), by host; `[]` when the driver sent none. */
   'netvpp:inactive_bindings': InactiveBinding[];
   /** Neutron's QoS extension: the port's own policy, and its network's (null: none, or no QoS). */
@@ -119,6 +125,21 @@ const subnetCidrs: Check<Record<string, string>> = (v, path, errs) => {
   return out;
 };
 
+/** `{subnet_id: ipv6_ra_mode}`. */
+const subnetRaModes: Check<Record<string, Ipv6RaMode>> = (v, path, errs) => {
+  const out: Record<string, Ipv6RaMode> = {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    errs.push({ field: path, message: 'expected an object of subnet id → ipv6_ra_mode' });
+    return out;
+  }
+  for (const [id, m] of Object.entries(v as Record<string, unknown>)) {
+    if (!(IPV6_RA_MODES as unknown[]).includes(m))
+      errs.push({ field: `${path}.${id}`, message: `expected one of ${IPV6_RA_MODES.join(', ')}` });
+    else out[uuid(id, `${path}.${id}`, errs)] = m as Ipv6RaMode;
+  }
+  return out;
+};
+
 export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
   id: uuid,
   network_id: uuid,
@@ -144,6 +165,7 @@ export const neutronPortSchema: Check<NeutronPort> = obj<NeutronPort>({
   ),
   'netvpp:bound': nullable(bool),
   'netvpp:subnets': optional(subnetCidrs, {}),
+  'netvpp:ipv6_ra': optional(subnetRaModes, {}),
   'netvpp:inactive_bindings': optional(
     arrayOf(
       obj<InactiveBinding>({

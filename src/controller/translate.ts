@@ -16,6 +16,7 @@ import {
   portBindingSchema,
   type RemoteGroupMember,
   remoteGroupMemberSchema,
+  type Ipv6RaMode,
   type RouterInterface,
   type SecurityGroup,
   type SecurityGroupRule,
@@ -57,7 +58,18 @@ export function routerInterface(p: NeutronPort): RouterInterface {
   // The gateway port is the router's end on the external network (NAT outside); the rest are
   // interfaces on tenant networks.
   const role = p.device_owner === 'network:router_gateway' ? 'gateway' : 'interface';
-  return { router_id: routerId.value, addresses, role };
+  // Router advertisements: each IPv6 subnet of an interface with an ipv6_ra_mode, once (a gateway
+  // never advertises into the external network: Neutron's L3 agent neither).
+  const ra = new Map<string, Ipv6RaMode>();
+  for (const f of p.fixed_ips) {
+    const mode = p['netvpp:ipv6_ra'][f.subnet_id];
+    const subnet = p['netvpp:subnets'][f.subnet_id];
+    if (role === 'interface' && mode !== undefined && parseCidr(subnet)?.family === 6) ra.set(subnet, mode);
+  }
+  const out: RouterInterface = { router_id: routerId.value, addresses, role };
+  if (ra.size > 0)
+    out.ra = [...ra].sort(([a], [b]) => a.localeCompare(b)).map(([prefix, mode]) => ({ prefix, mode }));
+  return out;
 }
 
 export function portBinding(p: NeutronPort, revision: number, networkMtu: number | null): PortBinding {

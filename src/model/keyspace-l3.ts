@@ -9,6 +9,7 @@ import {
   int,
   ipAddress,
   isoTime,
+  literal,
   nullable,
   obj,
   optional,
@@ -18,6 +19,12 @@ import {
 } from './validate.ts';
 
 const revision = int(0, Number.MAX_SAFE_INTEGER);
+
+/** A router interface's advertisement: an IPv6 prefix and its RA mode. */
+export const routerAdvertSchema: Check<RouterAdvert> = refine(
+  obj<RouterAdvert>({ prefix: cidr, mode: literal('slaac', 'dhcpv6-stateless', 'dhcpv6-stateful') }),
+  (a) => (a.prefix.includes(':') ? null : `router advertisement for ${a.prefix}: not an IPv6 prefix`),
+);
 
 /**
  * A router's port on a network: which router it belongs to, its addresses on the network's subnets,
@@ -31,6 +38,21 @@ export interface RouterInterface {
   addresses: string[];
   /** Absent means `interface` (bindings written before gateways existed). */
   role?: RouterPortRole;
+  /**
+   * Router advertisements to send on this interface: one per IPv6 subnet of its fixed IPs whose
+   * Neutron `ipv6_ra_mode` is set (absent or empty: none). docs/l3.md "IPv6".
+   */
+  ra?: RouterAdvert[];
+}
+
+/** Neutron's ipv6_ra_mode values: what the router advertises for the subnet. */
+export type Ipv6RaMode = 'slaac' | 'dhcpv6-stateless' | 'dhcpv6-stateful';
+export const IPV6_RA_MODES: readonly Ipv6RaMode[] = ['slaac', 'dhcpv6-stateless', 'dhcpv6-stateful'];
+
+/** One subnet's advertisement: its prefix (network/length) and Neutron's ipv6_ra_mode. */
+export interface RouterAdvert {
+  prefix: string;
+  mode: Ipv6RaMode;
 }
 
 export type RouterPortRole = 'interface' | 'gateway';

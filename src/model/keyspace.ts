@@ -61,6 +61,7 @@ import {
   type RouterDoc,
   routerDocSchema,
   type RouterInterface,
+  routerAdvertSchema,
   type RouterActive,
   routerActiveSchema,
 } from './keyspace-l3.ts';
@@ -312,6 +313,7 @@ export const portBindingSchema: Check<PortBinding> = refine(
           router_id: uuid,
           addresses: arrayOf(cidr),
           role: optional(literal(...ROUTER_PORT_ROLES), undefined),
+          ra: optional(arrayOf(routerAdvertSchema, { max: 64 }), undefined),
         }),
       ),
       undefined,

@@ -446,6 +446,29 @@ const SAMPLES: { [K in ObjKind]: Sample<K> } = {
       after: [`riftable:${id}`],
     }),
   },
+  ra: {
+    deps: (_w, id) => [
+      rifOf(id),
+      vrfOf(id),
+      { kind: 'riftable', key: `riftable:${id}`, iface: `rif:${id}`, vrf: `vrf:${id}` },
+      {
+        kind: 'rifaddr',
+        key: `rifaddr:${id}:2001:db8:91::1/64`,
+        iface: `rif:${id}`,
+        prefix: '2001:db8:91::1/64',
+      },
+    ],
+    obj: (_w, id) => ({
+      kind: 'ra',
+      key: `ra:rif:${id}`,
+      iface: `rif:${id}`,
+      managed: false,
+      other: false,
+      prefixes: [{ prefix: '2001:db8:91::/64', autonomous: true }],
+      after: [`rifaddr:${id}:2001:db8:91::1/64`],
+    }),
+    changed: (o) => ({ ...o, managed: true, prefixes: [{ prefix: '2001:db8:91::/64', autonomous: false }] }),
+  },
   natpool: {
     deps: (_w, id) => [vrfOf(id), natOf()],
     obj: (_w, id) => ({ kind: 'natpool', key: `natpool:${id}`, addr: '198.51.100.77', vrf: `vrf:${id}` }),

@@ -125,6 +125,30 @@ test('a router interface is a binding with vif_type router: its router and its a
   assert.equal(b.device_owner, 'network:router_interface');
 });
 
+test("a router interface advertises its IPv6 subnets' RA modes (netvpp:ipv6_ra); IPv4 and unknown modes do not", () => {
+  const c = controller();
+  const fixed = [
+    { subnet_id: SUBNET, ip_address: '10.0.0.1' },
+    { subnet_id: SUBNET6, ip_address: '2001:db8::1' },
+  ];
+  const subnets = { [SUBNET]: '10.0.0.0/24', [SUBNET6]: '2001:db8::/64' };
+  const r = c.apply(
+    routerPortRow({
+      fixed_ips: fixed,
+      'netvpp:subnets': subnets,
+      'netvpp:ipv6_ra': { [SUBNET6]: 'slaac', [SUBNET]: 'slaac' },
+    }),
+  );
+  assert.deepEqual(r.rejected, []);
+  const b = puts(r.ops).get(bindingKey('net1')) as PortBinding;
+  assert.deepEqual(b.router?.ra, [{ prefix: '2001:db8::/64', mode: 'slaac' }]);
+  const bad = controller().apply(
+    routerPortRow({ fixed_ips: fixed, 'netvpp:subnets': subnets, 'netvpp:ipv6_ra': { [SUBNET6]: 'radvd' } }),
+  );
+  assert.equal(bad.rejected.length, 1);
+  assert.match(JSON.stringify(bad.rejected), /netvpp:ipv6_ra/);
+});
+
 test('a router interface is never filtered, whatever Neutron says of its port security', () => {
   const c = controller();
   const r = c.apply(routerPortRow({ port_security_enabled: true, security_groups: [SG1] }));

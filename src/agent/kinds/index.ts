@@ -30,6 +30,7 @@ import {
   type NatSmObj,
 } from './nat.ts';
 import { natout, type NatOutObj } from './natout.ts';
+import { ra, type RaObj } from './ra.ts';
 import { pipe, pipel2, type PipeL2Obj, type PipeObj } from './pipe.ts';
 import { policer, type PolicerObj } from './policer.ts';
 import { port, type PortObj } from './port.ts';
@@ -89,6 +90,7 @@ export type VppObject =
   | NatEnableObj
   | NatIfObj
   | NatOutObj
+  | RaObj
   | NatPoolObj
   | NatSmObj
   | PolicerObj
@@ -138,6 +140,7 @@ export const KINDS: Registry = {
   natenable,
   natif,
   natout,
+  ra,
   natpool,
   natsm,
   policer,
@@ -213,6 +216,7 @@ export type {
   NatEnableObj,
   NatIfObj,
   NatOutObj,
+  RaObj,
   NatPoolObj,
   NatSmObj,
   PipeL2Obj,
@@ -274,6 +278,7 @@ export { pipeKey, pipeL2Key } from './pipe.ts';
 export { l2flagsKey } from './l2flags.ts';
 export { NAT_KEY, natifKey, natpoolKey, natsmKey } from './nat.ts';
 export { natoutKey } from './natout.ts';
+export { raKey } from './ra.ts';
 export { rifaddrKey } from './rifaddr.ts';
 export { riftableKey } from './riftable.ts';
 export { preferredTableId, vrfKey } from './vrf.ts';

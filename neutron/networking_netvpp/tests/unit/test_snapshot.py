@@ -23,25 +23,28 @@ def port(pid, host='', vif='unbound'):
 
 
 class SubnetSession(object):
-    """Answers the driver's query for subnet CIDRs (and for inactive
-    bindings: none)."""
+    """Answers the driver's query for subnet CIDRs and IPv6 RA modes (and
+    for inactive bindings: none)."""
 
-    def __init__(self, cidrs):
+    def __init__(self, cidrs, ra_modes=None):
         self.cidrs = cidrs
+        self.ra_modes = ra_modes or {}
 
     def query(self, *cols):
         bindings = cols and cols[0].class_ is ml2_models.PortBinding
-        rows = [] if bindings else list(self.cidrs.items())
+        ra = len(cols) > 1 and cols[1].key == 'ipv6_ra_mode'
+        rows = [] if bindings else list(
+            (self.ra_modes if ra else self.cidrs).items())
         q = types.SimpleNamespace(all=lambda: rows)
         q.filter = lambda *a: q
         return q
 
 
-def journal_row(p, bound_segment, cidrs=None):
+def journal_row(p, bound_segment, cidrs=None, ra_modes=None):
     """What update_port_precommit journals for the same port."""
     ctx = types.SimpleNamespace(
         _plugin_context=types.SimpleNamespace(
-            session=SubnetSession(cidrs or {})),
+            session=SubnetSession(cidrs or {}, ra_modes)),
         current=p, bottom_bound_segment=bound_segment,
         network=types.SimpleNamespace(current=NET,
                                       network_segments=[SEG_A, SEG_B]))
@@ -59,13 +62,25 @@ class FakeSession(object):
 
 class SnapshotTest(unittest.TestCase):
 
-    def build(self, ports, levels, cidrs=None):
+    def build(self, ports, levels, cidrs=None, ra_modes=None):
         return snapshot.build(
             [NET], ports,
             [{'id': 'g1', 'security_group_rules': [{'id': 'r2'},
                                                    {'id': 'r1'}]}],
             {'n1': [SEG_A, SEG_B]}, levels,
-            {s['id']: s for s in (SEG_A, SEG_B, DYN)}, cidrs)
+            {s['id']: s for s in (SEG_A, SEG_B, DYN)}, cidrs,
+            ra_modes=ra_modes)
+
+    def test_an_ipv6_slaac_interface_carries_its_ra_mode_in_both(self):
+        rp = dict(port('p8', 'net1', 'router'),
+                  device_owner='network:router_interface', device_id='r1',
+                  fixed_ips=[{'subnet_id': 's6', 'ip_address': '2001:db8::1'},
+                             {'subnet_id': 's1', 'ip_address': '10.0.0.1'}])
+        cidrs = {'s1': '10.0.0.0/24', 's6': '2001:db8::/64'}
+        modes = {'s6': 'slaac', 's7': 'dhcpv6-stateful'}
+        [got] = self.build([rp], {'p8': 'sa'}, cidrs, modes)['ports']
+        self.assertEqual(got['netvpp:ipv6_ra'], {'s6': 'slaac'})
+        self.assertEqual(got, journal_row(rp, SEG_A, cidrs, {'s6': 'slaac'}))
 
     def test_router_interfaces_carry_their_subnets_cidrs_in_both(self):
         rp = dict(port('p5', 'net1', 'router'),
