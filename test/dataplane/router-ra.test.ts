@@ -1,6 +1,6 @@
 // Real dataplane, real packets: IPv6 router advertisements from a router interface on a real VPP
-// (kind `ra`, docs/l3.md "IPv6"). One router, two IPv6 subnets on two VLAN networks: A with
-// ipv6_ra_mode slaac, B with dhcpv6-stateful. VMs are network namespaces on tap ports (veth +
+// (kind `ra`, docs/l3.md "IPv6"). One router, three IPv6 subnets on three VLAN networks: A with
+// ipv6_ra_mode slaac, B with dhcpv6-stateful, C with dhcpv6-stateless. VMs are network namespaces on tap ports (veth +
 // af_packet) with accept_ra=2 and autoconf on, up before the router's ports are bound.
 // - The VM on A takes a SLAAC address from VPP's advert: the port MAC's EUI-64 in A's /64 (what
 //   Neutron puts in the port's fixed IP), and a default route through the router's link-local
@@ -9,13 +9,17 @@
 //   B's prefix without the A bit) and makes no address from it; with the address DHCPv6 would give
 //   it (set by hand) and the default route from the advert, A and B ping each other through the
 //   router.
+// - The VM on C sees O (not M) and C's prefix with the A bit, takes its SLAAC address and reaches A.
+// The advert's lifetimes are Neutron's radvd ones (30 and 7 days) and the default route's next hop
+// is its sender.
 //
 // Runs only with NETVPP_TEST_VPP_SOCKET (a real VPP with the af_packet plugin), as root, with `ip`,
 // `ping` and `python3`; skips saying why otherwise.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { tapName, type PortBinding } from '../../src/model/keyspace.ts';
+import { keys, tapName, type PortBinding } from '../../src/model/keyspace.ts';
+import type { RouterAdvert } from '../../src/model/keyspace-l3.ts';
 import { REAL_VPP_SOCKET } from '../helpers/vpp.ts';
 import { uuid, vlanNet, vmPort, type NetworkSpec } from '../agent/helpers/fixtures.ts';
 import { waitFor } from '../agent/helpers/harness.ts';
@@ -27,10 +31,13 @@ const UPLINK = 'nvra-up0';
 const WIRE = 'nvra-wire';
 const NS_A = 'nvra-a';
 const NS_B = 'nvra-b';
+const NS_C = 'nvra-c';
 const PREFIX_A = '2001:db8:61:1::';
 const PREFIX_B = '2001:db8:61:2::';
+const PREFIX_C = '2001:db8:61:3::';
 const GW_A = `${PREFIX_A}1`;
 const GW_B = `${PREFIX_B}1`;
+const GW_C = `${PREFIX_C}1`;
 const B_ADDR = `${PREFIX_B}5`;
 
 const skip = !REAL_VPP_SOCKET
@@ -108,7 +115,7 @@ describe(
   () => {
     let lab: Lab;
     const router = uuid();
-    const nets = [vlanNet(311), vlanNet(312)];
+    const nets = [vlanNet(311), vlanNet(312), vlanNet(313)];
     const vm = (net: NetworkSpec): PortBinding => {
       const p = vmPort(net, {
         vif_type: 'tap',
@@ -121,13 +128,11 @@ describe(
     };
     const a = vm(nets[0]);
     const b = vm(nets[1]);
+    const c = vm(nets[2]);
     a.fixed_ips = [{ subnet_id: nets[0].id, ip_address: eui64(PREFIX_A, a.mac) }];
     b.fixed_ips = [{ subnet_id: nets[1].id, ip_address: B_ADDR }];
-    const routerPort = (
-      net: NetworkSpec,
-      address: string,
-      mode: 'slaac' | 'dhcpv6-stateful',
-    ): PortBinding => ({
+    c.fixed_ips = [{ subnet_id: nets[2].id, ip_address: eui64(PREFIX_C, c.mac) }];
+    const routerPort = (net: NetworkSpec, address: string, mode: RouterAdvert['mode']): PortBinding => ({
       ...vmPort(net, { fixed_ips: [{ subnet_id: net.id, ip_address: address.split('/')[0] }] }),
       vif_type: 'router',
       vhostuser: null,
@@ -142,29 +147,37 @@ describe(
     });
     const ifA = tapName(a.port_id);
     const ifB = tapName(b.port_id);
+    const ifC = tapName(c.port_id);
     let advertA: () => Promise<Advert>;
     let advertB: () => Promise<Advert>;
+    let advertC: () => Promise<Advert>;
     /** When the router ports were bound, and when they were ready. */
-    let bound = 0;
+    let boundAt = 0;
+    const bound: PortBinding[] = [];
+    const bind = async (p: PortBinding): Promise<void> => {
+      bound.push(p);
+      await lab.bind(p);
+    };
     let up = 0;
 
     before(async () => {
       lab = await vethLab({
         host: HOST,
         client: 'router-ra-test',
-        namespaces: [WIRE, NS_A, NS_B],
+        namespaces: [WIRE, NS_A, NS_B, NS_C],
         wire: { ns: WIRE, peer: 'nvra-up1' },
         uplink: UPLINK,
         files: { 'ra.py': RA_PY },
       });
       lab.startAgent();
-      for (const p of [a, b]) await lab.bind(p);
-      for (const p of [a, b]) await lab.ready(p);
+      for (const p of [a, b, c]) await bind(p);
+      for (const p of [a, b, c]) await lab.ready(p);
       // Neutron's end of each veth goes into its VM, which listens to adverts (accept_ra=2: even if
       // forwarding were on) and makes addresses from them (autoconf).
       for (const [ns, ifname] of [
         [NS_A, ifA],
         [NS_B, ifB],
+        [NS_C, ifC],
       ]) {
         sh(`ip link set ${ifname} netns ${ns}`);
         for (const [k, v] of [
@@ -177,16 +190,30 @@ describe(
       }
       advertA = await listen<Advert>(NS_A, join(lab.dir, 'ra.py'), [ifA, '120']);
       advertB = await listen<Advert>(NS_B, join(lab.dir, 'ra.py'), [ifB, '120']);
-      bound = Date.now();
-      await lab.bind(routerPort(nets[0], `${GW_A}/64`, 'slaac'));
+      advertC = await listen<Advert>(NS_C, join(lab.dir, 'ra.py'), [ifC, '120']);
+      boundAt = Date.now();
+      await bind(routerPort(nets[0], `${GW_A}/64`, 'slaac'));
+      await bind(routerPort(nets[2], `${GW_C}/64`, 'dhcpv6-stateless'));
       const rb = routerPort(nets[1], `${GW_B}/64`, 'dhcpv6-stateful');
-      await lab.bind(rb);
+      await bind(rb);
       await lab.ready(rb);
       up = Date.now();
     });
 
     after(async () => {
-      await lab?.close();
+      try {
+        // Unbound first, so the agent takes its objects (the router's loopbacks among them) out of VPP.
+        for (const p of bound) await lab?.store.delete(keys.portBinding(HOST, p.port_id));
+        const agent = lab?.agent;
+        if (agent) {
+          await waitFor('every port removed', () => agent.health().ports.total === 0, 30_000).catch(
+            () => undefined,
+          );
+          await agent.whenIdle();
+        }
+      } finally {
+        await lab?.close();
+      }
     });
 
     it('the VM on the slaac subnet takes its EUI-64 address in the /64 from the advert, and a default route', async () => {
@@ -198,7 +225,7 @@ describe(
       );
       const t = Date.now();
       console.log(
-        `SLAAC address after ${t - bound} ms from the router ports' binding, ${t - up} ms from ready`,
+        `SLAAC address after ${t - boundAt} ms from the router ports' binding, ${t - up} ms from ready`,
       );
       const route = sh(`ip netns exec ${NS_A} ip -6 route show default dev ${ifA}`);
       assert.match(route, /via fe80::\S+ .*proto ra/, `default route from the advert: ${route}`);
@@ -233,6 +260,24 @@ describe(
         60_000,
       );
       assert.deepEqual(globals(NS_B, ifB, true), [], 'no SLAAC address on the stateful subnet');
+    });
+
+    it('the VM on the dhcpv6-stateless subnet sees O and the A bit, and takes its SLAAC address', async () => {
+      const ra = await advertC();
+      console.log(`advert seen in ${NS_C}: ${JSON.stringify(ra)}`);
+      assert.deepEqual([ra.managed, ra.other], [false, true], 'O only (other configuration from DHCPv6)');
+      assert.deepEqual(
+        ra.prefixes.map((p) => ({ prefix: p.prefix, onlink: p.onlink, autonomous: p.autonomous })),
+        [{ prefix: `${PREFIX_C}/64`, onlink: true, autonomous: true }],
+      );
+      const want = eui64(PREFIX_C, c.mac);
+      await waitFor(
+        `a SLAAC address ${want} in ${NS_C}`,
+        () => globals(NS_C, ifC).some((g) => g.local === want && g.dynamic),
+        120_000,
+      );
+      assert.equal(ping6(NS_C, GW_C, 3), 3, `${NS_C} → ${GW_C}`);
+      assert.equal(ping6(NS_C, eui64(PREFIX_A, a.mac), 3), 3, `${NS_C} → a through the router`);
     });
 
     it('across the router: the SLAAC VM and the stateful subnet’s VM (its address as DHCPv6 would give it)', async () => {
