@@ -92,14 +92,17 @@ function eui64(prefix: string, mac: string): string {
   return `${prefix.slice(0, -1)}${g.map((x) => x.toString(16)).join(':')}`;
 }
 
-/** Global IPv6 addresses of `ifname` in `ns` (those that have passed DAD, unless `tentative`). */
+/**
+ * Global IPv6 addresses of `ifname` in `ns` (those that have passed DAD, unless `tentative`); the
+ * entries without an address that iproute2's JSON can hold for what its filter left out are skipped.
+ */
 function globals(ns: string, ifname: string, tentative = false): { local: string; dynamic: boolean }[] {
   const out = sh(`ip netns exec ${ns} ip -j -6 addr show dev ${ifname} scope global`, true);
   const rows = (JSON.parse(out || '[]') as { addr_info?: Record<string, unknown>[] }[]).flatMap(
     (r) => r.addr_info ?? [],
   );
   return rows
-    .filter((a) => tentative || a.tentative !== true)
+    .filter((a) => typeof a.local === 'string' && (tentative || a.tentative !== true))
     .map((a) => ({ local: String(a.local), dynamic: a.dynamic === true }));
 }
 
