@@ -44,6 +44,8 @@ import { FIP_STATES, TAPFLOW_STATES, PortStateReporter, ROUTER_STATES } from './
 import { CountingVpp, VppCallTotals } from './vpp-api.ts';
 import { DEFAULT_VPP_CONNECTIONS, VppLanes } from './vpp-lanes.ts';
 import { ensureAclReclassify } from './vpp-settings.ts';
+import { VppSession } from './vpp-session.ts';
+import { VppDisconnectedError } from '../vpp/errors.ts';
 import { AgentStatus } from './status.ts';
 import { ProgressTracker } from '../util/progress.ts';
 
@@ -101,6 +103,10 @@ export class Agent extends EventEmitter {
   private readonly garpPending = new Set<string>();
   private client: VppClient | undefined;
   private vpp: CountingVpp | undefined;
+  /** The current connection as the agent's work sees it (ended when it is lost: vpp-session.ts). */
+  private session: VppSession | undefined;
+  /** Interface events that came while VPP was being read back (replayed once it has been). */
+  private eventsDuringRead: SwInterfaceEvent[] | undefined;
   /** The extra connections of [vpp] connections (closed when the main one is lost). */
   private lanes: VppLanes | undefined;
   private vppConnected = false;
@@ -357,7 +363,9 @@ export class Agent extends EventEmitter {
         await this.lanes?.close();
         const n = this.config.vppConnections ?? DEFAULT_VPP_CONNECTIONS;
         this.lanes = n > 1 ? await VppLanes.open(c, n, this.config.vppRequestTimeoutMs, this.log) : undefined;
-        this.vpp = new CountingVpp(this.lanes ?? c, this.vppTotals);
+        this.session?.end();
+        this.session = new VppSession(this.lanes ?? c);
+        this.vpp = new CountingVpp(this.session, this.vppTotals);
         this.vppVersion = (await c.request(show_version, {})).version;
         try {
           await ensureAclReclassify(this.vpp, this.log);
@@ -382,6 +390,7 @@ export class Agent extends EventEmitter {
           : 'vpp-reconnect';
     if (restarted) this.reconciler.reset();
     this.actual = undefined;
+    this.dirtyIfs.clear();
     void this.liveness?.update(this.hostState());
     this.kick();
   }
@@ -389,7 +398,10 @@ export class Agent extends EventEmitter {
   private onVppDisconnected(err: Error): void {
     if (this.stopped) return;
     this.vppConnected = false;
+    // Whatever is still running on the lost connection stops there (it knew the old VPP).
+    this.session?.end();
     this.actual = undefined;
+    this.eventsDuringRead = undefined;
     this.dirtyIfs.clear();
     void this.lanes?.close();
     this.lanes = undefined;
@@ -406,7 +418,11 @@ export class Agent extends EventEmitter {
    */
   private onInterfaceEvent(ev: SwInterfaceEvent): void {
     const a = this.actual;
-    if (!a) return;
+    if (!a) {
+      // VPP is being read back: the read may have missed this change; judged once it is done.
+      this.eventsDuringRead?.push(ev);
+      return;
+    }
     if ((ev.flags & LINK_UP) !== 0 && a.linkUp.get(ev.sw_if_index) !== true) {
       // Settings waiting for the link (a vhost-user port's rx-mode) are applied by the next pass.
       if (a.setLink(ev.sw_if_index, true)) this.kick();
@@ -512,11 +528,25 @@ export class Agent extends EventEmitter {
       vpp.take();
       this.progress.start('resync', 'reading VPP');
       this.log.info('resync: reading VPP', { reason });
-      this.actual = await readActual(vpp, {
-        physnets: this.config.physnets,
-        bonds: this.config.bonds,
-        ...vxlanRead(this.config),
-      });
+      const session = this.session;
+      const events: SwInterfaceEvent[] = [];
+      this.eventsDuringRead = events;
+      let read: ActualState;
+      try {
+        read = await readActual(vpp, {
+          physnets: this.config.physnets,
+          bonds: this.config.bonds,
+          ...vxlanRead(this.config),
+        });
+      } finally {
+        if (this.eventsDuringRead === events) this.eventsDuringRead = undefined;
+      }
+      // A read that outlived its connection describes a VPP that is gone: never the actual state.
+      if (!session?.live || session !== this.session) {
+        throw new VppDisconnectedError('the connection to VPP was lost while reading it back');
+      }
+      this.actual = read;
+      for (const ev of events) this.onInterfaceEvent(ev);
       this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
       this.compiled = false;
     }
