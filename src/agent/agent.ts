@@ -105,8 +105,6 @@ export class Agent extends EventEmitter {
   private vpp: CountingVpp | undefined;
   /** The current connection as the agent's work sees it (ended when it is lost: vpp-session.ts). */
   private session: VppSession | undefined;
-  /** Interface events that came while VPP was being read back (replayed once it has been). */
-  private eventsDuringRead: SwInterfaceEvent[] | undefined;
   /** The extra connections of [vpp] connections (closed when the main one is lost). */
   private lanes: VppLanes | undefined;
   private vppConnected = false;
@@ -401,7 +399,6 @@ export class Agent extends EventEmitter {
     // Whatever is still running on the lost connection stops there (it knew the old VPP).
     this.session?.end();
     this.actual = undefined;
-    this.eventsDuringRead = undefined;
     this.dirtyIfs.clear();
     void this.lanes?.close();
     this.lanes = undefined;
@@ -418,11 +415,7 @@ export class Agent extends EventEmitter {
    */
   private onInterfaceEvent(ev: SwInterfaceEvent): void {
     const a = this.actual;
-    if (!a) {
-      // VPP is being read back: the read may have missed this change; judged once it is done.
-      this.eventsDuringRead?.push(ev);
-      return;
-    }
+    if (!a) return;
     if ((ev.flags & LINK_UP) !== 0 && a.linkUp.get(ev.sw_if_index) !== true) {
       // Settings waiting for the link (a vhost-user port's rx-mode) are applied by the next pass.
       if (a.setLink(ev.sw_if_index, true)) this.kick();
@@ -529,24 +522,16 @@ export class Agent extends EventEmitter {
       this.progress.start('resync', 'reading VPP');
       this.log.info('resync: reading VPP', { reason });
       const session = this.session;
-      const events: SwInterfaceEvent[] = [];
-      this.eventsDuringRead = events;
-      let read: ActualState;
-      try {
-        read = await readActual(vpp, {
-          physnets: this.config.physnets,
-          bonds: this.config.bonds,
-          ...vxlanRead(this.config),
-        });
-      } finally {
-        if (this.eventsDuringRead === events) this.eventsDuringRead = undefined;
-      }
+      const read = await readActual(vpp, {
+        physnets: this.config.physnets,
+        bonds: this.config.bonds,
+        ...vxlanRead(this.config),
+      });
       // A read that outlived its connection describes a VPP that is gone: never the actual state.
       if (!session?.live || session !== this.session) {
         throw new VppDisconnectedError('the connection to VPP was lost while reading it back');
       }
       this.actual = read;
-      for (const ev of events) this.onInterfaceEvent(ev);
       this.log.info('resync: VPP read', { objects: this.actual.objects.size, ms: Date.now() - started });
       this.compiled = false;
     }

@@ -11,6 +11,7 @@
 // and the rest carry on.
 import type { Logger } from '../util/log.ts';
 import { VppClient, type Args } from '../vpp/client.ts';
+import { leastLoaded } from '../vpp/pool.ts';
 import type { MessageDef } from '../vpp/codec/index.ts';
 import type { GroupName } from '../vpp/groups.ts';
 import type { VppApi } from './vpp-api.ts';
@@ -77,16 +78,9 @@ export class VppLanes implements VppApi {
   /** The connected lane with the least outstanding (round robin between equals). */
   private pick(): VppClient {
     const lanes = [this.main, ...this.extra.filter((c) => c.connected)];
-    const n = lanes.length;
-    let best = lanes[this.next % n];
-    let load = best.stats.inFlight + best.stats.queued;
-    for (let i = 1; i < n && load > 0; i++) {
-      const c = lanes[(this.next + i) % n];
-      const l = c.stats.inFlight + c.stats.queued;
-      if (l < load) [best, load] = [c, l];
-    }
-    this.next = (this.next + 1) % n;
-    return best;
+    const c = leastLoaded(lanes, this.next);
+    this.next = (this.next + 1) % lanes.length;
+    return c;
   }
 
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>): Promise<R> {

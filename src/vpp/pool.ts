@@ -17,6 +17,22 @@ export interface VppClientPoolOptions extends VppClientOptions {
   connections?: number;
 }
 
+/**
+ * Of `clients` (not empty), the one with the least work outstanding (in flight and queued); between
+ * equals the first from `start` on, so a caller advancing `start` goes round robin.
+ */
+export function leastLoaded(clients: readonly VppClient[], start: number): VppClient {
+  const n = clients.length;
+  let best = clients[start % n];
+  let load = best.stats.inFlight + best.stats.queued;
+  for (let i = 1; i < n && load > 0; i++) {
+    const c = clients[(start + i) % n];
+    const l = c.stats.inFlight + c.stats.queued;
+    if (l < load) [best, load] = [c, l];
+  }
+  return best;
+}
+
 export class VppClientPool {
   private next = 0;
 
@@ -42,18 +58,10 @@ export class VppClientPool {
     return this.clients[0];
   }
 
-  /** The connection with the least work outstanding (round robin between equals). */
   private pick(): VppClient {
-    const n = this.clients.length;
-    let best = this.clients[this.next % n];
-    let load = best.stats.inFlight + best.stats.queued;
-    for (let i = 1; i < n && load > 0; i++) {
-      const c = this.clients[(this.next + i) % n];
-      const l = c.stats.inFlight + c.stats.queued;
-      if (l < load) [best, load] = [c, l];
-    }
-    this.next = (this.next + 1) % n;
-    return best;
+    const c = leastLoaded(this.clients, this.next);
+    this.next = (this.next + 1) % this.clients.length;
+    return c;
   }
 
   request<Q, R>(def: MessageDef<Q, R>, args: Args<Q>, opts: { timeoutMs?: number } = {}): Promise<R> {

@@ -1,5 +1,12 @@
 // Small things several kind modules share: netvpp's tag, VPP constants, handle lookups.
-import { IfStatusFlags, sw_interface_set_flags, sw_interface_tag_add_del } from '../../vpp/binapi/index.ts';
+import {
+  create_loopback,
+  IfStatusFlags,
+  sw_interface_dump,
+  type SwInterfaceDetails,
+  sw_interface_set_flags,
+  sw_interface_tag_add_del,
+} from '../../vpp/binapi/index.ts';
 import { ObjectError, type OpContext } from './types.ts';
 import type { VppObject } from './index.ts';
 
@@ -72,4 +79,25 @@ export async function settleAdmin<T extends VppObject & { adminUp: boolean }>(
   const idx = need(ctx, o.key);
   await ctx.vpp.request(sw_interface_set_flags, { sw_if_index: idx, flags: o.adminUp ? ADMIN_UP : 0 });
   ctx.actual.set({ ...cur, adminUp: o.adminUp } as T, idx);
+}
+
+/**
+ * A loopback with MAC `mac`: the untagged one a crash between create and tag left behind (adopted,
+ * its details returned as `left`), else a new one.
+ */
+export async function adoptOrCreateLoopback(
+  mac: string,
+  ctx: OpContext,
+): Promise<{ sw_if_index: number; left: SwInterfaceDetails | undefined }> {
+  const ifs = await ctx.vpp.dump(sw_interface_dump, { sw_if_index: NO_INDEX });
+  const left = ifs.find(
+    (d) =>
+      d.tag === '' &&
+      d.interface_dev_type === 'Loopback' &&
+      d.sw_if_index === d.sup_sw_if_index &&
+      d.l2_address.toLowerCase() === mac.toLowerCase(),
+  );
+  const sw_if_index =
+    left?.sw_if_index ?? (await ctx.vpp.request(create_loopback, { mac_address: mac })).sw_if_index;
+  return { sw_if_index, left };
 }

@@ -1,13 +1,18 @@
 // rif:<port id> — a router interface: a loopback with the Neutron router port's MAC and the
 // network's MTU, tagged with its key, that sits in the network's bridge as its BVI (its l2
 // membership) and routes for the router's VRF (its table binding and addresses).
+import { delete_loopback, sw_interface_dump, sw_interface_set_mtu } from '../../vpp/binapi/index.ts';
 import {
-  create_loopback,
-  delete_loopback,
-  sw_interface_dump,
-  sw_interface_set_mtu,
-} from '../../vpp/binapi/index.ts';
-import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, settleAdmin, tagAdopted, tagOf } from './common.ts';
+  ADMIN_UP,
+  adoptOrCreateLoopback,
+  baseKey,
+  keyFromTag,
+  need,
+  NO_INDEX,
+  settleAdmin,
+  tagAdopted,
+  tagOf,
+} from './common.ts';
 import type { KindDescriptor, OpContext } from './types.ts';
 
 export interface RifObj {
@@ -47,16 +52,7 @@ export const rif: KindDescriptor<RifObj> = {
   async create(o, ctx) {
     // A crash between create and tag leaves an untagged loopback with the router port's MAC (Neutron's,
     // unique): adopted here rather than made twice. Read-back alone can't tell it from an operator's.
-    const ifs = await ctx.vpp.dump(sw_interface_dump, { sw_if_index: NO_INDEX });
-    const left = ifs.find(
-      (d) =>
-        d.tag === '' &&
-        d.interface_dev_type === 'Loopback' &&
-        d.sw_if_index === d.sup_sw_if_index &&
-        d.l2_address.toLowerCase() === o.mac.toLowerCase(),
-    );
-    const sw_if_index =
-      left?.sw_if_index ?? (await ctx.vpp.request(create_loopback, { mac_address: o.mac })).sw_if_index;
+    const { sw_if_index, left } = await adoptOrCreateLoopback(o.mac, ctx);
     // Recorded before the tag: if the tag call fails, the next pass tags it.
     const adminUp = left ? (left.flags & ADMIN_UP) !== 0 : false;
     ctx.actual.set({ ...o, mtu: left?.mtu[0] ?? 0, adminUp, untagged: true }, sw_if_index);

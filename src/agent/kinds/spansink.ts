@@ -11,8 +11,18 @@
 //
 // create_loopback leaves it untagged and the tag follows: after a crash between the two, the untagged
 // loopback with the MAC below (one only netvpp gives, hashed from the port) is adopted.
-import { create_loopback, delete_loopback, sw_interface_dump } from '../../vpp/binapi/index.ts';
-import { ADMIN_UP, baseKey, keyFromTag, need, NO_INDEX, settleAdmin, tagAdopted, tagOf } from './common.ts';
+import { delete_loopback, sw_interface_dump } from '../../vpp/binapi/index.ts';
+import {
+  ADMIN_UP,
+  adoptOrCreateLoopback,
+  baseKey,
+  keyFromTag,
+  need,
+  NO_INDEX,
+  settleAdmin,
+  tagAdopted,
+  tagOf,
+} from './common.ts';
 import type { KindDescriptor, OpContext } from './types.ts';
 
 export interface SpanSinkObj {
@@ -57,16 +67,7 @@ export const spansink: KindDescriptor<SpanSinkObj> = {
     return !a.untagged && a.adminUp === d.adminUp ? 'same' : 'update';
   },
   async create(o, ctx) {
-    const ifs = await ctx.vpp.dump(sw_interface_dump, { sw_if_index: NO_INDEX });
-    const left = ifs.find(
-      (d) =>
-        d.tag === '' &&
-        d.interface_dev_type === 'Loopback' &&
-        d.sw_if_index === d.sup_sw_if_index &&
-        d.l2_address.toLowerCase() === o.mac.toLowerCase(),
-    );
-    const sw_if_index =
-      left?.sw_if_index ?? (await ctx.vpp.request(create_loopback, { mac_address: o.mac })).sw_if_index;
+    const { sw_if_index, left } = await adoptOrCreateLoopback(o.mac, ctx);
     // Recorded before the tag: if the tag call fails, the next pass tags it.
     const adminUp = left ? (left.flags & ADMIN_UP) !== 0 : false;
     ctx.actual.set({ ...o, adminUp, untagged: true }, sw_if_index);
